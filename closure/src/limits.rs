@@ -1,0 +1,17 @@
+//! Size limits for everything decoded from a peer. Decoding checks these before allocating.
+
+/// AWS Lambda's limit for a synchronous request or response payload.
+pub const LAMBDA_SYNC_PAYLOAD_MAX: usize = 6 * 1024 * 1024;
+
+/// Largest encoded closure (code + data) a server ships or a function accepts.
+pub const CLOSURE_MAX: usize = 64 * 1024 * 1024;
+
+/// Largest single class file or resource.
+pub const CLASS_MAX: usize = 16 * 1024 * 1024;
+
+/// Largest serialized argument list of one invocation. The base64 JSON envelope must still fit
+/// in [`LAMBDA_SYNC_PAYLOAD_MAX`], so this leaves room for the 4/3 expansion and the header.
+pub const ARGS_MAX: usize = LAMBDA_SYNC_PAYLOAD_MAX / 4 * 3 - 64 * 1024;
+
+/// Longest class, method, descriptor or resource name.
+pub const NAME_MAX: usize = 4096;

@@ -1,0 +1,129 @@
+//! The Lambda payloads: AWS Lambda takes and returns JSON, so the binary [`Invocation`] and
+//! [`InvocationReply`] travel base64-encoded in a small JSON envelope:
+//! `{"semifaas":1,"invocation":"<base64>"}` and `{"semifaas":1,"reply":"<base64>"}`.
+
+use base64::{engine::general_purpose::STANDARD, Engine};
+use serde_json::{json, Value};
+
+use crate::{
+    codec::{self, CodecError},
+    limits::LAMBDA_SYNC_PAYLOAD_MAX,
+    Invocation, InvocationReply,
+};
+
+pub const INVOCATION_FIELD: &str = "invocation";
+pub const OUTCOME_FIELD: &str = "reply";
+const VERSION: u64 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LambdaEnvelopeError {
+    #[error("payload is {0} bytes, over Lambda's {LAMBDA_SYNC_PAYLOAD_MAX}-byte synchronous limit")]
+    TooLarge(usize),
+    #[error("payload is not a semifaas envelope: {0}")]
+    NotAnEnvelope(String),
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+}
+
+fn wrap(field: &str, bytes: &[u8]) -> Vec<u8> {
+    serde_json::to_vec(&json!({ "semifaas": VERSION, field: STANDARD.encode(bytes) }))
+        .expect("JSON of a string always encodes")
+}
+
+fn unwrap(field: &str, payload: &[u8]) -> Result<Vec<u8>, LambdaEnvelopeError> {
+    if payload.len() > LAMBDA_SYNC_PAYLOAD_MAX {
+        return Err(LambdaEnvelopeError::TooLarge(payload.len()));
+    }
+    let value: Value = serde_json::from_slice(payload)
+        .map_err(|e| LambdaEnvelopeError::NotAnEnvelope(format!("invalid JSON: {e}")))?;
+    match value.get("semifaas").and_then(Value::as_u64) {
+        Some(VERSION) => {}
+        other => {
+            return Err(LambdaEnvelopeError::NotAnEnvelope(format!(
+                "\"semifaas\" version is {other:?}, expected {VERSION}"
+            )))
+        }
+    }
+    let text = value
+        .get(field)
+        .and_then(Value::as_str)
+        .ok_or_else(|| LambdaEnvelopeError::NotAnEnvelope(format!("no string field {field:?}")))?;
+    STANDARD
+        .decode(text)
+        .map_err(|e| LambdaEnvelopeError::NotAnEnvelope(format!("field {field:?} is not base64: {e}")))
+}
+
+impl Invocation {
+    /// The JSON payload sent to the platform's Invoke API.
+    pub fn to_lambda_payload(&self) -> Vec<u8> {
+        wrap(INVOCATION_FIELD, &codec::encode(self))
+    }
+
+    pub fn from_lambda_payload(payload: &[u8]) -> Result<Invocation, LambdaEnvelopeError> {
+        let bytes = unwrap(INVOCATION_FIELD, payload)?;
+        let invocation: Invocation = codec::decode("invocation", &bytes, LAMBDA_SYNC_PAYLOAD_MAX)?;
+        Ok(invocation)
+    }
+}
+
+impl InvocationReply {
+    /// The JSON payload a function returns.
+    pub fn to_lambda_payload(&self) -> Vec<u8> {
+        wrap(OUTCOME_FIELD, &codec::encode(self))
+    }
+
+    pub fn from_lambda_payload(payload: &[u8]) -> Result<InvocationReply, LambdaEnvelopeError> {
+        let bytes = unwrap(OUTCOME_FIELD, payload)?;
+        Ok(codec::decode("invocation reply", &bytes, LAMBDA_SYNC_PAYLOAD_MAX)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::*;
+
+    fn invocation() -> Invocation {
+        Invocation {
+            closure_id: ClosureId([7; 32]),
+            handler_key: "com.example.C#m".into(),
+            args: vec![1, 2, 3],
+            deadline_unix_ms: 1_700_000_000_000,
+            fallback: FallbackEndpoint {
+                addr: "127.0.0.1:4433".into(),
+                server_name: "semifaas-fallback".into(),
+                cert_sha256: [9; 32],
+            },
+            capability: Capability { invocation_id: 42, token: [1; 16] },
+        }
+    }
+
+    #[test]
+    fn invocation_round_trips_through_the_lambda_envelope() {
+        let inv = invocation();
+        let payload = inv.to_lambda_payload();
+        assert!(serde_json::from_slice::<Value>(&payload).is_ok(), "payload must be JSON");
+        assert_eq!(Invocation::from_lambda_payload(&payload).unwrap(), inv);
+    }
+
+    #[test]
+    fn reply_round_trips() {
+        let reply = InvocationReply {
+            outcome: InvocationOutcome::Threw(vec![5, 6]),
+            stats: FunctionStats { cold: true, handler_us: 12, ..Default::default() },
+        };
+        assert_eq!(InvocationReply::from_lambda_payload(&reply.to_lambda_payload()).unwrap(), reply);
+    }
+
+    #[test]
+    fn malformed_envelopes_say_what_is_wrong() {
+        let err = |p: &[u8]| Invocation::from_lambda_payload(p).unwrap_err().to_string();
+        assert!(err(b"not json").contains("invalid JSON"));
+        assert!(err(br#"{"semifaas":2,"invocation":""}"#).contains("version"));
+        assert!(err(br#"{"semifaas":1}"#).contains("no string field \"invocation\""));
+        assert!(err(br#"{"semifaas":1,"invocation":"%%%"}"#).contains("not base64"));
+        assert!(err(br#"{"semifaas":1,"invocation":"AAAA"}"#).contains("malformed invocation"));
+        let huge = vec![b' '; LAMBDA_SYNC_PAYLOAD_MAX + 1];
+        assert!(err(&huge).contains("over Lambda"));
+    }
+}
