@@ -1,1 +1,6 @@
 //! placeholder
+pub mod closures;
+pub mod config;
+pub mod fallback_service;
+pub mod policy;
+pub mod stats;

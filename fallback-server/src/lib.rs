@@ -1,1 +1,72 @@
-//! placeholder
+//! # semifaas-fallback
+//!
+//! The fallback protocol between a function instance and the server it was offloaded from.
+//! A closure ships the code and data a handler is likely to need; whatever it lacks, the
+//! function asks the server for through a *fallback*: the closure itself when the instance has
+//! not cached it, a class file, a class-path resource.
+//!
+//! ## Shape
+//!
+//! - [`protocol`]: message types, framing and limits, with no I/O. Everything in it is tested
+//!   with plain byte buffers.
+//! - [`server`]: [`FallbackServer`], a QUIC endpoint that answers each request through a
+//!   [`FallbackService`] (in the agent: calls into the JVM over JNI, on a blocking thread).
+//! - [`client`]: [`FallbackClient`], the function's connection to that endpoint.
+//!
+//! ## Wire format
+//!
+//! One QUIC connection (quinn 0.11, TLS 1.3 only, ALPN `semifaas-fallback/1`) per function
+//! instance; one bidirectional stream per request. Each direction carries exactly one frame: a
+//! 4-byte big-endian length, then a bincode body ([`protocol::RequestFrame`] up to
+//! [`protocol::REQUEST_FRAME_MAX`], [`protocol::FallbackResponse`] up to
+//! [`protocol::RESPONSE_FRAME_MAX`]). A malformed, oversized or truncated request gets a
+//! [`protocol::FallbackResponse::Error`] and its stream is finished; the connection stays usable.
+//!
+//! ## Trust
+//!
+//! The server makes a self-signed certificate at start. Its SHA-256 travels in every
+//! invocation ([`semifaas_closure::FallbackEndpoint`]); the client accepts exactly that
+//! certificate. Each request carries the invocation's [`semifaas_closure::Capability`]; the
+//! service answers only for invocations in flight, so a leaked endpoint alone gets nothing.
+//!
+//! ## Not for
+//!
+//! Dispatching invocations (that is the platform's Invoke API), caching closures (the function
+//! side does that), reconnecting (a closed [`FallbackClient`] reports
+//! [`FallbackClient::is_closed`]; its owner connects again), or deciding who is authorised
+//! (the [`FallbackService`] does).
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use semifaas_closure::Capability;
+//! use semifaas_fallback::{FallbackClient, FallbackRequest, FallbackResponse, FallbackServer, FallbackService};
+//!
+//! struct NoClasses;
+//! impl FallbackService for NoClasses {
+//!     fn handle(&self, _: &Capability, _: FallbackRequest) -> FallbackResponse {
+//!         FallbackResponse::Class(None)
+//!     }
+//! }
+//!
+//! # async fn run() -> anyhow::Result<()> {
+//! let server = FallbackServer::start("127.0.0.1:0".parse()?, "semifaas-fallback", Arc::new(NoClasses))?;
+//! let client = FallbackClient::connect(&server.endpoint("127.0.0.1")).await?;
+//! let capability = Capability { invocation_id: 1, token: [0; 16] };
+//! assert_eq!(client.load_class(capability, "com.example.Missing").await?, None);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+pub mod client;
+mod frame_io;
+pub mod protocol;
+pub mod server;
+mod tls;
+
+pub use client::{FallbackClient, FallbackClientError, RequestFailure};
+pub use protocol::{
+    FallbackError, FallbackErrorKind, FallbackKind, FallbackRequest, FallbackResponse, FrameError,
+    RequestFrame,
+};
+pub use server::{FallbackServer, FallbackServerError, FallbackService};
+pub use tls::{TlsSetupError, ALPN};

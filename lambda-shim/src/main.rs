@@ -1,1 +1,96 @@
-fn main() {}
+//! `bootstrap`: the semifaas function. A Lambda custom runtime that hosts one JVM and runs the
+//! closures the server offloads to it (docs/internals.md).
+
+mod fallback_bridge;
+mod invoke;
+mod jvm;
+mod runtime_api;
+
+use std::{process::ExitCode, time::Instant};
+
+use anyhow::Context;
+use semifaas_closure::Invocation;
+use tracing::{error, info, warn};
+use tracing_subscriber::EnvFilter;
+
+use crate::{
+    fallback_bridge::{FallbackBridge, NATIVE_CLASS},
+    invoke::Instance,
+    jvm::{Jvm, JvmConfig},
+    runtime_api::RuntimeApi,
+};
+
+const BAD_INVOCATION: &str = "SemiFaaS.BadInvocation";
+const INIT_FAILED: &str = "SemiFaaS.InitFailed";
+
+fn main() -> ExitCode {
+    let process_start = Instant::now();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(EnvFilter::try_from_env("SEMIFAAS_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+
+    let api = match RuntimeApi::from_env() {
+        Ok(api) => api,
+        Err(e) => {
+            error!("{e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Start the JVM before the first `/next`: it belongs to the cold start, not to a request.
+    let mut instance = match start_instance(process_start) {
+        Ok(instance) => instance,
+        Err(e) => {
+            let message = format!("{e:#}");
+            error!("cannot start: {message}");
+            if let Err(post) = api.init_error(INIT_FAILED, &message) {
+                error!("{post}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+    serve(&api, &mut instance)
+}
+
+fn start_instance(process_start: Instant) -> anyhow::Result<Instance> {
+    let bridge = FallbackBridge::start()?;
+    let config = JvmConfig::from_env()?;
+    let jvm = Jvm::start(&config)?;
+    jvm.register_natives(NATIVE_CLASS, &fallback_bridge::native_methods())
+        .context("the runtime jar does not match this bootstrap")?;
+    let jvm_start_us = process_start.elapsed().as_micros().try_into().unwrap_or(u64::MAX);
+    let instance_id = std::env::var("AWS_LAMBDA_LOG_STREAM_NAME")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| format!("pid-{}", std::process::id()));
+    info!(java_home = %config.java_home.display(), jvm_start_us, %instance_id, "JVM ready");
+    Ok(Instance::new(jvm, bridge, jvm_start_us, instance_id))
+}
+
+/// The Runtime API loop; returns only when the platform can no longer be reached.
+fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
+    loop {
+        let next = match api.next() {
+            Ok(next) => next,
+            Err(e) => {
+                error!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let invocation = match Invocation::from_lambda_payload(&next.payload) {
+            Ok(invocation) => invocation,
+            Err(e) => {
+                warn!(request_id = %next.request_id, "undecodable invocation: {e}");
+                let message = format!("the invocation payload could not be decoded: {e}");
+                if let Err(post) = api.invocation_error(&next.request_id, BAD_INVOCATION, &message) {
+                    error!("{post}");
+                }
+                continue;
+            }
+        };
+        let reply = instance.handle(&invocation);
+        if let Err(e) = api.respond(&next.request_id, &reply.to_lambda_payload()) {
+            error!("{e}");
+        }
+    }
+}

@@ -1,0 +1,46 @@
+# semifaas: one build, one demo, one test command.
+CARGO ?= cargo
+MVN   ?= mvn -B -q
+DIST  := dist
+NATIVE_DIR := $(CURDIR)/target/release
+
+.PHONY: build rust java samples dist demo test test-rust test-java lint clean
+
+build: dist
+
+rust:
+	$(CARGO) build --release --workspace
+
+java: rust
+	$(MVN) -f jvm-hooks/pom.xml package -DskipTests -Dnative.lib.dir=$(NATIVE_DIR)
+
+samples:
+	$(MVN) -f samples/image-service/pom.xml package -DskipTests
+
+dist: rust java samples
+	mkdir -p $(DIST)/samples
+	cp target/release/bootstrap target/release/semifaas $(DIST)/
+	cp jvm-hooks/agent/target/semifaas-agent.jar jvm-hooks/runtime/target/semifaas-runtime.jar $(DIST)/
+	cp samples/image-service/target/image-service.jar $(DIST)/samples/
+	@echo "built $(DIST)/: $$(ls $(DIST) | tr '\n' ' ')"
+
+# The demo: the image service with the agent, bursting into the bundled local platform, with a report.
+demo: build
+	$(DIST)/semifaas demo
+
+test: build test-java test-rust
+
+test-java:
+	$(MVN) -f jvm-hooks/pom.xml verify -Dnative.lib.dir=$(NATIVE_DIR)
+	$(MVN) -f samples/image-service/pom.xml test
+
+test-rust:
+	$(CARGO) test --release --workspace
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
+
+clean:
+	rm -rf $(DIST)
+	$(CARGO) clean

@@ -1,0 +1,541 @@
+//! Statistics: totals and per handler, served as JSON (`GET /stats`) and as Prometheus text
+//! (`GET /metrics`).
+//!
+//! Counting: `invocations = offloaded + local`; `failures` are offloads that failed and ran
+//! locally instead, so they are also in `local`.
+
+use std::{
+    collections::{BTreeMap, HashMap},
+    fmt::Write as _,
+    sync::Arc,
+    time::Duration,
+};
+
+use hdrhistogram::Histogram;
+use parking_lot::{Mutex, RwLock};
+use semifaas_closure::FunctionStats;
+use semifaas_fallback::FallbackKind;
+use serde::{Deserialize, Serialize};
+
+use crate::policy::Ratios;
+
+/// Why an offload did not produce a usable result (the handler then ran locally).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FailureReason {
+    /// The platform refused the invocation for lack of capacity (HTTP 429).
+    Throttled,
+    /// No answer before `semifaas.timeout-ms`.
+    Timeout,
+    /// The platform could not be reached (connection refused, DNS, reset).
+    PlatformUnreachable,
+    /// The platform answered with an error other than throttling (unknown function, 5xx).
+    PlatformError,
+    /// The function crashed (Lambda `X-Amz-Function-Error`).
+    FunctionError,
+    /// The function ran but could not run the handler (`InvocationOutcome::Failed`).
+    FunctionFailed,
+    /// The reply could not be decoded, here or on the Java side.
+    ResultUnusable,
+    /// The invocation is over the platform's synchronous payload limit.
+    PayloadTooLarge,
+}
+
+impl FailureReason {
+    pub const ALL: [FailureReason; 8] = [
+        FailureReason::Throttled,
+        FailureReason::Timeout,
+        FailureReason::PlatformUnreachable,
+        FailureReason::PlatformError,
+        FailureReason::FunctionError,
+        FailureReason::FunctionFailed,
+        FailureReason::ResultUnusable,
+        FailureReason::PayloadTooLarge,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureReason::Throttled => "throttled",
+            FailureReason::Timeout => "timeout",
+            FailureReason::PlatformUnreachable => "platform_unreachable",
+            FailureReason::PlatformError => "platform_error",
+            FailureReason::FunctionError => "function_error",
+            FailureReason::FunctionFailed => "function_failed",
+            FailureReason::ResultUnusable => "result_unusable",
+            FailureReason::PayloadTooLarge => "payload_too_large",
+        }
+    }
+
+    fn index(self) -> usize {
+        Self::ALL.iter().position(|r| *r == self).expect("every reason is in ALL")
+    }
+}
+
+impl std::fmt::Display for FailureReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Latency histogram in microseconds, up to an hour, 2 significant digits (1% precision).
+fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 3_600_000_000, 2).expect("static histogram bounds are valid")
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+}
+
+struct HandlerStats {
+    invocations: u64,
+    offloaded: u64,
+    local: u64,
+    failures: u64,
+    failure_reasons: [u64; FailureReason::ALL.len()],
+    last_failure: Option<String>,
+    ineligible: u64,
+    ineligible_reason: Option<String>,
+    fallbacks: [u64; FallbackKind::ALL.len()],
+    cold_starts: u64,
+    local_wall: Histogram<u64>,
+    local_cpu: Histogram<u64>,
+    offload_round_trip: Histogram<u64>,
+    jvm_start: Histogram<u64>,
+    closure_fetch: Histogram<u64>,
+    install: Histogram<u64>,
+    handler: Histogram<u64>,
+}
+
+impl Default for HandlerStats {
+    fn default() -> Self {
+        HandlerStats {
+            invocations: 0,
+            offloaded: 0,
+            local: 0,
+            failures: 0,
+            failure_reasons: Default::default(),
+            last_failure: None,
+            ineligible: 0,
+            ineligible_reason: None,
+            fallbacks: Default::default(),
+            cold_starts: 0,
+            local_wall: histogram(),
+            local_cpu: histogram(),
+            offload_round_trip: histogram(),
+            jvm_start: histogram(),
+            closure_fetch: histogram(),
+            install: histogram(),
+            handler: histogram(),
+        }
+    }
+}
+
+/// Counters shared by the totals and each handler.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counters {
+    pub invocations: u64,
+    pub offloaded: u64,
+    pub local: u64,
+    pub failures: u64,
+    /// Failures by reason (`throttled`, `timeout`, ...), every reason present.
+    pub failure_reasons: BTreeMap<String, u64>,
+    /// Fallback requests served, by kind (`fetch_closure`, `load_class`, `get_resource`).
+    pub fallbacks: BTreeMap<String, u64>,
+    pub cold_starts: u64,
+    pub ineligible: u64,
+}
+
+impl Counters {
+    fn add(&mut self, other: &Counters) {
+        self.invocations += other.invocations;
+        self.offloaded += other.offloaded;
+        self.local += other.local;
+        self.failures += other.failures;
+        self.cold_starts += other.cold_starts;
+        self.ineligible += other.ineligible;
+        for (k, v) in &other.failure_reasons {
+            *self.failure_reasons.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.fallbacks {
+            *self.fallbacks.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// Percentiles of one latency histogram, in milliseconds.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LatencySummary {
+    pub count: u64,
+    pub p50: f64,
+    pub p99: f64,
+    pub max: f64,
+    /// Sum of the recorded values (from the histogram, so within its 1% precision).
+    pub sum: f64,
+}
+
+impl LatencySummary {
+    fn of(h: &Histogram<u64>) -> LatencySummary {
+        let ms = |us: u64| us as f64 / 1000.0;
+        if h.is_empty() {
+            return LatencySummary::default();
+        }
+        LatencySummary {
+            count: h.len(),
+            p50: ms(h.value_at_quantile(0.5)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+            sum: h.mean() * h.len() as f64 / 1000.0,
+        }
+    }
+}
+
+/// Where the time of offloaded invocations went on the function side.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FunctionPhases {
+    /// Cold invocations only.
+    pub jvm_start_ms: LatencySummary,
+    pub closure_fetch_ms: LatencySummary,
+    pub install_ms: LatencySummary,
+    pub handler_ms: LatencySummary,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct HandlerReport {
+    #[serde(flatten)]
+    pub counters: Counters,
+    pub last_failure: Option<String>,
+    pub ineligible_reason: Option<String>,
+    pub local_wall_ms: LatencySummary,
+    pub local_cpu_ms: LatencySummary,
+    pub offload_round_trip_ms: LatencySummary,
+    pub function_phases: FunctionPhases,
+}
+
+/// The `GET /stats` document.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatsReport {
+    pub ratio: f64,
+    /// Per-handler ratio overrides.
+    pub ratio_overrides: BTreeMap<String, f64>,
+    pub totals: Counters,
+    pub handlers: BTreeMap<String, HandlerReport>,
+}
+
+impl HandlerStats {
+    fn report(&self) -> HandlerReport {
+        let counters = Counters {
+            invocations: self.invocations,
+            offloaded: self.offloaded,
+            local: self.local,
+            failures: self.failures,
+            failure_reasons: FailureReason::ALL
+                .iter()
+                .map(|r| (r.as_str().to_owned(), self.failure_reasons[r.index()]))
+                .collect(),
+            fallbacks: FallbackKind::ALL
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.as_str().to_owned(), self.fallbacks[i]))
+                .collect(),
+            cold_starts: self.cold_starts,
+            ineligible: self.ineligible,
+        };
+        HandlerReport {
+            counters,
+            last_failure: self.last_failure.clone(),
+            ineligible_reason: self.ineligible_reason.clone(),
+            local_wall_ms: LatencySummary::of(&self.local_wall),
+            local_cpu_ms: LatencySummary::of(&self.local_cpu),
+            offload_round_trip_ms: LatencySummary::of(&self.offload_round_trip),
+            function_phases: FunctionPhases {
+                jvm_start_ms: LatencySummary::of(&self.jvm_start),
+                closure_fetch_ms: LatencySummary::of(&self.closure_fetch),
+                install_ms: LatencySummary::of(&self.install),
+                handler_ms: LatencySummary::of(&self.handler),
+            },
+        }
+    }
+}
+
+/// Process-wide statistics. Each handler has its own lock, so handlers never contend.
+#[derive(Default)]
+pub struct Stats {
+    handlers: RwLock<HashMap<String, Arc<Mutex<HandlerStats>>>>,
+}
+
+/// Longest free-text reason kept in the statistics.
+const REASON_MAX: usize = 500;
+
+fn clip(text: &str) -> String {
+    text.chars().take(REASON_MAX).collect()
+}
+
+impl Stats {
+    pub fn new() -> Stats {
+        Stats::default()
+    }
+
+    fn with<R>(&self, handler_key: &str, f: impl FnOnce(&mut HandlerStats) -> R) -> R {
+        let existing = self.handlers.read().get(handler_key).cloned();
+        let handler = existing
+            .unwrap_or_else(|| self.handlers.write().entry(handler_key.to_owned()).or_default().clone());
+        let mut guard = handler.lock();
+        f(&mut guard)
+    }
+
+    /// One invocation reached the policy.
+    pub fn record_invocation(&self, handler_key: &str) {
+        self.with(handler_key, |h| h.invocations += 1);
+    }
+
+    /// An offload returned a usable outcome (returned or threw).
+    pub fn record_offloaded(&self, handler_key: &str, round_trip: Duration, function: &FunctionStats) {
+        self.with(handler_key, |h| {
+            h.offloaded += 1;
+            h.offload_round_trip.saturating_record(micros(round_trip));
+            if function.cold {
+                h.cold_starts += 1;
+                h.jvm_start.saturating_record(function.jvm_start_us.max(1));
+            }
+            h.closure_fetch.saturating_record(function.closure_fetch_us.max(1));
+            h.install.saturating_record(function.install_us.max(1));
+            h.handler.saturating_record(function.handler_us.max(1));
+        });
+    }
+
+    /// A local run finished (including runs after a failed offload).
+    pub fn record_local(&self, handler_key: &str, wall: Duration, cpu: Duration) {
+        self.with(handler_key, |h| {
+            h.local += 1;
+            h.local_wall.saturating_record(micros(wall));
+            h.local_cpu.saturating_record(micros(cpu));
+        });
+    }
+
+    /// An offload failed before producing a result; the handler runs locally.
+    pub fn record_failure(&self, handler_key: &str, reason: FailureReason, message: &str) {
+        self.with(handler_key, |h| {
+            h.failures += 1;
+            h.failure_reasons[reason.index()] += 1;
+            h.last_failure = Some(clip(&format!("{reason}: {message}")));
+        });
+    }
+
+    /// The Java side could not use an outcome already counted as offloaded: it moves from
+    /// `offloaded` to `failures` (the local run that follows is counted by [`Self::record_local`]).
+    pub fn record_result_unusable(&self, handler_key: &str, message: &str) {
+        self.with(handler_key, |h| {
+            h.offloaded = h.offloaded.saturating_sub(1);
+            h.failures += 1;
+            h.failure_reasons[FailureReason::ResultUnusable.index()] += 1;
+            h.last_failure = Some(clip(&format!("{}: {message}", FailureReason::ResultUnusable)));
+        });
+    }
+
+    /// The handler cannot be offloaded; `reason` says why.
+    pub fn record_ineligible(&self, handler_key: &str, reason: &str) {
+        self.with(handler_key, |h| {
+            h.ineligible += 1;
+            if h.ineligible_reason.as_deref() != Some(reason) {
+                h.ineligible_reason = Some(clip(reason));
+            }
+        });
+    }
+
+    /// The fallback server answered a request of an invocation of this handler.
+    pub fn record_fallback(&self, handler_key: &str, kind: FallbackKind) {
+        let index = FallbackKind::ALL.iter().position(|k| *k == kind).expect("every kind is in ALL");
+        self.with(handler_key, |h| h.fallbacks[index] += 1);
+    }
+
+    pub fn report(&self, ratios: &Ratios) -> StatsReport {
+        let handlers: Vec<(String, Arc<Mutex<HandlerStats>>)> =
+            self.handlers.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let mut report = StatsReport {
+            ratio: ratios.global,
+            ratio_overrides: ratios.overrides.clone(),
+            totals: HandlerStats::default().report().counters,
+            handlers: BTreeMap::new(),
+        };
+        for (key, handler) in handlers {
+            let handler_report = handler.lock().report();
+            report.totals.add(&handler_report.counters);
+            report.handlers.insert(key, handler_report);
+        }
+        report
+    }
+}
+
+/// Escapes a Prometheus label value.
+fn label(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+impl StatsReport {
+    /// Prometheus text exposition format (version 0.0.4).
+    pub fn to_prometheus(&self) -> String {
+        let mut out = String::new();
+        let mut family = |name: &str, kind: &str, help: &str, lines: Vec<String>| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+            for line in lines {
+                let _ = writeln!(out, "{line}");
+            }
+        };
+        let per_handler = |name: &str, value: fn(&HandlerReport) -> u64| -> Vec<String> {
+            self.handlers
+                .iter()
+                .map(|(k, h)| format!("{name}{{handler=\"{}\"}} {}", label(k), value(h)))
+                .collect()
+        };
+        family("semifaas_ratio", "gauge", "Global offload ratio.", vec![format!("semifaas_ratio {}", self.ratio)]);
+        family(
+            "semifaas_handler_ratio",
+            "gauge",
+            "Per-handler offload ratio overrides.",
+            self.ratio_overrides
+                .iter()
+                .map(|(k, r)| format!("semifaas_handler_ratio{{handler=\"{}\"}} {r}", label(k)))
+                .collect(),
+        );
+        let counters: [(&str, &str, fn(&HandlerReport) -> u64); 6] = [
+            ("semifaas_invocations_total", "Handler invocations seen by the policy.", |h| h.counters.invocations),
+            ("semifaas_offloaded_total", "Invocations that ran on the platform.", |h| h.counters.offloaded),
+            ("semifaas_local_total", "Invocations that ran locally.", |h| h.counters.local),
+            ("semifaas_failures_total", "Offloads that failed and ran locally instead.", |h| h.counters.failures),
+            ("semifaas_cold_starts_total", "Offloads served by a cold function instance.", |h| h.counters.cold_starts),
+            ("semifaas_ineligible_total", "Invocations of handlers that cannot be offloaded.", |h| h.counters.ineligible),
+        ];
+        for (name, help, value) in counters {
+            family(name, "counter", help, per_handler(name, value));
+        }
+        let mut by_reason = Vec::new();
+        let mut by_kind = Vec::new();
+        for (key, h) in &self.handlers {
+            for (reason, n) in &h.counters.failure_reasons {
+                by_reason.push(format!(
+                    "semifaas_failure_reasons_total{{handler=\"{}\",reason=\"{reason}\"}} {n}",
+                    label(key)
+                ));
+            }
+            for (kind, n) in &h.counters.fallbacks {
+                by_kind.push(format!("semifaas_fallbacks_total{{handler=\"{}\",kind=\"{kind}\"}} {n}", label(key)));
+            }
+        }
+        family("semifaas_failure_reasons_total", "counter", "Failed offloads by reason.", by_reason);
+        family("semifaas_fallbacks_total", "counter", "Fallback requests served, by kind.", by_kind);
+        let summaries: [(&str, &str, fn(&HandlerReport) -> &LatencySummary); 3] = [
+            ("semifaas_local_wall_seconds", "Wall time of local runs.", |h| &h.local_wall_ms),
+            ("semifaas_local_cpu_seconds", "CPU time of local runs.", |h| &h.local_cpu_ms),
+            ("semifaas_offload_round_trip_seconds", "Round trip of successful offloads.", |h| &h.offload_round_trip_ms),
+        ];
+        for (name, help, summary) in summaries {
+            let mut lines = Vec::new();
+            for (key, h) in &self.handlers {
+                let s = summary(h);
+                let key = label(key);
+                lines.push(format!("{name}{{handler=\"{key}\",quantile=\"0.5\"}} {}", s.p50 / 1000.0));
+                lines.push(format!("{name}{{handler=\"{key}\",quantile=\"0.99\"}} {}", s.p99 / 1000.0));
+                lines.push(format!("{name}{{handler=\"{key}\",quantile=\"1\"}} {}", s.max / 1000.0));
+                lines.push(format!("{name}_sum{{handler=\"{key}\"}} {}", s.sum / 1000.0));
+                lines.push(format!("{name}_count{{handler=\"{key}\"}} {}", s.count));
+            }
+            family(name, "summary", help, lines);
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    const H: &str = "com.example.C#m";
+
+    fn sample() -> Stats {
+        let stats = Stats::new();
+        for _ in 0..4 {
+            stats.record_invocation(H);
+        }
+        let cold = FunctionStats { cold: true, jvm_start_us: 400_000, handler_us: 2_000, ..Default::default() };
+        stats.record_offloaded(H, Duration::from_millis(450), &cold);
+        stats.record_local(H, Duration::from_millis(10), Duration::from_millis(8));
+        stats.record_failure(H, FailureReason::Throttled, "429 from the platform");
+        stats.record_local(H, Duration::from_millis(12), Duration::from_millis(9));
+        stats.record_local(H, Duration::from_millis(30), Duration::from_millis(20));
+        stats.record_fallback(H, FallbackKind::LoadClass);
+        stats.record_fallback(H, FallbackKind::LoadClass);
+        stats.record_fallback(H, FallbackKind::FetchClosure);
+        stats.record_invocation("com.example.D#n");
+        stats.record_ineligible("com.example.D#n", "returns a CompletableFuture");
+        stats.record_local("com.example.D#n", Duration::from_millis(1), Duration::from_millis(1));
+        stats
+    }
+
+    #[test]
+    fn json_has_the_agreed_shape() {
+        let ratios = Ratios { global: 0.25, overrides: BTreeMap::from([(H.to_owned(), 1.0)]) };
+        let json: Value = serde_json::to_value(sample().report(&ratios)).unwrap();
+        assert_eq!(json["ratio"], 0.25);
+        assert_eq!(json["ratio_overrides"][H], 1.0);
+        let totals = &json["totals"];
+        assert_eq!(totals["invocations"], 5);
+        assert_eq!(totals["offloaded"], 1);
+        assert_eq!(totals["local"], 4);
+        assert_eq!(totals["failures"], 1);
+        assert_eq!(totals["fallbacks"]["load_class"], 2);
+        assert_eq!(totals["fallbacks"]["fetch_closure"], 1);
+        assert_eq!(totals["fallbacks"]["get_resource"], 0);
+        let h = &json["handlers"][H];
+        assert_eq!(h["invocations"], 4);
+        assert_eq!(h["failure_reasons"]["throttled"], 1);
+        assert_eq!(h["failure_reasons"]["timeout"], 0);
+        assert_eq!(h["cold_starts"], 1);
+        assert_eq!(h["local_wall_ms"]["count"], 3);
+        assert!((h["local_wall_ms"]["max"].as_f64().unwrap() - 30.0).abs() < 0.5);
+        assert!((h["offload_round_trip_ms"]["p50"].as_f64().unwrap() - 450.0).abs() < 5.0);
+        assert!((h["function_phases"]["jvm_start_ms"]["max"].as_f64().unwrap() - 400.0).abs() < 5.0);
+        assert!(h["last_failure"].as_str().unwrap().contains("throttled"));
+        let d = &json["handlers"]["com.example.D#n"];
+        assert_eq!(d["ineligible"], 1);
+        assert_eq!(d["ineligible_reason"], "returns a CompletableFuture");
+        let back: StatsReport = serde_json::from_value(json).unwrap();
+        assert_eq!(back.totals.invocations, 5);
+    }
+
+    #[test]
+    fn counts_add_up_when_a_result_is_unusable() {
+        let stats = Stats::new();
+        stats.record_invocation(H);
+        stats.record_offloaded(H, Duration::from_millis(5), &FunctionStats::default());
+        stats.record_result_unusable(H, "could not decode the return value");
+        stats.record_local(H, Duration::from_millis(5), Duration::from_millis(5));
+        let t = stats.report(&Ratios::default()).totals;
+        assert_eq!((t.invocations, t.offloaded, t.local, t.failures), (1, 0, 1, 1));
+        assert_eq!(t.failure_reasons["result_unusable"], 1);
+    }
+
+    #[test]
+    fn prometheus_text_has_help_type_and_labelled_samples() {
+        let text = sample().report(&Ratios { global: 0.5, overrides: BTreeMap::new() }).to_prometheus();
+        assert!(text.contains("# HELP semifaas_invocations_total "), "{text}");
+        assert!(text.contains("# TYPE semifaas_invocations_total counter"));
+        assert!(text.contains("semifaas_invocations_total{handler=\"com.example.C#m\"} 4"));
+        assert!(text.contains("semifaas_failure_reasons_total{handler=\"com.example.C#m\",reason=\"throttled\"} 1"));
+        assert!(text.contains("semifaas_fallbacks_total{handler=\"com.example.C#m\",kind=\"load_class\"} 2"));
+        assert!(text.contains("semifaas_ratio 0.5"));
+        assert!(text.contains("# TYPE semifaas_local_wall_seconds summary"));
+        assert!(text.contains("semifaas_local_wall_seconds_count{handler=\"com.example.C#m\"} 3"));
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(value.parse::<f64>().is_ok(), "sample line {line:?} must end in a number");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        let stats = Stats::new();
+        stats.record_invocation("a.\"B\\#m\n");
+        let text = stats.report(&Ratios::default()).to_prometheus();
+        assert!(text.contains(r#"semifaas_invocations_total{handler="a.\"B\\#m\n"} 1"#), "{text}");
+    }
+}

@@ -1,0 +1,194 @@
+//! `semifaas bench …`: benchmarks as commands that print numbers and write JSON and a PNG plot.
+//! Speed targets live here, never in tests.
+
+use std::{path::PathBuf, time::{Duration, Instant}};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use serde_json::{json, Value};
+
+use crate::{
+    harness::{Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess},
+    plot::{self, Series},
+};
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    which: Bench,
+    /// Where the JSON report and the PNG plot go.
+    #[arg(long, global = true, default_value = "bench-out")]
+    out: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Bench {
+    /// Added latency of an offloaded request over a local one, on warm instances (p50, p99).
+    Overhead {
+        /// Measured requests per endpoint and mode.
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+    },
+    /// A cold instance: time from invoke to response, split into its phases.
+    Cold {
+        /// Cold starts to measure.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+    },
+}
+
+pub async fn run(args: BenchArgs) -> Result<()> {
+    std::fs::create_dir_all(&args.out)?;
+    match args.which {
+        Bench::Overhead { requests } => overhead(&args.out, requests).await,
+        Bench::Cold { runs } => cold(&args.out, runs).await,
+    }
+}
+
+struct Deployment {
+    platform: FaasLocalProcess,
+    service: ServiceProcess,
+}
+
+async fn deploy(out: &std::path::Path, platform_args: &[&str]) -> Result<Deployment> {
+    let dist = Dist::locate()?;
+    let logs = out.join("logs");
+    let platform = FaasLocalProcess::start(&dist, "semifaas", platform_args, &logs).await?;
+    let service = ServiceProcess::start(&dist, &ServiceOptions::new("image-service", &platform.endpoint()), &logs).await?;
+    Ok(Deployment { platform, service })
+}
+
+/// Sequential latencies (ms, sorted) of `n` sends of `request`.
+async fn latencies(http: &HttpClient, request: &Request, n: usize) -> Result<Vec<f64>> {
+    let mut out = Vec::with_capacity(n);
+    for _ in 0..n {
+        let start = Instant::now();
+        let exchange = http.send(request).await?;
+        if exchange.status != 200 {
+            bail!("{} {}: HTTP {}", request.method, request.path, exchange.status);
+        }
+        out.push(start.elapsed().as_secs_f64() * 1000.0);
+    }
+    out.sort_by(f64::total_cmp);
+    Ok(out)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+fn summary(sorted: &[f64]) -> Value {
+    json!({
+        "p50_ms": percentile(sorted, 0.5),
+        "p99_ms": percentile(sorted, 0.99),
+        "mean_ms": sorted.iter().sum::<f64>() / sorted.len() as f64,
+        "n": sorted.len(),
+    })
+}
+
+fn cdf(name: &str, sorted: &[f64]) -> Series {
+    let n = sorted.len() as f64;
+    Series { name: name.into(), points: sorted.iter().enumerate().map(|(i, &ms)| (ms, (i + 1) as f64 / n)).collect() }
+}
+
+async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
+    let d = deploy(out, &["--concurrency", "2"]).await?;
+    let http = HttpClient::new(d.service.port);
+    let admin = Admin::new(d.service.admin_port);
+    let endpoints = [
+        ("health (no work)", Request::get("/health")),
+        ("thumbnails 4x32px", Request::get("/images/thumbnails/4?seed=1&size=32")),
+    ];
+    let mut report = serde_json::Map::new();
+    let mut series = vec![];
+    for (name, request) in &endpoints {
+        admin.set_ratio(0.0).await?;
+        latencies(&http, request, n / 2).await?; // JIT warm-up on the server
+        let local = latencies(&http, request, n).await?;
+        admin.set_ratio(1.0).await?;
+        latencies(&http, request, n / 2).await?; // warm the instance and its JIT
+        let offloaded = latencies(&http, request, n).await?;
+        let entry = json!({
+            "path": request.path,
+            "local": summary(&local),
+            "offloaded": summary(&offloaded),
+            "overhead_p50_ms": percentile(&offloaded, 0.5) - percentile(&local, 0.5),
+            "overhead_p99_ms": percentile(&offloaded, 0.99) - percentile(&local, 0.99),
+        });
+        println!(
+            "{name:<20} local p50 {:>7.2} ms p99 {:>7.2} ms | offloaded p50 {:>7.2} ms p99 {:>7.2} ms | overhead p50 {:>+6.2} ms p99 {:>+6.2} ms",
+            percentile(&local, 0.5),
+            percentile(&local, 0.99),
+            percentile(&offloaded, 0.5),
+            percentile(&offloaded, 0.99),
+            entry["overhead_p50_ms"].as_f64().unwrap_or(0.0),
+            entry["overhead_p99_ms"].as_f64().unwrap_or(0.0)
+        );
+        series.push(cdf(&format!("{name}: local"), &local));
+        series.push(cdf(&format!("{name}: offloaded (warm)"), &offloaded));
+        report.insert(name.to_string(), entry);
+    }
+    let stats = admin.stats().await?;
+    let failures = stats["totals"]["failures"].as_u64().unwrap_or(0);
+    let result = json!({ "bench": "overhead", "requests_per_mode": n, "endpoints": report, "failures": failures });
+    write_outputs(out, "overhead", &result)?;
+    plot::lines(&out.join("overhead.png"), "Offload overhead on warm instances (latency CDF)", "latency (ms)", "fraction of requests", &series)?;
+    println!("wrote {0}/overhead.json and {0}/overhead.png", out.display());
+    drop(d.platform);
+    Ok(())
+}
+
+const COLD_PHASES: [&str; 5] = ["process + JVM start", "closure fetch", "class definition", "handler", "other (platform, network)"];
+
+async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
+    // keep-alive 0: every instance exits after its invocation, so every request is a cold start.
+    let d = deploy(out, &["--concurrency", "1", "--keep-alive-secs", "0"]).await?;
+    let http = HttpClient::new(d.service.port);
+    let admin = Admin::new(d.service.admin_port);
+    let request = Request::get("/images/thumbnails/4?seed=1&size=32");
+    latencies(&http, &request, 20).await?; // the closure is built on the server's side first
+    admin.set_ratio(1.0).await?;
+    let mut rows = vec![];
+    for run in 0..runs {
+        let before = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"].as_u64().unwrap_or(0);
+        let start = Instant::now();
+        let exchange = http.send(&request).await?;
+        let total_ms = start.elapsed().as_secs_f64() * 1000.0;
+        if exchange.status != 200 {
+            bail!("cold run {run}: HTTP {}", exchange.status);
+        }
+        let stats = admin.stats().await?;
+        let last = stats["cold_starts"]["last"].clone();
+        let after = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"].as_u64().unwrap_or(0);
+        if after != before + 1 || stats["totals"]["failures"].as_u64() != Some(0) {
+            bail!("run {run} was not one successful cold start (cold starts {before} → {after}): {stats}");
+        }
+        let ms = |k: &str| last[k].as_f64().with_context(|| format!("agent stats lack cold_starts.last.{k}: {last}"));
+        let phases = [ms("jvm_start_ms")?, ms("closure_fetch_ms")?, ms("install_ms")?, ms("handler_ms")?];
+        let other = (total_ms - phases.iter().sum::<f64>()).max(0.0);
+        println!(
+            "cold run {run}: {total_ms:>7.1} ms = process+JVM {:.1} + closure fetch {:.1} + class definition {:.1} + handler {:.1} + other {:.1}",
+            phases[0], phases[1], phases[2], phases[3], other
+        );
+        rows.push(vec![phases[0], phases[1], phases[2], phases[3], other]);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let mut totals: Vec<f64> = rows.iter().map(|r| r.iter().sum()).collect();
+    totals.sort_by(f64::total_cmp);
+    let result = json!({
+        "bench": "cold",
+        "request": request.path,
+        "phases": COLD_PHASES,
+        "runs_ms": rows,
+        "total_ms": summary(&totals),
+    });
+    write_outputs(out, "cold", &result)?;
+    plot::stacked_bars(&out.join("cold.png"), "Cold start: invoke to response, by phase", &COLD_PHASES, &rows)?;
+    println!("median cold start {:.1} ms; wrote {1}/cold.json and {1}/cold.png", percentile(&totals, 0.5), out.display());
+    Ok(())
+}
+
+fn write_outputs(out: &std::path::Path, name: &str, value: &Value) -> Result<()> {
+    let path = out.join(format!("{name}.json"));
+    std::fs::write(&path, serde_json::to_vec_pretty(value)?).with_context(|| format!("writing {}", path.display()))
+}

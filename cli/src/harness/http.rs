@@ -1,0 +1,114 @@
+use anyhow::{bail, Context, Result};
+use reqwest::Method;
+
+/// One HTTP request to a service, described so it can be replayed exactly.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// Path and query, e.g. `/images/resize?width=64&height=64`.
+    pub path: String,
+    pub body: Vec<u8>,
+    pub content_type: Option<String>,
+}
+
+impl Request {
+    pub fn get(path: &str) -> Request {
+        Request { method: Method::GET, path: path.into(), body: vec![], content_type: None }
+    }
+
+    pub fn post(path: &str, content_type: &str, body: Vec<u8>) -> Request {
+        Request { method: Method::POST, path: path.into(), body, content_type: Some(content_type.into()) }
+    }
+}
+
+/// What came back, as compared by the equivalence tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exchange {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
+/// A keep-alive HTTP client bound to one loopback port.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    base: String,
+}
+
+impl HttpClient {
+    pub fn new(port: u16) -> HttpClient {
+        HttpClient {
+            client: reqwest::Client::builder().no_proxy().build().expect("building an HTTP client"),
+            base: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub async fn send(&self, request: &Request) -> Result<Exchange> {
+        let mut builder = self.client.request(request.method.clone(), format!("{}{}", self.base, request.path));
+        if let Some(ct) = &request.content_type {
+            builder = builder.header(reqwest::header::CONTENT_TYPE, ct);
+        }
+        let response = builder
+            .body(request.body.clone())
+            .send()
+            .await
+            .with_context(|| format!("{} {}{}", request.method, self.base, request.path))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let body = response.bytes().await?.to_vec();
+        Ok(Exchange { status, content_type, body })
+    }
+
+    pub async fn get_ok(&self, path: &str) -> bool {
+        matches!(self.send(&Request::get(path)).await, Ok(e) if e.status == 200)
+    }
+
+    pub async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
+        let exchange = self.send(&Request::get(path)).await?;
+        if exchange.status != 200 {
+            bail!("GET {path}: HTTP {}: {}", exchange.status, String::from_utf8_lossy(&exchange.body));
+        }
+        serde_json::from_slice(&exchange.body).with_context(|| format!("GET {path}: not JSON"))
+    }
+}
+
+/// The agent's admin endpoint.
+#[derive(Clone)]
+pub struct Admin {
+    http: HttpClient,
+}
+
+impl Admin {
+    pub fn new(port: u16) -> Admin {
+        Admin { http: HttpClient::new(port) }
+    }
+
+    pub async fn stats(&self) -> Result<serde_json::Value> {
+        self.http.get_json("/stats").await
+    }
+
+    pub async fn ratio(&self) -> Result<f64> {
+        let value = self.http.get_json("/ratio").await?;
+        value["ratio"].as_f64().context("GET /ratio: no number \"ratio\"")
+    }
+
+    /// `PUT /ratio` with a raw body; returns the status and the response text.
+    pub async fn put_ratio_raw(&self, body: &str) -> Result<(u16, String)> {
+        let request = Request { method: Method::PUT, path: "/ratio".into(), body: body.as_bytes().to_vec(), content_type: Some("text/plain".into()) };
+        let exchange = self.http.send(&request).await?;
+        Ok((exchange.status, String::from_utf8_lossy(&exchange.body).into_owned()))
+    }
+
+    pub async fn set_ratio(&self, ratio: f64) -> Result<()> {
+        let (status, text) = self.put_ratio_raw(&ratio.to_string()).await?;
+        if status != 200 {
+            bail!("PUT /ratio {ratio}: HTTP {status}: {text}");
+        }
+        Ok(())
+    }
+}

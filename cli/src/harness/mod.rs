@@ -1,0 +1,11 @@
+//! Starts and stops the real processes of a semifaas deployment on this machine — the local FaaS
+//! platform and a sample service with the agent attached — for the demo, the benchmarks and the
+//! end-to-end tests. Every child is killed when its handle drops, and also when this process dies.
+
+mod dist;
+mod http;
+mod process;
+
+pub use dist::Dist;
+pub use http::{Admin, Exchange, HttpClient, Request};
+pub use process::{free_port, FaasLocalProcess, ServiceOptions, ServiceProcess};

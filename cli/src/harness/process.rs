@@ -1,0 +1,204 @@
+use std::{
+    fs::File,
+    net::TcpListener,
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+
+use super::{http::HttpClient, Dist};
+
+/// A loopback TCP port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral loopback port")
+}
+
+/// A child process that is killed when dropped, and when this process dies (`PR_SET_PDEATHSIG`).
+struct Supervised {
+    name: String,
+    child: Child,
+    log: PathBuf,
+}
+
+impl Supervised {
+    fn spawn(name: &str, mut command: Command, log_dir: &Path) -> Result<Supervised> {
+        std::fs::create_dir_all(log_dir)?;
+        let log = log_dir.join(format!("{name}.log"));
+        let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
+        command.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
+        // SAFETY: prctl is async-signal-safe; it only asks the kernel to signal the child when the
+        // parent thread exits, so no test or benchmark leaves processes behind.
+        unsafe {
+            command.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let child = command.spawn().with_context(|| format!("starting {name}: {command:?}"))?;
+        Ok(Supervised { name: name.into(), child, log })
+    }
+
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Polls `ready` until it holds, the child exits (an error with its log) or `timeout` passes.
+    async fn wait_ready<F, Fut>(&mut self, timeout: Duration, mut ready: F) -> Result<()>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        let start = Instant::now();
+        loop {
+            if ready().await {
+                return Ok(());
+            }
+            if let Some(status) = self.exited() {
+                bail!("{} exited with {status} before it was ready; log {}:\n{}", self.name, self.log.display(), self.log_tail());
+            }
+            if start.elapsed() > timeout {
+                bail!("{} not ready after {timeout:?}; log {}:\n{}", self.name, self.log.display(), self.log_tail());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn stop(&mut self) {
+        // SIGTERM first so the child can stop its own children, then SIGKILL.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if self.exited().is_some() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Supervised {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// `semifaas local`, running in the background.
+pub struct FaasLocalProcess {
+    process: Supervised,
+    pub port: u16,
+}
+
+impl FaasLocalProcess {
+    /// Starts `semifaas local` serving the function `function` from `dist/` with the given flags.
+    pub async fn start(dist: &Dist, function: &str, extra_args: &[&str], log_dir: &Path) -> Result<FaasLocalProcess> {
+        let port = free_port();
+        let mut command = Command::new(dist.semifaas()?);
+        command
+            .args(["local", "--port", &port.to_string(), "--function", function, "--code-dir"])
+            .arg(dist.root())
+            .args(extra_args);
+        let mut process = Supervised::spawn(&format!("faas-local-{port}"), command, log_dir)?;
+        let http = HttpClient::new(port);
+        process
+            .wait_ready(Duration::from_secs(30), || async { http.get_ok("/local/stats").await })
+            .await?;
+        Ok(FaasLocalProcess { process, port })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub async fn stats(&self) -> Result<serde_json::Value> {
+        HttpClient::new(self.port).get_json("/local/stats").await
+    }
+
+    /// Stops the platform (and so every instance it started).
+    pub fn stop(mut self) {
+        self.process.stop();
+    }
+}
+
+/// How to start a sample service with the agent attached.
+#[derive(Debug, Clone)]
+pub struct ServiceOptions {
+    pub sample: String,
+    /// The `java` to run; `SEMIFAAS_JAVA`, else `$JAVA_HOME/bin/java`, else `java`.
+    pub java: PathBuf,
+    pub lambda_endpoint: String,
+    pub ratio: f64,
+    /// Further `-Dsemifaas.*` settings, without the prefix.
+    pub settings: Vec<(String, String)>,
+    pub jvm_options: Vec<String>,
+}
+
+impl ServiceOptions {
+    pub fn new(sample: &str, lambda_endpoint: &str) -> ServiceOptions {
+        let java = std::env::var_os("SEMIFAAS_JAVA")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("JAVA_HOME").map(|h| PathBuf::from(h).join("bin/java")))
+            .unwrap_or_else(|| PathBuf::from("java"));
+        ServiceOptions {
+            sample: sample.into(),
+            java,
+            lambda_endpoint: lambda_endpoint.into(),
+            ratio: 0.0,
+            settings: vec![],
+            jvm_options: vec![],
+        }
+    }
+}
+
+/// A sample Spring Boot service with `-javaagent:semifaas-agent.jar`.
+pub struct ServiceProcess {
+    process: Supervised,
+    pub port: u16,
+    pub admin_port: u16,
+}
+
+impl ServiceProcess {
+    /// The `java` command line for `options`, with fresh ports.
+    pub fn command(dist: &Dist, options: &ServiceOptions, port: u16, admin_port: u16) -> Result<Command> {
+        let mut command = Command::new(&options.java);
+        command
+            .arg(format!("-javaagent:{}", dist.agent_jar()?.display()))
+            .arg(format!("-Dsemifaas.ratio={}", options.ratio))
+            .arg(format!("-Dsemifaas.lambda.endpoint={}", options.lambda_endpoint))
+            .arg(format!("-Dsemifaas.admin.port={admin_port}"))
+            .args(options.settings.iter().map(|(k, v)| format!("-Dsemifaas.{k}={v}")))
+            .args(&options.jvm_options)
+            .arg("-jar")
+            .arg(dist.sample_jar(&options.sample)?)
+            .arg(format!("--server.port={port}"));
+        Ok(command)
+    }
+
+    pub async fn start(dist: &Dist, options: &ServiceOptions, log_dir: &Path) -> Result<ServiceProcess> {
+        let (port, admin_port) = (free_port(), free_port());
+        let command = Self::command(dist, options, port, admin_port)?;
+        let mut process = Supervised::spawn(&format!("{}-{port}", options.sample), command, log_dir)?;
+        let http = HttpClient::new(port);
+        process
+            .wait_ready(Duration::from_secs(90), || async { http.get_ok("/health").await })
+            .await?;
+        Ok(ServiceProcess { process, port, admin_port })
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.process.log).unwrap_or_default()
+    }
+}

@@ -1,0 +1,174 @@
+//! Platform and function configuration, with the validation both the library API and
+//! CreateFunction go through.
+
+use std::collections::BTreeMap;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Instances a function may run at once unless configured otherwise.
+pub const DEFAULT_CONCURRENCY_LIMIT: usize = 8;
+/// How long an idle instance is kept warm unless configured otherwise.
+pub const DEFAULT_KEEP_ALIVE: Duration = Duration::from_secs(600);
+/// Function timeout unless configured otherwise. Longer than Lambda's 3 s because a cold
+/// start of a JVM-hosting instance counts against nothing else.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Memory size reported to instances unless configured otherwise (informational locally).
+pub const DEFAULT_MEMORY_MB: u32 = 1024;
+/// How long a new instance may take to ask for its first invocation (Lambda's init limit).
+pub const DEFAULT_INIT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Lambda's longest function timeout.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
+/// Lambda's memory bounds, in MB.
+pub const MEMORY_MB_RANGE: std::ops::RangeInclusive<u32> = 128..=10_240;
+
+/// Environment variables the platform sets itself; a function may not override them.
+const RESERVED_ENV: &[&str] = &[
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+    "AWS_LAMBDA_LOG_STREAM_NAME",
+    "AWS_LAMBDA_LOG_GROUP_NAME",
+    "AWS_REGION",
+    "LAMBDA_TASK_ROOT",
+    "_HANDLER",
+];
+
+/// The platform: where it listens and the functions it starts with.
+#[derive(Debug, Clone)]
+pub struct FaasLocalConfig {
+    /// Address of the Lambda API (port 0 picks a free port; see `FaasLocal::addr`).
+    pub bind: SocketAddr,
+    /// Functions deployed at start; more can be created through CreateFunction.
+    pub functions: Vec<FunctionConfig>,
+    /// How long a new instance may take before its first `/next` call.
+    pub init_timeout: Duration,
+    /// Region used in ARNs and `AWS_REGION`.
+    pub region: String,
+}
+
+impl FaasLocalConfig {
+    pub fn new(bind: SocketAddr) -> Self {
+        Self {
+            bind,
+            functions: Vec::new(),
+            init_timeout: DEFAULT_INIT_TIMEOUT,
+            region: "us-east-1".to_owned(),
+        }
+    }
+}
+
+impl Default for FaasLocalConfig {
+    fn default() -> Self {
+        Self::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 9000)))
+    }
+}
+
+/// One function: a directory holding an executable `bootstrap`, and its limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionConfig {
+    pub name: String,
+    /// Holds `bootstrap`; becomes the instances' working directory and `LAMBDA_TASK_ROOT`.
+    pub code_dir: PathBuf,
+    /// Longest time one invocation may run before its instance is killed.
+    pub timeout: Duration,
+    pub memory_mb: u32,
+    /// Most instances running at once; invocations past it are throttled (429).
+    pub concurrency_limit: usize,
+    /// Idle instances older than this are stopped.
+    pub keep_alive: Duration,
+    /// Extra environment for the instances.
+    pub env: BTreeMap<String, String>,
+}
+
+impl FunctionConfig {
+    /// A function with the default limits.
+    pub fn new(name: impl Into<String>, code_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            name: name.into(),
+            code_dir: code_dir.into(),
+            timeout: DEFAULT_TIMEOUT,
+            memory_mb: DEFAULT_MEMORY_MB,
+            concurrency_limit: DEFAULT_CONCURRENCY_LIMIT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+            env: BTreeMap::new(),
+        }
+    }
+
+    /// The executable each instance runs.
+    pub fn bootstrap_path(&self) -> PathBuf {
+        self.code_dir.join("bootstrap")
+    }
+
+    /// Checks everything that would otherwise fail later, at the first invocation.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        validate_function_name(&self.name)?;
+        let function = || self.name.clone();
+        if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
+            return Err(ConfigError::Timeout {
+                function: function(),
+                timeout: self.timeout,
+            });
+        }
+        if !MEMORY_MB_RANGE.contains(&self.memory_mb) {
+            return Err(ConfigError::Memory {
+                function: function(),
+                memory_mb: self.memory_mb,
+            });
+        }
+        if self.concurrency_limit == 0 {
+            return Err(ConfigError::ZeroConcurrency {
+                function: function(),
+            });
+        }
+        if let Some(key) = self.env.keys().find(|k| is_reserved_env(k)) {
+            return Err(ConfigError::ReservedEnv {
+                function: function(),
+                key: key.clone(),
+            });
+        }
+        let bootstrap = self.bootstrap_path();
+        if !bootstrap.is_file() {
+            return Err(ConfigError::MissingBootstrap {
+                function: function(),
+                path: bootstrap,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Lambda's rule: 1 to 64 letters, digits, hyphens or underscores.
+pub(crate) fn validate_function_name(name: &str) -> Result<(), ConfigError> {
+    let valid = (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if valid {
+        Ok(())
+    } else {
+        Err(ConfigError::Name(name.to_owned()))
+    }
+}
+
+fn is_reserved_env(key: &str) -> bool {
+    RESERVED_ENV.contains(&key)
+}
+
+/// A function configuration that cannot be deployed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("function name {0:?} is invalid: use 1 to 64 letters, digits, '-' or '_'")]
+    Name(String),
+    #[error("function {function}: timeout {timeout:?} is out of range; use more than 0 and at most 900 s")]
+    Timeout { function: String, timeout: Duration },
+    #[error("function {function}: memory size {memory_mb} MB is out of range; use 128 to 10240 MB")]
+    Memory { function: String, memory_mb: u32 },
+    #[error("function {function}: concurrency limit is 0; allow at least 1 instance")]
+    ZeroConcurrency { function: String },
+    #[error("function {function}: environment variable {key} is set by the platform and cannot be overridden")]
+    ReservedEnv { function: String, key: String },
+    #[error("function {function}: no `bootstrap` file at {path}; point the code directory at the folder that holds it", path = path.display())]
+    MissingBootstrap { function: String, path: PathBuf },
+}

@@ -1,0 +1,223 @@
+//! One function instance: a `bootstrap` process in its own process group, its Runtime API
+//! listener, its output forwarded to tracing, and a supervisor that reaps it.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
+use tracing::{info, warn};
+
+use crate::function::FunctionContext;
+use crate::ids;
+use crate::runtime_api::{self, Invocation, RuntimeState};
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SpawnError {
+    #[error("cannot open a Runtime API listener on loopback: {0}")]
+    RuntimeApi(std::io::Error),
+    #[error("cannot start {path}: {source}", path = path.display())]
+    Process {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub(crate) struct Instance {
+    pub(crate) id: String,
+    queue: mpsc::Sender<Invocation>,
+    kill: Arc<Notify>,
+    /// `Some(how it ended)` once the process has exited.
+    exit: watch::Receiver<Option<String>>,
+    ready: watch::Receiver<bool>,
+}
+
+impl Instance {
+    /// Starts the process; `on_exit` runs once it has exited and been reaped.
+    pub(crate) async fn spawn(
+        function: Arc<FunctionContext>,
+        id: String,
+        on_exit: impl FnOnce() + Send + 'static,
+    ) -> Result<Arc<Self>, SpawnError> {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .map_err(SpawnError::RuntimeApi)?;
+        let api_addr = listener.local_addr().map_err(SpawnError::RuntimeApi)?;
+        let (queue_tx, queue_rx) = mpsc::channel(1);
+        let (ready_tx, ready_rx) = watch::channel(false);
+        let kill = Arc::new(Notify::new());
+        let state = Arc::new(RuntimeState::new(
+            function.clone(),
+            id.clone(),
+            queue_rx,
+            ready_tx,
+            kill.clone(),
+        ));
+
+        let config = &function.config;
+        let path = config.bootstrap_path();
+        let mut child = Command::new(&path)
+            .current_dir(&config.code_dir)
+            .envs(&config.env)
+            .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
+            .env("LAMBDA_TASK_ROOT", &config.code_dir)
+            .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env(
+                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                config.memory_mb.to_string(),
+            )
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", ids::log_stream_name(&id))
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", ids::log_group_name(&config.name))
+            .env("AWS_REGION", &function.region)
+            .env("_HANDLER", "bootstrap")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own group, so stopping the instance also stops whatever it started.
+            .process_group(0)
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|source| SpawnError::Process { path, source })?;
+
+        info!(function = %config.name, instance = %id, runtime_api = %api_addr, pid = child.id(), "instance starting");
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, runtime_api::router(state)).await;
+        });
+        forward_output(child.stdout.take(), "stdout", &config.name, &id);
+        forward_output(child.stderr.take(), "stderr", &config.name, &id);
+
+        let (exit_tx, exit_rx) = watch::channel(None);
+        tokio::spawn(supervise(
+            child,
+            kill.clone(),
+            server,
+            exit_tx,
+            (config.name.clone(), id.clone()),
+            on_exit,
+        ));
+        Ok(Arc::new(Self {
+            id,
+            queue: queue_tx,
+            kill,
+            exit: exit_rx,
+            ready: ready_rx,
+        }))
+    }
+
+    /// Hands an invocation to the instance; false if it cannot take one.
+    pub(crate) fn submit(&self, invocation: Invocation) -> bool {
+        !self.has_exited() && self.queue.try_send(invocation).is_ok()
+    }
+
+    /// Stops the process (and its process group). Returns at once; see `exited`.
+    pub(crate) fn kill(&self) {
+        self.kill.notify_one();
+    }
+
+    pub(crate) fn has_exited(&self) -> bool {
+        self.exit.borrow().is_some()
+    }
+
+    /// Waits until the process has exited; returns how it ended.
+    pub(crate) async fn exited(&self) -> String {
+        wait_exit(&mut self.exit.clone()).await
+    }
+
+    pub(crate) fn exit_watch(&self) -> watch::Receiver<Option<String>> {
+        self.exit.clone()
+    }
+
+    /// Waits until the runtime asks for its first invocation; false if it exited first.
+    pub(crate) async fn ready(&self) -> bool {
+        let mut ready = self.ready.clone();
+        let mut exit = self.exit.clone();
+        tokio::select! {
+            r = ready.wait_for(|r| *r) => r.is_ok(),
+            _ = wait_exit(&mut exit) => false,
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+pub(crate) async fn wait_exit(exit: &mut watch::Receiver<Option<String>>) -> String {
+    match exit.wait_for(Option::is_some).await {
+        Ok(status) => status.clone().unwrap_or_default(),
+        Err(_) => "the instance supervisor stopped".to_owned(),
+    }
+}
+
+async fn supervise(
+    mut child: Child,
+    kill: Arc<Notify>,
+    server: JoinHandle<()>,
+    exit: watch::Sender<Option<String>>,
+    (function, instance): (String, String),
+    on_exit: impl FnOnce(),
+) {
+    let pid = child.id();
+    let status = tokio::select! {
+        status = child.wait() => status,
+        _ = kill.notified() => {
+            signal_group(pid);
+            child.wait().await
+        }
+    };
+    // Children the runtime left behind in its group.
+    signal_group(pid);
+    server.abort();
+    let description = match status {
+        Ok(status) => status.to_string(),
+        Err(e) => format!("could not wait for the process: {e}"),
+    };
+    info!(%function, %instance, status = %description, "instance stopped");
+    exit.send_replace(Some(description));
+    on_exit();
+}
+
+fn signal_group(pid: Option<u32>) {
+    let Some(pgid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) else {
+        return;
+    };
+    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the group.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+}
+
+fn forward_output<R>(reader: Option<R>, stream: &'static str, function: &str, instance: &str)
+where
+    R: AsyncRead + Unpin + Send + 'static,
+{
+    let Some(reader) = reader else { return };
+    let (function, instance) = (function.to_owned(), instance.to_owned());
+    tokio::spawn(async move {
+        let mut reader = BufReader::new(reader);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line).await {
+                Ok(0) => break,
+                Ok(_) => {
+                    let text = String::from_utf8_lossy(&line);
+                    let text = text.trim_end_matches(['\n', '\r']);
+                    info!(target: "faas_local::instance_output", %function, %instance, stream, "{text}");
+                }
+                Err(e) => {
+                    warn!(%function, %instance, stream, error = %e, "cannot read instance output");
+                    break;
+                }
+            }
+        }
+    });
+}

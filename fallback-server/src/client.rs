@@ -1,0 +1,278 @@
+//! The function side: one connection to the server's fallback endpoint, one stream per request.
+
+use std::{io, net::SocketAddr, sync::Arc};
+
+use quinn::VarInt;
+use semifaas_closure::{Capability, Closure, ClosureId, FallbackEndpoint};
+use tracing::{debug, info};
+
+use crate::{
+    frame_io::{read_frame, ReadFrameError},
+    protocol::{
+        decode_response, encode_request, Direction, FallbackError, FallbackRequest,
+        FallbackResponse, FrameError, RequestFrame,
+    },
+    tls::{self, TlsSetupError},
+};
+
+/// Connection close code when the last client handle is dropped.
+const CLOSE_DONE: VarInt = VarInt::from_u32(0);
+
+#[derive(Debug, thiserror::Error)]
+pub enum FallbackClientError {
+    #[error("fallback address {addr:?} could not be resolved: {reason}")]
+    Resolve { addr: String, reason: String },
+    #[error("could not open a UDP socket on {bind} for the fallback connection: {source}")]
+    Bind { bind: SocketAddr, source: io::Error },
+    #[error("could not configure TLS for the fallback connection: {0}")]
+    Tls(#[from] TlsSetupError),
+    #[error("could not connect to the fallback server at {addr} (server name {server_name:?}): {reason}")]
+    Connect {
+        addr: String,
+        server_name: String,
+        reason: String,
+    },
+    #[error("{request} was not sent to the fallback server at {addr}: {source}")]
+    RequestTooLarge {
+        addr: String,
+        request: String,
+        source: FrameError,
+    },
+    #[error("{request} to the fallback server at {addr} failed: {source}")]
+    Request {
+        addr: String,
+        request: String,
+        source: RequestFailure,
+    },
+    #[error("the fallback server at {addr} refused {request}: {error}")]
+    Refused {
+        addr: String,
+        request: String,
+        error: FallbackError,
+    },
+    #[error("the fallback server at {addr} answered {request} with a {got} response")]
+    UnexpectedResponse {
+        addr: String,
+        request: String,
+        got: &'static str,
+    },
+    #[error("the fallback server at {addr} answered {request} with closure {actual}")]
+    ClosureMismatch {
+        addr: String,
+        request: String,
+        actual: ClosureId,
+    },
+}
+
+/// What went wrong while exchanging one request and response.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestFailure {
+    #[error("the connection is gone: {0}")]
+    Connection(#[from] quinn::ConnectionError),
+    #[error("sending the request failed: {0}")]
+    Write(#[from] quinn::WriteError),
+    #[error("the request stream was already closed: {0}")]
+    ClosedStream(#[from] quinn::ClosedStream),
+    #[error("reading the response failed: {0}")]
+    Read(#[from] quinn::ReadError),
+    #[error("bad response: {0}")]
+    Frame(#[from] FrameError),
+}
+
+impl From<ReadFrameError> for RequestFailure {
+    fn from(e: ReadFrameError) -> Self {
+        match e {
+            ReadFrameError::Frame(e) => RequestFailure::Frame(e),
+            ReadFrameError::Stream(e) => RequestFailure::Read(e),
+        }
+    }
+}
+
+/// A connection to one server's fallback endpoint. Cheap to clone; requests on clones share
+/// the connection and run concurrently, each on its own stream. The connection closes when the
+/// last clone is dropped.
+#[derive(Clone)]
+pub struct FallbackClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    // Kept so the endpoint's socket outlives every request.
+    _endpoint: quinn::Endpoint,
+    connection: quinn::Connection,
+    fallback: FallbackEndpoint,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.connection.close(CLOSE_DONE, b"client done");
+    }
+}
+
+impl FallbackClient {
+    /// Connects (bind 0.0.0.0:0 / [::]:0 as appropriate) and pins the server certificate: the
+    /// rustls verifier accepts exactly the certificate whose SHA-256 is `endpoint.cert_sha256`
+    /// (and still checks the TLS 1.3 signature with the certificate's key). Any other
+    /// certificate fails the handshake.
+    pub async fn connect(endpoint: &FallbackEndpoint) -> Result<FallbackClient, FallbackClientError> {
+        let remote = resolve(&endpoint.addr).await?;
+        let bind: SocketAddr = if remote.is_ipv4() {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let mut quic = quinn::Endpoint::client(bind)
+            .map_err(|source| FallbackClientError::Bind { bind, source })?;
+        quic.set_default_client_config(tls::client_config(endpoint.cert_sha256)?);
+
+        let connect_error = |reason: String| FallbackClientError::Connect {
+            addr: endpoint.addr.clone(),
+            server_name: endpoint.server_name.clone(),
+            reason,
+        };
+        let connection = quic
+            .connect(remote, &endpoint.server_name)
+            .map_err(|e| connect_error(e.to_string()))?
+            .await
+            .map_err(|e| connect_error(e.to_string()))?;
+        info!(addr = %endpoint.addr, %remote, "fallback connection established");
+        Ok(FallbackClient {
+            inner: Arc::new(Inner {
+                _endpoint: quic,
+                connection,
+                fallback: endpoint.clone(),
+            }),
+        })
+    }
+
+    /// Sends one request on a new stream and waits for its response. An
+    /// [`FallbackResponse::Error`] from the server is a successful exchange and comes back as
+    /// `Ok`; the typed helpers ([`FallbackClient::fetch_closure`] and others) turn it into an
+    /// error.
+    pub async fn request(
+        &self,
+        capability: Capability,
+        request: FallbackRequest,
+    ) -> Result<FallbackResponse, FallbackClientError> {
+        let label = request.to_string();
+        let frame = encode_request(&RequestFrame {
+            capability,
+            request,
+        })
+        .map_err(|source| FallbackClientError::RequestTooLarge {
+            addr: self.addr().to_owned(),
+            request: label.clone(),
+            source,
+        })?;
+        debug!(request = %label, "sending fallback request");
+        self.exchange(&frame)
+            .await
+            .map_err(|source| FallbackClientError::Request {
+                addr: self.addr().to_owned(),
+                request: label,
+                source,
+            })
+    }
+
+    async fn exchange(&self, frame: &[u8]) -> Result<FallbackResponse, RequestFailure> {
+        let (mut send, mut recv) = self.inner.connection.open_bi().await?;
+        send.write_all(frame).await?;
+        send.finish()?;
+        let body = read_frame(&mut recv, Direction::Response).await?;
+        Ok(decode_response(&body)?)
+    }
+
+    /// Fetches a closure and checks that its content hash is the id asked for.
+    pub async fn fetch_closure(
+        &self,
+        capability: Capability,
+        id: ClosureId,
+    ) -> Result<Closure, FallbackClientError> {
+        let request = FallbackRequest::FetchClosure { id };
+        let label = request.to_string();
+        match self.request(capability, request).await? {
+            FallbackResponse::Closure(closure) => {
+                let actual = closure.id();
+                if actual != id {
+                    return Err(FallbackClientError::ClosureMismatch {
+                        addr: self.addr().to_owned(),
+                        request: label,
+                        actual,
+                    });
+                }
+                Ok(closure)
+            }
+            other => Err(self.unexpected(label, other)),
+        }
+    }
+
+    /// A class file by binary name; `None` when the server does not have the class.
+    pub async fn load_class(
+        &self,
+        capability: Capability,
+        name: &str,
+    ) -> Result<Option<Vec<u8>>, FallbackClientError> {
+        let request = FallbackRequest::LoadClass { name: name.to_owned() };
+        let label = request.to_string();
+        match self.request(capability, request).await? {
+            FallbackResponse::Class(bytes) => Ok(bytes),
+            other => Err(self.unexpected(label, other)),
+        }
+    }
+
+    /// A resource by path; `None` when the server does not have it.
+    pub async fn get_resource(
+        &self,
+        capability: Capability,
+        name: &str,
+    ) -> Result<Option<Vec<u8>>, FallbackClientError> {
+        let request = FallbackRequest::GetResource { name: name.to_owned() };
+        let label = request.to_string();
+        match self.request(capability, request).await? {
+            FallbackResponse::Resource(bytes) => Ok(bytes),
+            other => Err(self.unexpected(label, other)),
+        }
+    }
+
+    fn unexpected(&self, request: String, response: FallbackResponse) -> FallbackClientError {
+        let addr = self.addr().to_owned();
+        match response {
+            FallbackResponse::Error(error) => FallbackClientError::Refused {
+                addr,
+                request,
+                error,
+            },
+            other => FallbackClientError::UnexpectedResponse {
+                addr,
+                request,
+                got: other.variant_name(),
+            },
+        }
+    }
+
+    pub fn endpoint(&self) -> &FallbackEndpoint {
+        &self.inner.fallback
+    }
+
+    /// True once the connection is closed (by either side, or timed out); a closed client
+    /// fails every request and must be replaced by a new [`FallbackClient::connect`].
+    pub fn is_closed(&self) -> bool {
+        self.inner.connection.close_reason().is_some()
+    }
+
+    fn addr(&self) -> &str {
+        &self.inner.fallback.addr
+    }
+}
+
+async fn resolve(addr: &str) -> Result<SocketAddr, FallbackClientError> {
+    let resolve_error = |reason: String| FallbackClientError::Resolve {
+        addr: addr.to_owned(),
+        reason,
+    };
+    tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| resolve_error(e.to_string()))?
+        .next()
+        .ok_or_else(|| resolve_error("no address found".to_owned()))
+}

@@ -1,0 +1,190 @@
+//! Framing: every stream direction carries exactly one frame, a 4-byte big-endian body length
+//! followed by a bincode body (through `semifaas_closure::codec`, the one place that knows
+//! bincode). Lengths are checked against the direction's limit before anything is allocated.
+
+use std::fmt;
+
+use semifaas_closure::{codec, limits::CLOSURE_MAX, CodecError};
+
+use super::messages::{FallbackErrorKind, FallbackResponse, RequestFrame};
+
+/// Bytes of the length prefix.
+pub const LENGTH_PREFIX_LEN: usize = 4;
+
+/// Largest request body: requests carry a capability and a name, never code.
+pub const REQUEST_FRAME_MAX: usize = 64 * 1024;
+
+/// Largest response body: a response may carry a whole closure.
+pub const RESPONSE_FRAME_MAX: usize = CLOSURE_MAX;
+
+/// Which way a frame travels; decides its size limit and names it in errors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Function to server.
+    Request,
+    /// Server to function.
+    Response,
+}
+
+impl Direction {
+    /// Largest body a frame in this direction may have.
+    pub fn limit(self) -> usize {
+        match self {
+            Direction::Request => REQUEST_FRAME_MAX,
+            Direction::Response => RESPONSE_FRAME_MAX,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Direction::Request => "request",
+            Direction::Response => "response",
+        }
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A frame that cannot be accepted, with a message that names what is wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("{direction} frame is {len} bytes, over the limit of {limit} bytes")]
+    TooLarge {
+        direction: Direction,
+        len: usize,
+        limit: usize,
+    },
+    #[error("{direction} frame is truncated: expected {expected} bytes, the stream ended after {received}")]
+    Truncated {
+        direction: Direction,
+        expected: usize,
+        received: usize,
+    },
+    #[error("{direction} frame is followed by {count} unexpected bytes")]
+    TrailingBytes { direction: Direction, count: usize },
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    #[error("invalid {direction}: {reason}")]
+    Invalid { direction: Direction, reason: String },
+}
+
+impl FrameError {
+    /// The error kind the server answers a bad request frame with.
+    pub fn kind(&self) -> FallbackErrorKind {
+        match self {
+            FrameError::TooLarge { .. } | FrameError::Codec(CodecError::TooLarge { .. }) => {
+                FallbackErrorKind::TooLarge
+            }
+            FrameError::Truncated { .. }
+            | FrameError::TrailingBytes { .. }
+            | FrameError::Codec(CodecError::Malformed { .. })
+            | FrameError::Invalid { .. } => FallbackErrorKind::Malformed,
+        }
+    }
+
+    /// The response the server sends for a bad request frame.
+    pub fn to_response(&self) -> FallbackResponse {
+        FallbackResponse::error(self.kind(), self.to_string())
+    }
+}
+
+/// Prefixes `body` with its length. Callers keep bodies within their direction's limit (the
+/// `encode_*` functions below check it), so the length always fits in 32 bits.
+pub fn encode_frame(body: &[u8]) -> Vec<u8> {
+    let len = u32::try_from(body.len()).expect("frame bodies are bounded far below 4 GiB");
+    let mut frame = Vec::with_capacity(LENGTH_PREFIX_LEN + body.len());
+    frame.extend_from_slice(&len.to_be_bytes());
+    frame.extend_from_slice(body);
+    frame
+}
+
+/// Reads a length prefix and rejects a length over the direction's limit, so a reader can
+/// allocate the body buffer safely.
+pub fn frame_length(
+    header: [u8; LENGTH_PREFIX_LEN],
+    direction: Direction,
+) -> Result<usize, FrameError> {
+    let len = u32::from_be_bytes(header) as usize;
+    check_len(len, direction)?;
+    Ok(len)
+}
+
+/// Splits a buffer that must hold exactly one frame into its body.
+pub fn split_frame(buf: &[u8], direction: Direction) -> Result<&[u8], FrameError> {
+    let Some((header, rest)) = buf.split_first_chunk::<LENGTH_PREFIX_LEN>() else {
+        return Err(FrameError::Truncated {
+            direction,
+            expected: LENGTH_PREFIX_LEN,
+            received: buf.len(),
+        });
+    };
+    let len = frame_length(*header, direction)?;
+    match rest.len().cmp(&len) {
+        std::cmp::Ordering::Less => Err(FrameError::Truncated {
+            direction,
+            expected: LENGTH_PREFIX_LEN + len,
+            received: buf.len(),
+        }),
+        std::cmp::Ordering::Greater => Err(FrameError::TrailingBytes {
+            direction,
+            count: rest.len() - len,
+        }),
+        std::cmp::Ordering::Equal => Ok(rest),
+    }
+}
+
+fn check_len(len: usize, direction: Direction) -> Result<(), FrameError> {
+    let limit = direction.limit();
+    if len > limit {
+        return Err(FrameError::TooLarge {
+            direction,
+            len,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// Encodes a request into a complete frame (length prefix included).
+pub fn encode_request(frame: &RequestFrame) -> Result<Vec<u8>, FrameError> {
+    let body = codec::encode(frame);
+    check_len(body.len(), Direction::Request)?;
+    Ok(encode_frame(&body))
+}
+
+/// Decodes and validates a request body (without its length prefix).
+pub fn decode_request(body: &[u8]) -> Result<RequestFrame, FrameError> {
+    let frame: RequestFrame = codec::decode("fallback request", body, REQUEST_FRAME_MAX)?;
+    frame
+        .request
+        .validate()
+        .map_err(|reason| FrameError::Invalid {
+            direction: Direction::Request,
+            reason,
+        })?;
+    Ok(frame)
+}
+
+/// Encodes a response into a complete frame (length prefix included).
+pub fn encode_response(response: &FallbackResponse) -> Result<Vec<u8>, FrameError> {
+    let body = codec::encode(response);
+    check_len(body.len(), Direction::Response)?;
+    Ok(encode_frame(&body))
+}
+
+/// Decodes and validates a response body (without its length prefix). A closure in it is
+/// validated like any closure received from a peer.
+pub fn decode_response(body: &[u8]) -> Result<FallbackResponse, FrameError> {
+    let response: FallbackResponse = codec::decode("fallback response", body, RESPONSE_FRAME_MAX)?;
+    if let FallbackResponse::Closure(closure) = &response {
+        closure.validate().map_err(|e| FrameError::Invalid {
+            direction: Direction::Response,
+            reason: format!("closure: {e}"),
+        })?;
+    }
+    Ok(response)
+}

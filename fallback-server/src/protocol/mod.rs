@@ -1,0 +1,11 @@
+//! The fallback protocol without I/O: message types, framing and limits. Everything here works
+//! on byte buffers; the `server` and `client` modules move these bytes over QUIC.
+
+mod framing;
+mod messages;
+
+pub use framing::*;
+pub use messages::*;
+
+#[cfg(test)]
+mod tests;

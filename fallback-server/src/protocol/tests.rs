@@ -1,0 +1,167 @@
+use semifaas_closure::{codec, Capability, Closure, ClosureId, HandlerRef, NamedBytes};
+
+use super::*;
+
+fn capability() -> Capability {
+    Capability {
+        invocation_id: 7,
+        token: [3; 16],
+    }
+}
+
+fn load_class(name: &str) -> RequestFrame {
+    RequestFrame {
+        capability: capability(),
+        request: FallbackRequest::LoadClass { name: name.into() },
+    }
+}
+
+fn closure(class_bytes: Vec<u8>) -> Closure {
+    Closure {
+        handler: HandlerRef {
+            class_name: "com.example.Api".into(),
+            method_name: "get".into(),
+            descriptor: "()V".into(),
+        },
+        receiver: vec![1, 2, 3],
+        classes: vec![NamedBytes {
+            name: "com.example.Api".into(),
+            bytes: class_bytes,
+        }],
+        resources: vec![],
+    }
+}
+
+#[test]
+fn encode_frame_prefixes_the_big_endian_length() {
+    assert_eq!(encode_frame(b"abc"), [0, 0, 0, 3, b'a', b'b', b'c']);
+    assert_eq!(encode_frame(&[]), [0, 0, 0, 0]);
+    assert_eq!(&encode_frame(&[0; 258])[..4], &[0, 0, 1, 2]);
+}
+
+#[test]
+fn request_round_trips_through_a_frame() {
+    let frame = load_class("com.example.Foo$Bar");
+    let bytes = encode_request(&frame).unwrap();
+    let body = split_frame(&bytes, Direction::Request).unwrap();
+    assert_eq!(decode_request(body).unwrap(), frame);
+}
+
+#[test]
+fn response_with_a_closure_round_trips() {
+    let response = FallbackResponse::Closure(closure(vec![0xCA, 0xFE, 0xBA, 0xBE, 0, 1]));
+    let bytes = encode_response(&response).unwrap();
+    let body = split_frame(&bytes, Direction::Response).unwrap();
+    assert_eq!(decode_response(body).unwrap(), response);
+
+    for response in [
+        FallbackResponse::Class(Some(vec![1, 2])),
+        FallbackResponse::Resource(None),
+        FallbackResponse::error(FallbackErrorKind::NotFound, "no closure abc"),
+    ] {
+        let bytes = encode_response(&response).unwrap();
+        let body = split_frame(&bytes, Direction::Response).unwrap();
+        assert_eq!(decode_response(body).unwrap(), response);
+    }
+}
+
+#[test]
+fn length_over_the_limit_is_rejected_from_the_header_alone() {
+    let over = (REQUEST_FRAME_MAX as u32 + 1).to_be_bytes();
+    let err = frame_length(over, Direction::Request).unwrap_err();
+    assert!(matches!(err, FrameError::TooLarge { len, limit, .. } if len == REQUEST_FRAME_MAX + 1 && limit == REQUEST_FRAME_MAX));
+    assert_eq!(err.kind(), FallbackErrorKind::TooLarge);
+    assert!(err.to_string().contains("request frame is 65537 bytes, over the limit of 65536"));
+
+    // The same header is fine for a response, whose limit is larger...
+    assert_eq!(frame_length(over, Direction::Response).unwrap(), REQUEST_FRAME_MAX + 1);
+    // ...but not a 4 GiB claim.
+    assert!(matches!(
+        frame_length(u32::MAX.to_be_bytes(), Direction::Response),
+        Err(FrameError::TooLarge { .. })
+    ));
+    // split_frame rejects the length before looking for the body.
+    assert!(matches!(
+        split_frame(&over, Direction::Request),
+        Err(FrameError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn truncated_frames_report_how_much_arrived() {
+    let err = split_frame(&[0, 0], Direction::Request).unwrap_err();
+    assert!(matches!(err, FrameError::Truncated { expected: 4, received: 2, .. }));
+    assert_eq!(err.kind(), FallbackErrorKind::Malformed);
+
+    let err = split_frame(&[0, 0, 0, 10, 1, 2, 3], Direction::Request).unwrap_err();
+    assert!(matches!(err, FrameError::Truncated { expected: 14, received: 7, .. }));
+    assert!(err.to_string().contains("truncated"), "{err}");
+}
+
+#[test]
+fn trailing_bytes_after_a_frame_are_rejected() {
+    let mut bytes = encode_request(&load_class("a.B")).unwrap();
+    bytes.extend_from_slice(&[9, 9]);
+    let err = split_frame(&bytes, Direction::Request).unwrap_err();
+    assert!(matches!(err, FrameError::TrailingBytes { count: 2, .. }));
+    assert_eq!(err.kind(), FallbackErrorKind::Malformed);
+}
+
+#[test]
+fn garbage_bodies_are_malformed() {
+    let err = decode_request(&[0xFF; 16]).unwrap_err();
+    assert_eq!(err.kind(), FallbackErrorKind::Malformed);
+    assert!(err.to_string().contains("malformed fallback request"), "{err}");
+
+    let err = decode_response(&[]).unwrap_err();
+    assert_eq!(err.kind(), FallbackErrorKind::Malformed);
+}
+
+#[test]
+fn invalid_names_are_malformed() {
+    for name in ["", "a\0b"] {
+        let body = codec::encode(&load_class(name));
+        let err = decode_request(&body).unwrap_err();
+        assert_eq!(err.kind(), FallbackErrorKind::Malformed, "{name:?}");
+        assert!(err.to_string().contains("load_class name"), "{err}");
+    }
+    let body = codec::encode(&load_class(&"x".repeat(5000)));
+    assert!(matches!(decode_request(&body), Err(FrameError::Invalid { .. })));
+}
+
+#[test]
+fn oversized_request_is_refused_before_sending() {
+    let err = encode_request(&load_class(&"x".repeat(REQUEST_FRAME_MAX))).unwrap_err();
+    assert!(matches!(err, FrameError::TooLarge { direction: Direction::Request, .. }));
+}
+
+#[test]
+fn a_closure_that_fails_validation_is_rejected() {
+    let response = FallbackResponse::Closure(closure(b"not a class".to_vec()));
+    let body = codec::encode(&response);
+    let err = decode_response(&body).unwrap_err();
+    assert!(matches!(err, FrameError::Invalid { direction: Direction::Response, .. }));
+    assert!(err.to_string().contains("com.example.Api"), "{err}");
+}
+
+#[test]
+fn variant_indexes_are_stable_on_the_wire() {
+    // New kinds go at the end; these bytes must never change.
+    let tag = |request: FallbackRequest| codec::encode(&request)[0];
+    assert_eq!(tag(FallbackRequest::FetchClosure { id: ClosureId([0; 32]) }), 0);
+    assert_eq!(tag(FallbackRequest::LoadClass { name: "a".into() }), 1);
+    assert_eq!(tag(FallbackRequest::GetResource { name: "a".into() }), 2);
+    assert_eq!(codec::encode(&FallbackResponse::Class(None))[0], 1);
+    assert_eq!(codec::encode(&FallbackResponse::Resource(None))[0], 2);
+    assert_eq!(codec::encode(&FallbackErrorKind::Internal)[0], 4);
+}
+
+#[test]
+fn kinds_and_errors_display_for_statistics_and_logs() {
+    let names: Vec<String> = FallbackKind::ALL.iter().map(|k| k.to_string()).collect();
+    assert_eq!(names, ["fetch_closure", "load_class", "get_resource"]);
+    assert_eq!(load_class("a.B").request.kind(), FallbackKind::LoadClass);
+    assert_eq!(load_class("a.B").request.to_string(), "load_class a.B");
+    let error = FallbackError::new(FallbackErrorKind::Unauthorized, "invocation 7 is not in flight");
+    assert_eq!(error.to_string(), "unauthorized: invocation 7 is not in flight");
+}

@@ -1,0 +1,89 @@
+package io.semifaas.agent;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.lang.reflect.Method;
+import java.util.ArrayDeque;
+
+/**
+ * The one entry point of the advice inlined into Spring's {@code InvocableHandlerMethod#doInvoke}.
+ * It lives on the system class path, which Spring Boot's nested-jar class loader delegates to.
+ * Nothing here throws into the application: on any failure the original method runs.
+ */
+public final class Dispatcher {
+  private static final ThreadMXBean THREADS = ManagementFactory.getThreadMXBean();
+
+  /** Local runs in progress on this thread (a stack: handler calls may nest). */
+  private static final ThreadLocal<ArrayDeque<LocalRun>> LOCAL_RUNS =
+      ThreadLocal.withInitial(ArrayDeque::new);
+
+  private static volatile HandlerDispatcher current;
+
+  private Dispatcher() {}
+
+  /** Installs the dispatcher the advice calls; before this every call runs locally. */
+  static void install(OffloadBackend backend) {
+    current =
+        new HandlerDispatcher(
+            backend, ApplicationClassLoaders.shared(), new CodeSectionCollector());
+  }
+
+  /** Removes the dispatcher (tests). */
+  static void uninstall() {
+    current = null;
+  }
+
+  /**
+   * Called on entry of {@code doInvoke}: null runs the handler locally, an {@link OffloadedCall}
+   * skips it and supplies its result.
+   */
+  public static OffloadedCall onEnter(Method method, Object bean, Object[] args) {
+    LocalRun run = LocalRun.UNCOUNTED;
+    try {
+      HandlerDispatcher dispatcher = current;
+      if (dispatcher != null) {
+        HandlerDispatcher.Decision decision = dispatcher.enter(method, bean, args);
+        if (decision instanceof HandlerDispatcher.Offloaded offloaded) {
+          return offloaded.call();
+        }
+        String key = ((HandlerDispatcher.Local) decision).handlerKey();
+        if (key != null) {
+          run = new LocalRun(key, System.nanoTime(), cpuTime());
+        }
+      }
+    } catch (Throwable t) {
+      // Fail open: the handler runs locally.
+    }
+    LOCAL_RUNS.get().push(run);
+    return null;
+  }
+
+  /** Called on exit of {@code doInvoke}; records the time of a counted local run. */
+  public static void onExit(OffloadedCall call) {
+    if (call != null) {
+      return;
+    }
+    try {
+      LocalRun run = LOCAL_RUNS.get().poll();
+      HandlerDispatcher dispatcher = current;
+      if (run != null && run.handlerKey != null && dispatcher != null) {
+        long cpu = run.cpuStart < 0 ? 0 : Math.max(0, cpuTime() - run.cpuStart);
+        dispatcher.exitLocal(run.handlerKey, System.nanoTime() - run.wallStart, cpu);
+      }
+    } catch (Throwable t) {
+      // Statistics must never break the application's call.
+    }
+  }
+
+  private static long cpuTime() {
+    try {
+      return THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : -1;
+    } catch (UnsupportedOperationException e) {
+      return -1;
+    }
+  }
+
+  private record LocalRun(String handlerKey, long wallStart, long cpuStart) {
+    static final LocalRun UNCOUNTED = new LocalRun(null, 0, -1);
+  }
+}

@@ -1,0 +1,120 @@
+package io.semifaas.agent;
+
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Which handlers and calls can run in a function. Types are matched by name so the agent needs none
+ * of Spring, the servlet API or Reactive Streams on its own class path.
+ */
+final class Eligibility {
+  static final String ASYNCHRONOUS_RESULT = "asynchronous result";
+  static final String PROXIED_CONTROLLER = "proxied controller: its interceptors would be skipped";
+
+  /** Return types whose value completes on the server after the handler returns. */
+  private static final Set<String> ASYNCHRONOUS_TYPES =
+      Set.of(
+          "java.util.concurrent.CompletionStage",
+          "java.util.concurrent.Future",
+          "java.util.concurrent.Callable",
+          "org.springframework.web.context.request.async.DeferredResult",
+          "org.springframework.web.context.request.async.WebAsyncTask",
+          "org.springframework.web.servlet.mvc.method.annotation.ResponseBodyEmitter",
+          "org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody",
+          "org.reactivestreams.Publisher");
+
+  /** Argument types bound to the server's request, response, session or model. */
+  private static final Set<String> SERVER_BOUND_TYPES =
+      Set.of(
+          "org.springframework.ui.Model",
+          "org.springframework.ui.ModelMap",
+          "org.springframework.validation.Errors",
+          "org.springframework.web.context.request.WebRequest",
+          "org.springframework.web.bind.support.SessionStatus",
+          "org.springframework.web.multipart.MultipartFile",
+          "org.springframework.web.util.UriComponentsBuilder",
+          "java.io.InputStream",
+          "java.io.OutputStream",
+          "java.io.Reader",
+          "java.io.Writer");
+
+  private static final List<String> SERVER_BOUND_PACKAGES =
+      List.of("jakarta.servlet.", "javax.servlet.");
+
+  private static final ClassValue<String> SERVER_BOUND_REASON =
+      new ClassValue<>() {
+        @Override
+        protected String computeValue(Class<?> type) {
+          String bound = findSupertype(type, Eligibility::isServerBound);
+          return bound == null ? null : "argument of server-bound type " + bound;
+        }
+      };
+
+  private Eligibility() {}
+
+  /** Why the handler can never be offloaded, or null when it may be. */
+  static String handlerProblem(Method method, Class<?> beanClass) {
+    String asynchronous = findSupertype(method.getReturnType(), ASYNCHRONOUS_TYPES::contains);
+    if (asynchronous != null) {
+      return ASYNCHRONOUS_RESULT + " (" + asynchronous + ")";
+    }
+    if (beanClass.getName().contains("$$") || Proxy.isProxyClass(beanClass)) {
+      return PROXIED_CONTROLLER;
+    }
+    return null;
+  }
+
+  /** Why these arguments cannot cross to a function, or null when they may. */
+  static String argumentProblem(Object[] args) {
+    if (args == null) {
+      return null;
+    }
+    for (Object arg : args) {
+      if (arg != null) {
+        String reason = SERVER_BOUND_REASON.get(arg.getClass());
+        if (reason != null) {
+          return reason;
+        }
+      }
+    }
+    return null;
+  }
+
+  private static boolean isServerBound(String name) {
+    if (SERVER_BOUND_TYPES.contains(name)) {
+      return true;
+    }
+    for (String prefix : SERVER_BOUND_PACKAGES) {
+      if (name.startsWith(prefix)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** The name of the first class or interface of {@code type}'s hierarchy that matches. */
+  private static String findSupertype(Class<?> type, java.util.function.Predicate<String> test) {
+    Deque<Class<?>> pending = new ArrayDeque<>();
+    Set<Class<?>> seen = new HashSet<>();
+    pending.add(type);
+    while (!pending.isEmpty()) {
+      Class<?> current = pending.poll();
+      if (!seen.add(current)) {
+        continue;
+      }
+      if (test.test(current.getName())) {
+        return current.getName();
+      }
+      if (current.getSuperclass() != null) {
+        pending.add(current.getSuperclass());
+      }
+      pending.addAll(List.of(current.getInterfaces()));
+    }
+    return null;
+  }
+}

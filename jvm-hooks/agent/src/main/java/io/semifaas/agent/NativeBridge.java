@@ -1,0 +1,53 @@
+package io.semifaas.agent;
+
+/**
+ * The JNI boundary with {@code libsemifaas_agent.so} (docs/internals.md, "JNI: agent"). The natives
+ * are implemented in {@code agent/src/jni_exports.rs}; the two static callbacks serve the function's
+ * {@code LoadClass} and {@code GetResource} fallbacks from the application class loaders seen.
+ */
+public final class NativeBridge {
+  private NativeBridge() {}
+
+  /** Validates the merged configuration and starts the native agent; null, or an error message. */
+  static native String init(String[] keys, String[] values);
+
+  /** Counts one invocation of the handler and applies the offload ratio. */
+  static native boolean shouldOffload(String handlerKey);
+
+  /** Stores a closure and returns its id; throws IllegalArgumentException when it is invalid. */
+  static native String registerClosure(
+      String handlerKey,
+      String className,
+      String methodName,
+      String descriptor,
+      byte[] receiver,
+      String[] classNames,
+      byte[][] classBytes);
+
+  /** Outcome bytes (tag 0 or 1), or null: the offload failed and the caller runs locally. */
+  static native byte[] offload(String handlerKey, String closureId, byte[] args);
+
+  static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
+
+  static native void recordIneligible(String handlerKey, String reason);
+
+  static native void recordOffloadFailure(String handlerKey, String reason);
+
+  /** Called by the native side: the class file of {@code binaryName}, or null. Never throws. */
+  static byte[] classBytes(String binaryName) {
+    try {
+      return ApplicationClassLoaders.shared().classBytes(binaryName);
+    } catch (Throwable t) {
+      return null;
+    }
+  }
+
+  /** Called by the native side: the resource at {@code path}, or null. Never throws. */
+  static byte[] resourceBytes(String path) {
+    try {
+      return ApplicationClassLoaders.shared().resourceBytes(path);
+    } catch (Throwable t) {
+      return null;
+    }
+  }
+}

@@ -1,0 +1,42 @@
+package io.semifaas.agent;
+
+/** The production {@link OffloadBackend}: forwards to the JNI natives. */
+final class NativeBridgeBackend implements OffloadBackend {
+  @Override
+  public boolean shouldOffload(String handlerKey) {
+    return NativeBridge.shouldOffload(handlerKey);
+  }
+
+  @Override
+  public String registerClosure(
+      String handlerKey,
+      String className,
+      String methodName,
+      String descriptor,
+      byte[] receiver,
+      String[] classNames,
+      byte[][] classBytes) {
+    return NativeBridge.registerClosure(
+        handlerKey, className, methodName, descriptor, receiver, classNames, classBytes);
+  }
+
+  @Override
+  public byte[] offload(String handlerKey, String closureId, byte[] args) {
+    return NativeBridge.offload(handlerKey, closureId, args);
+  }
+
+  @Override
+  public void recordLocal(String handlerKey, long wallNanos, long cpuNanos) {
+    NativeBridge.recordLocal(handlerKey, wallNanos, cpuNanos);
+  }
+
+  @Override
+  public void recordIneligible(String handlerKey, String reason) {
+    NativeBridge.recordIneligible(handlerKey, reason);
+  }
+
+  @Override
+  public void recordOffloadFailure(String handlerKey, String reason) {
+    NativeBridge.recordOffloadFailure(handlerKey, reason);
+  }
+}

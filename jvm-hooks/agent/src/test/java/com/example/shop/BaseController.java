@@ -1,0 +1,6 @@
+package com.example.shop;
+
+/** A superclass from the application, shipped with the closure. */
+public abstract class BaseController {
+  protected String region = "eu";
+}

@@ -1,0 +1,41 @@
+package com.example.shop;
+
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A stand-in for an application's controller: plain state, handlers with and without DTOs. */
+public class ShopController extends BaseController {
+  /** How often a handler body ran in this JVM (static: not part of the receiver's state). */
+  public static final AtomicInteger BODY_RUNS = new AtomicInteger();
+
+  final PriceList prices = new PriceList();
+
+  public ShopController() {
+    prices.items.add(new Item("apple", 30));
+    prices.discounts.put("apple", new Discount(10));
+  }
+
+  public Receipt buy(Order order) {
+    BODY_RUNS.incrementAndGet();
+    if (order.quantity() <= 0) {
+      throw new OutOfStock("no " + order.sku() + " left");
+    }
+    long unit = prices.items.get(0).cents();
+    return new Receipt(order.sku(), unit * order.quantity(), region);
+  }
+
+  public String greet(Object name) {
+    BODY_RUNS.incrementAndGet();
+    return "hello " + name;
+  }
+
+  public int count(int a, int b) {
+    BODY_RUNS.incrementAndGet();
+    return a + b;
+  }
+
+  public CompletableFuture<String> later() {
+    BODY_RUNS.incrementAndGet();
+    return CompletableFuture.completedFuture("later");
+  }
+}

@@ -1,0 +1,250 @@
+package io.semifaas.agent;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.example.shop.Order;
+import com.example.shop.OutOfStock;
+import com.example.shop.Receipt;
+import com.example.shop.ShopController;
+import com.example.shop.ShopController$$SpringCGLIB$$0;
+import com.example.shop.SocketController;
+import io.semifaas.common.Outcome;
+import java.io.ByteArrayInputStream;
+import java.lang.reflect.Method;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class DispatcherTest {
+  private static final String BUY = "com.example.shop.ShopController#buy";
+
+  private RecordingBackend backend;
+  private int bodyRunsBefore;
+
+  @BeforeEach
+  void install() {
+    backend = new RecordingBackend();
+    Dispatcher.install(backend);
+    bodyRunsBefore = ShopController.BODY_RUNS.get();
+  }
+
+  @AfterEach
+  void uninstall() {
+    Dispatcher.uninstall();
+  }
+
+  private static Method method(Class<?> type, String name) {
+    for (Method m : type.getMethods()) {
+      if (m.getName().equals(name)) {
+        return m;
+      }
+    }
+    throw new AssertionError(name);
+  }
+
+  /** What the advice does: enter, and on a local run, exit once the body finished. */
+  private static OffloadedCall call(Object bean, String name, Object... args) {
+    OffloadedCall call = Dispatcher.onEnter(method(bean.getClass(), name), bean, args);
+    Dispatcher.onExit(call);
+    return call;
+  }
+
+  @Test
+  void offloadedCallReturnsTheFunctionsResult() {
+    OffloadedCall call = call(new ShopController(), "buy", new Order("apple", 3));
+    assertNotNull(call);
+    assertNull(call.thrown);
+    assertEquals(new Receipt("apple", 90, "eu"), call.value);
+    assertEquals(bodyRunsBefore, ShopController.BODY_RUNS.get(), "the body ran in the function");
+    assertEquals(List.of(BUY), backend.shouldOffloadCalls);
+    assertEquals(List.of(), backend.local);
+    assertEquals(
+        List.of("com.example.shop.ShopController#buy"
+            + "(Lcom/example/shop/Order;)Lcom/example/shop/Receipt;"),
+        backend.descriptors);
+  }
+
+  @Test
+  void theCodeSectionCarriesWhatTheReceiverAndSignatureNeed() {
+    call(new ShopController(), "buy", new Order("apple", 1));
+    List<String> shipped = List.of(backend.registeredNames.get(0));
+    for (String name :
+        List.of(
+            "com.example.shop.ShopController",
+            "com.example.shop.BaseController",
+            "com.example.shop.PriceList",
+            "com.example.shop.Item",
+            "com.example.shop.Discount",
+            "com.example.shop.Order",
+            "com.example.shop.Receipt",
+            "com.example.shop.OutOfStock")) {
+      assertTrue(shipped.contains(name), name + " in " + shipped);
+    }
+    assertEquals(List.of(), List.copyOf(backend.closures.get(0).fetched()));
+  }
+
+  @Test
+  void theClosureIsBuiltOncePerHandlerAndBean() {
+    ShopController bean = new ShopController();
+    call(bean, "buy", new Order("apple", 1));
+    call(bean, "buy", new Order("apple", 2));
+    assertEquals(1, backend.registeredKeys.size());
+    assertEquals(2, backend.offloads);
+    call(new ShopController(), "buy", new Order("apple", 2));
+    assertEquals(2, backend.registeredKeys.size(), "another bean instance has its own closure");
+  }
+
+  @Test
+  void anExceptionFromTheFunctionIsRethrownExactly() {
+    OffloadedCall call = call(new ShopController(), "buy", new Order("pear", 0));
+    assertNotNull(call);
+    OutOfStock thrown = assertInstanceOf(OutOfStock.class, call.thrown);
+    assertEquals("no pear left", thrown.getMessage());
+  }
+
+  @Test
+  void classesMissingFromTheCodeSectionComeThroughTheFallback() {
+    OffloadedCall call = call(new ShopController(), "greet", new com.example.shop.Gift("tea"));
+    assertNotNull(call);
+    assertEquals("hello Gift[name=tea]", call.value);
+    assertEquals(
+        List.of("com.example.shop.Gift"), List.copyOf(backend.closures.get(0).fetched()));
+  }
+
+  @Test
+  void primitiveResultsArriveBoxed() {
+    OffloadedCall call = call(new ShopController(), "count", 2, 3);
+    assertNotNull(call);
+    assertEquals(5, call.value);
+  }
+
+  @Test
+  void thePolicyCanKeepACallLocal() {
+    backend.offload = false;
+    assertNull(call(new ShopController(), "buy", new Order("apple", 1)));
+    assertEquals(List.of(BUY), backend.local);
+    assertEquals(List.of(), backend.registeredKeys);
+  }
+
+  @Test
+  void aFailedOffloadRunsLocally() {
+    backend.outcomeOverride = outcome -> null;
+    assertNull(call(new ShopController(), "buy", new Order("apple", 1)));
+    assertEquals(List.of(BUY), backend.local);
+  }
+
+  @Test
+  void anUndecodableResultIsAFailureAndRunsLocally() {
+    backend.outcomeOverride = outcome -> new byte[] {Outcome.RETURNED, 0x7f, 1, 2};
+    assertNull(call(new ShopController(), "buy", new Order("apple", 1)));
+    assertEquals(1, backend.failures.size());
+    assertTrue(backend.failures.get(0).startsWith(BUY + ": result unusable"), backend.failures.toString());
+    assertEquals(List.of(BUY), backend.local);
+  }
+
+  @Test
+  void aFailedOutcomeIsAFailureAndRunsLocally() {
+    backend.outcomeOverride = outcome -> Outcome.failed("class com.example.Gone not found");
+    assertNull(call(new ShopController(), "buy", new Order("apple", 1)));
+    assertTrue(backend.failures.get(0).contains("com.example.Gone"), backend.failures.toString());
+    assertEquals(List.of(BUY), backend.local);
+  }
+
+  @Test
+  void aResultOfTheWrongTypeIsAFailure() throws Exception {
+    byte[] wrong = Outcome.returned("not a receipt");
+    backend.outcomeOverride = outcome -> wrong;
+    assertNull(call(new ShopController(), "buy", new Order("apple", 1)));
+    assertTrue(backend.failures.get(0).contains("java.lang.String"), backend.failures.toString());
+  }
+
+  @Test
+  void backendErrorsFailOpen() {
+    backend.offloadThrows = new IllegalStateException("dispatcher is down");
+    assertNull(call(new ShopController(), "buy", new Order("apple", 1)));
+    assertTrue(backend.failures.get(0).contains("dispatcher is down"), backend.failures.toString());
+    assertEquals(List.of(BUY), backend.local);
+  }
+
+  @Test
+  void asynchronousHandlersAreIneligibleAndReportedOnce() {
+    ShopController bean = new ShopController();
+    assertNull(call(bean, "later"));
+    assertNull(call(bean, "later"));
+    assertEquals(1, backend.ineligible.size(), backend.ineligible.toString());
+    assertTrue(
+        backend.ineligible.get(0).startsWith(
+            "com.example.shop.ShopController#later: asynchronous result"),
+        backend.ineligible.toString());
+    assertEquals(List.of(), backend.shouldOffloadCalls);
+  }
+
+  @Test
+  void proxiedControllersAreIneligible() {
+    assertNull(call(new ShopController$$SpringCGLIB$$0(), "greet", "ann"));
+    assertEquals(
+        List.of("com.example.shop.ShopController#greet: " + Eligibility.PROXIED_CONTROLLER),
+        backend.ineligible);
+    assertEquals(List.of(), backend.shouldOffloadCalls);
+  }
+
+  @Test
+  void serverBoundArgumentsKeepTheCallLocal() {
+    assertNull(call(new ShopController(), "greet", new ByteArrayInputStream(new byte[1])));
+    assertEquals(
+        List.of("com.example.shop.ShopController#greet: argument of server-bound type"
+            + " java.io.InputStream"),
+        backend.ineligible);
+  }
+
+  @Test
+  void argumentsTheCodecCannotEncodeKeepTheCallLocal() {
+    assertNull(call(new ShopController(), "greet", new Thread(() -> {})));
+    assertEquals(1, backend.ineligible.size());
+    assertTrue(
+        backend.ineligible.get(0).contains("argument cannot be serialized"),
+        backend.ineligible.toString());
+    assertEquals(List.of("com.example.shop.ShopController#greet"), backend.local);
+  }
+
+  @Test
+  void aReceiverThatCannotBeSerializedIsIneligible() {
+    SocketController bean = new SocketController();
+    assertNull(call(bean, "ping"));
+    assertNull(call(bean, "ping"));
+    assertEquals(1, backend.ineligible.size(), backend.ineligible.toString());
+    assertTrue(
+        backend.ineligible.get(0).startsWith(
+            "com.example.shop.SocketController#ping: receiver cannot be serialized"),
+        backend.ineligible.toString());
+    assertEquals(List.of(), backend.registeredKeys);
+  }
+
+  @Test
+  void withoutADispatcherEveryCallRunsLocally() {
+    Dispatcher.uninstall();
+    assertNull(call(new ShopController(), "buy", new Order("apple", 1)));
+    assertEquals(List.of(), backend.shouldOffloadCalls);
+  }
+
+  @Test
+  void fallbackCallbacksServeTheApplicationsClasses() throws Exception {
+    call(new ShopController(), "greet", "ann");
+    byte[] expected;
+    try (var in = getClass().getClassLoader().getResourceAsStream("com/example/shop/Item.class")) {
+      expected = in.readAllBytes();
+    }
+    assertArrayEquals(expected, NativeBridge.classBytes("com.example.shop.Item"));
+    assertArrayEquals(expected, NativeBridge.resourceBytes("com/example/shop/Item.class"));
+    assertNull(NativeBridge.classBytes("com.example.shop.Absent"));
+    assertNull(NativeBridge.classBytes("com/example/shop/Item"));
+    assertNull(NativeBridge.classBytes(null));
+    assertNull(NativeBridge.resourceBytes("x".repeat(5000)));
+  }
+}

@@ -1,0 +1,127 @@
+package io.semifaas.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayInputStream;
+import java.io.InputStream;
+import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.springframework.web.context.request.async.DeferredResult;
+import org.springframework.web.context.request.async.WebAsyncTask;
+import org.springframework.web.multipart.MultipartFile;
+
+class EligibilityTest {
+  public static class Controller {
+    public String plain(String name) {
+      return name;
+    }
+
+    public CompletableFuture<String> future() {
+      return null;
+    }
+
+    public DeferredResult<String> deferred() {
+      return null;
+    }
+
+    public Callable<String> callable() {
+      return null;
+    }
+
+    public WebAsyncTask<String> task() {
+      return null;
+    }
+
+    public void nothing() {}
+  }
+
+  /** Named as Spring's CGLIB names its subclasses. */
+  public static class Controller$$SpringCGLIB$$0 extends Controller {}
+
+  private static Method method(String name) throws Exception {
+    for (Method m : Controller.class.getMethods()) {
+      if (m.getName().equals(name)) {
+        return m;
+      }
+    }
+    throw new AssertionError(name);
+  }
+
+  @Test
+  void plainHandlersAreEligible() throws Exception {
+    assertNull(Eligibility.handlerProblem(method("plain"), Controller.class));
+    assertNull(Eligibility.handlerProblem(method("nothing"), Controller.class));
+  }
+
+  @Test
+  void asynchronousResultsAreIneligible() throws Exception {
+    for (String name : List.of("future", "deferred", "callable", "task")) {
+      String problem = Eligibility.handlerProblem(method(name), Controller.class);
+      assertTrue(
+          problem != null && problem.startsWith(Eligibility.ASYNCHRONOUS_RESULT),
+          name + ": " + problem);
+    }
+  }
+
+  @Test
+  void proxiedControllersAreIneligible() throws Exception {
+    assertEquals(
+        Eligibility.PROXIED_CONTROLLER,
+        Eligibility.handlerProblem(method("plain"), Controller$$SpringCGLIB$$0.class));
+    Object jdkProxy =
+        Proxy.newProxyInstance(
+            getClass().getClassLoader(), new Class<?>[] {Runnable.class}, (p, m, a) -> null);
+    assertEquals(
+        Eligibility.PROXIED_CONTROLLER,
+        Eligibility.handlerProblem(method("plain"), jdkProxy.getClass()));
+  }
+
+  @Test
+  void handlerKeysNameTheUserClass() throws Exception {
+    assertEquals(
+        Controller.class.getName() + "#plain",
+        HandlerKeys.of(Controller$$SpringCGLIB$$0.class, method("plain")));
+    assertEquals(Controller.class.getName() + "#plain", HandlerKeys.of(Controller.class, method("plain")));
+  }
+
+  @Test
+  void plainArgumentsMayCross() {
+    assertNull(Eligibility.argumentProblem(new Object[] {"a", 1, null, List.of(1), Map.of()}));
+    assertNull(Eligibility.argumentProblem(null));
+    assertNull(Eligibility.argumentProblem(new Object[0]));
+  }
+
+  @Test
+  void serverBoundArgumentsAreNamed() {
+    InputStream body = new ByteArrayInputStream(new byte[0]);
+    String problem = Eligibility.argumentProblem(new Object[] {"a", body});
+    assertEquals("argument of server-bound type java.io.InputStream", problem);
+
+    MultipartFile upload = (MultipartFile) Proxy.newProxyInstance(
+        getClass().getClassLoader(), new Class<?>[] {MultipartFile.class}, (p, m, a) -> null);
+    assertEquals(
+        "argument of server-bound type org.springframework.web.multipart.MultipartFile",
+        Eligibility.argumentProblem(new Object[] {upload}));
+  }
+
+  @Test
+  void descriptorsMatchTheJvmForm() throws Exception {
+    assertEquals("(Ljava/lang/String;)Ljava/lang/String;", MethodDescriptors.of(method("plain")));
+    assertEquals("()V", MethodDescriptors.of(method("nothing")));
+    Method arrays = Arrays.class.getDeclaredMethod("take", int[].class, String[][].class, long.class);
+    assertEquals("([I[[Ljava/lang/String;J)Z", MethodDescriptors.of(arrays));
+  }
+
+  static final class Arrays {
+    static boolean take(int[] a, String[][] b, long c) {
+      return true;
+    }
+  }
+}

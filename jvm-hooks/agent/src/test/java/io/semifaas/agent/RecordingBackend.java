@@ -1,0 +1,81 @@
+package io.semifaas.agent;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
+
+/**
+ * A backend for tests: the policy answer is set by the test, closures run in an {@link
+ * IsolatedFunction}, and every call is recorded.
+ */
+final class RecordingBackend implements OffloadBackend {
+  volatile boolean offload = true;
+  /** Replaces the function's outcome (null: use what the function returned). */
+  volatile Function<byte[], byte[]> outcomeOverride;
+  volatile RuntimeException offloadThrows;
+
+  final List<String> shouldOffloadCalls = new CopyOnWriteArrayList<>();
+  final List<IsolatedFunction> closures = new CopyOnWriteArrayList<>();
+  final List<String> registeredKeys = new CopyOnWriteArrayList<>();
+  final List<String[]> registeredNames = new CopyOnWriteArrayList<>();
+  final List<String> descriptors = new CopyOnWriteArrayList<>();
+  final List<String> local = new CopyOnWriteArrayList<>();
+  final List<String> ineligible = new CopyOnWriteArrayList<>();
+  final List<String> failures = new CopyOnWriteArrayList<>();
+  final List<long[]> localTimes = new CopyOnWriteArrayList<>();
+  volatile int offloads;
+
+  @Override
+  public boolean shouldOffload(String handlerKey) {
+    shouldOffloadCalls.add(handlerKey);
+    return offload;
+  }
+
+  @Override
+  public String registerClosure(
+      String handlerKey,
+      String className,
+      String methodName,
+      String descriptor,
+      byte[] receiver,
+      String[] classNames,
+      byte[][] classBytes) {
+    if (classNames.length != classBytes.length) {
+      throw new IllegalArgumentException("class names and bytes differ in length");
+    }
+    registeredKeys.add(handlerKey);
+    registeredNames.add(classNames);
+    descriptors.add(className + "#" + methodName + descriptor);
+    closures.add(
+        new IsolatedFunction(className, methodName, descriptor, receiver, classNames, classBytes));
+    return String.format("%064x", closures.size());
+  }
+
+  @Override
+  public byte[] offload(String handlerKey, String closureId, byte[] args) {
+    offloads++;
+    if (offloadThrows != null) {
+      throw offloadThrows;
+    }
+    IsolatedFunction function = closures.get(Integer.parseInt(closureId, 16) - 1);
+    byte[] outcome = function.invoke(args);
+    Function<byte[], byte[]> override = outcomeOverride;
+    return override == null ? outcome : override.apply(outcome);
+  }
+
+  @Override
+  public void recordLocal(String handlerKey, long wallNanos, long cpuNanos) {
+    local.add(handlerKey);
+    localTimes.add(new long[] {wallNanos, cpuNanos});
+  }
+
+  @Override
+  public void recordIneligible(String handlerKey, String reason) {
+    ineligible.add(handlerKey + ": " + reason);
+  }
+
+  @Override
+  public void recordOffloadFailure(String handlerKey, String reason) {
+    failures.add(handlerKey + ": " + reason);
+  }
+}

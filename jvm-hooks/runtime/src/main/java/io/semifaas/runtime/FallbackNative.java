@@ -1,0 +1,29 @@
+package io.semifaas.runtime;
+
+/**
+ * Fallback requests to the server for the invocation in flight. The natives are registered by the
+ * {@code bootstrap} process that hosts this JVM (RegisterNatives), so no library is loaded here.
+ * They block until the server answers, return {@code null} when it does not have the item, and
+ * throw {@link java.io.UncheckedIOException} when it cannot be reached.
+ */
+public final class FallbackNative {
+
+    /** The server, as a {@link FallbackSource}. */
+    public static final FallbackSource SOURCE = new FallbackSource() {
+        @Override
+        public byte[] loadClass(String binaryName) {
+            return FallbackNative.loadClass(binaryName);
+        }
+
+        @Override
+        public byte[] getResource(String path) {
+            return FallbackNative.getResource(path);
+        }
+    };
+
+    private FallbackNative() {}
+
+    public static native byte[] loadClass(String binaryName);
+
+    public static native byte[] getResource(String path);
+}

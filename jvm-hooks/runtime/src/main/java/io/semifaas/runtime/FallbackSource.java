@@ -1,0 +1,14 @@
+package io.semifaas.runtime;
+
+/**
+ * Where a closure class loader gets what the closure lacks. In a function this is the server,
+ * reached through {@link FallbackNative}; tests give their own.
+ */
+public interface FallbackSource {
+
+    /** The class file of {@code binaryName}, or {@code null} when the server does not have it. */
+    byte[] loadClass(String binaryName);
+
+    /** The bytes of resource {@code path}, or {@code null} when the server does not have it. */
+    byte[] getResource(String path);
+}

@@ -1,0 +1,266 @@
+//! Fallback requests for the invocation in flight: one QUIC connection per instance, driven by a
+//! tokio runtime the shim owns, and the `FallbackNative` natives the Java runtime calls.
+//!
+//! Threads: the main thread and Java threads calling the natives block on the runtime with
+//! `Runtime::block_on`; none of them is a runtime worker, so nothing blocks inside the runtime.
+
+use std::{
+    ffi::c_void,
+    sync::{
+        atomic::{AtomicU32, Ordering},
+        OnceLock,
+    },
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use jni::{
+    errors::{Error as JniError, ThrowRuntimeExAndDefault},
+    jni_sig, jni_str,
+    objects::{JByteArray, JClass, JString, JThrowable, JValue},
+    Env, EnvUnowned, NativeMethod,
+};
+use parking_lot::Mutex;
+use semifaas_closure::{Capability, Closure, ClosureId, FallbackCounts, FallbackEndpoint, Invocation};
+use semifaas_fallback::{FallbackClient, FallbackClientError};
+use tracing::{debug, warn};
+
+/// Binary name (with slashes) of the class whose natives [`native_methods`] implements.
+pub const NATIVE_CLASS: &str = "io/semifaas/runtime/FallbackNative";
+
+#[derive(Debug, thiserror::Error)]
+pub enum FallbackBridgeError {
+    #[error("could not start the fallback runtime: {0}")]
+    Runtime(#[source] std::io::Error),
+    #[error("no invocation is in flight: fallbacks are only answered during one")]
+    NoInvocation,
+    #[error("the invocation deadline passed before the fallback server answered {0}")]
+    DeadlinePassed(String),
+    #[error(transparent)]
+    Client(#[from] FallbackClientError),
+}
+
+/// What fallbacks of the current invocation carry and until when they may wait.
+#[derive(Debug, Clone)]
+struct CallContext {
+    capability: Capability,
+    endpoint: FallbackEndpoint,
+    deadline: Instant,
+}
+
+#[derive(Default)]
+struct Counters {
+    fetch_closure: AtomicU32,
+    load_class: AtomicU32,
+    get_resource: AtomicU32,
+}
+
+/// The instance's fallback state. One per process (the natives reach it through a static).
+pub struct FallbackBridge {
+    runtime: tokio::runtime::Runtime,
+    current: Mutex<Option<CallContext>>,
+    client: tokio::sync::Mutex<Option<FallbackClient>>,
+    counters: Counters,
+}
+
+static BRIDGE: OnceLock<FallbackBridge> = OnceLock::new();
+
+impl FallbackBridge {
+    /// Starts the process-wide bridge (its tokio runtime); later calls return the same one.
+    pub fn start() -> Result<&'static FallbackBridge, FallbackBridgeError> {
+        if let Some(bridge) = BRIDGE.get() {
+            return Ok(bridge);
+        }
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("semifaas-fallback")
+            .enable_all()
+            .build()
+            .map_err(FallbackBridgeError::Runtime)?;
+        Ok(BRIDGE.get_or_init(|| FallbackBridge {
+            runtime,
+            current: Mutex::new(None),
+            client: tokio::sync::Mutex::new(None),
+            counters: Counters::default(),
+        }))
+    }
+
+    /// Fallbacks from now on belong to `invocation`; the counters start from zero.
+    pub fn begin(&self, invocation: &Invocation) {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let left = Duration::from_millis(invocation.deadline_unix_ms.saturating_sub(now_ms));
+        *self.current.lock() = Some(CallContext {
+            capability: invocation.capability,
+            endpoint: invocation.fallback.clone(),
+            deadline: Instant::now() + left,
+        });
+        self.counters.fetch_closure.store(0, Ordering::Relaxed);
+        self.counters.load_class.store(0, Ordering::Relaxed);
+        self.counters.get_resource.store(0, Ordering::Relaxed);
+    }
+
+    /// Ends the current invocation and returns the fallbacks it made.
+    pub fn finish(&self) -> FallbackCounts {
+        *self.current.lock() = None;
+        FallbackCounts {
+            fetch_closure: self.counters.fetch_closure.load(Ordering::Relaxed),
+            load_class: self.counters.load_class.load(Ordering::Relaxed),
+            get_resource: self.counters.get_resource.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Fetches closure `id` from the server of the current invocation (checked against its id).
+    pub fn fetch_closure(&self, id: ClosureId) -> Result<Closure, FallbackBridgeError> {
+        self.counters.fetch_closure.fetch_add(1, Ordering::Relaxed);
+        self.call(format!("closure {id}"), |client, capability| async move {
+            client.fetch_closure(capability, id).await
+        })
+    }
+
+    /// A class file by binary name, `None` when the server does not have it.
+    pub fn load_class(&self, name: &str) -> Result<Option<Vec<u8>>, FallbackBridgeError> {
+        self.counters.load_class.fetch_add(1, Ordering::Relaxed);
+        self.call(format!("class {name}"), |client, capability| async move {
+            client.load_class(capability, name).await
+        })
+    }
+
+    /// A resource by path, `None` when the server does not have it.
+    pub fn get_resource(&self, path: &str) -> Result<Option<Vec<u8>>, FallbackBridgeError> {
+        self.counters.get_resource.fetch_add(1, Ordering::Relaxed);
+        self.call(format!("resource {path}"), |client, capability| async move {
+            client.get_resource(capability, path).await
+        })
+    }
+
+    /// Runs one request to completion on the calling thread, bounded by the deadline. A request
+    /// that fails below the protocol (connection lost) is retried once on a new connection:
+    /// fallback requests only read, so repeating one is harmless.
+    fn call<'a, T, F, Fut>(&self, what: String, request: F) -> Result<T, FallbackBridgeError>
+    where
+        F: Fn(FallbackClient, Capability) -> Fut + 'a,
+        Fut: std::future::Future<Output = Result<T, FallbackClientError>> + 'a,
+    {
+        let context = self.current.lock().clone().ok_or(FallbackBridgeError::NoInvocation)?;
+        let left = context.deadline.saturating_duration_since(Instant::now());
+        self.runtime.block_on(async {
+            let attempts = async {
+                let mut attempt = 0;
+                loop {
+                    attempt += 1;
+                    let client = self.client_for(&context.endpoint).await?;
+                    match request(client.clone(), context.capability).await {
+                        Err(FallbackClientError::Request { ref source, .. }) if attempt == 1 => {
+                            warn!(%source, "fallback request for {what} failed, reconnecting");
+                            self.forget(&client).await;
+                        }
+                        result => return result.map_err(FallbackBridgeError::from),
+                    }
+                }
+            };
+            tokio::time::timeout(left, attempts)
+                .await
+                .map_err(|_| FallbackBridgeError::DeadlinePassed(what.clone()))?
+        })
+    }
+
+    /// The connection to `endpoint`, made on first use and again when the endpoint changes or
+    /// the connection closed.
+    async fn client_for(&self, endpoint: &FallbackEndpoint) -> Result<FallbackClient, FallbackBridgeError> {
+        let mut slot = self.client.lock().await;
+        if let Some(client) = slot.as_ref() {
+            if client.endpoint() == endpoint && !client.is_closed() {
+                return Ok(client.clone());
+            }
+        }
+        debug!(addr = %endpoint.addr, "connecting to the fallback server");
+        let client = FallbackClient::connect(endpoint).await?;
+        *slot = Some(client.clone());
+        Ok(client)
+    }
+
+    async fn forget(&self, failed: &FallbackClient) {
+        let mut slot = self.client.lock().await;
+        if slot.as_ref().is_some_and(|c| c.endpoint() == failed.endpoint()) {
+            *slot = None;
+        }
+    }
+}
+
+/// The natives of `io.semifaas.runtime.FallbackNative`, for `RegisterNatives`.
+pub fn native_methods() -> [NativeMethod<'static>; 2] {
+    // SAFETY: both functions take (JNIEnv, jclass, jstring) and return a jbyteArray, matching
+    // the static native methods `byte[] loadClass(String)` and `byte[] getResource(String)`.
+    unsafe {
+        [
+            NativeMethod::from_raw_parts(
+                jni_str!("loadClass"),
+                jni_str!("(Ljava/lang/String;)[B"),
+                native_load_class as *mut c_void,
+            ),
+            NativeMethod::from_raw_parts(
+                jni_str!("getResource"),
+                jni_str!("(Ljava/lang/String;)[B"),
+                native_get_resource as *mut c_void,
+            ),
+        ]
+    }
+}
+
+extern "system" fn native_load_class<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    name: JString<'local>,
+) -> JByteArray<'local> {
+    env.with_env(|env| {
+        let name = name.try_to_string(env)?;
+        answer(env, bridge().and_then(|b| b.load_class(&name)))
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+extern "system" fn native_get_resource<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    path: JString<'local>,
+) -> JByteArray<'local> {
+    env.with_env(|env| {
+        let path = path.try_to_string(env)?;
+        answer(env, bridge().and_then(|b| b.get_resource(&path)))
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+fn bridge() -> Result<&'static FallbackBridge, FallbackBridgeError> {
+    BRIDGE.get().ok_or(FallbackBridgeError::NoInvocation)
+}
+
+/// The bytes as a Java array, `null` for "not there", or a pending `UncheckedIOException`.
+fn answer<'local>(
+    env: &mut Env<'local>,
+    result: Result<Option<Vec<u8>>, FallbackBridgeError>,
+) -> Result<JByteArray<'local>, JniError> {
+    match result {
+        Ok(Some(bytes)) => env.byte_array_from_slice(&bytes),
+        Ok(None) => Ok(JByteArray::null()),
+        Err(e) => {
+            throw_unchecked_io(env, &e.to_string())?;
+            Err(JniError::JavaException)
+        }
+    }
+}
+
+fn throw_unchecked_io(env: &mut Env<'_>, message: &str) -> Result<(), JniError> {
+    let message = JString::from_str(env, message)?;
+    let cause = env.new_object(
+        jni_str!("java/io/IOException"),
+        jni_sig!("(Ljava/lang/String;)V"),
+        &[JValue::Object(&message)],
+    )?;
+    let exception = env.new_object(
+        jni_str!("java/io/UncheckedIOException"),
+        jni_sig!("(Ljava/lang/String;Ljava/io/IOException;)V"),
+        &[JValue::Object(&message), JValue::Object(&cause)],
+    )?;
+    let exception = env.cast_local::<JThrowable>(exception)?;
+    env.throw(exception)
+}

@@ -1,0 +1,279 @@
+//! The JVM this instance hosts: finding and starting it, and the calls into
+//! `io.semifaas.runtime.FunctionRuntime` (docs/internals.md, "JNI: function runtime").
+
+use std::{
+    env,
+    path::{Path, PathBuf},
+};
+
+use jni::{
+    errors::Error as JniError,
+    jni_sig, jni_str,
+    objects::{JByteArray, JClass, JObject, JObjectArray, JString, JValue},
+    refs::Global,
+    signature::{Primitive, ReturnType},
+    sys::jvalue,
+    Env, InitArgsBuilder, JavaVM, NativeMethod,
+};
+use jni::ids::JStaticMethodID;
+use semifaas_closure::{Closure, NamedBytes};
+use tracing::{debug, warn};
+
+const RUNTIME_JAR: &str = "semifaas-runtime.jar";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JvmError {
+    #[error("no JVM found: {0}")]
+    NotFound(String),
+    #[error("the runtime jar {0} does not exist (set SEMIFAAS_RUNTIME_JAR or put it in LAMBDA_TASK_ROOT)")]
+    NoRuntimeJar(PathBuf),
+    #[error("JVM option {option:?} is invalid: {reason}")]
+    BadOption { option: String, reason: String },
+    #[error("starting the JVM from {libjvm}: {reason}")]
+    Start { libjvm: PathBuf, reason: String },
+    /// A Java exception was pending after a JNI call; it has been cleared.
+    #[error("{what}: {exception}")]
+    Java { what: String, exception: String },
+    #[error("{what}: JNI call failed: {source}")]
+    Jni {
+        what: String,
+        #[source]
+        source: JniError,
+    },
+}
+
+/// Where the JVM comes from and how it is started.
+#[derive(Debug, Clone)]
+pub struct JvmConfig {
+    pub java_home: PathBuf,
+    pub runtime_jar: PathBuf,
+    /// Options beyond the defaults, from `SEMIFAAS_JVM_OPTS`.
+    pub extra_options: Vec<String>,
+}
+
+impl JvmConfig {
+    /// Discovers the JVM and the runtime jar from the environment (see [`find_java_home`]).
+    pub fn from_env() -> Result<JvmConfig, JvmError> {
+        let task_root = env::var_os("LAMBDA_TASK_ROOT").map(PathBuf::from);
+        let runtime_jar = match env::var_os("SEMIFAAS_RUNTIME_JAR") {
+            Some(jar) => PathBuf::from(jar),
+            None => task_root.clone().unwrap_or_else(|| PathBuf::from(".")).join(RUNTIME_JAR),
+        };
+        if !runtime_jar.is_file() {
+            return Err(JvmError::NoRuntimeJar(runtime_jar));
+        }
+        let extra_options = env::var("SEMIFAAS_JVM_OPTS")
+            .map(|opts| opts.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        Ok(JvmConfig {
+            java_home: find_java_home(task_root.as_deref())?,
+            runtime_jar,
+            extra_options,
+        })
+    }
+
+    /// All options passed to the JVM, defaults first so extra options can override them.
+    pub fn options(&self) -> Vec<String> {
+        let mut options = vec![
+            format!("-Djava.class.path={}", self.runtime_jar.display()),
+            "-Djava.awt.headless=true".to_owned(),
+            "-Xshare:auto".to_owned(),
+            "-XX:+UseSerialGC".to_owned(),
+        ];
+        // Kryo reaches into JDK internals to rebuild object graphs.
+        for package in ["java.lang", "java.util", "java.lang.invoke", "java.io"] {
+            options.push(format!("--add-opens=java.base/{package}=ALL-UNNAMED"));
+        }
+        options.extend(self.extra_options.iter().cloned());
+        options
+    }
+}
+
+/// The Java home to use, in this order: `SEMIFAAS_JAVA_HOME`, `$LAMBDA_TASK_ROOT/jre`,
+/// `JAVA_HOME`, then the JDK of the `java` on `PATH` (symlinks resolved). An explicitly named
+/// home that has no `libjvm` is an error rather than a reason to look further.
+pub fn find_java_home(task_root: Option<&Path>) -> Result<PathBuf, JvmError> {
+    if let Some(home) = env::var_os("SEMIFAAS_JAVA_HOME") {
+        let home = PathBuf::from(home);
+        libjvm_path(&home).map_err(|e| JvmError::NotFound(format!("SEMIFAAS_JAVA_HOME: {e}")))?;
+        return Ok(home);
+    }
+    if let Some(jre) = task_root.map(|root| root.join("jre")).filter(|jre| jre.is_dir()) {
+        return Ok(jre);
+    }
+    if let Some(home) = env::var_os("JAVA_HOME").filter(|h| !h.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    let java = env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| env::split_paths(&path).collect::<Vec<_>>())
+        .map(|dir| dir.join("java"))
+        .find(|java| java.is_file())
+        .ok_or_else(|| {
+            JvmError::NotFound(
+                "set SEMIFAAS_JAVA_HOME or JAVA_HOME, ship a jre/ next to bootstrap, or put java on PATH".into(),
+            )
+        })?;
+    let resolved = java
+        .canonicalize()
+        .map_err(|e| JvmError::NotFound(format!("resolving {}: {e}", java.display())))?;
+    // <home>/bin/java
+    resolved
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .ok_or_else(|| JvmError::NotFound(format!("{} is not inside a Java home", resolved.display())))
+}
+
+/// `libjvm.so` of a Java home (JDK 9+ layout, then the JDK 8 JRE layout).
+pub fn libjvm_path(java_home: &Path) -> Result<PathBuf, String> {
+    let candidates = [
+        java_home.join("lib/server/libjvm.so"),
+        java_home.join("jre/lib/amd64/server/libjvm.so"),
+        java_home.join("lib/amd64/server/libjvm.so"),
+    ];
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| format!("{} has no lib/server/libjvm.so", java_home.display()))
+}
+
+/// The started JVM with the runtime's entry points resolved once.
+pub struct Jvm {
+    vm: JavaVM,
+    runtime: Global<JClass<'static>>,
+    install: JStaticMethodID,
+    invoke: JStaticMethodID,
+}
+
+impl Jvm {
+    /// Starts the JVM (once per process) and resolves `FunctionRuntime`.
+    pub fn start(config: &JvmConfig) -> Result<Jvm, JvmError> {
+        let libjvm = libjvm_path(&config.java_home).map_err(JvmError::NotFound)?;
+        let mut builder = InitArgsBuilder::new();
+        for option in config.options() {
+            builder = builder.option(option);
+        }
+        let args = builder.build().map_err(|e| JvmError::BadOption {
+            option: e.opt_string().unwrap_or_default().to_owned(),
+            reason: e.to_string(),
+        })?;
+        debug!(libjvm = %libjvm.display(), "starting the JVM");
+        let vm = JavaVM::with_libjvm(args, || Ok(libjvm.clone())).map_err(|e| JvmError::Start {
+            libjvm: libjvm.clone(),
+            reason: e.to_string(),
+        })?;
+        let (runtime, install, invoke) = attach(&vm, "resolving io.semifaas.runtime.FunctionRuntime", |env| {
+            let class = env.find_class(jni_str!("io/semifaas/runtime/FunctionRuntime"))?;
+            let install = env.get_static_method_id(&class, jni_str!("install"), jni_sig!(
+                "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;[B[Ljava/lang/String;[[B[Ljava/lang/String;[[B)V"
+            ))?;
+            let invoke = env.get_static_method_id(&class, jni_str!("invoke"), jni_sig!("(Ljava/lang/String;[B)[B"))?;
+            Ok((env.new_global_ref(&class)?, install, invoke))
+        })?;
+        Ok(Jvm {
+            vm,
+            runtime,
+            install,
+            invoke,
+        })
+    }
+
+    /// Registers native methods of `class` (a binary name with slashes).
+    pub fn register_natives(&self, class: &str, methods: &[NativeMethod<'_>]) -> Result<(), JvmError> {
+        let what = format!("registering the natives of {class}");
+        attach(&self.vm, &what, |env| {
+            let class_name = jni::strings::JNIString::from(class);
+            let class = env.find_class(&class_name)?;
+            // SAFETY: the callers' function pointers match the signatures they declare.
+            unsafe { env.register_native_methods(&class, methods) }
+        })
+    }
+
+    /// `FunctionRuntime.install`: defines the closure's loader, decodes its receiver, resolves
+    /// its handler. A Java exception becomes [`JvmError::Java`] naming what failed.
+    pub fn install(&self, closure_id: &str, closure: &Closure) -> Result<(), JvmError> {
+        attach(&self.vm, "installing the closure", |env| {
+            let id = JString::from_str(env, closure_id)?;
+            let class_name = JString::from_str(env, &closure.handler.class_name)?;
+            let method_name = JString::from_str(env, &closure.handler.method_name)?;
+            let descriptor = JString::from_str(env, &closure.handler.descriptor)?;
+            let receiver = env.byte_array_from_slice(&closure.receiver)?;
+            let (class_names, class_bytes) = named_arrays(env, &closure.classes)?;
+            let (resource_names, resource_bytes) = named_arrays(env, &closure.resources)?;
+            let args: Vec<jvalue> = [
+                JValue::Object(&id),
+                JValue::Object(&class_name),
+                JValue::Object(&method_name),
+                JValue::Object(&descriptor),
+                JValue::Object(&receiver),
+                JValue::Object(&class_names),
+                JValue::Object(&class_bytes),
+                JValue::Object(&resource_names),
+                JValue::Object(&resource_bytes),
+            ]
+            .iter()
+            .map(JValue::as_jni)
+            .collect();
+            // SAFETY: `install` was resolved on this class with exactly these argument types.
+            unsafe {
+                env.call_static_method_unchecked(&self.runtime, self.install, ReturnType::Primitive(Primitive::Void), &args)
+            }?;
+            Ok(())
+        })
+    }
+
+    /// `FunctionRuntime.invoke`: runs the installed closure on `args`, returns outcome bytes.
+    pub fn invoke(&self, closure_id: &str, args: &[u8]) -> Result<Vec<u8>, JvmError> {
+        attach(&self.vm, "invoking the handler", |env| {
+            let id = JString::from_str(env, closure_id)?;
+            let args = env.byte_array_from_slice(args)?;
+            let jargs = [JValue::Object(&id).as_jni(), JValue::Object(&args).as_jni()];
+            // SAFETY: `invoke` was resolved on this class with exactly these argument types.
+            let outcome = unsafe { env.call_static_method_unchecked(&self.runtime, self.invoke, ReturnType::Array, &jargs) }?.l()?;
+            if outcome.is_null() {
+                return Err(JniError::NullPtr("FunctionRuntime.invoke returned null"));
+            }
+            // SAFETY: `invoke` returns a byte[].
+            let outcome = unsafe { JByteArray::from_raw(env, outcome.into_raw()) };
+            env.convert_byte_array(&outcome)
+        })
+    }
+}
+
+/// `String[]` of the names and `byte[][]` of the bytes.
+fn named_arrays<'local>(
+    env: &mut Env<'local>,
+    items: &[NamedBytes],
+) -> Result<(JObjectArray<'local, JString<'local>>, JObjectArray<'local>), JniError> {
+    let names = JObjectArray::<JString>::new(env, items.len(), JString::null())?;
+    let bytes = env.new_object_array(items.len() as i32, jni_str!("[B"), JObject::null())?;
+    for (i, item) in items.iter().enumerate() {
+        let name = JString::from_str(env, &item.name)?;
+        names.set_element(env, i, &name)?;
+        env.delete_local_ref(name);
+        let array = env.byte_array_from_slice(&item.bytes)?;
+        bytes.set_element(env, i, &array)?;
+        env.delete_local_ref(array);
+    }
+    Ok((names, bytes))
+}
+
+/// Runs `f` on this thread attached to the JVM, in its own local frame. A Java exception left
+/// pending is caught, cleared and logged with its stack, and returned as [`JvmError::Java`].
+fn attach<T>(vm: &JavaVM, what: &str, f: impl FnOnce(&mut Env) -> Result<T, JniError>) -> Result<T, JvmError> {
+    vm.attach_current_thread(f).map_err(|e| match e {
+        JniError::CaughtJavaException { name, msg, stack, .. } => {
+            warn!(%stack, "{what}: Java threw {name}: {msg}");
+            JvmError::Java {
+                what: what.to_owned(),
+                exception: format!("{name}: {msg}"),
+            }
+        }
+        source => JvmError::Jni {
+            what: what.to_owned(),
+            source,
+        },
+    })
+}

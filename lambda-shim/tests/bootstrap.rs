@@ -1,0 +1,146 @@
+//! The `bootstrap` binary against a real Runtime API server, a real fallback server and a real
+//! JVM running the runtime jar.
+
+mod support;
+
+use std::sync::atomic::Ordering;
+
+use semifaas_closure::{ClosureId, FailureKind, InvocationOutcome};
+use support::{calc_closure, java_fixtures, Instance, Posted};
+
+const ADD: (&str, &str) = ("add", "(I)I");
+const FAIL: (&str, &str) = ("fail", "(Ljava/lang/String;)Ljava/lang/String;");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_good_invocation_returns_the_value_and_the_warm_one_reuses_the_closure() {
+    let java = java_fixtures();
+    let closure = calc_closure(ADD.0, ADD.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+
+    let cold = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(cold.outcome, InvocationOutcome::Returned(java.value_42.clone()));
+    assert!(cold.stats.cold, "the first invocation is cold");
+    assert!(cold.stats.jvm_start_us > 0, "the cold invocation reports the JVM start");
+    assert_eq!(cold.stats.instance_id, "test-instance");
+    assert_eq!(cold.stats.fallbacks.fetch_closure, 1);
+    assert_eq!(cold.stats.fallbacks.load_class, 1, "demo.Helper comes by fallback");
+
+    let warm = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(warm.outcome, InvocationOutcome::Returned(java.value_42.clone()));
+    assert!(!warm.stats.cold);
+    assert_eq!(warm.stats.jvm_start_us, 0);
+    assert_eq!(warm.stats.fallbacks.fetch_closure, 0, "the closure is cached");
+    assert_eq!(warm.stats.fallbacks.load_class, 0, "the helper class is already defined");
+    assert_eq!(warm.stats.closure_fetch_us, 0);
+    assert_eq!(warm.stats.install_us, 0);
+    assert_eq!(instance.service.closure_fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_throwing_handler_returns_threw() {
+    let java = java_fixtures();
+    let closure = calc_closure(FAIL.0, FAIL.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+
+    let reply = instance.invoke(id, "demo.Calc#fail", &java.args_fail).await;
+    let InvocationOutcome::Threw(exception) = reply.outcome else {
+        panic!("expected Threw, got {:?}", reply.outcome);
+    };
+    let text = String::from_utf8_lossy(&exception);
+    assert!(text.contains("IllegalStateException"), "the exception's class is encoded");
+    assert!(text.contains("boom from the handler"), "the exception's message is encoded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_payload_gets_an_error_and_the_instance_serves_on() {
+    let java = java_fixtures();
+    let closure = calc_closure(ADD.0, ADD.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+
+    for payload in [&b"not json"[..], br#"{"semifaas":1,"invocation":"AAAA"}"#, b"{}"] {
+        match instance.send(payload.to_vec()).await {
+            (sent, Posted::Error { request_id, body }) => {
+                assert_eq!(request_id, sent);
+                assert_eq!(body["errorType"], "SemiFaaS.BadInvocation");
+                let message = body["errorMessage"].as_str().unwrap();
+                assert!(message.contains("could not be decoded"), "{message}");
+            }
+            (_, other) => panic!("expected an /error, got {other:?}"),
+        }
+    }
+
+    let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(reply.outcome, InvocationOutcome::Returned(java.value_42.clone()));
+    assert!(reply.stats.cold, "a rejected payload does not count as served");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_closure_fails_with_the_servers_message() {
+    let java = java_fixtures();
+    let closure = calc_closure(ADD.0, ADD.1);
+    let known = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+    let unknown = ClosureId([0x5a; 32]);
+
+    let reply = instance.invoke(unknown, "demo.Calc#add", &java.args_add).await;
+    let InvocationOutcome::Failed(failure) = reply.outcome else {
+        panic!("expected Failed, got {:?}", reply.outcome);
+    };
+    assert_eq!(failure.kind, FailureKind::ClosureUnavailable);
+    assert!(failure.message.contains("is not known to this server"), "{}", failure.message);
+    assert_eq!(reply.stats.fallbacks.fetch_closure, 1);
+
+    let reply = instance.invoke(known, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(reply.outcome, InvocationOutcome::Returned(java.value_42.clone()), "the instance serves on");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_arguments_fail_and_the_closure_stays_usable() {
+    let java = java_fixtures();
+    let closure = calc_closure(ADD.0, ADD.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+
+    let reply = instance.invoke(id, "demo.Calc#add", &[1, 2, 3]).await;
+    let InvocationOutcome::Failed(failure) = reply.outcome else {
+        panic!("expected Failed, got {:?}", reply.outcome);
+    };
+    assert_eq!(failure.kind, FailureKind::Setup);
+    assert!(failure.message.contains("decoding the arguments"), "{}", failure.message);
+
+    let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(reply.outcome, InvocationOutcome::Returned(java.value_42.clone()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closure_that_cannot_install_fails_with_what_failed() {
+    let java = java_fixtures();
+    let closure = calc_closure("add", "(J)J");
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+
+    let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    let InvocationOutcome::Failed(failure) = reply.outcome else {
+        panic!("expected Failed, got {:?}", reply.outcome);
+    };
+    assert_eq!(failure.kind, FailureKind::Setup);
+    assert!(failure.message.contains("demo.Calc#add(J)J does not exist"), "{}", failure.message);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jvm_that_cannot_start_posts_an_init_error_and_exits() {
+    let mut instance = Instance::start_with_env(vec![], &[("SEMIFAAS_JAVA_HOME", "/nonexistent/java")]).await;
+    match instance.posted().await {
+        Posted::InitError { body } => {
+            assert_eq!(body["errorType"], "SemiFaaS.InitFailed");
+            let message = body["errorMessage"].as_str().unwrap();
+            assert!(message.contains("/nonexistent/java"), "{message}");
+        }
+        other => panic!("expected an init error, got {other:?}"),
+    }
+    assert!(!instance.wait_exit().success());
+}

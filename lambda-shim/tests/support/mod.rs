@@ -1,0 +1,367 @@
+//! Real processes for the bootstrap tests: a Lambda Runtime API on loopback, a fallback server
+//! serving closures built from Java classes compiled at test time, and the `bootstrap` binary.
+
+#![allow(dead_code)]
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    process::{Child, Command, ExitStatus, Stdio},
+    sync::{
+        atomic::{AtomicU32, AtomicU64, Ordering},
+        Arc, OnceLock,
+    },
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use axum::{
+    body::Bytes,
+    extract::{Path as UrlPath, State},
+    http::{HeaderMap, StatusCode},
+    response::IntoResponse,
+    routing::{get, post},
+    Router,
+};
+use base64::{engine::general_purpose::STANDARD, Engine};
+use semifaas_closure::{
+    Capability, Closure, ClosureId, FallbackEndpoint, HandlerRef, Invocation, InvocationReply, NamedBytes,
+};
+use semifaas_fallback::{
+    FallbackError, FallbackErrorKind, FallbackRequest, FallbackResponse, FallbackServer, FallbackService,
+};
+use tokio::sync::{mpsc, Mutex};
+
+/// Bounds every wait so a broken instance fails the test instead of hanging it.
+const PATIENCE: Duration = Duration::from_secs(120);
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+}
+
+pub fn runtime_jar() -> PathBuf {
+    let jar = repo_root().join("jvm-hooks/runtime/target/semifaas-runtime.jar");
+    assert!(
+        jar.is_file(),
+        "{} is missing: run `mvn -q -f jvm-hooks/pom.xml package -DskipTests` first",
+        jar.display()
+    );
+    jar
+}
+
+/// The test's Java classes and the codec bytes made from them by the runtime jar's codec.
+pub struct JavaFixtures {
+    pub dir: PathBuf,
+    pub calc_class: Vec<u8>,
+    pub helper_class: Vec<u8>,
+    /// Codec bytes: `new demo.Calc(40)`.
+    pub receiver: Vec<u8>,
+    /// Codec bytes: `new Object[]{2}`.
+    pub args_add: Vec<u8>,
+    /// Codec bytes: `Integer.valueOf(42)`.
+    pub value_42: Vec<u8>,
+    /// Codec bytes: `new Object[]{"boom from the handler"}`.
+    pub args_fail: Vec<u8>,
+}
+
+const CALC: &str = r#"package demo;
+public class Calc {
+    private final int base;
+    public Calc(int base) { this.base = base; }
+    public int add(int x) { return Helper.plus(base, x); }
+    public String fail(String message) { throw new IllegalStateException(message); }
+}
+"#;
+
+const HELPER: &str = r#"package demo;
+final class Helper {
+    private Helper() {}
+    static int plus(int a, int b) { return a + b; }
+}
+"#;
+
+const ENCODE: &str = r#"package demo;
+import io.semifaas.common.ObjectCodec;
+import java.util.Base64;
+public final class Encode {
+    public static void main(String[] args) throws Exception {
+        Base64.Encoder b64 = Base64.getEncoder();
+        System.out.println("receiver=" + b64.encodeToString(ObjectCodec.serialize(new Calc(40))));
+        System.out.println("args_add=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {2})));
+        System.out.println("value_42=" + b64.encodeToString(ObjectCodec.serialize(42)));
+        System.out.println("args_fail=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {"boom from the handler"})));
+    }
+}
+"#;
+
+/// Compiles the Java sources once per test binary and encodes the test objects.
+pub fn java_fixtures() -> &'static JavaFixtures {
+    static FIXTURES: OnceLock<JavaFixtures> = OnceLock::new();
+    FIXTURES.get_or_init(|| {
+        let jar = runtime_jar();
+        let dir = std::env::temp_dir().join(format!("semifaas-shim-test-{}", std::process::id()));
+        let src = dir.join("src/demo");
+        std::fs::create_dir_all(&src).unwrap();
+        for (name, text) in [("Calc", CALC), ("Helper", HELPER), ("Encode", ENCODE)] {
+            std::fs::write(src.join(format!("{name}.java")), text).unwrap();
+        }
+        let classes = dir.join("classes");
+        let status = Command::new("javac")
+            .args(["--release", "17", "-cp"])
+            .arg(&jar)
+            .arg("-d")
+            .arg(&classes)
+            .args(["Calc", "Helper", "Encode"].map(|n| src.join(format!("{n}.java"))))
+            .status()
+            .expect("javac must be on PATH");
+        assert!(status.success(), "javac failed: {status}");
+        let output = Command::new("java")
+            .arg("-cp")
+            .arg(std::env::join_paths([jar.as_path(), classes.as_path()]).unwrap())
+            .arg("demo.Encode")
+            .output()
+            .expect("java must be on PATH");
+        assert!(output.status.success(), "demo.Encode failed: {}", String::from_utf8_lossy(&output.stderr));
+        let values: HashMap<String, Vec<u8>> = String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(|line| {
+                let (key, value) = line.split_once('=').unwrap();
+                (key.to_owned(), STANDARD.decode(value).unwrap())
+            })
+            .collect();
+        JavaFixtures {
+            calc_class: std::fs::read(classes.join("demo/Calc.class")).unwrap(),
+            helper_class: std::fs::read(classes.join("demo/Helper.class")).unwrap(),
+            receiver: values["receiver"].clone(),
+            args_add: values["args_add"].clone(),
+            value_42: values["value_42"].clone(),
+            args_fail: values["args_fail"].clone(),
+            dir,
+        }
+    })
+}
+
+/// A closure of `demo.Calc#method` that carries `Calc` but not `Helper` (a fallback serves it).
+pub fn calc_closure(method: &str, descriptor: &str) -> Closure {
+    let java = java_fixtures();
+    Closure {
+        handler: HandlerRef {
+            class_name: "demo.Calc".into(),
+            method_name: method.into(),
+            descriptor: descriptor.into(),
+        },
+        receiver: java.receiver.clone(),
+        classes: vec![NamedBytes {
+            name: "demo.Calc".into(),
+            bytes: java.calc_class.clone(),
+        }],
+        resources: vec![],
+    }
+}
+
+/// The server side of fallbacks: the closures and classes it has, and what it was asked.
+#[derive(Default)]
+pub struct TestService {
+    closures: HashMap<ClosureId, Closure>,
+    classes: HashMap<String, Vec<u8>>,
+    pub closure_fetches: AtomicU32,
+    pub class_loads: AtomicU32,
+}
+
+impl FallbackService for TestService {
+    fn handle(&self, _: &Capability, request: FallbackRequest) -> FallbackResponse {
+        match request {
+            FallbackRequest::FetchClosure { id } => {
+                self.closure_fetches.fetch_add(1, Ordering::SeqCst);
+                match self.closures.get(&id) {
+                    Some(closure) => FallbackResponse::Closure(closure.clone()),
+                    None => FallbackResponse::Error(FallbackError::new(
+                        FallbackErrorKind::NotFound,
+                        format!("closure {id} is not known to this server"),
+                    )),
+                }
+            }
+            FallbackRequest::LoadClass { name } => {
+                self.class_loads.fetch_add(1, Ordering::SeqCst);
+                FallbackResponse::Class(self.classes.get(&name).cloned())
+            }
+            FallbackRequest::GetResource { .. } => FallbackResponse::Resource(None),
+        }
+    }
+}
+
+/// What the instance posted to the Runtime API.
+#[derive(Debug)]
+pub enum Posted {
+    Response { request_id: String, body: Vec<u8> },
+    Error { request_id: String, body: serde_json::Value },
+    InitError { body: serde_json::Value },
+}
+
+#[derive(Clone)]
+struct ApiState {
+    pending: Arc<Mutex<mpsc::UnboundedReceiver<(String, Vec<u8>)>>>,
+    posted: mpsc::UnboundedSender<Posted>,
+}
+
+async fn next(State(state): State<ApiState>) -> impl IntoResponse {
+    let mut pending = state.pending.lock().await;
+    match pending.recv().await {
+        Some((request_id, payload)) => {
+            let mut headers = HeaderMap::new();
+            headers.insert("Lambda-Runtime-Aws-Request-Id", request_id.parse().unwrap());
+            (StatusCode::OK, headers, payload).into_response()
+        }
+        None => StatusCode::GONE.into_response(),
+    }
+}
+
+async fn response(State(state): State<ApiState>, UrlPath(request_id): UrlPath<String>, body: Bytes) -> StatusCode {
+    let _ = state.posted.send(Posted::Response {
+        request_id,
+        body: body.to_vec(),
+    });
+    StatusCode::ACCEPTED
+}
+
+async fn error(State(state): State<ApiState>, UrlPath(request_id): UrlPath<String>, body: Bytes) -> StatusCode {
+    let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    let _ = state.posted.send(Posted::Error { request_id, body });
+    StatusCode::ACCEPTED
+}
+
+async fn init_error(State(state): State<ApiState>, body: Bytes) -> StatusCode {
+    let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+    let _ = state.posted.send(Posted::InitError { body });
+    StatusCode::ACCEPTED
+}
+
+/// One `bootstrap` instance with its own Runtime API and fallback server.
+pub struct Instance {
+    pub service: Arc<TestService>,
+    pub endpoint: FallbackEndpoint,
+    server: Option<FallbackServer>,
+    pending: mpsc::UnboundedSender<(String, Vec<u8>)>,
+    posted: mpsc::UnboundedReceiver<Posted>,
+    child: Child,
+    next_request: AtomicU64,
+}
+
+impl Instance {
+    /// Starts an instance whose server has `closures` and the class `demo.Helper`.
+    pub async fn start(closures: Vec<Closure>) -> Instance {
+        Instance::start_with_env(closures, &[]).await
+    }
+
+    pub async fn start_with_env(closures: Vec<Closure>, env: &[(&str, &str)]) -> Instance {
+        let java = java_fixtures();
+        let service = Arc::new(TestService {
+            closures: closures.into_iter().map(|c| (c.id(), c)).collect(),
+            classes: HashMap::from([("demo.Helper".to_owned(), java.helper_class.clone())]),
+            ..TestService::default()
+        });
+        let server = FallbackServer::start("127.0.0.1:0".parse().unwrap(), "semifaas-fallback", service.clone())
+            .expect("fallback server starts");
+        let endpoint = server.endpoint("127.0.0.1");
+
+        let (pending_tx, pending_rx) = mpsc::unbounded_channel();
+        let (posted_tx, posted_rx) = mpsc::unbounded_channel();
+        let state = ApiState {
+            pending: Arc::new(Mutex::new(pending_rx)),
+            posted: posted_tx,
+        };
+        let app = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2018-06-01/runtime/init/error", post(init_error))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api_addr: SocketAddr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
+        command
+            .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
+            .env("LAMBDA_TASK_ROOT", &java.dir)
+            .env("SEMIFAAS_RUNTIME_JAR", runtime_jar())
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test-instance")
+            .env("SEMIFAAS_LOG", "info")
+            .stdin(Stdio::null());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("bootstrap starts");
+        Instance {
+            service,
+            endpoint,
+            server: Some(server),
+            pending: pending_tx,
+            posted: posted_rx,
+            child,
+            next_request: AtomicU64::new(1),
+        }
+    }
+
+    /// Hands `payload` to the instance as the next invocation and returns what it posted.
+    pub async fn send(&mut self, payload: Vec<u8>) -> (String, Posted) {
+        let request_id = format!("req-{}", self.next_request.fetch_add(1, Ordering::SeqCst));
+        self.pending.send((request_id.clone(), payload)).unwrap();
+        (request_id, self.posted().await)
+    }
+
+    /// The next thing the instance posted.
+    pub async fn posted(&mut self) -> Posted {
+        tokio::time::timeout(PATIENCE, self.posted.recv())
+            .await
+            .expect("the instance posted nothing")
+            .expect("the Runtime API stopped")
+    }
+
+    /// Invokes `closure_id` with `args` and returns the reply, checking it is a `/response`.
+    pub async fn invoke(&mut self, closure_id: ClosureId, handler_key: &str, args: &[u8]) -> InvocationReply {
+        let invocation = self.invocation(closure_id, handler_key, args);
+        match self.send(invocation.to_lambda_payload()).await {
+            (id, Posted::Response { request_id, body }) => {
+                assert_eq!(request_id, id, "the response is for the request sent");
+                InvocationReply::from_lambda_payload(&body).expect("the response is an InvocationReply")
+            }
+            (_, other) => panic!("expected a /response, got {other:?}"),
+        }
+    }
+
+    pub fn invocation(&self, closure_id: ClosureId, handler_key: &str, args: &[u8]) -> Invocation {
+        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        Invocation {
+            closure_id,
+            handler_key: handler_key.into(),
+            args: args.to_vec(),
+            deadline_unix_ms: now_ms + PATIENCE.as_millis() as u64,
+            fallback: self.endpoint.clone(),
+            capability: Capability {
+                invocation_id: self.next_request.load(Ordering::SeqCst),
+                token: [7; 16],
+            },
+        }
+    }
+
+    /// Waits for the process to exit (it must, within the patience bound).
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        for _ in 0..PATIENCE.as_millis() / 50 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("bootstrap did not exit");
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        drop(self.server.take());
+    }
+}
