@@ -1,6 +1,33 @@
-//! placeholder
+//! # semifaas-agent
+//!
+//! The native half of the semifaas javaagent, loaded into the Spring Boot JVM as
+//! `libsemifaas_agent.so`. The Java half (`io.semifaas.agent`) intercepts handler invocations
+//! and calls in through `NativeBridge` ([`jni_exports`]); this crate decides and does the rest:
+//!
+//! - [`policy`]: whether an invocation is offloaded (a deterministic credit counter per handler,
+//!   global ratio with per-handler overrides). "Why was this request offloaded?" is answered there.
+//! - [`dispatch`]: the Lambda Invoke client that sends an [`Invocation`](semifaas_closure::Invocation)
+//!   to the platform and maps every failure to a [`FailureReason`](stats::FailureReason).
+//! - [`closures`]: the closure store and the in-flight table that authorizes fallbacks.
+//! - [`fallback_service`]: answers the functions' QUIC fallback requests (closure, classes,
+//!   resources); classes and resources come from the JVM through [`java_callbacks`].
+//! - [`stats`] and [`admin`]: statistics, and the loopback HTTP endpoint (`/ratio`, `/stats`,
+//!   `/metrics`).
+//! - [`config`]: the `semifaas.*` keys; [`runtime`]: the process-wide [`Agent`](runtime::Agent).
+//!
+//! Not here: instrumentation and closure capture (Java), object encoding (the Java codec; bytes
+//! are opaque to Rust), the function side (`lambda-shim/`) and the platform (`faas-local/`).
+//!
+//! Every native entry point fails open: an error or panic is logged and the handler runs
+//! locally; nothing native may crash the JVM.
+
+pub mod admin;
 pub mod closures;
 pub mod config;
+pub mod dispatch;
 pub mod fallback_service;
+pub mod java_callbacks;
+pub mod jni_exports;
 pub mod policy;
+pub mod runtime;
 pub mod stats;

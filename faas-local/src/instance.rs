@@ -175,13 +175,14 @@ async fn supervise(
     };
     // Children the runtime left behind in its group.
     signal_group(pid);
-    server.abort();
     let description = match status {
         Ok(status) => status.to_string(),
         Err(e) => format!("could not wait for the process: {e}"),
     };
     info!(%function, %instance, status = %description, "instance stopped");
+    // Publish the status before the Runtime API goes (and drops the invocation channel).
     exit.send_replace(Some(description));
+    server.abort();
     on_exit();
 }
 

@@ -14,6 +14,9 @@ use crate::instance::wait_exit;
 use crate::pool::{AcquireError, FunctionPool, Lease};
 use crate::runtime_api::{Invocation, Progress, RuntimeOutcome};
 
+/// How long to wait for an exit status once an instance's Runtime API has gone.
+const EXIT_REPORT_WAIT: Duration = Duration::from_secs(1);
+
 pub(crate) enum InvokeOutcome {
     Response(Bytes),
     /// An `Unhandled` function error; the body has `errorMessage` and `errorType`.
@@ -91,8 +94,14 @@ async fn run(lease: Lease, pool: &FunctionPool, request_id: &str, payload: Bytes
                 return settle(lease, request_id, outcome);
             }
             Event::Progress(None) => {
+                // The instance's Runtime API went away: it is exiting; report how.
+                let status = tokio::time::timeout(EXIT_REPORT_WAIT, wait_exit(&mut exit)).await;
                 lease.discard();
-                return exit_error(request_id, "the instance dropped the invocation");
+                let detail = match status {
+                    Ok(status) => format!("Runtime exited with error: {status}"),
+                    Err(_) => "the instance dropped the invocation".to_owned(),
+                };
+                return exit_error(request_id, &detail);
             }
             Event::Exited(status) => {
                 lease.discard();

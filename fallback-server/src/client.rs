@@ -32,6 +32,12 @@ pub enum FallbackClientError {
         server_name: String,
         reason: String,
     },
+    #[error("the fallback server at {addr} presented a certificate with SHA-256 {actual}, but the invocation pinned {pinned}")]
+    CertificateMismatch {
+        addr: String,
+        pinned: String,
+        actual: String,
+    },
     #[error("{request} was not sent to the fallback server at {addr}: {source}")]
     RequestTooLarge {
         addr: String,
@@ -114,7 +120,9 @@ impl FallbackClient {
     /// rustls verifier accepts exactly the certificate whose SHA-256 is `endpoint.cert_sha256`
     /// (and still checks the TLS 1.3 signature with the certificate's key). Any other
     /// certificate fails the handshake.
-    pub async fn connect(endpoint: &FallbackEndpoint) -> Result<FallbackClient, FallbackClientError> {
+    pub async fn connect(
+        endpoint: &FallbackEndpoint,
+    ) -> Result<FallbackClient, FallbackClientError> {
         let remote = resolve(&endpoint.addr).await?;
         let bind: SocketAddr = if remote.is_ipv4() {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
@@ -123,7 +131,8 @@ impl FallbackClient {
         };
         let mut quic = quinn::Endpoint::client(bind)
             .map_err(|source| FallbackClientError::Bind { bind, source })?;
-        quic.set_default_client_config(tls::client_config(endpoint.cert_sha256)?);
+        let (config, rejected) = tls::pinned_client_config(endpoint.cert_sha256)?;
+        quic.set_default_client_config(config);
 
         let connect_error = |reason: String| FallbackClientError::Connect {
             addr: endpoint.addr.clone(),
@@ -134,7 +143,14 @@ impl FallbackClient {
             .connect(remote, &endpoint.server_name)
             .map_err(|e| connect_error(e.to_string()))?
             .await
-            .map_err(|e| connect_error(e.to_string()))?;
+            .map_err(|e| match rejected.get() {
+                Some(actual) => FallbackClientError::CertificateMismatch {
+                    addr: endpoint.addr.clone(),
+                    pinned: hex::encode(endpoint.cert_sha256),
+                    actual: hex::encode(actual),
+                },
+                None => connect_error(e.to_string()),
+            })?;
         info!(addr = %endpoint.addr, %remote, "fallback connection established");
         Ok(FallbackClient {
             inner: Arc::new(Inner {
@@ -212,7 +228,9 @@ impl FallbackClient {
         capability: Capability,
         name: &str,
     ) -> Result<Option<Vec<u8>>, FallbackClientError> {
-        let request = FallbackRequest::LoadClass { name: name.to_owned() };
+        let request = FallbackRequest::LoadClass {
+            name: name.to_owned(),
+        };
         let label = request.to_string();
         match self.request(capability, request).await? {
             FallbackResponse::Class(bytes) => Ok(bytes),
@@ -226,7 +244,9 @@ impl FallbackClient {
         capability: Capability,
         name: &str,
     ) -> Result<Option<Vec<u8>>, FallbackClientError> {
-        let request = FallbackRequest::GetResource { name: name.to_owned() };
+        let request = FallbackRequest::GetResource {
+            name: name.to_owned(),
+        };
         let label = request.to_string();
         match self.request(capability, request).await? {
             FallbackResponse::Resource(bytes) => Ok(bytes),

@@ -36,6 +36,9 @@
 //! [`FallbackClient::is_closed`]; its owner connects again), or deciding who is authorised
 //! (the [`FallbackService`] does).
 //!
+//! Latency and throughput over loopback: `cargo run --release -p semifaas-fallback --example
+//! fallback_latency`.
+//!
 //! ```no_run
 //! # use std::sync::Arc;
 //! # use semifaas_closure::Capability;
@@ -61,7 +64,7 @@ pub mod client;
 mod frame_io;
 pub mod protocol;
 pub mod server;
-mod tls;
+pub mod tls;
 
 pub use client::{FallbackClient, FallbackClientError, RequestFailure};
 pub use protocol::{

@@ -170,7 +170,10 @@ async fn serve_stream(
         Ok(Ok(body)) => match decode_request(&body) {
             Ok(frame) => {
                 let request = frame.request.to_string();
-                (dispatch(service, frame.capability, frame.request).await, request)
+                (
+                    dispatch(service, frame.capability, frame.request).await,
+                    request,
+                )
             }
             Err(e) => {
                 warn!(%remote, error = %e, "rejected a fallback request");

@@ -1,8 +1,12 @@
-//! TLS and transport settings shared by server and client: TLS 1.3 only with the `ring`
+//! TLS and transport settings shared by server and client (public so tools and tests can
+//! speak the protocol over a raw quinn connection): TLS 1.3 only with the `ring`
 //! provider (installed per configuration, never process-wide), a self-signed server certificate,
 //! and a client verifier that trusts exactly one pinned certificate.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use quinn::{
     crypto::rustls::{QuicClientConfig, QuicServerConfig},
@@ -12,7 +16,7 @@ use rustls::{
     client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier},
     crypto::{verify_tls13_signature, CryptoProvider, WebPkiSupportedAlgorithms},
     pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime},
-    CertificateError, DigitallySignedStruct, OtherError, SignatureScheme,
+    CertificateError, DigitallySignedStruct, SignatureScheme,
 };
 use sha2::{Digest, Sha256};
 
@@ -59,17 +63,16 @@ fn transport(max_incoming_streams: u32) -> Arc<TransportConfig> {
 /// A server configuration with a fresh self-signed certificate for `server_name`, and the
 /// SHA-256 of that certificate (what clients pin).
 pub fn server_config(server_name: &str) -> Result<(quinn::ServerConfig, [u8; 32]), TlsSetupError> {
-    let certified = rcgen::generate_simple_self_signed(vec![server_name.to_owned()]).map_err(
-        |source| TlsSetupError::Certificate {
-            server_name: server_name.to_owned(),
-            source,
-        },
-    )?;
+    let certified =
+        rcgen::generate_simple_self_signed(vec![server_name.to_owned()]).map_err(|source| {
+            TlsSetupError::Certificate {
+                server_name: server_name.to_owned(),
+                source,
+            }
+        })?;
     let cert: CertificateDer<'static> = certified.cert.der().clone();
     let fingerprint: [u8; 32] = Sha256::digest(cert.as_ref()).into();
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
-        certified.key_pair.serialize_der(),
-    ));
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(certified.key_pair.serialize_der()));
 
     let mut tls = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
@@ -85,10 +88,33 @@ pub fn server_config(server_name: &str) -> Result<(quinn::ServerConfig, [u8; 32]
 
 /// A client configuration that accepts exactly the certificate whose SHA-256 is `pinned`.
 pub fn client_config(pinned: [u8; 32]) -> Result<quinn::ClientConfig, TlsSetupError> {
+    pinned_client_config(pinned).map(|(config, _)| config)
+}
+
+/// The fingerprint of a certificate the pinned verifier refused, for a precise error.
+#[derive(Debug, Default)]
+pub(crate) struct RejectedCertificate(Mutex<Option<[u8; 32]>>);
+
+impl RejectedCertificate {
+    pub(crate) fn get(&self) -> Option<[u8; 32]> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set(&self, fingerprint: [u8; 32]) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(fingerprint);
+    }
+}
+
+/// [`client_config`], plus where the verifier reports a refused certificate.
+pub(crate) fn pinned_client_config(
+    pinned: [u8; 32],
+) -> Result<(quinn::ClientConfig, Arc<RejectedCertificate>), TlsSetupError> {
     let provider = provider();
+    let rejected = Arc::new(RejectedCertificate::default());
     let verifier = PinnedCertVerifier {
         pinned,
         algorithms: provider.signature_verification_algorithms,
+        rejected: rejected.clone(),
     };
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])?
@@ -101,7 +127,7 @@ pub fn client_config(pinned: [u8; 32]) -> Result<quinn::ClientConfig, TlsSetupEr
     let mut config = quinn::ClientConfig::new(Arc::new(quic));
     // The server never opens streams towards the client.
     config.transport_config(transport(0));
-    Ok(config)
+    Ok((config, rejected))
 }
 
 /// Trusts one certificate, named by its SHA-256, whatever its issuer, names or validity dates:
@@ -111,13 +137,7 @@ pub fn client_config(pinned: [u8; 32]) -> Result<quinn::ClientConfig, TlsSetupEr
 struct PinnedCertVerifier {
     pinned: [u8; 32],
     algorithms: WebPkiSupportedAlgorithms,
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error("server certificate has SHA-256 {actual}, but the invocation pinned {pinned}")]
-struct PinMismatch {
-    actual: String,
-    pinned: String,
+    rejected: Arc<RejectedCertificate>,
 }
 
 impl ServerCertVerifier for PinnedCertVerifier {
@@ -131,13 +151,10 @@ impl ServerCertVerifier for PinnedCertVerifier {
     ) -> Result<ServerCertVerified, rustls::Error> {
         let actual: [u8; 32] = Sha256::digest(end_entity.as_ref()).into();
         if actual != self.pinned {
-            let mismatch = PinMismatch {
-                actual: hex::encode(actual),
-                pinned: hex::encode(self.pinned),
-            };
-            return Err(rustls::Error::InvalidCertificate(CertificateError::Other(
-                OtherError(Arc::new(mismatch)),
-            )));
+            self.rejected.set(actual);
+            return Err(rustls::Error::InvalidCertificate(
+                CertificateError::ApplicationVerificationFailure,
+            ));
         }
         Ok(ServerCertVerified::assertion())
     }

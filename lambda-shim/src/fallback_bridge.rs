@@ -20,7 +20,9 @@ use jni::{
     Env, EnvUnowned, NativeMethod,
 };
 use parking_lot::Mutex;
-use semifaas_closure::{Capability, Closure, ClosureId, FallbackCounts, FallbackEndpoint, Invocation};
+use semifaas_closure::{
+    Capability, Closure, ClosureId, FallbackCounts, FallbackEndpoint, Invocation,
+};
 use semifaas_fallback::{FallbackClient, FallbackClientError};
 use tracing::{debug, warn};
 
@@ -86,7 +88,10 @@ impl FallbackBridge {
 
     /// Fallbacks from now on belong to `invocation`; the counters start from zero.
     pub fn begin(&self, invocation: &Invocation) {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis() as u64;
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64;
         let left = Duration::from_millis(invocation.deadline_unix_ms.saturating_sub(now_ms));
         *self.current.lock() = Some(CallContext {
             capability: invocation.capability,
@@ -127,9 +132,10 @@ impl FallbackBridge {
     /// A resource by path, `None` when the server does not have it.
     pub fn get_resource(&self, path: &str) -> Result<Option<Vec<u8>>, FallbackBridgeError> {
         self.counters.get_resource.fetch_add(1, Ordering::Relaxed);
-        self.call(format!("resource {path}"), |client, capability| async move {
-            client.get_resource(capability, path).await
-        })
+        self.call(
+            format!("resource {path}"),
+            |client, capability| async move { client.get_resource(capability, path).await },
+        )
     }
 
     /// Runs one request to completion on the calling thread, bounded by the deadline. A request
@@ -140,7 +146,11 @@ impl FallbackBridge {
         F: Fn(FallbackClient, Capability) -> Fut + 'a,
         Fut: std::future::Future<Output = Result<T, FallbackClientError>> + 'a,
     {
-        let context = self.current.lock().clone().ok_or(FallbackBridgeError::NoInvocation)?;
+        let context = self
+            .current
+            .lock()
+            .clone()
+            .ok_or(FallbackBridgeError::NoInvocation)?;
         let left = context.deadline.saturating_duration_since(Instant::now());
         self.runtime.block_on(async {
             let attempts = async {
@@ -165,7 +175,10 @@ impl FallbackBridge {
 
     /// The connection to `endpoint`, made on first use and again when the endpoint changes or
     /// the connection closed.
-    async fn client_for(&self, endpoint: &FallbackEndpoint) -> Result<FallbackClient, FallbackBridgeError> {
+    async fn client_for(
+        &self,
+        endpoint: &FallbackEndpoint,
+    ) -> Result<FallbackClient, FallbackBridgeError> {
         let mut slot = self.client.lock().await;
         if let Some(client) = slot.as_ref() {
             if client.endpoint() == endpoint && !client.is_closed() {
@@ -180,7 +193,10 @@ impl FallbackBridge {
 
     async fn forget(&self, failed: &FallbackClient) {
         let mut slot = self.client.lock().await;
-        if slot.as_ref().is_some_and(|c| c.endpoint() == failed.endpoint()) {
+        if slot
+            .as_ref()
+            .is_some_and(|c| c.endpoint() == failed.endpoint())
+        {
             *slot = None;
         }
     }

@@ -4,7 +4,8 @@
 use std::{collections::HashSet, time::Instant};
 
 use semifaas_closure::{
-    ClosureId, FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationOutcome, InvocationReply,
+    ClosureId, FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationOutcome,
+    InvocationReply,
 };
 use tracing::{info, warn};
 
@@ -22,7 +23,12 @@ pub struct Instance {
 
 impl Instance {
     /// `jvm_start_us`: process start to JVM ready, reported on the first invocation.
-    pub fn new(jvm: Jvm, bridge: &'static FallbackBridge, jvm_start_us: u64, instance_id: String) -> Instance {
+    pub fn new(
+        jvm: Jvm,
+        bridge: &'static FallbackBridge,
+        jvm_start_us: u64,
+        instance_id: String,
+    ) -> Instance {
         Instance {
             jvm,
             bridge,
@@ -77,7 +83,10 @@ impl Instance {
                 Err(e) => return failed(FailureKind::ClosureUnavailable, e.to_string()),
             };
             if let Err(e) = closure.validate() {
-                return failed(FailureKind::ClosureUnavailable, format!("closure {id_hex} is invalid: {e}"));
+                return failed(
+                    FailureKind::ClosureUnavailable,
+                    format!("closure {id_hex} is invalid: {e}"),
+                );
             }
             let started = Instant::now();
             let installed = self.jvm.install(&id_hex, &closure);
@@ -91,8 +100,12 @@ impl Instance {
         let result = self.jvm.invoke(&id_hex, &invocation.args);
         stats.handler_us = micros_since(started);
         match result {
-            Ok(bytes) => InvocationOutcome::from_tagged(&bytes)
-                .unwrap_or_else(|e| failed(FailureKind::Runtime, format!("the Java runtime answered badly: {e}"))),
+            Ok(bytes) => InvocationOutcome::from_tagged(&bytes).unwrap_or_else(|e| {
+                failed(
+                    FailureKind::Runtime,
+                    format!("the Java runtime answered badly: {e}"),
+                )
+            }),
             Err(e) => failed(FailureKind::Runtime, e.to_string()),
         }
     }

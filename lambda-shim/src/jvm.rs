@@ -8,6 +8,7 @@ use std::{
 
 use jni::{
     errors::Error as JniError,
+    ids::JStaticMethodID,
     jni_sig, jni_str,
     objects::{JByteArray, JClass, JObject, JObjectArray, JString, JValue},
     refs::Global,
@@ -15,7 +16,6 @@ use jni::{
     sys::jvalue,
     Env, InitArgsBuilder, JavaVM, NativeMethod,
 };
-use jni::ids::JStaticMethodID;
 use semifaas_closure::{Closure, NamedBytes};
 use tracing::{debug, warn};
 
@@ -29,8 +29,12 @@ pub enum JvmError {
     NoRuntimeJar(PathBuf),
     #[error("JVM option {option:?} is invalid: {reason}")]
     BadOption { option: String, reason: String },
-    #[error("starting the JVM from {libjvm}: {reason}")]
-    Start { libjvm: PathBuf, reason: String },
+    #[error("starting the JVM from {libjvm} with options {options:?}: {reason} (the JVM prints details on stderr)")]
+    Start {
+        libjvm: PathBuf,
+        options: Vec<String>,
+        reason: String,
+    },
     /// A Java exception was pending after a JNI call; it has been cleared.
     #[error("{what}: {exception}")]
     Java { what: String, exception: String },
@@ -57,7 +61,10 @@ impl JvmConfig {
         let task_root = env::var_os("LAMBDA_TASK_ROOT").map(PathBuf::from);
         let runtime_jar = match env::var_os("SEMIFAAS_RUNTIME_JAR") {
             Some(jar) => PathBuf::from(jar),
-            None => task_root.clone().unwrap_or_else(|| PathBuf::from(".")).join(RUNTIME_JAR),
+            None => task_root
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("."))
+                .join(RUNTIME_JAR),
         };
         if !runtime_jar.is_file() {
             return Err(JvmError::NoRuntimeJar(runtime_jar));
@@ -98,7 +105,10 @@ pub fn find_java_home(task_root: Option<&Path>) -> Result<PathBuf, JvmError> {
         libjvm_path(&home).map_err(|e| JvmError::NotFound(format!("SEMIFAAS_JAVA_HOME: {e}")))?;
         return Ok(home);
     }
-    if let Some(jre) = task_root.map(|root| root.join("jre")).filter(|jre| jre.is_dir()) {
+    if let Some(jre) = task_root
+        .map(|root| root.join("jre"))
+        .filter(|jre| jre.is_dir())
+    {
         return Ok(jre);
     }
     if let Some(home) = env::var_os("JAVA_HOME").filter(|h| !h.is_empty()) {
@@ -122,7 +132,9 @@ pub fn find_java_home(task_root: Option<&Path>) -> Result<PathBuf, JvmError> {
         .parent()
         .and_then(Path::parent)
         .map(Path::to_path_buf)
-        .ok_or_else(|| JvmError::NotFound(format!("{} is not inside a Java home", resolved.display())))
+        .ok_or_else(|| {
+            JvmError::NotFound(format!("{} is not inside a Java home", resolved.display()))
+        })
 }
 
 /// `libjvm.so` of a Java home (JDK 9+ layout, then the JDK 8 JRE layout).
@@ -151,9 +163,10 @@ impl Jvm {
     /// Starts the JVM (once per process) and resolves `FunctionRuntime`.
     pub fn start(config: &JvmConfig) -> Result<Jvm, JvmError> {
         let libjvm = libjvm_path(&config.java_home).map_err(JvmError::NotFound)?;
+        let options = config.options();
         let mut builder = InitArgsBuilder::new();
-        for option in config.options() {
-            builder = builder.option(option);
+        for option in &options {
+            builder = builder.option(option.as_str());
         }
         let args = builder.build().map_err(|e| JvmError::BadOption {
             option: e.opt_string().unwrap_or_default().to_owned(),
@@ -162,16 +175,28 @@ impl Jvm {
         debug!(libjvm = %libjvm.display(), "starting the JVM");
         let vm = JavaVM::with_libjvm(args, || Ok(libjvm.clone())).map_err(|e| JvmError::Start {
             libjvm: libjvm.clone(),
+            options: options.clone(),
             reason: e.to_string(),
         })?;
-        let (runtime, install, invoke) = attach(&vm, "resolving io.semifaas.runtime.FunctionRuntime", |env| {
-            let class = env.find_class(jni_str!("io/semifaas/runtime/FunctionRuntime"))?;
-            let install = env.get_static_method_id(&class, jni_str!("install"), jni_sig!(
-                "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;[B[Ljava/lang/String;[[B[Ljava/lang/String;[[B)V"
-            ))?;
-            let invoke = env.get_static_method_id(&class, jni_str!("invoke"), jni_sig!("(Ljava/lang/String;[B)[B"))?;
-            Ok((env.new_global_ref(&class)?, install, invoke))
-        })?;
+        let (runtime, install, invoke) = attach(
+            &vm,
+            "resolving io.semifaas.runtime.FunctionRuntime",
+            |env| {
+                let class = env.find_class(jni_str!("io/semifaas/runtime/FunctionRuntime"))?;
+                // (closureId, className, methodName, descriptor, receiver,
+                //  classNames, classBytes, resourceNames, resourceBytes)
+                let install_sig = jni_sig!(
+                    "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;[B[Ljava/lang/String;[[B[Ljava/lang/String;[[B)V"
+                );
+                let install = env.get_static_method_id(&class, jni_str!("install"), install_sig)?;
+                let invoke = env.get_static_method_id(
+                    &class,
+                    jni_str!("invoke"),
+                    jni_sig!("(Ljava/lang/String;[B)[B"),
+                )?;
+                Ok((env.new_global_ref(&class)?, install, invoke))
+            },
+        )?;
         Ok(Jvm {
             vm,
             runtime,
@@ -181,7 +206,11 @@ impl Jvm {
     }
 
     /// Registers native methods of `class` (a binary name with slashes).
-    pub fn register_natives(&self, class: &str, methods: &[NativeMethod<'_>]) -> Result<(), JvmError> {
+    pub fn register_natives(
+        &self,
+        class: &str,
+        methods: &[NativeMethod<'_>],
+    ) -> Result<(), JvmError> {
         let what = format!("registering the natives of {class}");
         attach(&self.vm, &what, |env| {
             let class_name = jni::strings::JNIString::from(class);
@@ -218,7 +247,12 @@ impl Jvm {
             .collect();
             // SAFETY: `install` was resolved on this class with exactly these argument types.
             unsafe {
-                env.call_static_method_unchecked(&self.runtime, self.install, ReturnType::Primitive(Primitive::Void), &args)
+                env.call_static_method_unchecked(
+                    &self.runtime,
+                    self.install,
+                    ReturnType::Primitive(Primitive::Void),
+                    &args,
+                )
             }?;
             Ok(())
         })
@@ -231,7 +265,15 @@ impl Jvm {
             let args = env.byte_array_from_slice(args)?;
             let jargs = [JValue::Object(&id).as_jni(), JValue::Object(&args).as_jni()];
             // SAFETY: `invoke` was resolved on this class with exactly these argument types.
-            let outcome = unsafe { env.call_static_method_unchecked(&self.runtime, self.invoke, ReturnType::Array, &jargs) }?.l()?;
+            let outcome = unsafe {
+                env.call_static_method_unchecked(
+                    &self.runtime,
+                    self.invoke,
+                    ReturnType::Array,
+                    &jargs,
+                )
+            }?
+            .l()?;
             if outcome.is_null() {
                 return Err(JniError::NullPtr("FunctionRuntime.invoke returned null"));
             }
@@ -262,9 +304,15 @@ fn named_arrays<'local>(
 
 /// Runs `f` on this thread attached to the JVM, in its own local frame. A Java exception left
 /// pending is caught, cleared and logged with its stack, and returned as [`JvmError::Java`].
-fn attach<T>(vm: &JavaVM, what: &str, f: impl FnOnce(&mut Env) -> Result<T, JniError>) -> Result<T, JvmError> {
+fn attach<T>(
+    vm: &JavaVM,
+    what: &str,
+    f: impl FnOnce(&mut Env) -> Result<T, JniError>,
+) -> Result<T, JvmError> {
     vm.attach_current_thread(f).map_err(|e| match e {
-        JniError::CaughtJavaException { name, msg, stack, .. } => {
+        JniError::CaughtJavaException {
+            name, msg, stack, ..
+        } => {
             warn!(%stack, "{what}: Java threw {name}: {msg}");
             JvmError::Java {
                 what: what.to_owned(),

@@ -1,5 +1,14 @@
 //! `bootstrap`: the semifaas function. A Lambda custom runtime that hosts one JVM and runs the
 //! closures the server offloads to it (docs/internals.md).
+//!
+//! Environment:
+//! - `AWS_LAMBDA_RUNTIME_API` (required): `host:port` of the platform's Runtime API.
+//! - `LAMBDA_TASK_ROOT`: where `semifaas-runtime.jar` (and optionally a `jre/`) are.
+//! - `SEMIFAAS_RUNTIME_JAR`: the runtime jar, instead of `$LAMBDA_TASK_ROOT/semifaas-runtime.jar`.
+//! - `SEMIFAAS_JAVA_HOME`, then `$LAMBDA_TASK_ROOT/jre`, `JAVA_HOME`, `java` on `PATH`: the JVM.
+//! - `SEMIFAAS_JVM_OPTS`: extra JVM options, space separated.
+//! - `SEMIFAAS_LOG`: log filter (`tracing` env-filter syntax), default `info`; logs go to stderr.
+//! - `AWS_LAMBDA_LOG_STREAM_NAME`: the instance id in statistics (else `pid-<pid>`).
 
 mod fallback_bridge;
 mod invoke;
@@ -27,7 +36,9 @@ fn main() -> ExitCode {
     let process_start = Instant::now();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
-        .with_env_filter(EnvFilter::try_from_env("SEMIFAAS_LOG").unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_env("SEMIFAAS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
 
     let api = match RuntimeApi::from_env() {
@@ -58,7 +69,11 @@ fn start_instance(process_start: Instant) -> anyhow::Result<Instance> {
     let jvm = Jvm::start(&config)?;
     jvm.register_natives(NATIVE_CLASS, &fallback_bridge::native_methods())
         .context("the runtime jar does not match this bootstrap")?;
-    let jvm_start_us = process_start.elapsed().as_micros().try_into().unwrap_or(u64::MAX);
+    let jvm_start_us = process_start
+        .elapsed()
+        .as_micros()
+        .try_into()
+        .unwrap_or(u64::MAX);
     let instance_id = std::env::var("AWS_LAMBDA_LOG_STREAM_NAME")
         .ok()
         .filter(|s| !s.is_empty())
@@ -82,7 +97,8 @@ fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
             Err(e) => {
                 warn!(request_id = %next.request_id, "undecodable invocation: {e}");
                 let message = format!("the invocation payload could not be decoded: {e}");
-                if let Err(post) = api.invocation_error(&next.request_id, BAD_INVOCATION, &message) {
+                if let Err(post) = api.invocation_error(&next.request_id, BAD_INVOCATION, &message)
+                {
                     error!("{post}");
                 }
                 continue;

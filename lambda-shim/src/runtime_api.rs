@@ -73,11 +73,15 @@ impl RuntimeApi {
     pub fn next(&self) -> Result<NextInvocation, RuntimeApiError> {
         const WHAT: &str = "waiting for the next invocation";
         let url = format!("{}/invocation/next", self.base);
-        let mut response = self.agent.get(&url).call().map_err(|source| RuntimeApiError::Http {
-            what: WHAT,
-            url: url.clone(),
-            source,
-        })?;
+        let mut response = self
+            .agent
+            .get(&url)
+            .call()
+            .map_err(|source| RuntimeApiError::Http {
+                what: WHAT,
+                url: url.clone(),
+                source,
+            })?;
         check_status(WHAT, &url, response.status().as_u16())?;
         let request_id = response
             .headers()
@@ -95,7 +99,10 @@ impl RuntimeApi {
                 url,
                 source,
             })?;
-        Ok(NextInvocation { request_id, payload })
+        Ok(NextInvocation {
+            request_id,
+            payload,
+        })
     }
 
     /// Posts the result of invocation `request_id`.
@@ -105,15 +112,28 @@ impl RuntimeApi {
     }
 
     /// Reports that invocation `request_id` could not be handled at all.
-    pub fn invocation_error(&self, request_id: &str, error_type: &str, message: &str) -> Result<(), RuntimeApiError> {
+    pub fn invocation_error(
+        &self,
+        request_id: &str,
+        error_type: &str,
+        message: &str,
+    ) -> Result<(), RuntimeApiError> {
         let url = format!("{}/invocation/{request_id}/error", self.base);
-        self.post("posting the invocation error", url, &error_body(error_type, message))
+        self.post(
+            "posting the invocation error",
+            url,
+            &error_body(error_type, message),
+        )
     }
 
     /// Reports that the runtime could not start; the platform then discards this instance.
     pub fn init_error(&self, error_type: &str, message: &str) -> Result<(), RuntimeApiError> {
         let url = format!("{}/init/error", self.base);
-        self.post("posting the init error", url, &error_body(error_type, message))
+        self.post(
+            "posting the init error",
+            url,
+            &error_body(error_type, message),
+        )
     }
 
     fn post(&self, what: &'static str, url: String, body: &[u8]) -> Result<(), RuntimeApiError> {

@@ -9,6 +9,7 @@ use semifaas_closure::{ClosureId, FailureKind, InvocationOutcome};
 use support::{calc_closure, java_fixtures, Instance, Posted};
 
 const ADD: (&str, &str) = ("add", "(I)I");
+const LATE: (&str, &str) = ("late", "(Z)I");
 const FAIL: (&str, &str) = ("fail", "(Ljava/lang/String;)Ljava/lang/String;");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -19,19 +20,37 @@ async fn a_good_invocation_returns_the_value_and_the_warm_one_reuses_the_closure
     let mut instance = Instance::start(vec![closure]).await;
 
     let cold = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
-    assert_eq!(cold.outcome, InvocationOutcome::Returned(java.value_42.clone()));
+    assert_eq!(
+        cold.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
     assert!(cold.stats.cold, "the first invocation is cold");
-    assert!(cold.stats.jvm_start_us > 0, "the cold invocation reports the JVM start");
+    assert!(
+        cold.stats.jvm_start_us > 0,
+        "the cold invocation reports the JVM start"
+    );
     assert_eq!(cold.stats.instance_id, "test-instance");
     assert_eq!(cold.stats.fallbacks.fetch_closure, 1);
-    assert_eq!(cold.stats.fallbacks.load_class, 1, "demo.Helper comes by fallback");
+    assert_eq!(
+        cold.stats.fallbacks.load_class, 1,
+        "demo.Helper comes by fallback"
+    );
 
     let warm = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
-    assert_eq!(warm.outcome, InvocationOutcome::Returned(java.value_42.clone()));
+    assert_eq!(
+        warm.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
     assert!(!warm.stats.cold);
     assert_eq!(warm.stats.jvm_start_us, 0);
-    assert_eq!(warm.stats.fallbacks.fetch_closure, 0, "the closure is cached");
-    assert_eq!(warm.stats.fallbacks.load_class, 0, "the helper class is already defined");
+    assert_eq!(
+        warm.stats.fallbacks.fetch_closure, 0,
+        "the closure is cached"
+    );
+    assert_eq!(
+        warm.stats.fallbacks.load_class, 0,
+        "the helper class is already defined"
+    );
     assert_eq!(warm.stats.closure_fetch_us, 0);
     assert_eq!(warm.stats.install_us, 0);
     assert_eq!(instance.service.closure_fetches.load(Ordering::SeqCst), 1);
@@ -50,8 +69,14 @@ async fn a_throwing_handler_returns_threw() {
         panic!("expected Threw, got {:?}", reply.outcome);
     };
     let text = String::from_utf8_lossy(&exception);
-    assert!(text.contains("IllegalStateException"), "the exception's class is encoded");
-    assert!(text.contains("boom from the handler"), "the exception's message is encoded");
+    assert!(
+        text.contains("IllegalStateException"),
+        "the exception's class is encoded"
+    );
+    assert!(
+        text.contains("boom from the handler"),
+        "the exception's message is encoded"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -61,7 +86,11 @@ async fn a_malformed_payload_gets_an_error_and_the_instance_serves_on() {
     let id = closure.id();
     let mut instance = Instance::start(vec![closure]).await;
 
-    for payload in [&b"not json"[..], br#"{"semifaas":1,"invocation":"AAAA"}"#, b"{}"] {
+    for payload in [
+        &b"not json"[..],
+        br#"{"semifaas":1,"invocation":"AAAA"}"#,
+        b"{}",
+    ] {
         match instance.send(payload.to_vec()).await {
             (sent, Posted::Error { request_id, body }) => {
                 assert_eq!(request_id, sent);
@@ -74,8 +103,14 @@ async fn a_malformed_payload_gets_an_error_and_the_instance_serves_on() {
     }
 
     let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
-    assert_eq!(reply.outcome, InvocationOutcome::Returned(java.value_42.clone()));
-    assert!(reply.stats.cold, "a rejected payload does not count as served");
+    assert_eq!(
+        reply.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
+    assert!(
+        reply.stats.cold,
+        "a rejected payload does not count as served"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,16 +121,28 @@ async fn an_unknown_closure_fails_with_the_servers_message() {
     let mut instance = Instance::start(vec![closure]).await;
     let unknown = ClosureId([0x5a; 32]);
 
-    let reply = instance.invoke(unknown, "demo.Calc#add", &java.args_add).await;
+    let reply = instance
+        .invoke(unknown, "demo.Calc#add", &java.args_add)
+        .await;
     let InvocationOutcome::Failed(failure) = reply.outcome else {
         panic!("expected Failed, got {:?}", reply.outcome);
     };
     assert_eq!(failure.kind, FailureKind::ClosureUnavailable);
-    assert!(failure.message.contains("is not known to this server"), "{}", failure.message);
+    assert!(
+        failure.message.contains("is not known to this server"),
+        "{}",
+        failure.message
+    );
     assert_eq!(reply.stats.fallbacks.fetch_closure, 1);
 
-    let reply = instance.invoke(known, "demo.Calc#add", &java.args_add).await;
-    assert_eq!(reply.outcome, InvocationOutcome::Returned(java.value_42.clone()), "the instance serves on");
+    let reply = instance
+        .invoke(known, "demo.Calc#add", &java.args_add)
+        .await;
+    assert_eq!(
+        reply.outcome,
+        InvocationOutcome::Returned(java.value_42.clone()),
+        "the instance serves on"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -110,10 +157,17 @@ async fn undecodable_arguments_fail_and_the_closure_stays_usable() {
         panic!("expected Failed, got {:?}", reply.outcome);
     };
     assert_eq!(failure.kind, FailureKind::Setup);
-    assert!(failure.message.contains("decoding the arguments"), "{}", failure.message);
+    assert!(
+        failure.message.contains("decoding the arguments"),
+        "{}",
+        failure.message
+    );
 
     let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
-    assert_eq!(reply.outcome, InvocationOutcome::Returned(java.value_42.clone()));
+    assert_eq!(
+        reply.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,12 +182,76 @@ async fn a_closure_that_cannot_install_fails_with_what_failed() {
         panic!("expected Failed, got {:?}", reply.outcome);
     };
     assert_eq!(failure.kind, FailureKind::Setup);
-    assert!(failure.message.contains("demo.Calc#add(J)J does not exist"), "{}", failure.message);
+    assert!(
+        failure.message.contains("demo.Calc#add(J)J does not exist"),
+        "{}",
+        failure.message
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_cannot_be_reached_mid_handler_is_a_java_error_in_the_handler() {
+    let java = java_fixtures();
+    let closure = calc_closure(LATE.0, LATE.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+
+    let reply = instance
+        .invoke(id, "demo.Calc#late", &java.args_late_false)
+        .await;
+    assert_eq!(
+        reply.outcome,
+        InvocationOutcome::Returned(java.value_minus_1.clone())
+    );
+
+    // A certificate the server does not have: the connection cannot be made.
+    let mut invocation = instance.invocation(id, "demo.Calc#late", &java.args_late_true);
+    invocation.fallback.cert_sha256 = [0; 32];
+    let reply = instance.invoke_with(&invocation).await;
+    let InvocationOutcome::Threw(exception) = reply.outcome else {
+        panic!("expected Threw, got {:?}", reply.outcome);
+    };
+    let text = String::from_utf8_lossy(&exception);
+    assert!(
+        text.contains("NoClassDefFoundError"),
+        "the handler sees a missing class"
+    );
+    assert!(text.contains("could not be reached"), "the cause says why");
+    assert_eq!(reply.stats.fallbacks.load_class, 1);
+    assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 0);
+
+    let reply = instance
+        .invoke(id, "demo.Calc#late", &java.args_late_false)
+        .await;
+    assert_eq!(
+        reply.outcome,
+        InvocationOutcome::Returned(java.value_minus_1.clone()),
+        "the instance serves on"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_jvm_options_post_an_init_error_naming_them() {
+    let mut instance = Instance::start_with_env(
+        vec![],
+        &[("SEMIFAAS_JVM_OPTS", "-XX:+NoSuchSemifaasOption")],
+    )
+    .await;
+    match instance.posted().await {
+        Posted::InitError { body } => {
+            let message = body["errorMessage"].as_str().unwrap();
+            assert!(message.contains("starting the JVM"), "{message}");
+            assert!(message.contains("-XX:+NoSuchSemifaasOption"), "{message}");
+        }
+        other => panic!("expected an init error, got {other:?}"),
+    }
+    assert!(!instance.wait_exit().success());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_jvm_that_cannot_start_posts_an_init_error_and_exits() {
-    let mut instance = Instance::start_with_env(vec![], &[("SEMIFAAS_JAVA_HOME", "/nonexistent/java")]).await;
+    let mut instance =
+        Instance::start_with_env(vec![], &[("SEMIFAAS_JAVA_HOME", "/nonexistent/java")]).await;
     match instance.posted().await {
         Posted::InitError { body } => {
             assert_eq!(body["errorType"], "SemiFaaS.InitFailed");

@@ -69,7 +69,10 @@ pub enum FrameError {
     #[error(transparent)]
     Codec(#[from] CodecError),
     #[error("invalid {direction}: {reason}")]
-    Invalid { direction: Direction, reason: String },
+    Invalid {
+        direction: Direction,
+        reason: String,
+    },
 }
 
 impl FrameError {

@@ -69,12 +69,19 @@ fn response_with_a_closure_round_trips() {
 fn length_over_the_limit_is_rejected_from_the_header_alone() {
     let over = (REQUEST_FRAME_MAX as u32 + 1).to_be_bytes();
     let err = frame_length(over, Direction::Request).unwrap_err();
-    assert!(matches!(err, FrameError::TooLarge { len, limit, .. } if len == REQUEST_FRAME_MAX + 1 && limit == REQUEST_FRAME_MAX));
+    assert!(
+        matches!(err, FrameError::TooLarge { len, limit, .. } if len == REQUEST_FRAME_MAX + 1 && limit == REQUEST_FRAME_MAX)
+    );
     assert_eq!(err.kind(), FallbackErrorKind::TooLarge);
-    assert!(err.to_string().contains("request frame is 65537 bytes, over the limit of 65536"));
+    assert!(err
+        .to_string()
+        .contains("request frame is 65537 bytes, over the limit of 65536"));
 
     // The same header is fine for a response, whose limit is larger...
-    assert_eq!(frame_length(over, Direction::Response).unwrap(), REQUEST_FRAME_MAX + 1);
+    assert_eq!(
+        frame_length(over, Direction::Response).unwrap(),
+        REQUEST_FRAME_MAX + 1
+    );
     // ...but not a 4 GiB claim.
     assert!(matches!(
         frame_length(u32::MAX.to_be_bytes(), Direction::Response),
@@ -90,11 +97,25 @@ fn length_over_the_limit_is_rejected_from_the_header_alone() {
 #[test]
 fn truncated_frames_report_how_much_arrived() {
     let err = split_frame(&[0, 0], Direction::Request).unwrap_err();
-    assert!(matches!(err, FrameError::Truncated { expected: 4, received: 2, .. }));
+    assert!(matches!(
+        err,
+        FrameError::Truncated {
+            expected: 4,
+            received: 2,
+            ..
+        }
+    ));
     assert_eq!(err.kind(), FallbackErrorKind::Malformed);
 
     let err = split_frame(&[0, 0, 0, 10, 1, 2, 3], Direction::Request).unwrap_err();
-    assert!(matches!(err, FrameError::Truncated { expected: 14, received: 7, .. }));
+    assert!(matches!(
+        err,
+        FrameError::Truncated {
+            expected: 14,
+            received: 7,
+            ..
+        }
+    ));
     assert!(err.to_string().contains("truncated"), "{err}");
 }
 
@@ -111,7 +132,10 @@ fn trailing_bytes_after_a_frame_are_rejected() {
 fn garbage_bodies_are_malformed() {
     let err = decode_request(&[0xFF; 16]).unwrap_err();
     assert_eq!(err.kind(), FallbackErrorKind::Malformed);
-    assert!(err.to_string().contains("malformed fallback request"), "{err}");
+    assert!(
+        err.to_string().contains("malformed fallback request"),
+        "{err}"
+    );
 
     let err = decode_response(&[]).unwrap_err();
     assert_eq!(err.kind(), FallbackErrorKind::Malformed);
@@ -126,13 +150,22 @@ fn invalid_names_are_malformed() {
         assert!(err.to_string().contains("load_class name"), "{err}");
     }
     let body = codec::encode(&load_class(&"x".repeat(5000)));
-    assert!(matches!(decode_request(&body), Err(FrameError::Invalid { .. })));
+    assert!(matches!(
+        decode_request(&body),
+        Err(FrameError::Invalid { .. })
+    ));
 }
 
 #[test]
 fn oversized_request_is_refused_before_sending() {
     let err = encode_request(&load_class(&"x".repeat(REQUEST_FRAME_MAX))).unwrap_err();
-    assert!(matches!(err, FrameError::TooLarge { direction: Direction::Request, .. }));
+    assert!(matches!(
+        err,
+        FrameError::TooLarge {
+            direction: Direction::Request,
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -140,7 +173,13 @@ fn a_closure_that_fails_validation_is_rejected() {
     let response = FallbackResponse::Closure(closure(b"not a class".to_vec()));
     let body = codec::encode(&response);
     let err = decode_response(&body).unwrap_err();
-    assert!(matches!(err, FrameError::Invalid { direction: Direction::Response, .. }));
+    assert!(matches!(
+        err,
+        FrameError::Invalid {
+            direction: Direction::Response,
+            ..
+        }
+    ));
     assert!(err.to_string().contains("com.example.Api"), "{err}");
 }
 
@@ -148,7 +187,12 @@ fn a_closure_that_fails_validation_is_rejected() {
 fn variant_indexes_are_stable_on_the_wire() {
     // New kinds go at the end; these bytes must never change.
     let tag = |request: FallbackRequest| codec::encode(&request)[0];
-    assert_eq!(tag(FallbackRequest::FetchClosure { id: ClosureId([0; 32]) }), 0);
+    assert_eq!(
+        tag(FallbackRequest::FetchClosure {
+            id: ClosureId([0; 32])
+        }),
+        0
+    );
     assert_eq!(tag(FallbackRequest::LoadClass { name: "a".into() }), 1);
     assert_eq!(tag(FallbackRequest::GetResource { name: "a".into() }), 2);
     assert_eq!(codec::encode(&FallbackResponse::Class(None))[0], 1);
@@ -162,6 +206,12 @@ fn kinds_and_errors_display_for_statistics_and_logs() {
     assert_eq!(names, ["fetch_closure", "load_class", "get_resource"]);
     assert_eq!(load_class("a.B").request.kind(), FallbackKind::LoadClass);
     assert_eq!(load_class("a.B").request.to_string(), "load_class a.B");
-    let error = FallbackError::new(FallbackErrorKind::Unauthorized, "invocation 7 is not in flight");
-    assert_eq!(error.to_string(), "unauthorized: invocation 7 is not in flight");
+    let error = FallbackError::new(
+        FallbackErrorKind::Unauthorized,
+        "invocation 7 is not in flight",
+    );
+    assert_eq!(
+        error.to_string(),
+        "unauthorized: invocation 7 is not in flight"
+    );
 }

@@ -25,10 +25,12 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 use semifaas_closure::{
-    Capability, Closure, ClosureId, FallbackEndpoint, HandlerRef, Invocation, InvocationReply, NamedBytes,
+    Capability, Closure, ClosureId, FallbackEndpoint, HandlerRef, Invocation, InvocationReply,
+    NamedBytes,
 };
 use semifaas_fallback::{
-    FallbackError, FallbackErrorKind, FallbackRequest, FallbackResponse, FallbackServer, FallbackService,
+    FallbackError, FallbackErrorKind, FallbackRequest, FallbackResponse, FallbackServer,
+    FallbackService,
 };
 use tokio::sync::{mpsc, Mutex};
 
@@ -36,7 +38,10 @@ use tokio::sync::{mpsc, Mutex};
 const PATIENCE: Duration = Duration::from_secs(120);
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
 }
 
 pub fn runtime_jar() -> PathBuf {
@@ -62,6 +67,11 @@ pub struct JavaFixtures {
     pub value_42: Vec<u8>,
     /// Codec bytes: `new Object[]{"boom from the handler"}`.
     pub args_fail: Vec<u8>,
+    /// Codec bytes: `new Object[]{false}` and `new Object[]{true}`, for `late`.
+    pub args_late_false: Vec<u8>,
+    pub args_late_true: Vec<u8>,
+    /// Codec bytes: `Integer.valueOf(-1)`.
+    pub value_minus_1: Vec<u8>,
 }
 
 const CALC: &str = r#"package demo;
@@ -69,6 +79,7 @@ public class Calc {
     private final int base;
     public Calc(int base) { this.base = base; }
     public int add(int x) { return Helper.plus(base, x); }
+    public int late(boolean use) { return use ? Late.value() : -1; }
     public String fail(String message) { throw new IllegalStateException(message); }
 }
 "#;
@@ -77,6 +88,13 @@ const HELPER: &str = r#"package demo;
 final class Helper {
     private Helper() {}
     static int plus(int a, int b) { return a + b; }
+}
+"#;
+
+const LATE: &str = r#"package demo;
+final class Late {
+    private Late() {}
+    static int value() { return 7; }
 }
 "#;
 
@@ -90,6 +108,9 @@ public final class Encode {
         System.out.println("args_add=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {2})));
         System.out.println("value_42=" + b64.encodeToString(ObjectCodec.serialize(42)));
         System.out.println("args_fail=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {"boom from the handler"})));
+        System.out.println("args_late_false=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {false})));
+        System.out.println("args_late_true=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {true})));
+        System.out.println("value_minus_1=" + b64.encodeToString(ObjectCodec.serialize(-1)));
     }
 }
 "#;
@@ -102,7 +123,13 @@ pub fn java_fixtures() -> &'static JavaFixtures {
         let dir = std::env::temp_dir().join(format!("semifaas-shim-test-{}", std::process::id()));
         let src = dir.join("src/demo");
         std::fs::create_dir_all(&src).unwrap();
-        for (name, text) in [("Calc", CALC), ("Helper", HELPER), ("Encode", ENCODE)] {
+        let sources = [
+            ("Calc", CALC),
+            ("Helper", HELPER),
+            ("Late", LATE),
+            ("Encode", ENCODE),
+        ];
+        for (name, text) in sources {
             std::fs::write(src.join(format!("{name}.java")), text).unwrap();
         }
         let classes = dir.join("classes");
@@ -111,7 +138,7 @@ pub fn java_fixtures() -> &'static JavaFixtures {
             .arg(&jar)
             .arg("-d")
             .arg(&classes)
-            .args(["Calc", "Helper", "Encode"].map(|n| src.join(format!("{n}.java"))))
+            .args(sources.map(|(name, _)| src.join(format!("{name}.java"))))
             .status()
             .expect("javac must be on PATH");
         assert!(status.success(), "javac failed: {status}");
@@ -121,7 +148,11 @@ pub fn java_fixtures() -> &'static JavaFixtures {
             .arg("demo.Encode")
             .output()
             .expect("java must be on PATH");
-        assert!(output.status.success(), "demo.Encode failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "demo.Encode failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let values: HashMap<String, Vec<u8>> = String::from_utf8(output.stdout)
             .unwrap()
             .lines()
@@ -137,6 +168,9 @@ pub fn java_fixtures() -> &'static JavaFixtures {
             args_add: values["args_add"].clone(),
             value_42: values["value_42"].clone(),
             args_fail: values["args_fail"].clone(),
+            args_late_false: values["args_late_false"].clone(),
+            args_late_true: values["args_late_true"].clone(),
+            value_minus_1: values["value_minus_1"].clone(),
             dir,
         }
     })
@@ -194,14 +228,25 @@ impl FallbackService for TestService {
 /// What the instance posted to the Runtime API.
 #[derive(Debug)]
 pub enum Posted {
-    Response { request_id: String, body: Vec<u8> },
-    Error { request_id: String, body: serde_json::Value },
-    InitError { body: serde_json::Value },
+    Response {
+        request_id: String,
+        body: Vec<u8>,
+    },
+    Error {
+        request_id: String,
+        body: serde_json::Value,
+    },
+    InitError {
+        body: serde_json::Value,
+    },
 }
+
+/// An invocation waiting for `/next`: request id and payload.
+type Pending = (String, Vec<u8>);
 
 #[derive(Clone)]
 struct ApiState {
-    pending: Arc<Mutex<mpsc::UnboundedReceiver<(String, Vec<u8>)>>>,
+    pending: Arc<Mutex<mpsc::UnboundedReceiver<Pending>>>,
     posted: mpsc::UnboundedSender<Posted>,
 }
 
@@ -217,7 +262,11 @@ async fn next(State(state): State<ApiState>) -> impl IntoResponse {
     }
 }
 
-async fn response(State(state): State<ApiState>, UrlPath(request_id): UrlPath<String>, body: Bytes) -> StatusCode {
+async fn response(
+    State(state): State<ApiState>,
+    UrlPath(request_id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
     let _ = state.posted.send(Posted::Response {
         request_id,
         body: body.to_vec(),
@@ -225,7 +274,11 @@ async fn response(State(state): State<ApiState>, UrlPath(request_id): UrlPath<St
     StatusCode::ACCEPTED
 }
 
-async fn error(State(state): State<ApiState>, UrlPath(request_id): UrlPath<String>, body: Bytes) -> StatusCode {
+async fn error(
+    State(state): State<ApiState>,
+    UrlPath(request_id): UrlPath<String>,
+    body: Bytes,
+) -> StatusCode {
     let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     let _ = state.posted.send(Posted::Error { request_id, body });
     StatusCode::ACCEPTED
@@ -242,7 +295,7 @@ pub struct Instance {
     pub service: Arc<TestService>,
     pub endpoint: FallbackEndpoint,
     server: Option<FallbackServer>,
-    pending: mpsc::UnboundedSender<(String, Vec<u8>)>,
+    pending: mpsc::UnboundedSender<Pending>,
     posted: mpsc::UnboundedReceiver<Posted>,
     child: Child,
     next_request: AtomicU64,
@@ -261,8 +314,12 @@ impl Instance {
             classes: HashMap::from([("demo.Helper".to_owned(), java.helper_class.clone())]),
             ..TestService::default()
         });
-        let server = FallbackServer::start("127.0.0.1:0".parse().unwrap(), "semifaas-fallback", service.clone())
-            .expect("fallback server starts");
+        let server = FallbackServer::start(
+            "127.0.0.1:0".parse().unwrap(),
+            "semifaas-fallback",
+            service.clone(),
+        )
+        .expect("fallback server starts");
         let endpoint = server.endpoint("127.0.0.1");
 
         let (pending_tx, pending_rx) = mpsc::unbounded_channel();
@@ -273,7 +330,10 @@ impl Instance {
         };
         let app = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
-            .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(state);
@@ -320,19 +380,33 @@ impl Instance {
     }
 
     /// Invokes `closure_id` with `args` and returns the reply, checking it is a `/response`.
-    pub async fn invoke(&mut self, closure_id: ClosureId, handler_key: &str, args: &[u8]) -> InvocationReply {
+    pub async fn invoke(
+        &mut self,
+        closure_id: ClosureId,
+        handler_key: &str,
+        args: &[u8],
+    ) -> InvocationReply {
         let invocation = self.invocation(closure_id, handler_key, args);
+        self.invoke_with(&invocation).await
+    }
+
+    /// Sends `invocation` and returns the reply, checking it is a `/response`.
+    pub async fn invoke_with(&mut self, invocation: &Invocation) -> InvocationReply {
         match self.send(invocation.to_lambda_payload()).await {
             (id, Posted::Response { request_id, body }) => {
                 assert_eq!(request_id, id, "the response is for the request sent");
-                InvocationReply::from_lambda_payload(&body).expect("the response is an InvocationReply")
+                InvocationReply::from_lambda_payload(&body)
+                    .expect("the response is an InvocationReply")
             }
             (_, other) => panic!("expected a /response, got {other:?}"),
         }
     }
 
     pub fn invocation(&self, closure_id: ClosureId, handler_key: &str, args: &[u8]) -> Invocation {
-        let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
         Invocation {
             closure_id,
             handler_key: handler_key.into(),

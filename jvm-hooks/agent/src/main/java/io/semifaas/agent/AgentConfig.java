@@ -116,8 +116,16 @@ final class AgentConfig {
     for (String name : properties.stringPropertyNames()) {
       if (!name.startsWith(PREFIX)) {
         throw new ConfigException(
-            "the configuration file " + path + " has the key '" + name
-                + "'; keys must start with " + PREFIX + " (e.g. " + PREFIX + name + ")");
+            "the configuration file "
+                + path
+                + " has the key '"
+                + name
+                + "'; keys must start with "
+                + PREFIX
+                + " (e.g. "
+                + PREFIX
+                + name
+                + ")");
       }
       out.put(name, properties.getProperty(name));
     }

@@ -2,6 +2,7 @@ package io.semifaas.agent;
 
 import java.io.IOException;
 import java.io.InputStream;
+import java.lang.ref.WeakReference;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -9,18 +10,23 @@ import java.util.Map;
 import java.util.WeakHashMap;
 
 /**
- * The application class loaders the agent has seen (held weakly), and the class files and
- * resources they can provide for the function's fallbacks.
+ * The application class loaders the agent has seen (held weakly), and the class files and resources
+ * they can provide for the function's fallbacks.
  */
 final class ApplicationClassLoaders {
   /** Longest class or resource name served (semifaas_closure::limits::NAME_MAX). */
   static final int NAME_MAX = 4096;
+
   /** Largest class file or resource served (semifaas_closure::limits::CLASS_MAX). */
   static final int CLASS_MAX = 16 * 1024 * 1024;
 
   private static final ApplicationClassLoaders SHARED = new ApplicationClassLoaders();
 
-  private final Map<ClassLoader, Boolean> loaders = Collections.synchronizedMap(new WeakHashMap<>());
+  private final Map<ClassLoader, Boolean> loaders =
+      Collections.synchronizedMap(new WeakHashMap<>());
+
+  /** The loader remembered last: most calls come from it, so they skip the lock. */
+  private volatile WeakReference<ClassLoader> last = new WeakReference<>(null);
 
   static ApplicationClassLoaders shared() {
     return SHARED;
@@ -28,9 +34,11 @@ final class ApplicationClassLoaders {
 
   /** Remembers {@code loader} if it is an application loader (not the JDK's). */
   void remember(ClassLoader loader) {
-    if (isApplicationLoader(loader) && !loaders.containsKey(loader)) {
-      loaders.put(loader, Boolean.TRUE);
+    if (loader == last.get() || !isApplicationLoader(loader)) {
+      return;
     }
+    loaders.put(loader, Boolean.TRUE);
+    last = new WeakReference<>(loader);
   }
 
   /** True for loaders that load application code, not the JDK's bootstrap or platform loader. */
@@ -81,9 +89,6 @@ final class ApplicationClassLoaders {
   }
 
   private static boolean isPlausibleName(String name) {
-    return name != null
-        && !name.isEmpty()
-        && name.length() <= NAME_MAX
-        && name.indexOf('\0') < 0;
+    return name != null && !name.isEmpty() && name.length() <= NAME_MAX && name.indexOf('\0') < 0;
   }
 }

@@ -69,7 +69,9 @@ final class ClassFileReferences {
     return names;
   }
 
-  /** {@code a/b/C} for {@code a/b/C} and array forms like {@code [[La/b/C;}; null for primitives. */
+  /**
+   * {@code a/b/C} for {@code a/b/C} and array forms like {@code [[La/b/C;}; null for primitives.
+   */
   private static String elementName(String internal) {
     if (!internal.startsWith("[")) {
       return internal;

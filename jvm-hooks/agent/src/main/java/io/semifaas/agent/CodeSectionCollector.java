@@ -22,16 +22,19 @@ import java.util.Set;
  * superclasses, the handler's parameter and return types, the runtime classes of objects reachable
  * from the receiver's fields (as far as they come from an application class loader), and the
  * classes those class files refer to that come from the same place as the receiver's class (the
- * application's own code, not its libraries). The walks are bounded; whatever they miss the function
- * fetches through the class-loading fallback.
+ * application's own code, not its libraries). The walks are bounded; whatever they miss the
+ * function fetches through the class-loading fallback.
  */
 final class CodeSectionCollector {
   /** Objects visited at most while walking the receiver's graph. */
   static final int MAX_OBJECTS = 4096;
+
   /** Classes shipped at most. */
   static final int MAX_CLASSES = 512;
+
   /** Total class bytes shipped at most; the rest comes by fallback. */
   static final long MAX_TOTAL_BYTES = 32L * 1024 * 1024;
+
   /** Elements looked at per collection, map or array. */
   private static final int MAX_ELEMENTS = 256;
 
@@ -170,7 +173,8 @@ final class CodeSectionCollector {
     Deque<String> references = new ArrayDeque<>();
     long total = 0;
     for (Class<?> type : classes) {
-      byte[] classFile = ApplicationClassLoaders.read(type.getClassLoader(), resourceName(type.getName()));
+      byte[] classFile =
+          ApplicationClassLoaders.read(type.getClassLoader(), resourceName(type.getName()));
       if (classFile == null || total + classFile.length > MAX_TOTAL_BYTES) {
         continue;
       }
@@ -180,7 +184,9 @@ final class CodeSectionCollector {
     }
     while (!references.isEmpty() && shipped.size() < maxClasses && home != null) {
       String name = references.poll();
-      if (shipped.containsKey(name) || name.startsWith("java.") || name.startsWith("io.semifaas.")) {
+      if (shipped.containsKey(name)
+          || name.startsWith("java.")
+          || name.startsWith("io.semifaas.")) {
         continue;
       }
       if (!home.equals(codeSource(loader, name))) {
@@ -195,7 +201,8 @@ final class CodeSectionCollector {
       references.addAll(ClassFileReferences.of(classFile));
     }
     return new CodeSection(
-        List.copyOf(shipped.keySet()), Collections.unmodifiableList(new ArrayList<>(shipped.values())));
+        List.copyOf(shipped.keySet()),
+        Collections.unmodifiableList(new ArrayList<>(shipped.values())));
   }
 
   /** Where {@code loader} finds the class: its resource URL without the class's own path. */

@@ -1,5 +1,6 @@
 package io.semifaas.agent;
 
+import java.lang.annotation.Annotation;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.ArrayDeque;
@@ -15,6 +16,12 @@ import java.util.Set;
 final class Eligibility {
   static final String ASYNCHRONOUS_RESULT = "asynchronous result";
   static final String PROXIED_CONTROLLER = "proxied controller: its interceptors would be skipped";
+  static final String NOT_A_REQUEST_HANDLER =
+      "not a request handler (an @ExceptionHandler, @InitBinder or @ModelAttribute method)";
+
+  /** Spring runs these through doInvoke too; only request mappings answer a request. */
+  private static final String REQUEST_MAPPING =
+      "org.springframework.web.bind.annotation.RequestMapping";
 
   /** Return types whose value completes on the server after the handler returns. */
   private static final Set<String> ASYNCHRONOUS_TYPES =
@@ -59,6 +66,9 @@ final class Eligibility {
 
   /** Why the handler can never be offloaded, or null when it may be. */
   static String handlerProblem(Method method, Class<?> beanClass) {
+    if (!isRequestMapping(method)) {
+      return NOT_A_REQUEST_HANDLER;
+    }
     String asynchronous = findSupertype(method.getReturnType(), ASYNCHRONOUS_TYPES::contains);
     if (asynchronous != null) {
       return ASYNCHRONOUS_RESULT + " (" + asynchronous + ")";
@@ -83,6 +93,62 @@ final class Eligibility {
       }
     }
     return null;
+  }
+
+  /**
+   * True when the method, or a method it overrides or implements (Spring merges mappings declared
+   * on interfaces and superclasses), is annotated with {@code @RequestMapping} or an annotation
+   * meta-annotated with it ({@code @GetMapping}, ...).
+   */
+  static boolean isRequestMapping(Method method) {
+    Deque<Class<?>> pending = new ArrayDeque<>();
+    Set<Class<?>> seen = new HashSet<>();
+    pending.add(method.getDeclaringClass());
+    while (!pending.isEmpty()) {
+      Class<?> type = pending.poll();
+      if (!seen.add(type)) {
+        continue;
+      }
+      Method declared = declaredMethod(type, method);
+      if (declared != null && hasRequestMapping(declared)) {
+        return true;
+      }
+      if (type.getSuperclass() != null) {
+        pending.add(type.getSuperclass());
+      }
+      pending.addAll(List.of(type.getInterfaces()));
+    }
+    return false;
+  }
+
+  private static Method declaredMethod(Class<?> type, Method method) {
+    try {
+      return type.getDeclaredMethod(method.getName(), method.getParameterTypes());
+    } catch (NoSuchMethodException | LinkageError e) {
+      return null;
+    }
+  }
+
+  /** Follows composed annotations ({@code @GetMapping} is meta-annotated with the mapping). */
+  private static boolean hasRequestMapping(Method method) {
+    Deque<Class<? extends Annotation>> pending = new ArrayDeque<>();
+    Set<Class<? extends Annotation>> seen = new HashSet<>();
+    for (Annotation annotation : method.getDeclaredAnnotations()) {
+      pending.add(annotation.annotationType());
+    }
+    while (!pending.isEmpty()) {
+      Class<? extends Annotation> type = pending.poll();
+      if (!seen.add(type) || type.getName().startsWith("java.lang.annotation.")) {
+        continue;
+      }
+      if (type.getName().equals(REQUEST_MAPPING)) {
+        return true;
+      }
+      for (Annotation meta : type.getDeclaredAnnotations()) {
+        pending.add(meta.annotationType());
+      }
+    }
+    return false;
   }
 
   private static boolean isServerBound(String name) {

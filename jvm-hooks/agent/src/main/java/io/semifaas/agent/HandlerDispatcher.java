@@ -15,6 +15,7 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class HandlerDispatcher {
   private static final System.Logger LOG = System.getLogger("io.semifaas.agent");
+
   /** Distinct (handler, reason) pairs remembered; bounds memory when reasons vary per call. */
   private static final int MAX_REPORTED = 10_000;
 
@@ -70,8 +71,9 @@ final class HandlerDispatcher {
     }
     try {
       return offload(handler.key, method, bean, args);
-    } catch (RuntimeException | LinkageError e) {
-      reportFailure(handler.key, "agent error: " + e);
+    } catch (Throwable t) {
+      // Fail open, and keep the count: the policy already counted this invocation.
+      reportFailure(handler.key, "agent error: " + t);
       return new Local(handler.key);
     }
   }
@@ -107,7 +109,9 @@ final class HandlerDispatcher {
       if (!fitsReturnType(method, body)) {
         backend.recordOffloadFailure(
             key,
-            "the function returned a " + body.getClass().getName() + ", not a "
+            "the function returned a "
+                + body.getClass().getName()
+                + ", not a "
                 + method.getReturnType().getName());
         return new Local(key);
       }
@@ -124,7 +128,8 @@ final class HandlerDispatcher {
   }
 
   private static Handler describe(Method method, Class<?> beanClass) {
-    return new Handler(HandlerKeys.of(beanClass, method), Eligibility.handlerProblem(method, beanClass));
+    return new Handler(
+        HandlerKeys.of(beanClass, method), Eligibility.handlerProblem(method, beanClass));
   }
 
   /** True when {@code value} can be what {@code method} returned through Method.invoke. */
@@ -135,7 +140,8 @@ final class HandlerDispatcher {
     }
     if (type.isPrimitive()) {
       // void has no value; other primitives arrive boxed, as Method.invoke returns them.
-      return type != void.class && MethodType.methodType(type).wrap().returnType() == value.getClass();
+      return type != void.class
+          && MethodType.methodType(type).wrap().returnType() == value.getClass();
     }
     return type.isInstance(value);
   }

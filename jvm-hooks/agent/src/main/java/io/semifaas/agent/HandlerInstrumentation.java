@@ -24,8 +24,12 @@ import net.bytebuddy.pool.TypePool;
  * injection machinery (and its use of {@code sun.misc.Unsafe}) is started.
  */
 final class HandlerInstrumentation {
-  static final String TARGET_CLASS = "org.springframework.web.method.support.InvocableHandlerMethod";
+  static final String TARGET_CLASS =
+      "org.springframework.web.method.support.InvocableHandlerMethod";
   static final String TARGET_METHOD = "doInvoke";
+
+  /** By name: loading the advice class would link it against Spring on the wrong loader. */
+  static final String ADVICE_CLASS = "io.semifaas.agent.DoInvokeAdvice";
 
   private static final System.Logger LOG = System.getLogger("io.semifaas.agent");
 
@@ -44,28 +48,38 @@ final class HandlerInstrumentation {
     }
   }
 
-  /** The advice applied to {@code doInvoke(Object[])} of a type. */
-  static AsmVisitorWrapper advice() {
-    return Advice.to(DoInvokeAdvice.class).on(targetMethod());
+  /**
+   * The advice for {@code doInvoke(Object[])}, described from class files found through {@code
+   * pool} and {@code locator}. The advice is compiled against Spring's {@code HandlerMethod}, which
+   * only the application's loader can see (Spring Boot keeps Spring in nested jars), so it must not
+   * be described by reflection on the agent's loader.
+   */
+  static AsmVisitorWrapper advice(TypePool pool, ClassFileLocator locator) {
+    TypeDescription advice = pool.describe(ADVICE_CLASS).resolve();
+    return Advice.to(advice, locator).on(targetMethod());
   }
 
   static ElementMatcher<MethodDescription> targetMethod() {
     return named(TARGET_METHOD).and(takesArguments(Object[].class));
   }
 
-  /** The class file of {@link #TARGET_CLASS} with the advice inlined into {@code doInvoke}. */
+  /**
+   * The class file of {@link #TARGET_CLASS}, defined by {@code loader}, with the advice inlined
+   * into {@code doInvoke}.
+   */
   static byte[] instrument(ClassLoader loader, byte[] classFile) {
     ClassFileLocator locator =
         new ClassFileLocator.Compound(
             ClassFileLocator.Simple.of(TARGET_CLASS, classFile),
             loader == null
                 ? ClassFileLocator.ForClassLoader.ofBootLoader()
-                : ClassFileLocator.ForClassLoader.of(loader));
-    TypeDescription type = TypePool.Default.of(locator).describe(TARGET_CLASS).resolve();
+                : ClassFileLocator.ForClassLoader.of(loader),
+            ClassFileLocator.ForClassLoader.of(HandlerInstrumentation.class.getClassLoader()));
+    TypePool pool = TypePool.Default.of(locator);
     return new ByteBuddy()
         .with(Implementation.Context.Disabled.Factory.INSTANCE)
-        .redefine(type, locator)
-        .visit(advice())
+        .redefine(pool.describe(TARGET_CLASS).resolve(), locator)
+        .visit(advice(pool, locator))
         .make()
         .getBytes();
   }

@@ -2,8 +2,9 @@ package io.semifaas.agent;
 
 /**
  * The JNI boundary with {@code libsemifaas_agent.so} (docs/internals.md, "JNI: agent"). The natives
- * are implemented in {@code agent/src/jni_exports.rs}; the two static callbacks serve the function's
- * {@code LoadClass} and {@code GetResource} fallbacks from the application class loaders seen.
+ * are implemented in {@code agent/src/jni_exports.rs}; the two static callbacks serve the
+ * function's {@code LoadClass} and {@code GetResource} fallbacks from the application class loaders
+ * seen.
  */
 public final class NativeBridge {
   private NativeBridge() {}

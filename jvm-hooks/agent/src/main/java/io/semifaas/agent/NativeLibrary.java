@@ -20,14 +20,18 @@ final class NativeLibrary {
     if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
       throw new IllegalStateException(
           "the agent's native library is built for linux-x86_64; this JVM runs on "
-              + os + "-" + arch);
+              + os
+              + "-"
+              + arch);
     }
     Path file;
     try (InputStream in = NativeLibrary.class.getClassLoader().getResourceAsStream(RESOURCE)) {
       if (in == null) {
         throw new IllegalStateException(
-            "the agent jar has no native library at " + RESOURCE
-                + "; build it with `cargo build --release -p semifaas-agent` before packaging the jar");
+            "the agent jar has no native library at "
+                + RESOURCE
+                + "; build it with `cargo build --release -p semifaas-agent` before packaging the"
+                + " jar");
       }
       // createTempFile makes the file readable by its owner only.
       file = Files.createTempFile("libsemifaas_agent", ".so");

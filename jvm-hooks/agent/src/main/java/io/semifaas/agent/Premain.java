@@ -34,8 +34,11 @@ public final class Premain {
     } catch (UnsatisfiedLinkError e) {
       throw new IllegalStateException(
           "the agent's native library does not export the JNI functions of "
-              + NativeBridge.class.getName() + " (" + e.getMessage()
-              + "); rebuild it with `cargo build --release -p semifaas-agent` and repackage the jar",
+              + NativeBridge.class.getName()
+              + " ("
+              + e.getMessage()
+              + "); rebuild it with `cargo build --release -p semifaas-agent` and repackage the"
+              + " jar",
           e);
     }
   }

@@ -2,6 +2,10 @@ package com.example.shop;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
 
 /** A stand-in for an application's controller: plain state, handlers with and without DTOs. */
 public class ShopController extends BaseController {
@@ -15,6 +19,7 @@ public class ShopController extends BaseController {
     prices.discounts.put("apple", new Discount(10));
   }
 
+  @PostMapping("/buy")
   public Receipt buy(Order order) {
     BODY_RUNS.incrementAndGet();
     if (order.quantity() <= 0) {
@@ -24,18 +29,27 @@ public class ShopController extends BaseController {
     return new Receipt(order.sku(), unit * order.quantity(), region);
   }
 
+  @GetMapping("/greet")
   public String greet(Object name) {
     BODY_RUNS.incrementAndGet();
     return "hello " + name;
   }
 
+  @RequestMapping("/count")
   public int count(int a, int b) {
     BODY_RUNS.incrementAndGet();
     return a + b;
   }
 
+  @GetMapping("/later")
   public CompletableFuture<String> later() {
     BODY_RUNS.incrementAndGet();
     return CompletableFuture.completedFuture("later");
+  }
+
+  @ExceptionHandler(OutOfStock.class)
+  public String outOfStock(OutOfStock e) {
+    BODY_RUNS.incrementAndGet();
+    return "sorry: " + e.getMessage();
   }
 }

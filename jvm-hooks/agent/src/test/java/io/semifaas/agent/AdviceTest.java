@@ -9,13 +9,11 @@ import com.example.shop.OutOfStock;
 import com.example.shop.Receipt;
 import com.example.shop.ShopController;
 import io.semifaas.common.Outcome;
+import java.io.InputStream;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.util.List;
-import net.bytebuddy.ByteBuddy;
-import net.bytebuddy.dynamic.ClassFileLocator;
-import net.bytebuddy.dynamic.loading.ClassLoadingStrategy;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
@@ -23,8 +21,8 @@ import org.junit.jupiter.api.Test;
 import org.springframework.web.method.support.InvocableHandlerMethod;
 
 /**
- * The advice on Spring's real {@code InvocableHandlerMethod}: the class is redefined with exactly
- * the advice the agent installs and loaded child-first, then {@code doInvoke} is called as Spring
+ * The advice on Spring's real {@code InvocableHandlerMethod}: its class file is rewritten by the
+ * agent's transformation and defined in a child loader, then {@code doInvoke} is called as Spring
  * calls it.
  */
 class AdviceTest {
@@ -34,15 +32,41 @@ class AdviceTest {
   private int bodyRunsBefore;
 
   @BeforeAll
-  static void instrument() {
+  static void instrument() throws Exception {
     ClassLoader parent = AdviceTest.class.getClassLoader();
+    byte[] original;
+    try (InputStream in =
+        parent.getResourceAsStream(
+            HandlerInstrumentation.TARGET_CLASS.replace('.', '/') + ".class")) {
+      original = in.readAllBytes();
+    }
+    byte[] rewritten = HandlerInstrumentation.instrument(parent, original);
     instrumented =
-        new ByteBuddy()
-            .redefine(InvocableHandlerMethod.class, ClassFileLocator.ForClassLoader.of(parent))
-            .visit(HandlerInstrumentation.advice())
-            .make()
-            .load(parent, ClassLoadingStrategy.Default.CHILD_FIRST)
-            .getLoaded();
+        new SingleClassLoader(parent, HandlerInstrumentation.TARGET_CLASS, rewritten)
+            .loadClass(HandlerInstrumentation.TARGET_CLASS);
+  }
+
+  /** Defines one class from given bytes and delegates everything else to its parent. */
+  private static final class SingleClassLoader extends ClassLoader {
+    private final String name;
+    private final byte[] bytes;
+
+    SingleClassLoader(ClassLoader parent, String name, byte[] bytes) {
+      super(parent);
+      this.name = name;
+      this.bytes = bytes;
+    }
+
+    @Override
+    protected Class<?> loadClass(String className, boolean resolve) throws ClassNotFoundException {
+      if (!className.equals(name)) {
+        return super.loadClass(className, resolve);
+      }
+      synchronized (getClassLoadingLock(className)) {
+        Class<?> loaded = findLoadedClass(className);
+        return loaded != null ? loaded : defineClass(className, bytes, 0, bytes.length);
+      }
+    }
   }
 
   @BeforeEach
@@ -93,7 +117,8 @@ class AdviceTest {
   @Test
   void anOffloadedCallRethrowsTheSuppliedException() {
     OutOfStock thrown =
-        assertThrows(OutOfStock.class, () -> doInvoke(new ShopController(), "buy", new Order("fig", 0)));
+        assertThrows(
+            OutOfStock.class, () -> doInvoke(new ShopController(), "buy", new Order("fig", 0)));
     assertEquals("no fig left", thrown.getMessage());
     assertEquals(bodyRunsBefore, ShopController.BODY_RUNS.get());
   }
@@ -111,7 +136,8 @@ class AdviceTest {
   void aLocalCallThatThrowsKeepsItsExceptionAndIsTimed() {
     backend.offload = false;
     OutOfStock thrown =
-        assertThrows(OutOfStock.class, () -> doInvoke(new ShopController(), "buy", new Order("kiwi", 0)));
+        assertThrows(
+            OutOfStock.class, () -> doInvoke(new ShopController(), "buy", new Order("kiwi", 0)));
     assertEquals("no kiwi left", thrown.getMessage());
     assertEquals(bodyRunsBefore + 1, ShopController.BODY_RUNS.get());
     assertEquals(List.of("com.example.shop.ShopController#buy"), backend.local);

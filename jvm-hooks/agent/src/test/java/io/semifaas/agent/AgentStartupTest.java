@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.File;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
@@ -22,8 +23,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Starts real JVMs with {@code -javaagent}. The agent classes come from the test class path; the jar
- * given to {@code -javaagent} holds only the manifest naming the premain class.
+ * Starts real JVMs with {@code -javaagent}. The agent classes come from the test class path; the
+ * jar given to {@code -javaagent} holds only the manifest naming the premain class.
  */
 class AgentStartupTest {
   private static final Path TEMURIN_25 = Path.of("/usr/lib/jvm/temurin-25-jdk-amd64/bin/java");
@@ -51,11 +52,26 @@ class AgentStartupTest {
     return jar;
   }
 
+  /** This JVM's class path, without ({@code false}) or only ({@code true}) Spring's jars. */
+  private static List<String> classPath(boolean spring) {
+    List<String> entries = new ArrayList<>();
+    for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+      if (entry.contains("springframework") == spring) {
+        entries.add(entry);
+      }
+    }
+    return entries;
+  }
+
   private Run run(Path java, List<String> arguments) throws Exception {
+    return run(java, String.join(File.pathSeparator, classPath(false)), arguments);
+  }
+
+  private Run run(Path java, String classPath, List<String> arguments) throws Exception {
     List<String> command = new ArrayList<>();
     command.add(java.toString());
     command.add("-cp");
-    command.add(System.getProperty("java.class.path"));
+    command.add(classPath);
     command.addAll(arguments);
     Path out = dir.resolve("stdout");
     Path err = dir.resolve("stderr");
@@ -87,7 +103,8 @@ class AgentStartupTest {
                 "-version"));
     assertNotEquals(0, run.exitCode());
     assertTrue(
-        run.stderr().contains("semifaas: semifaas.config names " + missing + ", which does not exist"),
+        run.stderr()
+            .contains("semifaas: semifaas.config names " + missing + ", which does not exist"),
         run.stderr());
   }
 
@@ -109,14 +126,14 @@ class AgentStartupTest {
   @ParameterizedTest
   @MethodSource("javas")
   void theInstrumentationOffloadsSpringHandlerCalls(Path java) throws Exception {
-    Run run =
-        run(
-            java,
-            List.of(
-                "-javaagent:" + agentJar(InstrumentationProbe.class.getName()),
-                InstrumentationProbe.class.getName()));
-    assertEquals(0, run.exitCode(), run.stderr());
+    List<String> arguments = new ArrayList<>();
+    arguments.add("-javaagent:" + agentJar(InstrumentationProbe.class.getName()));
+    arguments.add(InstrumentationProbe.class.getName());
+    arguments.addAll(classPath(true));
+    Run run = run(java, arguments);
+    assertEquals(0, run.exitCode(), run.stdout() + run.stderr());
     assertTrue(run.stdout().contains("java.util open to agent: true"), run.stdout());
+    assertTrue(run.stdout().contains("spring on the system class path: false"), run.stdout());
     assertTrue(
         run.stdout().contains("result: Receipt[sku=apple, totalCents=120, region=eu]"),
         run.stdout() + run.stderr());

@@ -3,7 +3,6 @@ package io.semifaas.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.example.shop.ShopController;
 import java.io.InputStream;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
@@ -31,6 +30,11 @@ class ClassFileReferencesTest {
   @Test
   void bytesThatAreNoClassFileGiveNothing() {
     assertEquals(Set.of(), ClassFileReferences.of(new byte[] {1, 2, 3}));
-    assertEquals(Set.of(), ClassFileReferences.of(new byte[] {(byte) 0xCA, (byte) 0xFE, (byte) 0xBA, (byte) 0xBE, 0, 0, 0, 61, 0, 9, 99}));
+    assertEquals(
+        Set.of(),
+        ClassFileReferences.of(
+            new byte[] {
+              (byte) 0xCA, (byte) 0xFE, (byte) 0xBA, (byte) 0xBE, 0, 0, 0, 61, 0, 9, 99
+            }));
   }
 }

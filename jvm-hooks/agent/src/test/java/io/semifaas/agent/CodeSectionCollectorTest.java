@@ -22,11 +22,13 @@ class CodeSectionCollectorTest {
     for (String name : code.classNames()) {
       assertTrue(name.startsWith("com.example.shop."), name);
     }
-    assertTrue(code.classNames().contains("com.example.shop.Discount"), code.classNames().toString());
+    assertTrue(
+        code.classNames().contains("com.example.shop.Discount"), code.classNames().toString());
     assertTrue(
         code.classNames().contains("com.example.shop.OutOfStock"),
         "referenced from ShopController's constant pool");
-    assertFalse(code.classNames().contains("com.example.shop.Gift"), "referenced by no shipped class");
+    assertFalse(
+        code.classNames().contains("com.example.shop.Gift"), "referenced by no shipped class");
   }
 
   @Test

@@ -33,17 +33,21 @@ class ConfigTest {
 
   @Test
   void environmentVariablesMapToKnownMultiWordKeys() {
-    assertEquals("semifaas.timeout-ms", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_TIMEOUT_MS"));
     assertEquals(
-        "semifaas.lambda.endpoint", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_LAMBDA_ENDPOINT"));
-    assertEquals("semifaas.admin.port", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_ADMIN_PORT"));
+        "semifaas.timeout-ms", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_TIMEOUT_MS"));
+    assertEquals(
+        "semifaas.lambda.endpoint",
+        AgentConfig.keyForEnvironmentVariable("SEMIFAAS_LAMBDA_ENDPOINT"));
+    assertEquals(
+        "semifaas.admin.port", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_ADMIN_PORT"));
     assertEquals("semifaas.ratio", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_RATIO"));
     assertEquals("semifaas.config", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_CONFIG"));
   }
 
   @Test
   void unknownEnvironmentVariablesPassThroughSoTheyCanBeRejectedByName() {
-    assertEquals("semifaas.no.such.key", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_NO_SUCH_KEY"));
+    assertEquals(
+        "semifaas.no.such.key", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_NO_SUCH_KEY"));
   }
 
   @Test
@@ -65,8 +69,7 @@ class ConfigTest {
 
   @Test
   void systemPropertiesBeatEnvironmentWhichBeatsTheFile() throws Exception {
-    Path file =
-        file("semifaas.ratio=0.1\nsemifaas.function=from-file\nsemifaas.log=debug\n");
+    Path file = file("semifaas.ratio=0.1\nsemifaas.function=from-file\nsemifaas.log=debug\n");
     Map<String, String> merged =
         AgentConfig.collect(
             properties("semifaas.ratio", "0.9"),

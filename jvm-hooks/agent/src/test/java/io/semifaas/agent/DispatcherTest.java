@@ -65,8 +65,9 @@ class DispatcherTest {
     assertEquals(List.of(BUY), backend.shouldOffloadCalls);
     assertEquals(List.of(), backend.local);
     assertEquals(
-        List.of("com.example.shop.ShopController#buy"
-            + "(Lcom/example/shop/Order;)Lcom/example/shop/Receipt;"),
+        List.of(
+            "com.example.shop.ShopController#buy"
+                + "(Lcom/example/shop/Order;)Lcom/example/shop/Receipt;"),
         backend.descriptors);
   }
 
@@ -113,8 +114,7 @@ class DispatcherTest {
     OffloadedCall call = call(new ShopController(), "greet", new com.example.shop.Gift("tea"));
     assertNotNull(call);
     assertEquals("hello Gift[name=tea]", call.value);
-    assertEquals(
-        List.of("com.example.shop.Gift"), List.copyOf(backend.closures.get(0).fetched()));
+    assertEquals(List.of("com.example.shop.Gift"), List.copyOf(backend.closures.get(0).fetched()));
   }
 
   @Test
@@ -144,7 +144,8 @@ class DispatcherTest {
     backend.outcomeOverride = outcome -> new byte[] {Outcome.RETURNED, 0x7f, 1, 2};
     assertNull(call(new ShopController(), "buy", new Order("apple", 1)));
     assertEquals(1, backend.failures.size());
-    assertTrue(backend.failures.get(0).startsWith(BUY + ": result unusable"), backend.failures.toString());
+    assertTrue(
+        backend.failures.get(0).startsWith(BUY + ": result unusable"), backend.failures.toString());
     assertEquals(List.of(BUY), backend.local);
   }
 
@@ -179,9 +180,20 @@ class DispatcherTest {
     assertNull(call(bean, "later"));
     assertEquals(1, backend.ineligible.size(), backend.ineligible.toString());
     assertTrue(
-        backend.ineligible.get(0).startsWith(
-            "com.example.shop.ShopController#later: asynchronous result"),
+        backend
+            .ineligible
+            .get(0)
+            .startsWith("com.example.shop.ShopController#later: asynchronous result"),
         backend.ineligible.toString());
+    assertEquals(List.of(), backend.shouldOffloadCalls);
+  }
+
+  @Test
+  void exceptionHandlersRunLocally() {
+    assertNull(call(new ShopController(), "outOfStock", new OutOfStock("x")));
+    assertEquals(
+        List.of("com.example.shop.ShopController#outOfStock: " + Eligibility.NOT_A_REQUEST_HANDLER),
+        backend.ineligible);
     assertEquals(List.of(), backend.shouldOffloadCalls);
   }
 
@@ -198,8 +210,9 @@ class DispatcherTest {
   void serverBoundArgumentsKeepTheCallLocal() {
     assertNull(call(new ShopController(), "greet", new ByteArrayInputStream(new byte[1])));
     assertEquals(
-        List.of("com.example.shop.ShopController#greet: argument of server-bound type"
-            + " java.io.InputStream"),
+        List.of(
+            "com.example.shop.ShopController#greet: argument of server-bound type"
+                + " java.io.InputStream"),
         backend.ineligible);
   }
 
@@ -220,8 +233,10 @@ class DispatcherTest {
     assertNull(call(bean, "ping"));
     assertEquals(1, backend.ineligible.size(), backend.ineligible.toString());
     assertTrue(
-        backend.ineligible.get(0).startsWith(
-            "com.example.shop.SocketController#ping: receiver cannot be serialized"),
+        backend
+            .ineligible
+            .get(0)
+            .startsWith("com.example.shop.SocketController#ping: receiver cannot be serialized"),
         backend.ineligible.toString());
     assertEquals(List.of(), backend.registeredKeys);
   }

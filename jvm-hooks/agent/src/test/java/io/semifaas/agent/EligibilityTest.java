@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayInputStream;
 import java.io.InputStream;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.List;
@@ -13,33 +15,81 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
+import org.springframework.web.bind.annotation.DeleteMapping;
+import org.springframework.web.bind.annotation.ExceptionHandler;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.InitBinder;
+import org.springframework.web.bind.annotation.ModelAttribute;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestMapping;
+import org.springframework.web.bind.annotation.RequestMethod;
 import org.springframework.web.context.request.async.DeferredResult;
 import org.springframework.web.context.request.async.WebAsyncTask;
 import org.springframework.web.multipart.MultipartFile;
 
 class EligibilityTest {
-  public static class Controller {
+  /** A composed mapping annotation, as applications define them. */
+  @Retention(RetentionPolicy.RUNTIME)
+  @RequestMapping(method = RequestMethod.GET)
+  public @interface ApiGet {}
+
+  /** Spring merges mappings declared on interfaces into the implementing handler. */
+  public interface Api {
+    @GetMapping("/declared")
+    String declared();
+  }
+
+  public static class Controller implements Api {
+    @GetMapping("/plain")
     public String plain(String name) {
       return name;
     }
 
+    @GetMapping("/future")
     public CompletableFuture<String> future() {
       return null;
     }
 
+    @GetMapping("/deferred")
     public DeferredResult<String> deferred() {
       return null;
     }
 
+    @RequestMapping("/callable")
     public Callable<String> callable() {
       return null;
     }
 
+    @PostMapping("/task")
     public WebAsyncTask<String> task() {
       return null;
     }
 
+    @DeleteMapping("/nothing")
     public void nothing() {}
+
+    @ApiGet
+    public String composed() {
+      return "";
+    }
+
+    @Override
+    public String declared() {
+      return "";
+    }
+
+    @ExceptionHandler(IllegalStateException.class)
+    public String handle(IllegalStateException e) {
+      return "";
+    }
+
+    @InitBinder
+    public void binder() {}
+
+    @ModelAttribute("user")
+    public String user() {
+      return "";
+    }
   }
 
   /** Named as Spring's CGLIB names its subclasses. */
@@ -56,8 +106,19 @@ class EligibilityTest {
 
   @Test
   void plainHandlersAreEligible() throws Exception {
-    assertNull(Eligibility.handlerProblem(method("plain"), Controller.class));
-    assertNull(Eligibility.handlerProblem(method("nothing"), Controller.class));
+    for (String name : List.of("plain", "nothing", "composed", "declared")) {
+      assertNull(Eligibility.handlerProblem(method(name), Controller.class), name);
+    }
+  }
+
+  @Test
+  void methodsThatAnswerNoRequestAreIneligible() throws Exception {
+    for (String name : List.of("handle", "binder", "user")) {
+      assertEquals(
+          Eligibility.NOT_A_REQUEST_HANDLER,
+          Eligibility.handlerProblem(method(name), Controller.class),
+          name);
+    }
   }
 
   @Test
@@ -88,7 +149,8 @@ class EligibilityTest {
     assertEquals(
         Controller.class.getName() + "#plain",
         HandlerKeys.of(Controller$$SpringCGLIB$$0.class, method("plain")));
-    assertEquals(Controller.class.getName() + "#plain", HandlerKeys.of(Controller.class, method("plain")));
+    assertEquals(
+        Controller.class.getName() + "#plain", HandlerKeys.of(Controller.class, method("plain")));
   }
 
   @Test
@@ -104,8 +166,12 @@ class EligibilityTest {
     String problem = Eligibility.argumentProblem(new Object[] {"a", body});
     assertEquals("argument of server-bound type java.io.InputStream", problem);
 
-    MultipartFile upload = (MultipartFile) Proxy.newProxyInstance(
-        getClass().getClassLoader(), new Class<?>[] {MultipartFile.class}, (p, m, a) -> null);
+    MultipartFile upload =
+        (MultipartFile)
+            Proxy.newProxyInstance(
+                getClass().getClassLoader(),
+                new Class<?>[] {MultipartFile.class},
+                (p, m, a) -> null);
     assertEquals(
         "argument of server-bound type org.springframework.web.multipart.MultipartFile",
         Eligibility.argumentProblem(new Object[] {upload}));
@@ -115,7 +181,8 @@ class EligibilityTest {
   void descriptorsMatchTheJvmForm() throws Exception {
     assertEquals("(Ljava/lang/String;)Ljava/lang/String;", MethodDescriptors.of(method("plain")));
     assertEquals("()V", MethodDescriptors.of(method("nothing")));
-    Method arrays = Arrays.class.getDeclaredMethod("take", int[].class, String[][].class, long.class);
+    Method arrays =
+        Arrays.class.getDeclaredMethod("take", int[].class, String[][].class, long.class);
     assertEquals("([I[[Ljava/lang/String;J)Z", MethodDescriptors.of(arrays));
   }
 

@@ -10,8 +10,10 @@ import java.util.function.Function;
  */
 final class RecordingBackend implements OffloadBackend {
   volatile boolean offload = true;
+
   /** Replaces the function's outcome (null: use what the function returned). */
   volatile Function<byte[], byte[]> outcomeOverride;
+
   volatile RuntimeException offloadThrows;
 
   final List<String> shouldOffloadCalls = new CopyOnWriteArrayList<>();

@@ -19,6 +19,7 @@ import org.objenesis.strategy.StdInstantiatorStrategy;
  * <p>Thread-safe: Kryo instances are pooled per class loader, because Kryo caches name-to-class
  * resolutions per instance and the same class name may mean different classes in different loaders.
  * A pool keeps its loader reachable; call {@link #release(ClassLoader)} when a loader is retired.
+ * An instance that failed mid-graph is dropped rather than pooled, as its state is unknown.
  */
 public final class ObjectCodec {
   /** Largest input accepted by {@link #deserialize}: the largest closure a function accepts. */
@@ -37,7 +38,9 @@ public final class ObjectCodec {
     Kryo kryo = pool.obtain();
     try (Output output = new Output(OUTPUT_INITIAL, INPUT_MAX)) {
       kryo.writeClassAndObject(output, value);
-      return output.toBytes();
+      byte[] bytes = output.toBytes();
+      pool.free(kryo);
+      return bytes;
     } catch (RuntimeException e) {
       // Kryo, reflection (inaccessible JDK internals) or the objects' own serialization hooks.
       throw new CodecException(
@@ -45,8 +48,6 @@ public final class ObjectCodec {
     } catch (StackOverflowError e) {
       throw new CodecException(
           "cannot serialize " + className(value) + ": the object graph is too deep", e);
-    } finally {
-      pool.free(kryo);
     }
   }
 
@@ -63,16 +64,22 @@ public final class ObjectCodec {
     }
     if (bytes.length > INPUT_MAX) {
       throw new CodecException(
-          "cannot deserialize: the input is " + bytes.length + " bytes, over the limit of "
+          "cannot deserialize: the input is "
+              + bytes.length
+              + " bytes, over the limit of "
               + INPUT_MAX);
     }
     Pool<Kryo> pool = poolFor(loader);
     Kryo kryo = pool.obtain();
     try (Input input = new BoundedInput(bytes)) {
       Object value = kryo.readClassAndObject(input);
+      pool.free(kryo);
       if (input.position() != bytes.length) {
         throw new CodecException(
-            "cannot deserialize " + className(value) + ": " + (bytes.length - input.position())
+            "cannot deserialize "
+                + className(value)
+                + ": "
+                + (bytes.length - input.position())
                 + " trailing bytes after the object");
       }
       return value;
@@ -84,8 +91,6 @@ public final class ObjectCodec {
       throw new CodecException("cannot deserialize: the input declares an oversized object", e);
     } catch (StackOverflowError e) {
       throw new CodecException("cannot deserialize: the object graph is too deep", e);
-    } finally {
-      pool.free(kryo);
     }
   }
 
@@ -101,8 +106,7 @@ public final class ObjectCodec {
     if (key == null) {
       key = ClassLoader.getSystemClassLoader();
     }
-    ClassLoader resolved = key;
-    return POOLS.computeIfAbsent(key, k -> newPool(resolved));
+    return POOLS.computeIfAbsent(key, ObjectCodec::newPool);
   }
 
   private static Pool<Kryo> newPool(ClassLoader loader) {
@@ -124,6 +128,7 @@ public final class ObjectCodec {
     // could only reach with --add-opens; their own serialization form needs none. Kryo's
     // JavaSerializer resolves classes through kryo.getClassLoader().
     kryo.addDefaultSerializer(Throwable.class, JavaSerializer.class);
+    ServerBoundSerializer.register(kryo);
     return kryo;
   }
 
@@ -148,7 +153,10 @@ public final class ObjectCodec {
     public byte[] readBytes(int length) throws KryoException {
       if (length < 0 || length > limit - position) {
         throw new KryoException(
-            "a length field claims " + length + " bytes but only " + (limit - position)
+            "a length field claims "
+                + length
+                + " bytes but only "
+                + (limit - position)
                 + " remain");
       }
       return super.readBytes(length);

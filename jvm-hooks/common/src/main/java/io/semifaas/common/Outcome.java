@@ -5,8 +5,8 @@ import java.util.Arrays;
 
 /**
  * The tagged outcome bytes of docs/internals.md: one tag byte, then the body. {@link #RETURNED}:
- * codec bytes of the return value; {@link #THREW}: codec bytes of the Throwable; {@link #FAILED}:
- * a UTF-8 message saying why the handler could not run there.
+ * codec bytes of the return value; {@link #THREW}: codec bytes of the Throwable; {@link #FAILED}: a
+ * UTF-8 message saying why the handler could not run there.
  */
 public final class Outcome {
   public static final byte RETURNED = 0;
@@ -44,8 +44,8 @@ public final class Outcome {
   }
 
   /**
-   * The decoded body: the return value for {@link #RETURNED}, the Throwable for {@link #THREW},
-   * the message String for {@link #FAILED}.
+   * The decoded body: the return value for {@link #RETURNED}, the Throwable for {@link #THREW}, the
+   * message String for {@link #FAILED}.
    */
   public static Object body(byte[] tagged, ClassLoader loader) throws CodecException {
     byte tag = tag(tagged);
@@ -69,8 +69,7 @@ public final class Outcome {
 
   /**
    * Server side: returns the value, or throws the decoded Throwable exactly (same type and
-   * message). A {@link #FAILED} outcome, or bytes that do not decode, throw {@link
-   * CodecException}.
+   * message). A {@link #FAILED} outcome, or bytes that do not decode, throw {@link CodecException}.
    */
   public static Object unwrap(byte[] tagged, ClassLoader loader) throws Throwable {
     Object body = body(tagged, loader);

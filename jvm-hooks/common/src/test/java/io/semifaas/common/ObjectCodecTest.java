@@ -102,7 +102,8 @@ class ObjectCodecTest {
     OrderRejected rejected = assertInstanceOf(OrderRejected.class, back);
     assertEquals("order 7 rejected", rejected.getMessage());
     assertEquals(7, rejected.orderId);
-    IllegalStateException cause = assertInstanceOf(IllegalStateException.class, rejected.getCause());
+    IllegalStateException cause =
+        assertInstanceOf(IllegalStateException.class, rejected.getCause());
     assertEquals("stock is empty", cause.getMessage());
     assertEquals(original.getStackTrace().length, rejected.getStackTrace().length);
   }
@@ -185,8 +186,38 @@ class ObjectCodecTest {
 
   @Test
   void unserializableValueNamesItsClass() {
-    CodecException e = assertThrows(CodecException.class, () -> ObjectCodec.serialize(new Holder()));
+    CodecException e =
+        assertThrows(CodecException.class, () -> ObjectCodec.serialize(new Holder()));
     assertTrue(e.getMessage().contains(Holder.class.getName()), e.getMessage());
+  }
+
+  static final class Connected {
+    final String name = "db";
+    final java.io.InputStream in = new java.io.ByteArrayInputStream(new byte[] {1});
+  }
+
+  @Test
+  void serverBoundObjectsAreRefusedByName() {
+    CodecException e =
+        assertThrows(CodecException.class, () -> ObjectCodec.serialize(new Connected()));
+    assertTrue(e.getMessage().contains(Connected.class.getName()), e.getMessage());
+    assertTrue(
+        e.getMessage().contains("java.io.ByteArrayInputStream (java.io.InputStream)"),
+        e.getMessage());
+    CodecException thread =
+        assertThrows(
+            CodecException.class, () -> ObjectCodec.serialize(new Object[] {new Thread()}));
+    assertTrue(thread.getMessage().contains("java.lang.Thread"), thread.getMessage());
+  }
+
+  @Test
+  void failuresLeaveTheCodecUsable() throws Exception {
+    for (int i = 0; i < 3; i++) {
+      assertThrows(CodecException.class, () -> ObjectCodec.serialize(new Holder()));
+      assertThrows(
+          CodecException.class, () -> ObjectCodec.deserialize(new byte[] {0x7f, 1, 2}, LOADER));
+      assertEquals(new Point(i, i, "ok"), roundTrip(new Point(i, i, "ok")));
+    }
   }
 
   @Test

@@ -6,6 +6,7 @@ import java.io.UncheckedIOException;
 import java.net.URL;
 import java.util.Collections;
 import java.util.Enumeration;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -16,88 +17,90 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ClosureClassLoader extends ClassLoader {
 
-    static {
-        registerAsParallelCapable();
-    }
+  static {
+    registerAsParallelCapable();
+  }
 
-    private final String closureId;
-    private final Map<String, byte[]> classes;
-    private final Map<String, byte[]> resources;
-    /** Resources fetched from the server, kept so each is asked for once; absent ones too. */
-    private final Map<String, byte[]> fetchedResources = new ConcurrentHashMap<>();
-    private static final byte[] ABSENT = new byte[0];
-    private final FallbackSource fallback;
+  private final String closureId;
+  private final Map<String, byte[]> classes;
+  private final Map<String, byte[]> resources;
+  /** Resources fetched from the server, kept so each is asked for once; absent ones too. */
+  private final Map<String, byte[]> fetchedResources = new ConcurrentHashMap<>();
+  private static final byte[] ABSENT = new byte[0];
+  private final FallbackSource fallback;
 
-    public ClosureClassLoader(
-            String closureId,
-            Map<String, byte[]> classes,
-            Map<String, byte[]> resources,
-            FallbackSource fallback) {
-        super("semifaas-closure-" + shortId(closureId), ClassLoader.getPlatformClassLoader());
-        this.closureId = closureId;
-        this.classes = new ConcurrentHashMap<>(classes);
-        this.resources = Map.copyOf(resources);
-        this.fallback = fallback;
-    }
+  public ClosureClassLoader(
+      String closureId,
+      Map<String, byte[]> classes,
+      Map<String, byte[]> resources,
+      FallbackSource fallback) {
+    super("semifaas-closure-" + shortId(closureId), ClassLoader.getPlatformClassLoader());
+    this.closureId = closureId;
+    this.classes = new ConcurrentHashMap<>(classes);
+    this.resources = Map.copyOf(resources);
+    this.fallback = fallback;
+  }
 
-    private static String shortId(String closureId) {
-        return closureId.length() > 12 ? closureId.substring(0, 12) : closureId;
-    }
+  private static String shortId(String closureId) {
+    return closureId.length() > 12 ? closureId.substring(0, 12) : closureId;
+  }
 
-    @Override
-    protected Class<?> findClass(String name) throws ClassNotFoundException {
-        // Closure bytes are needed once: drop them when the class is defined.
-        byte[] bytes = classes.remove(name);
-        if (bytes == null) {
-            try {
-                bytes = fallback.loadClass(name);
-            } catch (UncheckedIOException e) {
-                throw new ClassNotFoundException(
-                        name + ": the server could not be reached for it: " + e.getMessage(), e);
-            }
-        }
-        if (bytes == null) {
-            throw new ClassNotFoundException(
-                    name + " is neither in closure " + closureId + " nor on the server");
-        }
-        return defineClass(name, bytes, 0, bytes.length);
+  @Override
+  protected Class<?> findClass(String name) throws ClassNotFoundException {
+    // Closure bytes are needed once: drop them when the class is defined.
+    byte[] bytes = classes.remove(name);
+    if (bytes == null) {
+      try {
+        bytes = fallback.loadClass(name);
+      } catch (UncheckedIOException e) {
+        throw new ClassNotFoundException(
+            name + ": the server could not be reached for it: " + e.getMessage(), e);
+      }
     }
+    if (bytes == null) {
+      throw new ClassNotFoundException(
+          name + " is neither in closure " + closureId + " nor on the server");
+    }
+    return defineClass(name, bytes, 0, bytes.length);
+  }
 
-    @Override
-    protected URL findResource(String name) {
-        byte[] bytes = resourceBytes(name);
-        return bytes == null ? null : MemoryUrls.of(closureId, name, bytes);
-    }
+  @Override
+  protected URL findResource(String name) {
+    byte[] bytes = resourceBytes(name);
+    return bytes == null ? null : MemoryUrls.of(closureId, name, bytes);
+  }
 
-    @Override
-    protected Enumeration<URL> findResources(String name) {
-        URL url = findResource(name);
-        return url == null ? Collections.emptyEnumeration() : Collections.enumeration(java.util.List.of(url));
-    }
+  @Override
+  protected Enumeration<URL> findResources(String name) {
+    URL url = findResource(name);
+    return url == null
+        ? Collections.emptyEnumeration()
+        : Collections.enumeration(List.of(url));
+  }
 
-    @Override
-    public InputStream getResourceAsStream(String name) {
-        InputStream fromParent = getParent().getResourceAsStream(name);
-        if (fromParent != null) {
-            return fromParent;
-        }
-        byte[] bytes = resourceBytes(name);
-        return bytes == null ? null : new ByteArrayInputStream(bytes);
+  @Override
+  public InputStream getResourceAsStream(String name) {
+    InputStream fromParent = getParent().getResourceAsStream(name);
+    if (fromParent != null) {
+      return fromParent;
     }
+    byte[] bytes = resourceBytes(name);
+    return bytes == null ? null : new ByteArrayInputStream(bytes);
+  }
 
-    private byte[] resourceBytes(String name) {
-        byte[] bytes = resources.get(name);
-        if (bytes != null) {
-            return bytes;
-        }
-        byte[] fetched = fetchedResources.computeIfAbsent(name, n -> {
-            byte[] b = fallback.getResource(n);
-            return b == null ? ABSENT : b;
-        });
-        return fetched == ABSENT ? null : fetched;
+  private byte[] resourceBytes(String name) {
+    byte[] bytes = resources.get(name);
+    if (bytes != null) {
+      return bytes;
     }
+    byte[] fetched = fetchedResources.computeIfAbsent(name, n -> {
+      byte[] b = fallback.getResource(n);
+      return b == null ? ABSENT : b;
+    });
+    return fetched == ABSENT ? null : fetched;
+  }
 
-    public String closureId() {
-        return closureId;
-    }
+  public String closureId() {
+    return closureId;
+  }
 }

@@ -8,22 +8,22 @@ package io.semifaas.runtime;
  */
 public final class FallbackNative {
 
-    /** The server, as a {@link FallbackSource}. */
-    public static final FallbackSource SOURCE = new FallbackSource() {
-        @Override
-        public byte[] loadClass(String binaryName) {
-            return FallbackNative.loadClass(binaryName);
-        }
+  /** The server, as a {@link FallbackSource}. */
+  public static final FallbackSource SOURCE = new FallbackSource() {
+    @Override
+    public byte[] loadClass(String binaryName) {
+      return FallbackNative.loadClass(binaryName);
+    }
 
-        @Override
-        public byte[] getResource(String path) {
-            return FallbackNative.getResource(path);
-        }
-    };
+    @Override
+    public byte[] getResource(String path) {
+      return FallbackNative.getResource(path);
+    }
+  };
 
-    private FallbackNative() {}
+  private FallbackNative() {}
 
-    public static native byte[] loadClass(String binaryName);
+  public static native byte[] loadClass(String binaryName);
 
-    public static native byte[] getResource(String path);
+  public static native byte[] getResource(String path);
 }

@@ -6,9 +6,9 @@ package io.semifaas.runtime;
  */
 public interface FallbackSource {
 
-    /** The class file of {@code binaryName}, or {@code null} when the server does not have it. */
-    byte[] loadClass(String binaryName);
+  /** The class file of {@code binaryName}, or {@code null} when the server does not have it. */
+  byte[] loadClass(String binaryName);
 
-    /** The bytes of resource {@code path}, or {@code null} when the server does not have it. */
-    byte[] getResource(String path);
+  /** The bytes of resource {@code path}, or {@code null} when the server does not have it. */
+  byte[] getResource(String path);
 }

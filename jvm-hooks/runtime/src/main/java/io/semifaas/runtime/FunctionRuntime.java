@@ -16,153 +16,168 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class FunctionRuntime {
 
-    private static final Map<String, InstalledClosure> CLOSURES = new ConcurrentHashMap<>();
+  private static final Map<String, InstalledClosure> CLOSURES = new ConcurrentHashMap<>();
 
-    private FunctionRuntime() {}
+  private FunctionRuntime() {}
 
-    /**
-     * Creates the closure's class loader, decodes its receiver and resolves its handler, using the
-     * server for what the closure lacks. Throws an exception whose message names what failed.
-     */
-    public static void install(
-            String closureId,
-            String className,
-            String methodName,
-            String descriptor,
-            byte[] receiver,
-            String[] classNames,
-            byte[][] classBytes,
-            String[] resourceNames,
-            byte[][] resourceBytes) {
-        install(closureId, className, methodName, descriptor, receiver, classNames, classBytes,
-                resourceNames, resourceBytes, FallbackNative.SOURCE);
+  /**
+   * Creates the closure's class loader, decodes its receiver and resolves its handler, using the
+   * server for what the closure lacks. Throws an exception whose message names what failed.
+   */
+  public static void install(
+      String closureId,
+      String className,
+      String methodName,
+      String descriptor,
+      byte[] receiver,
+      String[] classNames,
+      byte[][] classBytes,
+      String[] resourceNames,
+      byte[][] resourceBytes) {
+    install(closureId, className, methodName, descriptor, receiver, classNames, classBytes,
+        resourceNames, resourceBytes, FallbackNative.SOURCE);
+  }
+
+  /** {@link #install} with the given fallback source instead of the server. */
+  public static void install(
+      String closureId,
+      String className,
+      String methodName,
+      String descriptor,
+      byte[] receiver,
+      String[] classNames,
+      byte[][] classBytes,
+      String[] resourceNames,
+      byte[][] resourceBytes,
+      FallbackSource fallback) {
+    ClosureClassLoader loader = new ClosureClassLoader(
+        closureId, named("class", classNames, classBytes),
+        named("resource", resourceNames, resourceBytes), fallback);
+    try {
+      CLOSURES.put(closureId, prepare(loader, className, methodName, descriptor, receiver));
+    } catch (RuntimeException e) {
+      // The codec keeps per-loader state: drop it so the failed loader can be collected.
+      ObjectCodec.release(loader);
+      throw e;
     }
+  }
 
-    /** {@link #install} with the given fallback source instead of the server. */
-    public static void install(
-            String closureId,
-            String className,
-            String methodName,
-            String descriptor,
-            byte[] receiver,
-            String[] classNames,
-            byte[][] classBytes,
-            String[] resourceNames,
-            byte[][] resourceBytes,
-            FallbackSource fallback) {
-        ClosureClassLoader loader = new ClosureClassLoader(
-                closureId, named("class", classNames, classBytes),
-                named("resource", resourceNames, resourceBytes), fallback);
-        Class<?> handlerClass;
-        try {
-            handlerClass = Class.forName(className, false, loader);
-        } catch (ClassNotFoundException | LinkageError e) {
-            throw new IllegalStateException("loading handler class " + className + ": " + e, e);
-        }
-        Method handler = Descriptors.find(handlerClass, methodName, descriptor);
-        if (handler == null) {
-            throw new IllegalStateException(
-                    "handler " + className + "#" + methodName + descriptor + " does not exist");
-        }
-        try {
-            handler.setAccessible(true);
-        } catch (RuntimeException e) {
-            throw new IllegalStateException(
-                    "making handler " + className + "#" + methodName + " accessible: " + e, e);
-        }
-        Object decoded;
-        try {
-            decoded = withContextLoader(loader, () -> ObjectCodec.deserialize(receiver, loader));
-        } catch (Exception | LinkageError e) {
-            throw new IllegalStateException("decoding the receiver of " + className + ": " + e, e);
-        }
-        if (!Modifier.isStatic(handler.getModifiers()) && !handlerClass.isInstance(decoded)) {
-            throw new IllegalStateException("the receiver is "
-                    + (decoded == null ? "null" : "a " + decoded.getClass().getName())
-                    + ", not a " + className);
-        }
-        CLOSURES.put(closureId, new InstalledClosure(loader, decoded, handler));
+  private static InstalledClosure prepare(
+      ClosureClassLoader loader,
+      String className,
+      String methodName,
+      String descriptor,
+      byte[] receiver) {
+    Class<?> handlerClass;
+    try {
+      handlerClass = Class.forName(className, false, loader);
+    } catch (ClassNotFoundException | LinkageError e) {
+      throw new IllegalStateException("loading handler class " + className + ": " + e, e);
     }
+    Method handler = Descriptors.find(handlerClass, methodName, descriptor);
+    if (handler == null) {
+      throw new IllegalStateException(
+          "handler " + className + "#" + methodName + descriptor + " does not exist");
+    }
+    try {
+      handler.setAccessible(true);
+    } catch (RuntimeException e) {
+      throw new IllegalStateException(
+          "making handler " + className + "#" + methodName + " accessible: " + e, e);
+    }
+    Object decoded;
+    try {
+      decoded = withContextLoader(loader, () -> ObjectCodec.deserialize(receiver, loader));
+    } catch (Exception | LinkageError e) {
+      throw new IllegalStateException("decoding the receiver of " + className + ": " + e, e);
+    }
+    if (!Modifier.isStatic(handler.getModifiers()) && !handlerClass.isInstance(decoded)) {
+      throw new IllegalStateException("the receiver is "
+          + (decoded == null ? "null" : "a " + decoded.getClass().getName())
+          + ", not a " + className);
+    }
+    return new InstalledClosure(loader, decoded, handler);
+  }
 
-    /**
-     * Runs the installed closure's handler on {@code args} (codec bytes of an {@code Object[]}).
-     * Returns outcome bytes: returned, threw, or failed when the handler could not be run.
-     */
-    public static byte[] invoke(String closureId, byte[] args) {
-        InstalledClosure closure = CLOSURES.get(closureId);
-        if (closure == null) {
-            return Outcome.failed("closure " + closureId + " is not installed");
-        }
-        Object[] arguments;
-        try {
-            Object decoded = withContextLoader(
-                    closure.loader(), () -> ObjectCodec.deserialize(args, closure.loader()));
-            if (!(decoded instanceof Object[] array)) {
-                return Outcome.failed("decoding the arguments: expected an Object[], got "
-                        + (decoded == null ? "null" : decoded.getClass().getName()));
-            }
-            arguments = array;
-        } catch (Exception | LinkageError e) {
-            return Outcome.failed("decoding the arguments: " + e);
-        }
-        Object result;
-        try {
-            result = withContextLoader(
-                    closure.loader(), () -> closure.handler().invoke(closure.receiver(), arguments));
-        } catch (InvocationTargetException e) {
-            return encode("encoding the exception", () -> Outcome.threw(e.getCause()));
-        } catch (Exception | LinkageError e) {
-            return Outcome.failed("calling " + closure.handler() + ": " + e);
-        }
-        return encode("encoding the return value", () -> Outcome.returned(result));
+  /**
+   * Runs the installed closure's handler on {@code args} (codec bytes of an {@code Object[]}).
+   * Returns outcome bytes: returned, threw, or failed when the handler could not be run.
+   */
+  public static byte[] invoke(String closureId, byte[] args) {
+    InstalledClosure closure = CLOSURES.get(closureId);
+    if (closure == null) {
+      return Outcome.failed("closure " + closureId + " is not installed");
     }
+    Object[] arguments;
+    try {
+      Object decoded = withContextLoader(
+          closure.loader(), () -> ObjectCodec.deserialize(args, closure.loader()));
+      if (!(decoded instanceof Object[] array)) {
+        return Outcome.failed("decoding the arguments: expected an Object[], got "
+            + (decoded == null ? "null" : decoded.getClass().getName()));
+      }
+      arguments = array;
+    } catch (Exception | LinkageError e) {
+      return Outcome.failed("decoding the arguments: " + e);
+    }
+    Object result;
+    try {
+      result = withContextLoader(
+          closure.loader(), () -> closure.handler().invoke(closure.receiver(), arguments));
+    } catch (InvocationTargetException e) {
+      return encode("encoding the exception", () -> Outcome.threw(e.getCause()));
+    } catch (Exception | LinkageError e) {
+      return Outcome.failed("calling " + closure.handler() + ": " + e);
+    }
+    return encode("encoding the return value", () -> Outcome.returned(result));
+  }
 
-    /** Forgets an installed closure (its classes go when nothing else holds them). */
-    public static boolean uninstall(String closureId) {
-        InstalledClosure removed = CLOSURES.remove(closureId);
-        if (removed == null) {
-            return false;
-        }
-        ObjectCodec.release(removed.loader());
-        return true;
+  /** Forgets an installed closure (its classes go when nothing else holds them). */
+  public static boolean uninstall(String closureId) {
+    InstalledClosure removed = CLOSURES.remove(closureId);
+    if (removed == null) {
+      return false;
     }
+    ObjectCodec.release(removed.loader());
+    return true;
+  }
 
-    private static byte[] encode(String what, Action<byte[]> encoding) {
-        try {
-            return encoding.run();
-        } catch (Exception | LinkageError e) {
-            return Outcome.failed(what + ": " + e);
-        }
+  private static byte[] encode(String what, Action<byte[]> encoding) {
+    try {
+      return encoding.run();
+    } catch (Exception | LinkageError e) {
+      return Outcome.failed(what + ": " + e);
     }
+  }
 
-    private static Map<String, byte[]> named(String what, String[] names, byte[][] bytes) {
-        if (names == null || bytes == null || names.length != bytes.length) {
-            throw new IllegalArgumentException(what + " names and " + what
-                    + " bytes must be non-null arrays of the same length");
-        }
-        Map<String, byte[]> map = new HashMap<>();
-        for (int i = 0; i < names.length; i++) {
-            if (names[i] == null || bytes[i] == null) {
-                throw new IllegalArgumentException(what + " #" + i + " has a null name or null bytes");
-            }
-            map.put(names[i], bytes[i]);
-        }
-        return map;
+  private static Map<String, byte[]> named(String what, String[] names, byte[][] bytes) {
+    if (names == null || bytes == null || names.length != bytes.length) {
+      throw new IllegalArgumentException(what + " names and " + what
+          + " bytes must be non-null arrays of the same length");
     }
+    Map<String, byte[]> map = new HashMap<>();
+    for (int i = 0; i < names.length; i++) {
+      if (names[i] == null || bytes[i] == null) {
+        throw new IllegalArgumentException(what + " #" + i + " has a null name or null bytes");
+      }
+      map.put(names[i], bytes[i]);
+    }
+    return map;
+  }
 
-    @FunctionalInterface
-    private interface Action<T> {
-        T run() throws Exception;
-    }
+  @FunctionalInterface
+  private interface Action<T> {
+    T run() throws Exception;
+  }
 
-    private static <T> T withContextLoader(ClassLoader loader, Action<T> action) throws Exception {
-        Thread thread = Thread.currentThread();
-        ClassLoader previous = thread.getContextClassLoader();
-        thread.setContextClassLoader(loader);
-        try {
-            return action.run();
-        } finally {
-            thread.setContextClassLoader(previous);
-        }
+  private static <T> T withContextLoader(ClassLoader loader, Action<T> action) throws Exception {
+    Thread thread = Thread.currentThread();
+    ClassLoader previous = thread.getContextClassLoader();
+    thread.setContextClassLoader(loader);
+    try {
+      return action.run();
+    } finally {
+      thread.setContextClassLoader(previous);
     }
+  }
 }

@@ -24,197 +24,208 @@ import org.junit.jupiter.api.Test;
 
 class FunctionRuntimeTest {
 
-    private static final String GREETER = "io.semifaas.runtime.fixture.Greeter";
-    private static final String HELPER = "io.semifaas.runtime.fixture.Helper";
-    private static final byte RETURNED = 0;
-    private static final byte THREW = 1;
-    private static final byte FAILED = 2;
+  private static final String GREETER = "io.semifaas.runtime.fixture.Greeter";
+  private static final String HELPER = "io.semifaas.runtime.fixture.Helper";
+  private static final byte RETURNED = 0;
+  private static final byte THREW = 1;
+  private static final byte FAILED = 2;
 
-    /** A server stand-in: serves what its maps hold and records what was asked. */
-    static final class MapFallback implements FallbackSource {
-        final Map<String, byte[]> classes = new HashMap<>();
-        final Map<String, byte[]> resources = new HashMap<>();
-        final List<String> asked = new ArrayList<>();
+  /** A server stand-in: serves what its maps hold and records what was asked. */
+  static final class MapFallback implements FallbackSource {
+    final Map<String, byte[]> classes = new HashMap<>();
+    final Map<String, byte[]> resources = new HashMap<>();
+    final List<String> asked = new ArrayList<>();
 
-        @Override
-        public synchronized byte[] loadClass(String binaryName) {
-            asked.add("class " + binaryName);
-            return classes.get(binaryName);
-        }
-
-        @Override
-        public synchronized byte[] getResource(String path) {
-            asked.add("resource " + path);
-            return resources.get(path);
-        }
+    @Override
+    public synchronized byte[] loadClass(String binaryName) {
+      asked.add("class " + binaryName);
+      return classes.get(binaryName);
     }
 
-    static byte[] classFile(String binaryName) {
-        String path = "/" + binaryName.replace('.', '/') + ".class";
-        try (InputStream in = FunctionRuntimeTest.class.getResourceAsStream(path)) {
-            return in.readAllBytes();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    @Override
+    public synchronized byte[] getResource(String path) {
+      asked.add("resource " + path);
+      return resources.get(path);
     }
+  }
 
-    static String install(String method, String descriptor, MapFallback fallback, String... resources)
-            throws Exception {
-        String id = UUID.randomUUID().toString();
-        String[] resourceNames = new String[resources.length / 2];
-        byte[][] resourceBytes = new byte[resources.length / 2][];
-        for (int i = 0; i < resourceNames.length; i++) {
-            resourceNames[i] = resources[2 * i];
-            resourceBytes[i] = resources[2 * i + 1].getBytes(StandardCharsets.UTF_8);
-        }
-        FunctionRuntime.install(id, GREETER, method, descriptor,
-                ObjectCodec.serialize(new Greeter("Hello")),
-                new String[] {GREETER}, new byte[][] {classFile(GREETER)},
-                resourceNames, resourceBytes, fallback);
-        return id;
+  static byte[] classFile(String binaryName) {
+    String path = "/" + binaryName.replace('.', '/') + ".class";
+    try (InputStream in = FunctionRuntimeTest.class.getResourceAsStream(path)) {
+      return in.readAllBytes();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
+  }
 
-    static byte tag(byte[] outcome) {
-        return outcome[0];
+  static String install(String method, String descriptor, MapFallback fallback, String... resources)
+      throws Exception {
+    String id = UUID.randomUUID().toString();
+    String[] resourceNames = new String[resources.length / 2];
+    byte[][] resourceBytes = new byte[resources.length / 2][];
+    for (int i = 0; i < resourceNames.length; i++) {
+      resourceNames[i] = resources[2 * i];
+      resourceBytes[i] = resources[2 * i + 1].getBytes(StandardCharsets.UTF_8);
     }
+    FunctionRuntime.install(id, GREETER, method, descriptor,
+        ObjectCodec.serialize(new Greeter("Hello")),
+        new String[] {GREETER}, new byte[][] {classFile(GREETER)},
+        resourceNames, resourceBytes, fallback);
+    return id;
+  }
 
-    static Object body(byte[] outcome) throws Exception {
-        return ObjectCodec.deserialize(Arrays.copyOfRange(outcome, 1, outcome.length),
-                FunctionRuntimeTest.class.getClassLoader());
+  static byte tag(byte[] outcome) {
+    return outcome[0];
+  }
+
+  static Object body(byte[] outcome) throws Exception {
+    return ObjectCodec.deserialize(Arrays.copyOfRange(outcome, 1, outcome.length),
+        FunctionRuntimeTest.class.getClassLoader());
+  }
+
+  static String failure(byte[] outcome) {
+    assertEquals(FAILED, tag(outcome), "expected a failed outcome");
+    return new String(outcome, 1, outcome.length - 1, StandardCharsets.UTF_8);
+  }
+
+  static byte[] args(Object... values) throws Exception {
+    return ObjectCodec.serialize(values);
+  }
+
+  @Test
+  void closureLoaderDefinesClassesFromTheClosureAndHidesTheRuntime() throws Exception {
+    ClosureClassLoader loader = new ClosureClassLoader("c1",
+        Map.of(GREETER, classFile(GREETER)), Map.of(), new MapFallback());
+    Class<?> greeter = loader.loadClass(GREETER);
+    assertSame(loader, greeter.getClassLoader());
+    assertNotSame(Greeter.class, greeter);
+    assertSame(greeter, loader.loadClass(GREETER), "a class is defined once");
+    assertThrows(
+        ClassNotFoundException.class, () -> loader.loadClass(FunctionRuntime.class.getName()));
+    assertSame(String.class, loader.loadClass("java.lang.String"));
+  }
+
+  @Test
+  void invokeReturnsTheHandlersValue() throws Exception {
+    String id = install("greet", "(Ljava/lang/String;)Ljava/lang/String;", new MapFallback());
+    byte[] outcome = FunctionRuntime.invoke(id, args("Ann"));
+    assertEquals(RETURNED, tag(outcome));
+    assertEquals("Hello, Ann", body(outcome));
+    assertEquals(
+        "Hello, Bob",
+        body(FunctionRuntime.invoke(id, args("Bob"))),
+        "installed once, invoked twice");
+  }
+
+  @Test
+  void invokeReportsTheHandlersException() throws Exception {
+    String id = install("refuse", "(Ljava/lang/String;)Ljava/lang/String;", new MapFallback());
+    byte[] outcome = FunctionRuntime.invoke(id, args("Ann"));
+    assertEquals(THREW, tag(outcome));
+    IllegalArgumentException thrown =
+        assertInstanceOf(IllegalArgumentException.class, body(outcome));
+    assertEquals("no greeting for Ann", thrown.getMessage());
+  }
+
+  @Test
+  void theContextClassLoaderIsTheClosureLoaderDuringTheCall() throws Exception {
+    String id = install("contextLoaderName", "()Ljava/lang/String;", new MapFallback());
+    String name = (String) body(FunctionRuntime.invoke(id, args()));
+    assertTrue(name.startsWith("semifaas-closure-"), name);
+  }
+
+  @Test
+  void missingClassesComeFromTheFallback() throws Exception {
+    MapFallback fallback = new MapFallback();
+    fallback.classes.put(HELPER, classFile(HELPER));
+    String id = install("helped", "(I)I", fallback);
+    byte[] outcome = FunctionRuntime.invoke(id, args(21));
+    assertEquals(RETURNED, tag(outcome));
+    assertEquals(42, body(outcome));
+    assertTrue(fallback.asked.contains("class " + HELPER), fallback.asked.toString());
+  }
+
+  @Test
+  void aClassNobodyHasFailsTheHandlerWithItsName() throws Exception {
+    String id = install("helped", "(I)I", new MapFallback());
+    byte[] outcome = FunctionRuntime.invoke(id, args(21));
+    // NoClassDefFoundError is thrown inside the handler: the server rethrows it.
+    assertEquals(THREW, tag(outcome));
+    Throwable thrown = (Throwable) body(outcome);
+    assertTrue(String.valueOf(thrown.getMessage()).contains("Helper"), String.valueOf(thrown));
+  }
+
+  @Test
+  void resourcesComeFromTheClosureThenTheFallback() throws Exception {
+    MapFallback fallback = new MapFallback();
+    fallback.resources.put("remote.txt", "from the server".getBytes(StandardCharsets.UTF_8));
+    String stream = install("readResource", "(Ljava/lang/String;)Ljava/lang/String;", fallback,
+        "local.txt", "from the closure");
+    String url = install("readResourceUrl", "(Ljava/lang/String;)Ljava/lang/String;", fallback,
+        "local.txt", "from the closure");
+    for (String id : List.of(stream, url)) {
+      assertEquals("from the closure", body(FunctionRuntime.invoke(id, args("local.txt"))));
+      assertEquals("from the server", body(FunctionRuntime.invoke(id, args("remote.txt"))));
+      assertEquals(null, body(FunctionRuntime.invoke(id, args("absent.txt"))));
     }
+  }
 
-    static String failure(byte[] outcome) {
-        assertEquals(FAILED, tag(outcome), "expected a failed outcome");
-        return new String(outcome, 1, outcome.length - 1, StandardCharsets.UTF_8);
-    }
+  @Test
+  void undecodableArgumentsFailWithoutRunningTheHandler() throws Exception {
+    String id = install("greet", "(Ljava/lang/String;)Ljava/lang/String;", new MapFallback());
+    assertTrue(
+        failure(FunctionRuntime.invoke(id, new byte[] {1, 2, 3}))
+            .startsWith("decoding the arguments"));
+    assertTrue(failure(FunctionRuntime.invoke(id, ObjectCodec.serialize("not an array")))
+        .contains("expected an Object[]"));
+    assertTrue(failure(FunctionRuntime.invoke(id, args(1, 2))).startsWith("calling "),
+        "wrong argument count is a failure, not a handler exception");
+    assertEquals(
+        "Hello, Ann", body(FunctionRuntime.invoke(id, args("Ann"))), "the closure stays usable");
+  }
 
-    static byte[] args(Object... values) throws Exception {
-        return ObjectCodec.serialize(values);
-    }
+  @Test
+  void invokingAnUnknownClosureFails() throws Exception {
+    assertTrue(
+        failure(FunctionRuntime.invoke("nope", args())).contains("closure nope is not installed"));
+  }
 
-    @Test
-    void closureLoaderDefinesClassesFromTheClosureAndHidesTheRuntime() throws Exception {
-        ClosureClassLoader loader = new ClosureClassLoader("c1",
-                Map.of(GREETER, classFile(GREETER)), Map.of(), new MapFallback());
-        Class<?> greeter = loader.loadClass(GREETER);
-        assertSame(loader, greeter.getClassLoader());
-        assertNotSame(Greeter.class, greeter);
-        assertSame(greeter, loader.loadClass(GREETER), "a class is defined once");
-        assertThrows(ClassNotFoundException.class, () -> loader.loadClass(FunctionRuntime.class.getName()));
-        assertSame(String.class, loader.loadClass("java.lang.String"));
-    }
+  @Test
+  void installNamesWhatFailed() throws Exception {
+    MapFallback fallback = new MapFallback();
+    IllegalStateException noMethod = assertThrows(IllegalStateException.class,
+        () -> install("greet", "(I)Ljava/lang/String;", fallback));
+    assertTrue(noMethod.getMessage().contains("Greeter#greet(I)Ljava/lang/String; does not exist"),
+        noMethod.getMessage());
 
-    @Test
-    void invokeReturnsTheHandlersValue() throws Exception {
-        String id = install("greet", "(Ljava/lang/String;)Ljava/lang/String;", new MapFallback());
-        byte[] outcome = FunctionRuntime.invoke(id, args("Ann"));
-        assertEquals(RETURNED, tag(outcome));
-        assertEquals("Hello, Ann", body(outcome));
-        assertEquals("Hello, Bob", body(FunctionRuntime.invoke(id, args("Bob"))), "installed once, invoked twice");
-    }
+    IllegalStateException noClass = assertThrows(IllegalStateException.class,
+        () -> FunctionRuntime.install("x", "com.example.Absent", "m", "()V", args(),
+            new String[0], new byte[0][], new String[0], new byte[0][], fallback));
+    assertTrue(noClass.getMessage().contains("com.example.Absent"), noClass.getMessage());
 
-    @Test
-    void invokeReportsTheHandlersException() throws Exception {
-        String id = install("refuse", "(Ljava/lang/String;)Ljava/lang/String;", new MapFallback());
-        byte[] outcome = FunctionRuntime.invoke(id, args("Ann"));
-        assertEquals(THREW, tag(outcome));
-        IllegalArgumentException thrown = assertInstanceOf(IllegalArgumentException.class, body(outcome));
-        assertEquals("no greeting for Ann", thrown.getMessage());
-    }
+    IllegalStateException badReceiver = assertThrows(IllegalStateException.class,
+        () -> FunctionRuntime.install(
+            "y", GREETER, "greet", "(Ljava/lang/String;)Ljava/lang/String;",
+            ObjectCodec.serialize("a string"), new String[] {GREETER},
+            new byte[][] {classFile(GREETER)}, new String[0], new byte[0][], fallback));
+    assertTrue(badReceiver.getMessage().contains("not a " + GREETER), badReceiver.getMessage());
 
-    @Test
-    void theContextClassLoaderIsTheClosureLoaderDuringTheCall() throws Exception {
-        String id = install("contextLoaderName", "()Ljava/lang/String;", new MapFallback());
-        String name = (String) body(FunctionRuntime.invoke(id, args()));
-        assertTrue(name.startsWith("semifaas-closure-"), name);
-    }
+    assertThrows(IllegalArgumentException.class,
+        () -> FunctionRuntime.install("z", GREETER, "greet", "()V", args(),
+            new String[] {GREETER}, new byte[0][], new String[0], new byte[0][], fallback));
+  }
 
-    @Test
-    void missingClassesComeFromTheFallback() throws Exception {
-        MapFallback fallback = new MapFallback();
-        fallback.classes.put(HELPER, classFile(HELPER));
-        String id = install("helped", "(I)I", fallback);
-        byte[] outcome = FunctionRuntime.invoke(id, args(21));
-        assertEquals(RETURNED, tag(outcome));
-        assertEquals(42, body(outcome));
-        assertTrue(fallback.asked.contains("class " + HELPER), fallback.asked.toString());
-    }
+  @Test
+  void descriptorsMatchTheJvmsSpelling() throws Exception {
+    assertEquals("(Ljava/lang/String;)Ljava/lang/String;",
+        Descriptors.of(Greeter.class.getMethod("greet", String.class)));
+    assertEquals("([I[[Ljava/lang/String;JZ)V",
+        Descriptors.of(Sample.class.getDeclaredMethod(
+            "m", int[].class, String[][].class, long.class, boolean.class)));
+    assertArrayEquals(new byte[] {(byte) 0xCA, (byte) 0xFE}, Arrays.copyOf(classFile(GREETER), 2));
+  }
 
-    @Test
-    void aClassNobodyHasFailsTheHandlerWithItsName() throws Exception {
-        String id = install("helped", "(I)I", new MapFallback());
-        byte[] outcome = FunctionRuntime.invoke(id, args(21));
-        // NoClassDefFoundError is thrown inside the handler: the server rethrows it.
-        assertEquals(THREW, tag(outcome));
-        Throwable thrown = (Throwable) body(outcome);
-        assertTrue(String.valueOf(thrown.getMessage()).contains("Helper"), String.valueOf(thrown));
-    }
-
-    @Test
-    void resourcesComeFromTheClosureThenTheFallback() throws Exception {
-        MapFallback fallback = new MapFallback();
-        fallback.resources.put("remote.txt", "from the server".getBytes(StandardCharsets.UTF_8));
-        String stream = install("readResource", "(Ljava/lang/String;)Ljava/lang/String;", fallback,
-                "local.txt", "from the closure");
-        String url = install("readResourceUrl", "(Ljava/lang/String;)Ljava/lang/String;", fallback,
-                "local.txt", "from the closure");
-        for (String id : List.of(stream, url)) {
-            assertEquals("from the closure", body(FunctionRuntime.invoke(id, args("local.txt"))));
-            assertEquals("from the server", body(FunctionRuntime.invoke(id, args("remote.txt"))));
-            assertEquals(null, body(FunctionRuntime.invoke(id, args("absent.txt"))));
-        }
-    }
-
-    @Test
-    void undecodableArgumentsFailWithoutRunningTheHandler() throws Exception {
-        String id = install("greet", "(Ljava/lang/String;)Ljava/lang/String;", new MapFallback());
-        assertTrue(failure(FunctionRuntime.invoke(id, new byte[] {1, 2, 3})).startsWith("decoding the arguments"));
-        assertTrue(failure(FunctionRuntime.invoke(id, ObjectCodec.serialize("not an array")))
-                .contains("expected an Object[]"));
-        assertTrue(failure(FunctionRuntime.invoke(id, args(1, 2))).startsWith("calling "),
-                "wrong argument count is a failure, not a handler exception");
-        assertEquals("Hello, Ann", body(FunctionRuntime.invoke(id, args("Ann"))), "the closure stays usable");
-    }
-
-    @Test
-    void invokingAnUnknownClosureFails() throws Exception {
-        assertTrue(failure(FunctionRuntime.invoke("nope", args())).contains("closure nope is not installed"));
-    }
-
-    @Test
-    void installNamesWhatFailed() throws Exception {
-        MapFallback fallback = new MapFallback();
-        IllegalStateException noMethod = assertThrows(IllegalStateException.class,
-                () -> install("greet", "(I)Ljava/lang/String;", fallback));
-        assertTrue(noMethod.getMessage().contains("Greeter#greet(I)Ljava/lang/String; does not exist"),
-                noMethod.getMessage());
-
-        IllegalStateException noClass = assertThrows(IllegalStateException.class,
-                () -> FunctionRuntime.install("x", "com.example.Absent", "m", "()V", args(),
-                        new String[0], new byte[0][], new String[0], new byte[0][], fallback));
-        assertTrue(noClass.getMessage().contains("com.example.Absent"), noClass.getMessage());
-
-        IllegalStateException badReceiver = assertThrows(IllegalStateException.class,
-                () -> FunctionRuntime.install("y", GREETER, "greet", "(Ljava/lang/String;)Ljava/lang/String;",
-                        ObjectCodec.serialize("a string"), new String[] {GREETER},
-                        new byte[][] {classFile(GREETER)}, new String[0], new byte[0][], fallback));
-        assertTrue(badReceiver.getMessage().contains("not a " + GREETER), badReceiver.getMessage());
-
-        assertThrows(IllegalArgumentException.class,
-                () -> FunctionRuntime.install("z", GREETER, "greet", "()V", args(),
-                        new String[] {GREETER}, new byte[0][], new String[0], new byte[0][], fallback));
-    }
-
-    @Test
-    void descriptorsMatchTheJvmsSpelling() throws Exception {
-        assertEquals("(Ljava/lang/String;)Ljava/lang/String;",
-                Descriptors.of(Greeter.class.getMethod("greet", String.class)));
-        assertEquals("([I[[Ljava/lang/String;JZ)V",
-                Descriptors.of(Sample.class.getDeclaredMethod("m", int[].class, String[][].class, long.class, boolean.class)));
-        assertArrayEquals(new byte[] {(byte) 0xCA, (byte) 0xFE}, Arrays.copyOf(classFile(GREETER), 2));
-    }
-
-    static final class Sample {
-        void m(int[] a, String[][] b, long c, boolean d) {}
-    }
+  static final class Sample {
+    void m(int[] a, String[][] b, long c, boolean d) {}
+  }
 }

@@ -1,34 +1,58 @@
 package io.semifaas.samples.codecbench;
 
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
- * Measures Kryo 5 and Apache Fory on the image sample's payloads: encoded size and median time
- * to encode (server side) and decode with a separate class loader (function side). Prints a
- * Markdown table.
+ * Measures Kryo 5 and Apache Fory on the image sample's payloads: encoded size, the wall time of
+ * the first encode and decode of each payload type in a fresh codec (what a new function
+ * instance pays), and the median CPU time to encode (server side)
+ * and decode with a separate class loader (function side). Prints a Markdown table.
+ *
+ * <p>Arguments name the codecs to run ({@code kryo}, {@code fory}, {@code fory-tuned}; default
+ * all). Run one per JVM for clean first-round-trip numbers: codecs in the same JVM share
+ * already-loaded JDK and library classes.
  */
 public final class CodecBench {
 
     private static final String PAYLOAD_PACKAGE = "io.semifaas.samples.codecbench.payload";
+    private static final String[] CODECS = {"kryo", "fory", "fory-tuned"};
 
     private CodecBench() {}
 
     public static void main(String[] args) {
         ClassLoader app = CodecBench.class.getClassLoader();
-        ClassLoader closure = new ChildFirstLoader(app, PAYLOAD_PACKAGE);
-        List<Codec> codecs = List.of(
-                new KryoCodec(app, closure),
-                new ForyCodec(app, closure, -1),
-                new ForyCodec(app, closure, 8 << 20));
+        Set<String> selected = new LinkedHashSet<>(List.of(args.length > 0 ? args : CODECS));
+        if (!Set.of(CODECS).containsAll(selected)) {
+            System.err.println("usage: codec-bench [" + String.join("|", CODECS) + "]...");
+            System.exit(2);
+        }
+        // One closure loader per codec, so each pays for defining the payload classes itself.
+        List<ClassLoader> closures = new ArrayList<>();
+        List<Codec> codecs = new ArrayList<>();
+        List<Long> buildMicros = new ArrayList<>();
+        for (String name : selected) {
+            ClassLoader closure = new ChildFirstLoader(app, PAYLOAD_PACKAGE);
+            closures.add(closure);
+            long start = System.nanoTime();
+            codecs.add(switch (name) {
+                case "kryo" -> new KryoCodec(app, closure);
+                case "fory" -> new ForyCodec(app, closure, false);
+                default -> new ForyCodec(app, closure, true);
+            });
+            buildMicros.add((System.nanoTime() - start) / 1_000);
+        }
 
         System.out.println("JVM: " + System.getProperty("java.vm.name") + " "
                 + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs");
         System.out.println();
-        System.out.println("| payload | codec | bytes | encode CPU ns/op | decode CPU ns/op |");
-        System.out.println("| --- | --- | ---: | ---: | ---: |");
+        System.out.println(
+                "| payload | codec | bytes | first round trip µs | encode CPU ns/op | decode CPU ns/op |");
+        System.out.println("| --- | --- | ---: | ---: | ---: | ---: |");
         for (Map.Entry<String, Object> payload : Payloads.all().entrySet()) {
             Object value = payload.getValue();
             String[] cells = new String[codecs.size()];
@@ -37,13 +61,23 @@ public final class CodecBench {
             List<Supplier<?>> decodes = new ArrayList<>();
             for (int i = 0; i < codecs.size(); i++) {
                 Codec codec = codecs.get(i);
-                String problem = roundTripProblem(codec, value, closure);
+                long start = System.nanoTime();
+                Object decoded;
+                try {
+                    decoded = codec.decode(codec.encode(value));
+                } catch (RuntimeException | LinkageError e) {
+                    cells[i] = "fails: " + e.getClass().getSimpleName() + ": " + firstLine(e.getMessage())
+                            + " | | |";
+                    continue;
+                }
+                long firstMicros = (System.nanoTime() - start) / 1_000;
+                String problem = problemWith(value, decoded, closures.get(i));
                 if (problem != null) {
-                    cells[i] = problem + " | |";
+                    cells[i] = problem + " | | |";
                     continue;
                 }
                 byte[] bytes = codec.encode(value);
-                cells[i] = String.valueOf(bytes.length);
+                cells[i] = bytes.length + " | " + firstMicros;
                 working.add(i);
                 encodes.add(() -> codec.encode(value));
                 decodes.add(() -> codec.decode(bytes));
@@ -57,26 +91,27 @@ public final class CodecBench {
                 row(payload.getKey(), codecs.get(i), cells[i]);
             }
         }
+        System.out.println();
+        System.out.println("| codec | building both instances µs |");
+        System.out.println("| --- | ---: |");
+        for (int i = 0; i < codecs.size(); i++) {
+            System.out.println("| " + codecs.get(i).name() + " | " + buildMicros.get(i) + " |");
+        }
     }
 
     private static void row(String payload, Codec codec, String cells) {
         System.out.println("| " + payload + " | " + codec.name() + " | " + cells + " |");
     }
 
-    /** Encodes and decodes once; returns why the result is unusable, or null when it is right. */
-    private static String roundTripProblem(Codec codec, Object value, ClassLoader closure) {
-        try {
-            Object decoded = codec.decode(codec.encode(value));
-            if (!Structure.same(value, decoded)) {
-                return "decoded graph differs";
-            }
-            if (!loadedBy(decoded, closure)) {
-                return "decoded with the wrong class loader";
-            }
-            return null;
-        } catch (RuntimeException | LinkageError e) {
-            return "fails: " + e.getClass().getSimpleName() + ": " + firstLine(e.getMessage());
+    /** Why a decoded graph is unusable, or null when it matches the original. */
+    private static String problemWith(Object original, Object decoded, ClassLoader closure) {
+        if (!Structure.same(original, decoded)) {
+            return "decoded graph differs";
         }
+        if (!loadedBy(decoded, closure)) {
+            return "decoded with the wrong class loader";
+        }
+        return null;
     }
 
     /** Payload classes must come from the closure loader, not the application loader. */

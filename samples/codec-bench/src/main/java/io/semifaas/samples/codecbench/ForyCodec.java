@@ -15,18 +15,22 @@ final class ForyCodec implements Codec {
 
     private final Fory writer;
     private final Fory reader;
-    private final int bufferLimit;
+    private final boolean tuned;
 
-    /** @param bufferLimit Fory's {@code bufferSizeLimitBytes}, or -1 for its default */
-    ForyCodec(ClassLoader writeLoader, ClassLoader readLoader, int bufferLimit) {
-        this.bufferLimit = bufferLimit;
-        writer = newFory(writeLoader, bufferLimit);
-        reader = newFory(readLoader, bufferLimit);
+    /**
+     * @param tuned raise the buffer limit to 8 MiB and compile serializers in the background
+     *     (interpreted until then), instead of Fory's defaults
+     */
+    ForyCodec(ClassLoader writeLoader, ClassLoader readLoader, boolean tuned) {
+        this.tuned = tuned;
+        writer = newFory(writeLoader, tuned);
+        reader = newFory(readLoader, tuned);
     }
 
-    private static Fory newFory(ClassLoader loader, int bufferLimit) {
+    private static Fory newFory(ClassLoader loader, boolean tuned) {
         return Fory.builder()
-                .withBufferSizeLimitBytes(bufferLimit)
+                .withBufferSizeLimitBytes(tuned ? 8 << 20 : -1)
+                .withAsyncCompilation(tuned)
                 .withLanguage(Language.JAVA)
                 .withRefTracking(true)
                 .requireClassRegistration(false)
@@ -38,7 +42,7 @@ final class ForyCodec implements Codec {
     @Override
     public String name() {
         String name = "Fory " + Versions.of("org.apache.fory", "fory-core");
-        return bufferLimit < 0 ? name : name + " (buffer limit " + (bufferLimit >> 20) + " MiB)";
+        return tuned ? name + " tuned" : name;
     }
 
     @Override

@@ -1,0 +1,187 @@
+//! Sends offloaded invocations to the platform through the Lambda Invoke API and maps every way
+//! that can go wrong to a [`FailureReason`].
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use aws_config::{retry::RetryConfig, stalled_stream_protection::StalledStreamProtectionConfig, BehaviorVersion, Region};
+use aws_sdk_lambda::{
+    error::{DisplayErrorContext, SdkError},
+    operation::invoke::{InvokeError, InvokeOutput},
+    primitives::Blob,
+    Client,
+};
+use semifaas_closure::{
+    limits::{ARGS_MAX, LAMBDA_SYNC_PAYLOAD_MAX},
+    ClosureId, FallbackEndpoint, Invocation, InvocationOutcome, InvocationReply,
+};
+use tracing::{debug, warn};
+
+use crate::{
+    closures::InFlight,
+    config::{AgentConfig, Platform},
+    stats::{FailureReason, Stats},
+};
+
+/// Region the SDK signs for; the local platform ignores it.
+const LOCAL_REGION: &str = "us-east-1";
+/// Longest piece of a platform or function error message kept.
+const MESSAGE_MAX: usize = 300;
+
+/// Why an offload produced no usable outcome.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{reason}: {message}")]
+pub struct OffloadFailure {
+    pub reason: FailureReason,
+    pub message: String,
+}
+
+impl OffloadFailure {
+    fn new(reason: FailureReason, message: impl Into<String>) -> OffloadFailure {
+        let message: String = message.into();
+        OffloadFailure { reason, message: message.chars().take(MESSAGE_MAX).collect() }
+    }
+}
+
+/// The platform client. One per process: the SDK client keeps a connection pool.
+pub struct Dispatcher {
+    client: Client,
+    function: String,
+    timeout: Duration,
+    fallback: FallbackEndpoint,
+    in_flight: Arc<InFlight>,
+    stats: Arc<Stats>,
+}
+
+/// Builds the Lambda client for the configured platform. Retries are off: a throttled or failed
+/// offload is better served by running the handler locally at once.
+async fn lambda_client(config: &AgentConfig) -> Client {
+    let loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::disabled())
+        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
+    let loader = match config.platform {
+        Platform::Local => loader
+            .region(Region::new(LOCAL_REGION))
+            .endpoint_url(&config.lambda_endpoint)
+            .test_credentials(),
+    };
+    Client::new(&loader.load().await)
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// Maps an Invoke API error to why the offload failed.
+fn classify_sdk_error(error: &SdkError<InvokeError>) -> FailureReason {
+    if error.raw_response().map(|r| r.status().as_u16()) == Some(429) {
+        return FailureReason::Throttled;
+    }
+    match error {
+        SdkError::ServiceError(e) if e.err().is_too_many_requests_exception() => FailureReason::Throttled,
+        SdkError::TimeoutError(_) => FailureReason::Timeout,
+        SdkError::DispatchFailure(e) if e.is_timeout() => FailureReason::Timeout,
+        SdkError::DispatchFailure(_) => FailureReason::PlatformUnreachable,
+        _ => FailureReason::PlatformError,
+    }
+}
+
+/// Maps a 2xx Invoke response to the handler's outcome or why there is none.
+fn outcome_of(output: &InvokeOutput) -> Result<InvocationReply, OffloadFailure> {
+    let payload = output.payload().map(|b| b.as_ref()).unwrap_or_default();
+    if let Some(kind) = output.function_error() {
+        let body = String::from_utf8_lossy(payload);
+        return Err(OffloadFailure::new(FailureReason::FunctionError, format!("{kind}: {body}")));
+    }
+    let reply = InvocationReply::from_lambda_payload(payload)
+        .map_err(|e| OffloadFailure::new(FailureReason::ResultUnusable, e.to_string()))?;
+    if let InvocationOutcome::Failed(failure) = &reply.outcome {
+        return Err(OffloadFailure::new(FailureReason::FunctionFailed, failure.to_string()));
+    }
+    Ok(reply)
+}
+
+impl Dispatcher {
+    pub async fn new(
+        config: &AgentConfig,
+        fallback: FallbackEndpoint,
+        in_flight: Arc<InFlight>,
+        stats: Arc<Stats>,
+    ) -> Dispatcher {
+        Dispatcher {
+            client: lambda_client(config).await,
+            function: config.function.clone(),
+            timeout: config.timeout,
+            fallback,
+            in_flight,
+            stats,
+        }
+    }
+
+    /// Runs one invocation of `handler_key` on the platform. Returns the outcome (`Returned` or
+    /// `Threw`) or why there is none; either way it is counted in the statistics, and the
+    /// invocation is out of the in-flight table when this returns.
+    pub async fn offload(
+        &self,
+        handler_key: &str,
+        closure_id: ClosureId,
+        args: Vec<u8>,
+    ) -> Result<InvocationOutcome, OffloadFailure> {
+        let result = self.invoke(handler_key, closure_id, args).await;
+        match &result {
+            Ok((reply, round_trip)) => {
+                debug!(handler = handler_key, round_trip_ms = round_trip.as_millis() as u64, cold = reply.stats.cold, instance = %reply.stats.instance_id, "offloaded");
+                self.stats.record_offloaded(handler_key, *round_trip, &reply.stats);
+            }
+            Err(failure) => {
+                warn!(handler = handler_key, reason = %failure.reason, message = %failure.message, "offload failed, running locally");
+                self.stats.record_failure(handler_key, failure.reason, &failure.message);
+            }
+        }
+        result.map(|(reply, _)| reply.outcome)
+    }
+
+    async fn invoke(
+        &self,
+        handler_key: &str,
+        closure_id: ClosureId,
+        args: Vec<u8>,
+    ) -> Result<(InvocationReply, Duration), OffloadFailure> {
+        let too_large = |what: &str, len: usize, max: usize| {
+            OffloadFailure::new(FailureReason::PayloadTooLarge, format!("{what} are {len} bytes, over the {max}-byte limit"))
+        };
+        if args.len() > ARGS_MAX {
+            return Err(too_large("arguments", args.len(), ARGS_MAX));
+        }
+        // Dropped on every path out of this function, which takes the invocation out of flight.
+        let in_flight = self.in_flight.register(handler_key, closure_id);
+        let invocation = Invocation {
+            closure_id,
+            handler_key: handler_key.to_owned(),
+            args,
+            deadline_unix_ms: unix_ms(SystemTime::now() + self.timeout),
+            fallback: self.fallback.clone(),
+            capability: in_flight.capability(),
+        };
+        let payload = invocation.to_lambda_payload();
+        if payload.len() > LAMBDA_SYNC_PAYLOAD_MAX {
+            return Err(too_large("invocation payload", payload.len(), LAMBDA_SYNC_PAYLOAD_MAX));
+        }
+        let started = Instant::now();
+        let request = self.client.invoke().function_name(&self.function).payload(Blob::new(payload)).send();
+        let output = tokio::time::timeout(self.timeout, request)
+            .await
+            .map_err(|_| {
+                OffloadFailure::new(FailureReason::Timeout, format!("no reply within {} ms", self.timeout.as_millis()))
+            })?
+            .map_err(|e| {
+                let reason = classify_sdk_error(&e);
+                OffloadFailure::new(reason, format!("function {}: {}", self.function, DisplayErrorContext(&e)))
+            })?;
+        let round_trip = started.elapsed();
+        drop(in_flight);
+        Ok((outcome_of(&output)?, round_trip))
+    }
+}

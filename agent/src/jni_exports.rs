@@ -1,0 +1,327 @@
+//! The `io.semifaas.agent.NativeBridge` natives. Each one converts its arguments, forwards to the
+//! [`Agent`](crate::runtime::Agent) and converts the result; nothing else happens here.
+//!
+//! A native failure must never take the JVM down: every export catches errors and panics, logs
+//! them and fails open (`false`/`null`: the handler runs locally). Only `registerClosure` throws
+//! (`IllegalArgumentException` for an invalid closure), as its contract says.
+
+use std::{
+    panic::{catch_unwind, AssertUnwindSafe},
+    sync::Arc,
+    time::Duration,
+};
+
+use jni::{
+    errors::ErrorPolicy,
+    jni_str,
+    objects::{JByteArray, JClass, JObjectArray, JString},
+    strings::JNIString,
+    sys::{jboolean, jlong},
+    Env, EnvUnowned,
+};
+use semifaas_closure::{Closure, ClosureId, HandlerRef, NamedBytes};
+use tracing::{error, warn};
+
+use crate::{
+    config::AgentConfig,
+    java_callbacks::JavaCodeSource,
+    runtime::{self, Agent},
+};
+
+#[derive(Debug, thiserror::Error)]
+enum ExportError {
+    #[error("JNI call failed: {0}")]
+    Jni(#[from] jni::errors::Error),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+type Result<T> = std::result::Result<T, ExportError>;
+
+/// Logs the error or panic and returns the type's default (`false`, `0`, `null`).
+struct FailOpen;
+
+impl<T: Default, E: std::fmt::Display> ErrorPolicy<T, E> for FailOpen {
+    type Captures<'unowned_env_local: 'native_method, 'native_method> = ();
+
+    fn on_error<'unowned_env_local: 'native_method, 'native_method>(
+        env: &mut Env<'unowned_env_local>,
+        _: &mut (),
+        err: E,
+    ) -> jni::errors::Result<T> {
+        error!(error = %err, "semifaas native call failed; the handler runs locally");
+        // A pending exception would surface in the application's request: fail open instead.
+        env.exception_clear();
+        Ok(T::default())
+    }
+
+    fn on_panic<'unowned_env_local: 'native_method, 'native_method>(
+        env: &mut Env<'unowned_env_local>,
+        _: &mut (),
+        payload: Box<dyn std::any::Any + Send + 'static>,
+    ) -> jni::errors::Result<T> {
+        error!(panic = panic_message(&*payload), "semifaas native call panicked; the handler runs locally");
+        env.exception_clear();
+        Ok(T::default())
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(non-string panic payload)")
+}
+
+fn agent() -> Result<&'static Agent> {
+    runtime::global().ok_or_else(|| ExportError::Invalid("the semifaas agent is not initialized".into()))
+}
+
+fn string(env: &Env, value: &JString, what: &str) -> Result<String> {
+    if value.is_null() {
+        return Err(ExportError::Invalid(format!("{what} is null")));
+    }
+    Ok(value.try_to_string(env)?)
+}
+
+fn strings(env: &mut Env, array: &JObjectArray<JString>, what: &str) -> Result<Vec<String>> {
+    if array.is_null() {
+        return Err(ExportError::Invalid(format!("{what} is null")));
+    }
+    let len = array.len(env)?;
+    let mut out = Vec::with_capacity(len);
+    for i in 0..len {
+        let element = array.get_element(env, i)?;
+        let value = string(env, &element, &format!("{what}[{i}]"));
+        env.delete_local_ref(element);
+        out.push(value?);
+    }
+    Ok(out)
+}
+
+fn bytes(env: &Env, array: &JByteArray, what: &str) -> Result<Vec<u8>> {
+    if array.is_null() {
+        return Err(ExportError::Invalid(format!("{what} is null")));
+    }
+    Ok(env.convert_byte_array(array)?)
+}
+
+fn byte_arrays(env: &mut Env, array: &JObjectArray<JByteArray>, what: &str) -> Result<Vec<Vec<u8>>> {
+    if array.is_null() {
+        return Err(ExportError::Invalid(format!("{what} is null")));
+    }
+    let len = array.len(env)?;
+    let mut out = Vec::with_capacity(len);
+    for i in 0..len {
+        let element = array.get_element(env, i)?;
+        let value = bytes(env, &element, &format!("{what}[{i}]"));
+        env.delete_local_ref(element);
+        out.push(value?);
+    }
+    Ok(out)
+}
+
+fn duration_from_nanos(nanos: jlong) -> Duration {
+    Duration::from_nanos(u64::try_from(nanos).unwrap_or(0))
+}
+
+/// `static native String init(String[] keys, String[] values)`: `null` or an error message.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_init<'local>(
+    mut unowned: EnvUnowned<'local>,
+    class: JClass<'local>,
+    keys: JObjectArray<'local, JString<'local>>,
+    values: JObjectArray<'local, JString<'local>>,
+) -> JString<'local> {
+    unowned
+        .with_env(|env| -> Result<JString<'local>> {
+            // Caught here rather than by the policy: a panic must come back as a message, not
+            // as `null` (which means success).
+            let outcome = catch_unwind(AssertUnwindSafe(|| init(env, &class, &keys, &values)))
+                .unwrap_or_else(|p| Err(format!("semifaas agent panicked during init: {}", panic_message(&*p))));
+            match outcome {
+                Ok(()) => Ok(JString::default()),
+                Err(message) => {
+                    error!("{message}");
+                    env.exception_clear();
+                    Ok(JString::from_str(env, message)?)
+                }
+            }
+        })
+        .resolve::<FailOpen>()
+}
+
+fn init(
+    env: &mut Env,
+    class: &JClass,
+    keys: &JObjectArray<JString>,
+    values: &JObjectArray<JString>,
+) -> std::result::Result<(), String> {
+    let keys = strings(env, keys, "keys").map_err(|e| e.to_string())?;
+    let values = strings(env, values, "values").map_err(|e| e.to_string())?;
+    if keys.len() != values.len() {
+        return Err(format!("{} configuration keys but {} values", keys.len(), values.len()));
+    }
+    let config = AgentConfig::from_pairs(keys.iter().zip(&values)).map_err(|e| e.to_string())?;
+    runtime::init_logging(&config.log_filter);
+    let code = JavaCodeSource::new(env, class).map_err(|e| format!("could not keep a reference to NativeBridge: {e}"))?;
+    runtime::init_global(config, Arc::new(code)).map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+/// `static native boolean shouldOffload(String handlerKey)`.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_shouldOffload<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handler_key: JString<'local>,
+) -> jboolean {
+    unowned
+        .with_env(|env| -> Result<jboolean> {
+            let key = string(env, &handler_key, "handlerKey")?;
+            Ok(agent()?.should_offload(&key))
+        })
+        .resolve::<FailOpen>()
+}
+
+/// `static native String registerClosure(String handlerKey, String className, String
+/// methodName, String descriptor, byte[] receiver, String[] classNames, byte[][] classBytes)`.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_registerClosure<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handler_key: JString<'local>,
+    class_name: JString<'local>,
+    method_name: JString<'local>,
+    descriptor: JString<'local>,
+    receiver: JByteArray<'local>,
+    class_names: JObjectArray<'local, JString<'local>>,
+    class_bytes: JObjectArray<'local, JByteArray<'local>>,
+) -> JString<'local> {
+    unowned
+        .with_env(|env| -> Result<JString<'local>> {
+            let agent = agent()?;
+            let built = (|| -> Result<Closure> {
+                let key = string(env, &handler_key, "handlerKey")?;
+                let handler = HandlerRef {
+                    class_name: string(env, &class_name, "className")?,
+                    method_name: string(env, &method_name, "methodName")?,
+                    descriptor: string(env, &descriptor, "descriptor")?,
+                };
+                if handler.key() != key {
+                    return Err(ExportError::Invalid(format!(
+                        "handler key {key:?} does not match the method {:?}",
+                        handler.key()
+                    )));
+                }
+                let names = strings(env, &class_names, "classNames")?;
+                let blobs = byte_arrays(env, &class_bytes, "classBytes")?;
+                if names.len() != blobs.len() {
+                    return Err(ExportError::Invalid(format!(
+                        "{} class names but {} class byte arrays",
+                        names.len(),
+                        blobs.len()
+                    )));
+                }
+                Ok(Closure {
+                    handler,
+                    receiver: bytes(env, &receiver, "receiver")?,
+                    classes: names.into_iter().zip(blobs).map(|(name, bytes)| NamedBytes { name, bytes }).collect(),
+                    resources: Vec::new(),
+                })
+            })();
+            let registered = built.and_then(|c| agent.register_closure(c).map_err(|e| ExportError::Invalid(e.0)));
+            match registered {
+                Ok(id) => Ok(JString::from_str(env, id.to_string())?),
+                Err(ExportError::Invalid(message)) => {
+                    warn!(%message, "closure rejected");
+                    env.throw_new(jni_str!("java/lang/IllegalArgumentException"), JNIString::from(message))?;
+                    Ok(JString::default())
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .resolve::<FailOpen>()
+}
+
+/// `static native byte[] offload(String handlerKey, String closureId, byte[] args)`: outcome
+/// bytes, or `null` to run locally.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_offload<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handler_key: JString<'local>,
+    closure_id: JString<'local>,
+    args: JByteArray<'local>,
+) -> JByteArray<'local> {
+    unowned
+        .with_env(|env| -> Result<JByteArray<'local>> {
+            let agent = agent()?;
+            let key = string(env, &handler_key, "handlerKey")?;
+            let id: ClosureId = string(env, &closure_id, "closureId")?
+                .parse()
+                .map_err(|e: semifaas_closure::ValidationError| ExportError::Invalid(e.0))?;
+            let args = bytes(env, &args, "args")?;
+            match agent.offload(&key, id, args) {
+                Some(outcome) => Ok(env.byte_array_from_slice(&outcome)?),
+                None => Ok(JByteArray::default()),
+            }
+        })
+        .resolve::<FailOpen>()
+}
+
+/// `static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos)`.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordLocal<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handler_key: JString<'local>,
+    wall_nanos: jlong,
+    cpu_nanos: jlong,
+) {
+    unowned
+        .with_env(|env| -> Result<()> {
+            let key = string(env, &handler_key, "handlerKey")?;
+            agent()?.record_local(&key, duration_from_nanos(wall_nanos), duration_from_nanos(cpu_nanos));
+            Ok(())
+        })
+        .resolve::<FailOpen>()
+}
+
+/// `static native void recordIneligible(String handlerKey, String reason)`.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordIneligible<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handler_key: JString<'local>,
+    reason: JString<'local>,
+) {
+    unowned
+        .with_env(|env| -> Result<()> {
+            let key = string(env, &handler_key, "handlerKey")?;
+            let reason = string(env, &reason, "reason")?;
+            agent()?.record_ineligible(&key, &reason);
+            Ok(())
+        })
+        .resolve::<FailOpen>()
+}
+
+/// `static native void recordOffloadFailure(String handlerKey, String reason)`.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordOffloadFailure<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handler_key: JString<'local>,
+    reason: JString<'local>,
+) {
+    unowned
+        .with_env(|env| -> Result<()> {
+            let key = string(env, &handler_key, "handlerKey")?;
+            let reason = string(env, &reason, "reason")?;
+            agent()?.record_offload_failure(&key, &reason);
+            Ok(())
+        })
+        .resolve::<FailOpen>()
+}

@@ -1,0 +1,187 @@
+//! The process-wide agent: configuration, the tokio runtime and every service, started once by
+//! `NativeBridge.init`.
+
+use std::{
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+use parking_lot::Mutex;
+use semifaas_closure::{Closure, ClosureId, ValidationError};
+use semifaas_fallback::{FallbackServer, FallbackServerError};
+use tokio::runtime::Runtime;
+use tracing::{debug, info, warn};
+
+use crate::{
+    admin::{AdminError, AdminServer, AdminState},
+    closures::{ClosureStore, InFlight},
+    config::AgentConfig,
+    dispatch::Dispatcher,
+    fallback_service::{AgentFallbackService, CodeSource},
+    policy::{OffloadDecision, Policy, PolicyError},
+    stats::Stats,
+};
+
+/// TLS server name of the fallback server's self-signed certificate.
+pub const FALLBACK_SERVER_NAME: &str = "semifaas-fallback";
+/// The runtime serves I/O (admin, fallbacks, Invoke calls); the work itself is in the JVM.
+const RUNTIME_WORKERS: usize = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    #[error("the semifaas agent is already initialized in this process")]
+    AlreadyInitialized,
+    #[error("could not start the agent's tokio runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("semifaas.ratio: {0}")]
+    Policy(#[from] PolicyError),
+    #[error("could not start the fallback server (check semifaas.fallback.host and semifaas.fallback.port): {0}")]
+    Fallback(#[from] FallbackServerError),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+}
+
+pub struct Agent {
+    config: AgentConfig,
+    policy: Arc<Policy>,
+    stats: Arc<Stats>,
+    store: Arc<ClosureStore>,
+    dispatcher: Arc<Dispatcher>,
+    fallback: FallbackServer,
+    admin: AdminServer,
+    // Last, so the servers above are dropped while it still runs.
+    runtime: Runtime,
+}
+
+impl Agent {
+    /// Starts every service. `code` serves the class and resource fallbacks.
+    pub fn start(config: AgentConfig, code: Arc<dyn CodeSource>) -> Result<Agent, AgentError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(RUNTIME_WORKERS)
+            .thread_name("semifaas-agent")
+            .enable_all()
+            .build()
+            .map_err(AgentError::Runtime)?;
+        let policy = Arc::new(Policy::new(config.ratio)?);
+        let stats = Arc::new(Stats::new());
+        let store = Arc::new(ClosureStore::new());
+        let in_flight = Arc::new(InFlight::new());
+        let service = AgentFallbackService::new(store.clone(), in_flight.clone(), stats.clone(), code);
+        let (fallback, admin, dispatcher) = runtime.block_on(async {
+            let fallback = FallbackServer::start(config.fallback_bind_addr(), FALLBACK_SERVER_NAME, Arc::new(service))?;
+            let admin_state = AdminState { policy: policy.clone(), stats: stats.clone() };
+            let admin = AdminServer::start(config.admin_addr(), admin_state).await?;
+            let endpoint = fallback.endpoint(&config.fallback_host);
+            let dispatcher = Dispatcher::new(&config, endpoint, in_flight.clone(), stats.clone()).await;
+            Ok::<_, AgentError>((fallback, admin, Arc::new(dispatcher)))
+        })?;
+        info!(
+            admin = %admin.local_addr(),
+            fallback = %fallback.endpoint(&config.fallback_host).addr,
+            function = %config.function,
+            endpoint = %config.lambda_endpoint,
+            ratio = config.ratio,
+            timeout_ms = config.timeout.as_millis() as u64,
+            "semifaas agent started"
+        );
+        Ok(Agent { config, policy, stats, store, dispatcher, fallback, admin, runtime })
+    }
+
+    pub fn config(&self) -> &AgentConfig {
+        &self.config
+    }
+
+    pub fn admin_addr(&self) -> SocketAddr {
+        self.admin.local_addr()
+    }
+
+    pub fn fallback_addr(&self) -> SocketAddr {
+        self.fallback.local_addr()
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// Counts one invocation of the handler and decides where it runs.
+    pub fn should_offload(&self, handler_key: &str) -> bool {
+        self.stats.record_invocation(handler_key);
+        let decision = self.policy.decide(handler_key);
+        if let OffloadDecision::Local { reason } = decision {
+            tracing::trace!(handler = handler_key, ?reason, "running locally");
+        }
+        decision.is_offload()
+    }
+
+    /// Validates and stores a closure captured by the Java side.
+    pub fn register_closure(&self, closure: Closure) -> Result<ClosureId, ValidationError> {
+        let key = closure.handler.key();
+        let id = self.store.insert(closure)?;
+        debug!(handler = %key, closure = %id, "closure registered");
+        Ok(id)
+    }
+
+    /// Offloads one invocation and blocks the calling (non-tokio) thread until the outcome or
+    /// the deadline. Returns the outcome bytes for Java (tag 0 or 1), or `None` when the handler
+    /// must run locally; the failure is already counted.
+    pub fn offload(&self, handler_key: &str, closure_id: ClosureId, args: Vec<u8>) -> Option<Vec<u8>> {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let dispatcher = self.dispatcher.clone();
+        let key = handler_key.to_owned();
+        // Runs on the runtime's workers so the I/O does not depend on the caller's thread.
+        self.runtime.spawn(async move {
+            let _ = tx.send(dispatcher.offload(&key, closure_id, args).await);
+        });
+        match rx.blocking_recv() {
+            Ok(Ok(outcome)) => Some(outcome.to_tagged()),
+            Ok(Err(_)) => None,
+            Err(_) => {
+                warn!(handler = handler_key, "offload task ended without a result, running locally");
+                None
+            }
+        }
+    }
+
+    pub fn record_local(&self, handler_key: &str, wall: Duration, cpu: Duration) {
+        self.stats.record_local(handler_key, wall, cpu);
+    }
+
+    pub fn record_ineligible(&self, handler_key: &str, reason: &str) {
+        debug!(handler = handler_key, reason, "handler cannot be offloaded");
+        self.stats.record_ineligible(handler_key, reason);
+    }
+
+    pub fn record_offload_failure(&self, handler_key: &str, reason: &str) {
+        warn!(handler = handler_key, reason, "offload result unusable, ran locally");
+        self.stats.record_result_unusable(handler_key, reason);
+    }
+}
+
+static AGENT: OnceLock<Agent> = OnceLock::new();
+static INIT: Mutex<()> = Mutex::new(());
+
+/// Starts the process-wide agent; a second call is an error.
+pub fn init_global(config: AgentConfig, code: Arc<dyn CodeSource>) -> Result<&'static Agent, AgentError> {
+    let _serialized = INIT.lock();
+    if AGENT.get().is_some() {
+        return Err(AgentError::AlreadyInitialized);
+    }
+    let agent = Agent::start(config, code)?;
+    Ok(AGENT.get_or_init(|| agent))
+}
+
+/// The process-wide agent, once `init_global` succeeded.
+pub fn global() -> Option<&'static Agent> {
+    AGENT.get()
+}
+
+/// Logs to stderr with the configured filter. Only the first call in a process installs it.
+pub fn init_logging(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).try_init();
+}

@@ -1,0 +1,121 @@
+//! The whole native agent without a JVM: configuration, policy, closure registration, an
+//! offload whose function fetches its closure and a class back over the QUIC fallback server,
+//! statistics over the admin endpoint.
+
+mod common;
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use semifaas_agent::{
+    config::AgentConfig,
+    fallback_service::{CodeSource, CodeSourceError},
+    runtime::{self, Agent, AgentError},
+};
+use semifaas_closure::{outcome_tag, Closure, ClosureId, HandlerRef, NamedBytes};
+use serde_json::Value;
+
+const H: &str = "com.example.ImageController#resize";
+const HELPER: &[u8] = &[0xCA, 0xFE, 0xBA, 0xBE, 1, 2];
+
+/// The application's classes, held in memory.
+struct AppClasses(HashMap<String, Vec<u8>>);
+
+impl CodeSource for AppClasses {
+    fn class_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
+        Ok(self.0.get(name).cloned())
+    }
+    fn resource_bytes(&self, _: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
+        Ok(None)
+    }
+}
+
+fn closure() -> Closure {
+    Closure {
+        handler: HandlerRef {
+            class_name: "com.example.ImageController".into(),
+            method_name: "resize".into(),
+            descriptor: "([B)[B".into(),
+        },
+        receiver: b"receiver|".to_vec(),
+        classes: vec![NamedBytes { name: "com.example.ImageController".into(), bytes: vec![0xCA, 0xFE, 0xBA, 0xBE] }],
+        resources: vec![],
+    }
+}
+
+fn config(platform: std::net::SocketAddr) -> AgentConfig {
+    AgentConfig {
+        ratio: 1.0,
+        lambda_endpoint: format!("http://{platform}"),
+        function: "fetcher".into(),
+        admin_port: 0,
+        fallback_port: 0,
+        timeout: Duration::from_secs(20),
+        ..AgentConfig::default()
+    }
+}
+
+fn app_classes() -> Arc<AppClasses> {
+    Arc::new(AppClasses(HashMap::from([("com.example.Helper".to_owned(), HELPER.to_vec())])))
+}
+
+#[test]
+fn an_offloaded_invocation_fetches_its_closure_and_classes_through_the_fallback_server() {
+    let platform_runtime = tokio::runtime::Runtime::new().unwrap();
+    let (platform, _log) = platform_runtime.block_on(common::start_platform(None));
+    let agent = Agent::start(config(platform), app_classes()).unwrap();
+
+    assert!(agent.should_offload(H));
+    let id = agent.register_closure(closure()).unwrap();
+    assert_eq!(id, closure().id());
+    let outcome = agent.offload(H, id, b"args".to_vec()).expect("the offload succeeds");
+    assert_eq!(outcome[0], outcome_tag::RETURNED);
+    assert_eq!(&outcome[1..], [b"receiver|".as_slice(), HELPER].concat());
+
+    // A closure the agent does not have: the function cannot fetch it and reports Failed.
+    assert!(agent.should_offload(H));
+    assert_eq!(agent.offload(H, ClosureId([9; 32]), b"args".to_vec()), None);
+    agent.record_local(H, Duration::from_millis(4), Duration::from_millis(3));
+
+    let (status, body) = platform_runtime.block_on(common::http(agent.admin_addr(), "GET", "/stats", ""));
+    assert_eq!(status, 200);
+    let stats: Value = serde_json::from_str(&body).unwrap();
+    let h = &stats["handlers"][H];
+    assert_eq!(h["invocations"], 2);
+    assert_eq!(h["offloaded"], 1);
+    assert_eq!(h["local"], 1);
+    assert_eq!(h["failures"], 1);
+    assert_eq!(h["failure_reasons"]["function_failed"], 1);
+    assert_eq!(h["fallbacks"]["fetch_closure"], 2, "{body}");
+    assert_eq!(h["fallbacks"]["load_class"], 1, "{body}");
+    assert_eq!(stats["totals"]["invocations"], 2);
+}
+
+#[test]
+fn invalid_closures_are_refused_with_the_reason() {
+    let platform_runtime = tokio::runtime::Runtime::new().unwrap();
+    let (platform, _log) = platform_runtime.block_on(common::start_platform(None));
+    let agent = Agent::start(config(platform), app_classes()).unwrap();
+    let mut bad = closure();
+    bad.classes[0].bytes = b"not a class file".to_vec();
+    let err = agent.register_closure(bad).unwrap_err();
+    assert!(err.0.contains("com.example.ImageController"), "{err}");
+}
+
+#[test]
+fn the_process_wide_agent_starts_once() {
+    let platform_runtime = tokio::runtime::Runtime::new().unwrap();
+    let (platform, _log) = platform_runtime.block_on(common::start_platform(None));
+    assert!(runtime::global().is_none());
+    let agent = runtime::init_global(config(platform), app_classes()).unwrap();
+    assert!(std::ptr::eq(agent, runtime::global().unwrap()));
+    let again = runtime::init_global(config(platform), app_classes());
+    assert!(matches!(again, Err(AgentError::AlreadyInitialized)));
+}
+
+#[test]
+fn a_busy_admin_port_is_an_error_naming_the_setting() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let config = AgentConfig { admin_port: taken.local_addr().unwrap().port(), ..config("127.0.0.1:9".parse().unwrap()) };
+    let err = Agent::start(config, app_classes()).err().expect("the port is taken").to_string();
+    assert!(err.contains("semifaas.admin.port"), "{err}");
+}

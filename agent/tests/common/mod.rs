@@ -1,0 +1,153 @@
+//! Helpers shared by the integration tests: a minimal HTTP/1.1 client and a small server that
+//! speaks the Lambda Invoke API.
+#![allow(dead_code)]
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
+
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::post,
+    Router,
+};
+use semifaas_agent::closures::InFlight;
+use semifaas_closure::{
+    FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationOutcome, InvocationReply,
+};
+use semifaas_fallback::FallbackClient;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Sends one request with `Connection: close` and returns the status and body.
+pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the admin endpoint");
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.unwrap();
+    let response = String::from_utf8(response).expect("UTF-8 response");
+    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response has a head");
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    // Bodies here are small and never chunked by axum for fixed-size responses.
+    (status, body.to_owned())
+}
+
+/// What the fake platform saw.
+#[derive(Default)]
+pub struct PlatformLog {
+    pub requests: AtomicUsize,
+    /// Invocations whose capability was valid (in flight) while the platform held them.
+    pub authorized_while_in_flight: AtomicUsize,
+}
+
+#[derive(Clone)]
+struct PlatformState {
+    in_flight: Option<Arc<InFlight>>,
+    log: Arc<PlatformLog>,
+}
+
+fn reply(outcome: InvocationOutcome, stats: FunctionStats) -> Response {
+    let body = InvocationReply { outcome, stats }.to_lambda_payload();
+    (StatusCode::OK, body).into_response()
+}
+
+/// The function behaves according to its name:
+/// `echo` returns the arguments (cold start), `thrower` throws, `failer` cannot run the handler,
+/// `crasher` crashes (`X-Amz-Function-Error`), `busy` is throttled (429), `sleeper` never answers
+/// in time, `garbage` answers something that is not a reply, `missing` does not exist, and
+/// `fetcher` fetches its closure and a class over the fallback connection and returns the
+/// closure's receiver bytes followed by the class bytes.
+async fn invoke(State(state): State<PlatformState>, Path(function): Path<String>, body: Bytes) -> Response {
+    state.log.requests.fetch_add(1, Ordering::SeqCst);
+    let invocation = match Invocation::from_lambda_payload(&body) {
+        Ok(i) => i,
+        Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+    };
+    if let Some(in_flight) = &state.in_flight {
+        if in_flight.authorize(&invocation.capability).is_ok() {
+            state.log.authorized_while_in_flight.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    match function.as_str() {
+        "echo" => reply(
+            InvocationOutcome::Returned(invocation.args),
+            FunctionStats { cold: true, jvm_start_us: 250_000, handler_us: 1_500, instance_id: "i-1".into(), ..Default::default() },
+        ),
+        "thrower" => reply(InvocationOutcome::Threw(b"exception bytes".to_vec()), FunctionStats::default()),
+        "failer" => reply(
+            InvocationOutcome::Failed(FunctionFailure {
+                kind: FailureKind::ClosureUnavailable,
+                message: "closure could not be fetched".into(),
+            }),
+            FunctionStats::default(),
+        ),
+        "crasher" => (
+            StatusCode::OK,
+            [("X-Amz-Function-Error", "Unhandled")],
+            r#"{"errorMessage":"process exited","errorType":"Runtime.ExitError"}"#,
+        )
+            .into_response(),
+        "busy" => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [("x-amzn-ErrorType", "TooManyRequestsException"), ("content-type", "application/json")],
+            r#"{"Type":"User","message":"Rate Exceeded.","Reason":"ReservedFunctionConcurrentInvocationLimitExceeded"}"#,
+        )
+            .into_response(),
+        "sleeper" => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            reply(InvocationOutcome::Returned(vec![]), FunctionStats::default())
+        }
+        "garbage" => (StatusCode::OK, "this is not a semifaas reply").into_response(),
+        "fetcher" => {
+            let client = match FallbackClient::connect(&invocation.fallback).await {
+                Ok(c) => c,
+                Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+            };
+            let closure = client.fetch_closure(invocation.capability, invocation.closure_id).await;
+            let class = client.load_class(invocation.capability, "com.example.Helper").await;
+            match (closure, class) {
+                (Ok(closure), Ok(class)) => {
+                    let mut out = closure.receiver;
+                    out.extend(class.unwrap_or_default());
+                    reply(InvocationOutcome::Returned(out), FunctionStats::default())
+                }
+                (closure, class) => reply(
+                    InvocationOutcome::Failed(FunctionFailure {
+                        kind: FailureKind::ClosureUnavailable,
+                        message: format!("closure: {:?}, class: {:?}", closure.err(), class.err()),
+                    }),
+                    FunctionStats::default(),
+                ),
+            }
+        }
+        _ => (
+            StatusCode::NOT_FOUND,
+            [("x-amzn-ErrorType", "ResourceNotFoundException")],
+            format!(r#"{{"Type":"User","message":"Function not found: {function}"}}"#),
+        )
+            .into_response(),
+    }
+}
+
+/// Starts the fake platform on an ephemeral port in the current runtime.
+pub async fn start_platform(in_flight: Option<Arc<InFlight>>) -> (SocketAddr, Arc<PlatformLog>) {
+    let log = Arc::new(PlatformLog::default());
+    let app = Router::new()
+        .route("/2015-03-31/functions/{function}/invocations", post(invoke))
+        .with_state(PlatformState { in_flight, log: log.clone() });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (addr, log)
+}

@@ -1,0 +1,99 @@
+//! `semifaas local`: the bundled Lambda-compatible platform, until SIGINT or SIGTERM.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use faas_local::{FaasLocal, FaasLocalConfig, FunctionConfig};
+use tokio::signal::unix::{signal, SignalKind};
+use tracing::info;
+
+#[derive(Args, Debug)]
+pub struct LocalArgs {
+    /// Port of the Lambda API (0 picks a free one).
+    #[arg(long, default_value_t = 9000)]
+    port: u16,
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: IpAddr,
+    /// Function to deploy (repeatable); each runs CODE_DIR/bootstrap.
+    #[arg(long = "function", value_name = "NAME", default_values_t = [String::from("semifaas")])]
+    functions: Vec<String>,
+    /// Directory holding `bootstrap` [default: the directory of this executable].
+    #[arg(long, value_name = "DIR")]
+    code_dir: Option<PathBuf>,
+    /// Instances each function may run at once.
+    #[arg(long, default_value_t = faas_local::DEFAULT_CONCURRENCY_LIMIT)]
+    concurrency: usize,
+    /// Function timeout in seconds.
+    #[arg(long, default_value_t = faas_local::DEFAULT_TIMEOUT.as_secs())]
+    timeout_secs: u64,
+    /// Seconds an idle instance is kept warm.
+    #[arg(long, default_value_t = faas_local::DEFAULT_KEEP_ALIVE.as_secs())]
+    keep_alive_secs: u64,
+    /// Memory size reported to instances, in MB.
+    #[arg(long, default_value_t = faas_local::DEFAULT_MEMORY_MB)]
+    memory_mb: u32,
+    /// Environment variable for the instances (repeatable).
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
+    env: Vec<(String, String)>,
+}
+
+fn parse_env(spec: &str) -> Result<(String, String), String> {
+    match spec.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_owned(), value.to_owned())),
+        _ => Err(format!("expected KEY=VALUE, got {spec:?}")),
+    }
+}
+
+pub fn run(args: LocalArgs) -> anyhow::Result<()> {
+    let config = platform_config(args)?;
+    tokio::runtime::Runtime::new()
+        .context("cannot start the async runtime")?
+        .block_on(serve(config))
+}
+
+fn platform_config(args: LocalArgs) -> anyhow::Result<FaasLocalConfig> {
+    let code_dir = match args.code_dir {
+        Some(dir) => dir,
+        None => executable_dir()?,
+    };
+    let env: BTreeMap<_, _> = args.env.into_iter().collect();
+    let mut config = FaasLocalConfig::new(SocketAddr::new(args.host, args.port));
+    config.functions = args
+        .functions
+        .into_iter()
+        .map(|name| {
+            let mut function = FunctionConfig::new(name, &code_dir);
+            function.concurrency_limit = args.concurrency;
+            function.timeout = Duration::from_secs(args.timeout_secs);
+            function.keep_alive = Duration::from_secs(args.keep_alive_secs);
+            function.memory_mb = args.memory_mb;
+            function.env = env.clone();
+            function
+        })
+        .collect();
+    Ok(config)
+}
+
+/// So `dist/semifaas local` finds `dist/bootstrap`.
+fn executable_dir() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe().context("cannot locate the semifaas executable")?;
+    exe.parent()
+        .map(PathBuf::from)
+        .context("the semifaas executable has no parent directory; pass --code-dir")
+}
+
+async fn serve(config: FaasLocalConfig) -> anyhow::Result<()> {
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
+    let platform = FaasLocal::start(config).await?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => info!("SIGINT received, stopping"),
+        _ = terminate.recv() => info!("SIGTERM received, stopping"),
+    }
+    platform.shutdown().await;
+    Ok(())
+}

@@ -1,0 +1,506 @@
+//! The fallback protocol over real QUIC on loopback: a server with a test service, the
+//! library's client, and a raw quinn client that sends bad frames.
+
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc,
+    },
+};
+
+use semifaas_closure::{Capability, Closure, ClosureId, HandlerRef, NamedBytes};
+use semifaas_fallback::{
+    protocol::{
+        decode_response, encode_frame, encode_request, split_frame, Direction, REQUEST_FRAME_MAX,
+        RESPONSE_FRAME_MAX,
+    },
+    tls, FallbackClient, FallbackClientError, FallbackErrorKind, FallbackRequest, FallbackResponse,
+    FallbackServer, FallbackServerError, FallbackService, RequestFrame,
+};
+
+const CAPABILITY: Capability = Capability {
+    invocation_id: 42,
+    token: [7; 16],
+};
+const CLASS_MAGIC: [u8; 4] = [0xCA, 0xFE, 0xBA, 0xBE];
+
+/// Knows one invocation, one closure, a few classes and resources. Classes under
+/// `generated.` are made up from their name so many distinct requests can be checked.
+struct TestService {
+    closure: Closure,
+    classes: HashMap<String, Vec<u8>>,
+    resources: HashMap<String, Vec<u8>>,
+    handled: AtomicUsize,
+}
+
+impl FallbackService for TestService {
+    fn handle(&self, capability: &Capability, request: FallbackRequest) -> FallbackResponse {
+        self.handled.fetch_add(1, Ordering::SeqCst);
+        if *capability != CAPABILITY {
+            return FallbackResponse::error(
+                FallbackErrorKind::Unauthorized,
+                format!("invocation {} is not in flight", capability.invocation_id),
+            );
+        }
+        match request {
+            FallbackRequest::FetchClosure { id } if id == self.closure.id() => {
+                FallbackResponse::Closure(self.closure.clone())
+            }
+            FallbackRequest::FetchClosure { id } => {
+                FallbackResponse::error(FallbackErrorKind::NotFound, format!("no closure {id}"))
+            }
+            FallbackRequest::LoadClass { name } if name == "explode" => {
+                panic!("test service asked to fail")
+            }
+            FallbackRequest::LoadClass { name } if name == "generated.Huge" => {
+                FallbackResponse::Class(Some(vec![0; RESPONSE_FRAME_MAX]))
+            }
+            FallbackRequest::LoadClass { name } if name.starts_with("generated.") => {
+                FallbackResponse::Class(Some(class_bytes(&name)))
+            }
+            FallbackRequest::LoadClass { name } => {
+                FallbackResponse::Class(self.classes.get(&name).cloned())
+            }
+            FallbackRequest::GetResource { name } => {
+                FallbackResponse::Resource(self.resources.get(&name).cloned())
+            }
+        }
+    }
+}
+
+fn class_bytes(name: &str) -> Vec<u8> {
+    [&CLASS_MAGIC[..], name.as_bytes()].concat()
+}
+
+fn test_closure() -> Closure {
+    Closure {
+        handler: HandlerRef {
+            class_name: "com.example.ImageController".into(),
+            method_name: "resize".into(),
+            descriptor: "(I[B)[B".into(),
+        },
+        receiver: vec![5; 1000],
+        classes: vec![NamedBytes {
+            name: "com.example.ImageController".into(),
+            bytes: class_bytes("com.example.ImageController"),
+        }],
+        resources: vec![NamedBytes {
+            name: "application.properties".into(),
+            bytes: b"a=b".to_vec(),
+        }],
+    }
+}
+
+struct Fixture {
+    server: FallbackServer,
+    service: Arc<TestService>,
+}
+
+fn start_server() -> Fixture {
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .try_init();
+    let service = Arc::new(TestService {
+        closure: test_closure(),
+        classes: HashMap::from([(
+            "com.example.Helper".to_owned(),
+            class_bytes("com.example.Helper"),
+        )]),
+        resources: HashMap::from([("static/logo.svg".to_owned(), b"<svg/>".to_vec())]),
+        handled: AtomicUsize::new(0),
+    });
+    let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let server = FallbackServer::start(bind, "semifaas-fallback", service.clone()).unwrap();
+    Fixture { server, service }
+}
+
+async fn connect(fixture: &Fixture) -> FallbackClient {
+    FallbackClient::connect(&fixture.server.endpoint("127.0.0.1"))
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_closure_round_trips() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+    let closure = test_closure();
+
+    let fetched = client
+        .fetch_closure(CAPABILITY, closure.id())
+        .await
+        .unwrap();
+    assert_eq!(fetched, closure);
+
+    let raw = client
+        .request(
+            CAPABILITY,
+            FallbackRequest::FetchClosure { id: closure.id() },
+        )
+        .await
+        .unwrap();
+    assert_eq!(raw, FallbackResponse::Closure(closure));
+
+    let missing = ClosureId([1; 32]);
+    match client.fetch_closure(CAPABILITY, missing).await {
+        Err(FallbackClientError::Refused { error, .. }) => {
+            assert_eq!(error.kind, FallbackErrorKind::NotFound);
+            assert!(error.message.contains(&missing.to_string()), "{error}");
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn load_class_and_get_resource_found_and_not_found() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+
+    let found = client
+        .load_class(CAPABILITY, "com.example.Helper")
+        .await
+        .unwrap();
+    assert_eq!(found, Some(class_bytes("com.example.Helper")));
+    let missing = client
+        .load_class(CAPABILITY, "com.example.Missing")
+        .await
+        .unwrap();
+    assert_eq!(missing, None);
+
+    let resource = client
+        .get_resource(CAPABILITY, "static/logo.svg")
+        .await
+        .unwrap();
+    assert_eq!(resource.as_deref(), Some(&b"<svg/>"[..]));
+    assert_eq!(
+        client.get_resource(CAPABILITY, "nope.txt").await.unwrap(),
+        None
+    );
+    assert_eq!(fixture.service.handled.load(Ordering::SeqCst), 4);
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_capability_is_unauthorized() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+    let stranger = Capability {
+        invocation_id: 43,
+        token: [0; 16],
+    };
+
+    let response = client
+        .request(
+            stranger,
+            FallbackRequest::LoadClass {
+                name: "com.example.Helper".into(),
+            },
+        )
+        .await
+        .unwrap();
+    match response {
+        FallbackResponse::Error(error) => {
+            assert_eq!(error.kind, FallbackErrorKind::Unauthorized);
+            assert!(error.message.contains("invocation 43"), "{error}");
+        }
+        other => panic!("expected an Unauthorized error, got {other:?}"),
+    }
+
+    let err = client
+        .load_class(stranger, "com.example.Helper")
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    assert!(
+        matches!(&err, FallbackClientError::Refused { error, .. } if error.kind == FallbackErrorKind::Unauthorized)
+    );
+    assert!(
+        message.contains("load_class com.example.Helper"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&fixture.server.endpoint("127.0.0.1").addr),
+        "{message}"
+    );
+    fixture.server.shutdown().await;
+}
+
+/// A quinn connection that speaks to the server without the library's client.
+async fn raw_connection(fixture: &Fixture) -> (quinn::Endpoint, quinn::Connection) {
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(tls::client_config(fixture.server.cert_sha256()).unwrap());
+    let connection = endpoint
+        .connect(fixture.server.local_addr(), "semifaas-fallback")
+        .unwrap()
+        .await
+        .unwrap();
+    (endpoint, connection)
+}
+
+/// Sends `bytes` on a new stream, finishes it and decodes the single response frame.
+async fn raw_exchange(connection: &quinn::Connection, bytes: &[u8]) -> FallbackResponse {
+    let (mut send, mut recv) = connection.open_bi().await.unwrap();
+    send.write_all(bytes).await.unwrap();
+    send.finish().unwrap();
+    let reply = recv.read_to_end(1 << 20).await.unwrap();
+    decode_response(split_frame(&reply, Direction::Response).unwrap()).unwrap()
+}
+
+fn assert_error(response: FallbackResponse, kind: FallbackErrorKind, needle: &str) {
+    match response {
+        FallbackResponse::Error(error) => {
+            assert_eq!(error.kind, kind, "{error}");
+            assert!(error.message.contains(needle), "{error}");
+        }
+        other => panic!("expected a {kind} error, got {other:?}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_get_an_error_and_the_connection_stays_usable() {
+    let fixture = start_server();
+    let (_endpoint, connection) = raw_connection(&fixture).await;
+    let valid = encode_request(&RequestFrame {
+        capability: CAPABILITY,
+        request: FallbackRequest::LoadClass {
+            name: "com.example.Helper".into(),
+        },
+    })
+    .unwrap();
+
+    let cases: Vec<(&str, Vec<u8>, FallbackErrorKind, &str)> = vec![
+        (
+            "garbage body",
+            encode_frame(&[0xFF; 32]),
+            FallbackErrorKind::Malformed,
+            "malformed fallback request",
+        ),
+        (
+            "length over the limit",
+            ((REQUEST_FRAME_MAX + 1) as u32).to_be_bytes().to_vec(),
+            FallbackErrorKind::TooLarge,
+            "over the limit",
+        ),
+        (
+            "4 GiB length",
+            vec![0xFF; 64],
+            FallbackErrorKind::TooLarge,
+            "over the limit",
+        ),
+        (
+            "truncated body",
+            [&100u32.to_be_bytes()[..], &[1; 10]].concat(),
+            FallbackErrorKind::Malformed,
+            "truncated",
+        ),
+        (
+            "truncated header",
+            vec![0, 0],
+            FallbackErrorKind::Malformed,
+            "truncated",
+        ),
+        (
+            "empty stream",
+            vec![],
+            FallbackErrorKind::Malformed,
+            "truncated",
+        ),
+        (
+            "valid frame cut short",
+            valid[..valid.len() - 3].to_vec(),
+            FallbackErrorKind::Malformed,
+            "truncated",
+        ),
+    ];
+    for (case, bytes, kind, needle) in cases {
+        let response = raw_exchange(&connection, &bytes).await;
+        assert_error(response, kind, needle);
+        let response = raw_exchange(&connection, &valid).await;
+        assert_eq!(
+            response,
+            FallbackResponse::Class(Some(class_bytes("com.example.Helper"))),
+            "valid request after {case}"
+        );
+    }
+    // Only the valid requests reached the service.
+    assert_eq!(fixture.service.handled.load(Ordering::SeqCst), 7);
+    assert!(connection.close_reason().is_none());
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_service_gets_an_internal_error_and_the_connection_stays_usable() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+    let err = client.load_class(CAPABILITY, "explode").await.unwrap_err();
+    assert!(
+        matches!(&err, FallbackClientError::Refused { error, .. } if error.kind == FallbackErrorKind::Internal),
+        "{err}"
+    );
+    assert!(err.to_string().contains("load_class explode"), "{err}");
+    let found = client
+        .load_class(CAPABILITY, "com.example.Helper")
+        .await
+        .unwrap();
+    assert!(found.is_some());
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_response_over_the_frame_limit_becomes_a_too_large_error() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+    let err = client
+        .load_class(CAPABILITY, "generated.Huge")
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, FallbackClientError::Refused { error, .. } if error.kind == FallbackErrorKind::TooLarge),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains("the response to load_class generated.Huge"),
+        "{err}"
+    );
+    let found = client
+        .load_class(CAPABILITY, "com.example.Helper")
+        .await
+        .unwrap();
+    assert!(found.is_some());
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_pinned_to_another_certificate_cannot_connect() {
+    let fixture = start_server();
+    let mut endpoint = fixture.server.endpoint("127.0.0.1");
+    endpoint.cert_sha256[0] ^= 1;
+    let err = FallbackClient::connect(&endpoint)
+        .await
+        .err()
+        .expect("handshake must fail");
+    let message = err.to_string();
+    assert!(
+        matches!(err, FallbackClientError::CertificateMismatch { .. }),
+        "{message}"
+    );
+    assert!(message.contains(&endpoint.addr), "{message}");
+    assert!(
+        message.contains(&hex::encode(endpoint.cert_sha256)),
+        "{message}"
+    );
+    assert!(
+        message.contains(&hex::encode(fixture.server.cert_sha256())),
+        "{message}"
+    );
+    // The server is unharmed: a correctly pinned client still works.
+    let client = connect(&fixture).await;
+    assert!(client
+        .load_class(CAPABILITY, "com.example.Helper")
+        .await
+        .unwrap()
+        .is_some());
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_hundred_concurrent_requests_on_one_connection() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+    let mut requests = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let client = client.clone();
+        requests.spawn(async move {
+            let name = format!("generated.C{i}");
+            let bytes = client.load_class(CAPABILITY, &name).await;
+            (name, bytes)
+        });
+    }
+    let mut done = 0;
+    while let Some(joined) = requests.join_next().await {
+        let (name, bytes) = joined.unwrap();
+        assert_eq!(bytes.unwrap(), Some(class_bytes(&name)));
+        done += 1;
+    }
+    assert_eq!(done, 200);
+    assert_eq!(fixture.service.handled.load(Ordering::SeqCst), 200);
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_after_shutdown_fail_and_name_the_server() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+    let addr = client.endpoint().addr.clone();
+    assert!(!client.is_closed());
+    fixture.server.shutdown().await;
+    let err = client
+        .load_class(CAPABILITY, "com.example.Helper")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, FallbackClientError::Request { .. }), "{err}");
+    assert!(err.to_string().contains(&addr), "{err}");
+    assert!(client.is_closed());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_request_is_refused_locally() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+    let name = "x".repeat(REQUEST_FRAME_MAX);
+    let err = client.load_class(CAPABILITY, &name).await.unwrap_err();
+    assert!(
+        matches!(err, FallbackClientError::RequestTooLarge { .. }),
+        "{err}"
+    );
+    assert_eq!(fixture.service.handled.load(Ordering::SeqCst), 0);
+    // Not a connection failure: the client keeps working.
+    assert!(client
+        .load_class(CAPABILITY, "com.example.Helper")
+        .await
+        .unwrap()
+        .is_some());
+    fixture.server.shutdown().await;
+}
+
+#[test]
+fn starting_outside_a_tokio_runtime_is_an_error() {
+    struct Nothing;
+    impl FallbackService for Nothing {
+        fn handle(&self, _: &Capability, _: FallbackRequest) -> FallbackResponse {
+            FallbackResponse::Class(None)
+        }
+    }
+    let result = FallbackServer::start("127.0.0.1:0".parse().unwrap(), "x", Arc::new(Nothing));
+    assert!(matches!(result, Err(FallbackServerError::NoRuntime)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn endpoint_formats_the_advertised_host() {
+    let fixture = start_server();
+    let port = fixture.server.local_addr().port();
+    let endpoint = fixture.server.endpoint("::1");
+    assert_eq!(endpoint.addr, format!("[::1]:{port}"));
+    assert_eq!(
+        fixture.server.endpoint("fallback.internal").addr,
+        format!("fallback.internal:{port}")
+    );
+    assert_eq!(endpoint.server_name, "semifaas-fallback");
+    assert_eq!(endpoint.cert_sha256, fixture.server.cert_sha256());
+
+    let bad = FallbackClient::connect(&semifaas_closure::FallbackEndpoint {
+        addr: "no port here".into(),
+        ..endpoint
+    })
+    .await
+    .err()
+    .expect("an address without a port cannot resolve");
+    assert!(matches!(bad, FallbackClientError::Resolve { .. }), "{bad}");
+    assert!(bad.to_string().contains("no port here"), "{bad}");
+    fixture.server.shutdown().await;
+}
