@@ -33,7 +33,10 @@ pub struct AdminState {
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error("could not bind the admin endpoint to TCP {addr} (set semifaas.admin.port, 0 for any free port): {source}")]
-    Bind { addr: SocketAddr, source: std::io::Error },
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
 }
 
 /// A running admin endpoint; it serves until the runtime it was started in shuts down.
@@ -54,7 +57,10 @@ impl AdminServer {
             }
         });
         info!(%local_addr, "admin endpoint listening");
-        Ok(AdminServer { local_addr, _task: task })
+        Ok(AdminServer {
+            local_addr,
+            _task: task,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -71,7 +77,11 @@ pub fn router(state: AdminState) -> Router {
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": message.into() }))).into_response()
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "error": message.into() })),
+    )
+        .into_response()
 }
 
 async fn get_ratio(State(state): State<AdminState>) -> Response {
@@ -81,19 +91,26 @@ async fn get_ratio(State(state): State<AdminState>) -> Response {
 
 /// Reads a ratio from a body: a bare number (`0.5`) or `{"ratio":0.5}`.
 fn parse_ratio_body(body: &[u8]) -> Result<f64, String> {
-    let text = std::str::from_utf8(body).map_err(|_| "body is not UTF-8 text".to_owned())?.trim();
+    let text = std::str::from_utf8(body)
+        .map_err(|_| "body is not UTF-8 text".to_owned())?
+        .trim();
     if text.is_empty() {
         return Err("empty body: send a number such as 0.5 or {\"ratio\":0.5}".into());
     }
     let ratio = if text.starts_with('{') {
-        let value: Value = serde_json::from_str(text).map_err(|e| format!("body is not valid JSON: {e}"))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("body is not valid JSON: {e}"))?;
         value
             .get("ratio")
             .and_then(Value::as_f64)
             .ok_or_else(|| "JSON body has no numeric \"ratio\" field".to_owned())?
     } else {
-        text.parse::<f64>()
-            .map_err(|_| format!("{:?} is not a number; send a number such as 0.5", text.chars().take(40).collect::<String>()))?
+        text.parse::<f64>().map_err(|_| {
+            format!(
+                "{:?} is not a number; send a number such as 0.5",
+                text.chars().take(40).collect::<String>()
+            )
+        })?
     };
     if ratio.is_nan() {
         return Err("NaN is not a ratio; send a number in [0, 1]".into());
@@ -104,9 +121,13 @@ fn parse_ratio_body(body: &[u8]) -> Result<f64, String> {
 /// The optional `handler` query parameter; any other parameter is an error.
 fn handler_param(query: &HashMap<String, String>) -> Result<Option<&str>, String> {
     if let Some(unknown) = query.keys().find(|k| *k != "handler") {
-        return Err(format!("unknown query parameter {unknown:?}; only \"handler\" is accepted"));
+        return Err(format!(
+            "unknown query parameter {unknown:?}; only \"handler\" is accepted"
+        ));
     }
-    let Some(handler) = query.get("handler") else { return Ok(None) };
+    let Some(handler) = query.get("handler") else {
+        return Ok(None);
+    };
     check_handler_key(handler).map_err(|e| format!("{e} (write # as %23 in the URL)"))?;
     Ok(Some(handler))
 }
@@ -138,15 +159,23 @@ async fn put_ratio(
     }
 }
 
-async fn delete_ratio(State(state): State<AdminState>, Query(query): Query<HashMap<String, String>>) -> Response {
+async fn delete_ratio(
+    State(state): State<AdminState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     match handler_param(&query) {
         Err(e) => bad_request(e),
-        Ok(None) => bad_request("DELETE /ratio needs ?handler=Class%23method (the global ratio cannot be removed)"),
+        Ok(None) => bad_request(
+            "DELETE /ratio needs ?handler=Class%23method (the global ratio cannot be removed)",
+        ),
         Ok(Some(h)) if state.policy.clear_handler_ratio(h) => {
             info!(handler = h, "per-handler ratio removed");
             Json(json!({ "handler": h, "ratio": state.policy.global_ratio() })).into_response()
         }
-        Ok(Some(h)) => (StatusCode::NOT_FOUND, Json(json!({ "error": format!("handler {h} has no ratio override") })))
+        Ok(Some(h)) => (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": format!("handler {h} has no ratio override") })),
+        )
             .into_response(),
     }
 }
@@ -157,5 +186,12 @@ async fn get_stats(State(state): State<AdminState>) -> Response {
 
 async fn get_metrics(State(state): State<AdminState>) -> Response {
     let text = state.stats.report(&state.policy.ratios()).to_prometheus();
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response()
 }

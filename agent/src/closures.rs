@@ -55,7 +55,11 @@ impl ClosureStore {
         inner.by_id.insert(id, Arc::new(closure));
         let ids = inner.by_handler.entry(key).or_default();
         ids.push_back(id);
-        let evicted = if ids.len() > CLOSURES_PER_HANDLER { ids.pop_front() } else { None };
+        let evicted = if ids.len() > CLOSURES_PER_HANDLER {
+            ids.pop_front()
+        } else {
+            None
+        };
         if let Some(old) = evicted {
             inner.by_id.remove(&old);
         }
@@ -123,9 +127,20 @@ impl InFlight {
         let token: [u8; 16] = rand::random();
         self.table.lock().insert(
             invocation_id,
-            InFlightInvocation { token, handler_key: handler_key.into(), closure_id, started: Instant::now() },
+            InFlightInvocation {
+                token,
+                handler_key: handler_key.into(),
+                closure_id,
+                started: Instant::now(),
+            },
         );
-        InFlightGuard { table: self.clone(), capability: Capability { invocation_id, token } }
+        InFlightGuard {
+            table: self.clone(),
+            capability: Capability {
+                invocation_id,
+                token,
+            },
+        }
     }
 
     /// Checks a capability against the invocations in flight.
@@ -137,7 +152,10 @@ impl InFlight {
         if !constant_time_eq(&entry.token, &capability.token) {
             return Err(AuthorizationError::TokenMismatch(capability.invocation_id));
         }
-        Ok(Authorized { handler_key: entry.handler_key.clone(), closure_id: entry.closure_id })
+        Ok(Authorized {
+            handler_key: entry.handler_key.clone(),
+            closure_id: entry.closure_id,
+        })
     }
 
     pub fn len(&self) -> usize {
@@ -163,7 +181,10 @@ impl InFlightGuard {
 
 impl Drop for InFlightGuard {
     fn drop(&mut self) {
-        self.table.table.lock().remove(&self.capability.invocation_id);
+        self.table
+            .table
+            .lock()
+            .remove(&self.capability.invocation_id);
     }
 }
 
@@ -240,12 +261,21 @@ pub(crate) mod tests {
         assert_eq!(&*ok.handler_key, "com.example.C#a");
         assert_eq!(ok.closure_id, id);
 
-        let forged = Capability { invocation_id: a.capability().invocation_id, token: b.capability().token };
-        assert_eq!(in_flight.authorize(&forged), Err(AuthorizationError::TokenMismatch(forged.invocation_id)));
+        let forged = Capability {
+            invocation_id: a.capability().invocation_id,
+            token: b.capability().token,
+        };
+        assert_eq!(
+            in_flight.authorize(&forged),
+            Err(AuthorizationError::TokenMismatch(forged.invocation_id))
+        );
 
         let cap_a = a.capability();
         drop(a);
-        assert_eq!(in_flight.authorize(&cap_a), Err(AuthorizationError::NotInFlight(cap_a.invocation_id)));
+        assert_eq!(
+            in_flight.authorize(&cap_a),
+            Err(AuthorizationError::NotInFlight(cap_a.invocation_id))
+        );
         assert_eq!(in_flight.len(), 1);
         drop(b);
         assert!(in_flight.is_empty());

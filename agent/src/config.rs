@@ -115,22 +115,27 @@ fn parse_platform(v: &str) -> Option<Platform> {
 
 fn parse_url(v: &str) -> Option<String> {
     let v = v.trim();
-    let rest = v.strip_prefix("http://").or_else(|| v.strip_prefix("https://"))?;
+    let rest = v
+        .strip_prefix("http://")
+        .or_else(|| v.strip_prefix("https://"))?;
     let host = rest.split('/').next().unwrap_or_default();
-    (!host.is_empty() && !v.contains(char::is_whitespace)).then(|| v.trim_end_matches('/').to_owned())
+    (!host.is_empty() && !v.contains(char::is_whitespace))
+        .then(|| v.trim_end_matches('/').to_owned())
 }
 
 fn parse_function(v: &str) -> Option<String> {
     let v = v.trim();
     let ok = !v.is_empty()
         && v.len() <= 170
-        && v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'));
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'));
     ok.then(|| v.to_owned())
 }
 
 fn parse_host(v: &str) -> Option<String> {
     let v = v.trim();
-    let ok = !v.is_empty() && v.len() <= 253 && !v.contains(|c: char| c.is_whitespace() || c == '/');
+    let ok =
+        !v.is_empty() && v.len() <= 253 && !v.contains(|c: char| c.is_whitespace() || c == '/');
     ok.then(|| v.to_owned())
 }
 
@@ -160,7 +165,9 @@ impl AgentConfig {
                 });
             };
             if !seen.insert(spec.name) {
-                return Err(ConfigError::Duplicate { key: key.to_owned() });
+                return Err(ConfigError::Duplicate {
+                    key: key.to_owned(),
+                });
             }
             (spec.apply)(&mut config, value).ok_or_else(|| ConfigError::BadValue {
                 key: key.to_owned(),
@@ -178,7 +185,10 @@ impl AgentConfig {
     /// The UDP address the fallback server binds: the advertised address itself when it is an
     /// IP (or `localhost`), every interface otherwise (a name that resolves elsewhere).
     pub fn fallback_bind_addr(&self) -> SocketAddr {
-        let host = self.fallback_host.trim_start_matches('[').trim_end_matches(']');
+        let host = self
+            .fallback_host
+            .trim_start_matches('[')
+            .trim_end_matches(']');
         let ip = match host.parse::<IpAddr>() {
             Ok(ip) => ip,
             Err(_) if host.eq_ignore_ascii_case("localhost") => IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -198,9 +208,15 @@ mod tests {
 
     fn bad(key: &str, value: &str) -> String {
         let err = parse(&[(key, value)]).unwrap_err();
-        assert!(matches!(err, ConfigError::BadValue { .. }), "{key}={value:?} gave {err:?}");
+        assert!(
+            matches!(err, ConfigError::BadValue { .. }),
+            "{key}={value:?} gave {err:?}"
+        );
         let message = err.to_string();
-        assert!(message.contains(key), "message {message:?} must name the key");
+        assert!(
+            message.contains(key),
+            "message {message:?} must name the key"
+        );
         message
     }
 
@@ -254,7 +270,11 @@ mod tests {
             assert!(bad("semifaas.ratio", v).contains("[0, 1]"));
         }
         let platform = bad("semifaas.platform", "kubernetes");
-        assert!(platform.contains("local") && platform.contains("aws") && platform.contains("openwhisk"));
+        assert!(
+            platform.contains("local")
+                && platform.contains("aws")
+                && platform.contains("openwhisk")
+        );
         bad("semifaas.platform", "aws");
         for v in ["127.0.0.1:9000", "ftp://x", "http://", "http://a b"] {
             assert!(bad("semifaas.lambda.endpoint", v).contains("URL"));
@@ -280,7 +300,9 @@ mod tests {
 
     #[test]
     fn unknown_key_is_named_with_the_known_ones() {
-        let err = parse(&[("semifaas.ration", "0.5")]).unwrap_err().to_string();
+        let err = parse(&[("semifaas.ration", "0.5")])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("\"semifaas.ration\""), "{err}");
         assert!(err.contains("semifaas.ratio"), "{err}");
     }
@@ -288,6 +310,11 @@ mod tests {
     #[test]
     fn duplicate_key_is_an_error() {
         let err = parse(&[("semifaas.ratio", "0.5"), ("semifaas.ratio", "1")]).unwrap_err();
-        assert_eq!(err, ConfigError::Duplicate { key: "semifaas.ratio".into() });
+        assert_eq!(
+            err,
+            ConfigError::Duplicate {
+                key: "semifaas.ratio".into()
+            }
+        );
     }
 }

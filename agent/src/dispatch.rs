@@ -6,7 +6,10 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use aws_config::{retry::RetryConfig, stalled_stream_protection::StalledStreamProtectionConfig, BehaviorVersion, Region};
+use aws_config::{
+    retry::RetryConfig, stalled_stream_protection::StalledStreamProtectionConfig, BehaviorVersion,
+    Region,
+};
 use aws_sdk_lambda::{
     error::{DisplayErrorContext, SdkError},
     operation::invoke::{InvokeError, InvokeOutput},
@@ -41,7 +44,10 @@ pub struct OffloadFailure {
 impl OffloadFailure {
     fn new(reason: FailureReason, message: impl Into<String>) -> OffloadFailure {
         let message: String = message.into();
-        OffloadFailure { reason, message: message.chars().take(MESSAGE_MAX).collect() }
+        OffloadFailure {
+            reason,
+            message: message.chars().take(MESSAGE_MAX).collect(),
+        }
     }
 }
 
@@ -71,7 +77,9 @@ async fn lambda_client(config: &AgentConfig) -> Client {
 }
 
 fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// Maps an Invoke API error to why the offload failed.
@@ -80,7 +88,9 @@ fn classify_sdk_error(error: &SdkError<InvokeError>) -> FailureReason {
         return FailureReason::Throttled;
     }
     match error {
-        SdkError::ServiceError(e) if e.err().is_too_many_requests_exception() => FailureReason::Throttled,
+        SdkError::ServiceError(e) if e.err().is_too_many_requests_exception() => {
+            FailureReason::Throttled
+        }
         SdkError::TimeoutError(_) => FailureReason::Timeout,
         SdkError::DispatchFailure(e) if e.is_timeout() => FailureReason::Timeout,
         SdkError::DispatchFailure(_) => FailureReason::PlatformUnreachable,
@@ -93,12 +103,18 @@ fn outcome_of(output: &InvokeOutput) -> Result<InvocationReply, OffloadFailure> 
     let payload = output.payload().map(|b| b.as_ref()).unwrap_or_default();
     if let Some(kind) = output.function_error() {
         let body = String::from_utf8_lossy(payload);
-        return Err(OffloadFailure::new(FailureReason::FunctionError, format!("{kind}: {body}")));
+        return Err(OffloadFailure::new(
+            FailureReason::FunctionError,
+            format!("{kind}: {body}"),
+        ));
     }
     let reply = InvocationReply::from_lambda_payload(payload)
         .map_err(|e| OffloadFailure::new(FailureReason::ResultUnusable, e.to_string()))?;
     if let InvocationOutcome::Failed(failure) = &reply.outcome {
-        return Err(OffloadFailure::new(FailureReason::FunctionFailed, failure.to_string()));
+        return Err(OffloadFailure::new(
+            FailureReason::FunctionFailed,
+            failure.to_string(),
+        ));
     }
     Ok(reply)
 }
@@ -133,11 +149,13 @@ impl Dispatcher {
         match &result {
             Ok((reply, round_trip)) => {
                 debug!(handler = handler_key, round_trip_ms = round_trip.as_millis() as u64, cold = reply.stats.cold, instance = %reply.stats.instance_id, "offloaded");
-                self.stats.record_offloaded(handler_key, *round_trip, &reply.stats);
+                self.stats
+                    .record_offloaded(handler_key, *round_trip, &reply.stats);
             }
             Err(failure) => {
                 warn!(handler = handler_key, reason = %failure.reason, message = %failure.message, "offload failed, running locally");
-                self.stats.record_failure(handler_key, failure.reason, &failure.message);
+                self.stats
+                    .record_failure(handler_key, failure.reason, &failure.message);
             }
         }
         result.map(|(reply, _)| reply.outcome)
@@ -150,7 +168,10 @@ impl Dispatcher {
         args: Vec<u8>,
     ) -> Result<(InvocationReply, Duration), OffloadFailure> {
         let too_large = |what: &str, len: usize, max: usize| {
-            OffloadFailure::new(FailureReason::PayloadTooLarge, format!("{what} are {len} bytes, over the {max}-byte limit"))
+            OffloadFailure::new(
+                FailureReason::PayloadTooLarge,
+                format!("{what} are {len} bytes, over the {max}-byte limit"),
+            )
         };
         if args.len() > ARGS_MAX {
             return Err(too_large("arguments", args.len(), ARGS_MAX));
@@ -167,18 +188,33 @@ impl Dispatcher {
         };
         let payload = invocation.to_lambda_payload();
         if payload.len() > LAMBDA_SYNC_PAYLOAD_MAX {
-            return Err(too_large("invocation payload", payload.len(), LAMBDA_SYNC_PAYLOAD_MAX));
+            return Err(too_large(
+                "invocation payload",
+                payload.len(),
+                LAMBDA_SYNC_PAYLOAD_MAX,
+            ));
         }
         let started = Instant::now();
-        let request = self.client.invoke().function_name(&self.function).payload(Blob::new(payload)).send();
+        let request = self
+            .client
+            .invoke()
+            .function_name(&self.function)
+            .payload(Blob::new(payload))
+            .send();
         let output = tokio::time::timeout(self.timeout, request)
             .await
             .map_err(|_| {
-                OffloadFailure::new(FailureReason::Timeout, format!("no reply within {} ms", self.timeout.as_millis()))
+                OffloadFailure::new(
+                    FailureReason::Timeout,
+                    format!("no reply within {} ms", self.timeout.as_millis()),
+                )
             })?
             .map_err(|e| {
                 let reason = classify_sdk_error(&e);
-                OffloadFailure::new(reason, format!("function {}: {}", self.function, DisplayErrorContext(&e)))
+                OffloadFailure::new(
+                    reason,
+                    format!("function {}: {}", self.function, DisplayErrorContext(&e)),
+                )
             })?;
         let round_trip = started.elapsed();
         drop(in_flight);

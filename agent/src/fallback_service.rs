@@ -45,11 +45,18 @@ fn check_name(what: &str, name: &str) -> Result<(), FallbackResponse> {
     Ok(())
 }
 
-fn bounded(what: &str, name: &str, bytes: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, FallbackResponse> {
+fn bounded(
+    what: &str,
+    name: &str,
+    bytes: Option<Vec<u8>>,
+) -> Result<Option<Vec<u8>>, FallbackResponse> {
     match bytes {
         Some(b) if b.len() > CLASS_MAX => Err(FallbackResponse::error(
             FallbackErrorKind::TooLarge,
-            format!("{what} {name} is {} bytes, over the {CLASS_MAX}-byte limit", b.len()),
+            format!(
+                "{what} {name} is {} bytes, over the {CLASS_MAX}-byte limit",
+                b.len()
+            ),
         )),
         other => Ok(other),
     }
@@ -62,27 +69,44 @@ impl AgentFallbackService {
         stats: Arc<Stats>,
         code: Arc<dyn CodeSource>,
     ) -> AgentFallbackService {
-        AgentFallbackService { store, in_flight, stats, code }
+        AgentFallbackService {
+            store,
+            in_flight,
+            stats,
+            code,
+        }
     }
 
-    fn answer(&self, capability: &Capability, request: FallbackRequest) -> Result<FallbackResponse, FallbackResponse> {
+    fn answer(
+        &self,
+        capability: &Capability,
+        request: FallbackRequest,
+    ) -> Result<FallbackResponse, FallbackResponse> {
         let authorized = self
             .in_flight
             .authorize(capability)
             .map_err(|e| FallbackResponse::error(FallbackErrorKind::Unauthorized, e.to_string()))?;
-        self.stats.record_fallback(&authorized.handler_key, request.kind());
+        self.stats
+            .record_fallback(&authorized.handler_key, request.kind());
         debug!(handler = %authorized.handler_key, kind = %request.kind(), "fallback request");
-        let internal = |e: CodeSourceError| FallbackResponse::error(FallbackErrorKind::Internal, e.0);
+        let internal =
+            |e: CodeSourceError| FallbackResponse::error(FallbackErrorKind::Internal, e.0);
         match request {
             FallbackRequest::FetchClosure { id } => {
                 if id != authorized.closure_id {
                     return Err(FallbackResponse::error(
                         FallbackErrorKind::Unauthorized,
-                        format!("invocation {} may fetch only its own closure", capability.invocation_id),
+                        format!(
+                            "invocation {} may fetch only its own closure",
+                            capability.invocation_id
+                        ),
                     ));
                 }
                 let closure = self.store.get(&id).ok_or_else(|| {
-                    FallbackResponse::error(FallbackErrorKind::NotFound, format!("closure {id} is no longer stored"))
+                    FallbackResponse::error(
+                        FallbackErrorKind::NotFound,
+                        format!("closure {id} is no longer stored"),
+                    )
                 })?;
                 Ok(FallbackResponse::Closure((*closure).clone()))
             }
@@ -94,7 +118,9 @@ impl AgentFallbackService {
             FallbackRequest::GetResource { name } => {
                 check_name("resource name", &name)?;
                 let bytes = self.code.resource_bytes(&name).map_err(internal)?;
-                Ok(FallbackResponse::Resource(bounded("resource", &name, bytes)?))
+                Ok(FallbackResponse::Resource(bounded(
+                    "resource", &name, bytes,
+                )?))
             }
         }
     }
@@ -126,7 +152,9 @@ mod tests {
     impl CodeSource for InMemoryCode {
         fn class_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
             if name == "com.example.Broken" {
-                return Err(CodeSourceError("class loader threw java.lang.LinkageError".into()));
+                return Err(CodeSourceError(
+                    "class loader threw java.lang.LinkageError".into(),
+                ));
             }
             Ok(self.classes.get(name).cloned())
         }
@@ -147,8 +175,15 @@ mod tests {
         let store = Arc::new(ClosureStore::new());
         let in_flight = Arc::new(InFlight::new());
         let stats = Arc::new(Stats::new());
-        let code = InMemoryCode { classes: HashMap::from([("com.example.Util".to_owned(), vec![0xCA, 0xFE, 0xBA, 0xBE])]) };
-        let service = AgentFallbackService::new(store.clone(), in_flight.clone(), stats.clone(), Arc::new(code));
+        let code = InMemoryCode {
+            classes: HashMap::from([("com.example.Util".to_owned(), vec![0xCA, 0xFE, 0xBA, 0xBE])]),
+        };
+        let service = AgentFallbackService::new(
+            store.clone(),
+            in_flight.clone(),
+            stats.clone(),
+            Arc::new(code),
+        );
 
         let mine = store.insert(closure("resize", b"mine")).unwrap();
         let theirs = store.insert(closure("crop", b"theirs")).unwrap();
@@ -162,28 +197,66 @@ mod tests {
         let other = service.handle(&cap, FallbackRequest::FetchClosure { id: theirs });
         assert_eq!(kind(&other), Some(FallbackErrorKind::Unauthorized));
 
-        let class = service.handle(&cap, FallbackRequest::LoadClass { name: "com.example.Util".into() });
-        assert_eq!(class, FallbackResponse::Class(Some(vec![0xCA, 0xFE, 0xBA, 0xBE])));
-        let missing = service.handle(&cap, FallbackRequest::LoadClass { name: "com.example.Missing".into() });
+        let class = service.handle(
+            &cap,
+            FallbackRequest::LoadClass {
+                name: "com.example.Util".into(),
+            },
+        );
+        assert_eq!(
+            class,
+            FallbackResponse::Class(Some(vec![0xCA, 0xFE, 0xBA, 0xBE]))
+        );
+        let missing = service.handle(
+            &cap,
+            FallbackRequest::LoadClass {
+                name: "com.example.Missing".into(),
+            },
+        );
         assert_eq!(missing, FallbackResponse::Class(None));
-        let broken = service.handle(&cap, FallbackRequest::LoadClass { name: "com.example.Broken".into() });
+        let broken = service.handle(
+            &cap,
+            FallbackRequest::LoadClass {
+                name: "com.example.Broken".into(),
+            },
+        );
         assert_eq!(kind(&broken), Some(FallbackErrorKind::Internal));
-        let nul = service.handle(&cap, FallbackRequest::LoadClass { name: "a\0b".into() });
+        let nul = service.handle(
+            &cap,
+            FallbackRequest::LoadClass {
+                name: "a\0b".into(),
+            },
+        );
         assert_eq!(kind(&nul), Some(FallbackErrorKind::Malformed));
-        let big = service.handle(&cap, FallbackRequest::GetResource { name: "big.bin".into() });
+        let big = service.handle(
+            &cap,
+            FallbackRequest::GetResource {
+                name: "big.bin".into(),
+            },
+        );
         assert_eq!(kind(&big), Some(FallbackErrorKind::TooLarge));
 
-        let forged = Capability { invocation_id: cap.invocation_id, token: [0; 16] };
+        let forged = Capability {
+            invocation_id: cap.invocation_id,
+            token: [0; 16],
+        };
         let refused = service.handle(&forged, FallbackRequest::FetchClosure { id: mine });
         assert_eq!(kind(&refused), Some(FallbackErrorKind::Unauthorized));
         drop(guard);
         let late = service.handle(&cap, FallbackRequest::FetchClosure { id: mine });
         assert_eq!(kind(&late), Some(FallbackErrorKind::Unauthorized));
-        let unknown = service.handle(&cap, FallbackRequest::FetchClosure { id: ClosureId([1; 32]) });
+        let unknown = service.handle(
+            &cap,
+            FallbackRequest::FetchClosure {
+                id: ClosureId([1; 32]),
+            },
+        );
         assert_eq!(kind(&unknown), Some(FallbackErrorKind::Unauthorized));
 
         let report = stats.report(&Ratios::default());
-        let fallbacks = &report.handlers["com.example.ImageController#resize"].counters.fallbacks;
+        let fallbacks = &report.handlers["com.example.ImageController#resize"]
+            .counters
+            .fallbacks;
         assert_eq!(fallbacks["fetch_closure"], 2);
         assert_eq!(fallbacks["load_class"], 4);
         assert_eq!(fallbacks["get_resource"], 1);

@@ -18,7 +18,10 @@ pub struct JavaCodeSource {
 impl JavaCodeSource {
     /// Keeps the VM and a global reference to the bridge class; call on a Java thread.
     pub fn new(env: &Env, bridge_class: &JClass) -> jni::errors::Result<JavaCodeSource> {
-        Ok(JavaCodeSource { vm: env.get_java_vm()?, bridge: env.new_global_ref(bridge_class)? })
+        Ok(JavaCodeSource {
+            vm: env.get_java_vm()?,
+            bridge: env.new_global_ref(bridge_class)?,
+        })
     }
 
     /// Calls `static byte[] method(String)` on the bridge; Java's `null` is `None`.
@@ -27,7 +30,12 @@ impl JavaCodeSource {
             .attach_current_thread(|env| -> jni::errors::Result<Option<Vec<u8>>> {
                 let name = env.new_string(arg)?;
                 let value = env
-                    .call_static_method(&self.bridge, method, jni_sig!("(Ljava/lang/String;)[B"), &[JValue::from(&name)])?
+                    .call_static_method(
+                        &self.bridge,
+                        method,
+                        jni_sig!("(Ljava/lang/String;)[B"),
+                        &[JValue::from(&name)],
+                    )?
                     .l()?;
                 if value.is_null() {
                     return Ok(None);

@@ -60,7 +60,10 @@ impl<T: Default, E: std::fmt::Display> ErrorPolicy<T, E> for FailOpen {
         _: &mut (),
         payload: Box<dyn std::any::Any + Send + 'static>,
     ) -> jni::errors::Result<T> {
-        error!(panic = panic_message(&*payload), "semifaas native call panicked; the handler runs locally");
+        error!(
+            panic = panic_message(&*payload),
+            "semifaas native call panicked; the handler runs locally"
+        );
         env.exception_clear();
         Ok(T::default())
     }
@@ -75,7 +78,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
 }
 
 fn agent() -> Result<&'static Agent> {
-    runtime::global().ok_or_else(|| ExportError::Invalid("the semifaas agent is not initialized".into()))
+    runtime::global()
+        .ok_or_else(|| ExportError::Invalid("the semifaas agent is not initialized".into()))
 }
 
 fn string(env: &Env, value: &JString, what: &str) -> Result<String> {
@@ -107,7 +111,11 @@ fn bytes(env: &Env, array: &JByteArray, what: &str) -> Result<Vec<u8>> {
     Ok(env.convert_byte_array(array)?)
 }
 
-fn byte_arrays(env: &mut Env, array: &JObjectArray<JByteArray>, what: &str) -> Result<Vec<Vec<u8>>> {
+fn byte_arrays(
+    env: &mut Env,
+    array: &JObjectArray<JByteArray>,
+    what: &str,
+) -> Result<Vec<Vec<u8>>> {
     if array.is_null() {
         return Err(ExportError::Invalid(format!("{what} is null")));
     }
@@ -139,7 +147,12 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_init<'local>(
             // Caught here rather than by the policy: a panic must come back as a message, not
             // as `null` (which means success).
             let outcome = catch_unwind(AssertUnwindSafe(|| init(env, &class, &keys, &values)))
-                .unwrap_or_else(|p| Err(format!("semifaas agent panicked during init: {}", panic_message(&*p))));
+                .unwrap_or_else(|p| {
+                    Err(format!(
+                        "semifaas agent panicked during init: {}",
+                        panic_message(&*p)
+                    ))
+                });
             match outcome {
                 Ok(()) => Ok(JString::default()),
                 Err(message) => {
@@ -161,11 +174,16 @@ fn init(
     let keys = strings(env, keys, "keys").map_err(|e| e.to_string())?;
     let values = strings(env, values, "values").map_err(|e| e.to_string())?;
     if keys.len() != values.len() {
-        return Err(format!("{} configuration keys but {} values", keys.len(), values.len()));
+        return Err(format!(
+            "{} configuration keys but {} values",
+            keys.len(),
+            values.len()
+        ));
     }
     let config = AgentConfig::from_pairs(keys.iter().zip(&values)).map_err(|e| e.to_string())?;
     runtime::init_logging(&config.log_filter);
-    let code = JavaCodeSource::new(env, class).map_err(|e| format!("could not keep a reference to NativeBridge: {e}"))?;
+    let code = JavaCodeSource::new(env, class)
+        .map_err(|e| format!("could not keep a reference to NativeBridge: {e}"))?;
     runtime::init_global(config, Arc::new(code)).map_err(|e| e.to_string())?;
     Ok(())
 }
@@ -228,16 +246,27 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_registerClosure<'loca
                 Ok(Closure {
                     handler,
                     receiver: bytes(env, &receiver, "receiver")?,
-                    classes: names.into_iter().zip(blobs).map(|(name, bytes)| NamedBytes { name, bytes }).collect(),
+                    classes: names
+                        .into_iter()
+                        .zip(blobs)
+                        .map(|(name, bytes)| NamedBytes { name, bytes })
+                        .collect(),
                     resources: Vec::new(),
                 })
             })();
-            let registered = built.and_then(|c| agent.register_closure(c).map_err(|e| ExportError::Invalid(e.0)));
+            let registered = built.and_then(|c| {
+                agent
+                    .register_closure(c)
+                    .map_err(|e| ExportError::Invalid(e.0))
+            });
             match registered {
                 Ok(id) => Ok(JString::from_str(env, id.to_string())?),
                 Err(ExportError::Invalid(message)) => {
                     warn!(%message, "closure rejected");
-                    env.throw_new(jni_str!("java/lang/IllegalArgumentException"), JNIString::from(message))?;
+                    env.throw_new(
+                        jni_str!("java/lang/IllegalArgumentException"),
+                        JNIString::from(message),
+                    )?;
                     Ok(JString::default())
                 }
                 Err(e) => Err(e),
@@ -284,7 +313,11 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordLocal<'local>(
     unowned
         .with_env(|env| -> Result<()> {
             let key = string(env, &handler_key, "handlerKey")?;
-            agent()?.record_local(&key, duration_from_nanos(wall_nanos), duration_from_nanos(cpu_nanos));
+            agent()?.record_local(
+                &key,
+                duration_from_nanos(wall_nanos),
+                duration_from_nanos(cpu_nanos),
+            );
             Ok(())
         })
         .resolve::<FailOpen>()

@@ -61,7 +61,10 @@ pub struct Ratios {
 
 impl Ratios {
     pub fn for_handler(&self, handler_key: &str) -> f64 {
-        self.overrides.get(handler_key).copied().unwrap_or(self.global)
+        self.overrides
+            .get(handler_key)
+            .copied()
+            .unwrap_or(self.global)
     }
 }
 
@@ -84,7 +87,9 @@ pub fn check_handler_key(key: &str) -> Result<(), PolicyError> {
     let bad = || PolicyError::BadHandlerKey(key.chars().take(200).collect());
     let (class, method) = key.split_once('#').ok_or_else(bad)?;
     let valid_part = |s: &str| {
-        !s.is_empty() && s.len() <= 1024 && !s.contains(|c: char| c.is_whitespace() || c.is_control() || c == '#')
+        !s.is_empty()
+            && s.len() <= 1024
+            && !s.contains(|c: char| c.is_whitespace() || c.is_control() || c == '#')
     };
     if valid_part(class) && valid_part(method) && !class.starts_with('.') && !class.ends_with('.') {
         Ok(())
@@ -96,7 +101,10 @@ pub fn check_handler_key(key: &str) -> Result<(), PolicyError> {
 impl Policy {
     pub fn new(global_ratio: f64) -> Result<Policy, PolicyError> {
         Ok(Policy {
-            ratios: RwLock::new(Ratios { global: check_ratio(global_ratio)?, overrides: BTreeMap::new() }),
+            ratios: RwLock::new(Ratios {
+                global: check_ratio(global_ratio)?,
+                overrides: BTreeMap::new(),
+            }),
             credits: RwLock::new(HashMap::new()),
         })
     }
@@ -105,7 +113,9 @@ impl Policy {
     pub fn decide(&self, handler_key: &str) -> OffloadDecision {
         let ratio = self.ratios.read().for_handler(handler_key);
         if ratio <= 0.0 {
-            return OffloadDecision::Local { reason: LocalReason::RatioZero };
+            return OffloadDecision::Local {
+                reason: LocalReason::RatioZero,
+            };
         }
         let step = (ratio * CREDIT_ONE as f64).round() as u64;
         let credits = self.credits_of(handler_key);
@@ -119,7 +129,9 @@ impl Policy {
         if offload {
             OffloadDecision::Offload
         } else {
-            OffloadDecision::Local { reason: LocalReason::AwaitingCredit }
+            OffloadDecision::Local {
+                reason: LocalReason::AwaitingCredit,
+            }
         }
     }
 
@@ -127,7 +139,11 @@ impl Policy {
         if let Some(c) = self.credits.read().get(handler_key) {
             return c.clone();
         }
-        self.credits.write().entry(handler_key.to_owned()).or_default().clone()
+        self.credits
+            .write()
+            .entry(handler_key.to_owned())
+            .or_default()
+            .clone()
     }
 
     pub fn ratios(&self) -> Ratios {
@@ -147,7 +163,10 @@ impl Policy {
     pub fn set_handler_ratio(&self, handler_key: &str, ratio: f64) -> Result<(), PolicyError> {
         check_handler_key(handler_key)?;
         let ratio = check_ratio(ratio)?;
-        self.ratios.write().overrides.insert(handler_key.to_owned(), ratio);
+        self.ratios
+            .write()
+            .overrides
+            .insert(handler_key.to_owned(), ratio);
         Ok(())
     }
 
@@ -172,14 +191,16 @@ mod tests {
         let policy = Policy::new(0.25).unwrap();
         assert_eq!(offloads(&policy, H, 1000), 250);
         let pattern: Vec<bool> = (0..8).map(|_| policy.decide(H).is_offload()).collect();
-        assert_eq!(pattern, [false, false, false, true, false, false, false, true]);
+        assert_eq!(
+            pattern,
+            [false, false, false, true, false, false, false, true]
+        );
     }
 
     #[test]
     fn decimal_ratios_are_exact() {
         let policy = Policy::new(0.1).unwrap();
         assert_eq!(offloads(&policy, H, 1000), 100);
-        policy.set_global_ratio(0.3).unwrap();
         assert_eq!(offloads(&Policy::new(0.3).unwrap(), H, 1000), 300);
     }
 
@@ -187,7 +208,12 @@ mod tests {
     fn zero_offloads_nothing_and_one_offloads_everything() {
         let policy = Policy::new(0.0).unwrap();
         assert_eq!(offloads(&policy, H, 1000), 0);
-        assert_eq!(policy.decide(H), OffloadDecision::Local { reason: LocalReason::RatioZero });
+        assert_eq!(
+            policy.decide(H),
+            OffloadDecision::Local {
+                reason: LocalReason::RatioZero
+            }
+        );
         policy.set_global_ratio(1.0).unwrap();
         assert_eq!(offloads(&policy, H, 1000), 1000);
     }
@@ -195,8 +221,18 @@ mod tests {
     #[test]
     fn handlers_count_credits_separately() {
         let policy = Policy::new(0.5).unwrap();
-        assert_eq!(policy.decide("a.B#x"), OffloadDecision::Local { reason: LocalReason::AwaitingCredit });
-        assert_eq!(policy.decide("a.B#y"), OffloadDecision::Local { reason: LocalReason::AwaitingCredit });
+        assert_eq!(
+            policy.decide("a.B#x"),
+            OffloadDecision::Local {
+                reason: LocalReason::AwaitingCredit
+            }
+        );
+        assert_eq!(
+            policy.decide("a.B#y"),
+            OffloadDecision::Local {
+                reason: LocalReason::AwaitingCredit
+            }
+        );
         assert_eq!(policy.decide("a.B#x"), OffloadDecision::Offload);
     }
 
@@ -216,13 +252,28 @@ mod tests {
     fn bad_ratios_and_handler_keys_are_rejected_and_change_nothing() {
         let policy = Policy::new(0.5).unwrap();
         for r in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
-            assert!(matches!(policy.set_global_ratio(r), Err(PolicyError::RatioOutOfRange(_))));
+            assert!(matches!(
+                policy.set_global_ratio(r),
+                Err(PolicyError::RatioOutOfRange(_))
+            ));
         }
         assert!(Policy::new(2.0).is_err());
         for key in ["", "NoMethod", "#m", "C#", "a b#c", "a#b#c", ".C#m"] {
-            assert!(matches!(policy.set_handler_ratio(key, 0.1), Err(PolicyError::BadHandlerKey(_))), "{key}");
+            assert!(
+                matches!(
+                    policy.set_handler_ratio(key, 0.1),
+                    Err(PolicyError::BadHandlerKey(_))
+                ),
+                "{key}"
+            );
         }
-        assert_eq!(policy.ratios(), Ratios { global: 0.5, overrides: BTreeMap::new() });
+        assert_eq!(
+            policy.ratios(),
+            Ratios {
+                global: 0.5,
+                overrides: BTreeMap::new()
+            }
+        );
     }
 
     #[test]

@@ -67,13 +67,22 @@ impl Agent {
         let stats = Arc::new(Stats::new());
         let store = Arc::new(ClosureStore::new());
         let in_flight = Arc::new(InFlight::new());
-        let service = AgentFallbackService::new(store.clone(), in_flight.clone(), stats.clone(), code);
+        let service =
+            AgentFallbackService::new(store.clone(), in_flight.clone(), stats.clone(), code);
         let (fallback, admin, dispatcher) = runtime.block_on(async {
-            let fallback = FallbackServer::start(config.fallback_bind_addr(), FALLBACK_SERVER_NAME, Arc::new(service))?;
-            let admin_state = AdminState { policy: policy.clone(), stats: stats.clone() };
+            let fallback = FallbackServer::start(
+                config.fallback_bind_addr(),
+                FALLBACK_SERVER_NAME,
+                Arc::new(service),
+            )?;
+            let admin_state = AdminState {
+                policy: policy.clone(),
+                stats: stats.clone(),
+            };
             let admin = AdminServer::start(config.admin_addr(), admin_state).await?;
             let endpoint = fallback.endpoint(&config.fallback_host);
-            let dispatcher = Dispatcher::new(&config, endpoint, in_flight.clone(), stats.clone()).await;
+            let dispatcher =
+                Dispatcher::new(&config, endpoint, in_flight.clone(), stats.clone()).await;
             Ok::<_, AgentError>((fallback, admin, Arc::new(dispatcher)))
         })?;
         info!(
@@ -85,7 +94,16 @@ impl Agent {
             timeout_ms = config.timeout.as_millis() as u64,
             "semifaas agent started"
         );
-        Ok(Agent { config, policy, stats, store, dispatcher, fallback, admin, runtime })
+        Ok(Agent {
+            config,
+            policy,
+            stats,
+            store,
+            dispatcher,
+            fallback,
+            admin,
+            runtime,
+        })
     }
 
     pub fn config(&self) -> &AgentConfig {
@@ -129,7 +147,12 @@ impl Agent {
     /// Offloads one invocation and blocks the calling (non-tokio) thread until the outcome or
     /// the deadline. Returns the outcome bytes for Java (tag 0 or 1), or `None` when the handler
     /// must run locally; the failure is already counted.
-    pub fn offload(&self, handler_key: &str, closure_id: ClosureId, args: Vec<u8>) -> Option<Vec<u8>> {
+    pub fn offload(
+        &self,
+        handler_key: &str,
+        closure_id: ClosureId,
+        args: Vec<u8>,
+    ) -> Option<Vec<u8>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let dispatcher = self.dispatcher.clone();
         let key = handler_key.to_owned();
@@ -141,7 +164,10 @@ impl Agent {
             Ok(Ok(outcome)) => Some(outcome.to_tagged()),
             Ok(Err(_)) => None,
             Err(_) => {
-                warn!(handler = handler_key, "offload task ended without a result, running locally");
+                warn!(
+                    handler = handler_key,
+                    "offload task ended without a result, running locally"
+                );
                 None
             }
         }
@@ -157,7 +183,10 @@ impl Agent {
     }
 
     pub fn record_offload_failure(&self, handler_key: &str, reason: &str) {
-        warn!(handler = handler_key, reason, "offload result unusable, ran locally");
+        warn!(
+            handler = handler_key,
+            reason, "offload result unusable, ran locally"
+        );
         self.stats.record_result_unusable(handler_key, reason);
     }
 }
@@ -166,7 +195,10 @@ static AGENT: OnceLock<Agent> = OnceLock::new();
 static INIT: Mutex<()> = Mutex::new(());
 
 /// Starts the process-wide agent; a second call is an error.
-pub fn init_global(config: AgentConfig, code: Arc<dyn CodeSource>) -> Result<&'static Agent, AgentError> {
+pub fn init_global(
+    config: AgentConfig,
+    code: Arc<dyn CodeSource>,
+) -> Result<&'static Agent, AgentError> {
     let _serialized = INIT.lock();
     if AGENT.get().is_some() {
         return Err(AgentError::AlreadyInitialized);
@@ -183,5 +215,8 @@ pub fn global() -> Option<&'static Agent> {
 /// Logs to stderr with the configured filter. Only the first call in a process installs it.
 pub fn init_logging(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(filter).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .try_init();
 }

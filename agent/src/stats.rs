@@ -66,7 +66,10 @@ impl FailureReason {
     }
 
     fn index(self) -> usize {
-        Self::ALL.iter().position(|r| *r == self).expect("every reason is in ALL")
+        Self::ALL
+            .iter()
+            .position(|r| *r == self)
+            .expect("every reason is in ALL")
     }
 }
 
@@ -82,7 +85,7 @@ fn histogram() -> Histogram<u64> {
 }
 
 fn micros(d: Duration) -> u64 {
-    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 struct HandlerStats {
@@ -193,6 +196,7 @@ impl LatencySummary {
 pub struct FunctionPhases {
     /// Cold invocations only.
     pub jvm_start_ms: LatencySummary,
+    /// Invocations that fetched their closure (not cached on the instance) only.
     pub closure_fetch_ms: LatencySummary,
     pub install_ms: LatencySummary,
     pub handler_ms: LatencySummary,
@@ -276,8 +280,13 @@ impl Stats {
 
     fn with<R>(&self, handler_key: &str, f: impl FnOnce(&mut HandlerStats) -> R) -> R {
         let existing = self.handlers.read().get(handler_key).cloned();
-        let handler = existing
-            .unwrap_or_else(|| self.handlers.write().entry(handler_key.to_owned()).or_default().clone());
+        let handler = existing.unwrap_or_else(|| {
+            self.handlers
+                .write()
+                .entry(handler_key.to_owned())
+                .or_default()
+                .clone()
+        });
         let mut guard = handler.lock();
         f(&mut guard)
     }
@@ -288,17 +297,25 @@ impl Stats {
     }
 
     /// An offload returned a usable outcome (returned or threw).
-    pub fn record_offloaded(&self, handler_key: &str, round_trip: Duration, function: &FunctionStats) {
+    pub fn record_offloaded(
+        &self,
+        handler_key: &str,
+        round_trip: Duration,
+        function: &FunctionStats,
+    ) {
         self.with(handler_key, |h| {
             h.offloaded += 1;
             h.offload_round_trip.saturating_record(micros(round_trip));
             if function.cold {
                 h.cold_starts += 1;
-                h.jvm_start.saturating_record(function.jvm_start_us.max(1));
+                h.jvm_start.saturating_record(function.jvm_start_us);
             }
-            h.closure_fetch.saturating_record(function.closure_fetch_us.max(1));
-            h.install.saturating_record(function.install_us.max(1));
-            h.handler.saturating_record(function.handler_us.max(1));
+            // Only fetches count: 0 means the instance had the closure cached.
+            if function.closure_fetch_us > 0 {
+                h.closure_fetch.saturating_record(function.closure_fetch_us);
+            }
+            h.install.saturating_record(function.install_us);
+            h.handler.saturating_record(function.handler_us);
         });
     }
 
@@ -327,7 +344,10 @@ impl Stats {
             h.offloaded = h.offloaded.saturating_sub(1);
             h.failures += 1;
             h.failure_reasons[FailureReason::ResultUnusable.index()] += 1;
-            h.last_failure = Some(clip(&format!("{}: {message}", FailureReason::ResultUnusable)));
+            h.last_failure = Some(clip(&format!(
+                "{}: {message}",
+                FailureReason::ResultUnusable
+            )));
         });
     }
 
@@ -343,13 +363,20 @@ impl Stats {
 
     /// The fallback server answered a request of an invocation of this handler.
     pub fn record_fallback(&self, handler_key: &str, kind: FallbackKind) {
-        let index = FallbackKind::ALL.iter().position(|k| *k == kind).expect("every kind is in ALL");
+        let index = FallbackKind::ALL
+            .iter()
+            .position(|k| *k == kind)
+            .expect("every kind is in ALL");
         self.with(handler_key, |h| h.fallbacks[index] += 1);
     }
 
     pub fn report(&self, ratios: &Ratios) -> StatsReport {
-        let handlers: Vec<(String, Arc<Mutex<HandlerStats>>)> =
-            self.handlers.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let handlers: Vec<(String, Arc<Mutex<HandlerStats>>)> = self
+            .handlers
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let mut report = StatsReport {
             ratio: ratios.global,
             ratio_overrides: ratios.overrides.clone(),
@@ -367,7 +394,10 @@ impl Stats {
 
 /// Escapes a Prometheus label value.
 fn label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 impl StatsReport {
@@ -386,7 +416,12 @@ impl StatsReport {
                 .map(|(k, h)| format!("{name}{{handler=\"{}\"}} {}", label(k), value(h)))
                 .collect()
         };
-        family("semifaas_ratio", "gauge", "Global offload ratio.", vec![format!("semifaas_ratio {}", self.ratio)]);
+        family(
+            "semifaas_ratio",
+            "gauge",
+            "Global offload ratio.",
+            vec![format!("semifaas_ratio {}", self.ratio)],
+        );
         family(
             "semifaas_handler_ratio",
             "gauge",
@@ -397,12 +432,36 @@ impl StatsReport {
                 .collect(),
         );
         let counters: [(&str, &str, fn(&HandlerReport) -> u64); 6] = [
-            ("semifaas_invocations_total", "Handler invocations seen by the policy.", |h| h.counters.invocations),
-            ("semifaas_offloaded_total", "Invocations that ran on the platform.", |h| h.counters.offloaded),
-            ("semifaas_local_total", "Invocations that ran locally.", |h| h.counters.local),
-            ("semifaas_failures_total", "Offloads that failed and ran locally instead.", |h| h.counters.failures),
-            ("semifaas_cold_starts_total", "Offloads served by a cold function instance.", |h| h.counters.cold_starts),
-            ("semifaas_ineligible_total", "Invocations of handlers that cannot be offloaded.", |h| h.counters.ineligible),
+            (
+                "semifaas_invocations_total",
+                "Handler invocations seen by the policy.",
+                |h| h.counters.invocations,
+            ),
+            (
+                "semifaas_offloaded_total",
+                "Invocations that ran on the platform.",
+                |h| h.counters.offloaded,
+            ),
+            (
+                "semifaas_local_total",
+                "Invocations that ran locally.",
+                |h| h.counters.local,
+            ),
+            (
+                "semifaas_failures_total",
+                "Offloads that failed and ran locally instead.",
+                |h| h.counters.failures,
+            ),
+            (
+                "semifaas_cold_starts_total",
+                "Offloads served by a cold function instance.",
+                |h| h.counters.cold_starts,
+            ),
+            (
+                "semifaas_ineligible_total",
+                "Invocations of handlers that cannot be offloaded.",
+                |h| h.counters.ineligible,
+            ),
         ];
         for (name, help, value) in counters {
             family(name, "counter", help, per_handler(name, value));
@@ -417,25 +476,62 @@ impl StatsReport {
                 ));
             }
             for (kind, n) in &h.counters.fallbacks {
-                by_kind.push(format!("semifaas_fallbacks_total{{handler=\"{}\",kind=\"{kind}\"}} {n}", label(key)));
+                by_kind.push(format!(
+                    "semifaas_fallbacks_total{{handler=\"{}\",kind=\"{kind}\"}} {n}",
+                    label(key)
+                ));
             }
         }
-        family("semifaas_failure_reasons_total", "counter", "Failed offloads by reason.", by_reason);
-        family("semifaas_fallbacks_total", "counter", "Fallback requests served, by kind.", by_kind);
+        family(
+            "semifaas_failure_reasons_total",
+            "counter",
+            "Failed offloads by reason.",
+            by_reason,
+        );
+        family(
+            "semifaas_fallbacks_total",
+            "counter",
+            "Fallback requests served, by kind.",
+            by_kind,
+        );
         let summaries: [(&str, &str, fn(&HandlerReport) -> &LatencySummary); 3] = [
-            ("semifaas_local_wall_seconds", "Wall time of local runs.", |h| &h.local_wall_ms),
-            ("semifaas_local_cpu_seconds", "CPU time of local runs.", |h| &h.local_cpu_ms),
-            ("semifaas_offload_round_trip_seconds", "Round trip of successful offloads.", |h| &h.offload_round_trip_ms),
+            (
+                "semifaas_local_wall_seconds",
+                "Wall time of local runs.",
+                |h| &h.local_wall_ms,
+            ),
+            (
+                "semifaas_local_cpu_seconds",
+                "CPU time of local runs.",
+                |h| &h.local_cpu_ms,
+            ),
+            (
+                "semifaas_offload_round_trip_seconds",
+                "Round trip of successful offloads.",
+                |h| &h.offload_round_trip_ms,
+            ),
         ];
         for (name, help, summary) in summaries {
             let mut lines = Vec::new();
             for (key, h) in &self.handlers {
                 let s = summary(h);
                 let key = label(key);
-                lines.push(format!("{name}{{handler=\"{key}\",quantile=\"0.5\"}} {}", s.p50 / 1000.0));
-                lines.push(format!("{name}{{handler=\"{key}\",quantile=\"0.99\"}} {}", s.p99 / 1000.0));
-                lines.push(format!("{name}{{handler=\"{key}\",quantile=\"1\"}} {}", s.max / 1000.0));
-                lines.push(format!("{name}_sum{{handler=\"{key}\"}} {}", s.sum / 1000.0));
+                lines.push(format!(
+                    "{name}{{handler=\"{key}\",quantile=\"0.5\"}} {}",
+                    s.p50 / 1000.0
+                ));
+                lines.push(format!(
+                    "{name}{{handler=\"{key}\",quantile=\"0.99\"}} {}",
+                    s.p99 / 1000.0
+                ));
+                lines.push(format!(
+                    "{name}{{handler=\"{key}\",quantile=\"1\"}} {}",
+                    s.max / 1000.0
+                ));
+                lines.push(format!(
+                    "{name}_sum{{handler=\"{key}\"}} {}",
+                    s.sum / 1000.0
+                ));
                 lines.push(format!("{name}_count{{handler=\"{key}\"}} {}", s.count));
             }
             family(name, "summary", help, lines);
@@ -456,7 +552,12 @@ mod tests {
         for _ in 0..4 {
             stats.record_invocation(H);
         }
-        let cold = FunctionStats { cold: true, jvm_start_us: 400_000, handler_us: 2_000, ..Default::default() };
+        let cold = FunctionStats {
+            cold: true,
+            jvm_start_us: 400_000,
+            handler_us: 2_000,
+            ..Default::default()
+        };
         stats.record_offloaded(H, Duration::from_millis(450), &cold);
         stats.record_local(H, Duration::from_millis(10), Duration::from_millis(8));
         stats.record_failure(H, FailureReason::Throttled, "429 from the platform");
@@ -467,13 +568,20 @@ mod tests {
         stats.record_fallback(H, FallbackKind::FetchClosure);
         stats.record_invocation("com.example.D#n");
         stats.record_ineligible("com.example.D#n", "returns a CompletableFuture");
-        stats.record_local("com.example.D#n", Duration::from_millis(1), Duration::from_millis(1));
+        stats.record_local(
+            "com.example.D#n",
+            Duration::from_millis(1),
+            Duration::from_millis(1),
+        );
         stats
     }
 
     #[test]
     fn json_has_the_agreed_shape() {
-        let ratios = Ratios { global: 0.25, overrides: BTreeMap::from([(H.to_owned(), 1.0)]) };
+        let ratios = Ratios {
+            global: 0.25,
+            overrides: BTreeMap::from([(H.to_owned(), 1.0)]),
+        };
         let json: Value = serde_json::to_value(sample().report(&ratios)).unwrap();
         assert_eq!(json["ratio"], 0.25);
         assert_eq!(json["ratio_overrides"][H], 1.0);
@@ -493,7 +601,14 @@ mod tests {
         assert_eq!(h["local_wall_ms"]["count"], 3);
         assert!((h["local_wall_ms"]["max"].as_f64().unwrap() - 30.0).abs() < 0.5);
         assert!((h["offload_round_trip_ms"]["p50"].as_f64().unwrap() - 450.0).abs() < 5.0);
-        assert!((h["function_phases"]["jvm_start_ms"]["max"].as_f64().unwrap() - 400.0).abs() < 5.0);
+        assert!(
+            (h["function_phases"]["jvm_start_ms"]["max"]
+                .as_f64()
+                .unwrap()
+                - 400.0)
+                .abs()
+                < 5.0
+        );
         assert!(h["last_failure"].as_str().unwrap().contains("throttled"));
         let d = &json["handlers"]["com.example.D#n"];
         assert_eq!(d["ineligible"], 1);
@@ -510,24 +625,42 @@ mod tests {
         stats.record_result_unusable(H, "could not decode the return value");
         stats.record_local(H, Duration::from_millis(5), Duration::from_millis(5));
         let t = stats.report(&Ratios::default()).totals;
-        assert_eq!((t.invocations, t.offloaded, t.local, t.failures), (1, 0, 1, 1));
+        assert_eq!(
+            (t.invocations, t.offloaded, t.local, t.failures),
+            (1, 0, 1, 1)
+        );
         assert_eq!(t.failure_reasons["result_unusable"], 1);
     }
 
     #[test]
     fn prometheus_text_has_help_type_and_labelled_samples() {
-        let text = sample().report(&Ratios { global: 0.5, overrides: BTreeMap::new() }).to_prometheus();
-        assert!(text.contains("# HELP semifaas_invocations_total "), "{text}");
+        let text = sample()
+            .report(&Ratios {
+                global: 0.5,
+                overrides: BTreeMap::new(),
+            })
+            .to_prometheus();
+        assert!(
+            text.contains("# HELP semifaas_invocations_total "),
+            "{text}"
+        );
         assert!(text.contains("# TYPE semifaas_invocations_total counter"));
         assert!(text.contains("semifaas_invocations_total{handler=\"com.example.C#m\"} 4"));
-        assert!(text.contains("semifaas_failure_reasons_total{handler=\"com.example.C#m\",reason=\"throttled\"} 1"));
-        assert!(text.contains("semifaas_fallbacks_total{handler=\"com.example.C#m\",kind=\"load_class\"} 2"));
+        assert!(text.contains(
+            "semifaas_failure_reasons_total{handler=\"com.example.C#m\",reason=\"throttled\"} 1"
+        ));
+        assert!(text.contains(
+            "semifaas_fallbacks_total{handler=\"com.example.C#m\",kind=\"load_class\"} 2"
+        ));
         assert!(text.contains("semifaas_ratio 0.5"));
         assert!(text.contains("# TYPE semifaas_local_wall_seconds summary"));
         assert!(text.contains("semifaas_local_wall_seconds_count{handler=\"com.example.C#m\"} 3"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();
-            assert!(value.parse::<f64>().is_ok(), "sample line {line:?} must end in a number");
+            assert!(
+                value.parse::<f64>().is_ok(),
+                "sample line {line:?} must end in a number"
+            );
         }
     }
 
@@ -536,6 +669,9 @@ mod tests {
         let stats = Stats::new();
         stats.record_invocation("a.\"B\\#m\n");
         let text = stats.report(&Ratios::default()).to_prometheus();
-        assert!(text.contains(r#"semifaas_invocations_total{handler="a.\"B\\#m\n"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"semifaas_invocations_total{handler="a.\"B\\#m\n"} 1"#),
+            "{text}"
+        );
     }
 }

@@ -15,8 +15,13 @@ use serde_json::Value;
 async fn start() -> (AdminServer, Arc<Policy>, Arc<Stats>) {
     let policy = Arc::new(Policy::new(0.0).unwrap());
     let stats = Arc::new(Stats::new());
-    let state = AdminState { policy: policy.clone(), stats: stats.clone() };
-    let server = AdminServer::start("127.0.0.1:0".parse().unwrap(), state).await.unwrap();
+    let state = AdminState {
+        policy: policy.clone(),
+        stats: stats.clone(),
+    };
+    let server = AdminServer::start("127.0.0.1:0".parse().unwrap(), state)
+        .await
+        .unwrap();
     (server, policy, stats)
 }
 
@@ -76,7 +81,10 @@ async fn bad_ratio_requests_get_400_with_the_reason_and_change_nothing() {
     for (path, body, reason) in cases {
         let (status, response) = http(addr, "PUT", path, body).await;
         assert_eq!(status, 400, "PUT {path} {body:?} gave {response}");
-        assert!(response.contains(reason), "PUT {path} {body:?}: {response:?} should say {reason:?}");
+        assert!(
+            response.contains(reason),
+            "PUT {path} {body:?}: {response:?} should say {reason:?}"
+        );
         assert!(json(&response)["error"].is_string());
     }
     assert_eq!(policy.global_ratio(), 0.75);
@@ -88,13 +96,20 @@ async fn stats_and_metrics_are_served() {
     let (server, _, stats) = start().await;
     let addr = server.local_addr();
     stats.record_invocation("com.example.C#m");
-    stats.record_local("com.example.C#m", Duration::from_millis(3), Duration::from_millis(2));
+    stats.record_local(
+        "com.example.C#m",
+        Duration::from_millis(3),
+        Duration::from_millis(2),
+    );
 
     let (status, body) = http(addr, "GET", "/stats", "").await;
     assert_eq!(status, 200);
     let stats = json(&body);
     for field in ["invocations", "offloaded", "local", "failures"] {
-        assert!(stats["totals"][field].is_u64(), "totals.{field} missing in {body}");
+        assert!(
+            stats["totals"][field].is_u64(),
+            "totals.{field} missing in {body}"
+        );
     }
     assert_eq!(stats["totals"]["invocations"], 1);
     assert_eq!(stats["handlers"]["com.example.C#m"]["local"], 1);
@@ -102,7 +117,10 @@ async fn stats_and_metrics_are_served() {
 
     let (status, body) = http(addr, "GET", "/metrics", "").await;
     assert_eq!(status, 200);
-    assert!(body.contains("semifaas_invocations_total{handler=\"com.example.C#m\"} 1"), "{body}");
+    assert!(
+        body.contains("semifaas_invocations_total{handler=\"com.example.C#m\"} 1"),
+        "{body}"
+    );
 
     let (status, _) = http(addr, "GET", "/nowhere", "").await;
     assert_eq!(status, 404);

@@ -30,19 +30,37 @@ async fn dispatcher(endpoint: String, function: &str, timeout: Duration) -> Setu
         timeout,
         ..AgentConfig::default()
     };
-    let fallback = FallbackEndpoint { addr: "127.0.0.1:1".into(), server_name: "semifaas-fallback".into(), cert_sha256: [0; 32] };
+    let fallback = FallbackEndpoint {
+        addr: "127.0.0.1:1".into(),
+        server_name: "semifaas-fallback".into(),
+        cert_sha256: [0; 32],
+    };
     let in_flight = Arc::new(InFlight::new());
     let stats = Arc::new(Stats::new());
     let dispatcher = Dispatcher::new(&config, fallback, in_flight.clone(), stats.clone()).await;
-    Setup { dispatcher, in_flight, stats }
+    Setup {
+        dispatcher,
+        in_flight,
+        stats,
+    }
 }
 
 const H: &str = "com.example.ImageController#resize";
 
-async fn offload(url: &str, function: &str, timeout: Duration) -> (Result<InvocationOutcome, OffloadFailure>, Setup) {
+async fn offload(
+    url: &str,
+    function: &str,
+    timeout: Duration,
+) -> (Result<InvocationOutcome, OffloadFailure>, Setup) {
     let setup = dispatcher(url.to_owned(), function, timeout).await;
-    let result = setup.dispatcher.offload(H, ClosureId([5; 32]), b"args".to_vec()).await;
-    assert!(setup.in_flight.is_empty(), "{function}: the invocation must leave the in-flight table");
+    let result = setup
+        .dispatcher
+        .offload(H, ClosureId([5; 32]), b"args".to_vec())
+        .await;
+    assert!(
+        setup.in_flight.is_empty(),
+        "{function}: the invocation must leave the in-flight table"
+    );
     (result, setup)
 }
 
@@ -56,7 +74,10 @@ async fn successful_outcomes_come_back_with_their_bytes() {
     let url = format!("http://{addr}");
 
     let (result, setup) = offload(&url, "echo", Duration::from_secs(10)).await;
-    assert_eq!(result.unwrap(), InvocationOutcome::Returned(b"args".to_vec()));
+    assert_eq!(
+        result.unwrap(),
+        InvocationOutcome::Returned(b"args".to_vec())
+    );
     let report = setup.stats.report(&Ratios::default());
     let h = &report.handlers[H];
     assert_eq!(h.counters.offloaded, 1);
@@ -66,7 +87,10 @@ async fn successful_outcomes_come_back_with_their_bytes() {
     assert!((h.function_phases.jvm_start_ms.max - 250.0).abs() < 3.0);
 
     let (result, _) = offload(&url, "thrower", Duration::from_secs(10)).await;
-    assert_eq!(result.unwrap(), InvocationOutcome::Threw(b"exception bytes".to_vec()));
+    assert_eq!(
+        result.unwrap(),
+        InvocationOutcome::Threw(b"exception bytes".to_vec())
+    );
     assert_eq!(log.requests.load(Ordering::SeqCst), 2);
 }
 
@@ -74,13 +98,36 @@ async fn successful_outcomes_come_back_with_their_bytes() {
 async fn the_capability_is_valid_while_the_function_runs_and_not_after() {
     let setup_in_flight = Arc::new(InFlight::new());
     let (addr, log) = common::start_platform(Some(setup_in_flight.clone())).await;
-    let config = AgentConfig { lambda_endpoint: format!("http://{addr}"), function: "echo".into(), ..AgentConfig::default() };
-    let fallback = FallbackEndpoint { addr: "127.0.0.1:1".into(), server_name: "x".into(), cert_sha256: [0; 32] };
-    let dispatcher = Dispatcher::new(&config, fallback, setup_in_flight.clone(), Arc::new(Stats::new())).await;
-    dispatcher.offload(H, ClosureId([1; 32]), vec![]).await.unwrap();
-    dispatcher.offload(H, ClosureId([1; 32]), vec![]).await.unwrap();
+    let config = AgentConfig {
+        lambda_endpoint: format!("http://{addr}"),
+        function: "echo".into(),
+        ..AgentConfig::default()
+    };
+    let fallback = FallbackEndpoint {
+        addr: "127.0.0.1:1".into(),
+        server_name: "x".into(),
+        cert_sha256: [0; 32],
+    };
+    let dispatcher = Dispatcher::new(
+        &config,
+        fallback,
+        setup_in_flight.clone(),
+        Arc::new(Stats::new()),
+    )
+    .await;
+    dispatcher
+        .offload(H, ClosureId([1; 32]), vec![])
+        .await
+        .unwrap();
+    dispatcher
+        .offload(H, ClosureId([1; 32]), vec![])
+        .await
+        .unwrap();
     assert_eq!(log.authorized_while_in_flight.load(Ordering::SeqCst), 2);
-    assert!(setup_in_flight.is_empty(), "finished invocations must no longer authorize fallbacks");
+    assert!(
+        setup_in_flight.is_empty(),
+        "finished invocations must no longer authorize fallbacks"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,19 +135,35 @@ async fn every_failure_maps_to_its_reason_and_is_counted() {
     let (addr, _log) = common::start_platform(None).await;
     let url = format!("http://{addr}");
     let cases = [
-        ("failer", FailureReason::FunctionFailed, "closure could not be fetched"),
+        (
+            "failer",
+            FailureReason::FunctionFailed,
+            "closure could not be fetched",
+        ),
         ("crasher", FailureReason::FunctionError, "process exited"),
         ("busy", FailureReason::Throttled, "Rate Exceeded"),
-        ("garbage", FailureReason::ResultUnusable, "not a semifaas envelope"),
+        (
+            "garbage",
+            FailureReason::ResultUnusable,
+            "not a semifaas envelope",
+        ),
         ("missing", FailureReason::PlatformError, "missing"),
     ];
     for (function, expected, message) in cases {
         let (result, setup) = offload(&url, function, Duration::from_secs(10)).await;
         let failure = result.expect_err(function);
         assert_eq!(failure.reason, expected, "{function}: {failure}");
-        assert!(failure.message.contains(message), "{function}: {:?} should mention {message:?}", failure.message);
+        assert!(
+            failure.message.contains(message),
+            "{function}: {:?} should mention {message:?}",
+            failure.message
+        );
         let counters = &setup.stats.report(&Ratios::default()).handlers[H].counters;
-        assert_eq!((counters.failures, counters.offloaded), (1, 0), "{function}");
+        assert_eq!(
+            (counters.failures, counters.offloaded),
+            (1, 0),
+            "{function}"
+        );
         assert_eq!(counters.failure_reasons[expected.as_str()], 1, "{function}");
     }
 }
@@ -108,14 +171,28 @@ async fn every_failure_maps_to_its_reason_and_is_counted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_function_times_out() {
     let (addr, _log) = common::start_platform(None).await;
-    let (result, _) = offload(&format!("http://{addr}"), "sleeper", Duration::from_millis(300)).await;
+    let (result, _) = offload(
+        &format!("http://{addr}"),
+        "sleeper",
+        Duration::from_millis(300),
+    )
+    .await;
     assert_eq!(reason(&result), FailureReason::Timeout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_port_is_platform_unreachable() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let (result, _) = offload(&format!("http://127.0.0.1:{port}"), "echo", Duration::from_secs(10)).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (result, _) = offload(
+        &format!("http://127.0.0.1:{port}"),
+        "echo",
+        Duration::from_secs(10),
+    )
+    .await;
     assert_eq!(reason(&result), FailureReason::PlatformUnreachable);
 }
 
@@ -123,9 +200,16 @@ async fn a_closed_port_is_platform_unreachable() {
 async fn oversized_arguments_are_not_sent() {
     let (addr, log) = common::start_platform(None).await;
     let setup = dispatcher(format!("http://{addr}"), "echo", Duration::from_secs(10)).await;
-    let result = setup.dispatcher.offload(H, ClosureId([5; 32]), vec![7; ARGS_MAX + 1]).await;
+    let result = setup
+        .dispatcher
+        .offload(H, ClosureId([5; 32]), vec![7; ARGS_MAX + 1])
+        .await;
     assert_eq!(reason(&result), FailureReason::PayloadTooLarge);
-    assert_eq!(log.requests.load(Ordering::SeqCst), 0, "nothing may reach the platform");
+    assert_eq!(
+        log.requests.load(Ordering::SeqCst),
+        0,
+        "nothing may reach the platform"
+    );
     let counters = &setup.stats.report(&Ratios::default()).handlers[H].counters;
     assert_eq!(counters.failure_reasons["payload_too_large"], 1);
     assert!(setup.in_flight.is_empty());

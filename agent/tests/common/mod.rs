@@ -28,7 +28,9 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Sends one request with `Connection: close` and returns the status and body.
 pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect to the admin endpoint");
+    let mut stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connect to the admin endpoint");
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -37,8 +39,14 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u1
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
     let response = String::from_utf8(response).expect("UTF-8 response");
-    let (head, body) = response.split_once("\r\n\r\n").expect("HTTP response has a head");
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).expect("status code");
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .expect("HTTP response has a head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("status code");
     // Bodies here are small and never chunked by axum for fixed-size responses.
     (status, body.to_owned())
 }
@@ -68,7 +76,11 @@ fn reply(outcome: InvocationOutcome, stats: FunctionStats) -> Response {
 /// in time, `garbage` answers something that is not a reply, `missing` does not exist, and
 /// `fetcher` fetches its closure and a class over the fallback connection and returns the
 /// closure's receiver bytes followed by the class bytes.
-async fn invoke(State(state): State<PlatformState>, Path(function): Path<String>, body: Bytes) -> Response {
+async fn invoke(
+    State(state): State<PlatformState>,
+    Path(function): Path<String>,
+    body: Bytes,
+) -> Response {
     state.log.requests.fetch_add(1, Ordering::SeqCst);
     let invocation = match Invocation::from_lambda_payload(&body) {
         Ok(i) => i,
@@ -76,7 +88,10 @@ async fn invoke(State(state): State<PlatformState>, Path(function): Path<String>
     };
     if let Some(in_flight) = &state.in_flight {
         if in_flight.authorize(&invocation.capability).is_ok() {
-            state.log.authorized_while_in_flight.fetch_add(1, Ordering::SeqCst);
+            state
+                .log
+                .authorized_while_in_flight
+                .fetch_add(1, Ordering::SeqCst);
         }
     }
     match function.as_str() {
@@ -145,7 +160,10 @@ pub async fn start_platform(in_flight: Option<Arc<InFlight>>) -> (SocketAddr, Ar
     let log = Arc::new(PlatformLog::default());
     let app = Router::new()
         .route("/2015-03-31/functions/{function}/invocations", post(invoke))
-        .with_state(PlatformState { in_flight, log: log.clone() });
+        .with_state(PlatformState {
+            in_flight,
+            log: log.clone(),
+        });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });

@@ -3,10 +3,10 @@ package io.semifaas.samples.codecbench;
 /** One serializer configured as the project would use it: encode here, decode in another loader. */
 interface Codec {
 
-    String name();
+  String name();
 
-    byte[] encode(Object value);
+  byte[] encode(Object value);
 
-    /** Decodes with the class loader the codec was built for. */
-    Object decode(byte[] bytes);
+  /** Decodes with the class loader the codec was built for. */
+  Object decode(byte[] bytes);
 }

@@ -7,7 +7,7 @@ import org.springframework.boot.autoconfigure.SpringBootApplication;
 @SpringBootApplication
 public class ImageServiceApplication {
 
-    public static void main(String[] args) {
-        SpringApplication.run(ImageServiceApplication.class, args);
-    }
+  public static void main(String[] args) {
+    SpringApplication.run(ImageServiceApplication.class, args);
+  }
 }

@@ -3,9 +3,9 @@ package io.semifaas.samples.codecbench.payload;
 /** Stands for the sample's domain exception thrown by a handler. */
 public class InvalidImageException extends RuntimeException {
 
-    private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 1L;
 
-    public InvalidImageException(String message) {
-        super(message);
-    }
+  public InvalidImageException(String message) {
+    super(message);
+  }
 }

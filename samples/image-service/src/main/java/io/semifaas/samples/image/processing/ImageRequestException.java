@@ -6,12 +6,12 @@ package io.semifaas.samples.image.processing;
  */
 public abstract class ImageRequestException extends RuntimeException {
 
-    private static final long serialVersionUID = 1L;
+  private static final long serialVersionUID = 1L;
 
-    protected ImageRequestException(String message) {
-        super(message);
-    }
+  protected ImageRequestException(String message) {
+    super(message);
+  }
 
-    /** Stable machine-readable code for the response body, e.g. {@code invalid_image}. */
-    public abstract String errorCode();
+  /** Stable machine-readable code for the response body, e.g. {@code invalid_image}. */
+  public abstract String errorCode();
 }

@@ -18,40 +18,41 @@ import org.springframework.web.method.annotation.MethodArgumentTypeMismatchExcep
 @RestControllerAdvice
 public class ApiErrorHandler {
 
-    @ExceptionHandler(ImageRequestException.class)
-    public ResponseEntity<ErrorBody> imageRequest(ImageRequestException e) {
-        return body(HttpStatus.UNPROCESSABLE_ENTITY, e.errorCode(), e.getMessage());
-    }
+  @ExceptionHandler(ImageRequestException.class)
+  public ResponseEntity<ErrorBody> imageRequest(ImageRequestException e) {
+    return body(HttpStatus.UNPROCESSABLE_ENTITY, e.errorCode(), e.getMessage());
+  }
 
-    @ExceptionHandler(MissingServletRequestParameterException.class)
-    public ResponseEntity<ErrorBody> missingParameter(MissingServletRequestParameterException e) {
-        return body(
-                HttpStatus.BAD_REQUEST,
-                "bad_request",
-                "the request parameter '" + e.getParameterName() + "' is missing");
-    }
+  @ExceptionHandler(MissingServletRequestParameterException.class)
+  public ResponseEntity<ErrorBody> missingParameter(MissingServletRequestParameterException e) {
+    return body(
+        HttpStatus.BAD_REQUEST,
+        "bad_request",
+        "the request parameter '" + e.getParameterName() + "' is missing");
+  }
 
-    @ExceptionHandler(MethodArgumentTypeMismatchException.class)
-    public ResponseEntity<ErrorBody> typeMismatch(MethodArgumentTypeMismatchException e) {
-        String expected = e.getRequiredType() == null ? "a number" : e.getRequiredType().getSimpleName();
-        return body(
-                HttpStatus.BAD_REQUEST,
-                "bad_request",
-                "'" + e.getName() + "' must be " + expected + ", got '" + e.getValue() + "'");
-    }
+  @ExceptionHandler(MethodArgumentTypeMismatchException.class)
+  public ResponseEntity<ErrorBody> typeMismatch(MethodArgumentTypeMismatchException e) {
+    String expected =
+        e.getRequiredType() == null ? "a number" : e.getRequiredType().getSimpleName();
+    return body(
+        HttpStatus.BAD_REQUEST,
+        "bad_request",
+        "'" + e.getName() + "' must be " + expected + ", got '" + e.getValue() + "'");
+  }
 
-    @ExceptionHandler(HttpMessageNotReadableException.class)
-    public ResponseEntity<ErrorBody> unreadableBody(HttpMessageNotReadableException e) {
-        return body(
-                HttpStatus.BAD_REQUEST,
-                "bad_request",
-                "the request body is missing; send PNG or JPEG bytes");
-    }
+  @ExceptionHandler(HttpMessageNotReadableException.class)
+  public ResponseEntity<ErrorBody> unreadableBody(HttpMessageNotReadableException e) {
+    return body(
+        HttpStatus.BAD_REQUEST,
+        "bad_request",
+        "the request body is missing; send PNG or JPEG bytes");
+  }
 
-    private static ResponseEntity<ErrorBody> body(HttpStatus status, String code, String message) {
-        // Explicit content type: the handler's `produces = image/png` must not apply to errors.
-        return ResponseEntity.status(status)
-                .contentType(MediaType.APPLICATION_JSON)
-                .body(new ErrorBody(code, message));
-    }
+  private static ResponseEntity<ErrorBody> body(HttpStatus status, String code, String message) {
+    // Explicit content type: the handler's `produces = image/png` must not apply to errors.
+    return ResponseEntity.status(status)
+        .contentType(MediaType.APPLICATION_JSON)
+        .body(new ErrorBody(code, message));
+  }
 }

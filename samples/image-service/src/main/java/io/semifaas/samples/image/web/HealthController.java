@@ -8,8 +8,8 @@ import org.springframework.web.bind.annotation.RestController;
 @RestController
 public class HealthController {
 
-    @GetMapping(value = "/health", produces = MediaType.TEXT_PLAIN_VALUE)
-    public String health() {
-        return "ok";
-    }
+  @GetMapping(value = "/health", produces = MediaType.TEXT_PLAIN_VALUE)
+  public String health() {
+    return "ok";
+  }
 }

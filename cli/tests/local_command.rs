@@ -1,0 +1,122 @@
+//! `semifaas local` as a real process: serves the Lambda API, stops cleanly on SIGTERM.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
+
+fn fixture_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../faas-local/tests/fixtures/echo-runtime")
+}
+
+fn semifaas() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_semifaas"))
+}
+
+/// Starts `semifaas local` and returns it with the address it logged.
+fn start_local(extra: &[&str]) -> (Child, SocketAddr) {
+    let mut child = semifaas()
+        .args(["local", "--port", "0", "--function", "echo", "--code-dir"])
+        .arg(fixture_dir())
+        .args(extra)
+        .env("SEMIFAAS_LOG", "info")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("semifaas starts");
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = mpsc::channel();
+    // Keep draining the logs so the process never blocks on a full pipe.
+    thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            if let Some(addr) = line
+                .contains("faas-local listening")
+                .then(|| line.split("addr=").nth(1))
+                .flatten()
+                .and_then(|rest| rest.split_whitespace().next())
+            {
+                let _ = tx.send(addr.parse::<SocketAddr>().expect("logged address"));
+            }
+        }
+    });
+    let addr = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("semifaas local logs its address");
+    (child, addr)
+}
+
+fn invoke(addr: SocketAddr, function: &str, payload: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /2015-03-31/functions/{function}/invocations HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{payload}",
+        payload.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let body = response.split_once("\r\n\r\n").unwrap().1.to_owned();
+    (status, body)
+}
+
+fn process_alive(pid: u64) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        !stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+    })
+}
+
+#[test]
+fn serves_invocations_and_stops_its_instances_on_sigterm() {
+    let (mut child, addr) = start_local(&["--env", "ECHO_CUSTOM=from-cli", "--memory-mb", "256"]);
+
+    let (status, body) = invoke(addr, "echo", r#""describe""#);
+    assert_eq!(status, 200, "{body}");
+    let described: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(described["custom"], "from-cli");
+    assert_eq!(described["memory"], "256");
+    let pid = described["pid"].as_u64().unwrap();
+    assert!(process_alive(pid));
+
+    let (status, _) = invoke(addr, "semifaas", "{}");
+    assert_eq!(status, 404, "only --function echo is deployed");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let exit = child.wait().unwrap();
+    assert!(exit.success(), "semifaas local exited with {exit}");
+    assert!(!process_alive(pid), "instance {pid} outlived the platform");
+}
+
+#[test]
+fn missing_bootstrap_is_a_clear_startup_error() {
+    let output = semifaas()
+        .args(["local", "--port", "0", "--code-dir", "/nonexistent-dir"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no `bootstrap` file at /nonexistent-dir/bootstrap"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn malformed_env_flag_is_rejected() {
+    let output = semifaas()
+        .args(["local", "--env", "NOEQUALS"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("expected KEY=VALUE"), "{stderr}");
+}
