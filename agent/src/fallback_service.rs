@@ -35,9 +35,24 @@ pub struct AgentFallbackService {
     code: Arc<dyn CodeSource>,
 }
 
-fn check_name(what: &str, name: &str) -> Result<(), FallbackResponse> {
+/// Why a request is refused; becomes a [`FallbackResponse::Error`].
+struct Refusal {
+    kind: FallbackErrorKind,
+    message: String,
+}
+
+impl Refusal {
+    fn new(kind: FallbackErrorKind, message: impl Into<String>) -> Refusal {
+        Refusal {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+fn check_name(what: &str, name: &str) -> Result<(), Refusal> {
     if name.is_empty() || name.len() > NAME_MAX || name.contains('\0') {
-        return Err(FallbackResponse::error(
+        return Err(Refusal::new(
             FallbackErrorKind::Malformed,
             format!("{what} is empty, longer than {NAME_MAX} bytes or contains NUL"),
         ));
@@ -45,13 +60,9 @@ fn check_name(what: &str, name: &str) -> Result<(), FallbackResponse> {
     Ok(())
 }
 
-fn bounded(
-    what: &str,
-    name: &str,
-    bytes: Option<Vec<u8>>,
-) -> Result<Option<Vec<u8>>, FallbackResponse> {
+fn bounded(what: &str, name: &str, bytes: Option<Vec<u8>>) -> Result<Option<Vec<u8>>, Refusal> {
     match bytes {
-        Some(b) if b.len() > CLASS_MAX => Err(FallbackResponse::error(
+        Some(b) if b.len() > CLASS_MAX => Err(Refusal::new(
             FallbackErrorKind::TooLarge,
             format!(
                 "{what} {name} is {} bytes, over the {CLASS_MAX}-byte limit",
@@ -81,20 +92,19 @@ impl AgentFallbackService {
         &self,
         capability: &Capability,
         request: FallbackRequest,
-    ) -> Result<FallbackResponse, FallbackResponse> {
+    ) -> Result<FallbackResponse, Refusal> {
         let authorized = self
             .in_flight
             .authorize(capability)
-            .map_err(|e| FallbackResponse::error(FallbackErrorKind::Unauthorized, e.to_string()))?;
+            .map_err(|e| Refusal::new(FallbackErrorKind::Unauthorized, e.to_string()))?;
         self.stats
             .record_fallback(&authorized.handler_key, request.kind());
         debug!(handler = %authorized.handler_key, kind = %request.kind(), "fallback request");
-        let internal =
-            |e: CodeSourceError| FallbackResponse::error(FallbackErrorKind::Internal, e.0);
+        let internal = |e: CodeSourceError| Refusal::new(FallbackErrorKind::Internal, e.0);
         match request {
             FallbackRequest::FetchClosure { id } => {
                 if id != authorized.closure_id {
-                    return Err(FallbackResponse::error(
+                    return Err(Refusal::new(
                         FallbackErrorKind::Unauthorized,
                         format!(
                             "invocation {} may fetch only its own closure",
@@ -103,7 +113,7 @@ impl AgentFallbackService {
                     ));
                 }
                 let closure = self.store.get(&id).ok_or_else(|| {
-                    FallbackResponse::error(
+                    Refusal::new(
                         FallbackErrorKind::NotFound,
                         format!("closure {id} is no longer stored"),
                     )
@@ -128,11 +138,9 @@ impl AgentFallbackService {
 
 impl FallbackService for AgentFallbackService {
     fn handle(&self, capability: &Capability, request: FallbackRequest) -> FallbackResponse {
-        self.answer(capability, request).unwrap_or_else(|error| {
-            if let FallbackResponse::Error(e) = &error {
-                warn!(invocation = capability.invocation_id, kind = ?e.kind, message = %e.message, "fallback request refused");
-            }
-            error
+        self.answer(capability, request).unwrap_or_else(|refusal| {
+            warn!(invocation = capability.invocation_id, kind = ?refusal.kind, message = %refusal.message, "fallback request refused");
+            FallbackResponse::error(refusal.kind, refusal.message)
         })
     }
 }

@@ -392,6 +392,14 @@ impl Stats {
     }
 }
 
+/// A Prometheus family read from each handler: name, help text, accessor.
+type CounterFamily = (&'static str, &'static str, fn(&HandlerReport) -> u64);
+type SummaryFamily = (
+    &'static str,
+    &'static str,
+    fn(&HandlerReport) -> &LatencySummary,
+);
+
 /// Escapes a Prometheus label value.
 fn label(value: &str) -> String {
     value
@@ -431,7 +439,7 @@ impl StatsReport {
                 .map(|(k, r)| format!("semifaas_handler_ratio{{handler=\"{}\"}} {r}", label(k)))
                 .collect(),
         );
-        let counters: [(&str, &str, fn(&HandlerReport) -> u64); 6] = [
+        let counters: [CounterFamily; 6] = [
             (
                 "semifaas_invocations_total",
                 "Handler invocations seen by the policy.",
@@ -494,7 +502,7 @@ impl StatsReport {
             "Fallback requests served, by kind.",
             by_kind,
         );
-        let summaries: [(&str, &str, fn(&HandlerReport) -> &LatencySummary); 3] = [
+        let summaries: [SummaryFamily; 3] = [
             (
                 "semifaas_local_wall_seconds",
                 "Wall time of local runs.",

@@ -7,7 +7,11 @@ mod logging;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "semifaas", version, about = "Operate semifaas: the local FaaS platform and more")]
+#[command(
+    name = "semifaas",
+    version,
+    about = "Operate semifaas: the local FaaS platform and more"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

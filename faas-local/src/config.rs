@@ -163,7 +163,9 @@ pub enum ConfigError {
     Name(String),
     #[error("function {function}: timeout {timeout:?} is out of range; use more than 0 and at most 900 s")]
     Timeout { function: String, timeout: Duration },
-    #[error("function {function}: memory size {memory_mb} MB is out of range; use 128 to 10240 MB")]
+    #[error(
+        "function {function}: memory size {memory_mb} MB is out of range; use 128 to 10240 MB"
+    )]
     Memory { function: String, memory_mb: u32 },
     #[error("function {function}: concurrency limit is 0; allow at least 1 instance")]
     ZeroConcurrency { function: String },

@@ -5,7 +5,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A request id shaped like a UUID v4, as Lambda's are.
 pub(crate) fn request_id() -> String {
     let bits: u128 = rand::random();
-    let hex = format!("{:032x}", (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62));
+    let hex = format!(
+        "{:032x}",
+        (bits & !(0xf << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62)
+    );
     format!(
         "{}-{}-{}-{}-{}",
         &hex[0..8],
@@ -40,7 +43,9 @@ pub(crate) fn log_stream_name(instance_id: &str) -> String {
 }
 
 pub(crate) fn epoch_millis(time: SystemTime) -> u128 {
-    time.duration_since(UNIX_EPOCH).unwrap_or_default().as_millis()
+    time.duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis()
 }
 
 #[cfg(test)]

@@ -73,7 +73,10 @@ impl Instance {
                 config.memory_mb.to_string(),
             )
             .env("AWS_LAMBDA_LOG_STREAM_NAME", ids::log_stream_name(&id))
-            .env("AWS_LAMBDA_LOG_GROUP_NAME", ids::log_group_name(&config.name))
+            .env(
+                "AWS_LAMBDA_LOG_GROUP_NAME",
+                ids::log_group_name(&config.name),
+            )
             .env("AWS_REGION", &function.region)
             .env("_HANDLER", "bootstrap")
             .stdin(Stdio::null())

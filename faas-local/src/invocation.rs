@@ -25,7 +25,9 @@ pub(crate) enum InvokeOutcome {
 
 /// Why an invocation got no instance.
 pub(crate) enum Refused {
-    Throttled { limit: usize },
+    Throttled {
+        limit: usize,
+    },
     /// The function was deleted meanwhile.
     Gone,
 }
@@ -71,7 +73,10 @@ async fn run(lease: Lease, pool: &FunctionPool, request_id: &str, payload: Bytes
     });
     if !submitted {
         lease.discard();
-        return exit_error(request_id, "the instance stopped before it got the invocation");
+        return exit_error(
+            request_id,
+            "the instance stopped before it got the invocation",
+        );
     }
     let mut exit = instance.exit_watch();
     let init_timeout = pool.function.init_timeout;

@@ -87,9 +87,10 @@ async fn invoke(
         Ok(InvokeOutcome::Response(payload)) => json_response(payload),
         Ok(InvokeOutcome::FunctionError(error)) => {
             let mut response = json_response(Bytes::from(error.to_string()));
-            response
-                .headers_mut()
-                .insert("x-amz-function-error", HeaderValue::from_static("Unhandled"));
+            response.headers_mut().insert(
+                "x-amz-function-error",
+                HeaderValue::from_static("Unhandled"),
+            );
             response
         }
         Err(Refused::Throttled { limit }) => return Err(ApiError::throttled(name, limit)),
@@ -136,9 +137,10 @@ fn json_response(body: Bytes) -> Response {
 }
 
 fn with_version(mut response: Response) -> Response {
-    response
-        .headers_mut()
-        .insert("x-amz-executed-version", HeaderValue::from_static("$LATEST"));
+    response.headers_mut().insert(
+        "x-amz-executed-version",
+        HeaderValue::from_static("$LATEST"),
+    );
     response
 }
 

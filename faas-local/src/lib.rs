@@ -93,7 +93,11 @@ impl FaasLocal {
                 error!(error = %e, "faas-local API server failed");
             }
         });
-        let functions: Vec<_> = registry.list().iter().map(|p| p.name().to_owned()).collect();
+        let functions: Vec<_> = registry
+            .list()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect();
         info!(%addr, ?functions, "faas-local listening");
         Ok(Self {
             addr,
@@ -139,7 +143,10 @@ impl FaasLocal {
             warn!("some instances did not exit within {SHUTDOWN_GRACE:?}");
         }
         if let Some(mut server) = self.server.take() {
-            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server).await.is_err() {
+            if tokio::time::timeout(SHUTDOWN_GRACE, &mut server)
+                .await
+                .is_err()
+            {
                 server.abort();
             }
         }

@@ -41,4 +41,3 @@ pub(crate) async fn read_limited(mut body: Body) -> Result<Bytes, PayloadError> 
     }
     Ok(buf.freeze())
 }
-

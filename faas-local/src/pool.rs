@@ -247,7 +247,9 @@ pub(crate) struct Lease {
 
 impl Lease {
     pub(crate) fn instance(&self) -> &Arc<Instance> {
-        self.instance.as_ref().expect("lease holds its instance until consumed")
+        self.instance
+            .as_ref()
+            .expect("lease holds its instance until consumed")
     }
 
     /// The instance finished cleanly and may take the next invocation.

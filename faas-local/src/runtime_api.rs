@@ -34,7 +34,9 @@ pub(crate) struct Invocation {
 
 pub(crate) enum Progress {
     /// The runtime took the invocation; it must answer before `deadline`.
-    Started { deadline: Instant },
+    Started {
+        deadline: Instant,
+    },
     Finished(RuntimeOutcome),
 }
 
@@ -93,7 +95,9 @@ impl RuntimeState {
 
     /// The first `/next` call ends the cold start.
     fn mark_ready(&self) {
-        let first = self.ready.send_if_modified(|ready| !std::mem::replace(ready, true));
+        let first = self
+            .ready
+            .send_if_modified(|ready| !std::mem::replace(ready, true));
         if first {
             let duration = self.spawned_at.elapsed();
             self.function.counters.cold_start(duration);
@@ -292,14 +296,12 @@ async fn read_error_body(headers: &HeaderMap, body: Body) -> Result<Value, Respo
         .map_err(|e| runtime_error(StatusCode::BAD_REQUEST, "InvalidRequest", e.to_string()))?;
     let mut error = match serde_json::from_slice::<Value>(&bytes) {
         Ok(value @ Value::Object(_)) => value,
-        _ => {
-            return Err(runtime_error(
-                StatusCode::BAD_REQUEST,
-                "InvalidErrorShape",
-                "error body must be a JSON object like {\"errorMessage\":\"..\",\"errorType\":\"..\"}"
-                    .to_owned(),
-            ))
-        }
+        _ => return Err(runtime_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidErrorShape",
+            "error body must be a JSON object like {\"errorMessage\":\"..\",\"errorType\":\"..\"}"
+                .to_owned(),
+        )),
     };
     if !error["errorType"].is_string() {
         let header_type = headers

@@ -49,7 +49,8 @@ async fn sdk_invokes_and_sees_function_errors() {
         .await
         .expect("a function error is a successful Invoke");
     assert_eq!(failed.function_error(), Some("Unhandled"));
-    let body: serde_json::Value = serde_json::from_slice(failed.payload().unwrap().as_ref()).unwrap();
+    let body: serde_json::Value =
+        serde_json::from_slice(failed.payload().unwrap().as_ref()).unwrap();
     assert_eq!(body["errorType"], "Fixture.Failure");
     local.shutdown().await;
 }
@@ -127,7 +128,10 @@ async fn sdk_sees_throttling_as_too_many_requests() {
     );
 
     std::fs::write(&gate, b"").unwrap();
-    let finished = running.await.unwrap().expect("the blocked invoke completes");
+    let finished = running
+        .await
+        .unwrap()
+        .expect("the blocked invoke completes");
     assert_eq!(finished.payload().unwrap().as_ref(), blocked.as_bytes());
     std::fs::remove_file(&gate).unwrap();
     local.shutdown().await;
@@ -138,16 +142,30 @@ async fn sdk_manages_functions() {
     let local = start(vec![echo_function(FN)]).await;
     let lambda = client(&local).await;
 
-    let got = lambda.get_function().function_name(FN).send().await.unwrap();
+    let got = lambda
+        .get_function()
+        .function_name(FN)
+        .send()
+        .await
+        .unwrap();
     let configuration = got.configuration().unwrap();
     assert_eq!(configuration.function_name(), Some(FN));
     assert_eq!(configuration.timeout(), Some(2));
 
     let listed = lambda.list_functions().send().await.unwrap();
-    let names: Vec<_> = listed.functions().iter().filter_map(|f| f.function_name()).collect();
+    let names: Vec<_> = listed
+        .functions()
+        .iter()
+        .filter_map(|f| f.function_name())
+        .collect();
     assert_eq!(names, [FN]);
 
-    lambda.delete_function().function_name(FN).send().await.unwrap();
+    lambda
+        .delete_function()
+        .function_name(FN)
+        .send()
+        .await
+        .unwrap();
     let gone = lambda
         .get_function()
         .function_name(FN)

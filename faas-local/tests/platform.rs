@@ -84,8 +84,13 @@ async fn instance_gets_the_lambda_environment() {
         env["arn"],
         "arn:aws:lambda:us-east-1:000000000000:function:echo"
     );
-    let deadline = env["deadline_ms"].as_u64().expect("deadline header is a number");
-    assert!(deadline > before, "deadline {deadline} is in the future of {before}");
+    let deadline = env["deadline_ms"]
+        .as_u64()
+        .expect("deadline header is a number");
+    assert!(
+        deadline > before,
+        "deadline {deadline} is in the future of {before}"
+    );
     assert!(process_alive(env["pid"].as_u64().unwrap()));
     local.shutdown().await;
 }
@@ -122,7 +127,10 @@ async fn throttles_past_the_concurrency_limit() {
     }
     std::fs::remove_file(&gate).unwrap();
     let stats = &local.stats().functions[FN];
-    assert_eq!((stats.throttles, stats.invocations, stats.cold_starts), (1, 2, 2));
+    assert_eq!(
+        (stats.throttles, stats.invocations, stats.cold_starts),
+        (1, 2, 2)
+    );
     local.shutdown().await;
 }
 
@@ -135,7 +143,14 @@ async fn bad_requests_get_lambda_errors() {
     assert_api_error(&missing, 404, "ResourceNotFoundException");
 
     let oversized = vec![b' '; faas_local::PAYLOAD_LIMIT + 1];
-    let too_large = http(addr, "POST", "/2015-03-31/functions/echo/invocations", &[], &oversized).await;
+    let too_large = http(
+        addr,
+        "POST",
+        "/2015-03-31/functions/echo/invocations",
+        &[],
+        &oversized,
+    )
+    .await;
     assert_api_error(&too_large, 413, "RequestTooLargeException");
 
     let not_json = invoke(addr, FN, "{not json").await;
@@ -156,7 +171,10 @@ async fn bad_requests_get_lambda_errors() {
 
     // None of that reached an instance.
     let stats = &local.stats().functions[FN];
-    assert_eq!((stats.instances, stats.invocations, stats.cold_starts), (0, 0, 0));
+    assert_eq!(
+        (stats.instances, stats.invocations, stats.cold_starts),
+        (0, 0, 0)
+    );
 
     let dry_run = http(
         addr,
@@ -174,7 +192,10 @@ async fn bad_requests_get_lambda_errors() {
         r#""by arn""#,
     )
     .await;
-    assert_eq!((by_arn.status, by_arn.text().as_str()), (200, r#""by arn""#));
+    assert_eq!(
+        (by_arn.status, by_arn.text().as_str()),
+        (200, r#""by arn""#)
+    );
     local.shutdown().await;
 }
 
@@ -188,7 +209,10 @@ async fn function_error_keeps_the_instance() {
     let next = invoke(local.addr(), FN, r#""after""#).await;
     assert_eq!((next.status, next.text().as_str()), (200, r#""after""#));
     let stats = &local.stats().functions[FN];
-    assert_eq!((stats.errors, stats.invocations, stats.cold_starts), (1, 2, 1));
+    assert_eq!(
+        (stats.errors, stats.invocations, stats.cold_starts),
+        (1, 2, 1)
+    );
     local.shutdown().await;
 }
 
@@ -203,7 +227,10 @@ async fn crash_is_an_exit_error_and_the_next_invoke_starts_fresh() {
     let next = invoke(local.addr(), FN, r#""again""#).await;
     assert_eq!((next.status, next.text().as_str()), (200, r#""again""#));
     let stats = &local.stats().functions[FN];
-    assert_eq!((stats.errors, stats.cold_starts, stats.instances), (1, 2, 1));
+    assert_eq!(
+        (stats.errors, stats.cold_starts, stats.instances),
+        (1, 2, 1)
+    );
     local.shutdown().await;
 }
 
@@ -304,7 +331,14 @@ async fn create_get_list_delete_functions() {
     let local = start(vec![]).await;
     let addr = local.addr();
     let create = |body: Value| async move {
-        http(addr, "POST", "/2015-03-31/functions", &[], body.to_string().as_bytes()).await
+        http(
+            addr,
+            "POST",
+            "/2015-03-31/functions",
+            &[],
+            body.to_string().as_bytes(),
+        )
+        .await
     };
     let spec = json!({
         "FunctionName": "made",
@@ -332,7 +366,8 @@ async fn create_get_list_delete_functions() {
     let no_bootstrap = create(json!({ "FunctionName": "other", "CodeDirectory": empty_dir })).await;
     let body = assert_api_error(&no_bootstrap, 400, "InvalidParameterValueException");
     assert!(body["message"].as_str().unwrap().contains("bootstrap"));
-    let bad_name = create(json!({ "FunctionName": "bad name", "CodeDirectory": fixture_dir() })).await;
+    let bad_name =
+        create(json!({ "FunctionName": "bad name", "CodeDirectory": fixture_dir() })).await;
     assert_api_error(&bad_name, 400, "InvalidParameterValueException");
     let garbage = http(addr, "POST", "/2015-03-31/functions", &[], b"{{").await;
     assert_api_error(&garbage, 400, "InvalidRequestContentException");
@@ -358,7 +393,11 @@ async fn create_get_list_delete_functions() {
     assert_api_error(&gone, 404, "ResourceNotFoundException");
     let again = http(addr, "DELETE", "/2015-03-31/functions/made", &[], b"").await;
     assert_api_error(&again, 404, "ResourceNotFoundException");
-    assert_api_error(&invoke(addr, "made", "{}").await, 404, "ResourceNotFoundException");
+    assert_api_error(
+        &invoke(addr, "made", "{}").await,
+        404,
+        "ResourceNotFoundException",
+    );
     local.shutdown().await;
 }
 
@@ -436,7 +475,9 @@ async fn start_rejects_bad_configuration() {
         Some(FaasLocalError::Config(ConfigError::ZeroConcurrency { .. }))
     ));
     let mut reserved = echo_function(FN);
-    reserved.env.insert("AWS_LAMBDA_RUNTIME_API".to_owned(), "x".to_owned());
+    reserved
+        .env
+        .insert("AWS_LAMBDA_RUNTIME_API".to_owned(), "x".to_owned());
     assert!(matches!(
         start_with(vec![reserved]).await,
         Some(FaasLocalError::Config(ConfigError::ReservedEnv { .. }))
@@ -446,6 +487,9 @@ async fn start_rejects_bad_configuration() {
     let mut config = FaasLocalConfig::new(taken.addr());
     config.functions = vec![];
     let error = faas_local::FaasLocal::start(config).await.err().unwrap();
-    assert!(error.to_string().contains(&taken.addr().to_string()), "{error}");
+    assert!(
+        error.to_string().contains(&taken.addr().to_string()),
+        "{error}"
+    );
     taken.shutdown().await;
 }

@@ -9,6 +9,7 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
@@ -146,7 +147,7 @@ class ImageServiceTest {
   @Test
   void truncatedPngIsRejected() throws IOException {
     byte[] source = generated(100, 100, 1);
-    byte[] truncated = java.util.Arrays.copyOf(source, source.length / 2);
+    byte[] truncated = Arrays.copyOf(source, source.length / 2);
 
     assertError(
         post("/images/histogram", truncated, String.class),
