@@ -26,8 +26,10 @@ impl JavaCodeSource {
 
     /// Calls `static byte[] method(String)` on the bridge; Java's `null` is `None`.
     fn call(&self, method: &JNIStr, arg: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
+        // Scoped: a thread left attached counts as a non-daemon Java thread, and the JVM's exit
+        // would wait for the runtime's idle blocking threads to time out.
         self.vm
-            .attach_current_thread(|env| -> jni::errors::Result<Option<Vec<u8>>> {
+            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Option<Vec<u8>>> {
                 let name = env.new_string(arg)?;
                 let value = env
                     .call_static_method(

@@ -263,10 +263,15 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_registerClosure<'loca
                 Ok(id) => Ok(JString::from_str(env, id.to_string())?),
                 Err(ExportError::Invalid(message)) => {
                     warn!(%message, "closure rejected");
-                    env.throw_new(
+                    // jni reports a successfully thrown exception as `Err(JavaException)`: it is now
+                    // pending and Java sees it when this returns.
+                    match env.throw_new(
                         jni_str!("java/lang/IllegalArgumentException"),
                         JNIString::from(message),
-                    )?;
+                    ) {
+                        Ok(()) | Err(jni::errors::Error::JavaException) => {}
+                        Err(e) => return Err(e.into()),
+                    }
                     Ok(JString::default())
                 }
                 Err(e) => Err(e),

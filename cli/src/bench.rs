@@ -7,7 +7,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
-use crate::{
+use semifaas_cli::{
     harness::{Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess},
     plot::{self, Series},
 };
@@ -151,20 +151,19 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
     let mut rows = vec![];
     for run in 0..runs {
         let before = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"].as_u64().unwrap_or(0);
+        let before_stats = admin.stats().await?;
         let start = Instant::now();
         let exchange = http.send(&request).await?;
         let total_ms = start.elapsed().as_secs_f64() * 1000.0;
         if exchange.status != 200 {
             bail!("cold run {run}: HTTP {}", exchange.status);
         }
-        let stats = admin.stats().await?;
-        let last = stats["cold_starts"]["last"].clone();
+        let after_stats = admin.stats().await?;
         let after = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"].as_u64().unwrap_or(0);
-        if after != before + 1 || stats["totals"]["failures"].as_u64() != Some(0) {
-            bail!("run {run} was not one successful cold start (cold starts {before} → {after}): {stats}");
+        if after != before + 1 || after_stats["totals"]["failures"].as_u64() != Some(0) {
+            bail!("run {run} was not one successful cold start (cold starts {before} → {after}): {after_stats}");
         }
-        let ms = |k: &str| last[k].as_f64().with_context(|| format!("agent stats lack cold_starts.last.{k}: {last}"));
-        let phases = [ms("jvm_start_ms")?, ms("closure_fetch_ms")?, ms("install_ms")?, ms("handler_ms")?];
+        let phases = phase_delta(&before_stats, &after_stats)?;
         let other = (total_ms - phases.iter().sum::<f64>()).max(0.0);
         println!(
             "cold run {run}: {total_ms:>7.1} ms = process+JVM {:.1} + closure fetch {:.1} + class definition {:.1} + handler {:.1} + other {:.1}",
@@ -186,6 +185,20 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
     plot::stacked_bars(&out.join("cold.png"), "Cold start: invoke to response, by phase", &COLD_PHASES, &rows)?;
     println!("median cold start {:.1} ms; wrote {1}/cold.json and {1}/cold.png", percentile(&totals, 0.5), out.display());
     Ok(())
+}
+
+/// The function-side phases (ms) of the one invocation offloaded between two stats snapshots:
+/// the agent keeps per-handler sums of each phase.
+fn phase_delta(before: &Value, after: &Value) -> Result<[f64; 4]> {
+    let handlers = after["handlers"].as_object().context("agent stats lack handlers")?;
+    let (key, now) = handlers
+        .iter()
+        .find(|(k, h)| h["offloaded"].as_u64() != before["handlers"][k.as_str()]["offloaded"].as_u64())
+        .context("no handler offloaded an invocation")?;
+    let sum = |stats: &Value, phase: &str| stats["function_phases"][phase]["sum"].as_f64().unwrap_or(0.0);
+    let then = &before["handlers"][key.as_str()];
+    let delta = |phase: &str| sum(now, phase) - sum(then, phase);
+    Ok([delta("jvm_start_ms"), delta("closure_fetch_ms"), delta("install_ms"), delta("handler_ms")])
 }
 
 fn write_outputs(out: &std::path::Path, name: &str, value: &Value) -> Result<()> {

@@ -8,7 +8,7 @@ use clap::Args;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use crate::harness::{Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess};
+use semifaas_cli::harness::{Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {

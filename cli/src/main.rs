@@ -1,6 +1,9 @@
 //! `semifaas`: operate semifaas. This file only parses and dispatches; each subcommand
 //! lives in its own module.
 
+mod admin_cmd;
+mod bench;
+mod demo;
 mod local;
 mod logging;
 
@@ -10,7 +13,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "semifaas",
     version,
-    about = "Operate semifaas: the local FaaS platform and more"
+    about = "Operate semifaas: the local FaaS platform, the offload ratio, statistics, the demo and benchmarks"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -21,12 +24,30 @@ struct Cli {
 enum Command {
     /// Run the bundled local FaaS platform (Lambda API) in the foreground.
     Local(local::LocalArgs),
+    /// Print the offload ratio, or set it (globally or for one handler).
+    Ratio(admin_cmd::RatioArgs),
+    /// Print the agent's statistics.
+    Stats(admin_cmd::StatsArgs),
+    /// Run the demo: the image service with the agent, bursting into the local platform.
+    Demo(demo::DemoArgs),
+    /// Run a benchmark; writes JSON and a PNG plot.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     logging::init();
+    let runtime = || {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+    };
     match cli.command {
         Command::Local(args) => local::run(args),
+        Command::Ratio(args) => runtime()?.block_on(admin_cmd::ratio(args)),
+        Command::Stats(args) => runtime()?.block_on(admin_cmd::stats(args)),
+        Command::Demo(args) => runtime()?.block_on(demo::run(args)),
+        Command::Bench(args) => runtime()?.block_on(bench::run(args)),
     }
 }

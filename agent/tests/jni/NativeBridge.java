@@ -1,0 +1,113 @@
+package io.semifaas.agent;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+/**
+ * Stand-in for the agent's NativeBridge with the same natives and callbacks, driving the native
+ * library through its JNI contract. Args: platform URL, admin port. Prints the /stats JSON last.
+ */
+public final class NativeBridge {
+    static native String init(String[] keys, String[] values);
+    static native boolean shouldOffload(String handlerKey);
+    static native String registerClosure(String handlerKey, String className, String methodName,
+            String descriptor, byte[] receiver, String[] classNames, byte[][] classBytes);
+    static native byte[] offload(String handlerKey, String closureId, byte[] args);
+    static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
+    static native void recordIneligible(String handlerKey, String reason);
+    static native void recordOffloadFailure(String handlerKey, String reason);
+
+    static final byte[] HELPER = {(byte) 0xCA, (byte) 0xFE, (byte) 0xBA, (byte) 0xBE, 7};
+
+    static byte[] classBytes(String binaryName) {
+        return binaryName.equals("com.example.Helper") ? HELPER : null;
+    }
+
+    static byte[] resourceBytes(String path) {
+        return null;
+    }
+
+    static void check(boolean condition, String what) {
+        if (!condition) {
+            throw new AssertionError(what);
+        }
+    }
+
+    static final String H = "com.example.ImageController#resize";
+    static final byte[] CLASS = {(byte) 0xCA, (byte) 0xFE, (byte) 0xBA, (byte) 0xBE, 0, 0, 0, 61};
+
+    static String register(String className, byte[] classBytes) {
+        return registerClosure(H, className, "resize", "([B)[B", "receiver|".getBytes(StandardCharsets.UTF_8),
+                new String[] {"com.example.ImageController"}, new byte[][] {classBytes});
+    }
+
+    static void expectIllegalArgument(Runnable call, String what) {
+        try {
+            call.run();
+        } catch (IllegalArgumentException e) {
+            System.out.println("rejected " + what + ": " + e.getMessage());
+            return;
+        }
+        throw new AssertionError(what + " must throw IllegalArgumentException");
+    }
+
+    public static void main(String[] args) throws Exception {
+        System.loadLibrary("semifaas_agent");
+        String platform = args[0];
+        String adminPort = args[1];
+
+        // Before init everything fails open.
+        check(!shouldOffload(H), "shouldOffload before init");
+        check(offload(H, "00", new byte[0]) == null, "offload before init");
+        recordLocal(H, 1, 1);
+
+        String bad = init(new String[] {"semifaas.ratio"}, new String[] {"2"});
+        check(bad != null && bad.contains("semifaas.ratio"), "bad ratio message: " + bad);
+        String unknown = init(new String[] {"semifaas.nope"}, new String[] {"1"});
+        check(unknown != null && unknown.contains("semifaas.nope"), "unknown key message: " + unknown);
+        String mismatch = init(new String[] {"semifaas.ratio"}, new String[0]);
+        check(mismatch != null, "keys without values");
+
+        String[] keys = {"semifaas.ratio", "semifaas.lambda.endpoint", "semifaas.function", "semifaas.admin.port",
+            "semifaas.timeout-ms", "semifaas.log"};
+        String[] values = {"1", platform, "fetcher", adminPort, "20000", "warn"};
+        String error = init(keys, values);
+        check(error == null, "init failed: " + error);
+        String again = init(keys, values);
+        check(again != null && again.contains("already initialized"), "second init: " + again);
+
+        check(shouldOffload(H), "ratio 1 offloads");
+        expectIllegalArgument(() -> register("com.example.ImageController", "not a class".getBytes()), "bad class bytes");
+        expectIllegalArgument(() -> register(null, CLASS), "null class name");
+        expectIllegalArgument(() -> registerClosure(H, "com.example.ImageController", "resize", "([B)[B", new byte[0],
+                new String[] {"a.B"}, new byte[0][]), "names without bytes");
+        String id = register("com.example.ImageController", CLASS);
+        check(id != null && id.length() == 64, "closure id " + id);
+
+        byte[] outcome = offload(H, id, "args".getBytes(StandardCharsets.UTF_8));
+        check(outcome != null && outcome[0] == 0, "returned outcome: " + Arrays.toString(outcome));
+        byte[] expected = new byte["receiver|".length() + HELPER.length];
+        System.arraycopy("receiver|".getBytes(StandardCharsets.UTF_8), 0, expected, 0, "receiver|".length());
+        System.arraycopy(HELPER, 0, expected, "receiver|".length(), HELPER.length);
+        check(Arrays.equals(Arrays.copyOfRange(outcome, 1, outcome.length), expected),
+                "outcome body " + Arrays.toString(outcome));
+
+        check(shouldOffload(H), "second offload");
+        check(offload(H, "not hex", new byte[0]) == null, "bad closure id fails open");
+        check(offload(null, id, null) == null, "null arguments fail open");
+        recordLocal(H, 2_000_000, 1_500_000);
+        recordLocal(null, 1, 1);
+        recordIneligible("com.example.Other#get", "returns a CompletableFuture");
+        recordOffloadFailure(H, "could not decode the return value");
+
+        HttpResponse<String> stats = HttpClient.newHttpClient().send(
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/stats")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        check(stats.statusCode() == 200, "GET /stats: " + stats.statusCode());
+        System.out.println(stats.body());
+    }
+}
