@@ -75,6 +75,10 @@ async fn the_jvm_drives_the_agent_through_its_natives() {
         "the JVM failed:\n{stdout}\n{stderr}"
     );
     assert!(
+        !stderr.contains("WARNING in native method"),
+        "-Xcheck:jni found misuse:\n{stderr}"
+    );
+    assert!(
         stdout.contains("rejected bad class bytes: class com.example.ImageController"),
         "{stdout}"
     );

@@ -63,7 +63,7 @@ pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[S
     Ok(())
 }
 
-/// Stacked horizontal-free bars: one bar per run, one segment per phase (values in ms).
+/// Stacked bars: one bar per run, one segment per phase (values in ms).
 pub fn stacked_bars(path: &Path, title: &str, phases: &[&str], runs: &[Vec<f64>]) -> Result<()> {
     ensure_font()?;
     let y_max = runs.iter().map(|r| r.iter().sum::<f64>()).fold(1e-9, f64::max);
@@ -75,7 +75,14 @@ pub fn stacked_bars(path: &Path, title: &str, phases: &[&str], runs: &[Vec<f64>]
         .x_label_area_size(45)
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..runs.len() as f64, 0.0..y_max * 1.1)?;
-    chart.configure_mesh().x_desc("run").y_desc("milliseconds").disable_x_mesh().draw()?;
+    chart
+        .configure_mesh()
+        .x_desc("run")
+        .y_desc("milliseconds")
+        .disable_x_mesh()
+        .x_labels(runs.len() + 1)
+        .x_label_formatter(&|x| format!("{}", x.floor() as usize))
+        .draw()?;
     for (p, phase) in phases.iter().enumerate() {
         let color = Palette99::pick(p).to_rgba();
         let bars = runs.iter().enumerate().map(|(i, run)| {
