@@ -37,10 +37,9 @@ async fn call(method: reqwest::Method, url: String, body: Option<String>) -> Res
     if let Some(body) = body {
         request = request.body(body);
     }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("{method} {url}: is the service running with the agent attached?"))?;
+    let response = request.send().await.with_context(|| {
+        format!("{method} {url}: is the service running with the agent attached?")
+    })?;
     let status = response.status();
     let text = response.text().await?;
     if !status.is_success() {
@@ -63,12 +62,18 @@ pub async fn ratio(args: RatioArgs) -> Result<()> {
 }
 
 pub async fn stats(args: StatsArgs) -> Result<()> {
-    let text = call(reqwest::Method::GET, format!("{}/stats", args.target.admin.trim_end_matches('/')), None).await?;
+    let text = call(
+        reqwest::Method::GET,
+        format!("{}/stats", args.target.admin.trim_end_matches('/')),
+        None,
+    )
+    .await?;
     if args.json {
         println!("{}", text.trim());
         return Ok(());
     }
-    let stats: Value = serde_json::from_str(&text).context("the admin endpoint returned no JSON")?;
+    let stats: Value =
+        serde_json::from_str(&text).context("the admin endpoint returned no JSON")?;
     let row = |name: &str, v: &Value| {
         println!(
             "{name:<60} {:>11} {:>9} {:>7} {:>8}",
@@ -76,7 +81,10 @@ pub async fn stats(args: StatsArgs) -> Result<()> {
         )
     };
     println!("ratio {}", stats["ratio"]);
-    println!("{:<60} {:>11} {:>9} {:>7} {:>8}", "handler", "invocations", "offloaded", "local", "failures");
+    println!(
+        "{:<60} {:>11} {:>9} {:>7} {:>8}",
+        "handler", "invocations", "offloaded", "local", "failures"
+    );
     if let Some(handlers) = stats["handlers"].as_object() {
         for (key, h) in handlers {
             row(key, h);

@@ -1,7 +1,10 @@
 //! `semifaas bench …`: benchmarks as commands that print numbers and write JSON and a PNG plot.
 //! Speed targets live here, never in tests.
 
-use std::{path::PathBuf, time::{Duration, Instant}};
+use std::{
+    path::PathBuf,
+    time::{Duration, Instant},
+};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -54,7 +57,12 @@ async fn deploy(out: &std::path::Path, platform_args: &[&str]) -> Result<Deploym
     let dist = Dist::locate()?;
     let logs = out.join("logs");
     let platform = FaasLocalProcess::start(&dist, "semifaas", platform_args, &logs).await?;
-    let service = ServiceProcess::start(&dist, &ServiceOptions::new("image-service", &platform.endpoint()), &logs).await?;
+    let service = ServiceProcess::start(
+        &dist,
+        &ServiceOptions::new("image-service", &platform.endpoint()),
+        &logs,
+    )
+    .await?;
     Ok(Deployment { platform, service })
 }
 
@@ -65,7 +73,12 @@ async fn latencies(http: &HttpClient, request: &Request, n: usize) -> Result<Vec
         let start = Instant::now();
         let exchange = http.send(request).await?;
         if exchange.status != 200 {
-            bail!("{} {}: HTTP {}", request.method, request.path, exchange.status);
+            bail!(
+                "{} {}: HTTP {}",
+                request.method,
+                request.path,
+                exchange.status
+            );
         }
         out.push(start.elapsed().as_secs_f64() * 1000.0);
     }
@@ -88,7 +101,14 @@ fn summary(sorted: &[f64]) -> Value {
 
 fn cdf(name: &str, sorted: &[f64]) -> Series {
     let n = sorted.len() as f64;
-    Series { name: name.into(), points: sorted.iter().enumerate().map(|(i, &ms)| (ms, (i + 1) as f64 / n)).collect() }
+    Series {
+        name: name.into(),
+        points: sorted
+            .iter()
+            .enumerate()
+            .map(|(i, &ms)| (ms, (i + 1) as f64 / n))
+            .collect(),
+    }
 }
 
 async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
@@ -97,7 +117,10 @@ async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
     let admin = Admin::new(d.service.admin_port);
     let endpoints = [
         ("health (no work)", Request::get("/health")),
-        ("thumbnails 4x32px", Request::get("/images/thumbnails/4?seed=1&size=32")),
+        (
+            "thumbnails 4x32px",
+            Request::get("/images/thumbnails/4?seed=1&size=32"),
+        ),
     ];
     let mut report = serde_json::Map::new();
     let mut series = vec![];
@@ -132,13 +155,28 @@ async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
     let failures = stats["totals"]["failures"].as_u64().unwrap_or(0);
     let result = json!({ "bench": "overhead", "requests_per_mode": n, "endpoints": report, "failures": failures });
     write_outputs(out, "overhead", &result)?;
-    plot::lines(&out.join("overhead.png"), "Offload overhead on warm instances (latency CDF)", "latency (ms)", "fraction of requests", &series)?;
-    println!("wrote {0}/overhead.json and {0}/overhead.png", out.display());
+    plot::lines(
+        &out.join("overhead.png"),
+        "Offload overhead on warm instances (latency CDF)",
+        "latency (ms)",
+        "fraction of requests",
+        &series,
+    )?;
+    println!(
+        "wrote {0}/overhead.json and {0}/overhead.png",
+        out.display()
+    );
     drop(d.platform);
     Ok(())
 }
 
-const COLD_PHASES: [&str; 5] = ["process + JVM start", "closure fetch", "class definition", "handler", "other (platform, network)"];
+const COLD_PHASES: [&str; 5] = [
+    "process + JVM start",
+    "closure fetch",
+    "class definition",
+    "handler",
+    "other (platform, network)",
+];
 
 async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
     // keep-alive 0: every instance exits after its invocation, so every request is a cold start.
@@ -150,7 +188,9 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
     admin.set_ratio(1.0).await?;
     let mut rows = vec![];
     for run in 0..runs {
-        let before = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"].as_u64().unwrap_or(0);
+        let before = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"]
+            .as_u64()
+            .unwrap_or(0);
         let before_stats = admin.stats().await?;
         let start = Instant::now();
         let exchange = http.send(&request).await?;
@@ -159,7 +199,9 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
             bail!("cold run {run}: HTTP {}", exchange.status);
         }
         let after_stats = admin.stats().await?;
-        let after = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"].as_u64().unwrap_or(0);
+        let after = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"]
+            .as_u64()
+            .unwrap_or(0);
         if after != before + 1 || after_stats["totals"]["failures"].as_u64() != Some(0) {
             bail!("run {run} was not one successful cold start (cold starts {before} → {after}): {after_stats}");
         }
@@ -182,26 +224,49 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
         "total_ms": summary(&totals),
     });
     write_outputs(out, "cold", &result)?;
-    plot::stacked_bars(&out.join("cold.png"), "Cold start: invoke to response, by phase", &COLD_PHASES, &rows)?;
-    println!("median cold start {:.1} ms; wrote {1}/cold.json and {1}/cold.png", percentile(&totals, 0.5), out.display());
+    plot::stacked_bars(
+        &out.join("cold.png"),
+        "Cold start: invoke to response, by phase",
+        &COLD_PHASES,
+        &rows,
+    )?;
+    println!(
+        "median cold start {:.1} ms; wrote {1}/cold.json and {1}/cold.png",
+        percentile(&totals, 0.5),
+        out.display()
+    );
     Ok(())
 }
 
 /// The function-side phases (ms) of the one invocation offloaded between two stats snapshots:
 /// the agent keeps per-handler sums of each phase.
 fn phase_delta(before: &Value, after: &Value) -> Result<[f64; 4]> {
-    let handlers = after["handlers"].as_object().context("agent stats lack handlers")?;
+    let handlers = after["handlers"]
+        .as_object()
+        .context("agent stats lack handlers")?;
     let (key, now) = handlers
         .iter()
-        .find(|(k, h)| h["offloaded"].as_u64() != before["handlers"][k.as_str()]["offloaded"].as_u64())
+        .find(|(k, h)| {
+            h["offloaded"].as_u64() != before["handlers"][k.as_str()]["offloaded"].as_u64()
+        })
         .context("no handler offloaded an invocation")?;
-    let sum = |stats: &Value, phase: &str| stats["function_phases"][phase]["sum"].as_f64().unwrap_or(0.0);
+    let sum = |stats: &Value, phase: &str| {
+        stats["function_phases"][phase]["sum"]
+            .as_f64()
+            .unwrap_or(0.0)
+    };
     let then = &before["handlers"][key.as_str()];
     let delta = |phase: &str| sum(now, phase) - sum(then, phase);
-    Ok([delta("jvm_start_ms"), delta("closure_fetch_ms"), delta("install_ms"), delta("handler_ms")])
+    Ok([
+        delta("jvm_start_ms"),
+        delta("closure_fetch_ms"),
+        delta("install_ms"),
+        delta("handler_ms"),
+    ])
 }
 
 fn write_outputs(out: &std::path::Path, name: &str, value: &Value) -> Result<()> {
     let path = out.join(format!("{name}.json"));
-    std::fs::write(&path, serde_json::to_vec_pretty(value)?).with_context(|| format!("writing {}", path.display()))
+    std::fs::write(&path, serde_json::to_vec_pretty(value)?)
+        .with_context(|| format!("writing {}", path.display()))
 }

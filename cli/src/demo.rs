@@ -8,7 +8,9 @@ use clap::Args;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
-use semifaas_cli::harness::{Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess};
+use semifaas_cli::harness::{
+    Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -27,14 +29,30 @@ pub struct DemoArgs {
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
-    ensure!((0.0..=1.0).contains(&args.ratio), "--ratio must be in [0,1], got {}", args.ratio);
+    ensure!(
+        (0.0..=1.0).contains(&args.ratio),
+        "--ratio must be in [0,1], got {}",
+        args.ratio
+    );
     let dist = Dist::locate()?;
     let logs = args.out.join("logs");
-    println!("semifaas demo: image service + agent → faas-local (logs in {})", logs.display());
-    let platform = FaasLocalProcess::start(&dist, "semifaas", &["--concurrency", "4"], &logs).await?;
+    println!(
+        "semifaas demo: image service + agent → faas-local (logs in {})",
+        logs.display()
+    );
+    let platform =
+        FaasLocalProcess::start(&dist, "semifaas", &["--concurrency", "4"], &logs).await?;
     println!("  faas-local on {}", platform.endpoint());
-    let service = ServiceProcess::start(&dist, &ServiceOptions::new("image-service", &platform.endpoint()), &logs).await?;
-    println!("  image service on http://127.0.0.1:{} (admin :{})", service.port, service.admin_port);
+    let service = ServiceProcess::start(
+        &dist,
+        &ServiceOptions::new("image-service", &platform.endpoint()),
+        &logs,
+    )
+    .await?;
+    println!(
+        "  image service on http://127.0.0.1:{} (admin :{})",
+        service.port, service.admin_port
+    );
     let http = HttpClient::new(service.port);
     let admin = Admin::new(service.admin_port);
 
@@ -45,7 +63,10 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         http.send(request).await?; // a few local runs first, as a service would have had
     }
     admin.set_ratio(args.ratio).await?;
-    println!("  burst: {} requests, {} in flight, ratio {}", args.requests, args.concurrency, args.ratio);
+    println!(
+        "  burst: {} requests, {} in flight, ratio {}",
+        args.requests, args.concurrency, args.ratio
+    );
 
     let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let started = Instant::now();
@@ -72,11 +93,27 @@ pub async fn run(args: DemoArgs) -> Result<()> {
 
     let stats = admin.stats().await?;
     let local_stats = platform.stats().await?;
-    print_report(args.requests, ok, elapsed.as_secs_f64(), pct(0.5), pct(0.99), &stats, &local_stats);
+    print_report(
+        args.requests,
+        ok,
+        elapsed.as_secs_f64(),
+        pct(0.5),
+        pct(0.99),
+        &stats,
+        &local_stats,
+    );
     Ok(())
 }
 
-fn print_report(sent: usize, ok: usize, secs: f64, p50: f64, p99: f64, stats: &Value, local: &Value) {
+fn print_report(
+    sent: usize,
+    ok: usize,
+    secs: f64,
+    p50: f64,
+    p99: f64,
+    stats: &Value,
+    local: &Value,
+) {
     let t = &stats["totals"];
     let f = &local["functions"]["semifaas"];
     println!();
@@ -88,10 +125,21 @@ fn print_report(sent: usize, ok: usize, secs: f64, p50: f64, p99: f64, stats: &V
     );
     let cold_ms: Vec<String> = f["cold_start_ms"]
         .as_array()
-        .map(|a| a.iter().map(|v| format!("{:.0} ms", v.as_f64().unwrap_or(0.0))).collect())
+        .map(|a| {
+            a.iter()
+                .map(|v| format!("{:.0} ms", v.as_f64().unwrap_or(0.0)))
+                .collect()
+        })
         .unwrap_or_default();
-    println!("  cold starts     {} ({})", f["cold_starts"], cold_ms.join(", "));
-    println!("  instances       {} live, {} idle", f["instances"], f["idle"]);
+    println!(
+        "  cold starts     {} ({})",
+        f["cold_starts"],
+        cold_ms.join(", ")
+    );
+    println!(
+        "  instances       {} live, {} idle",
+        f["instances"], f["idle"]
+    );
     let fb = &t["fallbacks"];
     println!(
         "  fallbacks       fetch_closure {}  load_class {}  get_resource {}",

@@ -17,7 +17,9 @@ fn ensure_font() -> Result<()> {
         let bytes = FONT_PATHS
             .iter()
             .find_map(|p| std::fs::read(p).ok())
-            .ok_or_else(|| format!("no DejaVu Sans font in {FONT_PATHS:?}: install fonts-dejavu-core"))?;
+            .ok_or_else(|| {
+                format!("no DejaVu Sans font in {FONT_PATHS:?}: install fonts-dejavu-core")
+            })?;
         let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
         plotters::style::register_font("sans-serif", FontStyle::Normal, bytes)
             .map_err(|_| "the DejaVu Sans font could not be parsed".to_string())
@@ -33,7 +35,13 @@ pub struct Series {
 }
 
 /// Lines on one chart, e.g. latency CDFs.
-pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[Series]) -> Result<()> {
+pub fn lines(
+    path: &Path,
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+) -> Result<()> {
     ensure_font()?;
     let (mut x_max, mut y_max) = (1e-9f64, 1e-9f64);
     for s in series {
@@ -50,23 +58,40 @@ pub fn lines(path: &Path, title: &str, x_label: &str, y_label: &str, series: &[S
         .x_label_area_size(45)
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..x_max * 1.05, 0.0..y_max * 1.05)?;
-    chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw()?;
+    chart
+        .configure_mesh()
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()?;
     for (i, s) in series.iter().enumerate() {
         let color = Palette99::pick(i).to_rgba();
         chart
-            .draw_series(LineSeries::new(s.points.iter().copied(), color.stroke_width(2)))?
+            .draw_series(LineSeries::new(
+                s.points.iter().copied(),
+                color.stroke_width(2),
+            ))?
             .label(&s.name)
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
-    root.present().with_context(|| format!("writing {}", path.display()))?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
 
 /// Stacked bars: one bar per run, one segment per phase (values in ms).
 pub fn stacked_bars(path: &Path, title: &str, phases: &[&str], runs: &[Vec<f64>]) -> Result<()> {
     ensure_font()?;
-    let y_max = runs.iter().map(|r| r.iter().sum::<f64>()).fold(1e-9, f64::max);
+    let y_max = runs
+        .iter()
+        .map(|r| r.iter().sum::<f64>())
+        .fold(1e-9, f64::max);
     let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
     root.fill(&WHITE)?;
     let mut chart = ChartBuilder::on(&root)
@@ -87,14 +112,22 @@ pub fn stacked_bars(path: &Path, title: &str, phases: &[&str], runs: &[Vec<f64>]
         let color = Palette99::pick(p).to_rgba();
         let bars = runs.iter().enumerate().map(|(i, run)| {
             let base: f64 = run[..p].iter().sum();
-            Rectangle::new([(i as f64 + 0.15, base), (i as f64 + 0.85, base + run[p])], color.filled())
+            Rectangle::new(
+                [(i as f64 + 0.15, base), (i as f64 + 0.85, base + run[p])],
+                color.filled(),
+            )
         });
         chart
             .draw_series(bars)?
             .label(*phase)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.filled()));
     }
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw()?;
-    root.present().with_context(|| format!("writing {}", path.display()))?;
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()?;
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

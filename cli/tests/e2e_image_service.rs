@@ -4,44 +4,81 @@
 
 use std::path::PathBuf;
 
-use semifaas_cli::harness::{Admin, Dist, Exchange, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess};
+use semifaas_cli::harness::{
+    Admin, Dist, Exchange, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+};
 use serde_json::Value;
 
 const FUNCTION: &str = "semifaas";
 
 fn log_dir(test: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("e2e-logs").join(test)
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-logs")
+        .join(test)
 }
 
 /// The same requests, in the same order, for every round: each endpoint, path variables, query
 /// parameters, request bodies, and the handler that throws a domain exception.
 async fn request_set(service: &HttpClient) -> Vec<Request> {
-    let generated = service.send(&Request::get("/images/generate/320/240?seed=7")).await.unwrap();
-    assert_eq!(generated.status, 200, "generate: {:?}", String::from_utf8_lossy(&generated.body));
+    let generated = service
+        .send(&Request::get("/images/generate/320/240?seed=7"))
+        .await
+        .unwrap();
+    assert_eq!(
+        generated.status,
+        200,
+        "generate: {:?}",
+        String::from_utf8_lossy(&generated.body)
+    );
     let png = generated.body;
     vec![
         Request::get("/images/generate/200/150?seed=3"),
-        Request::post("/images/resize?width=160&height=90", "image/png", png.clone()),
+        Request::post(
+            "/images/resize?width=160&height=90",
+            "image/png",
+            png.clone(),
+        ),
         Request::post("/images/blur/4", "image/png", png.clone()),
         Request::get("/images/thumbnails/6?seed=11&size=48"),
         Request::post("/images/histogram", "image/png", png.clone()),
-        Request::post("/images/histogram", "image/png", b"this is not an image".to_vec()),
-        Request::post("/images/resize?width=100000&height=100000", "image/png", png),
+        Request::post(
+            "/images/histogram",
+            "image/png",
+            b"this is not an image".to_vec(),
+        ),
+        Request::post(
+            "/images/resize?width=100000&height=100000",
+            "image/png",
+            png,
+        ),
     ]
 }
 
 async fn run_round(service: &HttpClient, requests: &[Request]) -> Vec<Exchange> {
     let mut out = vec![];
     for request in requests {
-        out.push(service.send(request).await.unwrap_or_else(|e| panic!("{} {}: {e:#}", request.method, request.path)));
+        out.push(
+            service
+                .send(request)
+                .await
+                .unwrap_or_else(|e| panic!("{} {}: {e:#}", request.method, request.path)),
+        );
     }
     out
 }
 
 fn assert_same(round: &str, expected: &[Exchange], actual: &[Exchange], requests: &[Request]) {
     for ((want, got), request) in expected.iter().zip(actual).zip(requests) {
-        assert_eq!(want.status, got.status, "{round}: status of {} {}", request.method, request.path);
-        assert_eq!(want.content_type, got.content_type, "{round}: content type of {} {}", request.method, request.path);
+        assert_eq!(
+            want.status, got.status,
+            "{round}: status of {} {}",
+            request.method, request.path
+        );
+        assert_eq!(
+            want.content_type, got.content_type,
+            "{round}: content type of {} {}",
+            request.method, request.path
+        );
         assert!(
             want.body == got.body,
             "{round}: body of {} {} differs ({} vs {} bytes): {:?} vs {:?}",
@@ -57,22 +94,33 @@ fn assert_same(round: &str, expected: &[Exchange], actual: &[Exchange], requests
 
 fn totals(stats: &Value) -> (u64, u64, u64, u64) {
     let t = &stats["totals"];
-    let n = |k: &str| t[k].as_u64().unwrap_or_else(|| panic!("stats totals lack {k}: {stats}"));
+    let n = |k: &str| {
+        t[k].as_u64()
+            .unwrap_or_else(|| panic!("stats totals lack {k}: {stats}"))
+    };
     (n("invocations"), n("offloaded"), n("local"), n("failures"))
 }
 
 fn cold_starts(local_stats: &Value) -> u64 {
-    local_stats["functions"][FUNCTION]["cold_starts"].as_u64().unwrap_or_else(|| panic!("no cold_starts in {local_stats}"))
+    local_stats["functions"][FUNCTION]["cold_starts"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no cold_starts in {local_stats}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offloaded_responses_are_byte_identical_and_failures_fall_back_to_local() {
     let dist = Dist::locate().unwrap();
     let logs = log_dir("image-service");
-    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "4"], &logs).await.unwrap();
-    let service = ServiceProcess::start(&dist, &ServiceOptions::new("image-service", &platform.endpoint()), &logs)
+    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "4"], &logs)
         .await
         .unwrap();
+    let service = ServiceProcess::start(
+        &dist,
+        &ServiceOptions::new("image-service", &platform.endpoint()),
+        &logs,
+    )
+    .await
+    .unwrap();
     let http = HttpClient::new(service.port);
     let admin = Admin::new(service.admin_port);
     let requests = request_set(&http).await;
@@ -80,8 +128,14 @@ async fn offloaded_responses_are_byte_identical_and_failures_fall_back_to_local(
     // Round 1: ratio 0, everything runs on the server.
     assert_eq!(admin.ratio().await.unwrap(), 0.0);
     let local = run_round(&http, &requests).await;
-    assert!(local[..5].iter().all(|e| e.status == 200), "the happy requests succeed locally");
-    assert!(local[5].status >= 400 && local[6].status >= 400, "the bad inputs are HTTP errors");
+    assert!(
+        local[..5].iter().all(|e| e.status == 200),
+        "the happy requests succeed locally"
+    );
+    assert!(
+        local[5].status >= 400 && local[6].status >= 400,
+        "the bad inputs are HTTP errors"
+    );
     let before = totals(&admin.stats().await.unwrap());
     assert_eq!(before.1, 0, "nothing offloaded at ratio 0");
 
@@ -91,8 +145,17 @@ async fn offloaded_responses_are_byte_identical_and_failures_fall_back_to_local(
     assert_same("ratio 1 (cold)", &local, &offloaded, &requests);
     let after = totals(&admin.stats().await.unwrap());
     let n = requests.len() as u64;
-    assert_eq!(after.0 - before.0, n, "every request was one handler invocation");
-    assert_eq!(after.1 - before.1, n, "every invocation offloaded: {after:?} after {before:?}\n{}", service.log());
+    assert_eq!(
+        after.0 - before.0,
+        n,
+        "every request was one handler invocation"
+    );
+    assert_eq!(
+        after.1 - before.1,
+        n,
+        "every invocation offloaded: {after:?} after {before:?}\n{}",
+        service.log()
+    );
     assert_eq!(after.3, 0, "no failures");
     let cold = cold_starts(&platform.stats().await.unwrap());
     assert!(cold >= 1, "faas-local started an instance");
@@ -100,10 +163,20 @@ async fn offloaded_responses_are_byte_identical_and_failures_fall_back_to_local(
     // Round 3: warm instances are reused: no new cold start, still identical.
     let warm = run_round(&http, &requests).await;
     assert_same("ratio 1 (warm)", &local, &warm, &requests);
-    assert_eq!(cold_starts(&platform.stats().await.unwrap()), cold, "warm round started no instance");
+    assert_eq!(
+        cold_starts(&platform.stats().await.unwrap()),
+        cold,
+        "warm round started no instance"
+    );
     let stats = admin.stats().await.unwrap();
     assert_eq!(totals(&stats).1 - after.1, n);
-    assert!(stats["totals"]["fallbacks"]["fetch_closure"].as_u64().unwrap() >= 1, "a cold instance fetched its closure: {stats}");
+    assert!(
+        stats["totals"]["fallbacks"]["fetch_closure"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "a cold instance fetched its closure: {stats}"
+    );
 
     // Bad admin input is refused with a reason and changes nothing.
     for bad in ["abc", "1.5", "-0.1", "", "NaN"] {
@@ -119,7 +192,11 @@ async fn offloaded_responses_are_byte_identical_and_failures_fall_back_to_local(
     assert_same("platform down", &local, &fallen_back, &requests);
     let end = totals(&admin.stats().await.unwrap());
     let before_down = totals(&stats);
-    assert_eq!(end.3 - before_down.3, n, "each request counted as a failure");
+    assert_eq!(
+        end.3 - before_down.3,
+        n,
+        "each request counted as a failure"
+    );
     assert_eq!(end.2 - before_down.2, n, "and ran locally");
 }
 
@@ -131,13 +208,19 @@ async fn agent_works_on_the_newer_jdk() {
         .flatten()
         .flatten()
         .map(|e| e.path())
-        .find(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("temurin-")) && p.join("bin/java").exists())
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("temurin-"))
+                && p.join("bin/java").exists()
+        })
     else {
         panic!("no Temurin JDK under /usr/lib/jvm: install one (see .ci/run)");
     };
     let dist = Dist::locate().unwrap();
     let logs = log_dir("newer-jdk");
-    let platform = FaasLocalProcess::start(&dist, FUNCTION, &[], &logs).await.unwrap();
+    let platform = FaasLocalProcess::start(&dist, FUNCTION, &[], &logs)
+        .await
+        .unwrap();
     let mut options = ServiceOptions::new("image-service", &platform.endpoint());
     options.java = jdk.join("bin/java");
     let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
@@ -167,9 +250,18 @@ fn bad_configuration_stops_start_up_naming_the_key() {
         let mut options = ServiceOptions::new("image-service", "http://127.0.0.1:9");
         // Later -D settings win, so these override the defaults the harness sets.
         options.settings.push((key.into(), value.into()));
-        let output = ServiceProcess::command(&dist, &options, 1, 1).unwrap().output().unwrap();
+        let output = ServiceProcess::command(&dist, &options, 1, 1)
+            .unwrap()
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "semifaas.{key}={value}: the JVM must refuse to start");
-        assert!(stderr.contains(named), "semifaas.{key}={value}: stderr must name {named}: {stderr}");
+        assert!(
+            !output.status.success(),
+            "semifaas.{key}={value}: the JVM must refuse to start"
+        );
+        assert!(
+            stderr.contains(named),
+            "semifaas.{key}={value}: stderr must name {named}: {stderr}"
+        );
     }
 }

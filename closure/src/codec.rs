@@ -43,12 +43,11 @@ pub fn decode<T: DeserializeOwned>(
             limit,
         });
     }
-    let (value, used) = bincode::serde::decode_from_slice(bytes, config()).map_err(|e| {
-        CodecError::Malformed {
+    let (value, used) =
+        bincode::serde::decode_from_slice(bytes, config()).map_err(|e| CodecError::Malformed {
             what,
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     if used != bytes.len() {
         return Err(CodecError::Malformed {
             what,

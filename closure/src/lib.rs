@@ -13,9 +13,9 @@
 
 pub mod codec;
 pub mod limits;
-mod types;
 mod payload;
+mod types;
 
 pub use codec::CodecError;
-pub use payload::{LambdaEnvelopeError, OUTCOME_FIELD, INVOCATION_FIELD};
+pub use payload::{LambdaEnvelopeError, INVOCATION_FIELD, OUTCOME_FIELD};
 pub use types::*;

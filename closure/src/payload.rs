@@ -17,7 +17,9 @@ const VERSION: u64 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LambdaEnvelopeError {
-    #[error("payload is {0} bytes, over Lambda's {LAMBDA_SYNC_PAYLOAD_MAX}-byte synchronous limit")]
+    #[error(
+        "payload is {0} bytes, over Lambda's {LAMBDA_SYNC_PAYLOAD_MAX}-byte synchronous limit"
+    )]
     TooLarge(usize),
     #[error("payload is not a semifaas envelope: {0}")]
     NotAnEnvelope(String),
@@ -48,9 +50,9 @@ fn unwrap(field: &str, payload: &[u8]) -> Result<Vec<u8>, LambdaEnvelopeError> {
         .get(field)
         .and_then(Value::as_str)
         .ok_or_else(|| LambdaEnvelopeError::NotAnEnvelope(format!("no string field {field:?}")))?;
-    STANDARD
-        .decode(text)
-        .map_err(|e| LambdaEnvelopeError::NotAnEnvelope(format!("field {field:?} is not base64: {e}")))
+    STANDARD.decode(text).map_err(|e| {
+        LambdaEnvelopeError::NotAnEnvelope(format!("field {field:?} is not base64: {e}"))
+    })
 }
 
 impl Invocation {
@@ -74,7 +76,11 @@ impl InvocationReply {
 
     pub fn from_lambda_payload(payload: &[u8]) -> Result<InvocationReply, LambdaEnvelopeError> {
         let bytes = unwrap(OUTCOME_FIELD, payload)?;
-        Ok(codec::decode("invocation reply", &bytes, LAMBDA_SYNC_PAYLOAD_MAX)?)
+        Ok(codec::decode(
+            "invocation reply",
+            &bytes,
+            LAMBDA_SYNC_PAYLOAD_MAX,
+        )?)
     }
 }
 
@@ -94,7 +100,10 @@ mod tests {
                 server_name: "semifaas-fallback".into(),
                 cert_sha256: [9; 32],
             },
-            capability: Capability { invocation_id: 42, token: [1; 16] },
+            capability: Capability {
+                invocation_id: 42,
+                token: [1; 16],
+            },
         }
     }
 
@@ -102,7 +111,10 @@ mod tests {
     fn invocation_round_trips_through_the_lambda_envelope() {
         let inv = invocation();
         let payload = inv.to_lambda_payload();
-        assert!(serde_json::from_slice::<Value>(&payload).is_ok(), "payload must be JSON");
+        assert!(
+            serde_json::from_slice::<Value>(&payload).is_ok(),
+            "payload must be JSON"
+        );
         assert_eq!(Invocation::from_lambda_payload(&payload).unwrap(), inv);
     }
 
@@ -110,9 +122,16 @@ mod tests {
     fn reply_round_trips() {
         let reply = InvocationReply {
             outcome: InvocationOutcome::Threw(vec![5, 6]),
-            stats: FunctionStats { cold: true, handler_us: 12, ..Default::default() },
+            stats: FunctionStats {
+                cold: true,
+                handler_us: 12,
+                ..Default::default()
+            },
         };
-        assert_eq!(InvocationReply::from_lambda_payload(&reply.to_lambda_payload()).unwrap(), reply);
+        assert_eq!(
+            InvocationReply::from_lambda_payload(&reply.to_lambda_payload()).unwrap(),
+            reply
+        );
     }
 
     #[test]

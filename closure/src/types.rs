@@ -123,7 +123,9 @@ impl Closure {
         self.handler.validate()?;
         for class in &self.classes {
             check_name("class name", &class.name)?;
-            if class.bytes.len() > CLASS_MAX || class.bytes.get(..4) != Some(&[0xCA, 0xFE, 0xBA, 0xBE]) {
+            if class.bytes.len() > CLASS_MAX
+                || class.bytes.get(..4) != Some(&[0xCA, 0xFE, 0xBA, 0xBE])
+            {
                 return Err(ValidationError(format!(
                     "class {} is not a class file of at most {CLASS_MAX} bytes",
                     class.name
@@ -144,7 +146,11 @@ impl Closure {
 
     /// Total size of the code section (class files and resources), in bytes.
     pub fn code_bytes(&self) -> usize {
-        self.classes.iter().chain(&self.resources).map(|c| c.bytes.len()).sum()
+        self.classes
+            .iter()
+            .chain(&self.resources)
+            .map(|c| c.bytes.len())
+            .sum()
     }
 }
 

@@ -8,7 +8,10 @@ fn closure() -> Closure {
             descriptor: "(II[B)[B".into(),
         },
         receiver: vec![1, 2, 3],
-        classes: vec![NamedBytes { name: "com.example.ImageController".into(), bytes: vec![0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 61] }],
+        classes: vec![NamedBytes {
+            name: "com.example.ImageController".into(),
+            bytes: vec![0xCA, 0xFE, 0xBA, 0xBE, 0, 0, 0, 61],
+        }],
         resources: vec![],
     }
 }
@@ -24,7 +27,11 @@ fn closure_round_trips_and_its_id_is_its_content() {
     assert_ne!(other.id(), c.id(), "different data, different id");
     let id = c.id();
     assert_eq!(id.to_string().parse::<ClosureId>().unwrap(), id);
-    assert!("xyz".parse::<ClosureId>().unwrap_err().to_string().contains("64 hex digits"));
+    assert!("xyz"
+        .parse::<ClosureId>()
+        .unwrap_err()
+        .to_string()
+        .contains("64 hex digits"));
 }
 
 #[test]
@@ -33,7 +40,10 @@ fn decode_rejects_garbage_truncation_and_trailing_bytes() {
     assert!(Closure::decode(&bytes[..bytes.len() - 3]).is_err());
     let mut trailing = bytes.clone();
     trailing.push(0);
-    assert!(Closure::decode(&trailing).unwrap_err().to_string().contains("trailing"));
+    assert!(Closure::decode(&trailing)
+        .unwrap_err()
+        .to_string()
+        .contains("trailing"));
     assert!(Closure::decode(&[0xff; 16]).is_err());
 }
 
@@ -55,8 +65,14 @@ fn decode_rejects_a_forged_length_without_allocating_it() {
 
 #[test]
 fn outcome_tags_round_trip() {
-    for outcome in [InvocationOutcome::Returned(vec![1]), InvocationOutcome::Threw(vec![])] {
-        assert_eq!(InvocationOutcome::from_tagged(&outcome.to_tagged()).unwrap(), outcome);
+    for outcome in [
+        InvocationOutcome::Returned(vec![1]),
+        InvocationOutcome::Threw(vec![]),
+    ] {
+        assert_eq!(
+            InvocationOutcome::from_tagged(&outcome.to_tagged()).unwrap(),
+            outcome
+        );
     }
     let failed = InvocationOutcome::from_tagged(b"\x02class Foo not found").unwrap();
     assert!(matches!(failed, InvocationOutcome::Failed(f) if f.message == "class Foo not found"));

@@ -16,18 +16,27 @@ impl Dist {
         if let Some(dir) = std::env::var_os("SEMIFAAS_DIST") {
             candidates.push(PathBuf::from(dir));
         }
-        if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        if let Some(dir) = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_path_buf))
+        {
             candidates.push(dir);
         }
         candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../dist"));
         for dir in &candidates {
             if dir.join("semifaas-agent.jar").is_file() {
-                return Ok(Dist { root: dir.canonicalize()? });
+                return Ok(Dist {
+                    root: dir.canonicalize()?,
+                });
             }
         }
         bail!(
             "no semifaas-agent.jar in {}: run `make build` first, or set SEMIFAAS_DIST",
-            candidates.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+            candidates
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 

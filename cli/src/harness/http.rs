@@ -13,11 +13,21 @@ pub struct Request {
 
 impl Request {
     pub fn get(path: &str) -> Request {
-        Request { method: Method::GET, path: path.into(), body: vec![], content_type: None }
+        Request {
+            method: Method::GET,
+            path: path.into(),
+            body: vec![],
+            content_type: None,
+        }
     }
 
     pub fn post(path: &str, content_type: &str, body: Vec<u8>) -> Request {
-        Request { method: Method::POST, path: path.into(), body, content_type: Some(content_type.into()) }
+        Request {
+            method: Method::POST,
+            path: path.into(),
+            body,
+            content_type: Some(content_type.into()),
+        }
     }
 }
 
@@ -39,13 +49,19 @@ pub struct HttpClient {
 impl HttpClient {
     pub fn new(port: u16) -> HttpClient {
         HttpClient {
-            client: reqwest::Client::builder().no_proxy().build().expect("building an HTTP client"),
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("building an HTTP client"),
             base: format!("http://127.0.0.1:{port}"),
         }
     }
 
     pub async fn send(&self, request: &Request) -> Result<Exchange> {
-        let mut builder = self.client.request(request.method.clone(), format!("{}{}", self.base, request.path));
+        let mut builder = self.client.request(
+            request.method.clone(),
+            format!("{}{}", self.base, request.path),
+        );
         if let Some(ct) = &request.content_type {
             builder = builder.header(reqwest::header::CONTENT_TYPE, ct);
         }
@@ -61,7 +77,11 @@ impl HttpClient {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let body = response.bytes().await?.to_vec();
-        Ok(Exchange { status, content_type, body })
+        Ok(Exchange {
+            status,
+            content_type,
+            body,
+        })
     }
 
     pub async fn get_ok(&self, path: &str) -> bool {
@@ -71,7 +91,11 @@ impl HttpClient {
     pub async fn get_json(&self, path: &str) -> Result<serde_json::Value> {
         let exchange = self.send(&Request::get(path)).await?;
         if exchange.status != 200 {
-            bail!("GET {path}: HTTP {}: {}", exchange.status, String::from_utf8_lossy(&exchange.body));
+            bail!(
+                "GET {path}: HTTP {}: {}",
+                exchange.status,
+                String::from_utf8_lossy(&exchange.body)
+            );
         }
         serde_json::from_slice(&exchange.body).with_context(|| format!("GET {path}: not JSON"))
     }
@@ -85,7 +109,9 @@ pub struct Admin {
 
 impl Admin {
     pub fn new(port: u16) -> Admin {
-        Admin { http: HttpClient::new(port) }
+        Admin {
+            http: HttpClient::new(port),
+        }
     }
 
     pub async fn stats(&self) -> Result<serde_json::Value> {
@@ -94,14 +120,24 @@ impl Admin {
 
     pub async fn ratio(&self) -> Result<f64> {
         let value = self.http.get_json("/ratio").await?;
-        value["ratio"].as_f64().context("GET /ratio: no number \"ratio\"")
+        value["ratio"]
+            .as_f64()
+            .context("GET /ratio: no number \"ratio\"")
     }
 
     /// `PUT /ratio` with a raw body; returns the status and the response text.
     pub async fn put_ratio_raw(&self, body: &str) -> Result<(u16, String)> {
-        let request = Request { method: Method::PUT, path: "/ratio".into(), body: body.as_bytes().to_vec(), content_type: Some("text/plain".into()) };
+        let request = Request {
+            method: Method::PUT,
+            path: "/ratio".into(),
+            body: body.as_bytes().to_vec(),
+            content_type: Some("text/plain".into()),
+        };
         let exchange = self.http.send(&request).await?;
-        Ok((exchange.status, String::from_utf8_lossy(&exchange.body).into_owned()))
+        Ok((
+            exchange.status,
+            String::from_utf8_lossy(&exchange.body).into_owned(),
+        ))
     }
 
     pub async fn set_ratio(&self, ratio: f64) -> Result<()> {

@@ -31,7 +31,10 @@ impl Supervised {
         std::fs::create_dir_all(log_dir)?;
         let log = log_dir.join(format!("{name}.log"));
         let out = File::create(&log).with_context(|| format!("creating {}", log.display()))?;
-        command.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
+        command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out);
         // SAFETY: prctl is async-signal-safe; it only asks the kernel to signal the child when the
         // parent thread exits, so no test or benchmark leaves processes behind.
         unsafe {
@@ -40,8 +43,14 @@ impl Supervised {
                 Ok(())
             });
         }
-        let child = command.spawn().with_context(|| format!("starting {name}: {command:?}"))?;
-        Ok(Supervised { name: name.into(), child, log })
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {name}: {command:?}"))?;
+        Ok(Supervised {
+            name: name.into(),
+            child,
+            log,
+        })
     }
 
     fn exited(&mut self) -> Option<std::process::ExitStatus> {
@@ -66,10 +75,20 @@ impl Supervised {
                 return Ok(());
             }
             if let Some(status) = self.exited() {
-                bail!("{} exited with {status} before it was ready; log {}:\n{}", self.name, self.log.display(), self.log_tail());
+                bail!(
+                    "{} exited with {status} before it was ready; log {}:\n{}",
+                    self.name,
+                    self.log.display(),
+                    self.log_tail()
+                );
             }
             if start.elapsed() > timeout {
-                bail!("{} not ready after {timeout:?}; log {}:\n{}", self.name, self.log.display(), self.log_tail());
+                bail!(
+                    "{} not ready after {timeout:?}; log {}:\n{}",
+                    self.name,
+                    self.log.display(),
+                    self.log_tail()
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -104,17 +123,31 @@ pub struct FaasLocalProcess {
 
 impl FaasLocalProcess {
     /// Starts `semifaas local` serving the function `function` from `dist/` with the given flags.
-    pub async fn start(dist: &Dist, function: &str, extra_args: &[&str], log_dir: &Path) -> Result<FaasLocalProcess> {
+    pub async fn start(
+        dist: &Dist,
+        function: &str,
+        extra_args: &[&str],
+        log_dir: &Path,
+    ) -> Result<FaasLocalProcess> {
         let port = free_port();
         let mut command = Command::new(dist.semifaas()?);
         command
-            .args(["local", "--port", &port.to_string(), "--function", function, "--code-dir"])
+            .args([
+                "local",
+                "--port",
+                &port.to_string(),
+                "--function",
+                function,
+                "--code-dir",
+            ])
             .arg(dist.root())
             .args(extra_args);
         let mut process = Supervised::spawn(&format!("faas-local-{port}"), command, log_dir)?;
         let http = HttpClient::new(port);
         process
-            .wait_ready(Duration::from_secs(30), || async { http.get_ok("/local/stats").await })
+            .wait_ready(Duration::from_secs(30), || async {
+                http.get_ok("/local/stats").await
+            })
             .await?;
         Ok(FaasLocalProcess { process, port })
     }
@@ -172,14 +205,27 @@ pub struct ServiceProcess {
 
 impl ServiceProcess {
     /// The `java` command line for `options`, with fresh ports.
-    pub fn command(dist: &Dist, options: &ServiceOptions, port: u16, admin_port: u16) -> Result<Command> {
+    pub fn command(
+        dist: &Dist,
+        options: &ServiceOptions,
+        port: u16,
+        admin_port: u16,
+    ) -> Result<Command> {
         let mut command = Command::new(&options.java);
         command
             .arg(format!("-javaagent:{}", dist.agent_jar()?.display()))
             .arg(format!("-Dsemifaas.ratio={}", options.ratio))
-            .arg(format!("-Dsemifaas.lambda.endpoint={}", options.lambda_endpoint))
+            .arg(format!(
+                "-Dsemifaas.lambda.endpoint={}",
+                options.lambda_endpoint
+            ))
             .arg(format!("-Dsemifaas.admin.port={admin_port}"))
-            .args(options.settings.iter().map(|(k, v)| format!("-Dsemifaas.{k}={v}")))
+            .args(
+                options
+                    .settings
+                    .iter()
+                    .map(|(k, v)| format!("-Dsemifaas.{k}={v}")),
+            )
             .args(&options.jvm_options)
             .arg("-jar")
             .arg(dist.sample_jar(&options.sample)?)
@@ -187,15 +233,26 @@ impl ServiceProcess {
         Ok(command)
     }
 
-    pub async fn start(dist: &Dist, options: &ServiceOptions, log_dir: &Path) -> Result<ServiceProcess> {
+    pub async fn start(
+        dist: &Dist,
+        options: &ServiceOptions,
+        log_dir: &Path,
+    ) -> Result<ServiceProcess> {
         let (port, admin_port) = (free_port(), free_port());
         let command = Self::command(dist, options, port, admin_port)?;
-        let mut process = Supervised::spawn(&format!("{}-{port}", options.sample), command, log_dir)?;
+        let mut process =
+            Supervised::spawn(&format!("{}-{port}", options.sample), command, log_dir)?;
         let http = HttpClient::new(port);
         process
-            .wait_ready(Duration::from_secs(90), || async { http.get_ok("/health").await })
+            .wait_ready(Duration::from_secs(90), || async {
+                http.get_ok("/health").await
+            })
             .await?;
-        Ok(ServiceProcess { process, port, admin_port })
+        Ok(ServiceProcess {
+            process,
+            port,
+            admin_port,
+        })
     }
 
     pub fn log(&self) -> String {
