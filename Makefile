@@ -16,12 +16,14 @@ java: rust
 
 samples:
 	$(MVN) -f samples/image-service/pom.xml package -DskipTests
+	$(MVN) -f samples/blog/pom.xml package -DskipTests
 
 dist: rust java samples
 	mkdir -p $(DIST)/samples
-	cp target/release/bootstrap target/release/semifaas $(DIST)/
-	cp jvm-hooks/agent/target/semifaas-agent.jar jvm-hooks/runtime/target/semifaas-runtime.jar $(DIST)/
-	cp samples/image-service/target/image-service.jar $(DIST)/samples/
+	cp --remove-destination target/release/bootstrap target/release/semifaas $(DIST)/
+	cp --remove-destination jvm-hooks/agent/target/semifaas-agent.jar jvm-hooks/runtime/target/semifaas-runtime.jar $(DIST)/
+	cp --remove-destination samples/image-service/target/image-service.jar $(DIST)/samples/
+	cp --remove-destination samples/blog/target/blog.jar $(DIST)/samples/
 	@echo "built $(DIST)/: $$(ls $(DIST) | tr '\n' ' ')"
 
 # The demo: the image service with the agent, bursting into the bundled local platform, with a report.
@@ -33,6 +35,7 @@ test: build test-java test-rust
 test-java:
 	$(MVN) -f jvm-hooks/pom.xml verify -Dnative.lib.dir=$(NATIVE_DIR)
 	$(MVN) -f samples/image-service/pom.xml test
+	$(MVN) -f samples/blog/pom.xml test
 
 test-rust:
 	$(CARGO) test --release --workspace

@@ -11,7 +11,9 @@ use std::{
 };
 
 use parking_lot::{Mutex, RwLock};
-use semifaas_closure::{limits::CLOSURE_MAX, Capability, Closure, ClosureId, ValidationError};
+use semifaas_closure::{
+    limits::CLOSURE_MAX, Capability, Closure, ClosureId, ValidationError, PREWARM_HANDLER_KEY,
+};
 
 /// Closures kept per handler. A handler's receiver state can change between captures, which
 /// gives a new id; the oldest closures of a handler are dropped past this many.
@@ -70,6 +72,18 @@ impl ClosureStore {
         self.inner.read().by_id.get(id).cloned()
     }
 
+    /// The latest closure of each handler, by handler key.
+    pub fn latest_by_handler(&self) -> Vec<(String, ClosureId)> {
+        let inner = self.inner.read();
+        let mut latest: Vec<(String, ClosureId)> = inner
+            .by_handler
+            .iter()
+            .filter_map(|(key, ids)| ids.back().map(|id| (key.clone(), *id)))
+            .collect();
+        latest.sort();
+        latest
+    }
+
     pub fn len(&self) -> usize {
         self.inner.read().by_id.len()
     }
@@ -83,16 +97,50 @@ impl ClosureStore {
 #[derive(Debug, Clone)]
 pub struct InFlightInvocation {
     pub token: [u8; 16],
-    pub handler_key: Arc<str>,
-    pub closure_id: ClosureId,
     pub started: Instant,
+    pub authorized: Authorized,
 }
 
 /// What an authorized fallback request may touch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authorized {
     pub handler_key: Arc<str>,
+    /// The invocation's closure (for a prewarm: the first it installs, or all zeros).
     pub closure_id: ClosureId,
+    /// Every closure the invocation may fetch: its own, or all of a prewarm's.
+    pub closures: Arc<[ClosureId]>,
+    /// The Java invocation scope its remote calls are answered in; 0 for none.
+    pub scope_id: u64,
+    /// Shadow execution (a prewarm replaying samples): remote writes are refused.
+    pub shadow: bool,
+}
+
+impl Authorized {
+    /// A real call of `handler_key` on `closure_id`, its remote references in `scope_id`.
+    pub fn call(handler_key: &str, closure_id: ClosureId, scope_id: u64) -> Authorized {
+        Authorized {
+            handler_key: handler_key.into(),
+            closure_id,
+            closures: Arc::new([closure_id]),
+            scope_id,
+            shadow: false,
+        }
+    }
+
+    /// A prewarm that installs `closures` and replays samples in shadow mode.
+    pub fn prewarm(closures: Vec<ClosureId>) -> Authorized {
+        Authorized {
+            handler_key: PREWARM_HANDLER_KEY.into(),
+            closure_id: closures.first().copied().unwrap_or(ClosureId([0; 32])),
+            closures: closures.into(),
+            scope_id: 0,
+            shadow: true,
+        }
+    }
+
+    pub fn may_fetch(&self, id: &ClosureId) -> bool {
+        self.closures.contains(id)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -120,18 +168,22 @@ impl InFlight {
         InFlight::default()
     }
 
+    /// Registers a call with no invocation scope; see [`InFlight::register_with`].
+    pub fn register(self: &Arc<Self>, handler_key: &str, closure_id: ClosureId) -> InFlightGuard {
+        self.register_with(Authorized::call(handler_key, closure_id, 0))
+    }
+
     /// Registers a new invocation with a fresh random capability. The invocation stays in
     /// flight until the returned guard is dropped.
-    pub fn register(self: &Arc<Self>, handler_key: &str, closure_id: ClosureId) -> InFlightGuard {
+    pub fn register_with(self: &Arc<Self>, authorized: Authorized) -> InFlightGuard {
         let invocation_id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let token: [u8; 16] = rand::random();
         self.table.lock().insert(
             invocation_id,
             InFlightInvocation {
                 token,
-                handler_key: handler_key.into(),
-                closure_id,
                 started: Instant::now(),
+                authorized,
             },
         );
         InFlightGuard {
@@ -152,10 +204,7 @@ impl InFlight {
         if !constant_time_eq(&entry.token, &capability.token) {
             return Err(AuthorizationError::TokenMismatch(capability.invocation_id));
         }
-        Ok(Authorized {
-            handler_key: entry.handler_key.clone(),
-            closure_id: entry.closure_id,
-        })
+        Ok(entry.authorized.clone())
     }
 
     pub fn len(&self) -> usize {
@@ -246,6 +295,14 @@ pub(crate) mod tests {
         assert!(store.get(&first).is_none());
         assert!(store.get(&kept).is_some());
         assert_eq!(store.len(), CLOSURES_PER_HANDLER + 1);
+        let last = closure("resize", &[CLOSURES_PER_HANDLER as u8]).id();
+        assert_eq!(
+            store.latest_by_handler(),
+            [
+                ("com.example.ImageController#crop".to_owned(), kept),
+                ("com.example.ImageController#resize".to_owned(), last),
+            ]
+        );
     }
 
     #[test]
@@ -260,6 +317,8 @@ pub(crate) mod tests {
         let ok = in_flight.authorize(&a.capability()).unwrap();
         assert_eq!(&*ok.handler_key, "com.example.C#a");
         assert_eq!(ok.closure_id, id);
+        assert!(ok.may_fetch(&id) && !ok.may_fetch(&ClosureId([4; 32])));
+        assert!(!ok.shadow);
 
         let forged = Capability {
             invocation_id: a.capability().invocation_id,
@@ -279,5 +338,22 @@ pub(crate) mod tests {
         assert_eq!(in_flight.len(), 1);
         drop(b);
         assert!(in_flight.is_empty());
+    }
+
+    #[test]
+    fn a_prewarm_may_fetch_each_of_its_closures_and_is_shadow() {
+        let in_flight = Arc::new(InFlight::new());
+        let (a, b) = (ClosureId([1; 32]), ClosureId([2; 32]));
+        let guard = in_flight.register_with(Authorized::prewarm(vec![a, b]));
+        let authorized = in_flight.authorize(&guard.capability()).unwrap();
+        assert!(authorized.shadow);
+        assert_eq!(authorized.scope_id, 0);
+        assert!(authorized.may_fetch(&a) && authorized.may_fetch(&b));
+        assert!(!authorized.may_fetch(&ClosureId([3; 32])));
+
+        let call = in_flight.register_with(Authorized::call("com.example.C#a", a, 77));
+        let authorized = in_flight.authorize(&call.capability()).unwrap();
+        assert_eq!(authorized.scope_id, 77);
+        assert!(!authorized.shadow);
     }
 }

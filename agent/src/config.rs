@@ -11,6 +11,24 @@ use std::{
 
 use tracing_subscriber::EnvFilter;
 
+/// Who sets the global offload ratio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The operator, through `PUT /ratio` (or `semifaas.ratio`).
+    Manual,
+    /// The burst controller ([`crate::controller`]).
+    Auto,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Manual => "manual",
+            Mode::Auto => "auto",
+        }
+    }
+}
+
 /// Where offloaded invocations run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Platform {
@@ -38,6 +56,30 @@ pub struct AgentConfig {
     pub timeout: Duration,
     /// `tracing` filter directive, e.g. `info` or `semifaas_agent=debug`.
     pub log_filter: String,
+    pub mode: Mode,
+    /// In-flight requests the server serves without queueing.
+    pub auto_capacity: u32,
+    /// The highest ratio the burst controller sets.
+    pub auto_max_ratio: f64,
+    /// The burst controller's tick.
+    pub auto_interval: Duration,
+    /// Candidates are handlers whose median local CPU time is at least this.
+    pub min_cpu: Duration,
+    /// Local runs profiled before a handler can be a candidate.
+    pub profile_samples: u32,
+    /// Handler keys or class-name prefixes that are always candidates.
+    pub include: Vec<String>,
+    /// Handler keys or class-name prefixes that are never candidates (beats `include`).
+    pub exclude: Vec<String>,
+    /// Recorded invocations kept per handler for shadow execution.
+    pub shadow_samples: u32,
+}
+
+/// The number of CPUs, the default capacity: one request per core runs without queueing.
+fn cpu_count() -> u32 {
+    std::thread::available_parallelism()
+        .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
+        .unwrap_or(1)
 }
 
 impl Default for AgentConfig {
@@ -53,6 +95,15 @@ impl Default for AgentConfig {
             fallback_port: 0,
             timeout: Duration::from_millis(30_000),
             log_filter: "info".into(),
+            mode: Mode::Manual,
+            auto_capacity: cpu_count(),
+            auto_max_ratio: 1.0,
+            auto_interval: Duration::from_millis(100),
+            min_cpu: Duration::from_millis(5),
+            profile_samples: 3,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            shadow_samples: 3,
         }
     }
 }
@@ -93,6 +144,19 @@ const KEYS: &[Key] = &[
     // Read by the Java side (the properties file); listed so that it is not unknown here.
     Key { name: "semifaas.config", expected: "a file path", apply: |_, _| Some(()) },
     Key { name: "semifaas.log", expected: "a tracing filter, e.g. info or semifaas_agent=debug", apply: |c, v| set(&mut c.log_filter, parse_log_filter(v)) },
+    Key { name: "semifaas.mode", expected: "one of: manual, auto", apply: |c, v| set(&mut c.mode, parse_mode(v)) },
+    Key { name: "semifaas.auto.capacity", expected: "a whole number of in-flight requests greater than 0", apply: |c, v| set(&mut c.auto_capacity, parse_positive(v)) },
+    Key { name: "semifaas.auto.max-ratio", expected: "a number in [0, 1], e.g. 0.8", apply: |c, v| set(&mut c.auto_max_ratio, parse_ratio(v)) },
+    Key { name: "semifaas.auto.interval-ms", expected: "a whole number of milliseconds greater than 0", apply: |c, v| set(&mut c.auto_interval, parse_timeout(v)) },
+    Key { name: "semifaas.min-cpu-ms", expected: "a number of milliseconds, 0 or more, e.g. 5 or 0.5", apply: |c, v| set(&mut c.min_cpu, parse_millis(v)) },
+    Key { name: "semifaas.profile.samples", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.profile_samples, v.trim().parse().ok()) },
+    Key { name: "semifaas.include", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.include, parse_patterns(v)) },
+    Key { name: "semifaas.exclude", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.exclude, parse_patterns(v)) },
+    Key { name: "semifaas.shadow.samples", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.shadow_samples, v.trim().parse().ok()) },
+    // Read by the Java side (remote references, read-only methods); listed so that they are not unknown here.
+    Key { name: "semifaas.remote-classes", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
+    Key { name: "semifaas.copy-classes", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
+    Key { name: "semifaas.read-only-methods", expected: "comma-separated method names or Class#method", apply: |_, _| Some(()) },
 ];
 
 fn set<T>(field: &mut T, value: Option<T>) -> Option<()> {
@@ -142,6 +206,40 @@ fn parse_host(v: &str) -> Option<String> {
 fn parse_timeout(v: &str) -> Option<Duration> {
     let ms: u64 = v.trim().parse().ok()?;
     (ms > 0).then(|| Duration::from_millis(ms))
+}
+
+fn parse_mode(v: &str) -> Option<Mode> {
+    match v.trim() {
+        "manual" => Some(Mode::Manual),
+        "auto" => Some(Mode::Auto),
+        _ => None,
+    }
+}
+
+fn parse_positive(v: &str) -> Option<u32> {
+    v.trim().parse().ok().filter(|n| *n > 0)
+}
+
+fn parse_millis(v: &str) -> Option<Duration> {
+    let ms: f64 = v.trim().parse().ok()?;
+    (0.0..3_600_000.0)
+        .contains(&ms)
+        .then(|| Duration::from_secs_f64(ms / 1000.0))
+}
+
+/// Comma-separated handler keys or class-name prefixes; empty entries are skipped.
+fn parse_patterns(v: &str) -> Option<Vec<String>> {
+    let patterns: Vec<String> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let valid = |p: &String| match p.split_once('#') {
+        Some(_) => crate::policy::check_handler_key(p).is_ok(),
+        None => !p.contains(char::is_whitespace) && !p.starts_with('.'),
+    };
+    patterns.iter().all(valid).then_some(patterns)
 }
 
 fn parse_log_filter(v: &str) -> Option<String> {
@@ -296,6 +394,69 @@ mod tests {
             assert!(bad("semifaas.timeout-ms", v).contains("greater than 0"));
         }
         bad("semifaas.log", "semifaas_agent=loud");
+        assert!(bad("semifaas.mode", "burst").contains("manual, auto"));
+        for v in ["0", "-1", "x", "1.5"] {
+            assert!(bad("semifaas.auto.capacity", v).contains("greater than 0"));
+        }
+        for v in ["1.2", "-0.5", "most"] {
+            bad("semifaas.auto.max-ratio", v);
+        }
+        for v in ["0", "fast"] {
+            bad("semifaas.auto.interval-ms", v);
+        }
+        for v in ["-1", "NaN", "inf", "five"] {
+            bad("semifaas.min-cpu-ms", v);
+        }
+        for v in ["-1", "2.5", "many"] {
+            bad("semifaas.profile.samples", v);
+            bad("semifaas.shadow.samples", v);
+        }
+        for v in ["a b#c", "com.x.C#", ".com.x", "com.x.A, has space"] {
+            assert!(bad("semifaas.include", v).contains("Class#method"));
+            bad("semifaas.exclude", v);
+        }
+    }
+
+    #[test]
+    fn control_plane_keys_have_documented_defaults_and_parse() {
+        let d = AgentConfig::default();
+        assert_eq!(d.mode, Mode::Manual);
+        assert!(d.auto_capacity >= 1);
+        assert_eq!(d.auto_max_ratio, 1.0);
+        assert_eq!(d.auto_interval, Duration::from_millis(100));
+        assert_eq!(d.min_cpu, Duration::from_millis(5));
+        assert_eq!((d.profile_samples, d.shadow_samples), (3, 3));
+        assert!(d.include.is_empty() && d.exclude.is_empty());
+        let c = parse(&[
+            ("semifaas.mode", "auto"),
+            ("semifaas.auto.capacity", "8"),
+            ("semifaas.auto.max-ratio", "0.8"),
+            ("semifaas.auto.interval-ms", "250"),
+            ("semifaas.min-cpu-ms", "0.5"),
+            ("semifaas.profile.samples", "0"),
+            (
+                "semifaas.include",
+                "com.example.ImageController#resize, com.example.batch.",
+            ),
+            ("semifaas.exclude", " com.example.Health ,"),
+            ("semifaas.shadow.samples", "5"),
+            ("semifaas.remote-classes", "com.example.Db"),
+            ("semifaas.copy-classes", "com.example.Dto"),
+            ("semifaas.read-only-methods", "fetch,com.example.Repo#load"),
+        ])
+        .unwrap();
+        assert_eq!(c.mode, Mode::Auto);
+        assert_eq!(c.auto_capacity, 8);
+        assert_eq!(c.auto_max_ratio, 0.8);
+        assert_eq!(c.auto_interval, Duration::from_millis(250));
+        assert_eq!(c.min_cpu, Duration::from_micros(500));
+        assert_eq!(c.profile_samples, 0);
+        assert_eq!(
+            c.include,
+            ["com.example.ImageController#resize", "com.example.batch."]
+        );
+        assert_eq!(c.exclude, ["com.example.Health"]);
+        assert_eq!(c.shadow_samples, 5);
     }
 
     #[test]

@@ -18,12 +18,13 @@ use aws_sdk_lambda::{
 };
 use semifaas_closure::{
     limits::{ARGS_MAX, LAMBDA_SYNC_PAYLOAD_MAX},
-    ClosureId, FallbackEndpoint, Invocation, InvocationOutcome, InvocationReply,
+    ClosureId, FallbackEndpoint, Invocation, InvocationKind, InvocationOutcome, InvocationReply,
+    ShadowCall,
 };
 use tracing::{debug, warn};
 
 use crate::{
-    closures::InFlight,
+    closures::{Authorized, InFlight},
     config::{AgentConfig, Platform},
     stats::{FailureReason, Stats},
 };
@@ -32,6 +33,8 @@ use crate::{
 const LOCAL_REGION: &str = "us-east-1";
 /// Longest piece of a platform or function error message kept.
 const MESSAGE_MAX: usize = 300;
+/// Least time a prewarm is given: it may include a cold start and every closure's install.
+const PREWARM_TIMEOUT_MIN: Duration = Duration::from_secs(60);
 
 /// Why an offload produced no usable outcome.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -98,13 +101,26 @@ fn classify_sdk_error(error: &SdkError<InvokeError>) -> FailureReason {
     }
 }
 
+/// Why a function error happened: a result over the platform's response limit
+/// (`Function.ResponseSizeTooLarge`, as Lambda reports it) is `PayloadTooLarge`, anything else
+/// a `FunctionError`.
+fn function_error_reason(payload: &[u8]) -> FailureReason {
+    let error_type = serde_json::from_slice::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|v| v["errorType"].as_str().map(str::to_owned));
+    match error_type.as_deref() {
+        Some("Function.ResponseSizeTooLarge") => FailureReason::PayloadTooLarge,
+        _ => FailureReason::FunctionError,
+    }
+}
+
 /// Maps a 2xx Invoke response to the handler's outcome or why there is none.
 fn outcome_of(output: &InvokeOutput) -> Result<InvocationReply, OffloadFailure> {
     let payload = output.payload().map(|b| b.as_ref()).unwrap_or_default();
     if let Some(kind) = output.function_error() {
         let body = String::from_utf8_lossy(payload);
         return Err(OffloadFailure::new(
-            FailureReason::FunctionError,
+            function_error_reason(payload),
             format!("{kind}: {body}"),
         ));
     }
@@ -136,7 +152,8 @@ impl Dispatcher {
         }
     }
 
-    /// Runs one invocation of `handler_key` on the platform. Returns the outcome (`Returned` or
+    /// Runs one invocation of `handler_key` on the platform; its remote calls are answered in
+    /// the Java invocation scope `scope_id` (0: none). Returns the outcome (`Returned` or
     /// `Threw`) or why there is none; either way it is counted in the statistics, and the
     /// invocation is out of the in-flight table when this returns.
     pub async fn offload(
@@ -144,8 +161,12 @@ impl Dispatcher {
         handler_key: &str,
         closure_id: ClosureId,
         args: Vec<u8>,
+        scope_id: u64,
     ) -> Result<InvocationOutcome, OffloadFailure> {
-        let result = self.invoke(handler_key, closure_id, args).await;
+        let authorized = Authorized::call(handler_key, closure_id, scope_id);
+        let result = self
+            .invoke(authorized, args, InvocationKind::Call, self.timeout)
+            .await;
         match &result {
             Ok((reply, round_trip)) => {
                 debug!(handler = handler_key, round_trip_ms = round_trip.as_millis() as u64, cold = reply.stats.cold, instance = %reply.stats.instance_id, "offloaded");
@@ -161,11 +182,30 @@ impl Dispatcher {
         result.map(|(reply, _)| reply.outcome)
     }
 
+    /// Sends one prewarm invocation: the instance that takes it installs `closures` and replays
+    /// `shadow_calls` in shadow mode (remote writes refused). Not counted in the handler
+    /// statistics. Returns the reply (its stats say whether the instance was cold) and the
+    /// round trip.
+    pub async fn prewarm(
+        &self,
+        closures: Vec<ClosureId>,
+        shadow_calls: Vec<ShadowCall>,
+    ) -> Result<(InvocationReply, Duration), OffloadFailure> {
+        let authorized = Authorized::prewarm(closures.clone());
+        let kind = InvocationKind::Prewarm {
+            closures,
+            shadow_calls,
+        };
+        let timeout = self.timeout.max(PREWARM_TIMEOUT_MIN);
+        self.invoke(authorized, Vec::new(), kind, timeout).await
+    }
+
     async fn invoke(
         &self,
-        handler_key: &str,
-        closure_id: ClosureId,
+        authorized: Authorized,
         args: Vec<u8>,
+        kind: InvocationKind,
+        timeout: Duration,
     ) -> Result<(InvocationReply, Duration), OffloadFailure> {
         let too_large = |what: &str, len: usize, max: usize| {
             OffloadFailure::new(
@@ -176,15 +216,18 @@ impl Dispatcher {
         if args.len() > ARGS_MAX {
             return Err(too_large("arguments", args.len(), ARGS_MAX));
         }
+        let closure_id = authorized.closure_id;
+        let handler_key = authorized.handler_key.to_string();
         // Dropped on every path out of this function, which takes the invocation out of flight.
-        let in_flight = self.in_flight.register(handler_key, closure_id);
+        let in_flight = self.in_flight.register_with(authorized);
         let invocation = Invocation {
             closure_id,
-            handler_key: handler_key.to_owned(),
+            handler_key,
             args,
-            deadline_unix_ms: unix_ms(SystemTime::now() + self.timeout),
+            deadline_unix_ms: unix_ms(SystemTime::now() + timeout),
             fallback: self.fallback.clone(),
             capability: in_flight.capability(),
+            kind,
         };
         let payload = invocation.to_lambda_payload();
         if payload.len() > LAMBDA_SYNC_PAYLOAD_MAX {
@@ -201,12 +244,12 @@ impl Dispatcher {
             .function_name(&self.function)
             .payload(Blob::new(payload))
             .send();
-        let output = tokio::time::timeout(self.timeout, request)
+        let output = tokio::time::timeout(timeout, request)
             .await
             .map_err(|_| {
                 OffloadFailure::new(
                     FailureReason::Timeout,
-                    format!("no reply within {} ms", self.timeout.as_millis()),
+                    format!("no reply within {} ms", timeout.as_millis()),
                 )
             })?
             .map_err(|e| {

@@ -1,11 +1,15 @@
 //! Answers the fallback requests of offloaded invocations: the closure from the store, classes
-//! and resources from the application's class loaders (through the Java side).
+//! and resources from the application's class loaders, and calls on remote references (both
+//! through the Java side).
 
-use std::sync::Arc;
+use std::sync::{
+    atomic::{AtomicU64, Ordering},
+    Arc,
+};
 
 use semifaas_closure::{
     limits::{CLASS_MAX, NAME_MAX},
-    Capability,
+    outcome_tag, Capability,
 };
 use semifaas_fallback::{FallbackErrorKind, FallbackRequest, FallbackResponse, FallbackService};
 use tracing::{debug, warn};
@@ -19,13 +23,42 @@ use crate::{
 #[error("{0}")]
 pub struct CodeSourceError(pub String);
 
-/// Where class files and resources the closure lacks come from. In the server this is the
-/// Java agent (`NativeBridge.classBytes` / `resourceBytes`).
+/// One call on a remote reference, as the Java side receives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteCall<'a> {
+    /// The Java invocation scope (0: none, only closure scopes answer).
+    pub scope_id: u64,
+    pub ref_id: u64,
+    pub method: &'a str,
+    pub descriptor: &'a str,
+    /// The argument array, as bytes of the Java codec.
+    pub args: &'a [u8],
+    /// Shadow execution: the Java side refuses calls not known to be read-only.
+    pub shadow: bool,
+}
+
+/// What the fallbacks need from the application's JVM: class files and resources the closure
+/// lacks, and calls on the objects it exported as remote references. In the server this is the
+/// Java agent (`NativeBridge.classBytes` / `resourceBytes` / `invokeRemote`).
 pub trait CodeSource: Send + Sync + 'static {
     /// The class file of `binary_name`, `None` when no class loader has it.
     fn class_bytes(&self, binary_name: &str) -> Result<Option<Vec<u8>>, CodeSourceError>;
     /// The bytes of resource `path`, `None` when no class loader has it.
     fn resource_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, CodeSourceError>;
+    /// Runs a remote call; returns outcome bytes (tag 0 returned, 1 threw, 2 refused/failed).
+    fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
+        Err(CodeSourceError(format!(
+            "this server exports no remote references (asked for ref {})",
+            call.ref_id
+        )))
+    }
+}
+
+/// Remote calls served and refused (outcome tag 2), over the life of the process.
+#[derive(Debug, Default)]
+pub struct RemoteCallCounts {
+    pub served: AtomicU64,
+    pub refused: AtomicU64,
 }
 
 pub struct AgentFallbackService {
@@ -33,6 +66,7 @@ pub struct AgentFallbackService {
     in_flight: Arc<InFlight>,
     stats: Arc<Stats>,
     code: Arc<dyn CodeSource>,
+    remote_calls: Arc<RemoteCallCounts>,
 }
 
 /// Why a request is refused; becomes a [`FallbackResponse::Error`].
@@ -85,7 +119,13 @@ impl AgentFallbackService {
             in_flight,
             stats,
             code,
+            remote_calls: Arc::default(),
         }
+    }
+
+    /// The remote-call counters, shared with whoever reports them.
+    pub fn remote_calls(&self) -> Arc<RemoteCallCounts> {
+        self.remote_calls.clone()
     }
 
     fn answer(
@@ -97,13 +137,16 @@ impl AgentFallbackService {
             .in_flight
             .authorize(capability)
             .map_err(|e| Refusal::new(FallbackErrorKind::Unauthorized, e.to_string()))?;
-        self.stats
-            .record_fallback(&authorized.handler_key, request.kind());
+        // A prewarm is not a request of any handler: its fallbacks stay out of the handler stats.
+        if !authorized.shadow {
+            self.stats
+                .record_fallback(&authorized.handler_key, request.kind());
+        }
         debug!(handler = %authorized.handler_key, kind = %request.kind(), "fallback request");
         let internal = |e: CodeSourceError| Refusal::new(FallbackErrorKind::Internal, e.0);
         match request {
             FallbackRequest::FetchClosure { id } => {
-                if id != authorized.closure_id {
+                if !authorized.may_fetch(&id) {
                     return Err(Refusal::new(
                         FallbackErrorKind::Unauthorized,
                         format!(
@@ -132,6 +175,49 @@ impl AgentFallbackService {
                     "resource", &name, bytes,
                 )?))
             }
+            FallbackRequest::InvokeRemote {
+                ref_id,
+                method,
+                descriptor,
+                args,
+            } => {
+                check_name("method name", &method)?;
+                check_name("method descriptor", &descriptor)?;
+                let call = RemoteCall {
+                    scope_id: authorized.scope_id,
+                    ref_id,
+                    method: &method,
+                    descriptor: &descriptor,
+                    args: &args,
+                    shadow: authorized.shadow,
+                };
+                let outcome = self.code.invoke_remote(&call).map_err(internal)?;
+                match outcome.first() {
+                    Some(&outcome_tag::RETURNED | &outcome_tag::THREW) => {
+                        self.remote_calls.served.fetch_add(1, Ordering::Relaxed);
+                    }
+                    Some(&outcome_tag::FAILED) => {
+                        self.remote_calls.refused.fetch_add(1, Ordering::Relaxed);
+                        debug!(
+                            invocation = capability.invocation_id,
+                            ref_id,
+                            method,
+                            shadow = authorized.shadow,
+                            reason = %String::from_utf8_lossy(&outcome[1..]),
+                            "remote call refused"
+                        );
+                    }
+                    _ => {
+                        return Err(Refusal::new(
+                            FallbackErrorKind::Internal,
+                            format!(
+                                "the server answered the call of {method}{descriptor} on ref {ref_id} with no valid outcome"
+                            ),
+                        ))
+                    }
+                }
+                Ok(FallbackResponse::Invoked(outcome))
+            }
         }
     }
 }
@@ -148,7 +234,10 @@ impl FallbackService for AgentFallbackService {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{closures::tests::closure, policy::Ratios};
+    use crate::{
+        closures::{tests::closure, Authorized},
+        policy::Ratios,
+    };
     use semifaas_closure::ClosureId;
     use std::collections::HashMap;
 
@@ -169,6 +258,90 @@ mod tests {
         fn resource_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
             Ok((path == "big.bin").then(|| vec![0; CLASS_MAX + 1]))
         }
+        /// Returns `scope:ref:args`; refuses `save` in shadow mode, as the Java side does; ref 0
+        /// answers nothing valid.
+        fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
+            if call.ref_id == 0 {
+                return Ok(vec![]);
+            }
+            if call.shadow && call.method == "save" {
+                return Ok(b"\x02shadow execution refused a write: Repo#save".to_vec());
+            }
+            let body = format!("{}:{}:", call.scope_id, call.ref_id);
+            Ok([&[0u8][..], body.as_bytes(), call.args].concat())
+        }
+    }
+
+    fn service_with_code() -> (AgentFallbackService, Arc<InFlight>, Arc<Stats>) {
+        let in_flight = Arc::new(InFlight::new());
+        let stats = Arc::new(Stats::new());
+        let service = AgentFallbackService::new(
+            Arc::new(ClosureStore::new()),
+            in_flight.clone(),
+            stats.clone(),
+            Arc::new(InMemoryCode {
+                classes: HashMap::new(),
+            }),
+        );
+        (service, in_flight, stats)
+    }
+
+    fn invoke(ref_id: u64, method: &str) -> FallbackRequest {
+        FallbackRequest::InvokeRemote {
+            ref_id,
+            method: method.into(),
+            descriptor: "(Ljava/lang/Object;)Ljava/lang/Object;".into(),
+            args: b"a".to_vec(),
+        }
+    }
+
+    #[test]
+    fn remote_calls_reach_the_jvm_in_the_invocations_scope() {
+        let (service, in_flight, stats) = service_with_code();
+        let call = in_flight.register_with(Authorized::call(
+            "com.example.Blog#show",
+            ClosureId([1; 32]),
+            55,
+        ));
+        let answer = service.handle(&call.capability(), invoke(3, "save"));
+        assert_eq!(answer, FallbackResponse::Invoked(b"\x0055:3:a".to_vec()));
+        let bad = service.handle(&call.capability(), invoke(0, "find"));
+        assert_eq!(kind(&bad), Some(FallbackErrorKind::Internal));
+        let nameless = service.handle(&call.capability(), invoke(3, ""));
+        assert_eq!(kind(&nameless), Some(FallbackErrorKind::Malformed));
+        drop(call);
+
+        let report = stats.report(&Ratios::default());
+        let fallbacks = &report.handlers["com.example.Blog#show"].counters.fallbacks;
+        assert_eq!(fallbacks["invoke"], 3);
+        assert_eq!(service.remote_calls().served.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn shadow_invocations_get_writes_refused_and_stay_out_of_handler_stats() {
+        let (service, in_flight, stats) = service_with_code();
+        let (a, b) = (ClosureId([1; 32]), ClosureId([2; 32]));
+        let prewarm = in_flight.register_with(Authorized::prewarm(vec![a, b]));
+        let cap = prewarm.capability();
+
+        let refused = service.handle(&cap, invoke(3, "save"));
+        let FallbackResponse::Invoked(outcome) = refused else {
+            panic!("expected an outcome, got {refused:?}");
+        };
+        assert_eq!(outcome[0], outcome_tag::FAILED);
+        assert!(String::from_utf8_lossy(&outcome).contains("refused a write"));
+        let read = service.handle(&cap, invoke(3, "findAll"));
+        assert_eq!(read, FallbackResponse::Invoked(b"\x000:3:a".to_vec()));
+        assert_eq!(service.remote_calls().refused.load(Ordering::Relaxed), 1);
+        assert_eq!(service.remote_calls().served.load(Ordering::Relaxed), 1);
+
+        // Both of its closures may be fetched (they are not stored here: not found, not refused).
+        for id in [a, b] {
+            let fetched = service.handle(&cap, FallbackRequest::FetchClosure { id });
+            assert_eq!(kind(&fetched), Some(FallbackErrorKind::NotFound));
+        }
+        let report = stats.report(&Ratios::default());
+        assert!(report.handlers.is_empty(), "{:?}", report.handlers.keys());
     }
 
     fn kind(response: &FallbackResponse) -> Option<FallbackErrorKind> {

@@ -1,4 +1,4 @@
-//! The Java callbacks that serve class and resource fallbacks: static methods of
+//! The Java callbacks that serve class, resource and remote-call fallbacks: static methods of
 //! `io.semifaas.agent.NativeBridge`, called on attached (fallback server) threads.
 
 use jni::{
@@ -8,7 +8,7 @@ use jni::{
     Env, JavaVM,
 };
 
-use crate::fallback_service::{CodeSource, CodeSourceError};
+use crate::fallback_service::{CodeSource, CodeSourceError, RemoteCall};
 
 pub struct JavaCodeSource {
     vm: JavaVM,
@@ -49,6 +49,52 @@ impl JavaCodeSource {
     }
 }
 
+impl JavaCodeSource {
+    /// `static byte[] invokeRemote(long scopeId, long refId, String methodName, String
+    /// descriptor, byte[] args, boolean shadow)`: outcome bytes; `null` is an error.
+    fn invoke(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
+        self.vm
+            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Option<Vec<u8>>> {
+                let method = env.new_string(call.method)?;
+                let descriptor = env.new_string(call.descriptor)?;
+                let args = env.byte_array_from_slice(call.args)?;
+                // Java longs are signed: ids travel as their two's-complement bit pattern.
+                let value = env
+                    .call_static_method(
+                        &self.bridge,
+                        jni_str!("invokeRemote"),
+                        jni_sig!("(JJLjava/lang/String;Ljava/lang/String;[BZ)[B"),
+                        &[
+                            JValue::Long(call.scope_id as i64),
+                            JValue::Long(call.ref_id as i64),
+                            JValue::from(&method),
+                            JValue::from(&descriptor),
+                            JValue::from(&args),
+                            JValue::Bool(call.shadow),
+                        ],
+                    )?
+                    .l()?;
+                if value.is_null() {
+                    return Ok(None);
+                }
+                let array = env.cast_local::<JByteArray>(value)?;
+                Ok(Some(env.convert_byte_array(&array)?))
+            })
+            .map_err(|e| {
+                CodeSourceError(format!(
+                    "NativeBridge.invokeRemote(ref {}, {}{}) failed: {e}",
+                    call.ref_id, call.method, call.descriptor
+                ))
+            })?
+            .ok_or_else(|| {
+                CodeSourceError(format!(
+                    "NativeBridge.invokeRemote(ref {}, {}{}) returned null",
+                    call.ref_id, call.method, call.descriptor
+                ))
+            })
+    }
+}
+
 impl CodeSource for JavaCodeSource {
     fn class_bytes(&self, binary_name: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
         self.call(jni_str!("classBytes"), binary_name)
@@ -56,5 +102,9 @@ impl CodeSource for JavaCodeSource {
 
     fn resource_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
         self.call(jni_str!("resourceBytes"), path)
+    }
+
+    fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
+        self.invoke(call)
     }
 }

@@ -280,28 +280,61 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_registerClosure<'loca
         .resolve::<FailOpen>()
 }
 
-/// `static native byte[] offload(String handlerKey, String closureId, byte[] args)`: outcome
-/// bytes, or `null` to run locally.
+fn closure_id(env: &Env, value: &JString) -> Result<ClosureId> {
+    string(env, value, "closureId")?
+        .parse()
+        .map_err(|e: semifaas_closure::ValidationError| ExportError::Invalid(e.0))
+}
+
+/// `static native byte[] offload(String handlerKey, String closureId, byte[] args, long
+/// scopeId)`: outcome bytes, or `null` to run locally. Remote calls of the invocation are
+/// answered in the Java invocation scope `scopeId`.
 #[no_mangle]
 pub extern "system" fn Java_io_semifaas_agent_NativeBridge_offload<'local>(
     mut unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
     handler_key: JString<'local>,
-    closure_id: JString<'local>,
+    closure_id_hex: JString<'local>,
     args: JByteArray<'local>,
+    scope_id: jlong,
 ) -> JByteArray<'local> {
     unowned
         .with_env(|env| -> Result<JByteArray<'local>> {
             let agent = agent()?;
             let key = string(env, &handler_key, "handlerKey")?;
-            let id: ClosureId = string(env, &closure_id, "closureId")?
-                .parse()
-                .map_err(|e: semifaas_closure::ValidationError| ExportError::Invalid(e.0))?;
+            let id = closure_id(env, &closure_id_hex)?;
             let args = bytes(env, &args, "args")?;
-            match agent.offload(&key, id, args) {
+            // Java longs are signed: the id travels as its two's-complement bit pattern.
+            match agent.offload(&key, id, args, scope_id as u64) {
                 Some(outcome) => Ok(env.byte_array_from_slice(&outcome)?),
                 None => Ok(JByteArray::default()),
             }
+        })
+        .resolve::<FailOpen>()
+}
+
+/// `static native void recordSample(String handlerKey, String closureId, byte[] args)`: the
+/// arguments of a real local run, kept for shadow execution while the handler has room.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordSample<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handler_key: JString<'local>,
+    closure_id_hex: JString<'local>,
+    args: JByteArray<'local>,
+) {
+    unowned
+        .with_env(|env| -> Result<()> {
+            let agent = agent()?;
+            let key = string(env, &handler_key, "handlerKey")?;
+            // Checked first: once a handler has its samples, recording copies nothing.
+            if !agent.wants_sample(&key) {
+                return Ok(());
+            }
+            let id = closure_id(env, &closure_id_hex)?;
+            let args = bytes(env, &args, "args")?;
+            agent.record_sample(&key, id, args);
+            Ok(())
         })
         .resolve::<FailOpen>()
 }

@@ -13,6 +13,10 @@
 //!   resources); classes and resources come from the JVM through [`java_callbacks`].
 //! - [`stats`] and [`admin`]: statistics, and the loopback HTTP endpoint (`/ratio`, `/stats`,
 //!   `/metrics`).
+//! - [`candidates`]: which handlers are worth offloading (profiled local CPU time, include and
+//!   exclude lists); [`controller`]: the burst controller that sets the ratio in auto mode.
+//! - [`samples`] and [`prewarm`]: recorded invocations, and prewarms that start instances with
+//!   every closure installed and the samples replayed in shadow mode (remote writes refused).
 //! - [`config`]: the `semifaas.*` keys; [`runtime`]: the process-wide [`Agent`](runtime::Agent).
 //!
 //! Not here: instrumentation and closure capture (Java), object encoding (the Java codec; bytes
@@ -22,12 +26,16 @@
 //! locally; nothing native may crash the JVM.
 
 pub mod admin;
+pub mod candidates;
 pub mod closures;
 pub mod config;
+pub mod controller;
 pub mod dispatch;
 pub mod fallback_service;
 pub mod java_callbacks;
 pub mod jni_exports;
 pub mod policy;
+pub mod prewarm;
 pub mod runtime;
+pub mod samples;
 pub mod stats;

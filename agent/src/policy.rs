@@ -6,9 +6,9 @@
 //! deterministic: at `r = 0.25` exactly every fourth invocation is offloaded, never a burst of
 //! them by chance. The ratio is the global one unless the handler has an override.
 //!
-//! Where the ratio comes from is the seam for the automatic burst controller: it will set the
-//! global ratio through [`Policy::set_global_ratio`] (or install per-handler overrides) while
-//! the credit counting here stays as it is.
+//! The global ratio comes from the operator (manual mode) or from the burst controller
+//! ([`crate::controller`], auto mode) through [`Policy::set_global_ratio`]; handlers that are not
+//! candidates ([`crate::candidates`]) never reach the credit counter.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -30,6 +30,8 @@ pub enum LocalReason {
     RatioZero,
     /// The credit counter has not reached 1 yet: this invocation is one of the `1 - r` share.
     AwaitingCredit,
+    /// The handler is not a candidate for offloading (see [`crate::candidates`]).
+    NotCandidate,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,11 +15,15 @@ use tracing::{debug, info, warn};
 
 use crate::{
     admin::{AdminError, AdminServer, AdminState},
+    candidates::{CandidateRules, Candidates},
     closures::{ClosureStore, InFlight},
     config::AgentConfig,
+    controller::BurstControl,
     dispatch::Dispatcher,
     fallback_service::{AgentFallbackService, CodeSource},
-    policy::{OffloadDecision, Policy, PolicyError},
+    policy::{LocalReason, OffloadDecision, Policy, PolicyError},
+    prewarm::{PrewarmReport, Prewarmer},
+    samples::SampleStore,
     stats::Stats,
 };
 
@@ -46,8 +50,12 @@ pub struct Agent {
     config: AgentConfig,
     policy: Arc<Policy>,
     stats: Arc<Stats>,
+    candidates: Arc<Candidates>,
+    control: Arc<BurstControl>,
     store: Arc<ClosureStore>,
     dispatcher: Arc<Dispatcher>,
+    samples: Arc<SampleStore>,
+    prewarmer: Prewarmer,
     fallback: FallbackServer,
     admin: AdminServer,
     // Last, so the servers above are dropped while it still runs.
@@ -65,10 +73,14 @@ impl Agent {
             .map_err(AgentError::Runtime)?;
         let policy = Arc::new(Policy::new(config.ratio)?);
         let stats = Arc::new(Stats::new());
+        let candidates = Arc::new(Candidates::new(CandidateRules::from_config(&config)));
+        let control = Arc::new(BurstControl::new(&config, policy.clone()));
         let store = Arc::new(ClosureStore::new());
         let in_flight = Arc::new(InFlight::new());
+        let samples = Arc::new(SampleStore::new(config.shadow_samples as usize));
         let service =
             AgentFallbackService::new(store.clone(), in_flight.clone(), stats.clone(), code);
+        let remote_calls = service.remote_calls();
         let (fallback, admin, dispatcher) = runtime.block_on(async {
             let fallback = FallbackServer::start(
                 config.fallback_bind_addr(),
@@ -78,7 +90,10 @@ impl Agent {
             let admin_state = AdminState {
                 policy: policy.clone(),
                 stats: stats.clone(),
+                candidates: candidates.clone(),
+                control: control.clone(),
             };
+            control.spawn();
             let admin = AdminServer::start(config.admin_addr(), admin_state).await?;
             let endpoint = fallback.endpoint(&config.fallback_host);
             let dispatcher =
@@ -91,15 +106,26 @@ impl Agent {
             function = %config.function,
             endpoint = %config.lambda_endpoint,
             ratio = config.ratio,
+            mode = config.mode.as_str(),
             timeout_ms = config.timeout.as_millis() as u64,
             "semifaas agent started"
+        );
+        let prewarmer = Prewarmer::new(
+            dispatcher.clone(),
+            store.clone(),
+            samples.clone(),
+            remote_calls,
         );
         Ok(Agent {
             config,
             policy,
             stats,
+            candidates,
+            control,
             store,
             dispatcher,
+            samples,
+            prewarmer,
             fallback,
             admin,
             runtime,
@@ -126,10 +152,26 @@ impl Agent {
         &self.stats
     }
 
-    /// Counts one invocation of the handler and decides where it runs.
+    pub fn candidates(&self) -> &Candidates {
+        &self.candidates
+    }
+
+    pub fn control(&self) -> &BurstControl {
+        &self.control
+    }
+
+    /// Counts one invocation of the handler, marks the request in flight and decides where it
+    /// runs: handlers that are not candidates run locally.
     pub fn should_offload(&self, handler_key: &str) -> bool {
         self.stats.record_invocation(handler_key);
-        let decision = self.policy.decide(handler_key);
+        self.control.gauge().enter();
+        let decision = if self.candidates.is_candidate(handler_key) {
+            self.policy.decide(handler_key)
+        } else {
+            OffloadDecision::Local {
+                reason: LocalReason::NotCandidate,
+            }
+        };
         if let OffloadDecision::Local { reason } = decision {
             tracing::trace!(handler = handler_key, ?reason, "running locally");
         }
@@ -145,23 +187,28 @@ impl Agent {
     }
 
     /// Offloads one invocation and blocks the calling (non-tokio) thread until the outcome or
-    /// the deadline. Returns the outcome bytes for Java (tag 0 or 1), or `None` when the handler
-    /// must run locally; the failure is already counted.
+    /// the deadline; its remote calls are answered in the Java invocation scope `scope_id`.
+    /// Returns the outcome bytes for Java (tag 0 or 1), or `None` when the handler must run
+    /// locally; the failure is already counted.
     pub fn offload(
         &self,
         handler_key: &str,
         closure_id: ClosureId,
         args: Vec<u8>,
+        scope_id: u64,
     ) -> Option<Vec<u8>> {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let dispatcher = self.dispatcher.clone();
         let key = handler_key.to_owned();
         // Runs on the runtime's workers so the I/O does not depend on the caller's thread.
         self.runtime.spawn(async move {
-            let _ = tx.send(dispatcher.offload(&key, closure_id, args).await);
+            let _ = tx.send(dispatcher.offload(&key, closure_id, args, scope_id).await);
         });
         match rx.blocking_recv() {
-            Ok(Ok(outcome)) => Some(outcome.to_tagged()),
+            Ok(Ok(outcome)) => {
+                self.control.gauge().leave();
+                Some(outcome.to_tagged())
+            }
             Ok(Err(_)) => None,
             Err(_) => {
                 warn!(
@@ -173,8 +220,43 @@ impl Agent {
         }
     }
 
+    /// Keeps the arguments of a real local run for shadow execution, if the handler still has
+    /// room for samples (`semifaas.shadow.samples`).
+    pub fn record_sample(&self, handler_key: &str, closure_id: ClosureId, args: Vec<u8>) {
+        if self.samples.record(handler_key, closure_id, args) {
+            debug!(
+                handler = handler_key,
+                "sample recorded for shadow execution"
+            );
+        }
+    }
+
+    /// Whether a sample of `handler_key` would be kept (so callers can skip copying it).
+    pub fn wants_sample(&self, handler_key: &str) -> bool {
+        self.samples.wants(handler_key)
+    }
+
+    /// Sends `instances` concurrent prewarm invocations and waits for them. Blocks: from async
+    /// code use [`Agent::prewarmer`] and await [`Prewarmer::run`] instead.
+    pub fn prewarm(&self, instances: usize) -> PrewarmReport {
+        let prewarmer = self.prewarmer.clone();
+        match tokio::runtime::Handle::try_current() {
+            // On a runtime thread (multi-threaded runtimes only): leave the worker to others.
+            Ok(handle) => tokio::task::block_in_place(|| handle.block_on(prewarmer.run(instances))),
+            Err(_) => self.runtime.block_on(prewarmer.run(instances)),
+        }
+    }
+
+    /// Sends prewarms from async code (the admin endpoint).
+    pub fn prewarmer(&self) -> &Prewarmer {
+        &self.prewarmer
+    }
+
     pub fn record_local(&self, handler_key: &str, wall: Duration, cpu: Duration) {
         self.stats.record_local(handler_key, wall, cpu);
+        self.candidates.record_local(handler_key, cpu);
+        self.control.record_local(handler_key, wall);
+        self.control.gauge().leave();
     }
 
     pub fn record_ineligible(&self, handler_key: &str, reason: &str) {
@@ -188,6 +270,8 @@ impl Agent {
             reason, "offload result unusable, ran locally"
         );
         self.stats.record_result_unusable(handler_key, reason);
+        // The handler runs locally after all: in flight again until its local run is recorded.
+        self.control.gauge().enter();
     }
 }
 

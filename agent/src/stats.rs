@@ -36,7 +36,7 @@ pub enum FailureReason {
     FunctionFailed,
     /// The reply could not be decoded, here or on the Java side.
     ResultUnusable,
-    /// The invocation is over the platform's synchronous payload limit.
+    /// The invocation or its result is over the platform's synchronous payload limit.
     PayloadTooLarge,
 }
 
@@ -212,11 +212,26 @@ pub struct HandlerReport {
     pub local_cpu_ms: LatencySummary,
     pub offload_round_trip_ms: LatencySummary,
     pub function_phases: FunctionPhases,
+    /// Whether the handler is a candidate for offloading, and why (filled in by the admin
+    /// endpoint from [`crate::candidates`]).
+    #[serde(default)]
+    pub candidate: bool,
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// The `GET /stats` document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StatsReport {
+    /// `manual` or `auto` (filled in by the admin endpoint, like `phase` and `in_flight`).
+    #[serde(default)]
+    pub mode: String,
+    /// The burst controller's phase: `manual`, `absorb`, `offload` or `handover`.
+    #[serde(default)]
+    pub phase: String,
+    /// Requests in flight on the server (running locally or waiting for an offload).
+    #[serde(default)]
+    pub in_flight: u64,
     pub ratio: f64,
     /// Per-handler ratio overrides.
     pub ratio_overrides: BTreeMap<String, f64>,
@@ -256,6 +271,8 @@ impl HandlerStats {
                 install_ms: LatencySummary::of(&self.install),
                 handler_ms: LatencySummary::of(&self.handler),
             },
+            candidate: false,
+            reason: String::new(),
         }
     }
 }
@@ -378,6 +395,9 @@ impl Stats {
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         let mut report = StatsReport {
+            mode: String::new(),
+            phase: String::new(),
+            in_flight: 0,
             ratio: ratios.global,
             ratio_overrides: ratios.overrides.clone(),
             totals: HandlerStats::default().report().counters,
@@ -429,6 +449,27 @@ impl StatsReport {
             "gauge",
             "Global offload ratio.",
             vec![format!("semifaas_ratio {}", self.ratio)],
+        );
+        family(
+            "semifaas_in_flight",
+            "gauge",
+            "Requests in flight on the server (local or waiting for an offload).",
+            vec![format!("semifaas_in_flight {}", self.in_flight)],
+        );
+        family(
+            "semifaas_handler_candidate",
+            "gauge",
+            "1 when the handler is a candidate for offloading.",
+            self.handlers
+                .iter()
+                .map(|(k, h)| {
+                    format!(
+                        "semifaas_handler_candidate{{handler=\"{}\"}} {}",
+                        label(k),
+                        u8::from(h.candidate)
+                    )
+                })
+                .collect(),
         );
         family(
             "semifaas_handler_ratio",

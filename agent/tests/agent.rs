@@ -53,6 +53,9 @@ fn config(platform: std::net::SocketAddr) -> AgentConfig {
         admin_port: 0,
         fallback_port: 0,
         timeout: Duration::from_secs(20),
+        // Every handler is a candidate from its first invocation.
+        profile_samples: 0,
+        min_cpu: Duration::ZERO,
         ..AgentConfig::default()
     }
 }
@@ -74,14 +77,17 @@ fn an_offloaded_invocation_fetches_its_closure_and_classes_through_the_fallback_
     let id = agent.register_closure(closure()).unwrap();
     assert_eq!(id, closure().id());
     let outcome = agent
-        .offload(H, id, b"args".to_vec())
+        .offload(H, id, b"args".to_vec(), 7)
         .expect("the offload succeeds");
     assert_eq!(outcome[0], outcome_tag::RETURNED);
     assert_eq!(&outcome[1..], [b"receiver|".as_slice(), HELPER].concat());
 
     // A closure the agent does not have: the function cannot fetch it and reports Failed.
     assert!(agent.should_offload(H));
-    assert_eq!(agent.offload(H, ClosureId([9; 32]), b"args".to_vec()), None);
+    assert_eq!(
+        agent.offload(H, ClosureId([9; 32]), b"args".to_vec(), 0),
+        None
+    );
     agent.record_local(H, Duration::from_millis(4), Duration::from_millis(3));
 
     let (status, body) =
@@ -134,4 +140,62 @@ fn a_busy_admin_port_is_an_error_naming_the_setting() {
         .expect("the port is taken")
         .to_string();
     assert!(err.contains("semifaas.admin.port"), "{err}");
+}
+
+#[test]
+fn handlers_are_profiled_before_they_are_offloaded_and_requests_are_counted_in_flight() {
+    let platform_runtime = tokio::runtime::Runtime::new().unwrap();
+    let (platform, _log) = platform_runtime.block_on(common::start_platform(None));
+    let agent = Agent::start(
+        AgentConfig {
+            profile_samples: 3,
+            min_cpu: Duration::from_millis(5),
+            exclude: vec!["com.example.Health".into()],
+            ..config(platform)
+        },
+        app_classes(),
+    )
+    .unwrap();
+    let gauge = agent.control().gauge();
+    // Ratio 1, but the first three runs are profiled locally.
+    for _ in 0..3 {
+        assert!(!agent.should_offload(H));
+        assert_eq!(gauge.current(), 1);
+        agent.record_local(H, Duration::from_millis(30), Duration::from_millis(20));
+        assert_eq!(gauge.current(), 0);
+    }
+    assert!(agent.should_offload(H), "20 ms of CPU makes it a candidate");
+    let id = agent.register_closure(closure()).unwrap();
+    assert!(agent.offload(H, id, b"args".to_vec(), 0).is_some());
+    assert_eq!(
+        gauge.current(),
+        0,
+        "a returned offload leaves the in-flight count"
+    );
+    // An excluded handler always runs here, however expensive.
+    for _ in 0..5 {
+        assert!(!agent.should_offload("com.example.Health#check"));
+        agent.record_local(
+            "com.example.Health#check",
+            Duration::from_millis(50),
+            Duration::from_millis(50),
+        );
+    }
+    assert_eq!(gauge.current(), 0);
+    let (status, body) =
+        platform_runtime.block_on(common::http(agent.admin_addr(), "GET", "/stats", ""));
+    assert_eq!(status, 200);
+    let stats: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(stats["handlers"][H]["candidate"], true);
+    assert_eq!(stats["handlers"][H]["invocations"], 4);
+    assert_eq!(
+        stats["handlers"]["com.example.Health#check"]["candidate"],
+        false
+    );
+    assert_eq!(
+        stats["handlers"]["com.example.Health#check"]["invocations"],
+        5
+    );
+    assert_eq!(stats["in_flight"], 0);
+    assert_eq!(stats["mode"], "manual");
 }

@@ -55,7 +55,7 @@ async fn offload(
     let setup = dispatcher(url.to_owned(), function, timeout).await;
     let result = setup
         .dispatcher
-        .offload(H, ClosureId([5; 32]), b"args".to_vec())
+        .offload(H, ClosureId([5; 32]), b"args".to_vec(), 0)
         .await;
     assert!(
         setup.in_flight.is_empty(),
@@ -116,11 +116,11 @@ async fn the_capability_is_valid_while_the_function_runs_and_not_after() {
     )
     .await;
     dispatcher
-        .offload(H, ClosureId([1; 32]), vec![])
+        .offload(H, ClosureId([1; 32]), vec![], 0)
         .await
         .unwrap();
     dispatcher
-        .offload(H, ClosureId([1; 32]), vec![])
+        .offload(H, ClosureId([1; 32]), vec![], 0)
         .await
         .unwrap();
     assert_eq!(log.authorized_while_in_flight.load(Ordering::SeqCst), 2);
@@ -202,7 +202,7 @@ async fn oversized_arguments_are_not_sent() {
     let setup = dispatcher(format!("http://{addr}"), "echo", Duration::from_secs(10)).await;
     let result = setup
         .dispatcher
-        .offload(H, ClosureId([5; 32]), vec![7; ARGS_MAX + 1])
+        .offload(H, ClosureId([5; 32]), vec![7; ARGS_MAX + 1], 0)
         .await;
     assert_eq!(reason(&result), FailureReason::PayloadTooLarge);
     assert_eq!(

@@ -97,6 +97,9 @@ async fn the_jvm_drives_the_agent_through_its_natives() {
     assert_eq!(h["failure_reasons"]["result_unusable"], 1, "{stats}");
     assert_eq!(h["fallbacks"]["fetch_closure"], 1, "{stats}");
     assert_eq!(h["fallbacks"]["load_class"], 1, "{stats}");
+    let remote = &stats["handlers"]["com.example.ImageController#remote"];
+    assert_eq!(remote["fallbacks"]["invoke"], 1, "{stats}");
+    assert_eq!(remote["offloaded"], 1, "{stats}");
     assert_eq!(
         stats["handlers"]["com.example.Other#get"]["ineligible_reason"],
         "returns a CompletableFuture"

@@ -11,6 +11,13 @@ pub struct AdminTarget {
     admin: String,
 }
 
+impl AdminTarget {
+    /// The URL of `path` (starting with `/`) on the admin endpoint.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.admin.trim_end_matches('/'))
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RatioArgs {
     #[command(flatten)]
@@ -31,7 +38,7 @@ pub struct StatsArgs {
     json: bool,
 }
 
-async fn call(method: reqwest::Method, url: String, body: Option<String>) -> Result<String> {
+pub async fn call(method: reqwest::Method, url: String, body: Option<String>) -> Result<String> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let mut request = client.request(method.clone(), &url);
     if let Some(body) = body {

@@ -32,6 +32,9 @@ enum Bench {
         #[arg(long, default_value_t = 300)]
         requests: usize,
     },
+    /// Burst absorption: an open-loop step burst on the image service, with and without the
+    /// burst controller; per scenario the time latency stays above the SLO.
+    Burst(crate::burst::BurstArgs),
     /// A cold instance: time from invoke to response, split into its phases.
     Cold {
         /// Cold starts to measure.
@@ -45,6 +48,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     match args.which {
         Bench::Overhead { requests } => overhead(&args.out, requests).await,
         Bench::Cold { runs } => cold(&args.out, runs).await,
+        Bench::Burst(burst) => crate::burst::run(&burst, &args.out).await.map(drop),
     }
 }
 

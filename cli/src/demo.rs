@@ -1,157 +1,69 @@
-//! `semifaas demo`: the image service with the agent attached, bursting into the bundled local
-//! platform, and a short report of what ran where.
+//! `semifaas demo`: a short burst experiment. The image service (with the agent, in auto mode)
+//! on CPU 0 takes a 10× step burst; the burst controller offloads into the bundled local
+//! platform on CPU 1. Prints how latency held up, what ran where, and where the plot is.
 
-use std::{path::PathBuf, sync::Arc, time::Instant};
+use std::path::PathBuf;
 
-use anyhow::{ensure, Result};
+use anyhow::Result;
 use clap::Args;
-use serde_json::Value;
-use tokio::sync::Semaphore;
 
-use semifaas_cli::harness::{
-    Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
-};
+use crate::burst::{self, BurstArgs, Scenario};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Requests in the burst.
-    #[arg(long, default_value_t = 48)]
-    requests: usize,
-    /// Requests in flight at once during the burst.
-    #[arg(long, default_value_t = 6)]
-    concurrency: usize,
-    /// Offload ratio during the burst.
-    #[arg(long, default_value_t = 0.5)]
-    ratio: f64,
-    /// Where logs go.
+    /// Seconds of baseline before and after the burst.
+    #[arg(long, default_value_t = 3.0)]
+    calm_s: f64,
+    /// Seconds of burst.
+    #[arg(long, default_value_t = 4.0)]
+    burst_s: f64,
+    /// For agents without the burst controller: offload this fixed share instead of auto mode.
+    #[arg(long, value_name = "RATIO")]
+    manual_ratio: Option<f64>,
+    /// Where the report, the plot and the logs go.
     #[arg(long, default_value = "bench-out/demo")]
     out: PathBuf,
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
-    ensure!(
-        (0.0..=1.0).contains(&args.ratio),
-        "--ratio must be in [0,1], got {}",
-        args.ratio
-    );
-    let dist = Dist::locate()?;
-    let logs = args.out.join("logs");
+    let burst = BurstArgs {
+        scenario: Scenario::AutoCold,
+        base_rps: 10.0,
+        burst_x: 10.0,
+        before_s: args.calm_s,
+        burst_s: args.burst_s,
+        after_s: args.calm_s,
+        profile: None,
+        path: "/images/thumbnails/6?seed={i}&size=64".into(),
+        concurrency: 6,
+        warm_instances: 0,
+        slo_factor: 4.0,
+        warmup: 150,
+        manual_ratio: args.manual_ratio,
+        server_threads: 16,
+        skip_app_start: true,
+    };
     println!(
-        "semifaas demo: image service + agent → faas-local (logs in {})",
-        logs.display()
+        "semifaas demo: image service + agent (CPU 0) → faas-local (CPU 1); {:.0} s at {} req/s, {:.0} s at {}×, {:.0} s calm again",
+        burst.before_s, burst.base_rps, burst.burst_s, burst.burst_x, burst.after_s
     );
-    let platform =
-        FaasLocalProcess::start(&dist, "semifaas", &["--concurrency", "4"], &logs).await?;
-    println!("  faas-local on {}", platform.endpoint());
-    let service = ServiceProcess::start(
-        &dist,
-        &ServiceOptions::new("image-service", &platform.endpoint()),
-        &logs,
-    )
-    .await?;
-    println!(
-        "  image service on http://127.0.0.1:{} (admin :{})",
-        service.port, service.admin_port
-    );
-    let http = HttpClient::new(service.port);
-    let admin = Admin::new(service.admin_port);
-
-    let requests: Vec<Request> = (0..args.requests)
-        .map(|i| Request::get(&format!("/images/thumbnails/6?seed={}&size=64", i % 8)))
-        .collect();
-    for request in requests.iter().take(4) {
-        http.send(request).await?; // a few local runs first, as a service would have had
-    }
-    admin.set_ratio(args.ratio).await?;
-    println!(
-        "  burst: {} requests, {} in flight, ratio {}",
-        args.requests, args.concurrency, args.ratio
-    );
-
-    let gate = Arc::new(Semaphore::new(args.concurrency.max(1)));
-    let started = Instant::now();
-    let mut tasks = vec![];
-    for request in requests {
-        let (http, gate) = (http.clone(), gate.clone());
-        tasks.push(tokio::spawn(async move {
-            let _permit = gate.acquire_owned().await.expect("semaphore open");
-            let t = Instant::now();
-            let result = http.send(&request).await;
-            (result.map(|e| e.status), t.elapsed())
-        }));
-    }
-    let mut latencies = vec![];
-    let mut ok = 0;
-    for task in tasks {
-        let (status, latency) = task.await?;
-        ok += usize::from(matches!(status, Ok(200)));
-        latencies.push(latency.as_secs_f64() * 1000.0);
-    }
-    let elapsed = started.elapsed();
-    latencies.sort_by(f64::total_cmp);
-    let pct = |p: f64| latencies[((latencies.len() - 1) as f64 * p).round() as usize];
-
-    let stats = admin.stats().await?;
-    let local_stats = platform.stats().await?;
-    print_report(
-        args.requests,
-        ok,
-        elapsed.as_secs_f64(),
-        pct(0.5),
-        pct(0.99),
-        &stats,
-        &local_stats,
-    );
-    Ok(())
-}
-
-fn print_report(
-    sent: usize,
-    ok: usize,
-    secs: f64,
-    p50: f64,
-    p99: f64,
-    stats: &Value,
-    local: &Value,
-) {
-    let t = &stats["totals"];
-    let f = &local["functions"]["semifaas"];
+    let document = burst::run(&burst, &args.out).await?;
+    let scenario = &document["scenarios"][0];
+    let totals = &scenario["agent_totals"];
+    let platform = &scenario["platform"];
     println!();
-    println!("report");
-    println!("  answered        {ok}/{sent} with HTTP 200 in {secs:.2} s (p50 {p50:.1} ms, p99 {p99:.1} ms)");
+    println!("report ({})", scenario["mode"].as_str().unwrap_or("?"));
     println!(
         "  ran             offloaded {}  local {}  failures {}",
-        t["offloaded"], t["local"], t["failures"]
-    );
-    let cold_ms: Vec<String> = f["cold_start_ms"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|v| format!("{:.0} ms", v.as_f64().unwrap_or(0.0)))
-                .collect()
-        })
-        .unwrap_or_default();
-    println!(
-        "  cold starts     {} ({})",
-        f["cold_starts"],
-        cold_ms.join(", ")
+        totals["offloaded"], totals["local"], totals["failures"]
     );
     println!(
-        "  instances       {} live, {} idle",
-        f["instances"], f["idle"]
+        "  platform        cold starts {}  instances {}  throttles {}",
+        platform["cold_starts"], platform["instances"], platform["throttles"]
     );
-    let fb = &t["fallbacks"];
     println!(
-        "  fallbacks       fetch_closure {}  load_class {}  get_resource {}",
-        fb["fetch_closure"], fb["load_class"], fb["get_resource"]
+        "  plot            {}",
+        args.out.join("burst-auto-cold.png").display()
     );
-    if let Some(handlers) = stats["handlers"].as_object() {
-        println!("  per handler");
-        for (key, h) in handlers {
-            println!(
-                "    {key}: invocations {} offloaded {} local {} failures {}",
-                h["invocations"], h["offloaded"], h["local"], h["failures"]
-            );
-        }
-    }
+    Ok(())
 }

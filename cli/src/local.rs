@@ -34,6 +34,9 @@ pub struct LocalArgs {
     /// Seconds an idle instance is kept warm.
     #[arg(long, default_value_t = faas_local::DEFAULT_KEEP_ALIVE.as_secs())]
     keep_alive_secs: u64,
+    /// Instances kept started and warm at all times (provisioned concurrency), never reaped.
+    #[arg(long, default_value_t = 0)]
+    provisioned: usize,
     /// Memory size reported to instances, in MB.
     #[arg(long, default_value_t = faas_local::DEFAULT_MEMORY_MB)]
     memory_mb: u32,
@@ -71,6 +74,7 @@ fn platform_config(args: LocalArgs) -> anyhow::Result<FaasLocalConfig> {
             function.concurrency_limit = args.concurrency;
             function.timeout = Duration::from_secs(args.timeout_secs);
             function.keep_alive = Duration::from_secs(args.keep_alive_secs);
+            function.provisioned = args.provisioned;
             function.memory_mb = args.memory_mb;
             function.env = env.clone();
             function

@@ -3,7 +3,10 @@
 
 mod admin_cmd;
 mod bench;
+mod burst;
+mod control_cmd;
 mod demo;
+mod fallback_bench;
 mod local;
 mod logging;
 
@@ -32,6 +35,12 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a benchmark; writes JSON and a PNG plot.
     Bench(bench::BenchArgs),
+    /// Fallbacks per offloaded request of each blog handler, cold and warm; writes JSON and a PNG.
+    BenchFallbacks(fallback_bench::FallbackBenchArgs),
+    /// Start or warm N function instances with every closure installed.
+    Prewarm(control_cmd::PrewarmArgs),
+    /// Tell the burst controller new server capacity is ready: it holds the ratio at 0.
+    CapacityReady(control_cmd::CapacityReadyArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -49,5 +58,8 @@ fn main() -> anyhow::Result<()> {
         Command::Stats(args) => runtime()?.block_on(admin_cmd::stats(args)),
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
+        Command::BenchFallbacks(args) => runtime()?.block_on(fallback_bench::run(args)),
+        Command::Prewarm(args) => runtime()?.block_on(control_cmd::prewarm(args)),
+        Command::CapacityReady(args) => runtime()?.block_on(control_cmd::capacity_ready(args)),
     }
 }

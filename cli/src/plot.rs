@@ -11,7 +11,7 @@ const FONT_PATHS: &[&str] = &[
 ];
 
 /// Registers a TrueType font as "sans-serif" once; plots need one for their labels.
-fn ensure_font() -> Result<()> {
+pub(crate) fn ensure_font() -> Result<()> {
     static FONT: std::sync::OnceLock<Result<(), String>> = std::sync::OnceLock::new();
     FONT.get_or_init(|| {
         let bytes = FONT_PATHS
@@ -127,6 +127,89 @@ pub fn stacked_bars(path: &Path, title: &str, phases: &[&str], runs: &[Vec<f64>]
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()?;
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+/// One panel of a stacked timeline: lines over time, and optionally a labelled horizontal line.
+pub struct Panel {
+    pub y_label: String,
+    /// The y axis reaches at least this (e.g. 1 for a ratio), so flat data still gets a scale.
+    pub y_floor: f64,
+    pub series: Vec<Series>,
+    pub threshold: Option<(String, f64)>,
+}
+
+/// Panels stacked vertically over a shared time axis (seconds), with dashed vertical markers
+/// (e.g. burst start and end) on every panel.
+pub fn timeline(path: &Path, title: &str, panels: &[Panel], markers: &[f64]) -> Result<()> {
+    ensure_font()?;
+    let x_max = panels
+        .iter()
+        .flat_map(|p| p.series.iter().flat_map(|s| s.points.iter().map(|pt| pt.0)))
+        .fold(1e-9, f64::max);
+    let root = BitMapBackend::new(path, (1100, 260 * panels.len() as u32 + 50)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(title, ("sans-serif", 24))?;
+    for (panel, area) in panels.iter().zip(root.split_evenly((panels.len(), 1))) {
+        let y_max = panel
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|pt| pt.1))
+            .chain(panel.threshold.iter().map(|t| t.1))
+            .fold(panel.y_floor.max(1e-9), f64::max);
+        let mut chart = ChartBuilder::on(&area)
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(0.0..x_max, 0.0..y_max * 1.1)?;
+        chart
+            .configure_mesh()
+            .x_desc("time (s)")
+            .y_desc(panel.y_label.as_str())
+            .draw()?;
+        for &x in markers {
+            chart.draw_series(DashedLineSeries::new(
+                [(x, 0.0), (x, y_max * 1.1)],
+                6,
+                4,
+                BLACK.mix(0.5).stroke_width(1),
+            ))?;
+        }
+        if let Some((label, y)) = &panel.threshold {
+            let color = RED.mix(0.8);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(0.0, *y), (x_max, *y)],
+                    8,
+                    4,
+                    color.stroke_width(2),
+                ))?
+                .label(label.as_str())
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        for (i, s) in panel.series.iter().enumerate() {
+            let color = Palette99::pick(i).to_rgba();
+            chart
+                .draw_series(LineSeries::new(
+                    s.points.iter().copied(),
+                    color.stroke_width(2),
+                ))?
+                .label(&s.name)
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+                });
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()?;
+    }
     root.present()
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())

@@ -107,6 +107,16 @@ fn cold_starts(local_stats: &Value) -> u64 {
         .unwrap_or_else(|| panic!("no cold_starts in {local_stats}"))
 }
 
+/// Every handler is a candidate from its first invocation, so ratio 1 offloads every request.
+fn offload_everything(endpoint: &str) -> ServiceOptions {
+    let mut options = ServiceOptions::new("image-service", endpoint);
+    options.settings.extend([
+        ("min-cpu-ms".to_owned(), "0".to_owned()),
+        ("profile.samples".to_owned(), "0".to_owned()),
+    ]);
+    options
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offloaded_responses_are_byte_identical_and_failures_fall_back_to_local() {
     let dist = Dist::locate().unwrap();
@@ -114,13 +124,9 @@ async fn offloaded_responses_are_byte_identical_and_failures_fall_back_to_local(
     let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "4"], &logs)
         .await
         .unwrap();
-    let service = ServiceProcess::start(
-        &dist,
-        &ServiceOptions::new("image-service", &platform.endpoint()),
-        &logs,
-    )
-    .await
-    .unwrap();
+    let service = ServiceProcess::start(&dist, &offload_everything(&platform.endpoint()), &logs)
+        .await
+        .unwrap();
     let http = HttpClient::new(service.port);
     let admin = Admin::new(service.admin_port);
     let requests = request_set(&http).await;
@@ -221,7 +227,7 @@ async fn agent_works_on_the_newer_jdk() {
     let platform = FaasLocalProcess::start(&dist, FUNCTION, &[], &logs)
         .await
         .unwrap();
-    let mut options = ServiceOptions::new("image-service", &platform.endpoint());
+    let mut options = offload_everything(&platform.endpoint());
     options.java = jdk.join("bin/java");
     let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
     let http = HttpClient::new(service.port);

@@ -120,3 +120,68 @@ fn malformed_env_flag_is_rejected() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("expected KEY=VALUE"), "{stderr}");
 }
+
+fn local_stats(addr: SocketAddr) -> serde_json::Value {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "GET /local/stats HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    serde_json::from_str(response.split_once("\r\n\r\n").unwrap().1).unwrap()
+}
+
+#[test]
+fn provisioned_instances_stay_warm_past_the_keep_alive() {
+    let (mut child, addr) = start_local(&["--provisioned", "2", "--keep-alive-secs", "0"]);
+    let idle = || local_stats(addr)["functions"]["echo"]["idle"].as_u64();
+    let mut waited = 0;
+    while idle() != Some(2) {
+        assert!(
+            waited < 1500,
+            "never 2 idle instances: {}",
+            local_stats(addr)
+        );
+        thread::sleep(Duration::from_millis(20));
+        waited += 1;
+    }
+    // Keep-alive 0 reaps idle instances at once, but not provisioned ones: this one is warm.
+    let (status, body) = invoke(addr, "echo", r#""describe""#);
+    assert_eq!(status, 200, "{body}");
+    let stats = local_stats(addr);
+    assert_eq!(stats["functions"]["echo"]["cold_starts"], 2, "{stats}");
+    assert_eq!(stats["functions"]["echo"]["instances"], 2, "{stats}");
+    // SIGTERM, so the platform stops its instances.
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn provisioning_past_the_concurrency_limit_is_a_clear_startup_error() {
+    let output = semifaas()
+        .args([
+            "local",
+            "--port",
+            "0",
+            "--concurrency",
+            "2",
+            "--provisioned",
+            "3",
+            "--code-dir",
+        ])
+        .arg(fixture_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("3 provisioned instances exceed the concurrency limit 2"),
+        "{stderr}"
+    );
+}

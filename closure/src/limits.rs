@@ -15,3 +15,9 @@ pub const ARGS_MAX: usize = LAMBDA_SYNC_PAYLOAD_MAX / 4 * 3 - 64 * 1024;
 
 /// Longest class, method, descriptor or resource name.
 pub const NAME_MAX: usize = 4096;
+
+/// Most closures one prewarm invocation installs.
+pub const PREWARM_CLOSURES_MAX: usize = 1024;
+
+/// Most shadow calls one prewarm invocation replays.
+pub const SHADOW_CALLS_MAX: usize = 4096;

@@ -64,6 +64,10 @@ impl Invocation {
     pub fn from_lambda_payload(payload: &[u8]) -> Result<Invocation, LambdaEnvelopeError> {
         let bytes = unwrap(INVOCATION_FIELD, payload)?;
         let invocation: Invocation = codec::decode("invocation", &bytes, LAMBDA_SYNC_PAYLOAD_MAX)?;
+        invocation.validate().map_err(|e| CodecError::Malformed {
+            what: "invocation",
+            reason: e.0,
+        })?;
         Ok(invocation)
     }
 }
@@ -104,7 +108,30 @@ mod tests {
                 invocation_id: 42,
                 token: [1; 16],
             },
+            kind: InvocationKind::Call,
         }
+    }
+
+    fn prewarm(shadow_closure: ClosureId) -> Invocation {
+        Invocation {
+            closure_id: ClosureId([0; 32]),
+            handler_key: PREWARM_HANDLER_KEY.into(),
+            args: vec![],
+            kind: InvocationKind::Prewarm {
+                closures: vec![ClosureId([7; 32]), ClosureId([8; 32])],
+                shadow_calls: vec![ShadowCall {
+                    closure_id: shadow_closure,
+                    handler_key: "com.example.C#m".into(),
+                    args: vec![4, 5],
+                }],
+            },
+            ..invocation()
+        }
+    }
+
+    /// Encodes without validating, as a faulty or hostile peer would.
+    fn raw_payload(invocation: &Invocation) -> Vec<u8> {
+        wrap(INVOCATION_FIELD, &codec::encode(invocation))
     }
 
     #[test]
@@ -116,6 +143,61 @@ mod tests {
             "payload must be JSON"
         );
         assert_eq!(Invocation::from_lambda_payload(&payload).unwrap(), inv);
+    }
+
+    #[test]
+    fn prewarm_round_trips_through_the_lambda_envelope() {
+        let inv = prewarm(ClosureId([8; 32]));
+        assert_eq!(
+            Invocation::from_lambda_payload(&inv.to_lambda_payload()).unwrap(),
+            inv
+        );
+    }
+
+    #[test]
+    fn invalid_invocations_are_rejected_with_what_is_wrong() {
+        let err = |inv: &Invocation| {
+            Invocation::from_lambda_payload(&raw_payload(inv))
+                .unwrap_err()
+                .to_string()
+        };
+        let stranger = prewarm(ClosureId([9; 32]));
+        let message = err(&stranger);
+        assert!(message.contains("malformed invocation"), "{message}");
+        assert!(
+            message.contains("which the prewarm does not install"),
+            "{message}"
+        );
+
+        let mut empty_key = invocation();
+        empty_key.handler_key = String::new();
+        assert!(err(&empty_key).contains("handler key"));
+
+        let mut bad_shadow = prewarm(ClosureId([7; 32]));
+        if let InvocationKind::Prewarm { shadow_calls, .. } = &mut bad_shadow.kind {
+            shadow_calls[0].handler_key = "a\0b".into();
+        }
+        assert!(err(&bad_shadow).contains("shadow call handler key"));
+
+        let too_many = Invocation {
+            kind: InvocationKind::Prewarm {
+                closures: vec![ClosureId([1; 32]); crate::limits::PREWARM_CLOSURES_MAX + 1],
+                shadow_calls: vec![],
+            },
+            ..invocation()
+        };
+        assert!(err(&too_many).contains("closures, over the limit"));
+    }
+
+    #[test]
+    fn fallback_counts_total_includes_remote_calls() {
+        let counts = FallbackCounts {
+            fetch_closure: 1,
+            load_class: 2,
+            get_resource: 3,
+            invoke: 4,
+        };
+        assert_eq!(counts.total(), 10);
     }
 
     #[test]

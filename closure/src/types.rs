@@ -5,7 +5,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     codec::{self, CodecError},
-    limits::{CLASS_MAX, CLOSURE_MAX, NAME_MAX},
+    limits::{ARGS_MAX, CLASS_MAX, CLOSURE_MAX, NAME_MAX, PREWARM_CLOSURES_MAX, SHADOW_CALLS_MAX},
 };
 
 /// Content hash (SHA-256 of the encoded [`Closure`]) that names a closure. Two closures with the
@@ -192,12 +192,88 @@ pub struct Invocation {
     pub deadline_unix_ms: u64,
     pub fallback: FallbackEndpoint,
     pub capability: Capability,
+    /// A real request, or a prewarm that installs closures and replays recorded samples.
+    pub kind: InvocationKind,
+}
+
+/// Handler key a prewarm invocation carries: it runs no handler of its own.
+pub const PREWARM_HANDLER_KEY: &str = "semifaas#prewarm";
+
+/// What an [`Invocation`] asks the function to do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum InvocationKind {
+    /// Run the invocation's closure on its arguments and return the outcome.
+    Call,
+    /// Fetch and install each closure not installed yet, then run each shadow call and discard
+    /// its result. The invocation's own `closure_id` and `args` are not used.
+    Prewarm {
+        closures: Vec<ClosureId>,
+        shadow_calls: Vec<ShadowCall>,
+    },
+}
+
+/// A recorded real invocation replayed during a prewarm to warm the handler's code paths.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShadowCall {
+    pub closure_id: ClosureId,
+    pub handler_key: String,
+    /// The argument array, as bytes of the Java codec.
+    pub args: Vec<u8>,
 }
 
 impl Invocation {
     pub fn invocation_id(&self) -> u64 {
         self.capability.invocation_id
     }
+
+    /// Checks what decoding cannot: names are bounded, arguments fit the limit, and every shadow
+    /// call of a prewarm runs one of the closures the prewarm installs.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        check_name("handler key", &self.handler_key)?;
+        check_args(&self.handler_key, &self.args)?;
+        check_name("fallback address", &self.fallback.addr)?;
+        check_name("fallback server name", &self.fallback.server_name)?;
+        let InvocationKind::Prewarm {
+            closures,
+            shadow_calls,
+        } = &self.kind
+        else {
+            return Ok(());
+        };
+        if closures.len() > PREWARM_CLOSURES_MAX {
+            return Err(ValidationError(format!(
+                "prewarm lists {} closures, over the limit of {PREWARM_CLOSURES_MAX}",
+                closures.len()
+            )));
+        }
+        if shadow_calls.len() > SHADOW_CALLS_MAX {
+            return Err(ValidationError(format!(
+                "prewarm carries {} shadow calls, over the limit of {SHADOW_CALLS_MAX}",
+                shadow_calls.len()
+            )));
+        }
+        for call in shadow_calls {
+            check_name("shadow call handler key", &call.handler_key)?;
+            check_args(&call.handler_key, &call.args)?;
+            if !closures.contains(&call.closure_id) {
+                return Err(ValidationError(format!(
+                    "shadow call of {} runs closure {}, which the prewarm does not install",
+                    call.handler_key, call.closure_id
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_args(handler_key: &str, args: &[u8]) -> Result<(), ValidationError> {
+    if args.len() > ARGS_MAX {
+        return Err(ValidationError(format!(
+            "arguments of {handler_key} are {} bytes, over the limit of {ARGS_MAX}",
+            args.len()
+        )));
+    }
+    Ok(())
 }
 
 /// What the handler did on the function, or why it could not run there.
@@ -278,11 +354,13 @@ pub struct FallbackCounts {
     pub fetch_closure: u32,
     pub load_class: u32,
     pub get_resource: u32,
+    /// Calls on remote references (`InvokeRemote`).
+    pub invoke: u32,
 }
 
 impl FallbackCounts {
     pub fn total(&self) -> u32 {
-        self.fetch_closure + self.load_class + self.get_resource
+        self.fetch_closure + self.load_class + self.get_resource + self.invoke
     }
 }
 

@@ -78,6 +78,9 @@ pub struct FunctionConfig {
     pub concurrency_limit: usize,
     /// Idle instances older than this are stopped.
     pub keep_alive: Duration,
+    /// Instances kept started at all times (provisioned concurrency): started with the
+    /// function, replaced when they exit, never reaped below this. At most `concurrency_limit`.
+    pub provisioned: usize,
     /// Extra environment for the instances.
     pub env: BTreeMap<String, String>,
 }
@@ -92,6 +95,7 @@ impl FunctionConfig {
             memory_mb: DEFAULT_MEMORY_MB,
             concurrency_limit: DEFAULT_CONCURRENCY_LIMIT,
             keep_alive: DEFAULT_KEEP_ALIVE,
+            provisioned: 0,
             env: BTreeMap::new(),
         }
     }
@@ -120,6 +124,13 @@ impl FunctionConfig {
         if self.concurrency_limit == 0 {
             return Err(ConfigError::ZeroConcurrency {
                 function: function(),
+            });
+        }
+        if self.provisioned > self.concurrency_limit {
+            return Err(ConfigError::Provisioned {
+                function: function(),
+                provisioned: self.provisioned,
+                limit: self.concurrency_limit,
             });
         }
         if let Some(key) = self.env.keys().find(|k| is_reserved_env(k)) {
@@ -169,6 +180,12 @@ pub enum ConfigError {
     Memory { function: String, memory_mb: u32 },
     #[error("function {function}: concurrency limit is 0; allow at least 1 instance")]
     ZeroConcurrency { function: String },
+    #[error("function {function}: {provisioned} provisioned instances exceed the concurrency limit {limit}; provision at most the limit")]
+    Provisioned {
+        function: String,
+        provisioned: usize,
+        limit: usize,
+    },
     #[error("function {function}: environment variable {key} is set by the platform and cannot be overridden")]
     ReservedEnv { function: String, key: String },
     #[error("function {function}: no `bootstrap` file at {path}; point the code directory at the folder that holds it", path = path.display())]

@@ -1,6 +1,6 @@
 //! The instances of one function: which one an invocation gets, when new ones start, and
-//! when idle ones stop. All instance-lifecycle policy lives here (keep-alive now; pre-warming
-//! via `prewarm`; a provisioned minimum would be a floor in `reap_idle`).
+//! when idle ones stop. All instance-lifecycle policy lives here: keep-alive, pre-warming via
+//! `prewarm`, and the provisioned minimum (a floor in `reap_idle`, refilled by `replenish`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Weak};
@@ -38,6 +38,8 @@ struct PoolState {
     live: HashMap<String, Arc<Instance>>,
     next_seq: u64,
     closed: bool,
+    /// A `replenish` task is starting provisioned instances.
+    replenishing: bool,
 }
 
 struct IdleInstance {
@@ -172,15 +174,23 @@ impl FunctionPool {
         state.idle.retain(|idle| idle.instance.id != id);
     }
 
-    /// Stops instances idle for longer than the keep-alive.
+    /// Stops instances idle for longer than the keep-alive, least recently used first, but
+    /// never below the provisioned minimum.
     fn reap_idle(&self) {
         let keep_alive = self.function.config.keep_alive;
+        let provisioned = self.function.config.provisioned;
         let expired: Vec<_> = {
             let mut state = self.state.lock();
             let now = Instant::now();
+            let mut started = state.busy + state.idle.len();
             let (expired, kept) = std::mem::take(&mut state.idle)
                 .into_iter()
-                .partition(|idle| now.duration_since(idle.since) >= keep_alive);
+                .partition::<Vec<_>, _>(|idle| {
+                    let reap =
+                        started > provisioned && now.duration_since(idle.since) >= keep_alive;
+                    started -= usize::from(reap);
+                    reap
+                });
             state.idle = kept;
             for idle in &expired {
                 state.live.remove(&idle.instance.id);
@@ -191,6 +201,30 @@ impl FunctionPool {
             info!(function = self.name(), instance = %idle.instance.id, keep_alive_ms = keep_alive.as_millis() as u64, "stopping idle instance");
             idle.instance.kill();
         }
+    }
+
+    /// Starts instances in the background until the provisioned minimum is met again (at
+    /// start, and after instances crashed, timed out or were discarded).
+    fn replenish(self: &Arc<Self>) {
+        let missing = {
+            let mut state = self.state.lock();
+            let started = state.busy + state.idle.len();
+            let missing = self.function.config.provisioned.saturating_sub(started);
+            if missing == 0 || state.replenishing || state.closed {
+                return;
+            }
+            state.replenishing = true;
+            missing
+        };
+        let pool = self.clone();
+        tokio::spawn(async move {
+            let ready = pool.prewarm(missing).await;
+            info!(
+                function = pool.name(),
+                missing, ready, "started provisioned instances"
+            );
+            pool.state.lock().replenishing = false;
+        });
     }
 
     pub(crate) fn stats(&self) -> FunctionStats {
@@ -234,6 +268,7 @@ fn spawn_reaper(pool: &Arc<FunctionPool>) {
                 break;
             }
             pool.reap_idle();
+            pool.replenish();
         }
     });
 }

@@ -217,6 +217,24 @@ async fn function_error_keeps_the_instance() {
 }
 
 #[tokio::test]
+async fn oversized_response_is_response_size_too_large_and_keeps_the_instance() {
+    let local = start(vec![echo_function(FN)]).await;
+    let oversized = invoke(local.addr(), FN, r#""oversized""#).await;
+    let body = assert_function_error(&oversized, "Function.ResponseSizeTooLarge");
+    let message = body["errorMessage"].as_str().unwrap();
+    assert!(message.contains("6291456"), "names the limit: {message}");
+
+    let next = invoke(local.addr(), FN, r#""after""#).await;
+    assert_eq!((next.status, next.text().as_str()), (200, r#""after""#));
+    let stats = &local.stats().functions[FN];
+    assert_eq!(
+        (stats.errors, stats.invocations, stats.cold_starts),
+        (1, 2, 1)
+    );
+    local.shutdown().await;
+}
+
+#[tokio::test]
 async fn crash_is_an_exit_error_and_the_next_invoke_starts_fresh() {
     let local = start(vec![echo_function(FN)]).await;
     let crashed = invoke(local.addr(), FN, r#""crash""#).await;
@@ -441,6 +459,55 @@ async fn prewarm_starts_idle_instances() {
         Err(FaasLocalError::UnknownFunction(_))
     ));
     local.shutdown().await;
+}
+
+#[tokio::test]
+async fn provisioned_instances_start_with_the_function_and_survive_keep_alive() {
+    let mut function = echo_function(FN);
+    function.provisioned = 2;
+    function.keep_alive = Duration::from_millis(50);
+    let local = start(vec![function]).await;
+    wait_until("two provisioned instances are idle", || {
+        local.stats().functions[FN].idle == 2
+    })
+    .await;
+    // Well past the keep-alive, an invocation is still served warm and nothing was reaped.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let pid = invoke(local.addr(), FN, r#""describe""#).await.json()["pid"]
+        .as_u64()
+        .unwrap();
+    let stats = &local.stats().functions[FN];
+    assert_eq!((stats.instances, stats.cold_starts), (2, 2), "{stats:?}");
+
+    // A provisioned instance that dies is replaced.
+    // SAFETY: kill(2) on a child process id this test just read; no memory is involved.
+    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+    wait_until("the dead instance is replaced", || {
+        let stats = &local.stats().functions[FN];
+        stats.cold_starts == 3 && stats.idle == 2
+    })
+    .await;
+    local.shutdown().await;
+}
+
+#[tokio::test]
+async fn provisioned_above_the_concurrency_limit_is_refused() {
+    let mut function = echo_function(FN);
+    function.provisioned = function.concurrency_limit + 1;
+    let mut config = FaasLocalConfig::new("127.0.0.1:0".parse().unwrap());
+    config.functions = vec![function];
+    let error = faas_local::FaasLocal::start(config).await.err();
+    assert!(
+        matches!(
+            &error,
+            Some(FaasLocalError::Config(ConfigError::Provisioned {
+                provisioned: 5,
+                limit: 4,
+                ..
+            }))
+        ),
+        "{error:?}"
+    );
 }
 
 #[tokio::test]

@@ -254,6 +254,30 @@ impl FallbackClient {
         }
     }
 
+    /// Calls `method` (JVM `descriptor`) on the server object exported as `ref_id` with `args`
+    /// (bytes of the Java codec). Returns outcome bytes: tag 0 returned, 1 threw, 2 refused or
+    /// failed on the server (e.g. a write during shadow execution).
+    pub async fn invoke_remote(
+        &self,
+        capability: Capability,
+        ref_id: u64,
+        method: &str,
+        descriptor: &str,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, FallbackClientError> {
+        let request = FallbackRequest::InvokeRemote {
+            ref_id,
+            method: method.to_owned(),
+            descriptor: descriptor.to_owned(),
+            args,
+        };
+        let label = request.to_string();
+        match self.request(capability, request).await? {
+            FallbackResponse::Invoked(outcome) => Ok(outcome),
+            other => Err(self.unexpected(label, other)),
+        }
+    }
+
     fn unexpected(&self, request: String, response: FallbackResponse) -> FallbackClientError {
         let addr = self.addr().to_owned();
         match response {

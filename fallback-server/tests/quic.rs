@@ -66,6 +66,17 @@ impl FallbackService for TestService {
             FallbackRequest::GetResource { name } => {
                 FallbackResponse::Resource(self.resources.get(&name).cloned())
             }
+            // Reference 1 echoes its arguments behind a "returned" tag; others are unknown.
+            FallbackRequest::InvokeRemote {
+                ref_id: 1, args, ..
+            } => FallbackResponse::Invoked([&[0u8][..], &args].concat()),
+            FallbackRequest::InvokeRemote { ref_id, .. } => FallbackResponse::Invoked(
+                [
+                    &[2u8][..],
+                    format!("no remote reference {ref_id}").as_bytes(),
+                ]
+                .concat(),
+            ),
         }
     }
 }
@@ -182,6 +193,52 @@ async fn load_class_and_get_resource_found_and_not_found() {
     );
     assert_eq!(fixture.service.handled.load(Ordering::SeqCst), 4);
     fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invoke_remote_returns_the_servers_outcome_bytes() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+
+    let big_args = vec![7u8; 200 * 1024];
+    let outcome = client
+        .invoke_remote(
+            CAPABILITY,
+            1,
+            "save",
+            "(Ljava/lang/Object;)V",
+            big_args.clone(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(outcome[0], 0);
+    assert_eq!(&outcome[1..], &big_args[..], "arguments over 64 KiB cross");
+
+    let refused = client
+        .invoke_remote(CAPABILITY, 9, "get", "()I", vec![])
+        .await
+        .unwrap();
+    assert_eq!(refused, b"\x02no remote reference 9");
+
+    let err = client
+        .invoke_remote(CAPABILITY, 1, "get", "not a descriptor", vec![])
+        .await
+        .unwrap_err();
+    let FallbackClientError::Refused { error, .. } = &err else {
+        panic!("expected a refusal, got {err}");
+    };
+    assert_eq!(error.kind, FallbackErrorKind::Malformed);
+    assert!(
+        err.to_string().contains("not a JVM method descriptor"),
+        "{err}"
+    );
+
+    // The connection stays usable after the refusal.
+    let outcome = client
+        .invoke_remote(CAPABILITY, 1, "get", "()I", vec![5])
+        .await
+        .unwrap();
+    assert_eq!(outcome, [0, 5]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,7 @@ use jni::{
     errors::{Error as JniError, ThrowRuntimeExAndDefault},
     jni_sig, jni_str,
     objects::{JByteArray, JClass, JString, JThrowable, JValue},
+    sys::jlong,
     Env, EnvUnowned, NativeMethod,
 };
 use parking_lot::Mutex;
@@ -54,6 +55,7 @@ struct Counters {
     fetch_closure: AtomicU32,
     load_class: AtomicU32,
     get_resource: AtomicU32,
+    invoke: AtomicU32,
 }
 
 /// The instance's fallback state. One per process (the natives reach it through a static).
@@ -101,6 +103,7 @@ impl FallbackBridge {
         self.counters.fetch_closure.store(0, Ordering::Relaxed);
         self.counters.load_class.store(0, Ordering::Relaxed);
         self.counters.get_resource.store(0, Ordering::Relaxed);
+        self.counters.invoke.store(0, Ordering::Relaxed);
     }
 
     /// Ends the current invocation and returns the fallbacks it made.
@@ -110,23 +113,28 @@ impl FallbackBridge {
             fetch_closure: self.counters.fetch_closure.load(Ordering::Relaxed),
             load_class: self.counters.load_class.load(Ordering::Relaxed),
             get_resource: self.counters.get_resource.load(Ordering::Relaxed),
+            invoke: self.counters.invoke.load(Ordering::Relaxed),
         }
     }
 
     /// Fetches closure `id` from the server of the current invocation (checked against its id).
     pub fn fetch_closure(&self, id: ClosureId) -> Result<Closure, FallbackBridgeError> {
         self.counters.fetch_closure.fetch_add(1, Ordering::Relaxed);
-        self.call(format!("closure {id}"), |client, capability| async move {
-            client.fetch_closure(capability, id).await
-        })
+        self.call(
+            format!("closure {id}"),
+            Retry::Once,
+            |client, capability| async move { client.fetch_closure(capability, id).await },
+        )
     }
 
     /// A class file by binary name, `None` when the server does not have it.
     pub fn load_class(&self, name: &str) -> Result<Option<Vec<u8>>, FallbackBridgeError> {
         self.counters.load_class.fetch_add(1, Ordering::Relaxed);
-        self.call(format!("class {name}"), |client, capability| async move {
-            client.load_class(capability, name).await
-        })
+        self.call(
+            format!("class {name}"),
+            Retry::Once,
+            |client, capability| async move { client.load_class(capability, name).await },
+        )
     }
 
     /// A resource by path, `None` when the server does not have it.
@@ -134,14 +142,45 @@ impl FallbackBridge {
         self.counters.get_resource.fetch_add(1, Ordering::Relaxed);
         self.call(
             format!("resource {path}"),
+            Retry::Once,
             |client, capability| async move { client.get_resource(capability, path).await },
         )
     }
 
-    /// Runs one request to completion on the calling thread, bounded by the deadline. A request
-    /// that fails below the protocol (connection lost) is retried once on a new connection:
-    /// fallback requests only read, so repeating one is harmless.
-    fn call<'a, T, F, Fut>(&self, what: String, request: F) -> Result<T, FallbackBridgeError>
+    /// Calls `method` on the server object `ref_id`; returns outcome bytes (tag 0 returned,
+    /// 1 threw, 2 refused or failed on the server).
+    pub fn invoke_remote(
+        &self,
+        ref_id: u64,
+        method: &str,
+        descriptor: &str,
+        args: Vec<u8>,
+    ) -> Result<Vec<u8>, FallbackBridgeError> {
+        self.counters.invoke.fetch_add(1, Ordering::Relaxed);
+        self.call(
+            format!("call of {method}{descriptor} on ref {ref_id}"),
+            // A remote call may write: never send it twice.
+            Retry::Never,
+            |client, capability| {
+                let args = args.clone();
+                async move {
+                    client
+                        .invoke_remote(capability, ref_id, method, descriptor, args)
+                        .await
+                }
+            },
+        )
+    }
+
+    /// Runs one request to completion on the calling thread, bounded by the deadline. With
+    /// [`Retry::Once`], a request that fails below the protocol (connection lost) is retried
+    /// once on a new connection: only for requests that read, so repeating one is harmless.
+    fn call<'a, T, F, Fut>(
+        &self,
+        what: String,
+        retry: Retry,
+        request: F,
+    ) -> Result<T, FallbackBridgeError>
     where
         F: Fn(FallbackClient, Capability) -> Fut + 'a,
         Fut: std::future::Future<Output = Result<T, FallbackClientError>> + 'a,
@@ -159,7 +198,9 @@ impl FallbackBridge {
                     attempt += 1;
                     let client = self.client_for(&context.endpoint).await?;
                     match request(client.clone(), context.capability).await {
-                        Err(FallbackClientError::Request { ref source, .. }) if attempt == 1 => {
+                        Err(FallbackClientError::Request { ref source, .. })
+                            if attempt == 1 && retry == Retry::Once =>
+                        {
                             warn!(%source, "fallback request for {what} failed, reconnecting");
                             self.forget(&client).await;
                         }
@@ -202,10 +243,18 @@ impl FallbackBridge {
     }
 }
 
+/// Whether a request that lost its connection is sent again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Once,
+    Never,
+}
+
 /// The natives of `io.semifaas.runtime.FallbackNative`, for `RegisterNatives`.
-pub fn native_methods() -> [NativeMethod<'static>; 2] {
-    // SAFETY: both functions take (JNIEnv, jclass, jstring) and return a jbyteArray, matching
-    // the static native methods `byte[] loadClass(String)` and `byte[] getResource(String)`.
+pub fn native_methods() -> [NativeMethod<'static>; 3] {
+    // SAFETY: the first two take (JNIEnv, jclass, jstring) and return a jbyteArray, matching the
+    // static native methods `byte[] loadClass(String)` and `byte[] getResource(String)`; the
+    // third matches `byte[] invokeRemote(long, String, String, byte[])`.
     unsafe {
         [
             NativeMethod::from_raw_parts(
@@ -217,6 +266,11 @@ pub fn native_methods() -> [NativeMethod<'static>; 2] {
                 jni_str!("getResource"),
                 jni_str!("(Ljava/lang/String;)[B"),
                 native_get_resource as *mut c_void,
+            ),
+            NativeMethod::from_raw_parts(
+                jni_str!("invokeRemote"),
+                jni_str!("(JLjava/lang/String;Ljava/lang/String;[B)[B"),
+                native_invoke_remote as *mut c_void,
             ),
         ]
     }
@@ -242,6 +296,31 @@ extern "system" fn native_get_resource<'local>(
     env.with_env(|env| {
         let path = path.try_to_string(env)?;
         answer(env, bridge().and_then(|b| b.get_resource(&path)))
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+extern "system" fn native_invoke_remote<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    ref_id: jlong,
+    method: JString<'local>,
+    descriptor: JString<'local>,
+    args: JByteArray<'local>,
+) -> JByteArray<'local> {
+    env.with_env(|env| {
+        let method = method.try_to_string(env)?;
+        let descriptor = descriptor.try_to_string(env)?;
+        let args = if args.is_null() {
+            Vec::new()
+        } else {
+            env.convert_byte_array(&args)?
+        };
+        // Java longs are signed: the id travels as its two's-complement bit pattern.
+        let result = bridge()
+            .and_then(|b| b.invoke_remote(ref_id as u64, &method, &descriptor, args))
+            .map(Some);
+        answer(env, result)
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }

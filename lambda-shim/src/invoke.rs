@@ -1,11 +1,12 @@
 //! One invocation end to end on this instance: find or fetch and install the closure, run the
-//! handler, and account for where the time went.
+//! handler (or, for a prewarm, install every closure and replay the shadow calls), and account
+//! for where the time went.
 
 use std::{collections::HashSet, time::Instant};
 
 use semifaas_closure::{
-    ClosureId, FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationOutcome,
-    InvocationReply,
+    ClosureId, FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationKind,
+    InvocationOutcome, InvocationReply, ShadowCall,
 };
 use tracing::{info, warn};
 
@@ -72,32 +73,22 @@ impl Instance {
     }
 
     fn run(&mut self, invocation: &Invocation, stats: &mut FunctionStats) -> InvocationOutcome {
+        match &invocation.kind {
+            InvocationKind::Call => self.call(invocation, stats),
+            InvocationKind::Prewarm {
+                closures,
+                shadow_calls,
+            } => self.prewarm(closures, shadow_calls, stats),
+        }
+    }
+
+    fn call(&mut self, invocation: &Invocation, stats: &mut FunctionStats) -> InvocationOutcome {
         let id = invocation.closure_id;
-        let id_hex = id.to_string();
-        if !self.installed.contains(&id) {
-            let started = Instant::now();
-            let fetched = self.bridge.fetch_closure(id);
-            stats.closure_fetch_us = micros_since(started);
-            let closure = match fetched {
-                Ok(closure) => closure,
-                Err(e) => return failed(FailureKind::ClosureUnavailable, e.to_string()),
-            };
-            if let Err(e) = closure.validate() {
-                return failed(
-                    FailureKind::ClosureUnavailable,
-                    format!("closure {id_hex} is invalid: {e}"),
-                );
-            }
-            let started = Instant::now();
-            let installed = self.jvm.install(&id_hex, &closure);
-            stats.install_us = micros_since(started);
-            if let Err(e) = installed {
-                return failed(FailureKind::Setup, e.to_string());
-            }
-            self.installed.insert(id);
+        if let Err(failure) = self.ensure_installed(id, stats) {
+            return InvocationOutcome::Failed(failure);
         }
         let started = Instant::now();
-        let result = self.jvm.invoke(&id_hex, &invocation.args);
+        let result = self.jvm.invoke(&id.to_string(), &invocation.args);
         stats.handler_us = micros_since(started);
         match result {
             Ok(bytes) => InvocationOutcome::from_tagged(&bytes).unwrap_or_else(|e| {
@@ -107,6 +98,81 @@ impl Instance {
                 )
             }),
             Err(e) => failed(FailureKind::Runtime, e.to_string()),
+        }
+    }
+}
+
+impl Instance {
+    /// Fetches and installs closure `id` unless it is installed; adds the time to `stats`.
+    fn ensure_installed(
+        &mut self,
+        id: ClosureId,
+        stats: &mut FunctionStats,
+    ) -> Result<(), FunctionFailure> {
+        if self.installed.contains(&id) {
+            return Ok(());
+        }
+        let failure = |kind, message| FunctionFailure { kind, message };
+        let started = Instant::now();
+        let fetched = self.bridge.fetch_closure(id);
+        stats.closure_fetch_us += micros_since(started);
+        let closure =
+            fetched.map_err(|e| failure(FailureKind::ClosureUnavailable, e.to_string()))?;
+        closure.validate().map_err(|e| {
+            failure(
+                FailureKind::ClosureUnavailable,
+                format!("closure {id} is invalid: {e}"),
+            )
+        })?;
+        let started = Instant::now();
+        let installed = self.jvm.install(&id.to_string(), &closure);
+        stats.install_us += micros_since(started);
+        installed.map_err(|e| failure(FailureKind::Setup, e.to_string()))?;
+        self.installed.insert(id);
+        Ok(())
+    }
+
+    /// Installs every closure, then replays the shadow calls of those installed and discards
+    /// their results (the server refuses their remote writes). A closure that cannot be
+    /// installed does not stop the others; the reply then names the first failure.
+    fn prewarm(
+        &mut self,
+        closures: &[ClosureId],
+        shadow_calls: &[ShadowCall],
+        stats: &mut FunctionStats,
+    ) -> InvocationOutcome {
+        let mut failures = Vec::new();
+        for id in closures {
+            if let Err(failure) = self.ensure_installed(*id, stats) {
+                warn!(closure = %id, %failure, "prewarm could not install a closure");
+                failures.push(failure);
+            }
+        }
+        let started = Instant::now();
+        let mut replayed = 0;
+        for call in shadow_calls {
+            if !self.installed.contains(&call.closure_id) {
+                continue;
+            }
+            // The outcome is discarded: a shadow call only warms the code paths.
+            match self.jvm.invoke(&call.closure_id.to_string(), &call.args) {
+                Ok(_) => replayed += 1,
+                Err(e) => warn!(handler = %call.handler_key, error = %e, "shadow call failed"),
+            }
+        }
+        stats.handler_us = micros_since(started);
+        info!(
+            installed = closures.len() - failures.len(),
+            replayed,
+            shadow_calls = shadow_calls.len(),
+            "prewarm done"
+        );
+        match failures.into_iter().next() {
+            None => InvocationOutcome::Returned(Vec::new()),
+            Some(first) => InvocationOutcome::Failed(FunctionFailure {
+                kind: first.kind,
+                message: format!("prewarm could not install every closure: {}", first.message),
+            }),
         }
     }
 }

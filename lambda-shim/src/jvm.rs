@@ -87,14 +87,37 @@ impl JvmConfig {
             "-Xshare:auto".to_owned(),
             "-XX:+UseSerialGC".to_owned(),
         ];
-        // Kryo reaches into JDK internals to rebuild object graphs.
-        for package in ["java.lang", "java.util", "java.lang.invoke", "java.io"] {
+        // Kryo reaches into JDK internals to rebuild object graphs: the same packages the agent
+        // opens on the server (`JavaBaseOpener.PACKAGES`), plus java.lang.invoke for proxies.
+        for package in JAVA_BASE_OPENS {
             options.push(format!("--add-opens=java.base/{package}=ALL-UNNAMED"));
         }
         options.extend(self.extra_options.iter().cloned());
         options
     }
 }
+
+/// Keep in step with `io.semifaas.agent.JavaBaseOpener.PACKAGES`: what the server can encode,
+/// the function must be able to decode.
+const JAVA_BASE_OPENS: &[&str] = &[
+    "java.lang",
+    "java.lang.invoke",
+    "java.lang.reflect",
+    "java.math",
+    "java.net",
+    "java.nio",
+    "java.nio.charset",
+    "java.io",
+    "java.text",
+    "java.time",
+    "java.time.chrono",
+    "java.time.zone",
+    "java.util",
+    "java.util.concurrent",
+    "java.util.concurrent.atomic",
+    "java.util.concurrent.locks",
+    "java.util.regex",
+];
 
 /// The Java home to use, in this order: `SEMIFAAS_JAVA_HOME`, `$LAMBDA_TASK_ROOT/jre`,
 /// `JAVA_HOME`, then the JDK of the `java` on `PATH` (symlinks resolved). An explicitly named

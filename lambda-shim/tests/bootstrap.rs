@@ -5,12 +5,15 @@ mod support;
 
 use std::sync::atomic::Ordering;
 
-use semifaas_closure::{ClosureId, FailureKind, InvocationOutcome};
+use semifaas_closure::{
+    ClosureId, FailureKind, InvocationKind, InvocationOutcome, ShadowCall, PREWARM_HANDLER_KEY,
+};
 use support::{calc_closure, java_fixtures, Instance, Posted};
 
 const ADD: (&str, &str) = ("add", "(I)I");
 const LATE: (&str, &str) = ("late", "(Z)I");
 const FAIL: (&str, &str) = ("fail", "(Ljava/lang/String;)Ljava/lang/String;");
+const REMOTE: (&str, &str) = ("remote", "(I)I");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_invocation_returns_the_value_and_the_warm_one_reuses_the_closure() {
@@ -261,4 +264,135 @@ async fn a_jvm_that_cannot_start_posts_an_init_error_and_exits() {
         other => panic!("expected an init error, got {other:?}"),
     }
     assert!(!instance.wait_exit().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prewarm_installs_its_closures_and_replays_samples_so_a_later_call_fetches_nothing() {
+    let java = java_fixtures();
+    let add = calc_closure(ADD.0, ADD.1);
+    let late = calc_closure(LATE.0, LATE.1);
+    let (add_id, late_id) = (add.id(), late.id());
+    let mut instance = Instance::start(vec![add, late]).await;
+
+    let mut prewarm = instance.invocation(ClosureId([0; 32]), PREWARM_HANDLER_KEY, &[]);
+    prewarm.kind = InvocationKind::Prewarm {
+        closures: vec![add_id, late_id],
+        shadow_calls: vec![
+            ShadowCall {
+                closure_id: add_id,
+                handler_key: "demo.Calc#add".into(),
+                args: java.args_add.clone(),
+            },
+            ShadowCall {
+                closure_id: late_id,
+                handler_key: "demo.Calc#late".into(),
+                args: java.args_late_true.clone(),
+            },
+        ],
+    };
+    let reply = instance.invoke_with(&prewarm).await;
+    assert_eq!(reply.outcome, InvocationOutcome::Returned(Vec::new()));
+    assert!(reply.stats.cold);
+    assert_eq!(
+        reply.stats.fallbacks.fetch_closure, 2,
+        "both closures fetched"
+    );
+    assert_eq!(
+        reply.stats.fallbacks.load_class, 2,
+        "the samples ran: add loaded Helper, late(true) loaded Late"
+    );
+    assert!(reply.stats.install_us > 0);
+
+    for (id, key, args, value) in [
+        (add_id, "demo.Calc#add", &java.args_add, &java.value_42),
+        (
+            late_id,
+            "demo.Calc#late",
+            &java.args_late_false,
+            &java.value_minus_1,
+        ),
+    ] {
+        let call = instance.invoke(id, key, args).await;
+        assert_eq!(call.outcome, InvocationOutcome::Returned(value.clone()));
+        assert!(!call.stats.cold);
+        assert_eq!(call.stats.fallbacks.fetch_closure, 0, "{key} was installed");
+        assert_eq!(
+            call.stats.fallbacks.load_class, 0,
+            "{key}'s classes are defined"
+        );
+    }
+    assert_eq!(instance.service.closure_fetches.load(Ordering::SeqCst), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_prewarm_with_an_unknown_closure_installs_the_others_and_says_which_failed() {
+    let java = java_fixtures();
+    let add = calc_closure(ADD.0, ADD.1);
+    let add_id = add.id();
+    let unknown = ClosureId([0x5a; 32]);
+    let mut instance = Instance::start(vec![add]).await;
+
+    let mut prewarm = instance.invocation(ClosureId([0; 32]), PREWARM_HANDLER_KEY, &[]);
+    prewarm.kind = InvocationKind::Prewarm {
+        closures: vec![unknown, add_id],
+        shadow_calls: vec![ShadowCall {
+            closure_id: unknown,
+            handler_key: "demo.Calc#add".into(),
+            args: java.args_add.clone(),
+        }],
+    };
+    let reply = instance.invoke_with(&prewarm).await;
+    let InvocationOutcome::Failed(failure) = reply.outcome else {
+        panic!("expected Failed, got {:?}", reply.outcome);
+    };
+    assert_eq!(failure.kind, FailureKind::ClosureUnavailable);
+    assert!(
+        failure.message.contains("is not known to this server"),
+        "{}",
+        failure.message
+    );
+    assert_eq!(
+        reply.stats.fallbacks.load_class, 0,
+        "no sample of a missing closure ran"
+    );
+
+    let call = instance
+        .invoke(add_id, "demo.Calc#add", &java.args_add)
+        .await;
+    assert_eq!(
+        call.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
+    assert_eq!(
+        call.stats.fallbacks.fetch_closure, 0,
+        "the other closure was installed"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handler_calls_a_remote_reference_through_the_fallback_connection() {
+    let java = java_fixtures();
+    let closure = calc_closure(REMOTE.0, REMOTE.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+
+    // args_add is `new Object[]{2}`: remote(2) calls reference 2.
+    let reply = instance
+        .invoke(id, "demo.Calc#remote", &java.args_add)
+        .await;
+    assert_eq!(
+        reply.outcome,
+        InvocationOutcome::Returned(java.value_400.clone())
+    );
+    assert_eq!(reply.stats.fallbacks.invoke, 1);
+    let calls = instance.service.remote_calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        [(
+            2,
+            "describe".to_owned(),
+            "()Ljava/lang/String;".to_owned(),
+            vec![1, 2, 3]
+        )]
+    );
 }

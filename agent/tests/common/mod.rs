@@ -21,7 +21,8 @@ use axum::{
 };
 use semifaas_agent::closures::InFlight;
 use semifaas_closure::{
-    FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationOutcome, InvocationReply,
+    FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationKind, InvocationOutcome,
+    InvocationReply,
 };
 use semifaas_fallback::FallbackClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -57,6 +58,8 @@ pub struct PlatformLog {
     pub requests: AtomicUsize,
     /// Invocations whose capability was valid (in flight) while the platform held them.
     pub authorized_while_in_flight: AtomicUsize,
+    /// Prewarm invocations the `prewarmer` function served.
+    pub prewarms: AtomicUsize,
 }
 
 #[derive(Clone)]
@@ -73,9 +76,10 @@ fn reply(outcome: InvocationOutcome, stats: FunctionStats) -> Response {
 /// The function behaves according to its name:
 /// `echo` returns the arguments (cold start), `thrower` throws, `failer` cannot run the handler,
 /// `crasher` crashes (`X-Amz-Function-Error`), `busy` is throttled (429), `sleeper` never answers
-/// in time, `garbage` answers something that is not a reply, `missing` does not exist, and
+/// in time, `garbage` answers something that is not a reply, `missing` does not exist,
 /// `fetcher` fetches its closure and a class over the fallback connection and returns the
-/// closure's receiver bytes followed by the class bytes.
+/// closure's receiver bytes followed by the class bytes (and, for a `#remote` handler, the
+/// outcome of a remote call), and `prewarmer` serves prewarms.
 async fn invoke(
     State(state): State<PlatformState>,
     Path(function): Path<String>,
@@ -124,6 +128,7 @@ async fn invoke(
             reply(InvocationOutcome::Returned(vec![]), FunctionStats::default())
         }
         "garbage" => (StatusCode::OK, "this is not a semifaas reply").into_response(),
+        "prewarmer" => prewarm(&state.log, invocation).await,
         "fetcher" => {
             let client = match FallbackClient::connect(&invocation.fallback).await {
                 Ok(c) => c,
@@ -131,16 +136,31 @@ async fn invoke(
             };
             let closure = client.fetch_closure(invocation.capability, invocation.closure_id).await;
             let class = client.load_class(invocation.capability, "com.example.Helper").await;
-            match (closure, class) {
-                (Ok(closure), Ok(class)) => {
+            // Handlers named `remote` also call `describe` on remote reference 5.
+            let remote = if invocation.handler_key.ends_with("#remote") {
+                client
+                    .invoke_remote(invocation.capability, 5, "describe", "([B)[B", invocation.args.clone())
+                    .await
+                    .map(Some)
+            } else {
+                Ok(None)
+            };
+            match (closure, class, remote) {
+                (Ok(closure), Ok(class), Ok(remote)) => {
                     let mut out = closure.receiver;
                     out.extend(class.unwrap_or_default());
+                    out.extend(remote.unwrap_or_default());
                     reply(InvocationOutcome::Returned(out), FunctionStats::default())
                 }
-                (closure, class) => reply(
+                (closure, class, remote) => reply(
                     InvocationOutcome::Failed(FunctionFailure {
                         kind: FailureKind::ClosureUnavailable,
-                        message: format!("closure: {:?}, class: {:?}", closure.err(), class.err()),
+                        message: format!(
+                            "closure: {:?}, class: {:?}, remote: {:?}",
+                            closure.err(),
+                            class.err(),
+                            remote.err()
+                        ),
                     }),
                     FunctionStats::default(),
                 ),
@@ -153,6 +173,61 @@ async fn invoke(
         )
             .into_response(),
     }
+}
+
+/// `prewarmer`: a prewarm fetches every closure, then for each shadow call calls `save` and
+/// `findAll` on remote reference 1 with the call's arguments; the first prewarm is a cold start.
+/// Answers `Failed` naming the first fallback that did not behave as the contract says.
+async fn prewarm(log: &PlatformLog, invocation: Invocation) -> Response {
+    let InvocationKind::Prewarm {
+        closures,
+        shadow_calls,
+    } = &invocation.kind
+    else {
+        return reply(
+            InvocationOutcome::Returned(invocation.args),
+            FunctionStats::default(),
+        );
+    };
+    let cold = log.prewarms.fetch_add(1, Ordering::SeqCst) == 0;
+    let failed = |message: String| {
+        reply(
+            InvocationOutcome::Failed(FunctionFailure {
+                kind: FailureKind::Setup,
+                message,
+            }),
+            FunctionStats::default(),
+        )
+    };
+    let client = match FallbackClient::connect(&invocation.fallback).await {
+        Ok(c) => c,
+        Err(e) => return failed(e.to_string()),
+    };
+    for id in closures {
+        if let Err(e) = client.fetch_closure(invocation.capability, *id).await {
+            return failed(format!("fetching {id}: {e}"));
+        }
+    }
+    for call in shadow_calls {
+        for (method, expected_tag) in [("save", 2u8), ("findAll", 0u8)] {
+            let outcome = client
+                .invoke_remote(invocation.capability, 1, method, "()V", call.args.clone())
+                .await;
+            match outcome {
+                Ok(bytes) if bytes.first() == Some(&expected_tag) => {}
+                other => return failed(format!("{method} answered {other:?}")),
+            }
+        }
+    }
+    reply(
+        InvocationOutcome::Returned(Vec::new()),
+        FunctionStats {
+            cold,
+            instance_id: format!("i-{}", log.prewarms.load(Ordering::SeqCst)),
+            install_us: 10,
+            ..Default::default()
+        },
+    )
 }
 
 /// Starts the fake platform on an ephemeral port in the current runtime.

@@ -16,7 +16,8 @@ public final class NativeBridge {
     static native boolean shouldOffload(String handlerKey);
     static native String registerClosure(String handlerKey, String className, String methodName,
             String descriptor, byte[] receiver, String[] classNames, byte[][] classBytes);
-    static native byte[] offload(String handlerKey, String closureId, byte[] args);
+    static native byte[] offload(String handlerKey, String closureId, byte[] args, long scopeId);
+    static native void recordSample(String handlerKey, String closureId, byte[] args);
     static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
     static native void recordIneligible(String handlerKey, String reason);
     static native void recordOffloadFailure(String handlerKey, String reason);
@@ -29,6 +30,17 @@ public final class NativeBridge {
 
     static byte[] resourceBytes(String path) {
         return null;
+    }
+
+    /** Answers a "returned" outcome naming what arrived: remote:scope:ref:method:descriptor:shadow:args. */
+    static byte[] invokeRemote(long scopeId, long refId, String methodName, String descriptor, byte[] args,
+            boolean shadow) {
+        String text = "remote:" + scopeId + ":" + refId + ":" + methodName + ":" + descriptor + ":" + shadow + ":"
+                + new String(args, StandardCharsets.UTF_8);
+        byte[] body = text.getBytes(StandardCharsets.UTF_8);
+        byte[] outcome = new byte[body.length + 1];
+        System.arraycopy(body, 0, outcome, 1, body.length);
+        return outcome;
     }
 
     static void check(boolean condition, String what) {
@@ -62,7 +74,8 @@ public final class NativeBridge {
 
         // Before init everything fails open.
         check(!shouldOffload(H), "shouldOffload before init");
-        check(offload(H, "00", new byte[0]) == null, "offload before init");
+        check(offload(H, "00", new byte[0], 0) == null, "offload before init");
+        recordSample(H, "00", new byte[0]);
         recordLocal(H, 1, 1);
 
         String bad = init(new String[] {"semifaas.ratio"}, new String[] {"2"});
@@ -73,8 +86,8 @@ public final class NativeBridge {
         check(mismatch != null, "keys without values");
 
         String[] keys = {"semifaas.ratio", "semifaas.lambda.endpoint", "semifaas.function", "semifaas.admin.port",
-            "semifaas.timeout-ms", "semifaas.log"};
-        String[] values = {"1", platform, "fetcher", adminPort, "20000", "warn"};
+            "semifaas.timeout-ms", "semifaas.log", "semifaas.profile.samples", "semifaas.min-cpu-ms"};
+        String[] values = {"1", platform, "fetcher", adminPort, "20000", "warn", "0", "0"};
         String error = init(keys, values);
         check(error == null, "init failed: " + error);
         String again = init(keys, values);
@@ -88,7 +101,7 @@ public final class NativeBridge {
         String id = register("com.example.ImageController", CLASS);
         check(id != null && id.length() == 64, "closure id " + id);
 
-        byte[] outcome = offload(H, id, "args".getBytes(StandardCharsets.UTF_8));
+        byte[] outcome = offload(H, id, "args".getBytes(StandardCharsets.UTF_8), 77);
         check(outcome != null && outcome[0] == 0, "returned outcome: " + Arrays.toString(outcome));
         byte[] expected = new byte["receiver|".length() + HELPER.length];
         System.arraycopy("receiver|".getBytes(StandardCharsets.UTF_8), 0, expected, 0, "receiver|".length());
@@ -96,9 +109,22 @@ public final class NativeBridge {
         check(Arrays.equals(Arrays.copyOfRange(outcome, 1, outcome.length), expected),
                 "outcome body " + Arrays.toString(outcome));
 
+        String remote = "com.example.ImageController#remote";
+        String remoteId = registerClosure(remote, "com.example.ImageController", "remote", "([B)[B",
+                "receiver|".getBytes(StandardCharsets.UTF_8), new String[] {"com.example.ImageController"},
+                new byte[][] {CLASS});
+        byte[] remoteOutcome = offload(remote, remoteId, "x".getBytes(StandardCharsets.UTF_8), -3);
+        check(remoteOutcome != null && remoteOutcome[0] == 0, "remote outcome: " + Arrays.toString(remoteOutcome));
+        String remoteText = new String(remoteOutcome, StandardCharsets.UTF_8);
+        check(remoteText.endsWith("remote:-3:5:describe:([B)[B:false:x"), "remote call: " + remoteText);
+
+        recordSample(H, id, "sample".getBytes(StandardCharsets.UTF_8));
+        recordSample(H, "not hex", new byte[0]);
+        recordSample(null, id, null);
+
         check(shouldOffload(H), "second offload");
-        check(offload(H, "not hex", new byte[0]) == null, "bad closure id fails open");
-        check(offload(null, id, null) == null, "null arguments fail open");
+        check(offload(H, "not hex", new byte[0], 0) == null, "bad closure id fails open");
+        check(offload(null, id, null, 0) == null, "null arguments fail open");
         recordLocal(H, 2_000_000, 1_500_000);
         recordLocal(null, 1, 1);
         recordIneligible("com.example.Other#get", "returns a CompletableFuture");

@@ -115,6 +115,18 @@ impl Drop for Supervised {
     }
 }
 
+/// `program`, under `taskset -c cpus` when `cpus` is given.
+fn pinned_command(program: &Path, cpus: Option<&str>) -> Command {
+    match cpus {
+        Some(cpus) => {
+            let mut command = Command::new("taskset");
+            command.args(["-c", cpus]).arg(program);
+            command
+        }
+        None => Command::new(program),
+    }
+}
+
 /// `semifaas local`, running in the background.
 pub struct FaasLocalProcess {
     process: Supervised,
@@ -129,8 +141,20 @@ impl FaasLocalProcess {
         extra_args: &[&str],
         log_dir: &Path,
     ) -> Result<FaasLocalProcess> {
+        Self::start_pinned(dist, function, extra_args, None, log_dir).await
+    }
+
+    /// Like `start`, restricted to the CPUs `cpus` (a `taskset -c` list such as `1` or `0-1`);
+    /// its instances inherit the affinity.
+    pub async fn start_pinned(
+        dist: &Dist,
+        function: &str,
+        extra_args: &[&str],
+        cpus: Option<&str>,
+        log_dir: &Path,
+    ) -> Result<FaasLocalProcess> {
         let port = free_port();
-        let mut command = Command::new(dist.semifaas()?);
+        let mut command = pinned_command(&dist.semifaas()?, cpus);
         command
             .args([
                 "local",
@@ -177,6 +201,8 @@ pub struct ServiceOptions {
     /// Further `-Dsemifaas.*` settings, without the prefix.
     pub settings: Vec<(String, String)>,
     pub jvm_options: Vec<String>,
+    /// CPUs the JVM may run on (a `taskset -c` list such as `0`); `None` leaves it unrestricted.
+    pub cpu_affinity: Option<String>,
 }
 
 impl ServiceOptions {
@@ -192,6 +218,7 @@ impl ServiceOptions {
             ratio: 0.0,
             settings: vec![],
             jvm_options: vec![],
+            cpu_affinity: None,
         }
     }
 }
@@ -211,7 +238,7 @@ impl ServiceProcess {
         port: u16,
         admin_port: u16,
     ) -> Result<Command> {
-        let mut command = Command::new(&options.java);
+        let mut command = pinned_command(&options.java, options.cpu_affinity.as_deref());
         command
             .arg(format!("-javaagent:{}", dist.agent_jar()?.display()))
             .arg(format!("-Dsemifaas.ratio={}", options.ratio))

@@ -4,15 +4,20 @@
 
 use std::fmt;
 
-use semifaas_closure::{codec, limits::CLOSURE_MAX, CodecError};
+use semifaas_closure::{
+    codec,
+    limits::{ARGS_MAX, CLOSURE_MAX},
+    CodecError,
+};
 
 use super::messages::{FallbackErrorKind, FallbackResponse, RequestFrame};
 
 /// Bytes of the length prefix.
 pub const LENGTH_PREFIX_LEN: usize = 4;
 
-/// Largest request body: requests carry a capability and a name, never code.
-pub const REQUEST_FRAME_MAX: usize = 64 * 1024;
+/// Largest request body: requests carry a capability and names, never code; a remote call also
+/// carries its arguments, bounded like an invocation's.
+pub const REQUEST_FRAME_MAX: usize = ARGS_MAX + 64 * 1024;
 
 /// Largest response body: a response may carry a whole closure.
 pub const RESPONSE_FRAME_MAX: usize = CLOSURE_MAX;

@@ -20,6 +20,15 @@ pub enum FallbackRequest {
     LoadClass { name: String },
     /// A class-path resource the closure lacks, by path (`templates/index.html`).
     GetResource { name: String },
+    /// A call on a remote reference: method `method` with JVM descriptor `descriptor` of the
+    /// server object exported as `ref_id`, with `args` (bytes of the Java codec). Answered by
+    /// [`FallbackResponse::Invoked`].
+    InvokeRemote {
+        ref_id: u64,
+        method: String,
+        descriptor: String,
+        args: Vec<u8>,
+    },
 }
 
 impl FallbackRequest {
@@ -29,24 +38,43 @@ impl FallbackRequest {
             FallbackRequest::FetchClosure { .. } => FallbackKind::FetchClosure,
             FallbackRequest::LoadClass { .. } => FallbackKind::LoadClass,
             FallbackRequest::GetResource { .. } => FallbackKind::GetResource,
+            FallbackRequest::InvokeRemote { .. } => FallbackKind::Invoke,
         }
     }
 
-    /// Checks what decoding cannot: names are non-empty, bounded and free of NUL.
+    /// Checks what decoding cannot: names are non-empty, bounded and free of NUL, and a remote
+    /// call names a method with a JVM method descriptor.
     pub fn validate(&self) -> Result<(), String> {
-        let name = match self {
-            FallbackRequest::FetchClosure { .. } => return Ok(()),
-            FallbackRequest::LoadClass { name } | FallbackRequest::GetResource { name } => name,
-        };
-        if name.is_empty() || name.len() > NAME_MAX || name.contains('\0') {
-            return Err(format!(
-                "{} name {:?} is empty, longer than {NAME_MAX} bytes or contains NUL",
-                self.kind(),
-                name.chars().take(80).collect::<String>()
-            ));
+        match self {
+            FallbackRequest::FetchClosure { .. } => Ok(()),
+            FallbackRequest::LoadClass { name } | FallbackRequest::GetResource { name } => {
+                check_name(self.kind(), "name", name)
+            }
+            FallbackRequest::InvokeRemote {
+                method, descriptor, ..
+            } => {
+                check_name(self.kind(), "method name", method)?;
+                check_name(self.kind(), "descriptor", descriptor)?;
+                if !descriptor.starts_with('(') {
+                    return Err(format!(
+                        "invoke descriptor {:?} is not a JVM method descriptor",
+                        descriptor.chars().take(80).collect::<String>()
+                    ));
+                }
+                Ok(())
+            }
         }
-        Ok(())
     }
+}
+
+fn check_name(kind: FallbackKind, what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > NAME_MAX || name.contains('\0') {
+        return Err(format!(
+            "{kind} {what} {:?} is empty, longer than {NAME_MAX} bytes or contains NUL",
+            name.chars().take(80).collect::<String>()
+        ));
+    }
+    Ok(())
 }
 
 impl fmt::Display for FallbackRequest {
@@ -56,6 +84,12 @@ impl fmt::Display for FallbackRequest {
             FallbackRequest::FetchClosure { id } => write!(f, "fetch_closure {id}"),
             FallbackRequest::LoadClass { name } => write!(f, "load_class {name}"),
             FallbackRequest::GetResource { name } => write!(f, "get_resource {name}"),
+            FallbackRequest::InvokeRemote {
+                ref_id,
+                method,
+                descriptor,
+                ..
+            } => write!(f, "invoke ref {ref_id} {method}{descriptor}"),
         }
     }
 }
@@ -66,22 +100,26 @@ pub enum FallbackKind {
     FetchClosure,
     LoadClass,
     GetResource,
+    Invoke,
 }
 
 impl FallbackKind {
     /// Every kind, in a stable order (for statistics tables).
-    pub const ALL: [FallbackKind; 3] = [
+    pub const ALL: [FallbackKind; 4] = [
         FallbackKind::FetchClosure,
         FallbackKind::LoadClass,
         FallbackKind::GetResource,
+        FallbackKind::Invoke,
     ];
 
-    /// The snake-case name used in statistics: `fetch_closure`, `load_class`, `get_resource`.
+    /// The snake-case name used in statistics: `fetch_closure`, `load_class`, `get_resource`,
+    /// `invoke`.
     pub fn as_str(self) -> &'static str {
         match self {
             FallbackKind::FetchClosure => "fetch_closure",
             FallbackKind::LoadClass => "load_class",
             FallbackKind::GetResource => "get_resource",
+            FallbackKind::Invoke => "invoke",
         }
     }
 }
@@ -112,6 +150,9 @@ pub enum FallbackResponse {
     Resource(Option<Vec<u8>>),
     /// The request was refused or failed.
     Error(FallbackError),
+    /// Answers [`FallbackRequest::InvokeRemote`]: outcome bytes (tag 0 returned, 1 threw,
+    /// 2 refused or failed with a UTF-8 message), as `InvocationOutcome::to_tagged` encodes them.
+    Invoked(Vec<u8>),
 }
 
 impl FallbackResponse {
@@ -127,6 +168,7 @@ impl FallbackResponse {
             FallbackResponse::Class(_) => "class",
             FallbackResponse::Resource(_) => "resource",
             FallbackResponse::Error(_) => "error",
+            FallbackResponse::Invoked(_) => "invoked",
         }
     }
 }

@@ -73,9 +73,10 @@ fn length_over_the_limit_is_rejected_from_the_header_alone() {
         matches!(err, FrameError::TooLarge { len, limit, .. } if len == REQUEST_FRAME_MAX + 1 && limit == REQUEST_FRAME_MAX)
     );
     assert_eq!(err.kind(), FallbackErrorKind::TooLarge);
-    assert!(err
-        .to_string()
-        .contains("request frame is 65537 bytes, over the limit of 65536"));
+    assert!(err.to_string().contains(&format!(
+        "request frame is {} bytes, over the limit of {REQUEST_FRAME_MAX}",
+        REQUEST_FRAME_MAX + 1
+    )));
 
     // The same header is fine for a response, whose limit is larger...
     assert_eq!(
@@ -195,15 +196,28 @@ fn variant_indexes_are_stable_on_the_wire() {
     );
     assert_eq!(tag(FallbackRequest::LoadClass { name: "a".into() }), 1);
     assert_eq!(tag(FallbackRequest::GetResource { name: "a".into() }), 2);
+    assert_eq!(tag(invoke("get", "()I")), 3);
     assert_eq!(codec::encode(&FallbackResponse::Class(None))[0], 1);
     assert_eq!(codec::encode(&FallbackResponse::Resource(None))[0], 2);
+    assert_eq!(codec::encode(&FallbackResponse::Invoked(vec![]))[0], 4);
     assert_eq!(codec::encode(&FallbackErrorKind::Internal)[0], 4);
 }
 
 #[test]
 fn kinds_and_errors_display_for_statistics_and_logs() {
     let names: Vec<String> = FallbackKind::ALL.iter().map(|k| k.to_string()).collect();
-    assert_eq!(names, ["fetch_closure", "load_class", "get_resource"]);
+    assert_eq!(
+        names,
+        ["fetch_closure", "load_class", "get_resource", "invoke"]
+    );
+    assert_eq!(
+        invoke("save", "(Ljava/lang/Object;)V").kind(),
+        FallbackKind::Invoke
+    );
+    assert_eq!(
+        invoke("save", "(Ljava/lang/Object;)V").to_string(),
+        "invoke ref 12 save(Ljava/lang/Object;)V"
+    );
     assert_eq!(load_class("a.B").request.kind(), FallbackKind::LoadClass);
     assert_eq!(load_class("a.B").request.to_string(), "load_class a.B");
     let error = FallbackError::new(
@@ -214,4 +228,47 @@ fn kinds_and_errors_display_for_statistics_and_logs() {
         error.to_string(),
         "unauthorized: invocation 7 is not in flight"
     );
+}
+
+fn invoke(method: &str, descriptor: &str) -> FallbackRequest {
+    FallbackRequest::InvokeRemote {
+        ref_id: 12,
+        method: method.into(),
+        descriptor: descriptor.into(),
+        args: vec![1, 2, 3],
+    }
+}
+
+#[test]
+fn remote_calls_and_their_outcomes_round_trip() {
+    let frame = RequestFrame {
+        capability: capability(),
+        request: invoke("findById", "(J)Ljava/lang/Object;"),
+    };
+    let bytes = encode_request(&frame).unwrap();
+    let body = split_frame(&bytes, Direction::Request).unwrap();
+    assert_eq!(decode_request(body).unwrap(), frame);
+
+    let response = FallbackResponse::Invoked(vec![0, 9, 9]);
+    let bytes = encode_response(&response).unwrap();
+    let body = split_frame(&bytes, Direction::Response).unwrap();
+    assert_eq!(decode_response(body).unwrap(), response);
+}
+
+#[test]
+fn remote_calls_with_bad_names_or_descriptors_are_malformed() {
+    for (request, expected) in [
+        (invoke("", "()V"), "invoke method name"),
+        (invoke("get", ""), "invoke descriptor"),
+        (invoke("get", "I"), "not a JVM method descriptor"),
+        (invoke("g\0t", "()V"), "invoke method name"),
+    ] {
+        let body = codec::encode(&RequestFrame {
+            capability: capability(),
+            request,
+        });
+        let err = decode_request(&body).unwrap_err();
+        assert_eq!(err.kind(), FallbackErrorKind::Malformed);
+        assert!(err.to_string().contains(expected), "{err}");
+    }
 }

@@ -25,8 +25,8 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 use semifaas_closure::{
-    Capability, Closure, ClosureId, FallbackEndpoint, HandlerRef, Invocation, InvocationReply,
-    NamedBytes,
+    Capability, Closure, ClosureId, FallbackEndpoint, HandlerRef, Invocation, InvocationKind,
+    InvocationReply, NamedBytes,
 };
 use semifaas_fallback::{
     FallbackError, FallbackErrorKind, FallbackRequest, FallbackResponse, FallbackServer,
@@ -72,6 +72,8 @@ pub struct JavaFixtures {
     pub args_late_true: Vec<u8>,
     /// Codec bytes: `Integer.valueOf(-1)`.
     pub value_minus_1: Vec<u8>,
+    /// Codec bytes: `Integer.valueOf(400)`: what `remote(2)` returns (4 outcome bytes, tag 0).
+    pub value_400: Vec<u8>,
 }
 
 const CALC: &str = r#"package demo;
@@ -81,6 +83,13 @@ public class Calc {
     public int add(int x) { return Helper.plus(base, x); }
     public int late(boolean use) { return use ? Late.value() : -1; }
     public String fail(String message) { throw new IllegalStateException(message); }
+    // Through the system class loader: closure loaders do not expose the runtime's classes.
+    public int remote(int ref) throws Exception {
+        byte[] out = (byte[]) ClassLoader.getSystemClassLoader().loadClass("io.semifaas.runtime.FallbackNative")
+            .getMethod("invokeRemote", long.class, String.class, String.class, byte[].class)
+            .invoke(null, (long) ref, "describe", "()Ljava/lang/String;", new byte[] {1, 2, 3});
+        return out.length * 100 + out[0];
+    }
 }
 "#;
 
@@ -111,6 +120,7 @@ public final class Encode {
         System.out.println("args_late_false=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {false})));
         System.out.println("args_late_true=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {true})));
         System.out.println("value_minus_1=" + b64.encodeToString(ObjectCodec.serialize(-1)));
+        System.out.println("value_400=" + b64.encodeToString(ObjectCodec.serialize(400)));
     }
 }
 "#;
@@ -171,6 +181,7 @@ pub fn java_fixtures() -> &'static JavaFixtures {
             args_late_false: values["args_late_false"].clone(),
             args_late_true: values["args_late_true"].clone(),
             value_minus_1: values["value_minus_1"].clone(),
+            value_400: values["value_400"].clone(),
             dir,
         }
     })
@@ -194,6 +205,9 @@ pub fn calc_closure(method: &str, descriptor: &str) -> Closure {
     }
 }
 
+/// A remote call the server received: (ref, method, descriptor, args).
+pub type RemoteCallSeen = (u64, String, String, Vec<u8>);
+
 /// The server side of fallbacks: the closures and classes it has, and what it was asked.
 #[derive(Default)]
 pub struct TestService {
@@ -201,6 +215,7 @@ pub struct TestService {
     classes: HashMap<String, Vec<u8>>,
     pub closure_fetches: AtomicU32,
     pub class_loads: AtomicU32,
+    pub remote_calls: std::sync::Mutex<Vec<RemoteCallSeen>>,
 }
 
 impl FallbackService for TestService {
@@ -221,6 +236,22 @@ impl FallbackService for TestService {
                 FallbackResponse::Class(self.classes.get(&name).cloned())
             }
             FallbackRequest::GetResource { .. } => FallbackResponse::Resource(None),
+            // Reference 2 returns three bytes; any other is refused.
+            FallbackRequest::InvokeRemote {
+                ref_id,
+                method,
+                descriptor,
+                args,
+            } => {
+                self.remote_calls
+                    .lock()
+                    .unwrap()
+                    .push((ref_id, method, descriptor, args));
+                match ref_id {
+                    2 => FallbackResponse::Invoked(vec![0, 9, 9, 9]),
+                    _ => FallbackResponse::Invoked(b"\x02no such reference".to_vec()),
+                }
+            }
         }
     }
 }
@@ -417,6 +448,7 @@ impl Instance {
                 invocation_id: self.next_request.load(Ordering::SeqCst),
                 token: [7; 16],
             },
+            kind: InvocationKind::Call,
         }
     }
 

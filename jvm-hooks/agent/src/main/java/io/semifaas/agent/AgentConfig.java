@@ -36,7 +36,32 @@ final class AgentConfig {
           "semifaas.fallback.host",
           "semifaas.timeout-ms",
           "semifaas.config",
-          "semifaas.log");
+          "semifaas.log",
+          "semifaas.mode",
+          "semifaas.auto.capacity",
+          "semifaas.auto.max-ratio",
+          "semifaas.auto.interval-ms",
+          "semifaas.min-cpu-ms",
+          "semifaas.profile.samples",
+          "semifaas.include",
+          "semifaas.exclude",
+          "semifaas.shadow.samples",
+          "semifaas.remote-classes",
+          "semifaas.copy-classes",
+          "semifaas.read-only-methods");
+
+  /**
+   * Variables of the other semifaas programs (the CLI, the test harness, the function shim): they
+   * may be set in the environment a service is started from and are not agent settings.
+   */
+  static final List<String> OTHER_TOOLS_VARIABLES =
+      List.of(
+          "SEMIFAAS_DIST",
+          "SEMIFAAS_JAVA",
+          "SEMIFAAS_ADMIN",
+          "SEMIFAAS_JAVA_HOME",
+          "SEMIFAAS_RUNTIME_JAR",
+          "SEMIFAAS_JVM_OPTS");
 
   private AgentConfig() {}
 
@@ -89,7 +114,9 @@ final class AgentConfig {
    * can name them when it rejects them.
    */
   static String keyForEnvironmentVariable(String name) {
-    if (name == null || !name.toUpperCase(Locale.ROOT).startsWith(ENV_PREFIX)) {
+    if (name == null
+        || !name.toUpperCase(Locale.ROOT).startsWith(ENV_PREFIX)
+        || OTHER_TOOLS_VARIABLES.contains(name.toUpperCase(Locale.ROOT))) {
       return null;
     }
     String normalised = normalise(name);

@@ -1,52 +1,75 @@
 package io.semifaas.agent;
 
 import io.semifaas.common.CodecException;
+import io.semifaas.common.ExportScope;
 import io.semifaas.common.ObjectCodec;
 import java.lang.reflect.Method;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * One closure per (handler, bean instance), built on the first offload and registered with the
- * native agent once. A bean whose closure cannot be built is remembered with the reason, so it is
- * not retried on every call.
+ * One closure per (handler, bean instance), built on first use and registered with the native
+ * agent. The receiver is serialized in its own closure scope, so its server-bound fields cross as
+ * remote references. A closure is rebuilt when the handler has learned new classes or was
+ * invalidated (a class it mutates was demoted); the native side gives changed content a new id. A
+ * bean whose closure cannot be built is remembered with the reason, so it is not retried on every
+ * call.
  */
 final class ClosureRegistry {
   /** Entries kept at most; beyond that (prototype-scoped controllers) the cache starts over. */
   static final int MAX_ENTRIES = 4096;
 
-  /** A registered closure id, or why there is none. */
-  record Entry(String closureId, String problem) {}
+  /** A registered closure id and its scope, or why there is none. */
+  record Entry(String closureId, String problem, ExportScope scope, int learnedCount) {}
 
   private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
   private final OffloadBackend backend;
   private final CodeSectionCollector collector;
+  private final LearnedClasses learned;
 
-  ClosureRegistry(OffloadBackend backend, CodeSectionCollector collector) {
+  ClosureRegistry(OffloadBackend backend, CodeSectionCollector collector, LearnedClasses learned) {
     this.backend = backend;
     this.collector = collector;
+    this.learned = learned;
   }
 
   Entry obtain(String handlerKey, Method method, Object bean) {
     Key key = new Key(handlerKey, bean);
     Entry existing = entries.get(key);
-    if (existing != null) {
+    if (existing != null && existing.learnedCount == learned.count(handlerKey)) {
       return existing;
     }
     if (entries.size() >= MAX_ENTRIES) {
+      entries.values().forEach(e -> RemoteScopes.close(e.scope));
       entries.clear();
     }
-    return entries.computeIfAbsent(key, k -> build(handlerKey, method, bean));
+    return entries.compute(
+        key,
+        (k, current) -> {
+          if (current != null && current.learnedCount == learned.count(handlerKey)) {
+            return current;
+          }
+          // The old scope stays open: an offload in flight may still answer calls through it.
+          return build(handlerKey, method, bean);
+        });
+  }
+
+  /** Forgets the closures of {@code handlerKey}: the next offload rebuilds them. */
+  void invalidate(String handlerKey) {
+    entries.keySet().removeIf(k -> k.handlerKey.equals(handlerKey));
   }
 
   private Entry build(String handlerKey, Method method, Object bean) {
+    int learnedCount = learned.count(handlerKey);
+    ExportScope scope = RemoteScopes.openClosureScope();
     byte[] receiver;
     try {
-      receiver = ObjectCodec.serialize(bean);
+      receiver = ObjectCodec.serialize(bean, scope);
     } catch (CodecException e) {
-      return new Entry(null, "receiver cannot be serialized: " + e.getMessage());
+      RemoteScopes.close(scope);
+      return new Entry(null, "receiver cannot be serialized: " + e.getMessage(), null, learnedCount);
     }
-    CodeSection code = collector.collect(bean, method);
+    CodeSection code = collector.collect(bean, method, learned.of(handlerKey));
     try {
       String id =
           backend.registerClosure(
@@ -58,11 +81,13 @@ final class ClosureRegistry {
               code.namesArray(),
               code.bytesArray());
       if (id == null) {
-        return new Entry(null, "the native agent returned no closure id");
+        RemoteScopes.close(scope);
+        return new Entry(null, "the native agent returned no closure id", null, learnedCount);
       }
-      return new Entry(id, null);
+      return new Entry(id, null, scope, learnedCount);
     } catch (IllegalArgumentException e) {
-      return new Entry(null, "closure rejected: " + e.getMessage());
+      RemoteScopes.close(scope);
+      return new Entry(null, "closure rejected: " + e.getMessage(), null, learnedCount);
     }
   }
 

@@ -51,6 +51,14 @@ final class CodeSectionCollector {
   }
 
   CodeSection collect(Object receiver, Method handler) {
+    return collect(receiver, handler, List.of());
+  }
+
+  /**
+   * The code section, plus the application classes {@code learned} from the handler's local runs
+   * (binary names, read through the receiver's class loader).
+   */
+  CodeSection collect(Object receiver, Method handler, Collection<String> learned) {
     Set<Class<?>> classes = new LinkedHashSet<>();
     addWithSupertypes(classes, receiver.getClass());
     for (Class<?> parameter : handler.getParameterTypes()) {
@@ -58,7 +66,7 @@ final class CodeSectionCollector {
     }
     addWithSupertypes(classes, elementType(handler.getReturnType()));
     walkReachable(receiver, classes);
-    return read(classes, receiver.getClass());
+    return read(classes, receiver.getClass(), learned);
   }
 
   /** True for classes the function cannot be assumed to have: application-loaded and named. */
@@ -70,7 +78,7 @@ final class CodeSectionCollector {
       return false;
     }
     // The agent's own classes sit on the system class path next to a plain application's.
-    return !type.getName().startsWith("io.semifaas.");
+    return !AgentClasses.isAgentClass(type.getName());
   }
 
   private void walkReachable(Object root, Set<Class<?>> classes) {
@@ -166,7 +174,8 @@ final class CodeSectionCollector {
    * Reads the class files of {@code classes}, then follows their constant-pool references to
    * classes of the receiver's own code source.
    */
-  private CodeSection read(Set<Class<?>> classes, Class<?> receiverClass) {
+  private CodeSection read(
+      Set<Class<?>> classes, Class<?> receiverClass, Collection<String> learned) {
     ClassLoader loader = receiverClass.getClassLoader();
     String home = codeSource(loader, receiverClass.getName());
     Map<String, byte[]> shipped = new LinkedHashMap<>();
@@ -182,11 +191,21 @@ final class CodeSectionCollector {
       shipped.put(type.getName(), classFile);
       references.addAll(ClassFileReferences.of(classFile));
     }
+    for (String name : learned) {
+      if (shipped.size() >= maxClasses || shipped.containsKey(name)) {
+        continue;
+      }
+      byte[] classFile = ApplicationClassLoaders.read(loader, resourceName(name));
+      if (classFile != null && total + classFile.length <= MAX_TOTAL_BYTES) {
+        total += classFile.length;
+        shipped.put(name, classFile);
+      }
+    }
     while (!references.isEmpty() && shipped.size() < maxClasses && home != null) {
       String name = references.poll();
       if (shipped.containsKey(name)
           || name.startsWith("java.")
-          || name.startsWith("io.semifaas.")) {
+          || AgentClasses.isAgentClass(name)) {
         continue;
       }
       if (!home.equals(codeSource(loader, name))) {

@@ -2,8 +2,10 @@ package io.semifaas.agent;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
+import java.lang.reflect.Field;
 import java.lang.reflect.Method;
 import java.util.ArrayDeque;
+import java.util.Map;
 
 /**
  * The one entry point of the advice inlined into Spring's {@code InvocableHandlerMethod#doInvoke}.
@@ -21,11 +23,28 @@ public final class Dispatcher {
 
   private Dispatcher() {}
 
+  /** Classes handlers loaded during local runs (filled by {@link ClassLoadRecorder}). */
+  static final LearnedClasses LEARNED = new LearnedClasses();
+
   /** Installs the dispatcher the advice calls; before this every call runs locally. */
   static void install(OffloadBackend backend) {
+    install(backend, JavaSettings.DEFAULTS);
+  }
+
+  static void install(OffloadBackend backend, JavaSettings settings) {
     current =
         new HandlerDispatcher(
-            backend, ApplicationClassLoaders.shared(), new CodeSectionCollector());
+            backend,
+            ApplicationClassLoaders.shared(),
+            new CodeSectionCollector(),
+            LEARNED,
+            settings);
+  }
+
+  /** The handler running locally on this thread (innermost), or null. */
+  static String currentLocalHandler() {
+    LocalRun run = LOCAL_RUNS.get().peek();
+    return run == null ? null : run.handlerKey;
   }
 
   /** Removes the dispatcher (tests). */
@@ -46,9 +65,15 @@ public final class Dispatcher {
         if (decision instanceof HandlerDispatcher.Offloaded offloaded) {
           return offloaded.call();
         }
-        String key = ((HandlerDispatcher.Local) decision).handlerKey();
-        if (key != null) {
-          run = new LocalRun(key, System.nanoTime(), cpuTime());
+        HandlerDispatcher.Local local = (HandlerDispatcher.Local) decision;
+        if (local.handlerKey() != null) {
+          run =
+              new LocalRun(
+                  local.handlerKey(),
+                  System.nanoTime(),
+                  cpuTime(),
+                  local.bean(),
+                  local.fingerprint());
         }
       }
     } catch (Throwable t) {
@@ -68,7 +93,8 @@ public final class Dispatcher {
       HandlerDispatcher dispatcher = current;
       if (run != null && run.handlerKey != null && dispatcher != null) {
         long cpu = run.cpuStart < 0 ? 0 : Math.max(0, cpuTime() - run.cpuStart);
-        dispatcher.exitLocal(run.handlerKey, System.nanoTime() - run.wallStart, cpu);
+        dispatcher.exitLocal(
+            run.handlerKey, System.nanoTime() - run.wallStart, cpu, run.bean, run.fingerprint);
       }
     } catch (Throwable t) {
       // Statistics must never break the application's call.
@@ -83,7 +109,12 @@ public final class Dispatcher {
     }
   }
 
-  private record LocalRun(String handlerKey, long wallStart, long cpuStart) {
-    static final LocalRun UNCOUNTED = new LocalRun(null, 0, -1);
+  private record LocalRun(
+      String handlerKey,
+      long wallStart,
+      long cpuStart,
+      Object bean,
+      Map<Field, MutationWatch.FieldState> fingerprint) {
+    static final LocalRun UNCOUNTED = new LocalRun(null, 0, -1, null, null);
   }
 }

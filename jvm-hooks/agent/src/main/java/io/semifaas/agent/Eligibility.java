@@ -10,8 +10,9 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * Which handlers and calls can run in a function. Types are matched by name so the agent needs none
- * of Spring, the servlet API or Reactive Streams on its own class path.
+ * Which handlers can run in a function. Any argument can cross now (by value, as a snapshot, or as a
+ * remote reference); asynchronous results and proxied controllers still cannot. Types are matched
+ * by name so the agent needs none of Spring or Reactive Streams on its own class path.
  */
 final class Eligibility {
   static final String ASYNCHRONOUS_RESULT = "asynchronous result";
@@ -35,33 +36,6 @@ final class Eligibility {
           "org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody",
           "org.reactivestreams.Publisher");
 
-  /** Argument types bound to the server's request, response, session or model. */
-  private static final Set<String> SERVER_BOUND_TYPES =
-      Set.of(
-          "org.springframework.ui.Model",
-          "org.springframework.ui.ModelMap",
-          "org.springframework.validation.Errors",
-          "org.springframework.web.context.request.WebRequest",
-          "org.springframework.web.bind.support.SessionStatus",
-          "org.springframework.web.multipart.MultipartFile",
-          "org.springframework.web.util.UriComponentsBuilder",
-          "java.io.InputStream",
-          "java.io.OutputStream",
-          "java.io.Reader",
-          "java.io.Writer");
-
-  private static final List<String> SERVER_BOUND_PACKAGES =
-      List.of("jakarta.servlet.", "javax.servlet.");
-
-  private static final ClassValue<String> SERVER_BOUND_REASON =
-      new ClassValue<>() {
-        @Override
-        protected String computeValue(Class<?> type) {
-          String bound = findSupertype(type, Eligibility::isServerBound);
-          return bound == null ? null : "argument of server-bound type " + bound;
-        }
-      };
-
   private Eligibility() {}
 
   /** Why the handler can never be offloaded, or null when it may be. */
@@ -75,22 +49,6 @@ final class Eligibility {
     }
     if (beanClass.getName().contains("$$") || Proxy.isProxyClass(beanClass)) {
       return PROXIED_CONTROLLER;
-    }
-    return null;
-  }
-
-  /** Why these arguments cannot cross to a function, or null when they may. */
-  static String argumentProblem(Object[] args) {
-    if (args == null) {
-      return null;
-    }
-    for (Object arg : args) {
-      if (arg != null) {
-        String reason = SERVER_BOUND_REASON.get(arg.getClass());
-        if (reason != null) {
-          return reason;
-        }
-      }
     }
     return null;
   }
@@ -146,18 +104,6 @@ final class Eligibility {
       }
       for (Annotation meta : type.getDeclaredAnnotations()) {
         pending.add(meta.annotationType());
-      }
-    }
-    return false;
-  }
-
-  private static boolean isServerBound(String name) {
-    if (SERVER_BOUND_TYPES.contains(name)) {
-      return true;
-    }
-    for (String prefix : SERVER_BOUND_PACKAGES) {
-      if (name.startsWith(prefix)) {
-        return true;
       }
     }
     return false;

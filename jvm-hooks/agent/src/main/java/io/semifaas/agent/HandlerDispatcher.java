@@ -1,17 +1,26 @@
 package io.semifaas.agent;
 
 import io.semifaas.common.CodecException;
+import io.semifaas.common.ExportScope;
+import io.semifaas.common.InOutArguments;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
+import io.semifaas.common.Packageables;
+import io.semifaas.common.RemoteClasses;
 import java.lang.invoke.MethodType;
+import java.lang.reflect.Field;
 import java.lang.reflect.Method;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Decides, for one handler call, whether it runs here or in a function, and carries out the
- * offload. Every failure falls back to running the handler locally.
+ * offload. Every failure falls back to running the handler locally. The first local runs of an
+ * eligible handler also feed shadow execution (argument samples) and mutation safety (receiver
+ * fingerprints).
  */
 final class HandlerDispatcher {
   private static final System.Logger LOG = System.getLogger("io.semifaas.agent");
@@ -19,20 +28,35 @@ final class HandlerDispatcher {
   /** Distinct (handler, reason) pairs remembered; bounds memory when reasons vary per call. */
   private static final int MAX_REPORTED = 10_000;
 
+  /** Local runs per handler whose receiver is fingerprinted for mutations. */
+  static final int MUTATION_SAMPLES = 3;
+
   /** What {@link #enter} decided: the offloaded result, or a local run (possibly counted). */
   sealed interface Decision permits Offloaded, Local {}
 
   record Offloaded(OffloadedCall call) implements Decision {}
 
-  /** A local run; {@code handlerKey} is null when the call was not counted by the policy. */
-  record Local(String handlerKey) implements Decision {
-    static final Local UNCOUNTED = new Local(null);
+  /**
+   * A local run; {@code handlerKey} is null when the call was not counted by the policy. {@code
+   * fingerprint} is the receiver's state before the run when it is watched for mutations.
+   */
+  record Local(String handlerKey, Object bean, Map<Field, MutationWatch.FieldState> fingerprint)
+      implements Decision {
+    static final Local UNCOUNTED = new Local(null, null, null);
+
+    Local(String handlerKey) {
+      this(handlerKey, null, null);
+    }
   }
 
   private final OffloadBackend backend;
   private final ApplicationClassLoaders classLoaders;
   private final ClosureRegistry closures;
+  private final JavaSettings settings;
   private final Map<Method, Map<Class<?>, Handler>> handlers = new ConcurrentHashMap<>();
+  private final Map<String, AtomicInteger> localRuns = new ConcurrentHashMap<>();
+  /** Handlers found to change their receiver in a way no closure can carry, with the reason. */
+  private final Map<String, String> receiverProblems = new ConcurrentHashMap<>();
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
 
   /** The per-handler facts that do not change between calls. */
@@ -41,10 +65,13 @@ final class HandlerDispatcher {
   HandlerDispatcher(
       OffloadBackend backend,
       ApplicationClassLoaders classLoaders,
-      CodeSectionCollector collector) {
+      CodeSectionCollector collector,
+      LearnedClasses learned,
+      JavaSettings settings) {
     this.backend = backend;
     this.classLoaders = classLoaders;
-    this.closures = new ClosureRegistry(backend, collector);
+    this.closures = new ClosureRegistry(backend, collector, learned);
+    this.settings = settings;
   }
 
   Decision enter(Method method, Object bean, Object[] args) {
@@ -57,17 +84,13 @@ final class HandlerDispatcher {
         handlers
             .computeIfAbsent(method, m -> new ConcurrentHashMap<>())
             .computeIfAbsent(beanClass, c -> describe(method, c));
-    if (handler.problem != null) {
-      reportIneligible(handler.key, handler.problem);
-      return Local.UNCOUNTED;
-    }
-    String argumentProblem = Eligibility.argumentProblem(args);
-    if (argumentProblem != null) {
-      reportIneligible(handler.key, argumentProblem);
+    String problem = handler.problem != null ? handler.problem : receiverProblems.get(handler.key);
+    if (problem != null) {
+      reportIneligible(handler.key, problem);
       return Local.UNCOUNTED;
     }
     if (!backend.shouldOffload(handler.key)) {
-      return new Local(handler.key);
+      return localRun(handler.key, method, bean, args);
     }
     try {
       return offload(handler.key, method, bean, args);
@@ -78,27 +101,78 @@ final class HandlerDispatcher {
     }
   }
 
+  /** A counted local run; the first ones record a sample and watch the receiver. */
+  private Local localRun(String key, Method method, Object bean, Object[] args) {
+    int run = localRuns.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+    try {
+      if (run <= settings.shadowSamples()) {
+        recordSample(key, method, bean, args);
+      }
+      if (run <= MUTATION_SAMPLES) {
+        return new Local(key, bean, MutationWatch.fingerprint(bean));
+      }
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.DEBUG, "semifaas: sampling {0} failed: {1}", key, e);
+    }
+    return new Local(key);
+  }
+
+  /** Hands the native side the arguments of this run when they hold no remote reference. */
+  private void recordSample(String key, Method method, Object bean, Object[] args) {
+    ClosureRegistry.Entry closure = closures.obtain(key, method, bean);
+    if (closure.problem() != null) {
+      return;
+    }
+    ExportScope probe = new ExportScope(closure.scope());
+    try {
+      byte[] bytes = ObjectCodec.serialize(args == null ? new Object[0] : args, probe);
+      if (probe.exportedCount() == 0) {
+        backend.recordSample(key, closure.closureId(), bytes);
+      }
+    } catch (CodecException e) {
+      // Arguments that cannot cross are no sample.
+    }
+  }
+
   private Decision offload(String key, Method method, Object bean, Object[] args) {
     ClosureRegistry.Entry closure = closures.obtain(key, method, bean);
     if (closure.problem() != null) {
       reportIneligible(key, closure.problem());
       return new Local(key);
     }
-    byte[] argBytes;
+    Object[] arguments = args == null ? new Object[0] : args;
+    ExportScope scope = RemoteScopes.openInvocationScope(closure.scope());
     try {
-      argBytes = ObjectCodec.serialize(args == null ? new Object[0] : args);
-    } catch (CodecException e) {
-      reportIneligible(key, "argument cannot be serialized: " + e.getMessage());
-      return new Local(key);
+      byte[] argBytes;
+      try {
+        argBytes = ObjectCodec.serialize(arguments, scope);
+      } catch (CodecException e) {
+        reportIneligible(key, "argument cannot be serialized: " + e.getMessage());
+        return new Local(key);
+      }
+      int[] inOut = InOutArguments.positions(arguments, HandlerDispatcher::crossesByValue);
+      byte[] outcome = backend.offload(key, closure.closureId(), argBytes, scope.id());
+      if (outcome == null) {
+        return new Local(key);
+      }
+      return result(key, method, bean, arguments, inOut, outcome, scope);
+    } finally {
+      RemoteScopes.close(scope);
     }
-    byte[] outcome = backend.offload(key, closure.closureId(), argBytes);
-    if (outcome == null) {
-      return new Local(key);
-    }
+  }
+
+  private Decision result(
+      String key,
+      Method method,
+      Object bean,
+      Object[] arguments,
+      int[] inOut,
+      byte[] outcome,
+      ExportScope scope) {
     ClassLoader loader = bean.getClass().getClassLoader();
     try {
       byte tag = Outcome.tag(outcome);
-      Object body = Outcome.body(outcome, loader);
+      Object body = Outcome.body(outcome, loader, scope);
       if (tag == Outcome.THREW) {
         return new Offloaded(OffloadedCall.threw((Throwable) body));
       }
@@ -106,25 +180,87 @@ final class HandlerDispatcher {
         backend.recordOffloadFailure(key, "the function could not run the handler: " + body);
         return new Local(key);
       }
-      if (!fitsReturnType(method, body)) {
+      Object value = body;
+      if (inOut.length > 0) {
+        if (!(body instanceof Object[] wrapped)) {
+          backend.recordOffloadFailure(
+              key, "the function returned no in/out arguments (expected an Object[])");
+          return new Local(key);
+        }
+        InOutArguments.copyBack(arguments, inOut, wrapped);
+        value = wrapped[0];
+      }
+      if (!fitsReturnType(method, value)) {
         backend.recordOffloadFailure(
             key,
             "the function returned a "
-                + body.getClass().getName()
+                + value.getClass().getName()
                 + ", not a "
                 + method.getReturnType().getName());
         return new Local(key);
       }
-      return new Offloaded(OffloadedCall.returned(body));
-    } catch (CodecException e) {
+      return new Offloaded(OffloadedCall.returned(value));
+    } catch (CodecException | IllegalArgumentException e) {
       backend.recordOffloadFailure(key, "result unusable: " + e.getMessage());
       return new Local(key);
     }
   }
 
-  /** Records a finished local run that the policy counted. */
-  void exitLocal(String handlerKey, long wallNanos, long cpuNanos) {
+  /** Arguments the function gets by value (not as references or snapshots). */
+  private static boolean crossesByValue(Object arg) {
+    return !RemoteClasses.isServerBound(arg.getClass())
+        && Packageables.packerFor(arg.getClass()) == null;
+  }
+
+  /** Records a finished local run that the policy counted; checks a watched receiver. */
+  void exitLocal(
+      String handlerKey,
+      long wallNanos,
+      long cpuNanos,
+      Object bean,
+      Map<Field, MutationWatch.FieldState> before) {
     backend.recordLocal(handlerKey, wallNanos, cpuNanos);
+    if (before != null && bean != null) {
+      List<MutationWatch.Mutation> mutations =
+          MutationWatch.compare(before, MutationWatch.fingerprint(bean));
+      if (!mutations.isEmpty()) {
+        onMutation(handlerKey, mutations);
+      }
+    }
+  }
+
+  /**
+   * Demotes the application classes the handler mutates in place and rebuilds its closures. A
+   * reassigned field, or a library object (a JDK collection) changed in place, cannot be kept on
+   * the server by class: the handler becomes ineligible.
+   */
+  private void onMutation(String key, List<MutationWatch.Mutation> mutations) {
+    for (MutationWatch.Mutation mutation : mutations) {
+      Object value = mutation.value();
+      boolean demotable =
+          mutation.inPlace()
+              && value.getClass().getClassLoader() != null
+              && !value.getClass().getName().startsWith("java.");
+      if (!demotable) {
+        receiverProblems.putIfAbsent(
+            key,
+            mutation.inPlace()
+                ? "the handler changes its receiver's "
+                    + value.getClass().getName()
+                    + " in field "
+                    + mutation.field()
+                : "the handler reassigns its receiver's field " + mutation.field());
+      } else if (RemoteClasses.demote(value.getClass())) {
+        LOG.log(
+            System.Logger.Level.INFO,
+            "semifaas: {0} mutates its receiver''s {1} (field {2}); that class now stays on the"
+                + " server, by reference",
+            key,
+            value.getClass().getName(),
+            mutation.field());
+      }
+    }
+    closures.invalidate(key);
   }
 
   private static Handler describe(Method method, Class<?> beanClass) {

@@ -25,8 +25,14 @@ public final class NativeBridge {
       String[] classNames,
       byte[][] classBytes);
 
-  /** Outcome bytes (tag 0 or 1), or null: the offload failed and the caller runs locally. */
-  static native byte[] offload(String handlerKey, String closureId, byte[] args);
+  /**
+   * Outcome bytes (tag 0 or 1), or null: the offload failed and the caller runs locally. Remote
+   * calls of the invocation are answered in export scope {@code scopeId}.
+   */
+  static native byte[] offload(String handlerKey, String closureId, byte[] args, long scopeId);
+
+  /** The arguments of a real local run (no remote references), kept for shadow execution. */
+  static native void recordSample(String handlerKey, String closureId, byte[] args);
 
   static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
 
@@ -40,6 +46,24 @@ public final class NativeBridge {
       return ApplicationClassLoaders.shared().classBytes(binaryName);
     } catch (Throwable t) {
       return null;
+    }
+  }
+
+  /**
+   * Called by the native side for a function's {@code InvokeRemote} fallback: outcome bytes (0
+   * returned, 1 threw, 2 refused or failed). Never throws.
+   */
+  static byte[] invokeRemote(
+      long scopeId,
+      long refId,
+      String methodName,
+      String descriptor,
+      byte[] args,
+      boolean shadow) {
+    try {
+      return RemoteCalls.invoke(scopeId, refId, methodName, descriptor, args, shadow);
+    } catch (Throwable t) {
+      return io.semifaas.common.Outcome.failed("the server failed the remote call: " + t);
     }
   }
 

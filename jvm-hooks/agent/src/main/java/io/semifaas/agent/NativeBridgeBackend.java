@@ -21,8 +21,13 @@ final class NativeBridgeBackend implements OffloadBackend {
   }
 
   @Override
-  public byte[] offload(String handlerKey, String closureId, byte[] args) {
-    return NativeBridge.offload(handlerKey, closureId, args);
+  public byte[] offload(String handlerKey, String closureId, byte[] args, long scopeId) {
+    return NativeBridge.offload(handlerKey, closureId, args, scopeId);
+  }
+
+  @Override
+  public void recordSample(String handlerKey, String closureId, byte[] args) {
+    NativeBridge.recordSample(handlerKey, closureId, args);
   }
 
   @Override

@@ -16,7 +16,9 @@ public interface OffloadBackend {
       String[] classNames,
       byte[][] classBytes);
 
-  byte[] offload(String handlerKey, String closureId, byte[] args);
+  byte[] offload(String handlerKey, String closureId, byte[] args, long scopeId);
+
+  void recordSample(String handlerKey, String closureId, byte[] args);
 
   void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
 

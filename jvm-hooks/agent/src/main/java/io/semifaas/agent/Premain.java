@@ -18,8 +18,10 @@ public final class Premain {
       if (error != null) {
         throw new IllegalStateException(error);
       }
+      JavaSettings settings = JavaSettings.from(config);
       JavaBaseOpener.open(instrumentation);
-      Dispatcher.install(new NativeBridgeBackend());
+      Dispatcher.install(new NativeBridgeBackend(), settings);
+      ClassLoadRecorder.install(instrumentation, Dispatcher.LEARNED);
       HandlerInstrumentation.install(instrumentation);
     } catch (ConfigException | RuntimeException | LinkageError e) {
       System.err.println("semifaas: " + e.getMessage());

@@ -45,6 +45,13 @@ class ConfigTest {
   }
 
   @Test
+  void otherSemifaasProgramsVariablesAreNotAgentSettings() {
+    for (String name : AgentConfig.OTHER_TOOLS_VARIABLES) {
+      assertEquals(null, AgentConfig.keyForEnvironmentVariable(name), name);
+    }
+  }
+
+  @Test
   void unknownEnvironmentVariablesPassThroughSoTheyCanBeRejectedByName() {
     assertEquals(
         "semifaas.no.such.key", AgentConfig.keyForEnvironmentVariable("SEMIFAAS_NO_SUCH_KEY"));

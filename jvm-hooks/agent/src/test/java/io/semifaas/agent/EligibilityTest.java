@@ -4,14 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayInputStream;
-import java.io.InputStream;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.reflect.Method;
 import java.lang.reflect.Proxy;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
@@ -25,7 +22,6 @@ import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestMethod;
 import org.springframework.web.context.request.async.DeferredResult;
 import org.springframework.web.context.request.async.WebAsyncTask;
-import org.springframework.web.multipart.MultipartFile;
 
 class EligibilityTest {
   /** A composed mapping annotation, as applications define them. */
@@ -151,30 +147,6 @@ class EligibilityTest {
         HandlerKeys.of(Controller$$SpringCGLIB$$0.class, method("plain")));
     assertEquals(
         Controller.class.getName() + "#plain", HandlerKeys.of(Controller.class, method("plain")));
-  }
-
-  @Test
-  void plainArgumentsMayCross() {
-    assertNull(Eligibility.argumentProblem(new Object[] {"a", 1, null, List.of(1), Map.of()}));
-    assertNull(Eligibility.argumentProblem(null));
-    assertNull(Eligibility.argumentProblem(new Object[0]));
-  }
-
-  @Test
-  void serverBoundArgumentsAreNamed() {
-    InputStream body = new ByteArrayInputStream(new byte[0]);
-    String problem = Eligibility.argumentProblem(new Object[] {"a", body});
-    assertEquals("argument of server-bound type java.io.InputStream", problem);
-
-    MultipartFile upload =
-        (MultipartFile)
-            Proxy.newProxyInstance(
-                getClass().getClassLoader(),
-                new Class<?>[] {MultipartFile.class},
-                (p, m, a) -> null);
-    assertEquals(
-        "argument of server-bound type org.springframework.web.multipart.MultipartFile",
-        Eligibility.argumentProblem(new Object[] {upload}));
   }
 
   @Test

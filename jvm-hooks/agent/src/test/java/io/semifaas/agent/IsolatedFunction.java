@@ -1,6 +1,7 @@
 package io.semifaas.agent;
 
 import io.semifaas.common.CodecException;
+import io.semifaas.common.InOutArguments;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
 import java.lang.reflect.InvocationTargetException;
@@ -55,8 +56,13 @@ final class IsolatedFunction {
       Object[] arguments = (Object[]) ObjectCodec.deserialize(args, loader);
       Method method = find(Class.forName(className, true, loader));
       method.setAccessible(true);
+      // As the runtime does: handlers with in/out arguments return them after the value.
+      int[] inOut =
+          InOutArguments.positions(arguments, a -> !(a instanceof io.semifaas.common.RemoteRef));
       try {
-        return Outcome.returned(method.invoke(target, arguments));
+        Object value = method.invoke(target, arguments);
+        return Outcome.returned(
+            inOut.length == 0 ? value : InOutArguments.wrap(value, arguments, inOut));
       } catch (InvocationTargetException e) {
         return Outcome.threw(e.getCause());
       }

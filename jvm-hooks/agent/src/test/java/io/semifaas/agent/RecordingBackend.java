@@ -25,7 +25,17 @@ final class RecordingBackend implements OffloadBackend {
   final List<String> ineligible = new CopyOnWriteArrayList<>();
   final List<String> failures = new CopyOnWriteArrayList<>();
   final List<long[]> localTimes = new CopyOnWriteArrayList<>();
+  final List<Long> scopeIds = new CopyOnWriteArrayList<>();
+  final List<String> samples = new CopyOnWriteArrayList<>();
+  final List<byte[]> sampleArgs = new CopyOnWriteArrayList<>();
+  final List<byte[]> receivers = new CopyOnWriteArrayList<>();
   volatile int offloads;
+
+  @Override
+  public void recordSample(String handlerKey, String closureId, byte[] args) {
+    samples.add(handlerKey + " " + closureId);
+    sampleArgs.add(args);
+  }
 
   @Override
   public boolean shouldOffload(String handlerKey) {
@@ -46,6 +56,7 @@ final class RecordingBackend implements OffloadBackend {
       throw new IllegalArgumentException("class names and bytes differ in length");
     }
     registeredKeys.add(handlerKey);
+    receivers.add(receiver);
     registeredNames.add(classNames);
     descriptors.add(className + "#" + methodName + descriptor);
     closures.add(
@@ -54,8 +65,9 @@ final class RecordingBackend implements OffloadBackend {
   }
 
   @Override
-  public byte[] offload(String handlerKey, String closureId, byte[] args) {
+  public byte[] offload(String handlerKey, String closureId, byte[] args, long scopeId) {
     offloads++;
+    scopeIds.add(scopeId);
     if (offloadThrows != null) {
       throw offloadThrows;
     }

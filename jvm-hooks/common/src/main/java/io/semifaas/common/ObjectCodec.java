@@ -2,11 +2,16 @@ package io.semifaas.common;
 
 import com.esotericsoftware.kryo.Kryo;
 import com.esotericsoftware.kryo.KryoException;
+import com.esotericsoftware.kryo.Registration;
+import com.esotericsoftware.kryo.Serializer;
+import com.esotericsoftware.kryo.SerializerFactory;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.serializers.FieldSerializer;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
 import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
 import com.esotericsoftware.kryo.util.Pool;
+import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.objenesis.strategy.StdInstantiatorStrategy;
@@ -34,11 +39,22 @@ public final class ObjectCodec {
 
   /** Encodes {@code value} (which may be {@code null}) with its class names. */
   public static byte[] serialize(Object value) throws CodecException {
+    return serialize(value, null);
+  }
+
+  /**
+   * Encodes {@code value} with {@code hooks} (null: none) substituting objects as they are written,
+   * e.g. an {@link ExportScope} writing server-bound objects as {@link RemoteRef}s.
+   */
+  public static byte[] serialize(Object value, CodecHooks hooks) throws CodecException {
     Pool<Kryo> pool = poolFor(value == null ? null : value.getClass().getClassLoader());
-    Kryo kryo = pool.obtain();
+    HookedKryo kryo = (HookedKryo) pool.obtain();
+    kryo.hooks = hooks;
+    kryo.rootPending = true;
     try (Output output = new Output(OUTPUT_INITIAL, INPUT_MAX)) {
       kryo.writeClassAndObject(output, value);
       byte[] bytes = output.toBytes();
+      kryo.hooks = null;
       pool.free(kryo);
       return bytes;
     } catch (RuntimeException e) {
@@ -56,6 +72,12 @@ public final class ObjectCodec {
    * ({@code null}: the loader of this class).
    */
   public static Object deserialize(byte[] bytes, ClassLoader loader) throws CodecException {
+    return deserialize(bytes, loader, null);
+  }
+
+  /** {@link #deserialize(byte[], ClassLoader)} with {@code hooks} substituting decoded objects. */
+  public static Object deserialize(byte[] bytes, ClassLoader loader, CodecHooks hooks)
+      throws CodecException {
     if (bytes == null) {
       throw new CodecException("cannot deserialize: no bytes (null)");
     }
@@ -70,9 +92,11 @@ public final class ObjectCodec {
               + INPUT_MAX);
     }
     Pool<Kryo> pool = poolFor(loader);
-    Kryo kryo = pool.obtain();
+    HookedKryo kryo = (HookedKryo) pool.obtain();
+    kryo.hooks = hooks;
     try (Input input = new BoundedInput(bytes)) {
       Object value = kryo.readClassAndObject(input);
+      kryo.hooks = null;
       pool.free(kryo);
       if (input.position() != bytes.length) {
         throw new CodecException(
@@ -119,7 +143,10 @@ public final class ObjectCodec {
   }
 
   private static Kryo newKryo(ClassLoader loader) {
-    Kryo kryo = new Kryo();
+    HookedKryo kryo = new HookedKryo();
+    // Inner and anonymous classes need their synthetic outer-instance fields (this$0).
+    kryo.fields.setIgnoreSyntheticFields(false);
+    kryo.setDefaultSerializer(new SerializerFactory.FieldSerializerFactory(kryo.fields));
     kryo.setClassLoader(loader);
     kryo.setRegistrationRequired(false);
     kryo.setReferences(true);
@@ -141,6 +168,118 @@ public final class ObjectCodec {
       return "no detail";
     }
     return message.strip();
+  }
+
+  /**
+   * Applies the call's {@link CodecHooks}. Kryo writes an object's class before the object, on
+   * every path (fields, elements, top level), so substitution happens in {@link #writeClass}: the
+   * substitute's class is written and a serializer that substitutes the object is returned. Reads
+   * hand every decoded object to the hooks.
+   */
+  private static final class HookedKryo extends Kryo {
+    CodecHooks hooks;
+
+    /** How classes without a more specific serializer are copied: field by field. */
+    final FieldSerializer.FieldSerializerConfig fields = new FieldSerializer.FieldSerializerConfig();
+
+    /** The next class written is the top-level object's, which is never substituted. */
+    boolean rootPending;
+
+    @Override
+    public Registration writeClass(Output output, Class type) {
+      CodecHooks current = hooks;
+      boolean root = rootPending;
+      rootPending = false;
+      if (current != null && type != null && !root) {
+        Class<?> substitute = current.substituteClass(type);
+        if (substitute != null) {
+          Registration written = super.writeClass(output, substitute);
+          return new Registration(
+              substitute,
+              new SubstitutingSerializer(current, written.getSerializer()),
+              written.getId());
+        }
+      }
+      return super.writeClass(output, type);
+    }
+
+    /**
+     * Library maps and collections without a no-arg constructor (Spring's read-only HttpHeaders)
+     * would be rebuilt empty by objenesis and refilled through methods that need their fields:
+     * copy them field by field instead.
+     */
+    @Override
+    public Serializer getDefaultSerializer(Class type) {
+      if ((Map.class.isAssignableFrom(type) || Collection.class.isAssignableFrom(type))
+          && !type.getName().startsWith("java.")
+          && !type.isInterface()
+          && !hasNoArgConstructor(type)) {
+        return new FieldSerializer<>(this, type, fields);
+      }
+      return super.getDefaultSerializer(type);
+    }
+
+    private static boolean hasNoArgConstructor(Class<?> type) {
+      try {
+        type.getDeclaredConstructor();
+        return true;
+      } catch (NoSuchMethodException | LinkageError e) {
+        return false;
+      }
+    }
+
+    @Override
+    public Object readClassAndObject(Input input) {
+      return hooked(super.readClassAndObject(input));
+    }
+
+    @Override
+    public <T> T readObject(Input input, Class<T> type) {
+      return hooked(super.readObject(input, type));
+    }
+
+    @Override
+    public <T> T readObject(Input input, Class<T> type, Serializer serializer) {
+      return hooked(super.readObject(input, type, serializer));
+    }
+
+    @Override
+    public <T> T readObjectOrNull(Input input, Class<T> type) {
+      return hooked(super.readObjectOrNull(input, type));
+    }
+
+    @Override
+    public <T> T readObjectOrNull(Input input, Class<T> type, Serializer serializer) {
+      return hooked(super.readObjectOrNull(input, type, serializer));
+    }
+
+    @SuppressWarnings("unchecked")
+    private <T> T hooked(T value) {
+      CodecHooks current = hooks;
+      return current == null || value == null ? value : (T) current.onRead(value);
+    }
+  }
+
+  /** Writes the hooks' substitute of each object with the substitute class's serializer. */
+  private static final class SubstitutingSerializer extends Serializer<Object> {
+    private final CodecHooks hooks;
+    private final Serializer<Object> inner;
+
+    @SuppressWarnings("unchecked")
+    SubstitutingSerializer(CodecHooks hooks, Serializer<?> inner) {
+      this.hooks = hooks;
+      this.inner = (Serializer<Object>) inner;
+    }
+
+    @Override
+    public void write(Kryo kryo, Output output, Object object) {
+      inner.write(kryo, output, hooks.substitute(object));
+    }
+
+    @Override
+    public Object read(Kryo kryo, Input input, Class<? extends Object> type) {
+      throw new KryoException("a substituting serializer only writes");
+    }
   }
 
   /** Refuses length fields that claim more bytes than the input holds, before allocating. */

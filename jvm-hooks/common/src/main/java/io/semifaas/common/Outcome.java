@@ -19,6 +19,11 @@ public final class Outcome {
     return tagged(RETURNED, ObjectCodec.serialize(value));
   }
 
+  /** A returned outcome whose value is encoded with {@code hooks} (see {@link ObjectCodec}). */
+  public static byte[] returned(Object value, CodecHooks hooks) throws CodecException {
+    return tagged(RETURNED, ObjectCodec.serialize(value, hooks));
+  }
+
   public static byte[] threw(Throwable t) throws CodecException {
     if (t == null) {
       throw new CodecException("cannot encode a thrown outcome without a Throwable (null)");
@@ -48,11 +53,17 @@ public final class Outcome {
    * message String for {@link #FAILED}.
    */
   public static Object body(byte[] tagged, ClassLoader loader) throws CodecException {
+    return body(tagged, loader, null);
+  }
+
+  /** {@link #body(byte[], ClassLoader)} decoding a returned value with {@code hooks}. */
+  public static Object body(byte[] tagged, ClassLoader loader, CodecHooks hooks)
+      throws CodecException {
     byte tag = tag(tagged);
     byte[] body = Arrays.copyOfRange(tagged, 1, tagged.length);
     switch (tag) {
       case RETURNED:
-        return ObjectCodec.deserialize(body, loader);
+        return ObjectCodec.deserialize(body, loader, hooks);
       case THREW:
         Object thrown = ObjectCodec.deserialize(body, loader);
         if (!(thrown instanceof Throwable)) {

@@ -108,6 +108,27 @@ class ObjectCodecTest {
     assertEquals(original.getStackTrace().length, rejected.getStackTrace().length);
   }
 
+  /** An anonymous class reads its outer instance through the synthetic this$0 field. */
+  static final class Outer {
+    final String prefix = "id-";
+
+    java.util.function.Function<String, String> namer() {
+      return new java.util.function.Function<>() {
+        @Override
+        public String apply(String name) {
+          return prefix + name;
+        }
+      };
+    }
+  }
+
+  @Test
+  @SuppressWarnings("unchecked")
+  void anonymousClassesKeepTheirOuterInstance() throws Exception {
+    Object copy = roundTrip(new Outer().namer());
+    assertEquals("id-x", ((java.util.function.Function<String, String>) copy).apply("x"));
+  }
+
   @Test
   void nullRoundTrips() throws Exception {
     assertNull(roundTrip(null));

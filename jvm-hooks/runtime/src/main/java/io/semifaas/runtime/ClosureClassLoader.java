@@ -21,6 +21,8 @@ public final class ClosureClassLoader extends ClassLoader {
     registerAsParallelCapable();
   }
 
+  private static final String SHARED_PREFIX = "io.semifaas.common.";
+
   private final String closureId;
   private final Map<String, byte[]> classes;
   private final Map<String, byte[]> resources;
@@ -43,6 +45,22 @@ public final class ClosureClassLoader extends ClassLoader {
 
   private static String shortId(String closureId) {
     return closureId.length() > 12 ? closureId.substring(0, 12) : closureId;
+  }
+
+  /** The codec's own types (references, snapshots) are the runtime's, so they decode as such. */
+  @Override
+  protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+    if (name.startsWith(SHARED_PREFIX)) {
+      return ClosureClassLoader.class.getClassLoader().loadClass(name);
+    }
+    return super.loadClass(name, resolve);
+  }
+
+  /** Defines a class generated on the function (a proxy subclass) in this loader. */
+  Class<?> defineGenerated(String name, byte[] bytes) {
+    synchronized (getClassLoadingLock(name)) {
+      return defineClass(name, bytes, 0, bytes.length);
+    }
   }
 
   @Override

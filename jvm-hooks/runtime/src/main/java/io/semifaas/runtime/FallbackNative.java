@@ -19,6 +19,11 @@ public final class FallbackNative {
     public byte[] getResource(String path) {
       return FallbackNative.getResource(path);
     }
+
+    @Override
+    public byte[] invokeRemote(long refId, String method, String descriptor, byte[] args) {
+      return FallbackNative.invokeRemote(refId, method, descriptor, args);
+    }
   };
 
   private FallbackNative() {}
@@ -26,4 +31,8 @@ public final class FallbackNative {
   public static native byte[] loadClass(String binaryName);
 
   public static native byte[] getResource(String path);
+
+  /** A call on server object {@code refId}: outcome bytes (returned, threw, or refused/failed). */
+  public static native byte[] invokeRemote(
+      long refId, String method, String descriptor, byte[] args);
 }

@@ -11,4 +11,10 @@ public interface FallbackSource {
 
   /** The bytes of resource {@code path}, or {@code null} when the server does not have it. */
   byte[] getResource(String path);
+
+  /**
+   * Calls {@code method} (with {@code descriptor}) on server object {@code refId}; {@code args} are
+   * codec bytes of an {@code Object[]}. Returns outcome bytes.
+   */
+  byte[] invokeRemote(long refId, String method, String descriptor, byte[] args);
 }

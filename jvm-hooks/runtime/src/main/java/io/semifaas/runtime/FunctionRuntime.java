@@ -1,5 +1,6 @@
 package io.semifaas.runtime;
 
+import io.semifaas.common.InOutArguments;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
 import java.lang.reflect.InvocationTargetException;
@@ -54,7 +55,8 @@ public final class FunctionRuntime {
         closureId, named("class", classNames, classBytes),
         named("resource", resourceNames, resourceBytes), fallback);
     try {
-      CLOSURES.put(closureId, prepare(loader, className, methodName, descriptor, receiver));
+      CLOSURES.put(
+          closureId, prepare(loader, className, methodName, descriptor, receiver, fallback));
     } catch (RuntimeException e) {
       // The codec keeps per-loader state: drop it so the failed loader can be collected.
       ObjectCodec.release(loader);
@@ -67,7 +69,8 @@ public final class FunctionRuntime {
       String className,
       String methodName,
       String descriptor,
-      byte[] receiver) {
+      byte[] receiver,
+      FallbackSource fallback) {
     Class<?> handlerClass;
     try {
       handlerClass = Class.forName(className, false, loader);
@@ -86,8 +89,10 @@ public final class FunctionRuntime {
           "making handler " + className + "#" + methodName + " accessible: " + e, e);
     }
     Object decoded;
+    // The receiver's server-bound fields arrive as references: they become proxies here.
+    RemoteProxies proxies = new RemoteProxies(loader, fallback);
     try {
-      decoded = withContextLoader(loader, () -> ObjectCodec.deserialize(receiver, loader));
+      decoded = withContextLoader(loader, () -> ObjectCodec.deserialize(receiver, loader, proxies));
     } catch (Exception | LinkageError e) {
       throw new IllegalStateException("decoding the receiver of " + className + ": " + e, e);
     }
@@ -96,12 +101,13 @@ public final class FunctionRuntime {
           + (decoded == null ? "null" : "a " + decoded.getClass().getName())
           + ", not a " + className);
     }
-    return new InstalledClosure(loader, decoded, handler);
+    return new InstalledClosure(loader, decoded, handler, fallback);
   }
 
   /**
    * Runs the installed closure's handler on {@code args} (codec bytes of an {@code Object[]}).
-   * Returns outcome bytes: returned, threw, or failed when the handler could not be run.
+   * Returns outcome bytes: returned, threw, or failed when the handler could not be run. A handler
+   * with in/out arguments returns {@code Object[] {returnValue, inOutArgs...}}.
    */
   public static byte[] invoke(String closureId, byte[] args) {
     InstalledClosure closure = CLOSURES.get(closureId);
@@ -109,9 +115,10 @@ public final class FunctionRuntime {
       return Outcome.failed("closure " + closureId + " is not installed");
     }
     Object[] arguments;
+    RemoteProxies proxies = new RemoteProxies(closure.loader(), closure.fallback());
     try {
       Object decoded = withContextLoader(
-          closure.loader(), () -> ObjectCodec.deserialize(args, closure.loader()));
+          closure.loader(), () -> ObjectCodec.deserialize(args, closure.loader(), proxies));
       if (!(decoded instanceof Object[] array)) {
         return Outcome.failed("decoding the arguments: expected an Object[], got "
             + (decoded == null ? "null" : decoded.getClass().getName()));
@@ -120,16 +127,22 @@ public final class FunctionRuntime {
     } catch (Exception | LinkageError e) {
       return Outcome.failed("decoding the arguments: " + e);
     }
+    int[] inOut = InOutArguments.positions(arguments, arg -> !RemoteProxies.isProxy(arg));
     Object result;
     try {
       result = withContextLoader(
           closure.loader(), () -> closure.handler().invoke(closure.receiver(), arguments));
     } catch (InvocationTargetException e) {
+      RemoteCallFailed remote = RemoteCallFailed.in(e.getCause());
+      if (remote != null) {
+        return Outcome.failed(remote.getMessage());
+      }
       return encode("encoding the exception", () -> Outcome.threw(e.getCause()));
     } catch (Exception | LinkageError e) {
       return Outcome.failed("calling " + closure.handler() + ": " + e);
     }
-    return encode("encoding the return value", () -> Outcome.returned(result));
+    Object value = inOut.length == 0 ? result : InOutArguments.wrap(result, arguments, inOut);
+    return encode("encoding the return value", () -> Outcome.returned(value, proxies));
   }
 
   /** Forgets an installed closure (its classes go when nothing else holds them). */

@@ -2,5 +2,9 @@ package io.semifaas.runtime;
 
 import java.lang.reflect.Method;
 
-/** A closure ready to run: its class loader, its decoded receiver and its resolved handler. */
-record InstalledClosure(ClosureClassLoader loader, Object receiver, Method handler) {}
+/**
+ * A closure ready to run: its class loader, its decoded receiver, its resolved handler and where
+ * its remote calls go.
+ */
+record InstalledClosure(
+    ClosureClassLoader loader, Object receiver, Method handler, FallbackSource fallback) {}

@@ -31,7 +31,7 @@ class FunctionRuntimeTest {
   private static final byte FAILED = 2;
 
   /** A server stand-in: serves what its maps hold and records what was asked. */
-  static final class MapFallback implements FallbackSource {
+  static class MapFallback implements FallbackSource {
     final Map<String, byte[]> classes = new HashMap<>();
     final Map<String, byte[]> resources = new HashMap<>();
     final List<String> asked = new ArrayList<>();
@@ -46,6 +46,12 @@ class FunctionRuntimeTest {
     public synchronized byte[] getResource(String path) {
       asked.add("resource " + path);
       return resources.get(path);
+    }
+
+    @Override
+    public byte[] invokeRemote(long refId, String method, String descriptor, byte[] args) {
+      asked.add("invoke " + refId + " " + method);
+      return io.semifaas.common.Outcome.failed("no server objects here");
     }
   }
 

@@ -1,0 +1,283 @@
+//! Which handlers are worth offloading: "why does this handler always run here?" is answered in
+//! this file.
+//!
+//! A handler is a candidate when its median local CPU time over at least
+//! `semifaas.profile.samples` local runs is at least `semifaas.min-cpu-ms` (cheap handlers
+//! cost more to ship than to run), or when it matches `semifaas.include`; never when it matches
+//! `semifaas.exclude`. [`judge`] is the pure rule; [`Candidates`] keeps the samples.
+
+use std::{
+    collections::{BTreeMap, HashMap, VecDeque},
+    sync::Arc,
+    time::Duration,
+};
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::config::AgentConfig;
+
+/// Local CPU samples kept per handler: the median of the most recent ones follows the handler's
+/// current behaviour and bounds the memory.
+const KEPT_SAMPLES: usize = 64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CandidateRules {
+    pub min_cpu: Duration,
+    pub profile_samples: u32,
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+impl CandidateRules {
+    pub fn from_config(config: &AgentConfig) -> CandidateRules {
+        CandidateRules {
+            min_cpu: config.min_cpu,
+            profile_samples: config.profile_samples,
+            include: config.include.clone(),
+            exclude: config.exclude.clone(),
+        }
+    }
+}
+
+/// A handler's candidate status and the reason, as shown in the stats.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidacy {
+    pub candidate: bool,
+    pub reason: String,
+}
+
+/// Whether `pattern` (a `Class#method` key or a class-name prefix) names `handler_key`.
+pub fn matches(pattern: &str, handler_key: &str) -> bool {
+    if pattern.contains('#') {
+        return pattern == handler_key;
+    }
+    let class = handler_key.split('#').next().unwrap_or_default();
+    class.starts_with(pattern)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3} ms", d.as_secs_f64() * 1000.0)
+}
+
+/// Decides a handler's candidacy from its recent local CPU times (any order).
+pub fn judge(rules: &CandidateRules, handler_key: &str, cpu_samples: &[Duration]) -> Candidacy {
+    let verdict = |candidate: bool, reason: String| Candidacy { candidate, reason };
+    if let Some(p) = rules.exclude.iter().find(|p| matches(p, handler_key)) {
+        return verdict(false, format!("excluded by semifaas.exclude ({p})"));
+    }
+    if let Some(p) = rules.include.iter().find(|p| matches(p, handler_key)) {
+        return verdict(true, format!("included by semifaas.include ({p})"));
+    }
+    let needed = rules.profile_samples as usize;
+    if cpu_samples.len() < needed {
+        return verdict(
+            false,
+            format!(
+                "profiling: {} of {needed} local runs (semifaas.profile.samples)",
+                cpu_samples.len()
+            ),
+        );
+    }
+    let Some(median) = median(cpu_samples) else {
+        return verdict(true, "profiling is off (semifaas.profile.samples=0)".into());
+    };
+    if median >= rules.min_cpu {
+        verdict(
+            true,
+            format!(
+                "median local CPU {} >= semifaas.min-cpu-ms {}",
+                ms(median),
+                ms(rules.min_cpu)
+            ),
+        )
+    } else {
+        verdict(
+            false,
+            format!(
+                "median local CPU {} < semifaas.min-cpu-ms {}: cheaper to run here",
+                ms(median),
+                ms(rules.min_cpu)
+            ),
+        )
+    }
+}
+
+/// The lower median, `None` for no samples.
+fn median(samples: &[Duration]) -> Option<Duration> {
+    let mut sorted = samples.to_vec();
+    sorted.sort_unstable();
+    sorted.get(sorted.len().saturating_sub(1) / 2).copied()
+}
+
+#[derive(Default)]
+struct Profile {
+    cpu: VecDeque<Duration>,
+    /// `None` until judged; re-judged after every sample.
+    candidacy: Option<Candidacy>,
+}
+
+/// The per-handler profiles and their current candidacy.
+pub struct Candidates {
+    rules: CandidateRules,
+    profiles: RwLock<HashMap<String, Arc<Mutex<Profile>>>>,
+}
+
+impl Candidates {
+    pub fn new(rules: CandidateRules) -> Candidates {
+        Candidates {
+            rules,
+            profiles: RwLock::new(HashMap::new()),
+        }
+    }
+
+    fn profile(&self, handler_key: &str) -> Arc<Mutex<Profile>> {
+        if let Some(p) = self.profiles.read().get(handler_key) {
+            return p.clone();
+        }
+        self.profiles
+            .write()
+            .entry(handler_key.to_owned())
+            .or_default()
+            .clone()
+    }
+
+    /// One local run of the handler took `cpu` of CPU time.
+    pub fn record_local(&self, handler_key: &str, cpu: Duration) {
+        let profile = self.profile(handler_key);
+        let mut p = profile.lock();
+        if p.cpu.len() == KEPT_SAMPLES {
+            p.cpu.pop_front();
+        }
+        p.cpu.push_back(cpu);
+        let samples: Vec<Duration> = p.cpu.iter().copied().collect();
+        p.candidacy = Some(judge(&self.rules, handler_key, &samples));
+    }
+
+    /// The handler's candidacy now (judged on the spot for a handler not seen yet).
+    pub fn candidacy(&self, handler_key: &str) -> Candidacy {
+        let profile = self.profile(handler_key);
+        let mut p = profile.lock();
+        p.candidacy
+            .get_or_insert_with(|| judge(&self.rules, handler_key, &[]))
+            .clone()
+    }
+
+    /// Whether the handler is a candidate now (the hot path: no reason string is cloned).
+    pub fn is_candidate(&self, handler_key: &str) -> bool {
+        let profile = self.profile(handler_key);
+        let mut p = profile.lock();
+        p.candidacy
+            .get_or_insert_with(|| judge(&self.rules, handler_key, &[]))
+            .candidate
+    }
+
+    /// Every handler seen so far with its candidacy.
+    pub fn all(&self) -> BTreeMap<String, Candidacy> {
+        let keys: Vec<String> = self.profiles.read().keys().cloned().collect();
+        keys.into_iter()
+            .map(|k| {
+                let c = self.candidacy(&k);
+                (k, c)
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const H: &str = "com.example.ImageController#resize";
+
+    fn rules() -> CandidateRules {
+        CandidateRules {
+            min_cpu: Duration::from_millis(5),
+            profile_samples: 3,
+            include: vec![],
+            exclude: vec![],
+        }
+    }
+
+    fn ms_samples(values: &[u64]) -> Vec<Duration> {
+        values.iter().map(|v| Duration::from_millis(*v)).collect()
+    }
+
+    #[test]
+    fn a_handler_is_profiled_before_it_can_be_a_candidate() {
+        let c = judge(&rules(), H, &ms_samples(&[50, 50]));
+        assert!(!c.candidate);
+        assert!(c.reason.contains("2 of 3"), "{}", c.reason);
+        let c = judge(&rules(), H, &ms_samples(&[50, 50, 50]));
+        assert!(c.candidate, "{}", c.reason);
+        assert!(
+            c.reason.contains("median local CPU 50.000 ms"),
+            "{}",
+            c.reason
+        );
+    }
+
+    #[test]
+    fn the_median_decides_not_the_mean() {
+        // One slow outlier must not make a cheap handler a candidate.
+        let c = judge(&rules(), H, &ms_samples(&[1, 1, 1, 1, 500]));
+        assert!(!c.candidate);
+        assert!(c.reason.contains("cheaper to run here"), "{}", c.reason);
+        let c = judge(&rules(), H, &ms_samples(&[9, 9, 9, 1, 1]));
+        assert!(c.candidate, "{}", c.reason);
+        let c = judge(&rules(), H, &ms_samples(&[5, 5, 5]));
+        assert!(c.candidate, "the threshold itself qualifies: {}", c.reason);
+    }
+
+    #[test]
+    fn include_and_exclude_override_the_profile_and_exclude_wins() {
+        let mut r = rules();
+        r.include = vec!["com.example.".into()];
+        let c = judge(&r, H, &[]);
+        assert!(c.candidate);
+        assert!(c.reason.contains("semifaas.include (com.example.)"));
+        r.exclude = vec![H.into()];
+        let c = judge(&r, H, &ms_samples(&[100, 100, 100]));
+        assert!(!c.candidate);
+        assert!(c.reason.contains("semifaas.exclude"));
+        // An exact key names that method only.
+        assert!(judge(&r, "com.example.ImageController#thumb", &[]).candidate);
+        assert!(!matches(
+            "com.example.Image#resize",
+            "com.example.ImageController#resize"
+        ));
+        assert!(matches(
+            "com.example.Image",
+            "com.example.ImageController#resize"
+        ));
+        // A prefix is matched against the class, never the method name.
+        assert!(!matches("resize", H));
+    }
+
+    #[test]
+    fn zero_samples_and_zero_cpu_make_every_handler_a_candidate() {
+        let r = CandidateRules {
+            min_cpu: Duration::ZERO,
+            profile_samples: 0,
+            ..rules()
+        };
+        assert!(judge(&r, H, &[]).candidate);
+        assert!(judge(&r, H, &ms_samples(&[0])).candidate);
+    }
+
+    #[test]
+    fn the_tracker_follows_recorded_runs() {
+        let candidates = Candidates::new(rules());
+        assert!(!candidates.candidacy(H).candidate);
+        for _ in 0..3 {
+            candidates.record_local(H, Duration::from_millis(20));
+        }
+        assert!(candidates.candidacy(H).candidate);
+        // The handler became cheap: the recent samples decide.
+        for _ in 0..KEPT_SAMPLES {
+            candidates.record_local(H, Duration::from_micros(100));
+        }
+        let c = candidates.candidacy(H);
+        assert!(!c.candidate, "{}", c.reason);
+        assert_eq!(candidates.all().len(), 1);
+    }
+}

@@ -1,0 +1,749 @@
+//! The burst controller (`semifaas.mode=auto`): sets the global offload ratio from saturation
+//! signals, in the phases of a "scale up, then scale out" burst buffer:
+//!
+//! - `absorb`: the load fits the server (in-flight requests within `semifaas.auto.capacity`, no
+//!   queueing): ratio 0.
+//! - `offload`: saturated. The ratio jumps within one tick to the excess share
+//!   `(in_flight - capacity) / in_flight` (or steps up by [`QUEUE_STEP`] when local latency shows
+//!   queueing), capped by `semifaas.auto.max-ratio`. It comes down with hysteresis: only after
+//!   [`CALM_TICKS`] calm ticks, halving each time, to 0 below [`MIN_RATIO`].
+//! - `handover`: new server capacity is ready (`POST /capacity-ready`): ratio 0, held until
+//!   `POST /capacity-ready?ready=false`, or until a burst saturates the server again after
+//!   [`HANDOVER_HOLD`].
+//!
+//! [`Controller`] is the pure decision (numbers in, ratio out); [`BurstControl`] gathers the
+//! signals, runs the tick task and applies the ratio to the [`Policy`].
+
+use std::{
+    cell::Cell,
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use parking_lot::Mutex;
+use serde::Serialize;
+use tracing::{debug, info};
+
+use crate::{
+    config::{AgentConfig, Mode},
+    policy::Policy,
+};
+
+/// Calm ticks in a row before the ratio is lowered one step.
+pub const CALM_TICKS: u32 = 5;
+/// Below this the ratio drops to 0 instead of halving again.
+pub const MIN_RATIO: f64 = 0.05;
+/// Window p50 over baseline p50 of local latency that counts as queueing.
+pub const QUEUE_FACTOR: f64 = 2.0;
+/// How much one queueing tick raises the ratio when in-flight requests do not show the excess.
+pub const QUEUE_STEP: f64 = 0.25;
+/// How long a handover holds the ratio at 0 before a new burst may end it.
+pub const HANDOVER_HOLD: Duration = Duration::from_secs(30);
+/// Local runs of a handler in one window needed to compare its latency with its baseline.
+const MIN_WINDOW_SAMPLES: usize = 3;
+/// Weight of a calm window in a handler's baseline p50.
+const BASELINE_WEIGHT: f64 = 0.2;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    /// `semifaas.mode=manual`: the operator sets the ratio.
+    Manual,
+    Absorb,
+    Offload,
+    Handover,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Manual => "manual",
+            Phase::Absorb => "absorb",
+            Phase::Offload => "offload",
+            Phase::Handover => "handover",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ControllerSettings {
+    pub capacity: u32,
+    pub max_ratio: f64,
+    /// Ticks a handover holds before a new burst may end it.
+    pub handover_hold_ticks: u32,
+}
+
+impl ControllerSettings {
+    pub fn from_config(config: &AgentConfig) -> ControllerSettings {
+        let interval = config.auto_interval.as_millis().max(1);
+        ControllerSettings {
+            capacity: config.auto_capacity,
+            max_ratio: config.auto_max_ratio,
+            handover_hold_ticks: u32::try_from(HANDOVER_HOLD.as_millis().div_ceil(interval))
+                .unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// What the controller sees at one tick.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Signals {
+    /// Peak in-flight requests (local and offloaded) during the tick.
+    pub in_flight: u64,
+    /// Worst local latency over the tick against its calm baseline (window p50 / baseline
+    /// p50); `None` when no handler had enough runs to compare.
+    pub queueing: Option<f64>,
+}
+
+/// The ratio the controller set, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Decision {
+    pub phase: Phase,
+    pub ratio: f64,
+    pub why: String,
+}
+
+/// The pure burst controller: feed it [`Signals`] once per tick.
+#[derive(Debug, Clone)]
+pub struct Controller {
+    settings: ControllerSettings,
+    calm_ticks: u32,
+    /// Ticks since capacity was reported ready; `None` outside a handover.
+    handover: Option<u32>,
+    decision: Decision,
+}
+
+impl Controller {
+    pub fn new(settings: ControllerSettings) -> Controller {
+        Controller {
+            settings,
+            calm_ticks: 0,
+            handover: None,
+            decision: Decision {
+                phase: Phase::Absorb,
+                ratio: 0.0,
+                why: "started: no load seen yet".into(),
+            },
+        }
+    }
+
+    pub fn decision(&self) -> &Decision {
+        &self.decision
+    }
+
+    pub fn settings(&self) -> &ControllerSettings {
+        &self.settings
+    }
+
+    pub fn in_handover(&self) -> bool {
+        self.handover.is_some()
+    }
+
+    fn set(&mut self, phase: Phase, ratio: f64, why: String) -> &Decision {
+        self.decision = Decision { phase, ratio, why };
+        &self.decision
+    }
+
+    /// New server capacity is ready (`true`): drop the ratio to 0 and hold it; `false` ends
+    /// the handover and the next tick decides from the load again.
+    pub fn capacity_ready(&mut self, ready: bool) -> &Decision {
+        self.calm_ticks = 0;
+        if ready {
+            self.handover = Some(0);
+            return self.set(
+                Phase::Handover,
+                0.0,
+                "capacity ready: new server capacity takes the load, ratio held at 0".into(),
+            );
+        }
+        self.handover = None;
+        let ratio = self.decision.ratio;
+        let phase = if ratio > 0.0 {
+            Phase::Offload
+        } else {
+            Phase::Absorb
+        };
+        self.set(
+            phase,
+            ratio,
+            "capacity no longer ready: the load decides again".into(),
+        )
+    }
+
+    /// Takes over from the operator's `ratio` (auto mode switched on): the load decides from
+    /// the next tick, lowering it with the usual hysteresis.
+    pub fn resume(&mut self, ratio: f64) -> &Decision {
+        self.calm_ticks = 0;
+        let ratio = ratio.clamp(0.0, self.settings.max_ratio);
+        let phase = if self.handover.is_some() {
+            Phase::Handover
+        } else if ratio > 0.0 {
+            Phase::Offload
+        } else {
+            Phase::Absorb
+        };
+        self.set(
+            phase,
+            ratio,
+            format!("auto mode on: starting from ratio {ratio:.3}"),
+        )
+    }
+
+    pub fn tick(&mut self, signals: Signals) -> &Decision {
+        let s = self.settings;
+        let capacity = u64::from(s.capacity);
+        let current = self.decision.ratio;
+        let excess = if signals.in_flight > capacity {
+            (signals.in_flight - capacity) as f64 / signals.in_flight as f64
+        } else {
+            0.0
+        };
+        let queueing = signals.queueing.filter(|q| *q >= QUEUE_FACTOR);
+        let queue_target = queueing.map_or(0.0, |_| current + QUEUE_STEP);
+        let saturated = excess > 0.0 || queueing.is_some();
+        let target = excess.max(queue_target).min(s.max_ratio);
+        let load = format!(
+            "in-flight {} of capacity {}{}",
+            signals.in_flight,
+            capacity,
+            queueing.map_or(String::new(), |q| format!(
+                ", local latency {q:.1}x its calm p50"
+            ))
+        );
+
+        if let Some(held) = self.handover.as_mut() {
+            *held = held.saturating_add(1);
+            if !(saturated && *held >= s.handover_hold_ticks) {
+                return self.set(
+                    Phase::Handover,
+                    0.0,
+                    format!("capacity ready: holding ratio 0 ({load})"),
+                );
+            }
+            self.handover = None;
+        }
+
+        if saturated {
+            self.calm_ticks = 0;
+            if target > current {
+                return self.set(
+                    Phase::Offload,
+                    target,
+                    format!("saturated ({load}): ratio raised to {target:.3}"),
+                );
+            }
+            return self.set(
+                Phase::Offload,
+                current,
+                format!("saturated ({load}): ratio held at {current:.3}"),
+            );
+        }
+
+        self.calm_ticks += 1;
+        if current <= 0.0 {
+            return self.set(Phase::Absorb, 0.0, format!("within capacity ({load})"));
+        }
+        if self.calm_ticks < CALM_TICKS {
+            return self.set(
+                Phase::Offload,
+                current,
+                format!(
+                    "calm tick {} of {CALM_TICKS} ({load}): ratio held at {current:.3}",
+                    self.calm_ticks
+                ),
+            );
+        }
+        self.calm_ticks = 0;
+        let lowered = if current / 2.0 < MIN_RATIO {
+            0.0
+        } else {
+            current / 2.0
+        };
+        let phase = if lowered > 0.0 {
+            Phase::Offload
+        } else {
+            Phase::Absorb
+        };
+        self.set(
+            phase,
+            lowered,
+            format!("calm for {CALM_TICKS} ticks ({load}): ratio lowered to {lowered:.3}"),
+        )
+    }
+}
+
+thread_local! {
+    /// Whether the request on this thread holds an in-flight slot. A request stays on one
+    /// servlet thread from `shouldOffload` to its end, so this makes release exact even when
+    /// an offload result turns out unusable and the handler runs locally after all.
+    static HOLDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// In-flight requests: counted in `shouldOffload`, released when the local run is recorded or
+/// the offload returns a result.
+#[derive(Default)]
+pub struct LoadGauge {
+    current: AtomicU64,
+    peak: AtomicU64,
+}
+
+impl LoadGauge {
+    /// The request on this thread is in flight (once, however often it is called).
+    pub fn enter(&self) {
+        if HOLDING.with(|h| h.replace(true)) {
+            return;
+        }
+        let now = self.current.fetch_add(1, Ordering::AcqRel) + 1;
+        self.peak.fetch_max(now, Ordering::AcqRel);
+    }
+
+    /// The request on this thread is done (no-op when it holds no slot).
+    pub fn leave(&self) {
+        if HOLDING.with(|h| h.replace(false)) {
+            let _ = self
+                .current
+                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
+                    Some(c.saturating_sub(1))
+                });
+        }
+    }
+
+    pub fn current(&self) -> u64 {
+        self.current.load(Ordering::Acquire)
+    }
+
+    /// The peak since the last call, which starts the next window at the current value.
+    pub fn take_peak(&self) -> u64 {
+        let current = self.current();
+        self.peak.swap(current, Ordering::AcqRel).max(current)
+    }
+}
+
+/// Local latencies per handler over the current tick, and each handler's calm baseline p50.
+#[derive(Default)]
+struct LatencyWindows {
+    window: HashMap<String, Vec<u64>>,
+    baseline: HashMap<String, f64>,
+}
+
+impl LatencyWindows {
+    fn record(&mut self, handler_key: &str, wall: Duration) {
+        let us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX);
+        match self.window.get_mut(handler_key) {
+            Some(samples) => samples.push(us),
+            None => {
+                self.window.insert(handler_key.to_owned(), vec![us]);
+            }
+        }
+    }
+
+    /// Ends the window: the p50 of each handler with enough runs.
+    fn take(&mut self) -> HashMap<String, f64> {
+        self.window
+            .drain()
+            .filter(|(_, s)| s.len() >= MIN_WINDOW_SAMPLES)
+            .map(|(k, mut s)| {
+                s.sort_unstable();
+                (k, s[(s.len() - 1) / 2] as f64)
+            })
+            .collect()
+    }
+
+    /// The worst window p50 over its handler's baseline.
+    fn queueing(&self, p50s: &HashMap<String, f64>) -> Option<f64> {
+        p50s.iter()
+            .filter_map(|(k, p50)| {
+                let base = *self.baseline.get(k)?;
+                (base > 0.0).then(|| p50 / base)
+            })
+            .reduce(f64::max)
+    }
+
+    /// Folds a calm window into the baselines.
+    fn calm(&mut self, p50s: HashMap<String, f64>) {
+        for (k, p50) in p50s {
+            let base = self.baseline.entry(k).or_insert(p50);
+            *base += BASELINE_WEIGHT * (p50 - *base);
+        }
+    }
+}
+
+/// The controller's state as served by `GET /controller`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ControllerState {
+    pub mode: &'static str,
+    pub phase: Phase,
+    pub ratio: f64,
+    pub in_flight: u64,
+    pub capacity: u32,
+    pub max_ratio: f64,
+    pub interval_ms: u64,
+    pub capacity_ready: bool,
+    pub last_decision: Decision,
+    /// Milliseconds since the last decision.
+    pub last_decision_ms_ago: u64,
+}
+
+struct ControlState {
+    mode: Mode,
+    controller: Controller,
+    latencies: LatencyWindows,
+    decided_at: Instant,
+}
+
+/// The live control plane: in-flight gauge, latency windows, the controller and its task.
+pub struct BurstControl {
+    policy: Arc<Policy>,
+    gauge: LoadGauge,
+    interval: Duration,
+    state: Mutex<ControlState>,
+}
+
+impl BurstControl {
+    pub fn new(config: &AgentConfig, policy: Arc<Policy>) -> BurstControl {
+        BurstControl {
+            policy,
+            gauge: LoadGauge::default(),
+            interval: config.auto_interval,
+            state: Mutex::new(ControlState {
+                mode: config.mode,
+                controller: Controller::new(ControllerSettings::from_config(config)),
+                latencies: LatencyWindows::default(),
+                decided_at: Instant::now(),
+            }),
+        }
+    }
+
+    /// Ticks every `semifaas.auto.interval-ms` in the current tokio runtime, while in auto mode.
+    pub fn spawn(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let control = Arc::downgrade(self);
+        let interval = self.interval;
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                let Some(control) = control.upgrade() else {
+                    return;
+                };
+                control.tick();
+            }
+        })
+    }
+
+    pub fn gauge(&self) -> &LoadGauge {
+        &self.gauge
+    }
+
+    /// A local run finished: its latency feeds the queueing signal.
+    pub fn record_local(&self, handler_key: &str, wall: Duration) {
+        self.state.lock().latencies.record(handler_key, wall);
+    }
+
+    /// One controller tick; in manual mode it only ends the latency window.
+    pub fn tick(&self) -> Decision {
+        let in_flight = self.gauge.take_peak();
+        let mut state = self.state.lock();
+        let p50s = state.latencies.take();
+        if state.mode == Mode::Manual {
+            return self.manual_decision();
+        }
+        let queueing = state.latencies.queueing(&p50s);
+        let before = state.controller.decision().clone();
+        let decision = state
+            .controller
+            .tick(Signals {
+                in_flight,
+                queueing,
+            })
+            .clone();
+        if decision.phase == Phase::Absorb {
+            state.latencies.calm(p50s);
+        }
+        self.apply(&mut state, &before, &decision);
+        decision
+    }
+
+    fn apply(&self, state: &mut ControlState, before: &Decision, decision: &Decision) {
+        state.decided_at = Instant::now();
+        if self.policy.set_global_ratio(decision.ratio).is_err() {
+            // Unreachable: the controller's ratios are clamped to [0, max-ratio].
+            debug!(ratio = decision.ratio, "controller ratio rejected");
+        }
+        if before.phase != decision.phase || before.ratio != decision.ratio {
+            info!(phase = decision.phase.as_str(), ratio = decision.ratio, why = %decision.why, "burst controller");
+        }
+    }
+
+    fn manual_decision(&self) -> Decision {
+        Decision {
+            phase: Phase::Manual,
+            ratio: self.policy.global_ratio(),
+            why: "manual mode: the ratio is set with PUT /ratio".into(),
+        }
+    }
+
+    /// `POST /capacity-ready[?ready=false]`. In manual mode it only records the state.
+    pub fn capacity_ready(&self, ready: bool) -> Decision {
+        let mut state = self.state.lock();
+        let before = state.controller.decision().clone();
+        let decision = state.controller.capacity_ready(ready).clone();
+        if state.mode == Mode::Auto {
+            self.apply(&mut state, &before, &decision);
+        }
+        decision
+    }
+
+    /// Switches the mode; returns the previous one. Entering auto starts from the current ratio
+    /// at the next tick.
+    pub fn set_mode(&self, mode: Mode) -> Mode {
+        let mut state = self.state.lock();
+        let previous = std::mem::replace(&mut state.mode, mode);
+        if previous != mode {
+            info!(mode = mode.as_str(), "offload mode changed");
+            if mode == Mode::Auto {
+                let ratio = self.policy.global_ratio();
+                state.controller.resume(ratio);
+                state.decided_at = Instant::now();
+            }
+        }
+        previous
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.state.lock().mode
+    }
+
+    pub fn state(&self) -> ControllerState {
+        let state = self.state.lock();
+        let settings = *state.controller.settings();
+        let manual = state.mode == Mode::Manual;
+        let last_decision = if manual {
+            self.manual_decision()
+        } else {
+            state.controller.decision().clone()
+        };
+        ControllerState {
+            mode: state.mode.as_str(),
+            phase: last_decision.phase,
+            ratio: self.policy.global_ratio(),
+            in_flight: self.gauge.current(),
+            capacity: settings.capacity,
+            max_ratio: settings.max_ratio,
+            interval_ms: u64::try_from(self.interval.as_millis()).unwrap_or(u64::MAX),
+            capacity_ready: state.controller.in_handover(),
+            last_decision,
+            last_decision_ms_ago: u64::try_from(state.decided_at.elapsed().as_millis())
+                .unwrap_or(u64::MAX),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn controller() -> Controller {
+        Controller::new(ControllerSettings {
+            capacity: 4,
+            max_ratio: 1.0,
+            handover_hold_ticks: 10,
+        })
+    }
+
+    fn load(in_flight: u64) -> Signals {
+        Signals {
+            in_flight,
+            queueing: None,
+        }
+    }
+
+    #[test]
+    fn load_within_capacity_is_absorbed() {
+        let mut c = controller();
+        for n in [0, 1, 4] {
+            let d = c.tick(load(n));
+            assert_eq!((d.phase, d.ratio), (Phase::Absorb, 0.0), "{}", d.why);
+        }
+    }
+
+    #[test]
+    fn saturation_raises_the_ratio_to_the_excess_share_within_one_tick() {
+        let mut c = controller();
+        c.tick(load(2));
+        let d = c.tick(load(16));
+        assert_eq!(d.phase, Phase::Offload);
+        assert_eq!(d.ratio, 0.75, "12 of 16 requests are over capacity 4");
+        assert!(d.why.contains("in-flight 16 of capacity 4"), "{}", d.why);
+        // A smaller excess while saturated keeps the ratio: lowering waits for calm.
+        let d = c.tick(load(8));
+        assert_eq!((d.phase, d.ratio), (Phase::Offload, 0.75));
+    }
+
+    #[test]
+    fn the_ratio_is_capped_by_max_ratio() {
+        let mut c = Controller::new(ControllerSettings {
+            capacity: 1,
+            max_ratio: 0.5,
+            handover_hold_ticks: 10,
+        });
+        assert_eq!(c.tick(load(100)).ratio, 0.5);
+    }
+
+    #[test]
+    fn queueing_raises_the_ratio_without_an_in_flight_excess() {
+        let mut c = controller();
+        let d = c.tick(Signals {
+            in_flight: 3,
+            queueing: Some(3.0),
+        });
+        assert_eq!((d.phase, d.ratio), (Phase::Offload, QUEUE_STEP));
+        assert!(d.why.contains("3.0x"), "{}", d.why);
+        let d = c.tick(Signals {
+            in_flight: 3,
+            queueing: Some(2.5),
+        });
+        assert_eq!(d.ratio, 2.0 * QUEUE_STEP);
+        // Latency below the factor is not queueing.
+        let mut c = controller();
+        assert_eq!(
+            c.tick(Signals {
+                in_flight: 3,
+                queueing: Some(1.5)
+            })
+            .ratio,
+            0.0
+        );
+    }
+
+    #[test]
+    fn the_ratio_comes_down_stepwise_only_after_calm_ticks() {
+        let mut c = controller();
+        assert_eq!(c.tick(load(8)).ratio, 0.5);
+        for _ in 1..CALM_TICKS {
+            let d = c.tick(load(1));
+            assert_eq!((d.phase, d.ratio), (Phase::Offload, 0.5), "{}", d.why);
+        }
+        assert_eq!(c.tick(load(1)).ratio, 0.25);
+        // A saturated tick restarts the calm count.
+        for _ in 1..CALM_TICKS {
+            c.tick(load(1));
+        }
+        c.tick(load(5));
+        for _ in 1..CALM_TICKS {
+            assert_eq!(c.tick(load(1)).ratio, 0.25);
+        }
+        let mut ratios = vec![];
+        for _ in 0..CALM_TICKS * 4 {
+            ratios.push(c.tick(load(0)).ratio);
+        }
+        assert_eq!(ratios[0], 0.125);
+        assert_eq!(ratios[CALM_TICKS as usize], 0.0625);
+        assert_eq!(*ratios.last().unwrap(), 0.0);
+        assert_eq!(c.decision().phase, Phase::Absorb);
+    }
+
+    #[test]
+    fn capacity_ready_drops_the_ratio_to_zero_and_holds_it() {
+        let mut c = controller();
+        assert_eq!(c.tick(load(16)).ratio, 0.75);
+        let d = c.capacity_ready(true);
+        assert_eq!((d.phase, d.ratio), (Phase::Handover, 0.0));
+        // Saturation during the hold does not raise the ratio.
+        for _ in 0..8 {
+            let d = c.tick(load(16));
+            assert_eq!((d.phase, d.ratio), (Phase::Handover, 0.0), "{}", d.why);
+        }
+        // Calm ticks after the hold keep it too.
+        for _ in 0..5 {
+            assert_eq!(c.tick(load(1)).phase, Phase::Handover);
+        }
+        // A new burst after the hold ends the handover.
+        let d = c.tick(load(16));
+        assert_eq!((d.phase, d.ratio), (Phase::Offload, 0.75));
+    }
+
+    #[test]
+    fn capacity_no_longer_ready_returns_to_the_load() {
+        let mut c = controller();
+        c.capacity_ready(true);
+        assert_eq!(c.tick(load(16)).phase, Phase::Handover);
+        let d = c.capacity_ready(false);
+        assert_eq!((d.phase, d.ratio), (Phase::Absorb, 0.0));
+        assert_eq!(c.tick(load(16)).ratio, 0.75);
+    }
+
+    #[test]
+    fn the_gauge_counts_a_thread_once_and_keeps_the_window_peak() {
+        let gauge = Arc::new(LoadGauge::default());
+        gauge.enter();
+        gauge.enter();
+        assert_eq!(gauge.current(), 1);
+        let others: Vec<_> = (0..3)
+            .map(|_| {
+                let gauge = gauge.clone();
+                std::thread::spawn(move || gauge.enter())
+            })
+            .collect();
+        for t in others {
+            t.join().unwrap();
+        }
+        assert_eq!(gauge.current(), 4);
+        gauge.leave();
+        gauge.leave();
+        assert_eq!(gauge.current(), 3);
+        assert_eq!(gauge.take_peak(), 4);
+        assert_eq!(gauge.take_peak(), 3);
+    }
+
+    #[test]
+    fn latency_windows_compare_with_the_calm_baseline() {
+        let mut w = LatencyWindows::default();
+        let h = "a.B#c";
+        for ms in [10, 10, 12] {
+            w.record(h, Duration::from_millis(ms));
+        }
+        let calm = w.take();
+        assert_eq!(w.queueing(&calm), None, "no baseline yet");
+        w.calm(calm);
+        for ms in [30, 31, 29, 30] {
+            w.record(h, Duration::from_millis(ms));
+        }
+        let busy = w.take();
+        assert_eq!(w.queueing(&busy), Some(3.0));
+        w.record(h, Duration::from_millis(30));
+        assert!(w.take().is_empty(), "one run is not enough to compare");
+    }
+
+    #[test]
+    fn burst_control_applies_ratios_only_in_auto_mode() {
+        let policy = Arc::new(Policy::new(0.3).unwrap());
+        let config = AgentConfig {
+            auto_capacity: 1,
+            ..AgentConfig::default()
+        };
+        let control = BurstControl::new(&config, policy.clone());
+        control.gauge().enter();
+        assert_eq!(control.tick().phase, Phase::Manual);
+        assert_eq!(policy.global_ratio(), 0.3);
+        assert_eq!(control.set_mode(Mode::Auto), Mode::Manual);
+        // Auto mode starts from the operator's ratio and lowers it only after calm ticks.
+        let d = control.tick();
+        assert_eq!((d.phase, d.ratio), (Phase::Offload, 0.3), "{}", d.why);
+        for _ in 1..CALM_TICKS {
+            control.tick();
+        }
+        assert_eq!(policy.global_ratio(), 0.15);
+        control.capacity_ready(true);
+        assert_eq!(policy.global_ratio(), 0.0);
+        let state = control.state();
+        assert_eq!((state.mode, state.phase), ("auto", Phase::Handover));
+        assert!(state.capacity_ready);
+        assert_eq!(state.in_flight, 1);
+        control.gauge().leave();
+    }
+}

@@ -1,0 +1,170 @@
+//! Prewarming: `n` concurrent prewarm invocations so the platform starts or warms `n`
+//! instances, each installing the latest closure of every handler and replaying the recorded
+//! samples in shadow mode (remote writes refused).
+
+use std::{
+    sync::{atomic::Ordering, Arc},
+    time::{Duration, Instant},
+};
+
+use semifaas_closure::{limits::ARGS_MAX, ClosureId, ShadowCall};
+use serde::Serialize;
+use tracing::{info, warn};
+
+use crate::{
+    closures::ClosureStore, dispatch::Dispatcher, fallback_service::RemoteCallCounts,
+    samples::SampleStore,
+};
+
+/// Most concurrent prewarm invocations one request sends.
+pub const PREWARM_INSTANCES_MAX: usize = 256;
+
+/// What one prewarm invocation found on the instance that served it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrewarmedInstance {
+    pub instance_id: String,
+    /// The instance was started for this prewarm.
+    pub cold: bool,
+    pub round_trip_us: u64,
+    pub jvm_start_us: u64,
+    pub closure_fetch_us: u64,
+    pub install_us: u64,
+    /// Time spent replaying the samples.
+    pub shadow_us: u64,
+}
+
+/// The outcome of [`Prewarmer::run`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PrewarmReport {
+    /// Prewarm invocations sent.
+    pub requested: usize,
+    /// Closures each instance was asked to install.
+    pub closures: usize,
+    /// Samples each instance was asked to replay.
+    pub shadow_calls: usize,
+    /// Invocations an instance answered.
+    pub answered: usize,
+    pub cold: usize,
+    pub warm: usize,
+    /// Invocations that got no usable answer, with why.
+    pub failures: Vec<String>,
+    /// Remote calls the server refused while the prewarm ran (writes during shadow execution).
+    pub remote_calls_refused: u64,
+    pub wall_us: u64,
+    pub instances: Vec<PrewarmedInstance>,
+}
+
+/// Sends prewarms; cheap to clone.
+#[derive(Clone)]
+pub struct Prewarmer {
+    dispatcher: Arc<Dispatcher>,
+    store: Arc<ClosureStore>,
+    samples: Arc<SampleStore>,
+    remote_calls: Arc<RemoteCallCounts>,
+}
+
+impl Prewarmer {
+    pub fn new(
+        dispatcher: Arc<Dispatcher>,
+        store: Arc<ClosureStore>,
+        samples: Arc<SampleStore>,
+        remote_calls: Arc<RemoteCallCounts>,
+    ) -> Prewarmer {
+        Prewarmer {
+            dispatcher,
+            store,
+            samples,
+            remote_calls,
+        }
+    }
+
+    /// The closures to install (the latest of each handler) and the samples to replay on them.
+    /// Samples are replayed on the handler's latest closure, whichever closure they were
+    /// recorded with; they stop where their arguments would not fit one invocation.
+    pub fn plan(&self) -> (Vec<ClosureId>, Vec<ShadowCall>) {
+        let latest = self.store.latest_by_handler();
+        let mut budget = ARGS_MAX;
+        let mut shadow_calls = Vec::new();
+        for (handler_key, closure_id) in &latest {
+            for sample in self.samples.samples(handler_key) {
+                let Some(left) = budget.checked_sub(sample.args.len()) else {
+                    warn!(handler = %handler_key, "recorded samples exceed one invocation, replaying fewer");
+                    break;
+                };
+                budget = left;
+                shadow_calls.push(ShadowCall {
+                    closure_id: *closure_id,
+                    handler_key: handler_key.clone(),
+                    args: sample.args,
+                });
+            }
+        }
+        (latest.into_iter().map(|(_, id)| id).collect(), shadow_calls)
+    }
+
+    /// Sends `instances` (at most [`PREWARM_INSTANCES_MAX`]) concurrent prewarm invocations and
+    /// waits for all of them.
+    pub async fn run(&self, instances: usize) -> PrewarmReport {
+        let instances = instances.min(PREWARM_INSTANCES_MAX);
+        let (closures, shadow_calls) = self.plan();
+        let refused_before = self.remote_calls.refused.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..instances {
+            let dispatcher = self.dispatcher.clone();
+            let (closures, shadow_calls) = (closures.clone(), shadow_calls.clone());
+            tasks.spawn(async move { dispatcher.prewarm(closures, shadow_calls).await });
+        }
+        let mut report = PrewarmReport {
+            requested: instances,
+            closures: closures.len(),
+            shadow_calls: shadow_calls.len(),
+            ..PrewarmReport::default()
+        };
+        while let Some(joined) = tasks.join_next().await {
+            match joined {
+                Ok(Ok((reply, round_trip))) => {
+                    let stats = reply.stats;
+                    report.answered += 1;
+                    if stats.cold {
+                        report.cold += 1;
+                    } else {
+                        report.warm += 1;
+                    }
+                    report.instances.push(PrewarmedInstance {
+                        instance_id: stats.instance_id,
+                        cold: stats.cold,
+                        round_trip_us: micros(round_trip),
+                        jvm_start_us: stats.jvm_start_us,
+                        closure_fetch_us: stats.closure_fetch_us,
+                        install_us: stats.install_us,
+                        shadow_us: stats.handler_us,
+                    });
+                }
+                Ok(Err(failure)) => report.failures.push(failure.to_string()),
+                Err(e) => report.failures.push(format!("prewarm task failed: {e}")),
+            }
+        }
+        report.wall_us = micros(started.elapsed());
+        report.remote_calls_refused = self
+            .remote_calls
+            .refused
+            .load(Ordering::Relaxed)
+            .saturating_sub(refused_before);
+        info!(
+            requested = report.requested,
+            answered = report.answered,
+            cold = report.cold,
+            warm = report.warm,
+            closures = report.closures,
+            shadow_calls = report.shadow_calls,
+            failures = report.failures.len(),
+            "prewarm done"
+        );
+        report
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}

@@ -1,0 +1,276 @@
+//! An open-loop HTTP load generator: every request is sent at its scheduled instant whether or
+//! not earlier ones have returned, and its latency counts from that instant, so a slow server
+//! shows up as latency instead of silently lowering the offered rate (no coordinated omission).
+
+use std::{
+    path::Path,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use serde::Serialize;
+
+use crate::harness::{HttpClient, Request};
+
+/// One constant-rate stretch of a profile.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Phase {
+    pub duration_s: f64,
+    pub rps: f64,
+}
+
+/// A time-varying request rate: phases run back to back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Profile {
+    phases: Vec<Phase>,
+}
+
+/// A rate profile that cannot be used.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ProfileError {
+    #[error("the rate profile has no phases; give at least one `duration_s rps` line")]
+    Empty,
+    #[error("phase {index}: duration {duration_s} s must be a positive finite number of seconds")]
+    Duration { index: usize, duration_s: f64 },
+    #[error("phase {index}: rate {rps} requests/s must be a finite number ≥ 0")]
+    Rate { index: usize, rps: f64 },
+    #[error("profile line {line}: expected `duration_s rps` (two numbers), got {text:?}")]
+    Syntax { line: usize, text: String },
+    #[error("cannot read the profile file {path}: {message}")]
+    Read { path: String, message: String },
+}
+
+impl Profile {
+    pub fn new(phases: Vec<Phase>) -> Result<Profile, ProfileError> {
+        if phases.is_empty() {
+            return Err(ProfileError::Empty);
+        }
+        for (index, phase) in phases.iter().enumerate() {
+            if !(phase.duration_s.is_finite() && phase.duration_s > 0.0) {
+                return Err(ProfileError::Duration {
+                    index,
+                    duration_s: phase.duration_s,
+                });
+            }
+            if !(phase.rps.is_finite() && phase.rps >= 0.0) {
+                return Err(ProfileError::Rate {
+                    index,
+                    rps: phase.rps,
+                });
+            }
+        }
+        Ok(Profile { phases })
+    }
+
+    /// Baseline, a step to `burst_x` times the baseline, and back.
+    pub fn step(
+        base_rps: f64,
+        burst_x: f64,
+        before_s: f64,
+        burst_s: f64,
+        after_s: f64,
+    ) -> Result<Profile, ProfileError> {
+        Profile::new(vec![
+            Phase {
+                duration_s: before_s,
+                rps: base_rps,
+            },
+            Phase {
+                duration_s: burst_s,
+                rps: base_rps * burst_x,
+            },
+            Phase {
+                duration_s: after_s,
+                rps: base_rps,
+            },
+        ])
+    }
+
+    /// Lines of `duration_s rps`; blank lines and `#` comments are skipped.
+    pub fn parse(text: &str) -> Result<Profile, ProfileError> {
+        let mut phases = vec![];
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let syntax = || ProfileError::Syntax {
+                line: i + 1,
+                text: raw.to_owned(),
+            };
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let [duration_s, rps] = fields[..] else {
+                return Err(syntax());
+            };
+            phases.push(Phase {
+                duration_s: duration_s.parse().map_err(|_| syntax())?,
+                rps: rps.parse().map_err(|_| syntax())?,
+            });
+        }
+        Profile::new(phases)
+    }
+
+    pub fn load(path: &Path) -> Result<Profile, ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Read {
+            path: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Profile::parse(&text)
+    }
+
+    pub fn phases(&self) -> &[Phase] {
+        &self.phases
+    }
+
+    /// When phase `index` starts, from the start of the run.
+    pub fn phase_start(&self, index: usize) -> Duration {
+        Duration::from_secs_f64(self.phases[..index].iter().map(|p| p.duration_s).sum())
+    }
+
+    pub fn duration(&self) -> Duration {
+        self.phase_start(self.phases.len())
+    }
+
+    /// Every request's send instant from the start of the run, evenly spaced within each phase.
+    pub fn schedule(&self) -> Vec<Duration> {
+        let mut out = vec![];
+        let mut phase_start = 0.0;
+        for phase in &self.phases {
+            let n = (phase.duration_s * phase.rps).round() as usize;
+            let gap = phase.duration_s / n.max(1) as f64;
+            out.extend((0..n).map(|i| Duration::from_secs_f64(phase_start + i as f64 * gap)));
+            phase_start += phase.duration_s;
+        }
+        out
+    }
+}
+
+/// What happened to one request. Times are from the start of the run.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    pub scheduled: Duration,
+    /// When the request was handed to the HTTP client.
+    pub sent: Duration,
+    /// When the response (or the error) arrived.
+    pub done: Duration,
+    /// HTTP status; `None` when there was no response (connection error or timeout).
+    pub status: Option<u16>,
+}
+
+impl RequestRecord {
+    /// Latency from the *scheduled* instant.
+    pub fn latency(&self) -> Duration {
+        self.done.saturating_sub(self.scheduled)
+    }
+
+    pub fn ok(&self) -> bool {
+        self.status == Some(200)
+    }
+}
+
+/// Sends `request_for(i)` at `start + schedule[i]` for every `i`, each on its own task, and waits
+/// for all of them. A request without a response within `timeout` is recorded with no status.
+pub async fn run_open_loop<F>(
+    client: &HttpClient,
+    schedule: &[Duration],
+    start: Instant,
+    timeout: Duration,
+    request_for: F,
+) -> Vec<RequestRecord>
+where
+    F: Fn(usize) -> Request,
+{
+    let start_tokio = tokio::time::Instant::from_std(start);
+    let mut tasks = Vec::with_capacity(schedule.len());
+    for (i, &scheduled) in schedule.iter().enumerate() {
+        let request = Arc::new(request_for(i));
+        tokio::time::sleep_until(start_tokio + scheduled).await;
+        let client = client.clone();
+        tasks.push(tokio::spawn(async move {
+            let sent = start.elapsed();
+            let response = tokio::time::timeout(timeout, client.send(&request)).await;
+            let status = match response {
+                Ok(Ok(exchange)) => Some(exchange.status),
+                _ => None,
+            };
+            RequestRecord {
+                scheduled,
+                sent,
+                done: start.elapsed(),
+                status,
+            }
+        }));
+    }
+    let mut records = Vec::with_capacity(tasks.len());
+    for task in tasks {
+        if let Ok(record) = task.await {
+            records.push(record);
+        }
+    }
+    records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_profile_schedules_each_phase_at_its_rate() {
+        let profile = Profile::step(10.0, 5.0, 1.0, 2.0, 0.5).unwrap();
+        let schedule = profile.schedule();
+        assert_eq!(schedule.len(), 10 + 100 + 5);
+        assert_eq!(profile.duration(), Duration::from_millis(3500));
+        assert_eq!(profile.phase_start(1), Duration::from_secs(1));
+        // 10 rps before, 50 rps in the burst.
+        assert_eq!(schedule[1] - schedule[0], Duration::from_millis(100));
+        assert_eq!(schedule[11] - schedule[10], Duration::from_millis(20));
+        assert_eq!(schedule[10], Duration::from_secs(1));
+        assert!(schedule.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn profile_file_parses_lines_and_comments() {
+        let profile = Profile::parse("# warm\n2 10\n\n1.5 100  # burst\n2 10\n").unwrap();
+        assert_eq!(profile.phases().len(), 3);
+        assert_eq!(
+            profile.phases()[1],
+            Phase {
+                duration_s: 1.5,
+                rps: 100.0
+            }
+        );
+        assert_eq!(profile.schedule().len(), 20 + 150 + 20);
+    }
+
+    #[test]
+    fn bad_profiles_are_refused_with_the_reason() {
+        assert_eq!(Profile::parse("# nothing\n"), Err(ProfileError::Empty));
+        assert_eq!(
+            Profile::parse("2 10\n3\n"),
+            Err(ProfileError::Syntax {
+                line: 2,
+                text: "3".into()
+            })
+        );
+        assert!(matches!(
+            Profile::parse("2 ten"),
+            Err(ProfileError::Syntax { line: 1, .. })
+        ));
+        assert_eq!(
+            Profile::step(10.0, 2.0, 1.0, 0.0, 1.0),
+            Err(ProfileError::Duration {
+                index: 1,
+                duration_s: 0.0
+            })
+        );
+        assert_eq!(
+            Profile::step(-1.0, 2.0, 1.0, 1.0, 1.0),
+            Err(ProfileError::Rate {
+                index: 0,
+                rps: -1.0
+            })
+        );
+        let missing = Profile::load(Path::new("/nonexistent/profile.txt")).unwrap_err();
+        assert!(missing.to_string().contains("/nonexistent/profile.txt"));
+    }
+}

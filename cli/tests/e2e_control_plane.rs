@@ -1,0 +1,152 @@
+//! The control plane end to end: the image service with `semifaas.mode=auto` bursts into the
+//! real `semifaas local` when concurrent requests exceed its capacity, and `semifaas
+//! capacity-ready` / `semifaas prewarm` drive it from the command line. Needs `make build`.
+
+use std::{
+    path::PathBuf,
+    process::Command,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use semifaas_cli::harness::{
+    Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+};
+use serde_json::Value;
+
+const FUNCTION: &str = "semifaas";
+/// Generous bound for a burst to show up in the stats on a loaded 2-core machine.
+const BURST_DEADLINE: Duration = Duration::from_secs(90);
+
+fn log_dir(test: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-logs")
+        .join(test)
+}
+
+/// Runs `semifaas ARGS --admin URL`; returns success, stdout and stderr.
+fn semifaas(admin_port: u16, args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_semifaas"))
+        .args(args)
+        .args(["--admin", &format!("http://127.0.0.1:{admin_port}")])
+        .output()
+        .expect("semifaas runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{text:?} is not JSON: {e}"))
+}
+
+fn offloaded(stats: &Value) -> u64 {
+    stats["totals"]["offloaded"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no totals.offloaded in {stats}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("control-plane");
+    let platform = FaasLocalProcess::start(&dist, FUNCTION, &[], &logs)
+        .await
+        .unwrap();
+    let mut options = ServiceOptions::new("image-service", &platform.endpoint());
+    options.settings.extend(
+        [
+            ("mode", "auto"),
+            ("auto.capacity", "1"),
+            ("auto.interval-ms", "50"),
+            ("min-cpu-ms", "0"),
+            ("profile.samples", "0"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
+    let http = HttpClient::new(service.port);
+    let admin = Admin::new(service.admin_port);
+
+    let stats = admin.stats().await.unwrap();
+    assert_eq!(
+        (stats["mode"].as_str(), stats["in_flight"].as_u64()),
+        (Some("auto"), Some(0))
+    );
+
+    // Six clients against capacity 1 until the controller offloads part of the burst.
+    let stop = Arc::new(AtomicBool::new(false));
+    let clients: Vec<_> = (0..6)
+        .map(|client| {
+            let (http, stop) = (http.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut seed = client * 1000;
+                while !stop.load(Ordering::Relaxed) {
+                    seed += 1;
+                    let request = Request::get(&format!("/images/generate/480/360?seed={seed}"));
+                    let response = http.send(&request).await.unwrap();
+                    assert_eq!(response.status, 200, "request {seed} during the burst");
+                }
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut stats = admin.stats().await.unwrap();
+    while offloaded(&stats) == 0 && started.elapsed() < BURST_DEADLINE {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        stats = admin.stats().await.unwrap();
+    }
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.await.unwrap();
+    }
+    assert!(
+        offloaded(&stats) > 0,
+        "six concurrent clients on capacity 1 must be offloaded in part: {stats}\n{}",
+        service.log()
+    );
+    let handler = "io.semifaas.samples.image.web.ImageController#generate";
+    let h = &stats["handlers"][handler];
+    assert_eq!(h["candidate"], true, "{stats}");
+
+    // The operator reports new capacity: the ratio drops to 0 and stays there.
+    let (ok, out, err) = semifaas(service.admin_port, &["capacity-ready"]);
+    assert!(ok, "{err}");
+    let state = json(&out);
+    assert_eq!(
+        (state["phase"].as_str(), state["ratio"].as_f64()),
+        (Some("handover"), Some(0.0))
+    );
+    let before = offloaded(&admin.stats().await.unwrap());
+    for seed in 0..5 {
+        let request = Request::get(&format!("/images/generate/64/48?seed={seed}"));
+        assert_eq!(http.send(&request).await.unwrap().status, 200);
+    }
+    let stats = admin.stats().await.unwrap();
+    assert_eq!(
+        offloaded(&stats),
+        before,
+        "handover keeps requests here: {stats}"
+    );
+    assert_eq!(stats["phase"], "handover");
+
+    let (ok, out, err) = semifaas(service.admin_port, &["capacity-ready", "--not-ready"]);
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["capacity_ready"], false);
+
+    // Prewarming one instance installs the handler's closure there.
+    let (ok, out, err) = semifaas(service.admin_port, &["prewarm", "1"]);
+    assert!(ok, "{err}");
+    let report = json(&out);
+    assert_eq!(report["requested"], 1, "{out}");
+    assert!(report["closures"].as_u64().unwrap() >= 1, "{out}");
+    // Bad input is refused before anything is sent.
+    let (ok, _, err) = semifaas(service.admin_port, &["prewarm", "0"]);
+    assert!(!ok);
+    assert!(err.contains("0 is not in 1..=256"), "{err}");
+}

@@ -1,0 +1,114 @@
+package io.semifaas.agent;
+
+import io.semifaas.common.CodecException;
+import io.semifaas.common.ExportScope;
+import io.semifaas.common.ObjectCodec;
+import io.semifaas.common.Outcome;
+import io.semifaas.common.RemoteClasses;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+
+/**
+ * Answers a function's call on a remote reference (docs/internals.md, "Remote references"): finds
+ * the exported object in the invocation's scope or its closure's, decodes the arguments (turning
+ * references back into the real objects), calls the real object (so Spring's proxies, transactions
+ * and caches apply) and encodes the result in the same scope. Always returns outcome bytes.
+ */
+final class RemoteCalls {
+  private static final System.Logger LOG = System.getLogger("io.semifaas.agent");
+
+  private RemoteCalls() {}
+
+  static byte[] invoke(
+      long scopeId,
+      long refId,
+      String methodName,
+      String descriptor,
+      byte[] args,
+      boolean shadow) {
+    ExportScope scope = scopeId == 0 ? RemoteScopes.closureScopeOf(refId) : RemoteScopes.get(scopeId);
+    Object target = scope == null ? null : scope.resolve(refId);
+    if (target == null) {
+      return Outcome.failed("reference " + refId + " was not exported to this invocation");
+    }
+    String presented = RemoteClasses.presentedName(target);
+    int sequence = scope.nextCallSequence();
+    LOG.log(
+        System.Logger.Level.DEBUG,
+        "semifaas: remote call {0}#{1} (scope {2}, call {3})",
+        presented,
+        methodName,
+        scopeId,
+        sequence);
+    if (shadow && !ReadOnlyMethods.isReadOnly(presented, methodName)) {
+      return Outcome.failed("shadow execution refused a write: " + presented + "#" + methodName);
+    }
+    Method method = find(target.getClass(), methodName, descriptor);
+    if (method == null) {
+      return Outcome.failed(
+          presented + " has no public method " + methodName + descriptor + " to call remotely");
+    }
+    ClassLoader loader = loaderOf(target);
+    Object[] arguments;
+    try {
+      Object decoded = ObjectCodec.deserialize(args, loader, scope);
+      if (!(decoded instanceof Object[] array)) {
+        return Outcome.failed("the arguments of " + methodName + " are not an Object[]");
+      }
+      arguments = array;
+    } catch (CodecException e) {
+      return Outcome.failed("decoding the arguments of " + methodName + ": " + e.getMessage());
+    }
+    Thread thread = Thread.currentThread();
+    ClassLoader previous = thread.getContextClassLoader();
+    thread.setContextClassLoader(loader);
+    try {
+      Object result = method.invoke(target, arguments);
+      if (result != null
+          && method.getReturnType() != void.class
+          && RemoteClasses.isServerBound(result.getClass())) {
+        return Outcome.returned(scope.export(result), scope);
+      }
+      return Outcome.returned(result, scope);
+    } catch (InvocationTargetException e) {
+      return threw(e.getCause());
+    } catch (IllegalAccessException | IllegalArgumentException e) {
+      return Outcome.failed("calling " + presented + "#" + methodName + ": " + e);
+    } catch (CodecException e) {
+      return Outcome.failed("encoding the result of " + methodName + ": " + e.getMessage());
+    } catch (RuntimeException | LinkageError e) {
+      return Outcome.failed("calling " + presented + "#" + methodName + ": " + e);
+    } finally {
+      thread.setContextClassLoader(previous);
+    }
+  }
+
+  private static byte[] threw(Throwable thrown) {
+    try {
+      return Outcome.threw(thrown);
+    } catch (CodecException e) {
+      return Outcome.failed(
+          "the call threw " + thrown + ", which cannot be sent: " + e.getMessage());
+    }
+  }
+
+  /** The public method with that name and descriptor, made callable; or null. */
+  static Method find(Class<?> type, String name, String descriptor) {
+    for (Method m : type.getMethods()) {
+      if (m.getName().equals(name) && MethodDescriptors.of(m).equals(descriptor)) {
+        try {
+          m.setAccessible(true);
+        } catch (RuntimeException e) {
+          // Public method of a public type: callable without it.
+        }
+        return m;
+      }
+    }
+    return null;
+  }
+
+  private static ClassLoader loaderOf(Object target) {
+    ClassLoader loader = target.getClass().getClassLoader();
+    return loader != null ? loader : ClassLoader.getSystemClassLoader();
+  }
+}

@@ -1,0 +1,169 @@
+package io.semifaas.agent;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.example.blog.Counter;
+import io.semifaas.common.CodecException;
+import io.semifaas.common.ExportScope;
+import io.semifaas.common.ObjectCodec;
+import io.semifaas.common.Outcome;
+import io.semifaas.common.RemoteClasses;
+import io.semifaas.common.RemoteRef;
+import java.io.InputStream;
+import java.lang.reflect.Method;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The server side of remote calls, through the callback the native side makes. */
+class RemoteCallsTest {
+  private static final ClassLoader LOADER = RemoteCallsTest.class.getClassLoader();
+
+  private ExportScope closureScope;
+  private ExportScope invocation;
+  private Counter counter;
+  private RemoteRef ref;
+
+  @BeforeEach
+  void open() {
+    RemoteClasses.configure("com.example.blog.Counter", null);
+    closureScope = RemoteScopes.openClosureScope();
+    invocation = RemoteScopes.openInvocationScope(closureScope);
+    counter = new Counter();
+    ref = invocation.export(counter);
+  }
+
+  @AfterEach
+  void close() {
+    RemoteScopes.close(invocation);
+    RemoteScopes.close(closureScope);
+    RemoteClasses.configure(null, null);
+    ReadOnlyMethods.configure(null);
+  }
+
+  private static String descriptor(String name) {
+    for (Method m : Counter.class.getMethods()) {
+      if (m.getName().equals(name)) {
+        return MethodDescriptors.of(m);
+      }
+    }
+    throw new AssertionError(name);
+  }
+
+  private byte[] call(ExportScope scope, long refId, String name, boolean shadow, Object... args)
+      throws CodecException {
+    return NativeBridge.invokeRemote(
+        scope == null ? 0 : scope.id(),
+        refId,
+        name,
+        descriptor(name),
+        ObjectCodec.serialize(args, scope),
+        shadow);
+  }
+
+  @Test
+  void aCallRunsOnTheRealObjectAndReturnsByValue() throws Exception {
+    byte[] outcome = call(invocation, ref.id(), "increment", false, 5);
+    assertEquals(Outcome.RETURNED, Outcome.tag(outcome));
+    assertEquals(5, Outcome.body(outcome, LOADER));
+    assertEquals(5, counter.getCount());
+  }
+
+  @Test
+  void referencesInTheArgumentsResolveToTheExportedObjects() throws Exception {
+    byte[] outcome = call(invocation, ref.id(), "isSame", false, ref);
+    assertEquals(true, Outcome.body(outcome, LOADER));
+  }
+
+  @Test
+  void exceptionsKeepTheirTypeAndMessage() throws Exception {
+    byte[] outcome = call(invocation, ref.id(), "fail", false, "no such post");
+    assertEquals(Outcome.THREW, Outcome.tag(outcome));
+    Object thrown = Outcome.body(outcome, LOADER);
+    assertInstanceOf(IllegalStateException.class, thrown);
+    assertEquals("no such post", ((Throwable) thrown).getMessage());
+  }
+
+  @Test
+  void serverBoundResultsComeBackAsNewReferences() throws Exception {
+    byte[] outcome = call(invocation, ref.id(), "open", false);
+    Object body = Outcome.body(outcome, LOADER);
+    RemoteRef stream = assertInstanceOf(RemoteRef.class, body);
+    assertInstanceOf(InputStream.class, invocation.resolve(stream.id()));
+    assertEquals("java.io.ByteArrayInputStream", stream.className());
+  }
+
+  @Test
+  void referencesOfOtherInvocationsAreRefused() throws Exception {
+    ExportScope other = RemoteScopes.openInvocationScope(closureScope);
+    try {
+      byte[] outcome = call(other, ref.id(), "getCount", false);
+      assertEquals(Outcome.FAILED, Outcome.tag(outcome));
+      assertEquals(
+          "reference " + ref.id() + " was not exported to this invocation",
+          Outcome.body(outcome, LOADER));
+    } finally {
+      RemoteScopes.close(other);
+    }
+    RemoteScopes.close(invocation);
+    byte[] closed = call(invocation, ref.id(), "getCount", false);
+    assertEquals(Outcome.FAILED, Outcome.tag(closed));
+    assertEquals(0, counter.getCount());
+  }
+
+  @Test
+  void closureScopeReferencesAnswerEveryInvocationAndShadowCalls() throws Exception {
+    Counter shared = new Counter();
+    RemoteRef sharedRef = closureScope.export(shared);
+    assertEquals(1, Outcome.body(call(invocation, sharedRef.id(), "increment", false, 1), LOADER));
+    // Scope 0: a prewarm's shadow call, answered from closure scopes only.
+    assertEquals(1, Outcome.body(call(null, sharedRef.id(), "getCount", true), LOADER));
+    assertEquals(Outcome.FAILED, Outcome.tag(call(null, ref.id(), "getCount", true)));
+  }
+
+  @Test
+  void shadowExecutionRefusesWritesAndAllowsReads() throws Exception {
+    byte[] refused = call(invocation, ref.id(), "increment", true, 1);
+    assertEquals(Outcome.FAILED, Outcome.tag(refused));
+    assertEquals(
+        "shadow execution refused a write: com.example.blog.Counter#increment",
+        Outcome.body(refused, LOADER));
+    assertEquals(0, counter.getCount(), "the write did not happen");
+    assertEquals(0, Outcome.body(call(invocation, ref.id(), "getCount", true), LOADER));
+    assertEquals(true, Outcome.body(call(invocation, ref.id(), "isSame", true, ref), LOADER));
+
+    ReadOnlyMethods.configure("com.example.blog.Counter#increment");
+    assertEquals(3, Outcome.body(call(invocation, ref.id(), "increment", true, 3), LOADER));
+  }
+
+  @Test
+  void badInputGetsAClearFailure() throws Exception {
+    byte[] garbage =
+        NativeBridge.invokeRemote(
+            invocation.id(), ref.id(), "increment", descriptor("increment"), new byte[] {9}, false);
+    assertEquals(Outcome.FAILED, Outcome.tag(garbage));
+    assertTrue(
+        ((String) Outcome.body(garbage, LOADER)).startsWith("decoding the arguments of increment"));
+    byte[] missing =
+        NativeBridge.invokeRemote(
+            invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
+            false);
+    assertEquals(
+        "com.example.blog.Counter has no public method explode()V to call remotely",
+        Outcome.body(missing, LOADER));
+    assertEquals(0, counter.getCount());
+    assertNotNull(invocation.resolve(ref.id()), "the export survives bad calls");
+  }
+
+  @Test
+  void anExportedObjectKeepsOneReference() {
+    assertSame(ref, invocation.export(counter));
+    ExportScope child = new ExportScope(invocation);
+    assertSame(ref, child.export(counter), "a child scope reuses its parent's reference");
+    assertEquals(0, child.exportedCount());
+  }
+}

@@ -1,0 +1,114 @@
+package io.semifaas.common;
+
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The server's export table for one closure or one offloaded invocation. Serializing with a scope
+ * packs packageables and replaces server-bound objects (below the top-level object) by {@link
+ * RemoteRef}s; decoding with it turns those references back into the exported objects. A lookup
+ * sees this scope's exports and its parent's (an invocation's closure scope), nothing else.
+ */
+public final class ExportScope implements CodecHooks {
+  /** Ids of scopes and of references are unique in this JVM, never reused. */
+  private static final AtomicLong NEXT_SCOPE = new AtomicLong(1);
+
+  private static final AtomicLong NEXT_REF = new AtomicLong(1);
+
+  private final long id;
+  private final ExportScope parent;
+  private final Map<Object, RemoteRef> refs = new IdentityHashMap<>();
+  private final Map<Long, Object> objects = new ConcurrentHashMap<>();
+  private final AtomicInteger calls = new AtomicInteger();
+
+  public ExportScope(ExportScope parent) {
+    this.id = NEXT_SCOPE.getAndIncrement();
+    this.parent = parent;
+  }
+
+  public long id() {
+    return id;
+  }
+
+  public ExportScope parent() {
+    return parent;
+  }
+
+  /** The next remote call's sequence number in this scope, from 1 (for logs). */
+  public int nextCallSequence() {
+    return calls.incrementAndGet();
+  }
+
+  /** The reference of {@code value}, exporting it in this scope on first use. */
+  public RemoteRef export(Object value) {
+    if (parent != null) {
+      RemoteRef inherited = parent.existing(value);
+      if (inherited != null) {
+        return inherited;
+      }
+    }
+    synchronized (refs) {
+      RemoteRef ref = refs.get(value);
+      if (ref == null) {
+        ref = RemoteClasses.describe(NEXT_REF.getAndIncrement(), value);
+        refs.put(value, ref);
+        objects.put(ref.id(), value);
+      }
+      return ref;
+    }
+  }
+
+  private RemoteRef existing(Object value) {
+    synchronized (refs) {
+      return refs.get(value);
+    }
+  }
+
+  /** The object exported as {@code refId} in this scope or its parent, or null. */
+  public Object resolve(long refId) {
+    Object value = objects.get(refId);
+    if (value == null && parent != null) {
+      return parent.resolve(refId);
+    }
+    return value;
+  }
+
+  /** Objects exported in this scope itself (not its parent). */
+  public int exportedCount() {
+    return objects.size();
+  }
+
+  @Override
+  public Class<?> substituteClass(Class<?> type) {
+    if (type == RemoteRef.class) {
+      return null;
+    }
+    Packageable packer = Packageables.packerFor(type);
+    if (packer != null) {
+      return packer.packedType();
+    }
+    return RemoteClasses.isServerBound(type) ? RemoteRef.class : null;
+  }
+
+  @Override
+  public Object substitute(Object value) {
+    Packageable packer = Packageables.packerFor(value.getClass());
+    return packer != null ? packer.pack(value) : export(value);
+  }
+
+  @Override
+  public Object onRead(Object value) {
+    if (value instanceof RemoteRef ref) {
+      Object exported = resolve(ref.id());
+      if (exported == null) {
+        throw new IllegalArgumentException(
+            "reference " + ref.id() + " was not exported to this invocation");
+      }
+      return exported;
+    }
+    return value;
+  }
+}
