@@ -3,10 +3,15 @@
 //!
 //! - `absorb`: the load fits the server (in-flight requests within `semifaas.auto.capacity`, no
 //!   queueing): ratio 0.
-//! - `offload`: saturated. The ratio jumps within one tick to the excess share
-//!   `(in_flight - capacity) / in_flight` (or steps up by [`QUEUE_STEP`] when local latency shows
-//!   queueing), capped by `semifaas.auto.max-ratio`. It comes down with hysteresis: only after
-//!   [`CALM_TICKS`] calm ticks, halving each time, to 0 below [`MIN_RATIO`].
+//! - `offload`: saturated. The ratio jumps within one tick to the largest of the excess share
+//!   `(in_flight - capacity) / in_flight`, the *needed share* `1 - local_rate / arrival_rate`
+//!   (the part of the arrivals the server cannot serve at its calm service time) and, when local
+//!   latency shows queueing, the current ratio plus [`QUEUE_STEP`]; capped by
+//!   `semifaas.auto.max-ratio`. With an arrival estimate the excess counts at most
+//!   [`QUEUE_STEP`] over the need, and a tick with throttled offloads never raises the ratio.
+//!   It comes down with hysteresis: only after [`CALM_TICKS`] calm ticks, halving each time, to
+//!   0 below [`MIN_RATIO`], but never below the needed share of the recent arrivals: offloading
+//!   itself makes the server look calm while the burst lasts.
 //! - `handover`: new server capacity is ready (`POST /capacity-ready`): ratio 0, held until
 //!   `POST /capacity-ready?ready=false`, or until a burst saturates the server again after
 //!   [`HANDOVER_HOLD`].
@@ -97,6 +102,12 @@ pub struct Signals {
     /// Worst local latency over the tick against its calm baseline (window p50 / baseline
     /// p50); `None` when no handler had enough runs to compare.
     pub queueing: Option<f64>,
+    /// Requests that arrived during the tick, per second.
+    pub arrivals_per_s: f64,
+    /// Calm local wall time of one request (ms); `None` before any calm local run.
+    pub service_ms: Option<f64>,
+    /// Offloads the platform refused during the tick (throttled: it has no room).
+    pub throttled: u64,
 }
 
 /// The ratio the controller set, and why.
@@ -114,6 +125,8 @@ pub struct Controller {
     calm_ticks: u32,
     /// Ticks since capacity was reported ready; `None` outside a handover.
     handover: Option<u32>,
+    /// Needed shares of the last [`CALM_TICKS`] ticks, newest last.
+    recent_needs: Vec<f64>,
     decision: Decision,
 }
 
@@ -123,6 +136,7 @@ impl Controller {
             settings,
             calm_ticks: 0,
             handover: None,
+            recent_needs: Vec::with_capacity(CALM_TICKS as usize),
             decision: Decision {
                 phase: Phase::Absorb,
                 ratio: 0.0,
@@ -193,6 +207,21 @@ impl Controller {
         )
     }
 
+    /// The share of `arrivals_per_s` over what `capacity` requests in flight serve at the calm
+    /// service time: `1 - local_rate / arrival_rate`, 0 when the server keeps up.
+    fn needed_share(&self, signals: &Signals) -> (f64, Option<f64>) {
+        let Some(service_ms) = signals.service_ms.filter(|ms| *ms > 0.0) else {
+            return (0.0, None);
+        };
+        let local_rate = f64::from(self.settings.capacity) * 1000.0 / service_ms;
+        let need = if signals.arrivals_per_s > local_rate {
+            1.0 - local_rate / signals.arrivals_per_s
+        } else {
+            0.0
+        };
+        (need, Some(local_rate))
+    }
+
     pub fn tick(&mut self, signals: Signals) -> &Decision {
         let s = self.settings;
         let capacity = u64::from(s.capacity);
@@ -202,14 +231,36 @@ impl Controller {
         } else {
             0.0
         };
+        let (need, local_rate) = self.needed_share(&signals);
+        if self.recent_needs.len() == CALM_TICKS as usize {
+            self.recent_needs.remove(0);
+        }
+        self.recent_needs.push(need);
+        // The floor under lowering: the mean need of the recent ticks, so one quiet tick in a
+        // burst does not drop the ratio.
+        let floor = (self.recent_needs.iter().sum::<f64>() / self.recent_needs.len() as f64)
+            .min(s.max_ratio);
         let queueing = signals.queueing.filter(|q| *q >= QUEUE_FACTOR);
         let queue_target = queueing.map_or(0.0, |_| current + QUEUE_STEP);
-        let saturated = excess > 0.0 || queueing.is_some();
-        let target = excess.max(queue_target).min(s.max_ratio);
+        // Queued-up or slowed-down requests hold the ratio; arrivals alone only raise it.
+        let saturated = excess > 0.0 || queueing.is_some() || need.min(s.max_ratio) > current;
+        // The in-flight excess includes the backlog already queued, which offloading new
+        // arrivals cannot move: with an arrival estimate it only adds QUEUE_STEP over the need,
+        // so a small capacity (16 queued of 1) does not send nearly everything to a platform
+        // that then throttles.
+        let excess = match local_rate {
+            Some(_) => excess.min(need + QUEUE_STEP),
+            None => excess,
+        };
+        let target = excess.max(need).max(queue_target).min(s.max_ratio);
         let load = format!(
-            "in-flight {} of capacity {}{}",
+            "in-flight {} of capacity {}{}{}",
             signals.in_flight,
             capacity,
+            local_rate.map_or(String::new(), |rate| format!(
+                ", arrivals {:.0}/s against a local rate of {rate:.0}/s",
+                signals.arrivals_per_s
+            )),
             queueing.map_or(String::new(), |q| format!(
                 ", local latency {q:.1}x its calm p50"
             ))
@@ -229,6 +280,18 @@ impl Controller {
 
         if saturated {
             self.calm_ticks = 0;
+            if target > current && signals.throttled > 0 {
+                // More offloads would be refused too, and each refusal costs the server a
+                // round trip before it runs the request itself.
+                return self.set(
+                    Phase::Offload,
+                    current,
+                    format!(
+                        "saturated ({load}) but the platform throttled {} offloads: ratio held at {current:.3}",
+                        signals.throttled
+                    ),
+                );
+            }
             if target > current {
                 return self.set(
                     Phase::Offload,
@@ -258,11 +321,25 @@ impl Controller {
             );
         }
         self.calm_ticks = 0;
-        let lowered = if current / 2.0 < MIN_RATIO {
+        let halved = if current / 2.0 < MIN_RATIO {
             0.0
         } else {
             current / 2.0
         };
+        let lowered = if floor >= MIN_RATIO {
+            halved.max(floor).min(current)
+        } else {
+            halved
+        };
+        if lowered >= current {
+            return self.set(
+                Phase::Offload,
+                current,
+                format!(
+                    "calm ({load}) but the recent arrivals need {floor:.3}: ratio held at {current:.3}"
+                ),
+            );
+        }
         let phase = if lowered > 0.0 {
             Phase::Offload
         } else {
@@ -289,6 +366,8 @@ thread_local! {
 pub struct LoadGauge {
     current: AtomicU64,
     peak: AtomicU64,
+    arrivals: AtomicU64,
+    throttled: AtomicU64,
 }
 
 impl LoadGauge {
@@ -297,8 +376,24 @@ impl LoadGauge {
         if HOLDING.with(|h| h.replace(true)) {
             return;
         }
+        self.arrivals.fetch_add(1, Ordering::AcqRel);
         let now = self.current.fetch_add(1, Ordering::AcqRel) + 1;
         self.peak.fetch_max(now, Ordering::AcqRel);
+    }
+
+    /// Requests that entered since the last call.
+    pub fn take_arrivals(&self) -> u64 {
+        self.arrivals.swap(0, Ordering::AcqRel)
+    }
+
+    /// The platform refused an offload (throttled).
+    pub fn throttled(&self) {
+        self.throttled.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Offloads throttled since the last call.
+    pub fn take_throttled(&self) -> u64 {
+        self.throttled.swap(0, Ordering::AcqRel)
     }
 
     /// The request on this thread is done (no-op when it holds no slot).
@@ -328,6 +423,17 @@ impl LoadGauge {
 struct LatencyWindows {
     window: HashMap<String, Vec<u64>>,
     baseline: HashMap<String, f64>,
+    /// Calm local wall time of a request over all handlers (µs).
+    service_us: Option<f64>,
+}
+
+/// One ended latency window.
+#[derive(Debug, Default)]
+struct WindowSummary {
+    /// The p50 of each handler with at least [`MIN_WINDOW_SAMPLES`] runs.
+    p50s: HashMap<String, f64>,
+    /// The mean wall time of every local run in the window.
+    mean_us: Option<f64>,
 }
 
 impl LatencyWindows {
@@ -341,16 +447,29 @@ impl LatencyWindows {
         }
     }
 
-    /// Ends the window: the p50 of each handler with enough runs.
-    fn take(&mut self) -> HashMap<String, f64> {
-        self.window
+    /// Ends the window.
+    fn take(&mut self) -> WindowSummary {
+        let (sum, runs) = self
+            .window
+            .values()
+            .flatten()
+            .fold((0.0, 0usize), |(sum, n), us| (sum + *us as f64, n + 1));
+        let mean_us = (runs > 0).then(|| sum / runs as f64);
+        let p50s = self
+            .window
             .drain()
             .filter(|(_, s)| s.len() >= MIN_WINDOW_SAMPLES)
             .map(|(k, mut s)| {
                 s.sort_unstable();
                 (k, s[(s.len() - 1) / 2] as f64)
             })
-            .collect()
+            .collect();
+        WindowSummary { p50s, mean_us }
+    }
+
+    /// The calm service time of one local request (ms), for the needed share.
+    fn service_ms(&self) -> Option<f64> {
+        self.service_us.map(|us| us / 1000.0)
     }
 
     /// The worst window p50 over its handler's baseline.
@@ -364,8 +483,12 @@ impl LatencyWindows {
     }
 
     /// Folds a calm window into the baselines.
-    fn calm(&mut self, p50s: HashMap<String, f64>) {
-        for (k, p50) in p50s {
+    fn calm(&mut self, window: WindowSummary) {
+        if let Some(mean) = window.mean_us {
+            let base = self.service_us.get_or_insert(mean);
+            *base += BASELINE_WEIGHT * (mean - *base);
+        }
+        for (k, p50) in window.p50s {
             let base = self.baseline.entry(k).or_insert(p50);
             *base += BASELINE_WEIGHT * (p50 - *base);
         }
@@ -447,22 +570,28 @@ impl BurstControl {
     /// One controller tick; in manual mode it only ends the latency window.
     pub fn tick(&self) -> Decision {
         let in_flight = self.gauge.take_peak();
+        let arrivals = self.gauge.take_arrivals();
+        let throttled = self.gauge.take_throttled();
         let mut state = self.state.lock();
-        let p50s = state.latencies.take();
+        let window = state.latencies.take();
         if state.mode == Mode::Manual {
             return self.manual_decision();
         }
-        let queueing = state.latencies.queueing(&p50s);
+        let queueing = state.latencies.queueing(&window.p50s);
+        let service_ms = state.latencies.service_ms();
         let before = state.controller.decision().clone();
         let decision = state
             .controller
             .tick(Signals {
                 in_flight,
                 queueing,
+                arrivals_per_s: arrivals as f64 / self.interval.as_secs_f64().max(1e-3),
+                service_ms,
+                throttled,
             })
             .clone();
         if decision.phase == Phase::Absorb {
-            state.latencies.calm(p50s);
+            state.latencies.calm(window);
         }
         self.apply(&mut state, &before, &decision);
         decision
@@ -558,7 +687,7 @@ mod tests {
     fn load(in_flight: u64) -> Signals {
         Signals {
             in_flight,
-            queueing: None,
+            ..Signals::default()
         }
     }
 
@@ -600,12 +729,14 @@ mod tests {
         let d = c.tick(Signals {
             in_flight: 3,
             queueing: Some(3.0),
+            ..Signals::default()
         });
         assert_eq!((d.phase, d.ratio), (Phase::Offload, QUEUE_STEP));
         assert!(d.why.contains("3.0x"), "{}", d.why);
         let d = c.tick(Signals {
             in_flight: 3,
             queueing: Some(2.5),
+            ..Signals::default()
         });
         assert_eq!(d.ratio, 2.0 * QUEUE_STEP);
         // Latency below the factor is not queueing.
@@ -613,10 +744,96 @@ mod tests {
         assert_eq!(
             c.tick(Signals {
                 in_flight: 3,
-                queueing: Some(1.5)
+                queueing: Some(1.5),
+                ..Signals::default()
             })
             .ratio,
             0.0
+        );
+    }
+
+    /// 100 requests/s against capacity 4 at 50 ms each (a local rate of 80/s).
+    fn arrivals(in_flight: u64, arrivals_per_s: f64) -> Signals {
+        Signals {
+            in_flight,
+            queueing: None,
+            arrivals_per_s,
+            service_ms: Some(50.0),
+            throttled: 0,
+        }
+    }
+
+    #[test]
+    fn arrivals_over_the_local_rate_raise_the_ratio_to_the_needed_share_in_one_tick() {
+        let mut c = controller();
+        let d = c.tick(arrivals(2, 40.0));
+        assert_eq!((d.phase, d.ratio), (Phase::Absorb, 0.0), "{}", d.why);
+        // Not yet queued up (in-flight within capacity), but 200/s is 2.5x the local 80/s.
+        let d = c.tick(arrivals(3, 200.0));
+        assert_eq!(d.phase, Phase::Offload);
+        assert!((d.ratio - 0.6).abs() < 1e-9, "{}", d.ratio);
+        assert!(
+            d.why
+                .contains("arrivals 200/s against a local rate of 80/s"),
+            "{}",
+            d.why
+        );
+        // Without a calm service time there is no estimate: only in-flight counts.
+        let mut c = controller();
+        let d = c.tick(Signals {
+            service_ms: None,
+            ..arrivals(3, 200.0)
+        });
+        assert_eq!(d.ratio, 0.0, "{}", d.why);
+    }
+
+    #[test]
+    fn with_an_arrival_estimate_the_backlog_adds_one_step_over_the_need() {
+        let mut c = controller();
+        // 16 in flight of capacity 4 is an excess of 0.75; 100/s against 80/s needs 0.2.
+        let d = c.tick(arrivals(16, 100.0));
+        assert!((d.ratio - (0.2 + QUEUE_STEP)).abs() < 1e-9, "{}", d.why);
+    }
+
+    #[test]
+    fn throttled_offloads_stop_the_ratio_from_rising() {
+        let mut c = controller();
+        assert!((c.tick(arrivals(3, 200.0)).ratio - 0.6).abs() < 1e-9);
+        let d = c.tick(Signals {
+            throttled: 5,
+            ..arrivals(8, 400.0)
+        });
+        assert_eq!(d.phase, Phase::Offload);
+        assert!((d.ratio - 0.6).abs() < 1e-9, "{}", d.why);
+        assert!(d.why.contains("throttled 5 offloads"), "{}", d.why);
+        // Without throttling the same load raises it.
+        assert!(c.tick(arrivals(8, 400.0)).ratio > 0.6);
+    }
+
+    #[test]
+    fn calm_ticks_do_not_lower_the_ratio_below_what_the_arrivals_need() {
+        let mut c = controller();
+        assert_eq!(c.tick(load(16)).ratio, 0.75);
+        // Offloading keeps the server calm while 160/s keep arriving (needed share 0.5):
+        // the calm ticks halve 0.75 only down to 0.5, then hold.
+        for _ in 0..CALM_TICKS * 3 {
+            let d = c.tick(arrivals(2, 160.0));
+            assert_eq!(d.phase, Phase::Offload, "{}", d.why);
+            assert!(d.ratio >= 0.5 - 1e-9, "{}", d.why);
+        }
+        assert!((c.decision().ratio - 0.5).abs() < 1e-9);
+        assert!(
+            c.decision().why.contains("need 0.500"),
+            "{}",
+            c.decision().why
+        );
+        // The burst ends: the ratio comes down stepwise to 0.
+        for _ in 0..CALM_TICKS * 6 {
+            c.tick(arrivals(1, 20.0));
+        }
+        assert_eq!(
+            (c.decision().phase, c.decision().ratio),
+            (Phase::Absorb, 0.0)
         );
     }
 
@@ -698,6 +915,12 @@ mod tests {
         assert_eq!(gauge.current(), 3);
         assert_eq!(gauge.take_peak(), 4);
         assert_eq!(gauge.take_peak(), 3);
+        assert_eq!(
+            gauge.take_arrivals(),
+            4,
+            "a thread entering twice arrives once"
+        );
+        assert_eq!(gauge.take_arrivals(), 0);
     }
 
     #[test]
@@ -708,15 +931,29 @@ mod tests {
             w.record(h, Duration::from_millis(ms));
         }
         let calm = w.take();
-        assert_eq!(w.queueing(&calm), None, "no baseline yet");
+        assert_eq!(w.queueing(&calm.p50s), None, "no baseline yet");
+        assert_eq!(w.service_ms(), None);
         w.calm(calm);
+        let service = w.service_ms().unwrap();
+        assert!((service - 32.0 / 3.0).abs() < 1e-9, "{service}");
         for ms in [30, 31, 29, 30] {
             w.record(h, Duration::from_millis(ms));
         }
         let busy = w.take();
-        assert_eq!(w.queueing(&busy), Some(3.0));
+        assert_eq!(w.queueing(&busy.p50s), Some(3.0));
+        assert_eq!(
+            w.service_ms(),
+            Some(service),
+            "a busy window is no baseline"
+        );
         w.record(h, Duration::from_millis(30));
-        assert!(w.take().is_empty(), "one run is not enough to compare");
+        let single = w.take();
+        assert!(single.p50s.is_empty(), "one run is not enough to compare");
+        assert_eq!(
+            single.mean_us,
+            Some(30_000.0),
+            "but it counts for the service time"
+        );
     }
 
     #[test]

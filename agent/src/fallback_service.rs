@@ -45,6 +45,9 @@ pub trait CodeSource: Send + Sync + 'static {
     fn class_bytes(&self, binary_name: &str) -> Result<Option<Vec<u8>>, CodeSourceError>;
     /// The bytes of resource `path`, `None` when no class loader has it.
     fn resource_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, CodeSourceError>;
+    /// An instance running `handler_key` had to fetch `binary_name`: the handler's next closure
+    /// should carry it (closures learned from use).
+    fn learned(&self, _handler_key: &str, _binary_name: &str) {}
     /// Runs a remote call; returns outcome bytes (tag 0 returned, 1 threw, 2 refused/failed).
     fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
         Err(CodeSourceError(format!(
@@ -166,6 +169,10 @@ impl AgentFallbackService {
             FallbackRequest::LoadClass { name } => {
                 check_name("class name", &name)?;
                 let bytes = self.code.class_bytes(&name).map_err(internal)?;
+                debug!(handler = %authorized.handler_key, class = %name, found = bytes.is_some(), "load_class");
+                if bytes.is_some() && !authorized.shadow {
+                    self.code.learned(&authorized.handler_key, &name);
+                }
                 Ok(FallbackResponse::Class(bounded("class", &name, bytes)?))
             }
             FallbackRequest::GetResource { name } => {
@@ -293,6 +300,63 @@ mod tests {
             descriptor: "(Ljava/lang/Object;)Ljava/lang/Object;".into(),
             args: b"a".to_vec(),
         }
+    }
+
+    /// Records what it was told instances learned.
+    struct LearningCode {
+        learned: parking_lot::Mutex<Vec<(String, String)>>,
+    }
+
+    impl CodeSource for LearningCode {
+        fn class_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
+            Ok((name == "com.example.Helper").then(|| vec![0xCA, 0xFE, 0xBA, 0xBE]))
+        }
+        fn resource_bytes(&self, _: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
+            Ok(None)
+        }
+        fn learned(&self, handler_key: &str, binary_name: &str) {
+            self.learned
+                .lock()
+                .push((handler_key.into(), binary_name.into()));
+        }
+    }
+
+    #[test]
+    fn classes_fetched_by_an_invocation_are_learned_for_its_handler_only_when_found() {
+        let code = Arc::new(LearningCode {
+            learned: Default::default(),
+        });
+        let in_flight = Arc::new(InFlight::new());
+        let service = AgentFallbackService::new(
+            Arc::new(ClosureStore::new()),
+            in_flight.clone(),
+            Arc::new(Stats::new()),
+            code.clone(),
+        );
+        let call = in_flight.register_with(Authorized::call(
+            "com.example.Blog#show",
+            ClosureId([1; 32]),
+            1,
+        ));
+        let load = |name: &str| FallbackRequest::LoadClass { name: name.into() };
+        assert!(matches!(
+            service.handle(&call.capability(), load("com.example.Helper")),
+            FallbackResponse::Class(Some(_))
+        ));
+        assert_eq!(
+            service.handle(&call.capability(), load("com.example.Missing")),
+            FallbackResponse::Class(None)
+        );
+        let prewarm = in_flight.register_with(Authorized::prewarm(vec![ClosureId([1; 32])]));
+        service.handle(&prewarm.capability(), load("com.example.Helper"));
+        assert_eq!(
+            *code.learned.lock(),
+            vec![(
+                "com.example.Blog#show".to_string(),
+                "com.example.Helper".to_string()
+            )],
+            "found classes of real invocations are learned; misses and prewarms are not"
+        );
     }
 
     #[test]

@@ -107,4 +107,29 @@ impl CodeSource for JavaCodeSource {
     fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
         self.invoke(call)
     }
+
+    /// `static void learnClass(String handlerKey, String binaryName)`. Best effort: a closure
+    /// that does not learn still works, it only fetches the class again.
+    fn learned(&self, handler_key: &str, binary_name: &str) {
+        let result = self
+            .vm
+            .attach_current_thread_for_scope(|env| -> jni::errors::Result<()> {
+                let key = env.new_string(handler_key)?;
+                let name = env.new_string(binary_name)?;
+                env.call_static_method(
+                    &self.bridge,
+                    jni_str!("learnClass"),
+                    jni_sig!("(Ljava/lang/String;Ljava/lang/String;)V"),
+                    &[JValue::from(&key), JValue::from(&name)],
+                )?;
+                Ok(())
+            });
+        if let Err(e) = result {
+            tracing::debug!(
+                handler = handler_key,
+                class = binary_name,
+                "NativeBridge.learnClass failed: {e}"
+            );
+        }
+    }
 }

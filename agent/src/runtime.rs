@@ -24,7 +24,7 @@ use crate::{
     policy::{LocalReason, OffloadDecision, Policy, PolicyError},
     prewarm::{PrewarmReport, Prewarmer},
     samples::SampleStore,
-    stats::Stats,
+    stats::{FailureReason, Stats},
 };
 
 /// TLS server name of the fallback server's self-signed certificate.
@@ -209,7 +209,12 @@ impl Agent {
                 self.control.gauge().leave();
                 Some(outcome.to_tagged())
             }
-            Ok(Err(_)) => None,
+            Ok(Err(failure)) => {
+                if failure.reason == FailureReason::Throttled {
+                    self.control.gauge().throttled();
+                }
+                None
+            }
             Err(_) => {
                 warn!(
                     handler = handler_key,

@@ -35,6 +35,8 @@ enum Bench {
     /// Burst absorption: an open-loop step burst on the image service, with and without the
     /// burst controller; per scenario the time latency stays above the SLO.
     Burst(crate::burst::BurstArgs),
+    /// First offloaded request on a new instance: cold, prewarmed, prewarmed with shadow replay.
+    Shadow(crate::shadow_bench::ShadowBenchArgs),
     /// A cold instance: time from invoke to response, split into its phases.
     Cold {
         /// Cold starts to measure.
@@ -49,6 +51,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         Bench::Overhead { requests } => overhead(&args.out, requests).await,
         Bench::Cold { runs } => cold(&args.out, runs).await,
         Bench::Burst(burst) => crate::burst::run(&burst, &args.out).await.map(drop),
+        Bench::Shadow(shadow) => crate::shadow_bench::run(&shadow, &args.out).await,
     }
 }
 

@@ -9,6 +9,7 @@ mod demo;
 mod fallback_bench;
 mod local;
 mod logging;
+mod shadow_bench;
 
 use clap::{Parser, Subcommand};
 

@@ -82,3 +82,42 @@ pub fn grouped_bars(
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(name: &str, values: &[f64]) -> BarSeries {
+        BarSeries {
+            name: name.into(),
+            values: values.to_vec(),
+        }
+    }
+
+    #[test]
+    fn writes_a_png() {
+        let path = std::env::temp_dir().join(format!("grouped-bars-{}.png", std::process::id()));
+        let groups = vec!["A#a".to_owned(), "B#b".to_owned()];
+        grouped_bars(
+            &path,
+            "t",
+            "n",
+            &groups,
+            &[series("x", &[1.0, 2.0]), series("y", &[0.0, 3.5])],
+        )
+        .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+    }
+
+    #[test]
+    fn a_series_of_the_wrong_length_is_refused_naming_it() {
+        let path =
+            std::env::temp_dir().join(format!("grouped-bars-bad-{}.png", std::process::id()));
+        let groups = vec!["A#a".to_owned(), "B#b".to_owned()];
+        let err = grouped_bars(&path, "t", "n", &groups, &[series("short", &[1.0])]).unwrap_err();
+        assert!(err.to_string().contains("\"short\""), "{err}");
+        assert!(!path.exists(), "nothing is written");
+    }
+}

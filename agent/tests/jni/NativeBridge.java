@@ -28,6 +28,8 @@ public final class NativeBridge {
         return binaryName.equals("com.example.Helper") ? HELPER : null;
     }
 
+    static void learnClass(String handlerKey, String binaryName) {}
+
     static byte[] resourceBytes(String path) {
         return null;
     }

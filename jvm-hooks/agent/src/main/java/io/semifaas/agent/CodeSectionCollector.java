@@ -191,8 +191,11 @@ final class CodeSectionCollector {
       shipped.put(type.getName(), classFile);
       references.addAll(ClassFileReferences.of(classFile));
     }
+    // Learned classes have a budget of their own: the walks above may fill maxClasses, and what
+    // instances really fetched matters more than what a walk guessed.
+    int learnedBudget = shipped.size() + LearnedClasses.MAX_PER_HANDLER;
     for (String name : learned) {
-      if (shipped.size() >= maxClasses || shipped.containsKey(name)) {
+      if (shipped.size() >= learnedBudget || shipped.containsKey(name)) {
         continue;
       }
       byte[] classFile = ApplicationClassLoaders.read(loader, resourceName(name));

@@ -71,8 +71,15 @@ final class MutationWatch {
     return mutations;
   }
 
+  /**
+   * Nested server-bound objects become references, not failures. Reference ids are unique per
+   * export, so every fingerprint shares this one scope: the same object gets the same id each time
+   * and an unchanged field hashes the same. It holds what watched receivers' fields reference
+   * (their beans), for the first few local runs of each handler only.
+   */
+  private static final ExportScope FINGERPRINT_SCOPE = new ExportScope(null);
+
   private static int hash(Object value) throws CodecException {
-    // A throwaway scope: nested server-bound objects become references, not failures.
-    return Arrays.hashCode(ObjectCodec.serialize(value, new ExportScope(null)));
+    return Arrays.hashCode(ObjectCodec.serialize(value, FINGERPRINT_SCOPE));
   }
 }

@@ -50,6 +50,18 @@ public final class NativeBridge {
   }
 
   /**
+   * Called by the native side after an instance running {@code handlerKey} fetched {@code
+   * binaryName} by fallback: the handler's next closure carries it. Never throws.
+   */
+  static void learnClass(String handlerKey, String binaryName) {
+    try {
+      Dispatcher.LEARNED.record(handlerKey, binaryName);
+    } catch (Throwable t) {
+      // Learning is an optimisation; the class is fetched again next time.
+    }
+  }
+
+  /**
    * Called by the native side for a function's {@code InvokeRemote} fallback: outcome bytes (0
    * returned, 1 threw, 2 refused or failed). Never throws.
    */

@@ -1,0 +1,610 @@
+//! End to end on the stateful blog sample: one scripted browser session (login, pages, JSON API,
+//! writes, validation errors, session attributes, logout) runs against a fresh service at ratio 0
+//! and against a second fresh service (fresh H2) at ratio 1 where every handler is a candidate
+//! from its first run. Responses, the database dump and the session must be the same; the writes
+//! must have happened once each; the offloaded handlers must have called back into the server for
+//! their repositories and session. The search handler mutates a by-value helper on its controller:
+//! its local profiling runs demote that class, and afterwards it is offloaded with the list kept
+//! on the server. Real processes throughout: `semifaas local`, the blog jar with the agent, real
+//! `bootstrap` instances. Needs `make build`.
+
+use std::{path::PathBuf, sync::LazyLock};
+
+use regex_lite::Regex;
+use reqwest::{header, redirect, Method};
+use semifaas_cli::harness::{Admin, Dist, FaasLocalProcess, ServiceOptions, ServiceProcess};
+use serde_json::Value;
+
+const FUNCTION: &str = "semifaas";
+const API: &str = "io.semifaas.samples.blog.web.PostApiController";
+const PAGES: &str = "io.semifaas.samples.blog.web.PageController";
+const AUTH: &str = "io.semifaas.samples.blog.web.AuthController";
+const SEARCH: &str = "io.semifaas.samples.blog.web.SearchController#search";
+const RECENT_SEARCHES: &str = "io.semifaas.samples.blog.web.RecentSearches";
+/// Local runs the agent fingerprints the receiver around (the mutation watch).
+const WATCHED_LOCAL_RUNS: usize = 3;
+
+fn log_dir(test: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-logs")
+        .join(test)
+}
+
+/// One response as the script compares it: the redirect target matters, the date header not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reply {
+    status: u16,
+    content_type: Option<String>,
+    location: Option<String>,
+    body: String,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// A browser-like client: keeps the `JSESSIONID` cookie, never follows redirects.
+struct Browser {
+    client: reqwest::Client,
+    base: String,
+    session_cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(port: u16) -> Browser {
+        Browser {
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .redirect(redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: format!("http://127.0.0.1:{port}"),
+            session_cookie: None,
+        }
+    }
+
+    async fn send(&mut self, method: Method, path: &str, body: Option<(&str, String)>) -> Reply {
+        let mut request = self
+            .client
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(cookie) = &self.session_cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        if let Some((content_type, body)) = body {
+            request = request
+                .header(header::CONTENT_TYPE, content_type)
+                .body(body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let header_text = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        // Redirects name this service's own origin, which differs between the two services.
+        let location = header_text(header::LOCATION)
+            .map(|l| l.strip_prefix(&self.base).map(str::to_owned).unwrap_or(l));
+        let content_type = header_text(header::CONTENT_TYPE);
+        for cookie in response.headers().get_all(header::SET_COOKIE) {
+            let cookie = cookie.to_str().unwrap();
+            if let Some(pair) = cookie
+                .split(';')
+                .next()
+                .filter(|p| p.starts_with("JSESSIONID="))
+            {
+                self.session_cookie = Some(pair.to_owned());
+            }
+        }
+        Reply {
+            status: response.status().as_u16(),
+            content_type,
+            location,
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        self.send(Method::GET, path, None).await
+    }
+
+    async fn form(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.send(
+            Method::POST,
+            path,
+            Some(("application/x-www-form-urlencoded", body)),
+        )
+        .await
+    }
+
+    async fn json(&mut self, method: Method, path: &str, body: &str) -> Reply {
+        self.send(method, path, Some(("application/json", body.to_owned())))
+            .await
+    }
+}
+
+/// Form encoding of the few characters the script uses.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            b' ' => "+".to_owned(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// What the normaliser masks, and nothing else: generated ids and `createdAt`/`updatedAt`
+/// timestamps, wherever they appear in JSON bodies, HTML and redirect targets.
+static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
+    [
+        // JSON: "id":12, "postId":12
+        (r#""(id|postId)":\d+"#, r#""$1":<id>"#),
+        // JSON: "createdAt":"2026-11-23T13:15:04.123456Z" (and updatedAt, or null)
+        (
+            r#""(createdAt|updatedAt)":("[^"]*"|null)"#,
+            r#""$1":<time>"#,
+        ),
+        // HTML: href="/posts/12", id="post-12", id="comment-12"; Location: /posts/12
+        (r"/posts/\d+", "/posts/<id>"),
+        (r#"id="(post|comment)-\d+""#, r#"id="$1-<id>""#),
+        // HTML: any ISO-8601 instant the templates print
+        (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "<time>"),
+        // JSON: the session's visited post ids
+        (r#""visited":\[[\d,]*\]"#, r#""visited":[<ids>]"#),
+    ]
+    .into_iter()
+    .map(|(pattern, replacement)| (Regex::new(pattern).unwrap(), replacement))
+    .collect()
+});
+
+fn normalise(text: &str) -> String {
+    MASKS.iter().fold(text.to_owned(), |text, (regex, with)| {
+        regex.replace_all(&text, *with).into_owned()
+    })
+}
+
+fn normalised(reply: &Reply) -> Reply {
+    Reply {
+        status: reply.status,
+        content_type: reply.content_type.clone(),
+        location: reply.location.as_deref().map(normalise),
+        body: normalise(&reply.body),
+    }
+}
+
+/// The transcript of one run: labelled replies, then what the server holds afterwards.
+struct Transcript {
+    replies: Vec<(String, Reply)>,
+    dump: Value,
+    session: Value,
+}
+
+/// The searches the script makes, in order; each adds its query to the recent list. The first
+/// [`WATCHED_LOCAL_RUNS`] run locally (profiling), the next [`OFFLOADED_SEARCHES`] at the ratio
+/// under test, the last one locally again: it sees the list the server holds.
+const SEARCHES: [&str; 7] = [
+    "caching",
+    "SESSIONS",
+    "zzz",
+    "post",
+    "transactions",
+    "a",
+    "end",
+];
+const OFFLOADED_SEARCHES: usize = 3;
+
+async fn search(browser: &mut Browser, replies: &mut Vec<(String, Reply)>, query: &str) {
+    let reply = browser
+        .get(&format!("/api/search?q={}", encode(query)))
+        .await;
+    replies.push((format!("GET /api/search?q={query}"), reply));
+}
+
+/// The scripted session. With `offload`, the ratio is 1 after the profiling searches, except
+/// for the last search.
+async fn run_script(service: &ServiceProcess, offload: Option<&Admin>) -> Transcript {
+    let set_ratio = async |ratio: f64| {
+        if let Some(admin) = offload {
+            admin.set_ratio(ratio).await.unwrap();
+        }
+    };
+    let mut browser = Browser::new(service.port);
+    let mut replies: Vec<(String, Reply)> = vec![];
+    macro_rules! step {
+        ($label:expr, $reply:expr) => {{
+            let reply = $reply;
+            replies.push(($label.to_string(), reply.clone()));
+            reply
+        }};
+    }
+
+    // Local profiling runs of the search handler (ratio 0 on both services).
+    for query in &SEARCHES[..WATCHED_LOCAL_RUNS] {
+        search(&mut browser, &mut replies, query).await;
+    }
+    set_ratio(1.0).await;
+
+    step!(
+        "GET /api/session (anonymous)",
+        browser.get("/api/session").await
+    );
+    step!(
+        "POST /api/posts (not logged in)",
+        browser
+            .json(Method::POST, "/api/posts", r#"{"title":"t","body":"b"}"#)
+            .await
+    );
+    step!(
+        "POST /login (wrong password)",
+        browser
+            .form("/login", &[("username", "alice"), ("password", "nope")])
+            .await
+    );
+    let login = step!(
+        "POST /login",
+        browser
+            .form("/login", &[("username", "alice"), ("password", "alice")])
+            .await
+    );
+    assert_eq!(login.status, 200, "login: {}", login.body);
+    step!("GET /posts", browser.get("/posts").await);
+    let list = step!("GET /api/posts", browser.get("/api/posts").await).json();
+    let seeded = list.as_array().expect("a list of posts");
+    let first = seeded[0]["id"].as_u64().unwrap();
+    let bobs = seeded
+        .iter()
+        .find(|p| p["author"] == "bob")
+        .and_then(|p| p["id"].as_u64())
+        .expect("bob wrote a seeded post");
+    step!(
+        "GET /posts/{first}",
+        browser.get(&format!("/posts/{first}")).await
+    );
+    step!(
+        "GET /api/posts/{first}",
+        browser.get(&format!("/api/posts/{first}")).await
+    );
+
+    let created = step!(
+        "POST /api/posts",
+        browser
+            .json(
+                Method::POST,
+                "/api/posts",
+                r#"{"title":"Equivalence, end to end","body":"The same *script* twice.\n\n- once local\n- once offloaded\n\nBoth must agree."}"#,
+            )
+            .await
+    );
+    assert_eq!(created.status, 201, "create: {}", created.body);
+    let post = created.json()["id"].as_u64().unwrap();
+    step!(
+        "POST /api/posts/{post}/comments",
+        browser
+            .json(
+                Method::POST,
+                &format!("/api/posts/{post}/comments"),
+                r#"{"body":"A comment, written once."}"#,
+            )
+            .await
+    );
+    step!(
+        "PUT /api/posts/{post}",
+        browser
+            .json(
+                Method::PUT,
+                &format!("/api/posts/{post}"),
+                r#"{"title":"Equivalence, edited","body":"Edited *once*, in place."}"#,
+            )
+            .await
+    );
+    step!(
+        "PUT /api/posts/{bobs} (forbidden)",
+        browser
+            .json(
+                Method::PUT,
+                &format!("/api/posts/{bobs}"),
+                r#"{"title":"mine now","body":"no"}"#,
+            )
+            .await
+    );
+    step!("GET /posts/new", browser.get("/posts/new").await);
+    step!(
+        "POST /posts (invalid form)",
+        browser
+            .form("/posts", &[("title", ""), ("body", "x")])
+            .await
+    );
+    let redirect = step!(
+        "POST /posts (valid form)",
+        browser
+            .form(
+                "/posts",
+                &[
+                    ("title", "From the form"),
+                    ("body", "Posted through the *HTML* form.")
+                ],
+            )
+            .await
+    );
+    assert_eq!(redirect.status, 302, "form post redirects: {redirect:?}");
+    step!(
+        "GET /posts/{post}",
+        browser.get(&format!("/posts/{post}")).await
+    );
+    step!(
+        "POST /api/posts (validation error)",
+        browser
+            .json(Method::POST, "/api/posts", r#"{"title":"","body":""}"#)
+            .await
+    );
+    step!(
+        "POST /api/posts (malformed JSON)",
+        browser.json(Method::POST, "/api/posts", "{not json").await
+    );
+    step!("GET /api/posts/abc", browser.get("/api/posts/abc").await);
+    step!(
+        "GET /api/posts/999999",
+        browser.get("/api/posts/999999").await
+    );
+    step!("GET /api/stats", browser.get("/api/stats").await);
+    step!("GET /api/search (no q)", browser.get("/api/search").await);
+    for query in &SEARCHES[WATCHED_LOCAL_RUNS..][..OFFLOADED_SEARCHES] {
+        search(&mut browser, &mut replies, query).await;
+    }
+    set_ratio(0.0).await;
+    search(&mut browser, &mut replies, SEARCHES[SEARCHES.len() - 1]).await;
+    set_ratio(1.0).await;
+    let session = step!("GET /api/session", browser.get("/api/session").await).json();
+    let dump = step!("GET /api/admin/dump", browser.get("/api/admin/dump").await).json();
+    step!("POST /logout", browser.form("/logout", &[]).await);
+    step!(
+        "GET /api/session (logged out)",
+        browser.get("/api/session").await
+    );
+    step!(
+        "PUT /api/posts/{post} (logged out)",
+        browser
+            .json(
+                Method::PUT,
+                &format!("/api/posts/{post}"),
+                r#"{"title":"x","body":"y"}"#,
+            )
+            .await
+    );
+    Transcript {
+        replies,
+        dump,
+        session,
+    }
+}
+
+/// A fresh blog service (fresh in-memory H2) where every handler is a candidate from its first
+/// run, started at ratio 0. The agent's INFO lines (demotions) go to the service log.
+async fn start_blog(dist: &Dist, endpoint: &str, logs: &std::path::Path) -> ServiceProcess {
+    let mut options = ServiceOptions::new("blog", endpoint);
+    options.settings.extend([
+        ("min-cpu-ms".to_owned(), "0".to_owned()),
+        ("profile.samples".to_owned(), "0".to_owned()),
+    ]);
+    options
+        .jvm_options
+        .push("-Dlogging.level.io.semifaas.agent=INFO".to_owned());
+    ServiceProcess::start(dist, &options, logs).await.unwrap()
+}
+
+/// The steps that must fail, by label: status and the error code of the JSON body.
+const EXPECTED_ERRORS: [(&str, u16, &str); 9] = [
+    ("POST /api/posts (not logged in)", 401, "not_logged_in"),
+    ("POST /login (wrong password)", 401, "bad_credentials"),
+    ("PUT /api/posts/{bobs} (forbidden)", 403, "forbidden"),
+    (
+        "POST /api/posts (validation error)",
+        400,
+        "validation_failed",
+    ),
+    ("POST /api/posts (malformed JSON)", 400, "bad_request"),
+    ("GET /api/posts/abc", 400, "bad_request"),
+    ("GET /api/posts/999999", 404, "not_found"),
+    ("GET /api/search (no q)", 400, "bad_request"),
+    ("PUT /api/posts/{post} (logged out)", 401, "not_logged_in"),
+];
+
+fn handler<'a>(stats: &'a Value, key: &str) -> &'a Value {
+    let report = &stats["handlers"][key];
+    assert!(report.is_object(), "no stats for {key}: {stats}");
+    report
+}
+
+fn count(report: &Value, path: &[&str]) -> u64 {
+    path.iter()
+        .fold(report, |v, k| &v[*k])
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_blog_session_offloaded_equals_the_local_one() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("blog");
+    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "4"], &logs)
+        .await
+        .unwrap();
+
+    // Reference: everything on the server.
+    let local = {
+        let service = start_blog(&dist, &platform.endpoint(), &logs).await;
+        let transcript = run_script(&service, None).await;
+        let stats = Admin::new(service.admin_port).stats().await.unwrap();
+        assert_eq!(stats["totals"]["offloaded"], 0, "ratio 0 offloads nothing");
+        transcript
+    };
+
+    // Under test: a second fresh service, ratio 1 after the profiling searches.
+    let service = start_blog(&dist, &platform.endpoint(), &logs).await;
+    let admin = Admin::new(service.admin_port);
+    let offloaded = run_script(&service, Some(&admin)).await;
+    let stats = admin.stats().await.unwrap();
+    let log = service.log();
+
+    // The reference itself behaves: bad input gets its error, nothing else fails.
+    for (label, reply) in &local.replies {
+        let expected = EXPECTED_ERRORS
+            .iter()
+            .find(|(l, _, _)| label == l)
+            .map(|(_, status, code)| (*status, *code));
+        match expected {
+            Some((status, code)) => {
+                assert_eq!(reply.status, status, "{label}: {}", reply.body);
+                assert_eq!(reply.json()["error"], code, "{label}: {}", reply.body);
+            }
+            None => assert!(reply.status < 400, "{label}: {reply:?}"),
+        }
+    }
+
+    // The same statuses and bodies, step by step, after masking ids and timestamps only.
+    assert_eq!(local.replies.len(), offloaded.replies.len());
+    for ((label, want), (_, got)) in local.replies.iter().zip(&offloaded.replies) {
+        assert_eq!(
+            normalised(want),
+            normalised(got),
+            "{label}: offloaded reply differs from the local one"
+        );
+    }
+    assert_eq!(
+        normalise(&local.dump.to_string()),
+        normalise(&offloaded.dump.to_string()),
+        "the databases differ"
+    );
+    assert_eq!(
+        local.session, offloaded.session,
+        "the session attributes differ"
+    );
+
+    // Every write happened exactly once: the seeded rows plus what the script created.
+    for dump in [&local.dump, &offloaded.dump] {
+        let titles: Vec<&str> = dump["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["title"].as_str().unwrap())
+            .collect();
+        assert_eq!(titles.len(), 6, "4 seeded posts + 2 written: {titles:?}");
+        assert_eq!(&titles[4..], ["Equivalence, edited", "From the form"]);
+        let comments = dump["comments"].as_array().unwrap();
+        assert_eq!(comments.len(), 7, "6 seeded comments + 1 written");
+        assert_eq!(comments[6]["body"], "A comment, written once.");
+        assert_eq!(dump["users"].as_array().unwrap().len(), 2);
+    }
+    assert_eq!(offloaded.session["user"], "alice");
+    assert_eq!(
+        offloaded.session["visited"].as_array().map(Vec::len),
+        Some(3),
+        "three post views recorded in the session: {}",
+        offloaded.session
+    );
+
+    // The handlers ran in function instances without failures, and the writes went through
+    // remote calls to the server's repositories and session.
+    let must_offload = [
+        format!("{API}#list"),
+        format!("{API}#get"),
+        format!("{API}#create"),
+        format!("{API}#comment"),
+        format!("{API}#edit"),
+        format!("{PAGES}#list"),
+        format!("{PAGES}#show"),
+        format!("{PAGES}#newPost"),
+        format!("{PAGES}#create"),
+        format!("{AUTH}#login"),
+        format!("{AUTH}#session"),
+        SEARCH.to_owned(),
+    ];
+    for key in &must_offload {
+        let report = handler(&stats, key);
+        assert!(
+            count(report, &["offloaded"]) > 0,
+            "{key} was offloaded: {report}\n{log}"
+        );
+        assert_eq!(
+            count(report, &["failures"]),
+            0,
+            "{key} had no failures: {report}"
+        );
+        assert!(
+            report["failure_reasons"]
+                .as_object()
+                .is_none_or(|r| r.values().all(|n| n == 0)),
+            "{key} has no failure reasons: {report}"
+        );
+    }
+    for key in ["create", "comment", "edit"].map(|m| format!("{API}#{m}")) {
+        assert!(
+            count(handler(&stats, &key), &["fallbacks", "invoke"]) > 0,
+            "{key} wrote through remote calls: {stats}"
+        );
+    }
+    assert!(
+        count(
+            handler(&stats, &format!("{PAGES}#create")),
+            &["fallbacks", "invoke"]
+        ) > 0,
+        "the form post wrote through remote calls: {stats}"
+    );
+
+    // Demotion: the profiling runs saw the search handler change its RecentSearches in place.
+    assert!(
+        log.lines().any(|l| l.contains(SEARCH)
+            && l.contains(RECENT_SEARCHES)
+            && l.contains("now stays on the server")),
+        "the agent logged the demotion of {RECENT_SEARCHES}:\n{log}"
+    );
+    let demotions: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("now stays on the server"))
+        .collect();
+    assert_eq!(
+        demotions.len(),
+        1,
+        "only RecentSearches is demoted; classes merely referencing server-bound beans are not: \
+         {demotions:#?}"
+    );
+    let search = handler(&stats, SEARCH);
+    assert_eq!(
+        count(search, &["local"]),
+        (WATCHED_LOCAL_RUNS + 1) as u64,
+        "{search}"
+    );
+    assert_eq!(
+        count(search, &["offloaded"]),
+        OFFLOADED_SEARCHES as u64,
+        "{search}"
+    );
+    assert!(
+        count(search, &["fallbacks", "invoke"]) > 0,
+        "the offloaded search called the server's RecentSearches: {search}"
+    );
+    // The list kept growing on the server: the last search, run there, sees every query.
+    let last = offloaded
+        .replies
+        .iter()
+        .rev()
+        .find(|(label, _)| label.starts_with("GET /api/search"))
+        .unwrap();
+    assert_eq!(
+        last.1.json()["recent"],
+        serde_json::json!(SEARCHES),
+        "every query is in the server's list"
+    );
+}
