@@ -364,34 +364,37 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordLocal<'local>(
 /// `static native void recordIneligible(String handlerKey, String reason)`.
 #[no_mangle]
 pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordIneligible<'local>(
-    mut unowned: EnvUnowned<'local>,
+    unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
     handler_key: JString<'local>,
     reason: JString<'local>,
 ) {
-    unowned
-        .with_env(|env| -> Result<()> {
-            let key = string(env, &handler_key, "handlerKey")?;
-            let reason = string(env, &reason, "reason")?;
-            agent()?.record_ineligible(&key, &reason);
-            Ok(())
-        })
-        .resolve::<FailOpen>()
+    record_with_reason(unowned, handler_key, reason, Agent::record_ineligible)
 }
 
 /// `static native void recordOffloadFailure(String handlerKey, String reason)`.
 #[no_mangle]
 pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordOffloadFailure<'local>(
-    mut unowned: EnvUnowned<'local>,
+    unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
     handler_key: JString<'local>,
     reason: JString<'local>,
+) {
+    record_with_reason(unowned, handler_key, reason, Agent::record_offload_failure)
+}
+
+/// The body of the `(String handlerKey, String reason)` recorders.
+fn record_with_reason<'local>(
+    mut unowned: EnvUnowned<'local>,
+    handler_key: JString<'local>,
+    reason: JString<'local>,
+    record: fn(&Agent, &str, &str),
 ) {
     unowned
         .with_env(|env| -> Result<()> {
             let key = string(env, &handler_key, "handlerKey")?;
             let reason = string(env, &reason, "reason")?;
-            agent()?.record_offload_failure(&key, &reason);
+            record(agent()?, &key, &reason);
             Ok(())
         })
         .resolve::<FailOpen>()

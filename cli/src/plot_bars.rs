@@ -5,7 +5,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use plotters::prelude::*;
 
-use crate::plot::ensure_font;
+use crate::plot::{draw_legend, ensure_font};
 
 /// One named series: a value per group, in the order of the groups.
 pub struct BarSeries {
@@ -72,12 +72,7 @@ pub fn grouped_bars(
             .label(s.name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 15, y + 5)], color.filled()));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
-        .border_style(BLACK)
-        .draw()?;
+    draw_legend(&mut chart)?;
     root.present()
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
