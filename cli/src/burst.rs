@@ -90,8 +90,10 @@ pub struct BurstArgs {
     /// The request, with `{i}` replaced by the request's number modulo 16.
     #[arg(long, default_value = "/images/thumbnails/6?seed={i}&size=64")]
     pub path: String,
-    /// Instances faas-local may run at once.
-    #[arg(long, default_value_t = 6)]
+    /// Instances faas-local may run at once. The instances share one core, so more of them
+    /// only adds cold starts at the burst onset; past the limit an offload is throttled at once
+    /// and runs locally (as with Lambda's reserved concurrency).
+    #[arg(long, default_value_t = 4)]
     pub concurrency: usize,
     /// auto-warm: instances provisioned on faas-local and prewarmed by the agent.
     #[arg(long, default_value_t = 4)]
