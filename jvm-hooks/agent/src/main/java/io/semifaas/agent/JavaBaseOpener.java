@@ -11,6 +11,8 @@ import java.util.Set;
  * values, time, I/O types) to the agent's own module, so the application needs no --add-opens.
  */
 final class JavaBaseOpener {
+  /** Keep in step with {@code JAVA_BASE_OPENS} in lambda-shim/src/jvm.rs: what the server encodes,
+   * the function must be able to decode. */
   static final List<String> PACKAGES =
       List.of(
           "java.lang",
