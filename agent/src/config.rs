@@ -73,6 +73,8 @@ pub struct AgentConfig {
     pub exclude: Vec<String>,
     /// Recorded invocations kept per handler for shadow execution.
     pub shadow_samples: u32,
+    /// Offloads in flight at most; `None` learns the platform's room from its throttling.
+    pub offload_max_in_flight: Option<u64>,
 }
 
 /// The number of CPUs, the default capacity: one request per core runs without queueing.
@@ -104,6 +106,7 @@ impl Default for AgentConfig {
             include: Vec::new(),
             exclude: Vec::new(),
             shadow_samples: 3,
+            offload_max_in_flight: None,
         }
     }
 }
@@ -152,6 +155,7 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.profile.samples", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.profile_samples, v.trim().parse().ok()) },
     Key { name: "semifaas.include", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.include, parse_patterns(v)) },
     Key { name: "semifaas.exclude", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.exclude, parse_patterns(v)) },
+    Key { name: "semifaas.offload.max-in-flight", expected: "a whole number of offloads, 0 or more (0 = learn the platform's room from its throttling)", apply: |c, v| set(&mut c.offload_max_in_flight, v.trim().parse::<u64>().ok().map(|n| (n > 0).then_some(n))) },
     Key { name: "semifaas.shadow.samples", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.shadow_samples, v.trim().parse().ok()) },
     // Read by the Java side (remote references, read-only methods); listed so that they are not unknown here.
     Key { name: "semifaas.remote-classes", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
@@ -410,6 +414,7 @@ mod tests {
         for v in ["-1", "2.5", "many"] {
             bad("semifaas.profile.samples", v);
             bad("semifaas.shadow.samples", v);
+            bad("semifaas.offload.max-in-flight", v);
         }
         for v in ["a b#c", "com.x.C#", ".com.x", "com.x.A, has space"] {
             assert!(bad("semifaas.include", v).contains("Class#method"));
@@ -427,6 +432,7 @@ mod tests {
         assert_eq!(d.min_cpu, Duration::from_millis(5));
         assert_eq!((d.profile_samples, d.shadow_samples), (3, 3));
         assert!(d.include.is_empty() && d.exclude.is_empty());
+        assert_eq!(d.offload_max_in_flight, None, "learned by default");
         let c = parse(&[
             ("semifaas.mode", "auto"),
             ("semifaas.auto.capacity", "8"),
@@ -440,6 +446,7 @@ mod tests {
             ),
             ("semifaas.exclude", " com.example.Health ,"),
             ("semifaas.shadow.samples", "5"),
+            ("semifaas.offload.max-in-flight", "4"),
             ("semifaas.remote-classes", "com.example.Db"),
             ("semifaas.copy-classes", "com.example.Dto"),
             ("semifaas.read-only-methods", "fetch,com.example.Repo#load"),
@@ -457,6 +464,9 @@ mod tests {
         );
         assert_eq!(c.exclude, ["com.example.Health"]);
         assert_eq!(c.shadow_samples, 5);
+        assert_eq!(c.offload_max_in_flight, Some(4));
+        let learned = parse(&[("semifaas.offload.max-in-flight", "0")]).unwrap();
+        assert_eq!(learned.offload_max_in_flight, None);
     }
 
     #[test]

@@ -12,6 +12,10 @@
 //!   It comes down with hysteresis: only after [`CALM_TICKS`] calm ticks, halving each time, to
 //!   0 below [`MIN_RATIO`], but never below the needed share of the recent arrivals: offloading
 //!   itself makes the server look calm while the burst lasts.
+//! - spill (auto mode, outside `handover`): between ticks, a request that finds
+//!   [`SPILL_FACTOR`] × capacity local runs already in progress is offloaded to a free platform
+//!   slot whatever the ratio, so the first requests of a burst do not queue while the next tick
+//!   is awaited, and the backlog drains to the platform as fast as it has room.
 //! - `handover`: new server capacity is ready (`POST /capacity-ready`): ratio 0, held until
 //!   `POST /capacity-ready?ready=false`, or until a burst saturates the server again after
 //!   [`HANDOVER_HOLD`].
@@ -23,7 +27,7 @@ use std::{
     cell::Cell,
     collections::HashMap,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::{Duration, Instant},
@@ -35,6 +39,7 @@ use tracing::{debug, info};
 
 use crate::{
     config::{AgentConfig, Mode},
+    offload_slots::{OffloadSlots, SlotsState},
     policy::Policy,
 };
 
@@ -46,6 +51,10 @@ pub const MIN_RATIO: f64 = 0.05;
 pub const QUEUE_FACTOR: f64 = 2.0;
 /// How much one queueing tick raises the ratio when in-flight requests do not show the excess.
 pub const QUEUE_STEP: f64 = 0.25;
+/// A request that finds this many local runs per unit of capacity already in progress is
+/// spilled to the platform in auto mode: the server stays busy, and what would wait behind it
+/// runs where there is room.
+pub const SPILL_FACTOR: u64 = 2;
 /// How long a handover holds the ratio at 0 before a new burst may end it.
 pub const HANDOVER_HOLD: Duration = Duration::from_secs(30);
 /// Local runs of a handler in one window needed to compare its latency with its baseline.
@@ -506,6 +515,9 @@ pub struct ControllerState {
     pub max_ratio: f64,
     pub interval_ms: u64,
     pub capacity_ready: bool,
+    /// Offloads in flight and the platform's room (configured or learned).
+    #[serde(flatten)]
+    pub slots: SlotsState,
     pub last_decision: Decision,
     /// Milliseconds since the last decision.
     pub last_decision_ms_ago: u64,
@@ -522,6 +534,11 @@ struct ControlState {
 pub struct BurstControl {
     policy: Arc<Policy>,
     gauge: LoadGauge,
+    slots: OffloadSlots,
+    /// Auto mode outside a handover: requests may spill (read on every request, so not under
+    /// the state lock).
+    spilling: AtomicBool,
+    capacity: u64,
     interval: Duration,
     state: Mutex<ControlState>,
 }
@@ -531,6 +548,9 @@ impl BurstControl {
         BurstControl {
             policy,
             gauge: LoadGauge::default(),
+            slots: OffloadSlots::new(config.offload_max_in_flight),
+            spilling: AtomicBool::new(config.mode == Mode::Auto),
+            capacity: u64::from(config.auto_capacity),
             interval: config.auto_interval,
             state: Mutex::new(ControlState {
                 mode: config.mode,
@@ -560,6 +580,26 @@ impl BurstControl {
 
     pub fn gauge(&self) -> &LoadGauge {
         &self.gauge
+    }
+
+    pub fn slots(&self) -> &OffloadSlots {
+        &self.slots
+    }
+
+    /// Whether the request on this thread (already counted in flight) should go to the
+    /// platform because it would queue: auto mode outside a handover, [`SPILL_FACTOR`] ×
+    /// capacity local runs already in progress, and a free platform slot.
+    pub fn should_spill(&self) -> bool {
+        if !self.spilling.load(Ordering::Acquire) {
+            return false;
+        }
+        let offloading = self.slots.in_flight();
+        let others_local = self
+            .gauge
+            .current()
+            .saturating_sub(offloading)
+            .saturating_sub(1);
+        others_local >= SPILL_FACTOR * self.capacity && self.slots.has_room()
     }
 
     /// A local run finished: its latency feeds the queueing signal.
@@ -599,6 +639,10 @@ impl BurstControl {
 
     fn apply(&self, state: &mut ControlState, before: &Decision, decision: &Decision) {
         state.decided_at = Instant::now();
+        self.spilling.store(
+            state.mode == Mode::Auto && decision.phase != Phase::Handover,
+            Ordering::Release,
+        );
         if self.policy.set_global_ratio(decision.ratio).is_err() {
             // Unreachable: the controller's ratios are clamped to [0, max-ratio].
             debug!(ratio = decision.ratio, "controller ratio rejected");
@@ -634,6 +678,10 @@ impl BurstControl {
         let previous = std::mem::replace(&mut state.mode, mode);
         if previous != mode {
             info!(mode = mode.as_str(), "offload mode changed");
+            self.spilling.store(
+                mode == Mode::Auto && !state.controller.in_handover(),
+                Ordering::Release,
+            );
             if mode == Mode::Auto {
                 let ratio = self.policy.global_ratio();
                 state.controller.resume(ratio);
@@ -665,6 +713,7 @@ impl BurstControl {
             max_ratio: settings.max_ratio,
             interval_ms: u64::try_from(self.interval.as_millis()).unwrap_or(u64::MAX),
             capacity_ready: state.controller.in_handover(),
+            slots: self.slots.state(),
             last_decision,
             last_decision_ms_ago: u64::try_from(state.decided_at.elapsed().as_millis())
                 .unwrap_or(u64::MAX),
@@ -954,6 +1003,42 @@ mod tests {
             Some(30_000.0),
             "but it counts for the service time"
         );
+    }
+
+    #[test]
+    fn requests_spill_in_auto_mode_when_they_would_queue_and_the_platform_has_room() {
+        let config = AgentConfig {
+            mode: Mode::Auto,
+            auto_capacity: 1,
+            offload_max_in_flight: Some(1),
+            ..AgentConfig::default()
+        };
+        let control = BurstControl::new(&config, Arc::new(Policy::new(0.0).unwrap()));
+        // Each request enters on its own thread (the gauge counts a thread once).
+        let enter = |n: usize| {
+            for _ in 0..n {
+                std::thread::scope(|s| {
+                    s.spawn(|| control.gauge().enter());
+                });
+            }
+        };
+        enter(2);
+        assert!(!control.should_spill(), "1 local run ahead of this one");
+        enter(1);
+        assert!(control.should_spill(), "2 local runs (2 x capacity) ahead");
+        let slot = control.slots().take();
+        enter(1);
+        assert!(
+            !control.should_spill(),
+            "the platform's only slot is taken (and that request is not local)"
+        );
+        drop(slot);
+        control.capacity_ready(true);
+        assert!(!control.should_spill(), "no spill during a handover");
+        control.capacity_ready(false);
+        assert!(control.should_spill());
+        control.set_mode(Mode::Manual);
+        assert!(!control.should_spill(), "manual mode never spills");
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! - [`stats`] and [`admin`]: statistics, and the loopback HTTP endpoint (`/ratio`, `/stats`,
 //!   `/metrics`).
 //! - [`candidates`]: which handlers are worth offloading (profiled local CPU time, include and
-//!   exclude lists); [`controller`]: the burst controller that sets the ratio in auto mode.
+//!   exclude lists); [`controller`]: the burst controller that sets the ratio in auto mode and
+//!   spills queued requests; [`offload_slots`]: the platform's room (offloads in flight).
 //! - [`samples`] and [`prewarm`]: recorded invocations, and prewarms that start instances with
 //!   every closure installed and the samples replayed in shadow mode (remote writes refused).
 //! - [`config`]: the `semifaas.*` keys; [`runtime`]: the process-wide [`Agent`](runtime::Agent).
@@ -34,6 +35,7 @@ pub mod dispatch;
 pub mod fallback_service;
 pub mod java_callbacks;
 pub mod jni_exports;
+pub mod offload_slots;
 pub mod policy;
 pub mod prewarm;
 pub mod runtime;

@@ -9,6 +9,11 @@
 //! The global ratio comes from the operator (manual mode) or from the burst controller
 //! ([`crate::controller`], auto mode) through [`Policy::set_global_ratio`]; handlers that are not
 //! candidates ([`crate::candidates`]) never reach the credit counter.
+//!
+//! Two things outside the credits change where an invocation runs, both in
+//! [`crate::runtime::Agent::should_offload`]: an offload the platform has no room for runs here
+//! ([`LocalReason::PlatformFull`]), and in auto mode a request that would queue behind the local
+//! runs is spilled to a free platform slot ([`crate::controller::BurstControl::should_spill`]).
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -32,6 +37,9 @@ pub enum LocalReason {
     AwaitingCredit,
     /// The handler is not a candidate for offloading (see [`crate::candidates`]).
     NotCandidate,
+    /// The ratio chose to offload it, but the platform has no room: as many offloads are in
+    /// flight as it takes (see [`crate::offload_slots`]).
+    PlatformFull,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,6 +178,11 @@ impl Policy {
             .overrides
             .insert(handler_key.to_owned(), ratio);
         Ok(())
+    }
+
+    /// Whether the operator set this handler's ratio (which then holds in auto mode too).
+    pub fn has_override(&self, handler_key: &str) -> bool {
+        self.ratios.read().overrides.contains_key(handler_key)
     }
 
     /// Removes a per-handler override; returns whether there was one.

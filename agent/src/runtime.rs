@@ -161,12 +161,13 @@ impl Agent {
     }
 
     /// Counts one invocation of the handler, marks the request in flight and decides where it
-    /// runs: handlers that are not candidates run locally.
+    /// runs: handlers that are not candidates run locally; for candidates the ratio decides,
+    /// within the platform's room, and in auto mode a request that would queue spills.
     pub fn should_offload(&self, handler_key: &str) -> bool {
         self.stats.record_invocation(handler_key);
         self.control.gauge().enter();
         let decision = if self.candidates.is_candidate(handler_key) {
-            self.policy.decide(handler_key)
+            self.place(handler_key, self.policy.decide(handler_key))
         } else {
             OffloadDecision::Local {
                 reason: LocalReason::NotCandidate,
@@ -176,6 +177,25 @@ impl Agent {
             tracing::trace!(handler = handler_key, ?reason, "running locally");
         }
         decision.is_offload()
+    }
+
+    /// The ratio's decision for a candidate, adjusted to the platform's room and the spill.
+    fn place(&self, handler_key: &str, decision: OffloadDecision) -> OffloadDecision {
+        match decision {
+            OffloadDecision::Offload if !self.control.slots().has_room() => {
+                self.stats.record_platform_full(handler_key);
+                OffloadDecision::Local {
+                    reason: LocalReason::PlatformFull,
+                }
+            }
+            OffloadDecision::Local {
+                reason: LocalReason::RatioZero | LocalReason::AwaitingCredit,
+            } if self.control.should_spill() && !self.policy.has_override(handler_key) => {
+                self.stats.record_spilled(handler_key);
+                OffloadDecision::Offload
+            }
+            other => other,
+        }
     }
 
     /// Validates and stores a closure captured by the Java side.
@@ -197,6 +217,7 @@ impl Agent {
         args: Vec<u8>,
         scope_id: u64,
     ) -> Option<Vec<u8>> {
+        let slot = self.control.slots().take();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let dispatcher = self.dispatcher.clone();
         let key = handler_key.to_owned();
@@ -206,11 +227,13 @@ impl Agent {
         });
         match rx.blocking_recv() {
             Ok(Ok(outcome)) => {
+                slot.succeeded();
                 self.control.gauge().leave();
                 Some(outcome.to_tagged())
             }
             Ok(Err(failure)) => {
                 if failure.reason == FailureReason::Throttled {
+                    slot.throttled();
                     self.control.gauge().throttled();
                 }
                 None

@@ -99,6 +99,8 @@ struct HandlerStats {
     ineligible_reason: Option<String>,
     fallbacks: [u64; FallbackKind::ALL.len()],
     cold_starts: u64,
+    spilled: u64,
+    platform_full: u64,
     local_wall: Histogram<u64>,
     local_cpu: Histogram<u64>,
     offload_round_trip: Histogram<u64>,
@@ -121,6 +123,8 @@ impl Default for HandlerStats {
             ineligible_reason: None,
             fallbacks: Default::default(),
             cold_starts: 0,
+            spilled: 0,
+            platform_full: 0,
             local_wall: histogram(),
             local_cpu: histogram(),
             offload_round_trip: histogram(),
@@ -145,6 +149,14 @@ pub struct Counters {
     pub fallbacks: BTreeMap<String, u64>,
     pub cold_starts: u64,
     pub ineligible: u64,
+    /// Offloads beyond the ratio: requests that would have queued behind the local runs went to
+    /// a free platform slot (auto mode).
+    #[serde(default)]
+    pub spilled: u64,
+    /// Offloads the ratio asked for that ran locally because the platform had no room
+    /// (offloads in flight at its limit, see `semifaas.offload.max-in-flight`).
+    #[serde(default)]
+    pub platform_full: u64,
 }
 
 impl Counters {
@@ -155,6 +167,8 @@ impl Counters {
         self.failures += other.failures;
         self.cold_starts += other.cold_starts;
         self.ineligible += other.ineligible;
+        self.spilled += other.spilled;
+        self.platform_full += other.platform_full;
         for (k, v) in &other.failure_reasons {
             *self.failure_reasons.entry(k.clone()).or_default() += v;
         }
@@ -257,6 +271,8 @@ impl HandlerStats {
                 .collect(),
             cold_starts: self.cold_starts,
             ineligible: self.ineligible,
+            spilled: self.spilled,
+            platform_full: self.platform_full,
         };
         HandlerReport {
             counters,
@@ -334,6 +350,16 @@ impl Stats {
             h.install.saturating_record(function.install_us);
             h.handler.saturating_record(function.handler_us);
         });
+    }
+
+    /// The invocation is offloaded although the ratio kept it here: the server was queueing.
+    pub fn record_spilled(&self, handler_key: &str) {
+        self.with(handler_key, |h| h.spilled += 1);
+    }
+
+    /// The ratio offloaded the invocation but the platform had no room: it runs here.
+    pub fn record_platform_full(&self, handler_key: &str) {
+        self.with(handler_key, |h| h.platform_full += 1);
     }
 
     /// A local run finished (including runs after a failed offload).
@@ -480,7 +506,7 @@ impl StatsReport {
                 .map(|(k, r)| format!("semifaas_handler_ratio{{handler=\"{}\"}} {r}", label(k)))
                 .collect(),
         );
-        let counters: [CounterFamily; 6] = [
+        let counters: [CounterFamily; 8] = [
             (
                 "semifaas_invocations_total",
                 "Handler invocations seen by the policy.",
@@ -510,6 +536,16 @@ impl StatsReport {
                 "semifaas_ineligible_total",
                 "Invocations of handlers that cannot be offloaded.",
                 |h| h.counters.ineligible,
+            ),
+            (
+                "semifaas_spilled_total",
+                "Offloads beyond the ratio, of requests that would have queued (auto mode).",
+                |h| h.counters.spilled,
+            ),
+            (
+                "semifaas_platform_full_total",
+                "Offloads the ratio chose that ran locally: the platform had no room.",
+                |h| h.counters.platform_full,
             ),
         ];
         for (name, help, value) in counters {
@@ -615,6 +651,9 @@ mod tests {
         stats.record_fallback(H, FallbackKind::LoadClass);
         stats.record_fallback(H, FallbackKind::LoadClass);
         stats.record_fallback(H, FallbackKind::FetchClosure);
+        stats.record_spilled(H);
+        stats.record_platform_full(H);
+        stats.record_platform_full(H);
         stats.record_invocation("com.example.D#n");
         stats.record_ineligible("com.example.D#n", "returns a CompletableFuture");
         stats.record_local(
@@ -647,6 +686,8 @@ mod tests {
         assert_eq!(h["failure_reasons"]["throttled"], 1);
         assert_eq!(h["failure_reasons"]["timeout"], 0);
         assert_eq!(h["cold_starts"], 1);
+        assert_eq!((h["spilled"].as_u64(), h["platform_full"].as_u64()), (Some(1), Some(2)));
+        assert_eq!(totals["platform_full"], 2);
         assert_eq!(h["local_wall_ms"]["count"], 3);
         assert!((h["local_wall_ms"]["max"].as_f64().unwrap() - 30.0).abs() < 0.5);
         assert!((h["offload_round_trip_ms"]["p50"].as_f64().unwrap() - 450.0).abs() < 5.0);
@@ -702,6 +743,7 @@ mod tests {
             "semifaas_fallbacks_total{handler=\"com.example.C#m\",kind=\"load_class\"} 2"
         ));
         assert!(text.contains("semifaas_ratio 0.5"));
+        assert!(text.contains("semifaas_platform_full_total{handler=\"com.example.C#m\"} 2"));
         assert!(text.contains("# TYPE semifaas_local_wall_seconds summary"));
         assert!(text.contains("semifaas_local_wall_seconds_count{handler=\"com.example.C#m\"} 3"));
         for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -1,6 +1,7 @@
 //! The control plane end to end: the image service with `semifaas.mode=auto` bursts into the
-//! real `semifaas local` when concurrent requests exceed its capacity, and `semifaas
-//! capacity-ready` / `semifaas prewarm` drive it from the command line. Needs `make build`.
+//! real `semifaas local` when concurrent requests exceed its capacity, spills queued requests,
+//! learns the platform's room from its throttling, and `semifaas capacity-ready` / `semifaas
+//! prewarm` drive it from the command line. Needs `make build`.
 
 use std::{
     path::PathBuf,
@@ -45,17 +46,22 @@ fn json(text: &str) -> Value {
     serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{text:?} is not JSON: {e}"))
 }
 
-fn offloaded(stats: &Value) -> u64 {
-    stats["totals"]["offloaded"]
+fn total(stats: &Value, counter: &str) -> u64 {
+    stats["totals"][counter]
         .as_u64()
-        .unwrap_or_else(|| panic!("no totals.offloaded in {stats}"))
+        .unwrap_or_else(|| panic!("no totals.{counter} in {stats}"))
+}
+
+fn offloaded(stats: &Value) -> u64 {
+    total(stats, "offloaded")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
     let dist = Dist::locate().unwrap();
     let logs = log_dir("control-plane");
-    let platform = FaasLocalProcess::start(&dist, FUNCTION, &[], &logs)
+    // Room for one instance: the agent must find that out from the throttling.
+    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "1"], &logs)
         .await
         .unwrap();
     let mut options = ServiceOptions::new("image-service", &platform.endpoint());
@@ -79,7 +85,8 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
         (Some("auto"), Some(0))
     );
 
-    // Six clients against capacity 1 until the controller offloads part of the burst.
+    // Six clients against capacity 1 until part of the burst is offloaded and the platform's
+    // room of one has been learned.
     let stop = Arc::new(AtomicBool::new(false));
     let clients: Vec<_> = (0..6)
         .map(|client| {
@@ -97,7 +104,9 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
         .collect();
     let started = Instant::now();
     let mut stats = admin.stats().await.unwrap();
-    while offloaded(&stats) == 0 && started.elapsed() < BURST_DEADLINE {
+    while (offloaded(&stats) == 0 || total(&stats, "platform_full") == 0)
+        && started.elapsed() < BURST_DEADLINE
+    {
         tokio::time::sleep(Duration::from_millis(200)).await;
         stats = admin.stats().await.unwrap();
     }
@@ -113,6 +122,18 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
     let handler = "io.semifaas.samples.image.web.ImageController#generate";
     let h = &stats["handlers"][handler];
     assert_eq!(h["candidate"], true, "{stats}");
+    // Requests that would have queued went to the platform before any tick raised the ratio,
+    // and once a second offload was throttled the agent stopped sending more than one.
+    assert!(total(&stats, "spilled") > 0, "{stats}");
+    assert!(total(&stats, "platform_full") > 0, "{stats}");
+    let controller = HttpClient::new(service.admin_port)
+        .get_json("/controller")
+        .await
+        .unwrap();
+    assert_eq!(controller["learned"], true, "{controller}");
+    // 1, or 2 while a probe for more room is out.
+    let limit = controller["offload_limit"].as_u64();
+    assert!(matches!(limit, Some(1 | 2)), "{controller}");
 
     // The operator reports new capacity: the ratio drops to 0 and stays there.
     let (ok, out, err) = semifaas(service.admin_port, &["capacity-ready"]);

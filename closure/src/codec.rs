@@ -56,3 +56,24 @@ pub fn decode<T: DeserializeOwned>(
     }
     Ok(value)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::NamedBytes;
+
+    /// Byte fields are encoded as one byte string (`serde_bytes`), which must be the same bytes
+    /// as the element-by-element `Vec<u8>` encoding the wire format was defined with.
+    #[test]
+    fn byte_strings_keep_the_element_wise_wire_format() {
+        let bytes: Vec<u8> = (0..=255).chain(0..40).collect();
+        let named = NamedBytes {
+            name: "a/B.class".into(),
+            bytes: bytes.clone(),
+        };
+        let element_wise = encode(&("a/B.class".to_owned(), bytes));
+        assert_eq!(encode(&named), element_wise);
+        let back: NamedBytes = decode("named bytes", &element_wise, 1 << 20).unwrap();
+        assert_eq!(back, named);
+    }
+}

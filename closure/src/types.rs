@@ -84,6 +84,7 @@ impl HandlerRef {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NamedBytes {
     pub name: String,
+    #[serde(with = "serde_bytes")]
     pub bytes: Vec<u8>,
 }
 
@@ -94,6 +95,7 @@ pub struct NamedBytes {
 pub struct Closure {
     pub handler: HandlerRef,
     /// The receiver object graph, as bytes of the Java codec.
+    #[serde(with = "serde_bytes")]
     pub receiver: Vec<u8>,
     pub classes: Vec<NamedBytes>,
     pub resources: Vec<NamedBytes>,
@@ -187,6 +189,7 @@ pub struct Invocation {
     /// `Class#method`, for logs and statistics on the function side.
     pub handler_key: String,
     /// The argument array, as bytes of the Java codec.
+    #[serde(with = "serde_bytes")]
     pub args: Vec<u8>,
     /// Absolute deadline, milliseconds since the Unix epoch.
     pub deadline_unix_ms: u64,
@@ -218,6 +221,7 @@ pub struct ShadowCall {
     pub closure_id: ClosureId,
     pub handler_key: String,
     /// The argument array, as bytes of the Java codec.
+    #[serde(with = "serde_bytes")]
     pub args: Vec<u8>,
 }
 
@@ -280,9 +284,9 @@ fn check_args(handler_key: &str, args: &[u8]) -> Result<(), ValidationError> {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum InvocationOutcome {
     /// The handler returned; the return value as bytes of the Java codec.
-    Returned(Vec<u8>),
+    Returned(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The handler threw; the exception as bytes of the Java codec. The server rethrows it.
-    Threw(Vec<u8>),
+    Threw(#[serde(with = "serde_bytes")] Vec<u8>),
     /// The function could not run the handler (bad invocation, closure unavailable, setup
     /// failed). The server runs the handler locally instead.
     Failed(FunctionFailure),

@@ -27,6 +27,7 @@ pub enum FallbackRequest {
         ref_id: u64,
         method: String,
         descriptor: String,
+        #[serde(with = "serde_bytes")]
         args: Vec<u8>,
     },
 }
@@ -144,15 +145,15 @@ pub enum FallbackResponse {
     Closure(Closure),
     /// Answers [`FallbackRequest::LoadClass`]: the class file, or `None` when the server does not
     /// have the class.
-    Class(Option<Vec<u8>>),
+    Class(#[serde(with = "serde_bytes")] Option<Vec<u8>>),
     /// Answers [`FallbackRequest::GetResource`]: the bytes, or `None` when the server does not
     /// have the resource.
-    Resource(Option<Vec<u8>>),
+    Resource(#[serde(with = "serde_bytes")] Option<Vec<u8>>),
     /// The request was refused or failed.
     Error(FallbackError),
     /// Answers [`FallbackRequest::InvokeRemote`]: outcome bytes (tag 0 returned, 1 threw,
     /// 2 refused or failed with a UTF-8 message), as `InvocationOutcome::to_tagged` encodes them.
-    Invoked(Vec<u8>),
+    Invoked(#[serde(with = "serde_bytes")] Vec<u8>),
 }
 
 impl FallbackResponse {
