@@ -9,6 +9,7 @@ use std::{
     time::Duration,
 };
 
+use semifaas_closure::limits::SHADOW_ROUNDS_MAX;
 use tracing_subscriber::EnvFilter;
 
 /// Who sets the global offload ratio.
@@ -73,6 +74,8 @@ pub struct AgentConfig {
     pub exclude: Vec<String>,
     /// Recorded invocations kept per handler for shadow execution.
     pub shadow_samples: u32,
+    /// Times a prewarmed instance replays the recorded invocations.
+    pub shadow_rounds: u32,
     /// Offloads in flight at most; `None` learns the platform's room from its throttling.
     pub offload_max_in_flight: Option<u64>,
 }
@@ -106,6 +109,7 @@ impl Default for AgentConfig {
             include: Vec::new(),
             exclude: Vec::new(),
             shadow_samples: 3,
+            shadow_rounds: 10,
             offload_max_in_flight: None,
         }
     }
@@ -156,6 +160,7 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.include", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.include, parse_patterns(v)) },
     Key { name: "semifaas.exclude", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.exclude, parse_patterns(v)) },
     Key { name: "semifaas.offload.max-in-flight", expected: "a whole number of offloads, 0 or more (0 = learn the platform's room from its throttling)", apply: |c, v| set(&mut c.offload_max_in_flight, v.trim().parse::<u64>().ok().map(|n| (n > 0).then_some(n))) },
+    Key { name: "semifaas.shadow.rounds", expected: "a whole number from 1 to 1000", apply: |c, v| set(&mut c.shadow_rounds, parse_positive(v).filter(|n| *n <= SHADOW_ROUNDS_MAX)) },
     Key { name: "semifaas.shadow.samples", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.shadow_samples, v.trim().parse().ok()) },
     // Read by the Java side (remote references, read-only methods); listed so that they are not unknown here.
     Key { name: "semifaas.remote-classes", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
@@ -416,6 +421,9 @@ mod tests {
             bad("semifaas.shadow.samples", v);
             bad("semifaas.offload.max-in-flight", v);
         }
+        for v in ["0", "1001", "-1", "ten"] {
+            assert!(bad("semifaas.shadow.rounds", v).contains("1 to 1000"));
+        }
         for v in ["a b#c", "com.x.C#", ".com.x", "com.x.A, has space"] {
             assert!(bad("semifaas.include", v).contains("Class#method"));
             bad("semifaas.exclude", v);
@@ -430,7 +438,7 @@ mod tests {
         assert_eq!(d.auto_max_ratio, 1.0);
         assert_eq!(d.auto_interval, Duration::from_millis(100));
         assert_eq!(d.min_cpu, Duration::from_millis(5));
-        assert_eq!((d.profile_samples, d.shadow_samples), (3, 3));
+        assert_eq!((d.profile_samples, d.shadow_samples, d.shadow_rounds), (3, 3, 10));
         assert!(d.include.is_empty() && d.exclude.is_empty());
         assert_eq!(d.offload_max_in_flight, None, "learned by default");
         let c = parse(&[
@@ -447,6 +455,7 @@ mod tests {
             ("semifaas.exclude", " com.example.Health ,"),
             ("semifaas.shadow.samples", "5"),
             ("semifaas.offload.max-in-flight", "4"),
+            ("semifaas.shadow.rounds", "25"),
             ("semifaas.remote-classes", "com.example.Db"),
             ("semifaas.copy-classes", "com.example.Dto"),
             ("semifaas.read-only-methods", "fetch,com.example.Repo#load"),
@@ -465,6 +474,7 @@ mod tests {
         assert_eq!(c.exclude, ["com.example.Health"]);
         assert_eq!(c.shadow_samples, 5);
         assert_eq!(c.offload_max_in_flight, Some(4));
+        assert_eq!(c.shadow_rounds, 25);
         let learned = parse(&[("semifaas.offload.max-in-flight", "0")]).unwrap();
         assert_eq!(learned.offload_max_in_flight, None);
     }

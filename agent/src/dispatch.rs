@@ -190,11 +190,13 @@ impl Dispatcher {
         &self,
         closures: Vec<ClosureId>,
         shadow_calls: Vec<ShadowCall>,
+        rounds: u32,
     ) -> Result<(InvocationReply, Duration), OffloadFailure> {
         let authorized = Authorized::prewarm(closures.clone());
         let kind = InvocationKind::Prewarm {
             closures,
             shadow_calls,
+            rounds,
         };
         let timeout = self.timeout.max(PREWARM_TIMEOUT_MIN);
         self.invoke(authorized, Vec::new(), kind, timeout).await

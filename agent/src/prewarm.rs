@@ -42,6 +42,8 @@ pub struct PrewarmReport {
     pub closures: usize,
     /// Samples each instance was asked to replay.
     pub shadow_calls: usize,
+    /// Times each instance replays them (`semifaas.shadow.rounds`).
+    pub rounds: u32,
     /// Invocations an instance answered.
     pub answered: usize,
     pub cold: usize,
@@ -61,6 +63,7 @@ pub struct Prewarmer {
     store: Arc<ClosureStore>,
     samples: Arc<SampleStore>,
     remote_calls: Arc<RemoteCallCounts>,
+    rounds: u32,
 }
 
 impl Prewarmer {
@@ -69,12 +72,14 @@ impl Prewarmer {
         store: Arc<ClosureStore>,
         samples: Arc<SampleStore>,
         remote_calls: Arc<RemoteCallCounts>,
+        rounds: u32,
     ) -> Prewarmer {
         Prewarmer {
             dispatcher,
             store,
             samples,
             remote_calls,
+            rounds,
         }
     }
 
@@ -113,12 +118,14 @@ impl Prewarmer {
         for _ in 0..instances {
             let dispatcher = self.dispatcher.clone();
             let (closures, shadow_calls) = (closures.clone(), shadow_calls.clone());
-            tasks.spawn(async move { dispatcher.prewarm(closures, shadow_calls).await });
+            let rounds = self.rounds;
+            tasks.spawn(async move { dispatcher.prewarm(closures, shadow_calls, rounds).await });
         }
         let mut report = PrewarmReport {
             requested: instances,
             closures: closures.len(),
             shadow_calls: shadow_calls.len(),
+            rounds: self.rounds,
             ..PrewarmReport::default()
         };
         while let Some(joined) = tasks.join_next().await {

@@ -115,6 +115,7 @@ impl Agent {
             store.clone(),
             samples.clone(),
             remote_calls,
+            config.shadow_rounds,
         );
         Ok(Agent {
             config,

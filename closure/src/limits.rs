@@ -21,3 +21,6 @@ pub const PREWARM_CLOSURES_MAX: usize = 1024;
 
 /// Most shadow calls one prewarm invocation replays.
 pub const SHADOW_CALLS_MAX: usize = 4096;
+
+/// Most times one prewarm invocation replays its shadow calls.
+pub const SHADOW_ROUNDS_MAX: u32 = 1000;

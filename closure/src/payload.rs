@@ -124,6 +124,7 @@ mod tests {
                     handler_key: "com.example.C#m".into(),
                     args: vec![4, 5],
                 }],
+                rounds: 2,
             },
             ..invocation()
         }
@@ -183,10 +184,19 @@ mod tests {
             kind: InvocationKind::Prewarm {
                 closures: vec![ClosureId([1; 32]); crate::limits::PREWARM_CLOSURES_MAX + 1],
                 shadow_calls: vec![],
+                rounds: 1,
             },
             ..invocation()
         };
         assert!(err(&too_many).contains("closures, over the limit"));
+
+        for bad in [0, crate::limits::SHADOW_ROUNDS_MAX + 1] {
+            let mut rounds = prewarm(ClosureId([7; 32]));
+            if let InvocationKind::Prewarm { rounds: r, .. } = &mut rounds.kind {
+                *r = bad;
+            }
+            assert!(err(&rounds).contains("shadow rounds"), "{bad}");
+        }
     }
 
     #[test]

@@ -5,7 +5,10 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     codec::{self, CodecError},
-    limits::{ARGS_MAX, CLASS_MAX, CLOSURE_MAX, NAME_MAX, PREWARM_CLOSURES_MAX, SHADOW_CALLS_MAX},
+    limits::{
+        ARGS_MAX, CLASS_MAX, CLOSURE_MAX, NAME_MAX, PREWARM_CLOSURES_MAX, SHADOW_CALLS_MAX,
+        SHADOW_ROUNDS_MAX,
+    },
 };
 
 /// Content hash (SHA-256 of the encoded [`Closure`]) that names a closure. Two closures with the
@@ -212,6 +215,10 @@ pub enum InvocationKind {
     Prewarm {
         closures: Vec<ClosureId>,
         shadow_calls: Vec<ShadowCall>,
+        /// How many times the shadow calls are replayed, in order (1 to
+        /// [`SHADOW_ROUNDS_MAX`](crate::limits::SHADOW_ROUNDS_MAX)): one round loads the classes,
+        /// more let the JIT compile the hot paths before real traffic arrives.
+        rounds: u32,
     },
 }
 
@@ -240,10 +247,16 @@ impl Invocation {
         let InvocationKind::Prewarm {
             closures,
             shadow_calls,
+            rounds,
         } = &self.kind
         else {
             return Ok(());
         };
+        if !(1..=SHADOW_ROUNDS_MAX).contains(rounds) {
+            return Err(ValidationError(format!(
+                "prewarm asks for {rounds} shadow rounds, not in 1..={SHADOW_ROUNDS_MAX}"
+            )));
+        }
         if closures.len() > PREWARM_CLOSURES_MAX {
             return Err(ValidationError(format!(
                 "prewarm lists {} closures, over the limit of {PREWARM_CLOSURES_MAX}",

@@ -78,7 +78,8 @@ impl Instance {
             InvocationKind::Prewarm {
                 closures,
                 shadow_calls,
-            } => self.prewarm(closures, shadow_calls, stats),
+                rounds,
+            } => self.prewarm(closures, shadow_calls, *rounds, stats),
         }
     }
 
@@ -132,13 +133,14 @@ impl Instance {
         Ok(())
     }
 
-    /// Installs every closure, then replays the shadow calls of those installed and discards
-    /// their results (the server refuses their remote writes). A closure that cannot be
-    /// installed does not stop the others; the reply then names the first failure.
+    /// Installs every closure, then replays the shadow calls of those installed `rounds` times
+    /// and discards their results (the server refuses their remote writes). A closure that
+    /// cannot be installed does not stop the others; the reply then names the first failure.
     fn prewarm(
         &mut self,
         closures: &[ClosureId],
         shadow_calls: &[ShadowCall],
+        rounds: u32,
         stats: &mut FunctionStats,
     ) -> InvocationOutcome {
         let mut failures = Vec::new();
@@ -150,7 +152,8 @@ impl Instance {
         }
         let started = Instant::now();
         let mut replayed = 0;
-        for call in shadow_calls {
+        let replays = (0..rounds).flat_map(|_| shadow_calls);
+        for call in replays {
             if !self.installed.contains(&call.closure_id) {
                 continue;
             }
@@ -165,6 +168,7 @@ impl Instance {
             installed = closures.len() - failures.len(),
             replayed,
             shadow_calls = shadow_calls.len(),
+            rounds,
             "prewarm done"
         );
         match failures.into_iter().next() {

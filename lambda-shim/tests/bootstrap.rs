@@ -289,6 +289,7 @@ async fn a_prewarm_installs_its_closures_and_replays_samples_so_a_later_call_fet
                 args: java.args_late_true.clone(),
             },
         ],
+        rounds: 3,
     };
     let reply = instance.invoke_with(&prewarm).await;
     assert_eq!(reply.outcome, InvocationOutcome::Returned(Vec::new()));
@@ -340,6 +341,7 @@ async fn a_prewarm_with_an_unknown_closure_installs_the_others_and_says_which_fa
             handler_key: "demo.Calc#add".into(),
             args: java.args_add.clone(),
         }],
+        rounds: 1,
     };
     let reply = instance.invoke_with(&prewarm).await;
     let InvocationOutcome::Failed(failure) = reply.outcome else {

@@ -182,6 +182,7 @@ async fn prewarm(log: &PlatformLog, invocation: Invocation) -> Response {
     let InvocationKind::Prewarm {
         closures,
         shadow_calls,
+        ..
     } = &invocation.kind
     else {
         return reply(
