@@ -438,7 +438,10 @@ mod tests {
         assert_eq!(d.auto_max_ratio, 1.0);
         assert_eq!(d.auto_interval, Duration::from_millis(100));
         assert_eq!(d.min_cpu, Duration::from_millis(5));
-        assert_eq!((d.profile_samples, d.shadow_samples, d.shadow_rounds), (3, 3, 10));
+        assert_eq!(
+            (d.profile_samples, d.shadow_samples, d.shadow_rounds),
+            (3, 3, 10)
+        );
         assert!(d.include.is_empty() && d.exclude.is_empty());
         assert_eq!(d.offload_max_in_flight, None, "learned by default");
         let c = parse(&[

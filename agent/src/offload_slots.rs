@@ -57,10 +57,14 @@ impl Drop for Slot<'_> {
 impl Slot<'_> {
     /// The platform throttled this offload: the room is the other offloads in flight.
     pub fn throttled(&self) {
-        let Some(_) = self.slots.learning() else {
+        if self.slots.learning().is_none() {
             return;
-        };
-        let others = self.slots.in_flight.load(Ordering::Acquire).saturating_sub(1);
+        }
+        let others = self
+            .slots
+            .in_flight
+            .load(Ordering::Acquire)
+            .saturating_sub(1);
         let limit = others.max(1);
         let before = self.slots.limit.swap(limit, Ordering::AcqRel);
         *self.slots.changed_at.lock() = Instant::now();
@@ -148,7 +152,9 @@ impl OffloadSlots {
     #[cfg(test)]
     fn age_limit(&self, by: Duration) {
         let mut changed_at = self.changed_at.lock();
-        *changed_at = changed_at.checked_sub(by).expect("monotonic clock far from zero");
+        *changed_at = changed_at
+            .checked_sub(by)
+            .expect("monotonic clock far from zero");
     }
 }
 
@@ -175,7 +181,11 @@ mod tests {
         let b = slots.take();
         assert!(!slots.has_room());
         b.throttled();
-        assert_eq!(slots.state().offload_limit, Some(2), "a throttle does not lower it");
+        assert_eq!(
+            slots.state().offload_limit,
+            Some(2),
+            "a throttle does not lower it"
+        );
         drop((a, b));
         assert!(slots.has_room());
         assert!(!slots.state().learned);

@@ -686,7 +686,10 @@ mod tests {
         assert_eq!(h["failure_reasons"]["throttled"], 1);
         assert_eq!(h["failure_reasons"]["timeout"], 0);
         assert_eq!(h["cold_starts"], 1);
-        assert_eq!((h["spilled"].as_u64(), h["platform_full"].as_u64()), (Some(1), Some(2)));
+        assert_eq!(
+            (h["spilled"].as_u64(), h["platform_full"].as_u64()),
+            (Some(1), Some(2))
+        );
         assert_eq!(totals["platform_full"], 2);
         assert_eq!(h["local_wall_ms"]["count"], 3);
         assert!((h["local_wall_ms"]["max"].as_f64().unwrap() - 30.0).abs() < 0.5);
