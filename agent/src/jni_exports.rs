@@ -361,27 +361,35 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordLocal<'local>(
         .resolve::<FailOpen>()
 }
 
-/// `static native void recordIneligible(String handlerKey, String reason)`.
-#[no_mangle]
-pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordIneligible<'local>(
-    unowned: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handler_key: JString<'local>,
-    reason: JString<'local>,
-) {
-    record_with_reason(unowned, handler_key, reason, Agent::record_ineligible)
+/// Exports a `static native void NAME(String handlerKey, String reason)` recorder: JNI needs one
+/// symbol per method, the body is [`record_with_reason`].
+macro_rules! reason_recorder {
+    ($(#[$doc:meta])* $symbol:ident => $record:path) => {
+        $(#[$doc])*
+        #[no_mangle]
+        pub extern "system" fn $symbol<'local>(
+            unowned: EnvUnowned<'local>,
+            _class: JClass<'local>,
+            handler_key: JString<'local>,
+            reason: JString<'local>,
+        ) {
+            record_with_reason(unowned, handler_key, reason, $record)
+        }
+    };
 }
 
-/// `static native void recordOffloadFailure(String handlerKey, String reason)`.
-#[no_mangle]
-pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordOffloadFailure<'local>(
-    unowned: EnvUnowned<'local>,
-    _class: JClass<'local>,
-    handler_key: JString<'local>,
-    reason: JString<'local>,
-) {
-    record_with_reason(unowned, handler_key, reason, Agent::record_offload_failure)
-}
+reason_recorder!(
+    /// `static native void recordIneligible(String handlerKey, String reason)`.
+    Java_io_semifaas_agent_NativeBridge_recordIneligible => Agent::record_ineligible
+);
+reason_recorder!(
+    /// `static native void recordOffloadFailure(String handlerKey, String reason)`.
+    Java_io_semifaas_agent_NativeBridge_recordOffloadFailure => Agent::record_offload_failure
+);
+reason_recorder!(
+    /// `static native void recordAbandoned(String handlerKey, String reason)`.
+    Java_io_semifaas_agent_NativeBridge_recordAbandoned => Agent::record_abandoned
+);
 
 /// The body of the `(String handlerKey, String reason)` recorders.
 fn record_with_reason<'local>(

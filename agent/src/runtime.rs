@@ -293,6 +293,17 @@ impl Agent {
         self.stats.record_ineligible(handler_key, reason);
     }
 
+    /// The offload failed after the function made remote calls that may write, so the handler
+    /// is not run again here (that would do them twice): the request ends with an error.
+    pub fn record_abandoned(&self, handler_key: &str, reason: &str) {
+        warn!(
+            handler = handler_key,
+            reason, "offload failed after remote writes, not run again"
+        );
+        self.stats.record_abandoned(handler_key, reason);
+        self.control.gauge().leave();
+    }
+
     pub fn record_offload_failure(&self, handler_key: &str, reason: &str) {
         warn!(
             handler = handler_key,

@@ -1,8 +1,10 @@
 //! Statistics: totals and per handler, served as JSON (`GET /stats`) and as Prometheus text
 //! (`GET /metrics`).
 //!
-//! Counting: `invocations = offloaded + local`; `failures` are offloads that failed and ran
-//! locally instead, so they are also in `local`.
+//! Counting: `invocations = offloaded + local + abandoned`; `failures` are offloads that failed,
+//! and then ran locally (so they are also in `local`) or, when the function had already made
+//! remote calls that may write, were abandoned with an error (`abandoned`) so that no write is
+//! done twice.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -101,6 +103,7 @@ struct HandlerStats {
     cold_starts: u64,
     spilled: u64,
     platform_full: u64,
+    abandoned: u64,
     local_wall: Histogram<u64>,
     local_cpu: Histogram<u64>,
     offload_round_trip: Histogram<u64>,
@@ -125,6 +128,7 @@ impl Default for HandlerStats {
             cold_starts: 0,
             spilled: 0,
             platform_full: 0,
+            abandoned: 0,
             local_wall: histogram(),
             local_cpu: histogram(),
             offload_round_trip: histogram(),
@@ -157,6 +161,10 @@ pub struct Counters {
     /// (offloads in flight at its limit, see `semifaas.offload.max-in-flight`).
     #[serde(default)]
     pub platform_full: u64,
+    /// Failed offloads not run again here because the function had already made remote calls
+    /// that may write: the request got an error instead of doing them twice.
+    #[serde(default)]
+    pub abandoned: u64,
 }
 
 impl Counters {
@@ -169,6 +177,7 @@ impl Counters {
         self.ineligible += other.ineligible;
         self.spilled += other.spilled;
         self.platform_full += other.platform_full;
+        self.abandoned += other.abandoned;
         for (k, v) in &other.failure_reasons {
             *self.failure_reasons.entry(k.clone()).or_default() += v;
         }
@@ -273,6 +282,7 @@ impl HandlerStats {
             ineligible: self.ineligible,
             spilled: self.spilled,
             platform_full: self.platform_full,
+            abandoned: self.abandoned,
         };
         HandlerReport {
             counters,
@@ -360,6 +370,14 @@ impl Stats {
     /// The ratio offloaded the invocation but the platform had no room: it runs here.
     pub fn record_platform_full(&self, handler_key: &str) {
         self.with(handler_key, |h| h.platform_full += 1);
+    }
+
+    /// A failed offload is not run again (see [`Counters::abandoned`]).
+    pub fn record_abandoned(&self, handler_key: &str, reason: &str) {
+        self.with(handler_key, |h| {
+            h.abandoned += 1;
+            h.last_failure = Some(clip(&format!("abandoned: {reason}")));
+        });
     }
 
     /// A local run finished (including runs after a failed offload).
@@ -506,7 +524,7 @@ impl StatsReport {
                 .map(|(k, r)| format!("semifaas_handler_ratio{{handler=\"{}\"}} {r}", label(k)))
                 .collect(),
         );
-        let counters: [CounterFamily; 8] = [
+        let counters: [CounterFamily; 9] = [
             (
                 "semifaas_invocations_total",
                 "Handler invocations seen by the policy.",
@@ -546,6 +564,11 @@ impl StatsReport {
                 "semifaas_platform_full_total",
                 "Offloads the ratio chose that ran locally: the platform had no room.",
                 |h| h.counters.platform_full,
+            ),
+            (
+                "semifaas_abandoned_total",
+                "Failed offloads not run again because the function had made remote writes.",
+                |h| h.counters.abandoned,
             ),
         ];
         for (name, help, value) in counters {
@@ -654,6 +677,9 @@ mod tests {
         stats.record_spilled(H);
         stats.record_platform_full(H);
         stats.record_platform_full(H);
+        stats.record_invocation(H);
+        stats.record_failure(H, FailureReason::Timeout, "no answer in 30000 ms");
+        stats.record_abandoned(H, "the function had made 1 remote call that may write");
         stats.record_invocation("com.example.D#n");
         stats.record_ineligible("com.example.D#n", "returns a CompletableFuture");
         stats.record_local(
@@ -674,17 +700,21 @@ mod tests {
         assert_eq!(json["ratio"], 0.25);
         assert_eq!(json["ratio_overrides"][H], 1.0);
         let totals = &json["totals"];
-        assert_eq!(totals["invocations"], 5);
+        assert_eq!(totals["invocations"], 6);
         assert_eq!(totals["offloaded"], 1);
         assert_eq!(totals["local"], 4);
-        assert_eq!(totals["failures"], 1);
+        assert_eq!(
+            totals["abandoned"], 1,
+            "invocations = offloaded + local + abandoned"
+        );
+        assert_eq!(totals["failures"], 2);
         assert_eq!(totals["fallbacks"]["load_class"], 2);
         assert_eq!(totals["fallbacks"]["fetch_closure"], 1);
         assert_eq!(totals["fallbacks"]["get_resource"], 0);
         let h = &json["handlers"][H];
-        assert_eq!(h["invocations"], 4);
+        assert_eq!(h["invocations"], 5);
         assert_eq!(h["failure_reasons"]["throttled"], 1);
-        assert_eq!(h["failure_reasons"]["timeout"], 0);
+        assert_eq!(h["failure_reasons"]["timeout"], 1);
         assert_eq!(h["cold_starts"], 1);
         assert_eq!(
             (h["spilled"].as_u64(), h["platform_full"].as_u64()),
@@ -702,12 +732,15 @@ mod tests {
                 .abs()
                 < 5.0
         );
-        assert!(h["last_failure"].as_str().unwrap().contains("throttled"));
+        assert!(h["last_failure"]
+            .as_str()
+            .unwrap()
+            .starts_with("abandoned: the function had made 1 remote call"));
         let d = &json["handlers"]["com.example.D#n"];
         assert_eq!(d["ineligible"], 1);
         assert_eq!(d["ineligible_reason"], "returns a CompletableFuture");
         let back: StatsReport = serde_json::from_value(json).unwrap();
-        assert_eq!(back.totals.invocations, 5);
+        assert_eq!(back.totals.invocations, 6);
     }
 
     #[test]
@@ -738,7 +771,8 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# TYPE semifaas_invocations_total counter"));
-        assert!(text.contains("semifaas_invocations_total{handler=\"com.example.C#m\"} 4"));
+        assert!(text.contains("semifaas_invocations_total{handler=\"com.example.C#m\"} 5"));
+        assert!(text.contains("semifaas_abandoned_total{handler=\"com.example.C#m\"} 1"));
         assert!(text.contains(
             "semifaas_failure_reasons_total{handler=\"com.example.C#m\",reason=\"throttled\"} 1"
         ));

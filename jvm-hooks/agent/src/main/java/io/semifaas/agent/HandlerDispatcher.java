@@ -153,7 +153,7 @@ final class HandlerDispatcher {
       int[] inOut = InOutArguments.positions(arguments, HandlerDispatcher::crossesByValue);
       byte[] outcome = backend.offload(key, closure.closureId(), argBytes, scope.id());
       if (outcome == null) {
-        return new Local(key);
+        return runAgainOrAbandon(key, scope);
       }
       return result(key, method, bean, arguments, inOut, outcome, scope);
     } finally {
@@ -177,33 +177,56 @@ final class HandlerDispatcher {
         return new Offloaded(OffloadedCall.threw((Throwable) body));
       }
       if (tag == Outcome.FAILED) {
-        backend.recordOffloadFailure(key, "the function could not run the handler: " + body);
-        return new Local(key);
+        return failed(key, "the function could not run the handler: " + body, scope);
       }
       Object value = body;
       if (inOut.length > 0) {
         if (!(body instanceof Object[] wrapped)) {
-          backend.recordOffloadFailure(
-              key, "the function returned no in/out arguments (expected an Object[])");
-          return new Local(key);
+          return failed(
+              key, "the function returned no in/out arguments (expected an Object[])", scope);
         }
         InOutArguments.copyBack(arguments, inOut, wrapped);
         value = wrapped[0];
       }
       if (!fitsReturnType(method, value)) {
-        backend.recordOffloadFailure(
+        return failed(
             key,
             "the function returned a "
                 + value.getClass().getName()
                 + ", not a "
-                + method.getReturnType().getName());
-        return new Local(key);
+                + method.getReturnType().getName(),
+            scope);
       }
       return new Offloaded(OffloadedCall.returned(value));
     } catch (CodecException | IllegalArgumentException e) {
-      backend.recordOffloadFailure(key, "result unusable: " + e.getMessage());
+      return failed(key, "result unusable: " + e.getMessage(), scope);
+    }
+  }
+
+  /** An unusable result: counted as a failure, then handled as {@link #runAgainOrAbandon}. */
+  private Decision failed(String key, String reason, ExportScope scope) {
+    backend.recordOffloadFailure(key, reason);
+    return runAgainOrAbandon(key, scope);
+  }
+
+  /**
+   * An offload that gave no usable result runs the handler here, unless the function had already
+   * started remote calls that may write: running it again would do them twice, so the request
+   * fails with {@link OffloadAbandonedException} instead. Sealing the scope first stops any call
+   * still on its way.
+   */
+  private Decision runAgainOrAbandon(String key, ExportScope scope) {
+    int writes = scope.seal();
+    if (writes == 0) {
       return new Local(key);
     }
+    String reason =
+        "the offload failed after the function had started "
+            + writes
+            + (writes == 1 ? " remote call" : " remote calls")
+            + " that may write; the handler is not run again here, so none is done twice";
+    backend.recordAbandoned(key, reason);
+    return new Offloaded(OffloadedCall.threw(new OffloadAbandonedException(key, reason)));
   }
 
   /** Arguments the function gets by value (not as references or snapshots). */

@@ -40,6 +40,8 @@ public final class NativeBridge {
 
   static native void recordOffloadFailure(String handlerKey, String reason);
 
+  static native void recordAbandoned(String handlerKey, String reason);
+
   /** Called by the native side: the class file of {@code binaryName}, or null. Never throws. */
   static byte[] classBytes(String binaryName) {
     try {

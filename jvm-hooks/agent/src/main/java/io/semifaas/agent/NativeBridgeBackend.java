@@ -44,4 +44,9 @@ final class NativeBridgeBackend implements OffloadBackend {
   public void recordOffloadFailure(String handlerKey, String reason) {
     NativeBridge.recordOffloadFailure(handlerKey, reason);
   }
+
+  @Override
+  public void recordAbandoned(String handlerKey, String reason) {
+    NativeBridge.recordAbandoned(handlerKey, reason);
+  }
 }

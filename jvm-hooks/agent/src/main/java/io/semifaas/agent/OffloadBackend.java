@@ -25,4 +25,7 @@ public interface OffloadBackend {
   void recordIneligible(String handlerKey, String reason);
 
   void recordOffloadFailure(String handlerKey, String reason);
+
+  /** A failed offload is not run again here: its function had started remote writes. */
+  void recordAbandoned(String handlerKey, String reason);
 }

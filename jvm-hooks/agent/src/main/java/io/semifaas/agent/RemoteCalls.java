@@ -59,6 +59,16 @@ final class RemoteCalls {
     } catch (CodecException e) {
       return Outcome.failed("decoding the arguments of " + methodName + ": " + e.getMessage());
     }
+    // Counted before it runs, so an offload that fails meanwhile knows not to run the handler
+    // again (docs/internals.md, "Failed offloads").
+    if (!ReadOnlyMethods.isReadOnly(presented, methodName) && !scope.beginWrite()) {
+      return Outcome.failed(
+          "the offload of this invocation already failed: "
+              + presented
+              + "#"
+              + methodName
+              + " was not run");
+    }
     Thread thread = Thread.currentThread();
     ClassLoader previous = thread.getContextClassLoader();
     thread.setContextClassLoader(loader);

@@ -16,6 +16,9 @@ final class RecordingBackend implements OffloadBackend {
 
   volatile RuntimeException offloadThrows;
 
+  /** Replaces the function: given the invocation's scope id, returns the outcome (null: failed). */
+  volatile java.util.function.LongFunction<byte[]> functionOverride;
+
   final List<String> shouldOffloadCalls = new CopyOnWriteArrayList<>();
   final List<IsolatedFunction> closures = new CopyOnWriteArrayList<>();
   final List<String> registeredKeys = new CopyOnWriteArrayList<>();
@@ -24,6 +27,7 @@ final class RecordingBackend implements OffloadBackend {
   final List<String> local = new CopyOnWriteArrayList<>();
   final List<String> ineligible = new CopyOnWriteArrayList<>();
   final List<String> failures = new CopyOnWriteArrayList<>();
+  final List<String> abandoned = new CopyOnWriteArrayList<>();
   final List<long[]> localTimes = new CopyOnWriteArrayList<>();
   final List<Long> scopeIds = new CopyOnWriteArrayList<>();
   final List<String> samples = new CopyOnWriteArrayList<>();
@@ -71,6 +75,9 @@ final class RecordingBackend implements OffloadBackend {
     if (offloadThrows != null) {
       throw offloadThrows;
     }
+    if (functionOverride != null) {
+      return functionOverride.apply(scopeId);
+    }
     IsolatedFunction function = closures.get(Integer.parseInt(closureId, 16) - 1);
     byte[] outcome = function.invoke(args);
     Function<byte[], byte[]> override = outcomeOverride;
@@ -91,5 +98,10 @@ final class RecordingBackend implements OffloadBackend {
   @Override
   public void recordOffloadFailure(String handlerKey, String reason) {
     failures.add(handlerKey + ": " + reason);
+  }
+
+  @Override
+  public void recordAbandoned(String handlerKey, String reason) {
+    abandoned.add(handlerKey + ": " + reason);
   }
 }

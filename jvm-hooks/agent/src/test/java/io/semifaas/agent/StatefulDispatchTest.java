@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.example.blog.BlogController;
 import com.example.blog.Tally;
+import io.semifaas.common.ExportScope;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
 import io.semifaas.common.RemoteClasses;
@@ -36,6 +37,7 @@ class StatefulDispatchTest {
   @AfterEach
   void uninstall() {
     Dispatcher.uninstall();
+    RemoteClasses.configure(null, null);
   }
 
   private static Method method(String name) {
@@ -139,6 +141,67 @@ class StatefulDispatchTest {
     Field tally = BlogController.class.getDeclaredField("tally");
     tally.setAccessible(true);
     assertEquals(List.of("ann"), ((Tally) tally.get(bean)).getNames());
+  }
+
+  /**
+   * Offloads {@code visit} with its Tally remote ({@code semifaas.remote-classes}); the "function"
+   * calls {@code method} on the Tally through the fallback callback, then fails (no outcome).
+   */
+  private BlogController failAfterRemoteCall(String method, String descriptor, Object... args) {
+    RemoteClasses.configure(Tally.class.getName(), null);
+    BlogController bean = new BlogController();
+    backend.functionOverride =
+        scopeId -> {
+          try {
+            byte[] receiver = backend.receivers.get(backend.receivers.size() - 1);
+            RemoteRef tally = (RemoteRef) receiverField(receiver, "tally");
+            byte[] outcome =
+                NativeBridge.invokeRemote(
+                    scopeId, tally.id(), method, descriptor, ObjectCodec.serialize(args), false);
+            assertEquals(Outcome.RETURNED, Outcome.tag(outcome), new String(outcome));
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+          return null; // then the function times out, crashes or is throttled
+        };
+    return bean;
+  }
+
+  private static List<String> names(BlogController bean) throws Exception {
+    Field tally = BlogController.class.getDeclaredField("tally");
+    tally.setAccessible(true);
+    return ((Tally) tally.get(bean)).getNames();
+  }
+
+  @Test
+  void anOffloadThatFailsAfterARemoteWriteIsNotRunAgain() throws Exception {
+    BlogController bean = failAfterRemoteCall("add", "(Ljava/lang/String;)V", "bob");
+    OffloadedCall call = Dispatcher.onEnter(method("visit"), bean, new Object[] {"bob"});
+    assertNotNull(call, "not run locally");
+    OffloadAbandonedException thrown =
+        assertInstanceOf(OffloadAbandonedException.class, call.thrown);
+    assertTrue(thrown.getMessage().contains("1 remote call that may write"), thrown.getMessage());
+    assertEquals(List.of("bob"), names(bean), "the write happened once");
+    assertEquals(1, backend.abandoned.size(), backend.abandoned.toString());
+    assertEquals(List.of(), backend.local);
+  }
+
+  @Test
+  void anOffloadThatFailsAfterOnlyReadsRunsLocally() throws Exception {
+    BlogController bean = failAfterRemoteCall("getNames", "()Ljava/util/List;");
+    assertEquals("visited", run(bean, "visit", "bob"));
+    assertEquals(List.of("bob"), names(bean), "the local run wrote once");
+    assertEquals(List.of(), backend.abandoned);
+    assertEquals(1, backend.local.size());
+  }
+
+  @Test
+  void aRemoteWriteArrivingAfterTheOffloadFailedIsRefused() throws Exception {
+    ExportScope scope = new ExportScope(null);
+    assertTrue(scope.beginWrite());
+    assertEquals(1, scope.seal());
+    assertFalse(scope.beginWrite(), "sealed: the write must not run");
+    assertEquals(1, scope.seal());
   }
 
   @Test

@@ -24,6 +24,11 @@ public final class ExportScope implements CodecHooks {
   private final Map<Long, Object> objects = new ConcurrentHashMap<>();
   private final AtomicInteger calls = new AtomicInteger();
 
+  /** Remote calls that may write, started in this scope. */
+  private int writes;
+
+  private boolean sealed;
+
   public ExportScope(ExportScope parent) {
     this.id = NEXT_SCOPE.getAndIncrement();
     this.parent = parent;
@@ -40,6 +45,27 @@ public final class ExportScope implements CodecHooks {
   /** The next remote call's sequence number in this scope, from 1 (for logs). */
   public int nextCallSequence() {
     return calls.incrementAndGet();
+  }
+
+  /**
+   * A remote call that may write is about to run in this scope: counts it and returns true, or
+   * returns false once the scope is {@link #seal sealed} (the call must not run).
+   */
+  public synchronized boolean beginWrite() {
+    if (sealed) {
+      return false;
+    }
+    writes++;
+    return true;
+  }
+
+  /**
+   * Lets no further call that may write run, and returns how many started: an invocation whose
+   * offload failed may run again on the server only if none did.
+   */
+  public synchronized int seal() {
+    sealed = true;
+    return writes;
   }
 
   /** The reference of {@code value}, exporting it in this scope on first use. */
