@@ -162,10 +162,11 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.offload.max-in-flight", expected: "a whole number of offloads, 0 or more (0 = learn the platform's room from its throttling)", apply: |c, v| set(&mut c.offload_max_in_flight, v.trim().parse::<u64>().ok().map(|n| (n > 0).then_some(n))) },
     Key { name: "semifaas.shadow.rounds", expected: "a whole number from 1 to 1000", apply: |c, v| set(&mut c.shadow_rounds, parse_positive(v).filter(|n| *n <= SHADOW_ROUNDS_MAX)) },
     Key { name: "semifaas.shadow.samples", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.shadow_samples, v.trim().parse().ok()) },
-    // Read by the Java side (remote references, read-only methods); listed so that they are not unknown here.
+    // Read by the Java side (remote references, read-only methods, placement header); listed so that they are not unknown here.
     Key { name: "semifaas.remote-classes", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.copy-classes", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.read-only-methods", expected: "comma-separated method names or Class#method", apply: |_, _| Some(()) },
+    Key { name: "semifaas.placement-header", expected: "an HTTP header name, e.g. X-Semifaas-Ran", apply: |_, _| Some(()) },
 ];
 
 fn set<T>(field: &mut T, value: Option<T>) -> Option<()> {

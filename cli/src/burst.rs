@@ -19,7 +19,10 @@ use serde_json::{json, Value};
 use tracing::warn;
 
 use semifaas_cli::{
-    harness::{Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess},
+    harness::{
+        Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+        PLACEMENT_HEADER,
+    },
     loadgen::{run_open_loop, Profile},
     plot::{self, Panel, Series},
     timeline::{self, BurstSummary, CounterSample, Window},
@@ -195,13 +198,14 @@ pub fn print_summary(report: &ScenarioReport) {
         None => "not within the run".into(),
     };
     println!(
-        "  {:<10} SLO {:.1} ms (baseline p99 {:.1} ms) | back under SLO after {recovery} | peak p99 {:.0} ms | completed {} failed {} | plot {}",
+        "  {:<10} SLO {:.1} ms (baseline p99 {:.1} ms) | back under SLO after {recovery} | peak p99 {:.0} ms | completed {} failed {} offloaded {} | plot {}",
         report.scenario,
         s.slo_ms,
         s.baseline_p99_ms,
         s.peak_p99_ms,
         s.completed,
         s.failed,
+        s.offloaded,
         report.plot.display()
     );
 }
@@ -226,6 +230,10 @@ pub async fn run_scenario(
             .await?;
     let mut options = ServiceOptions::new("image-service", &platform.endpoint());
     options.cpu_affinity = Some(SERVICE_CPU.into());
+    // Each response says where its handler ran.
+    options
+        .settings
+        .push(("placement-header".into(), PLACEMENT_HEADER.into()));
     if args.server_threads > 0 {
         options.jvm_options.push(format!(
             "-Dserver.tomcat.threads.max={}",
@@ -314,6 +322,12 @@ pub async fn run_scenario(
         "agent_totals": agent_stats["totals"],
         "platform": platform_stats["functions"][FUNCTION],
         "windows": windows,
+        "requests": records.iter().map(|r| json!({
+            "scheduled_ms": r.scheduled.as_secs_f64() * 1000.0,
+            "latency_ms": r.latency().as_secs_f64() * 1000.0,
+            "status": r.status,
+            "ran": r.ran,
+        })).collect::<Vec<_>>(),
     });
     Ok(ScenarioReport {
         scenario: scenario.name(),

@@ -155,6 +155,9 @@ pub struct RequestRecord {
     pub done: Duration,
     /// HTTP status; `None` when there was no response (connection error or timeout).
     pub status: Option<u16>,
+    /// Where the handler ran, from the response's placement header (`offloaded`, `local`,
+    /// `abandoned`); `None` when the response carried none.
+    pub ran: Option<String>,
 }
 
 impl RequestRecord {
@@ -165,6 +168,10 @@ impl RequestRecord {
 
     pub fn ok(&self) -> bool {
         self.status == Some(200)
+    }
+
+    pub fn offloaded(&self) -> bool {
+        self.ran.as_deref() == Some("offloaded")
     }
 }
 
@@ -189,15 +196,16 @@ where
         tasks.push(tokio::spawn(async move {
             let sent = start.elapsed();
             let response = tokio::time::timeout(timeout, client.send(&request)).await;
-            let status = match response {
-                Ok(Ok(exchange)) => Some(exchange.status),
-                _ => None,
+            let (status, ran) = match response {
+                Ok(Ok(exchange)) => (Some(exchange.status), exchange.placement),
+                _ => (None, None),
             };
             RequestRecord {
                 scheduled,
                 sent,
                 done: start.elapsed(),
                 status,
+                ran,
             }
         }));
     }

@@ -30,7 +30,8 @@ pub struct Window {
     pub failed: usize,
     pub p50_ms: Option<f64>,
     pub p99_ms: Option<f64>,
-    /// Offloaded share of the invocations the agent counted in the window.
+    /// Offloaded share of the requests scheduled in the window, from each response's placement
+    /// header; without those headers, of the invocations the agent counted in the window.
     pub offload_ratio: Option<f64>,
     pub instances: Option<u64>,
 }
@@ -81,13 +82,20 @@ pub fn windows(
         .map(|i| {
             let (start, end) = (i as f64 * w, (i + 1) as f64 * w);
             let sorted = latencies_ms(scheduled[i].iter().copied());
-            let offload_ratio = match (sample_at(start), sample_at(end)) {
-                (Some(a), Some(b)) => {
-                    let offloaded = b.offloaded.saturating_sub(a.offloaded);
-                    let total = offloaded + b.local.saturating_sub(a.local);
-                    (total > 0).then(|| offloaded as f64 / total as f64)
+            let placed: Vec<&&RequestRecord> =
+                scheduled[i].iter().filter(|r| r.ran.is_some()).collect();
+            let offload_ratio = if placed.is_empty() {
+                match (sample_at(start), sample_at(end)) {
+                    (Some(a), Some(b)) => {
+                        let offloaded = b.offloaded.saturating_sub(a.offloaded);
+                        let total = offloaded + b.local.saturating_sub(a.local);
+                        (total > 0).then(|| offloaded as f64 / total as f64)
+                    }
+                    _ => None,
                 }
-                _ => None,
+            } else {
+                let offloaded = placed.iter().filter(|r| r.offloaded()).count();
+                Some(offloaded as f64 / placed.len() as f64)
             };
             Window {
                 start_s: start,
@@ -117,6 +125,8 @@ pub struct BurstSummary {
     pub peak_p99_ms: f64,
     pub completed: usize,
     pub failed: usize,
+    /// Requests whose response said their handler was offloaded.
+    pub offloaded: usize,
 }
 
 /// Summarizes a run whose burst starts at `burst_start`; the SLO is `slo_factor` times the p99
@@ -150,6 +160,7 @@ pub fn summarize(
         peak_p99_ms: after.iter().filter_map(|w| w.p99_ms).fold(0.0, f64::max),
         completed: records.iter().filter(|r| r.ok()).count(),
         failed: records.iter().filter(|r| !r.ok()).count(),
+        offloaded: records.iter().filter(|r| r.offloaded()).count(),
     }
 }
 
@@ -163,6 +174,7 @@ mod tests {
             sent: Duration::from_millis(scheduled_ms),
             done: Duration::from_millis(scheduled_ms + latency_ms),
             status,
+            ran: None,
         }
     }
 
@@ -212,6 +224,20 @@ mod tests {
             "the 200 ms request completed at 320 ms"
         );
         assert_eq!(w[3].p99_ms, None);
+
+        // With placement headers the share is per request, whatever the counters say.
+        let placed: Vec<RequestRecord> = ["offloaded", "local", "offloaded", "abandoned"]
+            .iter()
+            .enumerate()
+            .map(|(i, ran)| RequestRecord {
+                ran: Some((*ran).into()),
+                ..record(i as u64 * 10, 5, Some(200))
+            })
+            .collect();
+        let w = windows(&placed, &samples, W, Duration::from_millis(100));
+        assert_eq!(w[0].offload_ratio, Some(0.5));
+        let s = summarize(&placed, &w, W, Duration::from_millis(50), 4.0);
+        assert_eq!(s.offloaded, 2);
     }
 
     #[test]

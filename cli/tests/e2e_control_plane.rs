@@ -15,6 +15,7 @@ use std::{
 
 use semifaas_cli::harness::{
     Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+    PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -72,6 +73,7 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
             ("auto.interval-ms", "50"),
             ("min-cpu-ms", "0"),
             ("profile.samples", "0"),
+            ("placement-header", PLACEMENT_HEADER),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
@@ -88,9 +90,10 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
     // Six clients against capacity 1 until part of the burst is offloaded and the platform's
     // room of one has been learned.
     let stop = Arc::new(AtomicBool::new(false));
+    let placements = Arc::new(std::sync::Mutex::new(std::collections::BTreeSet::new()));
     let clients: Vec<_> = (0..6)
         .map(|client| {
-            let (http, stop) = (http.clone(), stop.clone());
+            let (http, stop, placements) = (http.clone(), stop.clone(), placements.clone());
             tokio::spawn(async move {
                 let mut seed = client * 1000;
                 while !stop.load(Ordering::Relaxed) {
@@ -98,6 +101,7 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
                     let request = Request::get(&format!("/images/generate/480/360?seed={seed}"));
                     let response = http.send(&request).await.unwrap();
                     assert_eq!(response.status, 200, "request {seed} during the burst");
+                    placements.lock().unwrap().insert(response.placement);
                 }
             })
         })
@@ -134,6 +138,13 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
     // 1, or 2 while a probe for more room is out.
     let limit = controller["offload_limit"].as_u64();
     assert!(matches!(limit, Some(1 | 2)), "{controller}");
+    // Each response said where it ran.
+    let placements = placements.lock().unwrap().clone();
+    assert_eq!(
+        placements,
+        [Some("local".to_owned()), Some("offloaded".to_owned())].into(),
+        "placement headers of the burst"
+    );
 
     // The operator reports new capacity: the ratio drops to 0 and stays there.
     let (ok, out, err) = semifaas(service.admin_port, &["capacity-ready"]);
@@ -146,7 +157,9 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
     let before = offloaded(&admin.stats().await.unwrap());
     for seed in 0..5 {
         let request = Request::get(&format!("/images/generate/64/48?seed={seed}"));
-        assert_eq!(http.send(&request).await.unwrap().status, 200);
+        let response = http.send(&request).await.unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(response.placement.as_deref(), Some("local"));
     }
     let stats = admin.stats().await.unwrap();
     assert_eq!(

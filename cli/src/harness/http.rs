@@ -31,12 +31,18 @@ impl Request {
     }
 }
 
-/// What came back, as compared by the equivalence tests.
+/// The response header that says where the handler ran, when the service is started with
+/// `semifaas.placement-header` set to it.
+pub const PLACEMENT_HEADER: &str = "X-Semifaas-Ran";
+
+/// What came back: status, content type and body are what the equivalence tests compare.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Exchange {
     pub status: u16,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
+    /// [`PLACEMENT_HEADER`]: `offloaded`, `local` or `abandoned`; `None` when not sent.
+    pub placement: Option<String>,
 }
 
 /// A keep-alive HTTP client bound to one loopback port.
@@ -71,16 +77,21 @@ impl HttpClient {
             .await
             .with_context(|| format!("{} {}{}", request.method, self.base, request.path))?;
         let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let header = |name| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let content_type = header(reqwest::header::CONTENT_TYPE.as_str());
+        let placement = header(PLACEMENT_HEADER);
         let body = response.bytes().await?.to_vec();
         Ok(Exchange {
             status,
             content_type,
             body,
+            placement,
         })
     }
 

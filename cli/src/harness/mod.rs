@@ -7,5 +7,5 @@ mod http;
 mod process;
 
 pub use dist::Dist;
-pub use http::{Admin, Exchange, HttpClient, Request};
+pub use http::{Admin, Exchange, HttpClient, Request, PLACEMENT_HEADER};
 pub use process::{free_port, FaasLocalProcess, ServiceOptions, ServiceProcess};

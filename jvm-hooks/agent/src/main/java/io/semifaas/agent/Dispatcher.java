@@ -63,7 +63,13 @@ public final class Dispatcher {
       if (dispatcher != null) {
         HandlerDispatcher.Decision decision = dispatcher.enter(method, bean, args);
         if (decision instanceof HandlerDispatcher.Offloaded offloaded) {
-          return offloaded.call();
+          OffloadedCall call = offloaded.call();
+          PlacementHeader.mark(
+              bean,
+              call.thrown instanceof OffloadAbandonedException
+                  ? PlacementHeader.ABANDONED
+                  : PlacementHeader.OFFLOADED);
+          return call;
         }
         HandlerDispatcher.Local local = (HandlerDispatcher.Local) decision;
         if (local.handlerKey() != null) {
@@ -79,6 +85,7 @@ public final class Dispatcher {
     } catch (Throwable t) {
       // Fail open: the handler runs locally.
     }
+    PlacementHeader.mark(bean, PlacementHeader.LOCAL);
     LOCAL_RUNS.get().push(run);
     return null;
   }

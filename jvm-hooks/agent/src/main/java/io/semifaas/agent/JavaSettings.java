@@ -29,6 +29,7 @@ record JavaSettings(int shadowSamples) {
     }
     RemoteClasses.configure(config.get(REMOTE_CLASSES), config.get(COPY_CLASSES));
     ReadOnlyMethods.configure(config.get(READ_ONLY_METHODS));
+    PlacementHeader.configure(config.get(PlacementHeader.KEY));
     return new JavaSettings(shadowSamples);
   }
 }

@@ -16,6 +16,11 @@ class JavaSettingsTest {
   void reset() {
     RemoteClasses.configure(null, null);
     ReadOnlyMethods.configure(null);
+    try {
+      PlacementHeader.configure(null);
+    } catch (ConfigException e) {
+      throw new AssertionError(e);
+    }
   }
 
   @Test
@@ -53,5 +58,10 @@ class JavaSettingsTest {
         assertThrows(
             ConfigException.class, () -> JavaSettings.from(Map.of("semifaas.shadow.samples", "-1")));
     assertTrue(negative.getMessage().startsWith("semifaas.shadow.samples must not be negative"));
+    ConfigException header =
+        assertThrows(
+            ConfigException.class,
+            () -> JavaSettings.from(Map.of("semifaas.placement-header", "X Ran: yes")));
+    assertTrue(header.getMessage().startsWith("semifaas.placement-header must be an HTTP header"));
   }
 }
