@@ -637,12 +637,17 @@ impl BurstControl {
         decision
     }
 
-    fn apply(&self, state: &mut ControlState, before: &Decision, decision: &Decision) {
-        state.decided_at = Instant::now();
+    /// Mirrors the mode and handover state into `spilling`, which requests read without the lock.
+    fn sync_spilling(&self, state: &ControlState) {
         self.spilling.store(
-            state.mode == Mode::Auto && decision.phase != Phase::Handover,
+            state.mode == Mode::Auto && !state.controller.in_handover(),
             Ordering::Release,
         );
+    }
+
+    fn apply(&self, state: &mut ControlState, before: &Decision, decision: &Decision) {
+        state.decided_at = Instant::now();
+        self.sync_spilling(state);
         if self.policy.set_global_ratio(decision.ratio).is_err() {
             // Unreachable: the controller's ratios are clamped to [0, max-ratio].
             debug!(ratio = decision.ratio, "controller ratio rejected");
@@ -678,10 +683,7 @@ impl BurstControl {
         let previous = std::mem::replace(&mut state.mode, mode);
         if previous != mode {
             info!(mode = mode.as_str(), "offload mode changed");
-            self.spilling.store(
-                mode == Mode::Auto && !state.controller.in_handover(),
-                Ordering::Release,
-            );
+            self.sync_spilling(&state);
             if mode == Mode::Auto {
                 let ratio = self.policy.global_ratio();
                 state.controller.resume(ratio);
