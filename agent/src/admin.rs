@@ -1,10 +1,15 @@
 //! The admin HTTP endpoint: the offload ratio, the burst controller, prewarming, statistics as
 //! JSON and Prometheus.
 //!
+//! - `GET /` → the list of endpoints ([`ENDPOINTS`]; JSON with `Accept: application/json`);
+//!   unknown paths get a 404 that points there
 //! - `GET /ratio` → `{"ratio":0.25,"handlers":{"com.x.C#m":1.0}}`
 //! - `PUT /ratio[?handler=Class%23method]` with `0.5` or `{"ratio":0.5}` → the new value. Setting
-//!   the global ratio in auto mode switches to manual mode (the response says so).
-//! - `DELETE /ratio?handler=Class%23method` → removes that handler's override
+//!   the global ratio in auto mode switches to manual mode (the response says so). A handler the
+//!   agent has never seen is a 404 that lists similar known handlers (a typo would otherwise
+//!   set a ratio nothing uses).
+//! - `DELETE /ratio?handler=Class%23method` → removes that handler's override: it follows the
+//!   global ratio again
 //! - `GET /controller` → mode, phase, ratio, in-flight, capacity, last decision and why
 //! - `POST /controller?mode=auto|manual` → switches the mode
 //! - `POST /capacity-ready[?ready=false]` → handover: the controller holds the ratio at 0
@@ -16,7 +21,7 @@ use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 use axum::{
     body::Bytes,
     extract::{Query, State},
-    http::{header, StatusCode},
+    http::{header, HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
     routing::{get, post},
     Json, Router,
@@ -31,8 +36,50 @@ use crate::{
     controller::BurstControl,
     policy::{check_handler_key, check_ratio, Policy},
     prewarm::PREWARM_INSTANCES_MAX,
-    stats::{Stats, StatsReport},
+    stats::{Stats, StatsReport, PROMETHEUS_CONTENT_TYPE},
 };
+
+/// Every endpoint: method, path, what it does (served by `GET /`).
+pub const ENDPOINTS: [(&str, &str, &str); 10] = [
+    ("GET", "/", "this list"),
+    (
+        "GET",
+        "/ratio",
+        "the global offload ratio and per-handler overrides",
+    ),
+    (
+        "PUT",
+        "/ratio[?handler=Class%23method]",
+        "set the ratio (body: a number in [0,1]); global in auto mode switches to manual",
+    ),
+    (
+        "DELETE",
+        "/ratio?handler=Class%23method",
+        "remove a handler's override: it follows the global ratio again",
+    ),
+    (
+        "GET",
+        "/stats",
+        "JSON: totals and per handler counts, latencies, candidate status and why",
+    ),
+    ("GET", "/metrics", "Prometheus text"),
+    (
+        "GET",
+        "/controller",
+        "the burst controller: mode, phase, ratio, in-flight, last decision and why",
+    ),
+    ("POST", "/controller?mode=auto|manual", "switch the mode"),
+    (
+        "POST",
+        "/capacity-ready[?ready=false]",
+        "new server capacity is ready: hold the ratio at 0 (handover)",
+    ),
+    (
+        "POST",
+        "/prewarm?instances=N",
+        "start or warm N function instances with every closure installed",
+    ),
+];
 
 #[derive(Clone)]
 pub struct AdminState {
@@ -82,13 +129,81 @@ impl AdminServer {
 
 pub fn router(state: AdminState) -> Router {
     Router::new()
+        .route("/", get(get_index))
         .route("/ratio", get(get_ratio).put(put_ratio).delete(delete_ratio))
         .route("/stats", get(get_stats))
         .route("/metrics", get(get_metrics))
         .route("/controller", get(get_controller).post(post_controller))
         .route("/capacity-ready", post(post_capacity_ready))
         .route("/prewarm", post(post_prewarm))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+}
+
+/// `GET /`: the endpoints, as aligned plain text or, when asked for, as JSON.
+async fn get_index(headers: HeaderMap) -> Response {
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"));
+    if wants_json {
+        let endpoints: Vec<Value> = ENDPOINTS
+            .iter()
+            .map(|(method, path, what)| json!({ "method": method, "path": path, "what": what }))
+            .collect();
+        return Json(json!({ "endpoints": endpoints })).into_response();
+    }
+    let width = ENDPOINTS
+        .iter()
+        .map(|(m, p, _)| m.len() + 1 + p.len())
+        .max()
+        .unwrap_or(0);
+    let mut text = String::from("semifaas admin endpoint\n\n");
+    for (method, path, what) in ENDPOINTS {
+        let request = format!("{method} {path}");
+        text.push_str(&format!("{request:<width$}  {what}\n"));
+    }
+    text.push_str(
+        "\nThe semifaas CLI wraps it: semifaas ratio|stats|mode|prewarm|capacity-ready --help\n",
+    );
+    text.into_response()
+}
+
+fn not_found_at(method: &Method, uri: &Uri) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({
+            "error": format!("no endpoint {method} {}; GET / lists the endpoints", uri.path()),
+        })),
+    )
+        .into_response()
+}
+
+async fn not_found(method: Method, uri: Uri) -> Response {
+    not_found_at(&method, &uri)
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    let allowed: Vec<&str> = ENDPOINTS
+        .iter()
+        .filter(|(_, path, _)| path.split(['?', '[']).next() == Some(uri.path()))
+        .map(|(m, _, _)| *m)
+        .collect();
+    if allowed.is_empty() {
+        return not_found_at(&method, &uri);
+    }
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        Json(json!({
+            "error": format!(
+                "{method} is not served on {}; it takes {}. GET / lists the endpoints",
+                uri.path(),
+                allowed.join(", ")
+            ),
+        })),
+    )
+        .into_response()
 }
 
 fn bad_request(message: impl Into<String>) -> Response {
@@ -160,6 +275,11 @@ async fn put_ratio(
         Ok(r) => r,
         Err(e) => return bad_request(e),
     };
+    if let Some(h) = handler {
+        if let Err(response) = known_handler(&state, h) {
+            return response;
+        }
+    }
     // The operator takes over the global ratio: the controller must not overwrite it.
     let was_auto = handler.is_none() && state.control.set_mode(Mode::Manual) == Mode::Auto;
     let set = match handler {
@@ -180,6 +300,53 @@ async fn put_ratio(
         .into_response(),
         None => Json(json!({ "ratio": ratio })).into_response(),
     }
+}
+
+/// Known handlers most like `key`, best first: same method or same class first, then by
+/// Jaro-Winkler similarity.
+fn similar_handlers(key: &str, known: &[String]) -> Vec<String> {
+    let (class, method) = key.split_once('#').unwrap_or((key, ""));
+    let mut scored: Vec<(f64, &String)> = known
+        .iter()
+        .map(|k| {
+            let (c, m) = k.split_once('#').unwrap_or((k, ""));
+            let bonus = if c == class || m == method { 0.5 } else { 0.0 };
+            (strsim::jaro_winkler(key, k) + bonus, k)
+        })
+        .filter(|(score, _)| *score >= 0.7)
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
+    scored.into_iter().take(5).map(|(_, k)| k.clone()).collect()
+}
+
+/// Accepts a handler the agent has seen (invoked, profiled or with an override); anything else
+/// is a 404 naming similar known handlers.
+fn known_handler(state: &AdminState, key: &str) -> Result<(), Response> {
+    let mut known = state.stats.handler_keys();
+    known.extend(state.candidates.all().into_keys());
+    known.extend(state.policy.ratios().overrides.into_keys());
+    known.sort_unstable();
+    known.dedup();
+    if known.iter().any(|k| k == key) {
+        return Ok(());
+    }
+    let similar = similar_handlers(key, &known);
+    let hint = match (similar.is_empty(), known.is_empty()) {
+        (false, _) => format!("similar known handlers: {}", similar.join(", ")),
+        (true, true) => "no handler has run yet: send a request first".to_owned(),
+        (true, false) => format!(
+            "no known handler is similar; {} known, GET /stats lists them",
+            known.len()
+        ),
+    };
+    Err((
+        StatusCode::NOT_FOUND,
+        Json(json!({
+            "error": format!("handler {key} has never been seen by the agent; {hint}"),
+            "similar": similar,
+        })),
+    )
+        .into_response())
 }
 
 async fn delete_ratio(
@@ -210,9 +377,24 @@ fn full_report(state: &AdminState) -> StatsReport {
     report.mode = control.mode.to_owned();
     report.phase = control.phase.as_str().to_owned();
     report.in_flight = control.in_flight;
+    report.offloads_in_flight = control.slots.offloads_in_flight;
+    report.offload_limit = control.slots.offload_limit;
     for (key, handler) in report.handlers.iter_mut() {
         let candidacy = state.candidates.candidacy(key);
+        let (runs, needed) = state.candidates.profiled_runs(key);
         handler.candidate = candidacy.candidate;
+        handler.profiled_runs = runs as u64;
+        handler.profile_samples = u64::from(needed);
+        handler.status = if handler.ineligible_reason.is_some() {
+            "ineligible"
+        } else if candidacy.candidate {
+            "candidate"
+        } else if runs < needed as usize && !candidacy.reason.starts_with("excluded") {
+            "profiling"
+        } else {
+            "not_candidate"
+        }
+        .to_owned();
         handler.reason = candidacy.reason;
     }
     report
@@ -305,13 +487,6 @@ async fn post_prewarm(Query(query): Query<HashMap<String, String>>) -> Response 
 }
 
 async fn get_metrics(State(state): State<AdminState>) -> Response {
-    let text = full_report(&state).to_prometheus();
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    let text = state.stats.prometheus(&full_report(&state));
+    ([(header::CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE)], text).into_response()
 }

@@ -171,6 +171,16 @@ impl Candidates {
             .candidate
     }
 
+    /// How far the profiling of a handler is: local runs kept and `semifaas.profile.samples`.
+    pub fn profiled_runs(&self, handler_key: &str) -> (usize, u32) {
+        let runs = self
+            .profiles
+            .read()
+            .get(handler_key)
+            .map_or(0, |p| p.lock().cpu.len());
+        (runs, self.rules.profile_samples)
+    }
+
     /// Every handler seen so far with its candidacy.
     pub fn all(&self) -> BTreeMap<String, Candidacy> {
         let keys: Vec<String> = self.profiles.read().keys().cloned().collect();

@@ -31,6 +31,8 @@ use crate::{
 pub const FALLBACK_SERVER_NAME: &str = "semifaas-fallback";
 /// The runtime serves I/O (admin, fallbacks, Invoke calls); the work itself is in the JVM.
 const RUNTIME_WORKERS: usize = 2;
+/// How long a failed start waits for the runtime's tasks to stop.
+const START_FAILURE_SHUTDOWN: Duration = Duration::from_secs(2);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -81,7 +83,7 @@ impl Agent {
         let service =
             AgentFallbackService::new(store.clone(), in_flight.clone(), stats.clone(), code);
         let remote_calls = service.remote_calls();
-        let (fallback, admin, dispatcher) = runtime.block_on(async {
+        let started = runtime.block_on(async {
             let fallback = FallbackServer::start(
                 config.fallback_bind_addr(),
                 FALLBACK_SERVER_NAME,
@@ -93,13 +95,22 @@ impl Agent {
                 candidates: candidates.clone(),
                 control: control.clone(),
             };
-            control.spawn();
             let admin = AdminServer::start(config.admin_addr(), admin_state).await?;
+            control.spawn();
             let endpoint = fallback.endpoint(&config.fallback_host);
             let dispatcher =
                 Dispatcher::new(&config, endpoint, in_flight.clone(), stats.clone()).await;
             Ok::<_, AgentError>((fallback, admin, Arc::new(dispatcher)))
-        })?;
+        });
+        let (fallback, admin, dispatcher) = match started {
+            Ok(services) => services,
+            Err(e) => {
+                // Nothing may keep running or listening: the fallback socket is already closed
+                // (dropped above), the runtime's tasks and threads go now.
+                runtime.shutdown_timeout(START_FAILURE_SHUTDOWN);
+                return Err(e);
+            }
+        };
         info!(
             admin = %admin.local_addr(),
             fallback = %fallback.endpoint(&config.fallback_host).addr,

@@ -1,5 +1,6 @@
 //! Statistics: totals and per handler, served as JSON (`GET /stats`) and as Prometheus text
-//! (`GET /metrics`).
+//! (`GET /metrics`, rendered by the `prometheus-client` crate: counters and gauges from the
+//! report, latencies as histograms in seconds).
 //!
 //! Counting: `invocations = offloaded + local + abandoned`; `failures` are offloads that failed,
 //! and then ran locally (so they are also in `local`) or, when the function had already made
@@ -8,13 +9,20 @@
 
 use std::{
     collections::{BTreeMap, HashMap},
-    fmt::Write as _,
     sync::Arc,
     time::Duration,
 };
 
 use hdrhistogram::Histogram;
 use parking_lot::{Mutex, RwLock};
+use prometheus_client::{
+    collector::Collector,
+    encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric},
+    metrics::{
+        counter::ConstCounter, gauge::ConstGauge, histogram::Histogram as PromHistogram, MetricType,
+    },
+    registry::Registry,
+};
 use semifaas_closure::FunctionStats;
 use semifaas_fallback::FallbackKind;
 use serde::{Deserialize, Serialize};
@@ -111,6 +119,33 @@ struct HandlerStats {
     closure_fetch: Histogram<u64>,
     install: Histogram<u64>,
     handler: Histogram<u64>,
+    /// The latencies of `GET /metrics`, in seconds.
+    exported: LatencyHistograms,
+}
+
+/// Upper bounds of the exported latency histograms' buckets, in seconds (1 ms to 1 min).
+const LATENCY_BUCKETS_S: [f64; 15] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+];
+
+/// The per-handler latency histograms exported to Prometheus (shared handles: clones observe
+/// the same buckets).
+#[derive(Debug, Clone)]
+struct LatencyHistograms {
+    local_wall: PromHistogram,
+    local_cpu: PromHistogram,
+    offload_round_trip: PromHistogram,
+}
+
+impl Default for LatencyHistograms {
+    fn default() -> Self {
+        let new = || PromHistogram::new(LATENCY_BUCKETS_S);
+        LatencyHistograms {
+            local_wall: new(),
+            local_cpu: new(),
+            offload_round_trip: new(),
+        }
+    }
 }
 
 impl Default for HandlerStats {
@@ -136,6 +171,7 @@ impl Default for HandlerStats {
             closure_fetch: histogram(),
             install: histogram(),
             handler: histogram(),
+            exported: LatencyHistograms::default(),
         }
     }
 }
@@ -241,6 +277,16 @@ pub struct HandlerReport {
     pub candidate: bool,
     #[serde(default)]
     pub reason: String,
+    /// In one word: `candidate`, `profiling` (fewer local runs than
+    /// `semifaas.profile.samples`), `ineligible` (see `ineligible_reason`) or `not_candidate`
+    /// (see `reason`). Filled in by the admin endpoint.
+    #[serde(default)]
+    pub status: String,
+    /// Local runs profiled so far (the most recent ones, at most 64) and how many are needed.
+    #[serde(default)]
+    pub profiled_runs: u64,
+    #[serde(default)]
+    pub profile_samples: u64,
 }
 
 /// The `GET /stats` document.
@@ -255,6 +301,12 @@ pub struct StatsReport {
     /// Requests in flight on the server (running locally or waiting for an offload).
     #[serde(default)]
     pub in_flight: u64,
+    /// Offloads in flight and the platform's room, `None` while not configured or learned
+    /// (filled in by the admin endpoint).
+    #[serde(default)]
+    pub offloads_in_flight: u64,
+    #[serde(default)]
+    pub offload_limit: Option<u64>,
     pub ratio: f64,
     /// Per-handler ratio overrides.
     pub ratio_overrides: BTreeMap<String, f64>,
@@ -299,6 +351,9 @@ impl HandlerStats {
             },
             candidate: false,
             reason: String::new(),
+            status: String::new(),
+            profiled_runs: 0,
+            profile_samples: 0,
         }
     }
 }
@@ -349,6 +404,9 @@ impl Stats {
         self.with(handler_key, |h| {
             h.offloaded += 1;
             h.offload_round_trip.saturating_record(micros(round_trip));
+            h.exported
+                .offload_round_trip
+                .observe(round_trip.as_secs_f64());
             if function.cold {
                 h.cold_starts += 1;
                 h.jvm_start.saturating_record(function.jvm_start_us);
@@ -386,6 +444,8 @@ impl Stats {
             h.local += 1;
             h.local_wall.saturating_record(micros(wall));
             h.local_cpu.saturating_record(micros(cpu));
+            h.exported.local_wall.observe(wall.as_secs_f64());
+            h.exported.local_cpu.observe(cpu.as_secs_f64());
         });
     }
 
@@ -442,6 +502,8 @@ impl Stats {
             mode: String::new(),
             phase: String::new(),
             in_flight: 0,
+            offloads_in_flight: 0,
+            offload_limit: None,
             ratio: ratios.global,
             ratio_overrides: ratios.overrides.clone(),
             totals: HandlerStats::default().report().counters,
@@ -454,197 +516,283 @@ impl Stats {
         }
         report
     }
+
+    /// The handler keys seen so far (sorted).
+    pub fn handler_keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.handlers.read().keys().cloned().collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Prometheus text exposition format (version 0.0.4) of `report` (made by [`Self::report`],
+    /// completed by the admin endpoint) and of the latency histograms.
+    pub fn prometheus(&self, report: &StatsReport) -> String {
+        let latencies = self
+            .handlers
+            .read()
+            .iter()
+            .map(|(k, h)| (k.clone(), h.lock().exported.clone()))
+            .collect::<BTreeMap<_, _>>();
+        let mut registry = Registry::default();
+        registry.register_collector(Box::new(Exposition {
+            report: report.clone(),
+            latencies,
+        }));
+        let mut text = String::new();
+        prometheus_client::encoding::prometheus_text::encode(&mut text, &registry)
+            .expect("writing to a String does not fail");
+        text
+    }
 }
 
-/// A Prometheus family read from each handler: name, help text, accessor.
+/// The `Content-Type` of [`Stats::prometheus`].
+pub const PROMETHEUS_CONTENT_TYPE: &str =
+    prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+/// The controller phases exported as `semifaas_controller_phase{phase=...}` (and the current one
+/// if it is not among them).
+const PHASES: [&str; 4] = ["manual", "absorb", "offload", "handover"];
+const MODES: [&str; 2] = ["manual", "auto"];
+
+/// One scrape: the report and the histograms, encoded by `prometheus-client`.
+#[derive(Debug)]
+struct Exposition {
+    report: StatsReport,
+    latencies: BTreeMap<String, LatencyHistograms>,
+}
+
+/// A counter family read from each handler: name (the encoder appends `_total`), help, accessor.
 type CounterFamily = (&'static str, &'static str, fn(&HandlerReport) -> u64);
-type SummaryFamily = (
+type HistogramFamily = (
     &'static str,
     &'static str,
-    fn(&HandlerReport) -> &LatencySummary,
+    fn(&LatencyHistograms) -> &PromHistogram,
 );
 
-/// Escapes a Prometheus label value.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+/// Writes one metric family of `kind`: its HELP and TYPE, then one sample per label set.
+fn family<L: EncodeLabelSet, M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    samples: impl IntoIterator<Item = (L, M)>,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
+    for (labels, sample) in samples {
+        sample.encode(metric.encode_family(&labels)?)?;
+    }
+    Ok(())
 }
 
-impl StatsReport {
-    /// Prometheus text exposition format (version 0.0.4).
-    pub fn to_prometheus(&self) -> String {
-        let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str, lines: Vec<String>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for line in lines {
-                let _ = writeln!(out, "{line}");
-            }
-        };
-        let per_handler = |name: &str, value: fn(&HandlerReport) -> u64| -> Vec<String> {
-            self.handlers
-                .iter()
-                .map(|(k, h)| format!("{name}{{handler=\"{}\"}} {}", label(k), value(h)))
-                .collect()
-        };
+/// A one-hot gauge family: `name{label="value"} 1` for `current`, 0 for the other `values`.
+fn one_hot(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    label: &'static str,
+    values: &[&str],
+    current: &str,
+) -> Result<(), std::fmt::Error> {
+    let mut all: Vec<&str> = values.to_vec();
+    if !all.contains(&current) {
+        all.push(current);
+    }
+    family(
+        encoder,
+        name,
+        help,
+        MetricType::Gauge,
+        all.into_iter()
+            .map(|v| ([(label, v)], ConstGauge::new(i64::from(v == current)))),
+    )
+}
+
+impl Collector for Exposition {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let r = &self.report;
+        let e = &mut encoder;
+        let none: [(&str, &str); 0] = [];
+        let handler = |k: &str| [("handler", k.to_owned())];
         family(
+            e,
             "semifaas_ratio",
-            "gauge",
             "Global offload ratio.",
-            vec![format!("semifaas_ratio {}", self.ratio)],
-        );
+            MetricType::Gauge,
+            [(none, ConstGauge::new(r.ratio))],
+        )?;
         family(
+            e,
             "semifaas_in_flight",
-            "gauge",
             "Requests in flight on the server (local or waiting for an offload).",
-            vec![format!("semifaas_in_flight {}", self.in_flight)],
-        );
+            MetricType::Gauge,
+            [(none, ConstGauge::new(r.in_flight as i64))],
+        )?;
         family(
+            e,
+            "semifaas_offloads_in_flight",
+            "Offloads in flight on the platform.",
+            MetricType::Gauge,
+            [(none, ConstGauge::new(r.offloads_in_flight as i64))],
+        )?;
+        family(
+            e,
+            "semifaas_offload_limit",
+            "Offloads in flight the platform takes (configured or learned from throttling); absent while unknown.",
+            MetricType::Gauge,
+            r.offload_limit
+                .map(|l| (none, ConstGauge::new(l as i64))),
+        )?;
+        if !r.mode.is_empty() {
+            one_hot(
+                e,
+                "semifaas_mode",
+                "1 for the mode in force: manual (the operator sets the ratio) or auto (the burst controller does).",
+                "mode",
+                &MODES,
+                &r.mode,
+            )?;
+        }
+        if !r.phase.is_empty() {
+            one_hot(
+                e,
+                "semifaas_controller_phase",
+                "1 for the burst controller's phase.",
+                "phase",
+                &PHASES,
+                &r.phase,
+            )?;
+        }
+        family(
+            e,
             "semifaas_handler_candidate",
-            "gauge",
             "1 when the handler is a candidate for offloading.",
-            self.handlers
+            MetricType::Gauge,
+            r.handlers
                 .iter()
-                .map(|(k, h)| {
-                    format!(
-                        "semifaas_handler_candidate{{handler=\"{}\"}} {}",
-                        label(k),
-                        u8::from(h.candidate)
-                    )
-                })
-                .collect(),
-        );
+                .map(|(k, h)| (handler(k), ConstGauge::new(i64::from(h.candidate)))),
+        )?;
         family(
+            e,
             "semifaas_handler_ratio",
-            "gauge",
             "Per-handler offload ratio overrides.",
-            self.ratio_overrides
+            MetricType::Gauge,
+            r.ratio_overrides
                 .iter()
-                .map(|(k, r)| format!("semifaas_handler_ratio{{handler=\"{}\"}} {r}", label(k)))
-                .collect(),
-        );
+                .map(|(k, ratio)| (handler(k), ConstGauge::new(*ratio))),
+        )?;
         let counters: [CounterFamily; 9] = [
             (
-                "semifaas_invocations_total",
+                "semifaas_invocations",
                 "Handler invocations seen by the policy.",
                 |h| h.counters.invocations,
             ),
             (
-                "semifaas_offloaded_total",
+                "semifaas_offloaded",
                 "Invocations that ran on the platform.",
                 |h| h.counters.offloaded,
             ),
+            ("semifaas_local", "Invocations that ran locally.", |h| {
+                h.counters.local
+            }),
             (
-                "semifaas_local_total",
-                "Invocations that ran locally.",
-                |h| h.counters.local,
-            ),
-            (
-                "semifaas_failures_total",
+                "semifaas_failures",
                 "Offloads that failed and ran locally instead.",
                 |h| h.counters.failures,
             ),
             (
-                "semifaas_cold_starts_total",
+                "semifaas_cold_starts",
                 "Offloads served by a cold function instance.",
                 |h| h.counters.cold_starts,
             ),
             (
-                "semifaas_ineligible_total",
+                "semifaas_ineligible",
                 "Invocations of handlers that cannot be offloaded.",
                 |h| h.counters.ineligible,
             ),
             (
-                "semifaas_spilled_total",
+                "semifaas_spilled",
                 "Offloads beyond the ratio, of requests that would have queued (auto mode).",
                 |h| h.counters.spilled,
             ),
             (
-                "semifaas_platform_full_total",
+                "semifaas_platform_full",
                 "Offloads the ratio chose that ran locally: the platform had no room.",
                 |h| h.counters.platform_full,
             ),
             (
-                "semifaas_abandoned_total",
+                "semifaas_abandoned",
                 "Failed offloads not run again because the function had made remote writes.",
                 |h| h.counters.abandoned,
             ),
         ];
         for (name, help, value) in counters {
-            family(name, "counter", help, per_handler(name, value));
-        }
-        let mut by_reason = Vec::new();
-        let mut by_kind = Vec::new();
-        for (key, h) in &self.handlers {
-            for (reason, n) in &h.counters.failure_reasons {
-                by_reason.push(format!(
-                    "semifaas_failure_reasons_total{{handler=\"{}\",reason=\"{reason}\"}} {n}",
-                    label(key)
-                ));
-            }
-            for (kind, n) in &h.counters.fallbacks {
-                by_kind.push(format!(
-                    "semifaas_fallbacks_total{{handler=\"{}\",kind=\"{kind}\"}} {n}",
-                    label(key)
-                ));
-            }
+            family(
+                e,
+                name,
+                help,
+                MetricType::Counter,
+                r.handlers
+                    .iter()
+                    .map(|(k, h)| (handler(k), ConstCounter::new(value(h)))),
+            )?;
         }
         family(
-            "semifaas_failure_reasons_total",
-            "counter",
+            e,
+            "semifaas_failure_reasons",
             "Failed offloads by reason.",
-            by_reason,
-        );
+            MetricType::Counter,
+            r.handlers.iter().flat_map(|(k, h)| {
+                h.counters.failure_reasons.iter().map(move |(reason, n)| {
+                    (
+                        [("handler", k.as_str()), ("reason", reason.as_str())],
+                        ConstCounter::new(*n),
+                    )
+                })
+            }),
+        )?;
         family(
-            "semifaas_fallbacks_total",
-            "counter",
+            e,
+            "semifaas_fallbacks",
             "Fallback requests served, by kind.",
-            by_kind,
-        );
-        let summaries: [SummaryFamily; 3] = [
+            MetricType::Counter,
+            r.handlers.iter().flat_map(|(k, h)| {
+                h.counters.fallbacks.iter().map(move |(kind, n)| {
+                    (
+                        [("handler", k.as_str()), ("kind", kind.as_str())],
+                        ConstCounter::new(*n),
+                    )
+                })
+            }),
+        )?;
+        let histograms: [HistogramFamily; 3] = [
             (
                 "semifaas_local_wall_seconds",
                 "Wall time of local runs.",
-                |h| &h.local_wall_ms,
+                |h| &h.local_wall,
             ),
             (
                 "semifaas_local_cpu_seconds",
                 "CPU time of local runs.",
-                |h| &h.local_cpu_ms,
+                |h| &h.local_cpu,
             ),
             (
                 "semifaas_offload_round_trip_seconds",
                 "Round trip of successful offloads.",
-                |h| &h.offload_round_trip_ms,
+                |h| &h.offload_round_trip,
             ),
         ];
-        for (name, help, summary) in summaries {
-            let mut lines = Vec::new();
-            for (key, h) in &self.handlers {
-                let s = summary(h);
-                let key = label(key);
-                lines.push(format!(
-                    "{name}{{handler=\"{key}\",quantile=\"0.5\"}} {}",
-                    s.p50 / 1000.0
-                ));
-                lines.push(format!(
-                    "{name}{{handler=\"{key}\",quantile=\"0.99\"}} {}",
-                    s.p99 / 1000.0
-                ));
-                lines.push(format!(
-                    "{name}{{handler=\"{key}\",quantile=\"1\"}} {}",
-                    s.max / 1000.0
-                ));
-                lines.push(format!(
-                    "{name}_sum{{handler=\"{key}\"}} {}",
-                    s.sum / 1000.0
-                ));
-                lines.push(format!("{name}_count{{handler=\"{key}\"}} {}", s.count));
-            }
-            family(name, "summary", help, lines);
+        for (name, help, histogram) in histograms {
+            family(
+                e,
+                name,
+                help,
+                MetricType::Histogram,
+                self.latencies
+                    .iter()
+                    .map(|(k, h)| (handler(k), histogram(h).clone())),
+            )?;
         }
-        out
+        Ok(())
     }
 }
 
@@ -760,12 +908,15 @@ mod tests {
 
     #[test]
     fn prometheus_text_has_help_type_and_labelled_samples() {
-        let text = sample()
-            .report(&Ratios {
-                global: 0.5,
-                overrides: BTreeMap::new(),
-            })
-            .to_prometheus();
+        let stats = sample();
+        let mut report = stats.report(&Ratios {
+            global: 0.5,
+            overrides: BTreeMap::new(),
+        });
+        report.mode = "auto".into();
+        report.phase = "offload".into();
+        report.offloads_in_flight = 3;
+        let text = stats.prometheus(&report);
         assert!(
             text.contains("# HELP semifaas_invocations_total "),
             "{text}"
@@ -781,8 +932,40 @@ mod tests {
         ));
         assert!(text.contains("semifaas_ratio 0.5"));
         assert!(text.contains("semifaas_platform_full_total{handler=\"com.example.C#m\"} 2"));
-        assert!(text.contains("# TYPE semifaas_local_wall_seconds summary"));
+        assert!(text.contains("semifaas_offloads_in_flight 3"));
+        assert!(text.contains("semifaas_mode{mode=\"auto\"} 1"));
+        assert!(text.contains("semifaas_mode{mode=\"manual\"} 0"));
+        assert!(text.contains("semifaas_controller_phase{phase=\"offload\"} 1"));
+        assert!(text.contains("semifaas_controller_phase{phase=\"absorb\"} 0"));
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.starts_with("semifaas_offload_limit")),
+            "no limit known: no sample"
+        );
+        // Latencies are histograms in seconds: 10, 12 and 30 ms local runs.
+        assert!(text.contains("# TYPE semifaas_local_wall_seconds histogram"));
+        let bucket = |le: &str| {
+            format!("semifaas_local_wall_seconds_bucket{{handler=\"com.example.C#m\",le=\"{le}\"}}")
+        };
+        assert!(text.contains(&format!("{} 0\n", bucket("0.005"))), "{text}");
+        assert!(text.contains(&format!("{} 2\n", bucket("0.025"))), "{text}");
+        assert!(text.contains(&format!("{} 3\n", bucket("0.05"))), "{text}");
+        assert!(text.contains(&format!("{} 3\n", bucket("+Inf"))), "{text}");
         assert!(text.contains("semifaas_local_wall_seconds_count{handler=\"com.example.C#m\"} 3"));
+        let sum: f64 = text
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("semifaas_local_wall_seconds_sum{handler=\"com.example.C#m\"} ")
+            })
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((sum - 0.052).abs() < 1e-9, "{sum}");
+        assert!(text.contains(
+            "semifaas_offload_round_trip_seconds_bucket{handler=\"com.example.C#m\",le=\"0.5\"} 1"
+        ));
+        assert!(!text.contains("quantile"), "no summaries any more");
         for line in text.lines().filter(|l| !l.starts_with('#')) {
             let value = line.rsplit(' ').next().unwrap();
             assert!(
@@ -796,7 +979,7 @@ mod tests {
     fn label_values_are_escaped() {
         let stats = Stats::new();
         stats.record_invocation("a.\"B\\#m\n");
-        let text = stats.report(&Ratios::default()).to_prometheus();
+        let text = stats.prometheus(&stats.report(&Ratios::default()));
         assert!(
             text.contains(r#"semifaas_invocations_total{handler="a.\"B\\#m\n"} 1"#),
             "{text}"

@@ -50,8 +50,9 @@ fn json(body: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ratio_is_read_and_set_globally_and_per_handler() {
-    let (server, policy, _) = start().await;
+    let (server, policy, stats) = start().await;
     let addr = server.local_addr();
+    stats.record_invocation("com.example.C#m");
 
     let (status, body) = http(addr, "GET", "/ratio", "").await;
     assert_eq!(status, 200);
@@ -141,8 +142,151 @@ async fn stats_and_metrics_are_served() {
         "{body}"
     );
 
-    let (status, _) = http(addr, "GET", "/nowhere", "").await;
+    let (status, body) = http(addr, "GET", "/nowhere", "").await;
     assert_eq!(status, 404);
+    let error = json(&body)["error"].as_str().unwrap().to_owned();
+    assert!(
+        error.contains("GET /nowhere") && error.contains("GET / lists the endpoints"),
+        "{error}"
+    );
+    let (status, body) = http(addr, "POST", "/stats", "").await;
+    assert_eq!(status, 405, "{body}");
+    assert!(body.contains("it takes GET"), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_root_lists_every_endpoint() {
+    let (server, _, _) = start().await;
+    let (status, body) = http(server.local_addr(), "GET", "/", "").await;
+    assert_eq!(status, 200);
+    for line in [
+        "GET     /ratio",
+        "PUT     /ratio[?handler=Class%23method]",
+        "DELETE  /ratio?handler=Class%23method",
+        "GET     /stats",
+        "GET     /metrics",
+        "POST    /controller?mode=auto|manual",
+        "POST    /capacity-ready[?ready=false]",
+        "POST    /prewarm?instances=N",
+    ] {
+        let (method, path) = line.split_once(' ').unwrap();
+        let request = format!("{method} {}", path.trim_start());
+        assert!(body.contains(&request), "{request:?} missing in\n{body}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ratio_for_an_unknown_handler_is_a_404_naming_similar_handlers() {
+    let (server, policy, stats) = start().await;
+    let addr = server.local_addr();
+    stats.record_invocation("com.example.ImageController#resize");
+    stats.record_invocation("com.example.ImageController#thumbnails");
+    stats.record_invocation("org.other.Health#check");
+
+    let (status, body) = http(
+        addr,
+        "PUT",
+        "/ratio?handler=com.example.ImageController%23resise",
+        "1",
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    let answer = json(&body);
+    let error = answer["error"].as_str().unwrap();
+    assert!(error.contains("never been seen"), "{error}");
+    assert_eq!(
+        answer["similar"][0], "com.example.ImageController#resize",
+        "{body}"
+    );
+    assert!(
+        !body.contains("org.other.Health#check"),
+        "dissimilar keys are not listed: {body}"
+    );
+    assert!(policy.ratios().overrides.is_empty());
+
+    let (status, body) = http(addr, "PUT", "/ratio?handler=x.Y%23z", "1").await;
+    assert_eq!(status, 404, "{body}");
+
+    // A known handler is accepted, and its override cleared again.
+    let (status, _) = http(
+        addr,
+        "PUT",
+        "/ratio?handler=com.example.ImageController%23resize",
+        "0.5",
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, body) = http(
+        addr,
+        "DELETE",
+        "/ratio?handler=com.example.ImageController%23resize",
+        "",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        json(&body)["ratio"],
+        0.0,
+        "it follows the global ratio again"
+    );
+    assert!(policy.ratios().overrides.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_have_latency_histograms_and_mode_and_phase_gauges() {
+    let (server, state) = start_with(auto(2)).await;
+    let addr = server.local_addr();
+    let key = "com.example.C#m";
+    for ms in [3, 7, 40] {
+        state.stats.record_invocation(key);
+        let d = Duration::from_millis(ms);
+        state.stats.record_local(key, d, d);
+    }
+    in_flight(&state.control, 8);
+    state.control.tick();
+
+    let (status, metrics) = http(addr, "GET", "/metrics", "").await;
+    assert_eq!(status, 200);
+    assert!(
+        metrics.contains("# TYPE semifaas_local_wall_seconds histogram"),
+        "{metrics}"
+    );
+    let buckets: Vec<(f64, u64)> = metrics
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("semifaas_local_wall_seconds_bucket{handler=\"com.example.C#m\",le=\"")
+        })
+        .map(|rest| {
+            let (le, count) = rest.split_once("\"} ").unwrap();
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().unwrap()
+            };
+            (le, count.parse().unwrap())
+        })
+        .collect();
+    assert!(buckets.len() > 5, "{metrics}");
+    assert!(
+        buckets
+            .windows(2)
+            .all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1),
+        "buckets rise: {buckets:?}"
+    );
+    let count_at = |le: f64| buckets.iter().find(|b| b.0 == le).unwrap().1;
+    assert_eq!((count_at(0.005), count_at(0.01), count_at(0.05)), (1, 2, 3));
+    assert_eq!(buckets.last().unwrap(), &(f64::INFINITY, 3));
+    assert!(metrics.contains("semifaas_local_wall_seconds_count{handler=\"com.example.C#m\"} 3"));
+    assert!(
+        metrics.contains("semifaas_mode{mode=\"auto\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("semifaas_mode{mode=\"manual\"} 0"));
+    assert!(metrics.contains("semifaas_controller_phase{phase=\"offload\"} 1"));
+    assert!(metrics.contains("semifaas_controller_phase{phase=\"absorb\"} 0"));
+    assert!(metrics.contains("semifaas_ratio 0.75"));
+    assert!(metrics.contains("# TYPE semifaas_offloads_in_flight gauge"));
+    assert!(metrics.contains("semifaas_invocations_total{handler=\"com.example.C#m\"} 3"));
 }
 
 /// Marks `n` requests in flight, each on its own thread (the gauge counts a thread once).
@@ -316,6 +460,18 @@ async fn stats_list_each_handlers_candidate_status_and_reason() {
     assert!(!yes && why.contains("semifaas.min-cpu-ms"), "{why}");
     let (yes, why) = verdict("com.example.Image#fresh");
     assert!(!yes && why.contains("1 of 3"), "{why}");
+    let fresh = &h["com.example.Image#fresh"];
+    assert_eq!(fresh["status"], "profiling");
+    assert_eq!(
+        (
+            fresh["profiled_runs"].as_u64(),
+            fresh["profile_samples"].as_u64()
+        ),
+        (Some(1), Some(3))
+    );
+    assert_eq!(h["com.example.Image#resize"]["status"], "candidate");
+    assert_eq!(h["com.example.Image#ping"]["status"], "not_candidate");
+    assert_eq!(h["com.example.Health#check"]["status"], "not_candidate");
     let (yes, why) = verdict("com.example.Health#check");
     assert!(!yes && why.contains("semifaas.exclude"), "{why}");
 
