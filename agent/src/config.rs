@@ -117,8 +117,12 @@ impl Default for AgentConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
-    #[error("unknown configuration key {key:?}; known keys: {known}")]
-    UnknownKey { key: String, known: String },
+    #[error("unknown configuration key {key:?}; {}", unknown_key_hint(.suggestion))]
+    UnknownKey {
+        key: String,
+        /// The known key closest to `key`, when it is close enough to be a typo of it.
+        suggestion: Option<&'static str>,
+    },
     #[error("configuration key {key} has invalid value {value:?}: expected {expected}")]
     BadValue {
         key: String,
@@ -129,9 +133,18 @@ pub enum ConfigError {
     Duplicate { key: String },
 }
 
+fn unknown_key_hint(suggestion: &Option<&'static str>) -> String {
+    match suggestion {
+        Some(name) => format!("did you mean {name}?"),
+        None => format!("known keys: {}", key_names().collect::<Vec<_>>().join(", ")),
+    }
+}
+
 /// One configuration key: its name, the form its value must have, and how it sets the config.
 struct Key {
     name: &'static str,
+    /// A valid value, for tests and documentation.
+    example: &'static str,
     expected: &'static str,
     /// Returns `None` when the value does not have the expected form.
     apply: fn(&mut AgentConfig, &str) -> Option<()>,
@@ -139,35 +152,93 @@ struct Key {
 
 #[rustfmt::skip]
 const KEYS: &[Key] = &[
-    Key { name: "semifaas.ratio", expected: "a number in [0, 1], e.g. 0.25", apply: |c, v| set(&mut c.ratio, parse_ratio(v)) },
-    Key { name: "semifaas.platform", expected: "one of: local (aws and openwhisk are not supported yet)", apply: |c, v| set(&mut c.platform, parse_platform(v)) },
-    Key { name: "semifaas.lambda.endpoint", expected: "an http:// or https:// URL, e.g. http://127.0.0.1:9000", apply: |c, v| set(&mut c.lambda_endpoint, parse_url(v)) },
-    Key { name: "semifaas.function", expected: "a Lambda function name or ARN (letters, digits, '-', '_', ':', at most 170 characters)", apply: |c, v| set(&mut c.function, parse_function(v)) },
-    Key { name: "semifaas.admin.port", expected: "a TCP port 0-65535 (0 = any free port)", apply: |c, v| set(&mut c.admin_port, v.trim().parse().ok()) },
-    Key { name: "semifaas.admin.host", expected: "an IP address to bind, e.g. 127.0.0.1", apply: |c, v| set(&mut c.admin_host, v.trim().parse().ok()) },
-    Key { name: "semifaas.fallback.port", expected: "a UDP port 0-65535 (0 = any free port)", apply: |c, v| set(&mut c.fallback_port, v.trim().parse().ok()) },
-    Key { name: "semifaas.fallback.host", expected: "a host name or IP address functions can reach this server at", apply: |c, v| set(&mut c.fallback_host, parse_host(v)) },
-    Key { name: "semifaas.timeout-ms", expected: "a whole number of milliseconds greater than 0", apply: |c, v| set(&mut c.timeout, parse_timeout(v)) },
+    // Read by the Java side before anything else: `false` turns the whole agent off.
+    Key { name: "semifaas.enabled", example: "true", expected: "true or false", apply: |_, v| parse_bool(v).map(|_| ()) },
+    Key { name: "semifaas.ratio", example: "0.25", expected: "a number in [0, 1], e.g. 0.25", apply: |c, v| set(&mut c.ratio, parse_ratio(v)) },
+    Key { name: "semifaas.platform", example: "local", expected: "one of: local (aws and openwhisk are not supported yet)", apply: |c, v| set(&mut c.platform, parse_platform(v)) },
+    Key { name: "semifaas.lambda.endpoint", example: "http://127.0.0.1:9000", expected: "an http:// or https:// URL, e.g. http://127.0.0.1:9000", apply: |c, v| set(&mut c.lambda_endpoint, parse_url(v)) },
+    Key { name: "semifaas.function", example: "semifaas", expected: "a Lambda function name or ARN (letters, digits, '-', '_', ':', at most 170 characters)", apply: |c, v| set(&mut c.function, parse_function(v)) },
+    Key { name: "semifaas.admin.port", example: "7071", expected: "a TCP port 0-65535 (0 = any free port)", apply: |c, v| set(&mut c.admin_port, v.trim().parse().ok()) },
+    Key { name: "semifaas.admin.host", example: "127.0.0.1", expected: "an IP address to bind, e.g. 127.0.0.1", apply: |c, v| set(&mut c.admin_host, v.trim().parse().ok()) },
+    Key { name: "semifaas.fallback.port", example: "0", expected: "a UDP port 0-65535 (0 = any free port)", apply: |c, v| set(&mut c.fallback_port, v.trim().parse().ok()) },
+    Key { name: "semifaas.fallback.host", example: "127.0.0.1", expected: "a host name or IP address functions can reach this server at", apply: |c, v| set(&mut c.fallback_host, parse_host(v)) },
+    Key { name: "semifaas.timeout-ms", example: "30000", expected: "a whole number of milliseconds greater than 0", apply: |c, v| set(&mut c.timeout, parse_timeout(v)) },
     // Read by the Java side (the properties file); listed so that it is not unknown here.
-    Key { name: "semifaas.config", expected: "a file path", apply: |_, _| Some(()) },
-    Key { name: "semifaas.log", expected: "a tracing filter, e.g. info or semifaas_agent=debug", apply: |c, v| set(&mut c.log_filter, parse_log_filter(v)) },
-    Key { name: "semifaas.mode", expected: "one of: manual, auto", apply: |c, v| set(&mut c.mode, parse_mode(v)) },
-    Key { name: "semifaas.auto.capacity", expected: "a whole number of in-flight requests greater than 0", apply: |c, v| set(&mut c.auto_capacity, parse_positive(v)) },
-    Key { name: "semifaas.auto.max-ratio", expected: "a number in [0, 1], e.g. 0.8", apply: |c, v| set(&mut c.auto_max_ratio, parse_ratio(v)) },
-    Key { name: "semifaas.auto.interval-ms", expected: "a whole number of milliseconds greater than 0", apply: |c, v| set(&mut c.auto_interval, parse_timeout(v)) },
-    Key { name: "semifaas.min-cpu-ms", expected: "a number of milliseconds, 0 or more, e.g. 5 or 0.5", apply: |c, v| set(&mut c.min_cpu, parse_millis(v)) },
-    Key { name: "semifaas.profile.samples", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.profile_samples, v.trim().parse().ok()) },
-    Key { name: "semifaas.include", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.include, parse_patterns(v)) },
-    Key { name: "semifaas.exclude", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.exclude, parse_patterns(v)) },
-    Key { name: "semifaas.offload.max-in-flight", expected: "a whole number of offloads, 0 or more (0 = learn the platform's room from its throttling)", apply: |c, v| set(&mut c.offload_max_in_flight, v.trim().parse::<u64>().ok().map(|n| (n > 0).then_some(n))) },
-    Key { name: "semifaas.shadow.rounds", expected: "a whole number from 1 to 1000", apply: |c, v| set(&mut c.shadow_rounds, parse_positive(v).filter(|n| *n <= SHADOW_ROUNDS_MAX)) },
-    Key { name: "semifaas.shadow.samples", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.shadow_samples, v.trim().parse().ok()) },
+    Key { name: "semifaas.config", example: "/etc/semifaas.properties", expected: "a file path", apply: |_, _| Some(()) },
+    Key { name: "semifaas.log", example: "info", expected: "a tracing filter, e.g. info or semifaas_agent=debug", apply: |c, v| set(&mut c.log_filter, parse_log_filter(v)) },
+    Key { name: "semifaas.mode", example: "manual", expected: "one of: manual, auto", apply: |c, v| set(&mut c.mode, parse_mode(v)) },
+    Key { name: "semifaas.auto.capacity", example: "4", expected: "a whole number of in-flight requests greater than 0", apply: |c, v| set(&mut c.auto_capacity, parse_positive(v)) },
+    Key { name: "semifaas.auto.max-ratio", example: "0.8", expected: "a number in [0, 1], e.g. 0.8", apply: |c, v| set(&mut c.auto_max_ratio, parse_ratio(v)) },
+    Key { name: "semifaas.auto.interval-ms", example: "100", expected: "a whole number of milliseconds greater than 0", apply: |c, v| set(&mut c.auto_interval, parse_timeout(v)) },
+    Key { name: "semifaas.min-cpu-ms", example: "5", expected: "a number of milliseconds, 0 or more, e.g. 5 or 0.5", apply: |c, v| set(&mut c.min_cpu, parse_millis(v)) },
+    Key { name: "semifaas.profile.samples", example: "3", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.profile_samples, v.trim().parse().ok()) },
+    Key { name: "semifaas.include", example: "com.example.ImageController#resize", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.include, parse_patterns(v)) },
+    Key { name: "semifaas.exclude", example: "com.example.HealthController", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.exclude, parse_patterns(v)) },
+    Key { name: "semifaas.offload.max-in-flight", example: "0", expected: "a whole number of offloads, 0 or more (0 = learn the platform's room from its throttling)", apply: |c, v| set(&mut c.offload_max_in_flight, v.trim().parse::<u64>().ok().map(|n| (n > 0).then_some(n))) },
+    Key { name: "semifaas.shadow.rounds", example: "10", expected: "a whole number from 1 to 1000", apply: |c, v| set(&mut c.shadow_rounds, parse_positive(v).filter(|n| *n <= SHADOW_ROUNDS_MAX)) },
+    Key { name: "semifaas.shadow.samples", example: "3", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.shadow_samples, v.trim().parse().ok()) },
     // Read by the Java side (remote references, read-only methods, placement header); listed so that they are not unknown here.
-    Key { name: "semifaas.remote-classes", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
-    Key { name: "semifaas.copy-classes", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
-    Key { name: "semifaas.read-only-methods", expected: "comma-separated method names or Class#method", apply: |_, _| Some(()) },
-    Key { name: "semifaas.placement-header", expected: "an HTTP header name, e.g. X-Semifaas-Ran", apply: |_, _| Some(()) },
+    Key { name: "semifaas.remote-classes", example: "com.example.Repository", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
+    Key { name: "semifaas.copy-classes", example: "com.example.Dto", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
+    Key { name: "semifaas.read-only-methods", example: "fetch", expected: "comma-separated method names or Class#method", apply: |_, _| Some(()) },
+    Key { name: "semifaas.placement-header", example: "X-Semifaas-Ran", expected: "an HTTP header name, e.g. X-Semifaas-Ran", apply: |_, _| Some(()) },
 ];
+
+/// Every configuration key, in table order. The Java side asks for this list (through
+/// `NativeBridge.configKeys`) to map `SEMIFAAS_*` environment variables to keys.
+pub fn key_names() -> impl Iterator<Item = &'static str> {
+    KEYS.iter().map(|k| k.name)
+}
+
+/// Every configuration key with a valid value for it.
+pub fn key_examples() -> impl Iterator<Item = (&'static str, &'static str)> {
+    KEYS.iter().map(|k| (k.name, k.example))
+}
+
+/// The known key `unknown` is most likely a typo of: the closest one by edit distance (a swap of
+/// two neighbouring characters counts as one edit), if at most a third of the longer name
+/// (without `semifaas.`, at most 3) differs.
+pub fn suggest_key(unknown: &str) -> Option<&'static str> {
+    let strip = |k: &str| -> Vec<char> {
+        let k = k.to_ascii_lowercase();
+        k.strip_prefix("semifaas.").unwrap_or(&k).chars().collect()
+    };
+    let wanted = strip(unknown);
+    KEYS.iter()
+        .filter_map(|k| {
+            let known = strip(k.name);
+            let distance = edit_distance(&wanted, &known);
+            let allowed = (wanted.len().max(known.len()) / 3).clamp(1, 3);
+            (distance <= allowed).then_some((distance, k.name))
+        })
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, name)| name)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    // rows[i][j]: the distance between a[..i] and b[..j].
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in rows[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
 
 fn set<T>(field: &mut T, value: Option<T>) -> Option<()> {
     *field = value?;
@@ -178,6 +249,14 @@ fn set<T>(field: &mut T, value: Option<T>) -> Option<()> {
 pub fn parse_ratio(v: &str) -> Option<f64> {
     let r: f64 = v.trim().parse().ok()?;
     (r.is_finite() && (0.0..=1.0).contains(&r)).then_some(r)
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
 }
 
 fn parse_platform(v: &str) -> Option<Platform> {
@@ -269,7 +348,7 @@ impl AgentConfig {
             let Some(spec) = KEYS.iter().find(|k| k.name == key) else {
                 return Err(ConfigError::UnknownKey {
                     key: key.to_owned(),
-                    known: KEYS.iter().map(|k| k.name).collect::<Vec<_>>().join(", "),
+                    suggestion: suggest_key(key),
                 });
             };
             if !seen.insert(spec.name) {
@@ -484,12 +563,64 @@ mod tests {
     }
 
     #[test]
-    fn unknown_key_is_named_with_the_known_ones() {
-        let err = parse(&[("semifaas.ration", "0.5")])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("\"semifaas.ration\""), "{err}");
-        assert!(err.contains("semifaas.ratio"), "{err}");
+    fn unknown_key_is_named_with_a_suggestion() {
+        let err = parse(&[("semifaas.ration", "0.5")]).unwrap_err();
+        assert_eq!(
+            err,
+            ConfigError::UnknownKey {
+                key: "semifaas.ration".into(),
+                suggestion: Some("semifaas.ratio"),
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            "unknown configuration key \"semifaas.ration\"; did you mean semifaas.ratio?"
+        );
+        assert!(!err.to_string().contains('\n'), "one line");
+    }
+
+    #[test]
+    fn suggestions_are_given_only_for_close_names() {
+        assert_eq!(suggest_key("semifaas.ration"), Some("semifaas.ratio"));
+        assert_eq!(suggest_key("semifaas.raito"), Some("semifaas.ratio"));
+        assert_eq!(suggest_key("semifaas.timeout"), Some("semifaas.timeout-ms"));
+        assert_eq!(
+            suggest_key("semifaas.timeout_ms"),
+            Some("semifaas.timeout-ms")
+        );
+        assert_eq!(
+            suggest_key("semifaas.admin.prot"),
+            Some("semifaas.admin.port")
+        );
+        assert_eq!(suggest_key("semifaas.enable"), Some("semifaas.enabled"));
+        assert_eq!(suggest_key("semifaas.foo"), None);
+        assert_eq!(suggest_key("semifaas.no.such.key"), None);
+        let far = parse(&[("semifaas.foo", "1")]).unwrap_err().to_string();
+        assert!(far.contains("\"semifaas.foo\"") && far.contains("known keys: semifaas.enabled"));
+        assert!(!far.contains("did you mean"), "{far}");
+    }
+
+    #[test]
+    fn every_key_in_the_table_is_settable() {
+        let names: Vec<_> = key_names().collect();
+        let unique: HashSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "no key is listed twice");
+        for (name, example) in key_examples() {
+            assert!(name.starts_with("semifaas."), "{name}");
+            parse(&[(name, example)])
+                .unwrap_or_else(|e| panic!("{name}={example:?} is rejected: {e}"));
+            assert_eq!(suggest_key(name), Some(name), "a known key suggests itself");
+        }
+        let all = parse(&key_examples().collect::<Vec<_>>()).unwrap();
+        assert_eq!(all.ratio, 0.25);
+        for (v, ok) in [
+            ("true", true),
+            ("FALSE", true),
+            (" false ", true),
+            ("yes", false),
+        ] {
+            assert_eq!(parse(&[("semifaas.enabled", v)]).is_ok(), ok, "{v}");
+        }
     }
 
     #[test]

@@ -23,7 +23,7 @@ use semifaas_closure::{Closure, ClosureId, HandlerRef, NamedBytes};
 use tracing::{error, warn};
 
 use crate::{
-    config::AgentConfig,
+    config::{self, AgentConfig},
     java_callbacks::JavaCodeSource,
     runtime::{self, Agent},
 };
@@ -156,7 +156,7 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_init<'local>(
             match outcome {
                 Ok(()) => Ok(JString::default()),
                 Err(message) => {
-                    error!("{message}");
+                    // Not logged here: premain prints it, as the one line about it.
                     env.exception_clear();
                     Ok(JString::from_str(env, message)?)
                 }
@@ -186,6 +186,27 @@ fn init(
         .map_err(|e| format!("could not keep a reference to NativeBridge: {e}"))?;
     runtime::init_global(config, Arc::new(code)).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// `static native String[] configKeys()`: every configuration key ([`config::key_names`]), so
+/// that Java maps `SEMIFAAS_*` environment variables without a list of its own. `null` on failure.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_configKeys<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+) -> JObjectArray<'local, JString<'local>> {
+    unowned
+        .with_env(|env| -> Result<JObjectArray<'local, JString<'local>>> {
+            let names: Vec<&str> = config::key_names().collect();
+            let array = JObjectArray::<JString>::new(env, names.len(), JString::default())?;
+            for (i, name) in names.into_iter().enumerate() {
+                let element = JString::from_str(env, name)?;
+                array.set_element(env, i, &element)?;
+                env.delete_local_ref(element);
+            }
+            Ok(array)
+        })
+        .resolve::<FailOpen>()
 }
 
 /// `static native boolean shouldOffload(String handlerKey)`.

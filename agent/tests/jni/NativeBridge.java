@@ -12,6 +12,7 @@ import java.util.Arrays;
  * library through its JNI contract. Args: platform URL, admin port. Prints the /stats JSON last.
  */
 public final class NativeBridge {
+    static native String[] configKeys();
     static native String init(String[] keys, String[] values);
     static native boolean shouldOffload(String handlerKey);
     static native String registerClosure(String handlerKey, String className, String methodName,
@@ -80,10 +81,15 @@ public final class NativeBridge {
         recordSample(H, "00", new byte[0]);
         recordLocal(H, 1, 1);
 
+        String[] known = configKeys();
+        check(known != null && Arrays.asList(known).containsAll(Arrays.asList("semifaas.ratio",
+                "semifaas.enabled", "semifaas.placement-header")), "configKeys: " + Arrays.toString(known));
         String bad = init(new String[] {"semifaas.ratio"}, new String[] {"2"});
         check(bad != null && bad.contains("semifaas.ratio"), "bad ratio message: " + bad);
         String unknown = init(new String[] {"semifaas.nope"}, new String[] {"1"});
         check(unknown != null && unknown.contains("semifaas.nope"), "unknown key message: " + unknown);
+        String typo = init(new String[] {"semifaas.ration"}, new String[] {"1"});
+        check(typo != null && typo.contains("did you mean semifaas.ratio?"), "typo message: " + typo);
         String mismatch = init(new String[] {"semifaas.ratio"}, new String[0]);
         check(mismatch != null, "keys without values");
 
