@@ -20,6 +20,11 @@
 //!   `POST /capacity-ready?ready=false`, or until a burst saturates the server again after
 //!   [`HANDOVER_HOLD`].
 //!
+//! - do no harm: every tick the [`HarmGuard`] compares what offloads achieve with local runs;
+//!   when they do worse it caps the offloads in flight and the ratio is not raised (a throttled
+//!   tick is treated the same). With `semifaas.do-no-harm` (default on) the cap also bounds
+//!   manual ratios.
+//!
 //! [`Controller`] is the pure decision (numbers in, ratio out); [`BurstControl`] gathers the
 //! signals, runs the tick task and applies the ratio to the [`Policy`].
 
@@ -39,6 +44,7 @@ use tracing::{debug, info};
 
 use crate::{
     config::{AgentConfig, Mode},
+    harm_guard::{GuardAction, GuardSignals, GuardVerdict, HarmGuard},
     offload_slots::{OffloadSlots, SlotsState},
     policy::Policy,
 };
@@ -117,6 +123,8 @@ pub struct Signals {
     pub service_ms: Option<f64>,
     /// Offloads the platform refused during the tick (throttled: it has no room).
     pub throttled: u64,
+    /// The do-no-harm guard backed off this tick: offloads do worse than local runs.
+    pub harm: bool,
 }
 
 /// The ratio the controller set, and why.
@@ -289,6 +297,15 @@ impl Controller {
 
         if saturated {
             self.calm_ticks = 0;
+            if target > current && signals.harm {
+                return self.set(
+                    Phase::Offload,
+                    current,
+                    format!(
+                        "saturated ({load}) but offloads do worse than local runs: ratio held at {current:.3}"
+                    ),
+                );
+            }
             if target > current && signals.throttled > 0 {
                 // More offloads would be refused too, and each refusal costs the server a
                 // round trip before it runs the request itself.
@@ -377,6 +394,8 @@ pub struct LoadGauge {
     peak: AtomicU64,
     arrivals: AtomicU64,
     throttled: AtomicU64,
+    offloads_done: AtomicU64,
+    offload_rtt_us: AtomicU64,
 }
 
 impl LoadGauge {
@@ -403,6 +422,22 @@ impl LoadGauge {
     /// Offloads throttled since the last call.
     pub fn take_throttled(&self) -> u64 {
         self.throttled.swap(0, Ordering::AcqRel)
+    }
+
+    /// An offload came back with a result after `rtt`.
+    pub fn offload_done(&self, rtt: Duration) {
+        self.offload_rtt_us.fetch_add(
+            u64::try_from(rtt.as_micros()).unwrap_or(u64::MAX),
+            Ordering::AcqRel,
+        );
+        self.offloads_done.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Offloads done since the last call and their mean round trip (ms).
+    pub fn take_offloads_done(&self) -> (u64, Option<f64>) {
+        let done = self.offloads_done.swap(0, Ordering::AcqRel);
+        let us = self.offload_rtt_us.swap(0, Ordering::AcqRel);
+        (done, (done > 0).then(|| us as f64 / done as f64 / 1000.0))
     }
 
     /// The request on this thread is done (no-op when it holds no slot).
@@ -443,6 +478,8 @@ struct WindowSummary {
     p50s: HashMap<String, f64>,
     /// The mean wall time of every local run in the window.
     mean_us: Option<f64>,
+    /// Local runs in the window.
+    runs: usize,
 }
 
 impl LatencyWindows {
@@ -473,7 +510,11 @@ impl LatencyWindows {
                 (k, s[(s.len() - 1) / 2] as f64)
             })
             .collect();
-        WindowSummary { p50s, mean_us }
+        WindowSummary {
+            p50s,
+            mean_us,
+            runs,
+        }
     }
 
     /// The calm service time of one local request (ms), for the needed share.
@@ -521,11 +562,16 @@ pub struct ControllerState {
     pub last_decision: Decision,
     /// Milliseconds since the last decision.
     pub last_decision_ms_ago: u64,
+    /// Whether the do-no-harm guard bounds manual ratios too (`semifaas.do-no-harm`).
+    pub do_no_harm: bool,
+    /// The do-no-harm guard's last verdict: what offloads achieve against local runs.
+    pub guard: GuardVerdict,
 }
 
 struct ControlState {
     mode: Mode,
     controller: Controller,
+    guard: HarmGuard,
     latencies: LatencyWindows,
     decided_at: Instant,
 }
@@ -540,6 +586,7 @@ pub struct BurstControl {
     spilling: AtomicBool,
     capacity: u64,
     interval: Duration,
+    do_no_harm: bool,
     state: Mutex<ControlState>,
 }
 
@@ -552,9 +599,11 @@ impl BurstControl {
             spilling: AtomicBool::new(config.mode == Mode::Auto),
             capacity: u64::from(config.auto_capacity),
             interval: config.auto_interval,
+            do_no_harm: config.do_no_harm,
             state: Mutex::new(ControlState {
                 mode: config.mode,
                 controller: Controller::new(ControllerSettings::from_config(config)),
+                guard: HarmGuard::default(),
                 latencies: LatencyWindows::default(),
                 decided_at: Instant::now(),
             }),
@@ -607,27 +656,52 @@ impl BurstControl {
         self.state.lock().latencies.record(handler_key, wall);
     }
 
-    /// One controller tick; in manual mode it only ends the latency window.
+    /// One controller tick: the do-no-harm guard, then in auto mode the controller; in manual
+    /// mode only the guard (when `semifaas.do-no-harm` is on) and the end of the latency window.
     pub fn tick(&self) -> Decision {
         let in_flight = self.gauge.take_peak();
         let arrivals = self.gauge.take_arrivals();
         let throttled = self.gauge.take_throttled();
+        let (offloads_done, offload_mean_ms) = self.gauge.take_offloads_done();
+        let tick_s = self.interval.as_secs_f64().max(1e-3);
+        let arrivals_per_s = arrivals as f64 / tick_s;
         let mut state = self.state.lock();
         let window = state.latencies.take();
+        let service_ms = state.latencies.service_ms();
+        let guarded = state.mode == Mode::Auto || self.do_no_harm;
+        let harm = guarded
+            && self.guard(
+                &mut state.guard,
+                GuardSignals {
+                    tick_s,
+                    in_flight,
+                    capacity: self.capacity,
+                    arrivals_per_s,
+                    server_alone_per_s: service_ms
+                        .filter(|ms| *ms > 0.0)
+                        .map(|ms| self.capacity as f64 * 1000.0 / ms),
+                    local_runs: window.runs as u64,
+                    local_mean_ms: window.mean_us.map(|us| us / 1000.0),
+                    offloads_done,
+                    offload_mean_ms,
+                    offloads_in_flight: self.slots.in_flight(),
+                    oldest_offload_ms: self.slots.oldest().map(|d| d.as_secs_f64() * 1000.0),
+                },
+            );
         if state.mode == Mode::Manual {
             return self.manual_decision();
         }
         let queueing = state.latencies.queueing(&window.p50s);
-        let service_ms = state.latencies.service_ms();
         let before = state.controller.decision().clone();
         let decision = state
             .controller
             .tick(Signals {
                 in_flight,
                 queueing,
-                arrivals_per_s: arrivals as f64 / self.interval.as_secs_f64().max(1e-3),
+                arrivals_per_s,
                 service_ms,
                 throttled,
+                harm,
             })
             .clone();
         if decision.phase == Phase::Absorb {
@@ -635,6 +709,28 @@ impl BurstControl {
         }
         self.apply(&mut state, &before, &decision);
         decision
+    }
+
+    /// Runs the guard for one tick and applies its verdict to the offload slots; returns
+    /// whether it backed off.
+    fn guard(&self, guard: &mut HarmGuard, signals: GuardSignals) -> bool {
+        let before = guard.verdict().action;
+        let verdict = guard.tick(signals);
+        self.slots
+            .set_holding(verdict.action == GuardAction::HoldInstances);
+        match verdict.action {
+            GuardAction::BackOff => {
+                let cap = self.slots.back_off();
+                info!(offload_cap = cap, why = %verdict.why, "do no harm");
+                true
+            }
+            action => {
+                if action != before {
+                    debug!(?action, why = %verdict.why, "do no harm");
+                }
+                false
+            }
+        }
     }
 
     /// Mirrors the mode and handover state into `spilling`, which requests read without the lock.
@@ -653,7 +749,7 @@ impl BurstControl {
             debug!(ratio = decision.ratio, "controller ratio rejected");
         }
         if before.phase != decision.phase || before.ratio != decision.ratio {
-            info!(phase = decision.phase.as_str(), ratio = decision.ratio, why = %decision.why, "burst controller");
+            info!(phase = decision.phase.as_str(), ratio = %format_args!("{:.3}", decision.ratio), why = %decision.why, "burst controller");
         }
     }
 
@@ -719,6 +815,8 @@ impl BurstControl {
             last_decision,
             last_decision_ms_ago: u64::try_from(state.decided_at.elapsed().as_millis())
                 .unwrap_or(u64::MAX),
+            do_no_harm: self.do_no_harm,
+            guard: state.guard.verdict().clone(),
         }
     }
 }
@@ -811,6 +909,7 @@ mod tests {
             arrivals_per_s,
             service_ms: Some(50.0),
             throttled: 0,
+            harm: false,
         }
     }
 
@@ -859,6 +958,22 @@ mod tests {
         assert!(d.why.contains("throttled 5 offloads"), "{}", d.why);
         // Without throttling the same load raises it.
         assert!(c.tick(arrivals(8, 400.0)).ratio > 0.6);
+    }
+
+    #[test]
+    fn harm_stops_the_ratio_from_rising() {
+        let mut c = controller();
+        assert!((c.tick(arrivals(3, 200.0)).ratio - 0.6).abs() < 1e-9);
+        let d = c.tick(Signals {
+            harm: true,
+            ..arrivals(8, 400.0)
+        });
+        assert!((d.ratio - 0.6).abs() < 1e-9, "{}", d.why);
+        assert!(
+            d.why.contains("offloads do worse than local runs"),
+            "{}",
+            d.why
+        );
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //!   `/metrics`).
 //! - [`candidates`]: which handlers are worth offloading (profiled local CPU time, include and
 //!   exclude lists); [`controller`]: the burst controller that sets the ratio in auto mode and
-//!   spills queued requests; [`offload_slots`]: the platform's room (offloads in flight).
+//!   spills queued requests; [`harm_guard`]: do no harm (offloads that do worse than local
+//!   runs are capped); [`offload_slots`]: the platform's room (offloads in flight).
 //! - [`samples`] and [`prewarm`]: recorded invocations, and prewarms that start instances with
 //!   every closure installed and the samples replayed in shadow mode (remote writes refused).
 //! - [`config`]: the `semifaas.*` keys; [`runtime`]: the process-wide [`Agent`](runtime::Agent).
@@ -33,6 +34,8 @@ pub mod config;
 pub mod controller;
 pub mod dispatch;
 pub mod fallback_service;
+pub mod fmt_num;
+pub mod harm_guard;
 pub mod java_callbacks;
 pub mod jni_exports;
 pub mod offload_slots;

@@ -8,9 +8,16 @@
 //! was full at that many). A learned limit is probed upwards by one at most every
 //! [`PROBE_AFTER`] while offloads keep filling it, because a platform's room grows (Lambda
 //! scales out, instances are provisioned).
+//!
+//! The do-no-harm guard ([`crate::harm_guard`]) adds a second bound, the *harm cap*: when
+//! offloads do worse than local runs it caps the offloads in flight at half of those in flight
+//! ([`OffloadSlots::back_off`]), and the cap is probed upwards like a learned limit, but never
+//! while an instance is starting ([`OffloadSlots::set_holding`]): each probe asks the platform
+//! for at most one new instance, so starts are paced.
 
 use std::{
-    sync::atomic::{AtomicU64, Ordering},
+    collections::HashMap,
+    sync::atomic::{AtomicBool, AtomicU64, Ordering},
     time::{Duration, Instant},
 };
 
@@ -32,6 +39,10 @@ pub struct SlotsState {
     pub offload_limit: Option<u64>,
     /// Whether the limit was learned from throttling (`false`: configured or none).
     pub learned: bool,
+    /// The do-no-harm cap on offloads in flight; `None` while offloads have done no harm.
+    pub harm_cap: Option<u64>,
+    /// Probing is held while an instance is starting.
+    pub holding: bool,
 }
 
 pub struct OffloadSlots {
@@ -41,20 +52,36 @@ pub struct OffloadSlots {
     configured: Option<u64>,
     /// When the learned limit last changed.
     changed_at: Mutex<Instant>,
+    /// The do-no-harm cap ([`UNLIMITED`] until the guard backs off) and when it last changed.
+    harm_cap: AtomicU64,
+    harm_changed_at: Mutex<Instant>,
+    /// An instance is starting: no probing for more room.
+    holding: AtomicBool,
+    /// Start times of the offloads in flight, by slot id.
+    started: Mutex<HashMap<u64, Instant>>,
+    next_id: AtomicU64,
 }
 
 /// One offload in flight; dropping it frees the slot.
 pub struct Slot<'a> {
     slots: &'a OffloadSlots,
+    id: u64,
+    started: Instant,
 }
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
+        self.slots.started.lock().remove(&self.id);
         self.slots.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
 impl Slot<'_> {
+    /// Time since the offload started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
     /// The platform throttled this offload: the room is the other offloads in flight.
     pub fn throttled(&self) {
         if self.slots.learning().is_none() {
@@ -80,9 +107,13 @@ impl Slot<'_> {
         }
     }
 
-    /// The platform ran this offload: a learned limit that offloads keep filling is raised by
-    /// one once it has held for [`PROBE_AFTER`].
+    /// The platform ran this offload: a learned limit or a harm cap that offloads keep filling
+    /// is raised by one once it has held for [`PROBE_AFTER`], unless an instance is starting.
     pub fn succeeded(&self) {
+        if self.slots.holding.load(Ordering::Acquire) {
+            return;
+        }
+        self.slots.probe_harm_cap();
         let Some(limit) = self.slots.learning() else {
             return;
         };
@@ -114,7 +145,55 @@ impl OffloadSlots {
             limit: AtomicU64::new(configured.unwrap_or(UNLIMITED)),
             configured,
             changed_at: Mutex::new(Instant::now()),
+            harm_cap: AtomicU64::new(UNLIMITED),
+            harm_changed_at: Mutex::new(Instant::now()),
+            holding: AtomicBool::new(false),
+            started: Mutex::new(HashMap::new()),
+            next_id: AtomicU64::new(0),
         }
+    }
+
+    /// Offloads do harm: caps the offloads in flight at half of those in flight now (at least
+    /// one, never above an earlier cap). Returns the cap.
+    pub fn back_off(&self) -> u64 {
+        let cap = (self.in_flight() / 2).max(1);
+        let before = self.harm_cap.fetch_min(cap, Ordering::AcqRel);
+        *self.harm_changed_at.lock() = Instant::now();
+        cap.min(before)
+    }
+
+    /// An instance is starting (`true`): hold probing until it is up.
+    pub fn set_holding(&self, holding: bool) {
+        self.holding.store(holding, Ordering::Release);
+    }
+
+    /// Raises a harm cap that offloads fill by one, at most once per [`PROBE_AFTER`].
+    fn probe_harm_cap(&self) {
+        let cap = self.harm_cap.load(Ordering::Acquire);
+        if cap == UNLIMITED || self.in_flight() < cap {
+            return;
+        }
+        let mut changed_at = self.harm_changed_at.lock();
+        if changed_at.elapsed() < PROBE_AFTER {
+            return;
+        }
+        *changed_at = Instant::now();
+        if self
+            .harm_cap
+            .compare_exchange(cap, cap + 1, Ordering::AcqRel, Ordering::Acquire)
+            .is_ok()
+        {
+            debug!(cap = cap + 1, "offloads do well again: probing one more");
+        }
+    }
+
+    /// How long the oldest offload in flight has been out.
+    pub fn oldest(&self) -> Option<Duration> {
+        self.started
+            .lock()
+            .values()
+            .min()
+            .map(|started| started.elapsed())
     }
 
     /// The current limit when it is learned, `None` when it is configured.
@@ -127,13 +206,24 @@ impl OffloadSlots {
     /// Whether one more offload fits. Decisions taken at the same instant may overshoot by a
     /// few; the platform throttles those and the limit stays right.
     pub fn has_room(&self) -> bool {
-        self.in_flight.load(Ordering::Acquire) < self.limit.load(Ordering::Acquire)
+        let limit = self
+            .limit
+            .load(Ordering::Acquire)
+            .min(self.harm_cap.load(Ordering::Acquire));
+        self.in_flight.load(Ordering::Acquire) < limit
     }
 
     /// Takes a slot for one offload, room or not (the decision was taken before).
     pub fn take(&self) -> Slot<'_> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        self.started.lock().insert(id, started);
         self.in_flight.fetch_add(1, Ordering::AcqRel);
-        Slot { slots: self }
+        Slot {
+            slots: self,
+            id,
+            started,
+        }
     }
 
     pub fn in_flight(&self) -> u64 {
@@ -146,15 +236,19 @@ impl OffloadSlots {
             offloads_in_flight: self.in_flight(),
             offload_limit: (limit != UNLIMITED).then_some(limit),
             learned: self.configured.is_none() && limit != UNLIMITED,
+            harm_cap: Some(self.harm_cap.load(Ordering::Acquire)).filter(|c| *c != UNLIMITED),
+            holding: self.holding.load(Ordering::Acquire),
         }
     }
 
     #[cfg(test)]
     fn age_limit(&self, by: Duration) {
-        let mut changed_at = self.changed_at.lock();
-        *changed_at = changed_at
-            .checked_sub(by)
-            .expect("monotonic clock far from zero");
+        for changed in [&self.changed_at, &self.harm_changed_at] {
+            let mut changed_at = changed.lock();
+            *changed_at = changed_at
+                .checked_sub(by)
+                .expect("monotonic clock far from zero");
+        }
     }
 }
 
@@ -203,7 +297,9 @@ mod tests {
             SlotsState {
                 offloads_in_flight: 4,
                 offload_limit: Some(4),
-                learned: true
+                learned: true,
+                harm_cap: None,
+                holding: false,
             }
         );
         assert!(!slots.has_room());
@@ -241,5 +337,45 @@ mod tests {
             Some(2),
             "1 in flight does not fill a limit of 2"
         );
+    }
+
+    #[test]
+    fn backing_off_caps_at_half_the_offloads_in_flight_and_probes_back_one_at_a_time() {
+        let slots = OffloadSlots::new(None);
+        let mut held: Vec<_> = (0..6).map(|_| slots.take()).collect();
+        assert_eq!(slots.back_off(), 3);
+        assert_eq!(slots.state().harm_cap, Some(3));
+        assert!(!slots.has_room(), "6 in flight over a cap of 3");
+        held.truncate(3);
+        assert!(!slots.has_room());
+        // A second back-off never raises the cap.
+        held.pop();
+        assert_eq!(slots.back_off(), 1);
+        held.truncate(1);
+        assert!(!slots.has_room());
+        // Filling the cap of 1 and doing well for PROBE_AFTER raises it to 2; not while holding.
+        slots.age_limit(PROBE_AFTER);
+        slots.set_holding(true);
+        held[0].succeeded();
+        assert_eq!(slots.state().harm_cap, Some(1), "an instance is starting");
+        slots.set_holding(false);
+        held[0].succeeded();
+        assert_eq!(slots.state().harm_cap, Some(2));
+        assert!(slots.has_room());
+    }
+
+    #[test]
+    fn the_oldest_offload_in_flight_is_tracked() {
+        let slots = OffloadSlots::new(None);
+        assert_eq!(slots.oldest(), None);
+        let first = slots.take();
+        std::thread::sleep(Duration::from_millis(100));
+        let second = slots.take();
+        assert!(slots.oldest().unwrap() >= Duration::from_millis(100));
+        drop(first);
+        assert!(slots.oldest().unwrap() < Duration::from_millis(100));
+        assert!(second.elapsed() < Duration::from_millis(100));
+        drop(second);
+        assert_eq!(slots.oldest(), None);
     }
 }

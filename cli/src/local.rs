@@ -37,12 +37,22 @@ pub struct LocalArgs {
     /// Instances kept started and warm at all times (provisioned concurrency), never reaped.
     #[arg(long, default_value_t = 0)]
     provisioned: usize,
+    /// Instances started at once for invocations; past it an invocation that needs a new
+    /// instance is throttled (429) until one is up. Instances share this machine's CPUs, so the
+    /// default is the CPUs this process may use; 0 = no limit.
+    #[arg(long, default_value_t = default_max_starting())]
+    max_starting: usize,
     /// Memory size reported to instances, in MB.
     #[arg(long, default_value_t = faas_local::DEFAULT_MEMORY_MB)]
     memory_mb: u32,
     /// Environment variable for the instances (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
+}
+
+/// The CPUs this process may use (its affinity mask, e.g. under `taskset`).
+fn default_max_starting() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 fn parse_env(spec: &str) -> Result<(String, String), String> {
@@ -75,6 +85,7 @@ fn platform_config(args: LocalArgs) -> anyhow::Result<FaasLocalConfig> {
             function.timeout = Duration::from_secs(args.timeout_secs);
             function.keep_alive = Duration::from_secs(args.keep_alive_secs);
             function.provisioned = args.provisioned;
+            function.max_starting = args.max_starting;
             function.memory_mb = args.memory_mb;
             function.env = env.clone();
             function

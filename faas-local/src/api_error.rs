@@ -50,6 +50,18 @@ impl ApiError {
         )
     }
 
+    /// Paced instance starts: `starting` instances are already starting on shared CPUs.
+    pub(crate) fn starts_paced(name: &str, starting: usize) -> Self {
+        Self {
+            reason: Some("FunctionInvocationRateLimitExceeded"),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "TooManyRequestsException",
+                format!("Rate Exceeded. Function {name} is already starting {starting} new instances; more would share their CPUs"),
+            )
+        }
+    }
+
     pub(crate) fn throttled(name: &str, limit: usize) -> Self {
         Self {
             reason: Some("ConcurrentInvocationLimitExceeded"),

@@ -81,6 +81,12 @@ pub struct FunctionConfig {
     /// Instances kept started at all times (provisioned concurrency): started with the
     /// function, replaced when they exit, never reaped below this. At most `concurrency_limit`.
     pub provisioned: usize,
+    /// Most instances starting at once for invocations (0: no limit); an invocation that would
+    /// start one more is throttled (429). Instances that share CPUs slow each other's start
+    /// (JVM start, class loading, JIT), so starting them one CPU's worth at a time gets the
+    /// first ones serving sooner. An instance is starting until its first invocation ends.
+    /// Provisioned instances and prewarms are not paced.
+    pub max_starting: usize,
     /// Extra environment for the instances.
     pub env: BTreeMap<String, String>,
 }
@@ -96,6 +102,7 @@ impl FunctionConfig {
             concurrency_limit: DEFAULT_CONCURRENCY_LIMIT,
             keep_alive: DEFAULT_KEEP_ALIVE,
             provisioned: 0,
+            max_starting: 0,
             env: BTreeMap::new(),
         }
     }

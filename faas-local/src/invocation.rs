@@ -28,6 +28,10 @@ pub(crate) enum Refused {
     Throttled {
         limit: usize,
     },
+    /// `starting` instances are already starting (`max_starting`).
+    StartsPaced {
+        starting: usize,
+    },
     /// The function was deleted meanwhile.
     Gone,
 }
@@ -43,6 +47,10 @@ pub(crate) async fn invoke(
         Err(AcquireError::Throttled { limit }) => {
             counters.throttle();
             return Err(Refused::Throttled { limit });
+        }
+        Err(AcquireError::StartsPaced { starting }) => {
+            counters.throttle();
+            return Err(Refused::StartsPaced { starting });
         }
         Err(AcquireError::Closed) => return Err(Refused::Gone),
         Err(AcquireError::Spawn(e)) => {

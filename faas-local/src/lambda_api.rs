@@ -94,6 +94,9 @@ async fn invoke(
             response
         }
         Err(Refused::Throttled { limit }) => return Err(ApiError::throttled(name, limit)),
+        Err(Refused::StartsPaced { starting }) => {
+            return Err(ApiError::starts_paced(name, starting))
+        }
         Err(Refused::Gone) => return Err(ApiError::function_not_found(name)),
     };
     Ok(with_version(response))

@@ -17,6 +17,8 @@ use crate::stats::FunctionStats;
 pub(crate) enum AcquireError {
     #[error("all {limit} instances are busy")]
     Throttled { limit: usize },
+    #[error("{starting} instances are already starting")]
+    StartsPaced { starting: usize },
     #[error("the function was deleted")]
     Closed,
     #[error(transparent)]
@@ -34,6 +36,8 @@ struct PoolState {
     idle: Vec<IdleInstance>,
     /// Leases out, including instances still starting for one.
     busy: usize,
+    /// Instances started for an invocation whose first invocation has not ended.
+    starting: usize,
     /// Every started instance that has not exited, idle or busy.
     live: HashMap<String, Arc<Instance>>,
     next_seq: u64,
@@ -74,10 +78,10 @@ impl FunctionPool {
                     continue;
                 }
                 state.busy += 1;
-                return Ok(self.lease(idle.instance));
+                return Ok(self.lease(idle.instance, false));
             }
         }
-        self.start_instance().await
+        self.start_instance(true).await
     }
 
     /// Starts up to `count` more instances (within the concurrency limit) and keeps them
@@ -85,7 +89,7 @@ impl FunctionPool {
     pub(crate) async fn prewarm(self: &Arc<Self>, count: usize) -> usize {
         let mut starting = Vec::new();
         for _ in 0..count {
-            match self.start_instance().await {
+            match self.start_instance(false).await {
                 Ok(lease) => starting.push(lease),
                 Err(_) => break,
             }
@@ -104,17 +108,26 @@ impl FunctionPool {
         ready
     }
 
-    async fn start_instance(self: &Arc<Self>) -> Result<Lease, AcquireError> {
+    /// Starts an instance leased for one invocation; `paced` instances count against
+    /// `max_starting` until that invocation ends.
+    async fn start_instance(self: &Arc<Self>, paced: bool) -> Result<Lease, AcquireError> {
         let seq = {
             let mut state = self.state.lock();
             let limit = self.function.config.concurrency_limit;
+            let max_starting = self.function.config.max_starting;
             if state.closed {
                 return Err(AcquireError::Closed);
             }
             if state.busy + state.idle.len() >= limit {
                 return Err(AcquireError::Throttled { limit });
             }
+            if paced && max_starting > 0 && state.starting >= max_starting {
+                return Err(AcquireError::StartsPaced {
+                    starting: state.starting,
+                });
+            }
             state.busy += 1;
+            state.starting += usize::from(paced);
             state.next_seq += 1;
             state.next_seq
         };
@@ -131,30 +144,34 @@ impl FunctionPool {
         match spawned {
             Ok(instance) if !state.closed => {
                 state.live.insert(instance.id.clone(), instance.clone());
-                Ok(self.lease(instance))
+                Ok(self.lease(instance, paced))
             }
             Ok(instance) => {
                 state.busy -= 1;
+                state.starting -= usize::from(paced);
                 instance.kill();
                 Err(AcquireError::Closed)
             }
             Err(e) => {
                 state.busy -= 1;
+                state.starting -= usize::from(paced);
                 Err(e.into())
             }
         }
     }
 
-    fn lease(self: &Arc<Self>, instance: Arc<Instance>) -> Lease {
+    fn lease(self: &Arc<Self>, instance: Arc<Instance>, starting: bool) -> Lease {
         Lease {
             pool: self.clone(),
             instance: Some(instance),
+            starting,
         }
     }
 
-    fn give_back(&self, instance: Arc<Instance>, reusable: bool) {
+    fn give_back(&self, instance: Arc<Instance>, reusable: bool, starting: bool) {
         let mut state = self.state.lock();
         state.busy -= 1;
+        state.starting -= usize::from(starting);
         if reusable && !state.closed && !instance.has_exited() {
             state.idle.push(IdleInstance {
                 instance,
@@ -278,6 +295,8 @@ fn spawn_reaper(pool: &Arc<FunctionPool>) {
 pub(crate) struct Lease {
     pool: Arc<FunctionPool>,
     instance: Option<Arc<Instance>>,
+    /// The instance was started for this invocation and counts as starting until it ends.
+    starting: bool,
 }
 
 impl Lease {
@@ -290,14 +309,14 @@ impl Lease {
     /// The instance finished cleanly and may take the next invocation.
     pub(crate) fn release(mut self) {
         if let Some(instance) = self.instance.take() {
-            self.pool.give_back(instance, true);
+            self.pool.give_back(instance, true, self.starting);
         }
     }
 
     /// The instance is unusable (crashed, timed out, failed to start): kill it.
     pub(crate) fn discard(mut self) {
         if let Some(instance) = self.instance.take() {
-            self.pool.give_back(instance, false);
+            self.pool.give_back(instance, false, self.starting);
         }
     }
 }
@@ -305,7 +324,7 @@ impl Lease {
 impl Drop for Lease {
     fn drop(&mut self) {
         if let Some(instance) = self.instance.take() {
-            self.pool.give_back(instance, false);
+            self.pool.give_back(instance, false, self.starting);
         }
     }
 }

@@ -64,6 +64,7 @@ async fn echo_round_trip_then_warm_reuse() {
 
 #[tokio::test]
 async fn instance_gets_the_lambda_environment() {
+    captured_logs();
     let mut function = echo_function(FN);
     function.memory_mb = 512;
     function.env = BTreeMap::from([("ECHO_CUSTOM".to_owned(), "from config".to_owned())]);
@@ -92,6 +93,26 @@ async fn instance_gets_the_lambda_environment() {
         "deadline {deadline} is in the future of {before}"
     );
     assert!(process_alive(env["pid"].as_u64().unwrap()));
+
+    // Its stderr line comes out tagged with the instance, with one timestamp, without colours.
+    let said = format!("described by pid {}", env["pid"]);
+    wait_until("the instance's line is forwarded", || {
+        captured_logs().contains(&said)
+    })
+    .await;
+    let logs = captured_logs();
+    let line = logs.lines().find(|l| l.contains(&said)).unwrap();
+    assert!(
+        line.contains("INFO instance{function=echo id=echo-"),
+        "{line:?}"
+    );
+    assert!(line.ends_with(&format!(" INFO echo: {said}")), "{line:?}");
+    assert_eq!(timestamps_in(line), 1, "{line:?}");
+    assert!(
+        timestamps_in(&line[..30]) == 1,
+        "it starts the line: {line:?}"
+    );
+    assert!(!line.contains('\x1b') && !line.contains("x1b"), "{line:?}");
     local.shutdown().await;
 }
 
@@ -130,6 +151,65 @@ async fn throttles_past_the_concurrency_limit() {
     assert_eq!(
         (stats.throttles, stats.invocations, stats.cold_starts),
         (1, 2, 2)
+    );
+    local.shutdown().await;
+}
+
+#[tokio::test]
+async fn instance_starts_are_paced_until_the_first_invocation_ends() {
+    let mut function = echo_function(FN);
+    function.max_starting = 1;
+    let local = start(vec![function]).await;
+    let gate = unique_path("gate");
+    let blocked = format!("\"wait:{}\"", gate.display());
+    let addr = local.addr();
+
+    // The first instance is starting until its first invocation ends.
+    let first = {
+        let blocked = blocked.clone();
+        tokio::spawn(async move { invoke(addr, FN, &blocked).await })
+    };
+    wait_until("one instance is busy", || {
+        local.stats().functions[FN].busy == 1
+    })
+    .await;
+    let paced = invoke(addr, FN, r#""more""#).await;
+    let body = assert_api_error(&paced, 429, "TooManyRequestsException");
+    assert_eq!(body["Reason"], "FunctionInvocationRateLimitExceeded");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("already starting 1"),
+        "{body}"
+    );
+
+    std::fs::write(&gate, b"").unwrap();
+    assert_eq!(first.await.unwrap().status, 200);
+    std::fs::remove_file(&gate).unwrap();
+
+    // Up and warm: the next invocations take it and may start one more.
+    let gate = unique_path("gate");
+    let blocked = format!("\"wait:{}\"", gate.display());
+    let running: Vec<_> = (0..2)
+        .map(|_| {
+            let blocked = blocked.clone();
+            tokio::spawn(async move { invoke(addr, FN, &blocked).await })
+        })
+        .collect();
+    wait_until("two instances are busy", || {
+        local.stats().functions[FN].busy == 2
+    })
+    .await;
+    std::fs::write(&gate, b"").unwrap();
+    for invocation in running {
+        assert_eq!(invocation.await.unwrap().status, 200);
+    }
+    std::fs::remove_file(&gate).unwrap();
+    let stats = &local.stats().functions[FN];
+    assert_eq!(
+        (stats.throttles, stats.invocations, stats.cold_starts),
+        (1, 3, 2)
     );
     local.shutdown().await;
 }
