@@ -78,6 +78,8 @@ pub struct AgentConfig {
     pub shadow_rounds: u32,
     /// Offloads in flight at most; `None` learns the platform's room from its throttling.
     pub offload_max_in_flight: Option<u64>,
+    /// The do-no-harm guard also bounds manual ratios (auto mode always has it).
+    pub do_no_harm: bool,
 }
 
 /// The number of CPUs, the default capacity: one request per core runs without queueing.
@@ -111,6 +113,7 @@ impl Default for AgentConfig {
             shadow_samples: 3,
             shadow_rounds: 10,
             offload_max_in_flight: None,
+            do_no_harm: true,
         }
     }
 }
@@ -174,6 +177,7 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.profile.samples", example: "3", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.profile_samples, v.trim().parse().ok()) },
     Key { name: "semifaas.include", example: "com.example.ImageController#resize", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.include, parse_patterns(v)) },
     Key { name: "semifaas.exclude", example: "com.example.HealthController", expected: "comma-separated handler keys (Class#method) or class-name prefixes", apply: |c, v| set(&mut c.exclude, parse_patterns(v)) },
+    Key { name: "semifaas.do-no-harm", example: "true", expected: "true or false (false: manual ratios are not capped when offloads do worse than local runs)", apply: |c, v| set(&mut c.do_no_harm, parse_bool(v)) },
     Key { name: "semifaas.offload.max-in-flight", example: "0", expected: "a whole number of offloads, 0 or more (0 = learn the platform's room from its throttling)", apply: |c, v| set(&mut c.offload_max_in_flight, v.trim().parse::<u64>().ok().map(|n| (n > 0).then_some(n))) },
     Key { name: "semifaas.shadow.rounds", example: "10", expected: "a whole number from 1 to 1000", apply: |c, v| set(&mut c.shadow_rounds, parse_positive(v).filter(|n| *n <= SHADOW_ROUNDS_MAX)) },
     Key { name: "semifaas.shadow.samples", example: "3", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.shadow_samples, v.trim().parse().ok()) },

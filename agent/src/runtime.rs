@@ -239,6 +239,7 @@ impl Agent {
         });
         match rx.blocking_recv() {
             Ok(Ok(outcome)) => {
+                self.control.gauge().offload_done(slot.elapsed());
                 slot.succeeded();
                 self.control.gauge().leave();
                 Some(outcome.to_tagged())
