@@ -11,44 +11,20 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 
 /**
  * Collects the agent's {@code semifaas.*} configuration as javaagent users expect: system
  * properties, then {@code SEMIFAAS_*} environment variables, then the properties file named by
  * {@code semifaas.config}. Values are not checked here: the native side validates every key and
- * rejects unknown ones by name.
+ * rejects unknown ones by name. The list of keys is the native side's ({@code
+ * NativeBridge.configKeys}); this class keeps none of its own.
  */
 final class AgentConfig {
   static final String PREFIX = "semifaas.";
   static final String ENV_PREFIX = "SEMIFAAS_";
   static final String CONFIG_KEY = "semifaas.config";
-
-  /** Keys whose names contain separators an environment variable cannot spell. */
-  static final List<String> KNOWN_KEYS =
-      List.of(
-          "semifaas.ratio",
-          "semifaas.platform",
-          "semifaas.lambda.endpoint",
-          "semifaas.function",
-          "semifaas.admin.port",
-          "semifaas.admin.host",
-          "semifaas.fallback.port",
-          "semifaas.fallback.host",
-          "semifaas.timeout-ms",
-          "semifaas.config",
-          "semifaas.log",
-          "semifaas.mode",
-          "semifaas.auto.capacity",
-          "semifaas.auto.max-ratio",
-          "semifaas.auto.interval-ms",
-          "semifaas.min-cpu-ms",
-          "semifaas.profile.samples",
-          "semifaas.include",
-          "semifaas.exclude",
-          "semifaas.shadow.samples",
-          "semifaas.remote-classes",
-          "semifaas.copy-classes",
-          "semifaas.read-only-methods");
+  static final String ENABLED_KEY = "semifaas.enabled";
 
   /**
    * Variables of the other semifaas programs (the CLI, the test harness, the function shim): they
@@ -65,14 +41,74 @@ final class AgentConfig {
 
   private AgentConfig() {}
 
-  /** The merged configuration of this JVM, sorted by key. */
-  static Map<String, String> collect(Properties systemProperties, Map<String, String> environment)
+  /**
+   * The three sources, before environment variables are matched to keys.
+   *
+   * @param system the {@code semifaas.*} system properties
+   * @param environment the {@code SEMIFAAS_*} environment variables by name, other tools' left out
+   * @param file the properties file's keys, or nothing when there is none
+   */
+  record Sources(
+      Map<String, String> system, Map<String, String> environment, Map<String, String> file) {
+
+    /** False when {@code semifaas.enabled} is {@code false} in the first source that sets it. */
+    boolean enabled() {
+      String value = system.get(ENABLED_KEY);
+      if (value == null) {
+        value = variable(environment, ENABLED_KEY);
+      }
+      if (value == null) {
+        value = file.get(ENABLED_KEY);
+      }
+      return !isFalse(value);
+    }
+
+    /**
+     * The merged configuration, sorted by key. Environment variables are matched to {@code keys};
+     * one that names no key is reported to {@code warnings} and ignored.
+     */
+    Map<String, String> merge(List<String> keys, Consumer<String> warnings) {
+      Map<String, String> fromEnvironment = new TreeMap<>();
+      for (Map.Entry<String, String> entry : environment.entrySet()) {
+        String key = keyForEnvironmentVariable(entry.getKey(), keys);
+        if (key == null) {
+          warnings.accept(
+              "the environment variable "
+                  + entry.getKey()
+                  + " names no configuration key and is ignored (variables are the keys in upper"
+                  + " case with '.' and '-' as '_', e.g. SEMIFAAS_RATIO for semifaas.ratio)");
+        } else {
+          fromEnvironment.put(key, entry.getValue());
+        }
+      }
+      return AgentConfig.merge(system, fromEnvironment, file);
+    }
+  }
+
+  /**
+   * Reads the sources of this JVM's configuration. The properties file is not read when a system
+   * property or environment variable already turns the agent off.
+   */
+  static Sources read(Properties systemProperties, Map<String, String> environment)
       throws ConfigException {
     Map<String, String> fromSystem = fromSystemProperties(systemProperties);
-    Map<String, String> fromEnvironment = fromEnvironment(environment);
-    String file = fromSystem.getOrDefault(CONFIG_KEY, fromEnvironment.get(CONFIG_KEY));
-    Map<String, String> fromFile = file == null ? Map.of() : readFile(Path.of(file));
-    return merge(fromSystem, fromEnvironment, fromFile);
+    Map<String, String> variables = agentVariables(environment);
+    Sources withoutFile = new Sources(fromSystem, variables, Map.of());
+    String file = fromSystem.getOrDefault(CONFIG_KEY, variable(variables, CONFIG_KEY));
+    if (file == null || !withoutFile.enabled()) {
+      return withoutFile;
+    }
+    return new Sources(fromSystem, variables, readFile(Path.of(file)));
+  }
+
+  /** The merged configuration of this JVM, sorted by key (see {@link Sources#merge}). */
+  static Map<String, String> collect(
+      Properties systemProperties,
+      Map<String, String> environment,
+      List<String> keys,
+      Consumer<String> warnings)
+      throws ConfigException {
+    return read(systemProperties, environment).merge(keys, warnings);
   }
 
   /** Precedence: system properties over environment over file. */
@@ -96,36 +132,56 @@ final class AgentConfig {
     return out;
   }
 
-  static Map<String, String> fromEnvironment(Map<String, String> environment) {
+  /** The {@code SEMIFAAS_*} variables meant for the agent, by name. */
+  static Map<String, String> agentVariables(Map<String, String> environment) {
     Map<String, String> out = new TreeMap<>();
     for (Map.Entry<String, String> entry : environment.entrySet()) {
-      String key = keyForEnvironmentVariable(entry.getKey());
-      if (key != null) {
-        out.put(key, entry.getValue());
+      String name = entry.getKey();
+      if (name != null
+          && name.toUpperCase(Locale.ROOT).startsWith(ENV_PREFIX)
+          && !OTHER_TOOLS_VARIABLES.contains(name.toUpperCase(Locale.ROOT))) {
+        out.put(name, entry.getValue());
       }
     }
     return out;
   }
 
   /**
-   * The configuration key of an environment variable, or null if it is not a {@code SEMIFAAS_}
-   * variable. Known keys match by normalising both sides ({@code SEMIFAAS_TIMEOUT_MS} is {@code
-   * semifaas.timeout-ms}); others become lower case with {@code _} as {@code .}, so the native side
-   * can name them when it rejects them.
+   * The configuration key of an environment variable: the key of {@code keys} it spells once both
+   * are normalised (upper case, {@code .} and {@code -} as {@code _}: {@code SEMIFAAS_TIMEOUT_MS}
+   * is {@code semifaas.timeout-ms}), or null when there is none.
    */
-  static String keyForEnvironmentVariable(String name) {
-    if (name == null
-        || !name.toUpperCase(Locale.ROOT).startsWith(ENV_PREFIX)
-        || OTHER_TOOLS_VARIABLES.contains(name.toUpperCase(Locale.ROOT))) {
+  static String keyForEnvironmentVariable(String name, List<String> keys) {
+    if (name == null) {
       return null;
     }
     String normalised = normalise(name);
-    for (String known : KNOWN_KEYS) {
-      if (normalise(known).equals(normalised)) {
-        return known;
+    for (String key : keys) {
+      if (normalise(key).equals(normalised)) {
+        return key;
       }
     }
-    return name.toLowerCase(Locale.ROOT).replace('_', '.');
+    return null;
+  }
+
+  /** The environment variable of a key, e.g. {@code SEMIFAAS_TIMEOUT_MS}. */
+  static String environmentVariable(String key) {
+    return normalise(key);
+  }
+
+  /** The value of the variable that spells {@code key}, or null. */
+  private static String variable(Map<String, String> variables, String key) {
+    String wanted = normalise(key);
+    for (Map.Entry<String, String> entry : variables.entrySet()) {
+      if (normalise(entry.getKey()).equals(wanted)) {
+        return entry.getValue();
+      }
+    }
+    return null;
+  }
+
+  private static boolean isFalse(String value) {
+    return value != null && value.strip().equalsIgnoreCase("false");
   }
 
   /** Reads a properties file; every key in it must start with {@code semifaas.}. */

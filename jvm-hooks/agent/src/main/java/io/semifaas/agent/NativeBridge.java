@@ -9,6 +9,9 @@ package io.semifaas.agent;
 public final class NativeBridge {
   private NativeBridge() {}
 
+  /** Every configuration key ({@code semifaas.*}) the agent knows, or null on failure. */
+  static native String[] configKeys();
+
   /** Validates the merged configuration and starts the native agent; null, or an error message. */
   static native String init(String[] keys, String[] values);
 

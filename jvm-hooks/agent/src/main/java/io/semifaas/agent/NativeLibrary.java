@@ -5,16 +5,25 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.util.List;
 import java.util.Locale;
 
 /** Loads {@code libsemifaas_agent.so} from inside the agent jar. */
 final class NativeLibrary {
   static final String RESOURCE = "native/linux-x86_64/libsemifaas_agent.so";
 
+  private static boolean loaded;
+
   private NativeLibrary() {}
 
-  /** Extracts the library to a private temporary file and loads it (System.load wants a path). */
-  static void load() {
+  /**
+   * Extracts the library to a private temporary file and loads it (System.load wants a path), once
+   * per JVM; throws IllegalStateException naming the problem.
+   */
+  static synchronized void load() {
+    if (loaded) {
+      return;
+    }
     String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
     String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
     if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
@@ -47,5 +56,33 @@ final class NativeLibrary {
       throw new IllegalStateException(
           "cannot load the agent's native library: " + e.getMessage(), e);
     }
+    loaded = true;
+  }
+
+  /** The configuration keys of the native side, the one list of them; loads the library first. */
+  static List<String> configKeys() {
+    load();
+    String[] keys;
+    try {
+      keys = NativeBridge.configKeys();
+    } catch (UnsatisfiedLinkError e) {
+      throw missingExports(e);
+    }
+    if (keys == null) {
+      throw new IllegalStateException("the agent's native library could not list its keys");
+    }
+    return List.of(keys);
+  }
+
+  /** The library is not the one this jar was built for. */
+  static IllegalStateException missingExports(UnsatisfiedLinkError e) {
+    return new IllegalStateException(
+        "the agent's native library does not export the JNI functions of "
+            + NativeBridge.class.getName()
+            + " ("
+            + e.getMessage()
+            + "); rebuild it with `cargo build --release -p semifaas-agent` and repackage the"
+            + " jar",
+        e);
   }
 }

@@ -1,7 +1,7 @@
 package io.semifaas.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.File;
@@ -12,6 +12,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.Attributes;
 import java.util.jar.JarOutputStream;
@@ -68,6 +70,12 @@ class AgentStartupTest {
   }
 
   private Run run(Path java, String classPath, List<String> arguments) throws Exception {
+    return run(java, classPath, arguments, Map.of());
+  }
+
+  private Run run(
+      Path java, String classPath, List<String> arguments, Map<String, String> environment)
+      throws Exception {
     List<String> command = new ArrayList<>();
     command.add(java.toString());
     command.add("-cp");
@@ -75,11 +83,14 @@ class AgentStartupTest {
     command.addAll(arguments);
     Path out = dir.resolve("stdout");
     Path err = dir.resolve("stderr");
-    Process process =
-        new ProcessBuilder(command)
-            .redirectOutput(out.toFile())
-            .redirectError(err.toFile())
-            .start();
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+    builder
+        .environment()
+        .keySet()
+        .removeIf(name -> name.toUpperCase(Locale.ROOT).startsWith("SEMIFAAS_"));
+    builder.environment().putAll(environment);
+    Process process = builder.start();
     if (!process.waitFor(120, TimeUnit.SECONDS)) {
       process.destroyForcibly();
       throw new AssertionError("the JVM did not exit: " + command);
@@ -90,37 +101,85 @@ class AgentStartupTest {
         Files.readString(err, StandardCharsets.UTF_8));
   }
 
+  private Run runWithAgent(Path java, Map<String, String> environment, String... options)
+      throws Exception {
+    List<String> arguments = new ArrayList<>();
+    arguments.add("-javaagent:" + agentJar(Premain.class.getName()));
+    arguments.addAll(List.of(options));
+    arguments.add("-version");
+    return run(java, String.join(File.pathSeparator, classPath(false)), arguments, environment);
+  }
+
+  /** The lines of stderr that start with {@code semifaas:}. */
+  private static List<String> agentLines(Run run) {
+    return run.stderr().lines().filter(line -> line.startsWith("semifaas:")).toList();
+  }
+
+  private static void assertRunsWithOneLine(Run run, String... parts) {
+    assertEquals(0, run.exitCode(), run.stderr());
+    List<String> lines = agentLines(run);
+    assertEquals(1, lines.size(), run.stderr());
+    for (String part : parts) {
+      assertTrue(lines.get(0).contains(part), lines.get(0));
+    }
+  }
+
   @ParameterizedTest
   @MethodSource("javas")
-  void aMissingConfigurationFileStopsTheJvmNamingIt(Path java) throws Exception {
+  void aMissingConfigurationFileIsNamedAndTheJvmRunsOn(Path java) throws Exception {
     Path missing = dir.resolve("missing.properties");
-    Run run =
-        run(
-            java,
-            List.of(
-                "-javaagent:" + agentJar(Premain.class.getName()),
-                "-Dsemifaas.config=" + missing,
-                "-version"));
-    assertNotEquals(0, run.exitCode());
-    assertTrue(
-        run.stderr()
-            .contains("semifaas: semifaas.config names " + missing + ", which does not exist"),
-        run.stderr());
+    Run run = runWithAgent(java, Map.of(), "-Dsemifaas.config=" + missing);
+    assertRunsWithOneLine(
+        run,
+        "semifaas: semifaas.config names " + missing + ", which does not exist",
+        "; the application runs without offloading");
   }
 
   @Test
-  void aConfigurationFileWithAForeignKeyStopsTheJvm() throws Exception {
+  void aConfigurationFileWithAForeignKeyIsNamedAndTheJvmRunsOn() throws Exception {
     Path file = dir.resolve("semifaas.properties");
     Files.writeString(file, "timeout-ms=5\n");
-    Run bad =
-        run(
+    Run run =
+        runWithAgent(javas().findFirst().orElseThrow(), Map.of(), "-Dsemifaas.config=" + file);
+    assertRunsWithOneLine(run, "'timeout-ms'", "runs without offloading");
+  }
+
+  @ParameterizedTest
+  @MethodSource("javas")
+  void aMistypedKeyIsNamedWithASuggestionAndTheJvmRunsOn(Path java) throws Exception {
+    Run run = runWithAgent(java, Map.of(), "-Dsemifaas.ration=1");
+    assertRunsWithOneLine(
+        run,
+        "\"semifaas.ration\"",
+        "did you mean semifaas.ratio?",
+        "; the application runs without offloading");
+  }
+
+  @Test
+  void aBadValueIsNamedAndTheJvmRunsOn() throws Exception {
+    Run run = runWithAgent(javas().findFirst().orElseThrow(), Map.of(), "-Dsemifaas.ratio=2");
+    assertRunsWithOneLine(run, "semifaas.ratio", "[0, 1]", "runs without offloading");
+  }
+
+  @Test
+  void anUnknownEnvironmentVariableIsAWarning() throws Exception {
+    // The agent starts (on a free admin port), so the only agent line is the warning.
+    Run run =
+        runWithAgent(
             javas().findFirst().orElseThrow(),
-            List.of(
-                "-javaagent:" + agentJar(Premain.class.getName()),
-                "-Dsemifaas.config=" + file,
-                "-version"));
-    assertNotEquals(0, bad.exitCode());
-    assertTrue(bad.stderr().contains("'timeout-ms'"), bad.stderr());
+            Map.of("SEMIFAAS_FOO", "1", "SEMIFAAS_ADMIN_PORT", "0", "SEMIFAAS_LOG", "warn"));
+    assertRunsWithOneLine(run, "semifaas: warning:", "SEMIFAAS_FOO");
+    assertFalse(run.stderr().contains("without offloading"), run.stderr());
+  }
+
+  @Test
+  void enabledFalseTurnsTheAgentOff() throws Exception {
+    Run run =
+        runWithAgent(
+            javas().findFirst().orElseThrow(),
+            Map.of("SEMIFAAS_ENABLED", "false"),
+            "-Dsemifaas.ration=1");
+    assertRunsWithOneLine(run, "semifaas.enabled=false", "runs without offloading");
   }
 
   @ParameterizedTest
