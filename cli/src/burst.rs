@@ -3,6 +3,11 @@
 //! long latency stays above the SLO. Scenarios: `none` (never offload), `auto-cold` (the burst
 //! controller, instances started on demand) and `auto-warm` (the controller, with instances
 //! provisioned on the platform and prewarmed by the agent before the burst).
+//!
+//! The load is sized to the machine: before the first burst, a closed loop measures how many
+//! requests/s the service completes alone (ratio 0) and how many the platform's warm instances
+//! complete (ratio 1); the baseline and the burst are multiples of those (see
+//! [`Load::from_capacity`]), unless flags fix them.
 
 use std::{
     path::{Path, PathBuf},
@@ -18,14 +23,15 @@ use clap::{Args, ValueEnum};
 use serde_json::{json, Value};
 use tracing::warn;
 
+use plotters::style::RGBColor;
 use semifaas_cli::{
     harness::{
         Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
         PLACEMENT_HEADER,
     },
-    loadgen::{run_open_loop, Profile},
-    plot::{self, Panel, Series},
-    timeline::{self, BurstSummary, CounterSample, Window},
+    loadgen::{run_closed_loop, run_open_loop, ClosedLoop, Profile},
+    plot::{self, Comparison, Panel, Run, Series},
+    timeline::{self, BurstSummary, Capacity, CounterSample, Load, Window},
 };
 
 const FUNCTION: &str = "semifaas";
@@ -36,6 +42,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The service runs here; the platform and its instances on the other core.
 const SERVICE_CPU: &str = "0";
 const PLATFORM_CPU: &str = "1";
+/// The window-by-window comparison of completed rates skips the burst's first 300 ms.
+const COMPARE_AFTER: Duration = Duration::from_millis(300);
+/// Controller decisions kept per scenario.
+const MAX_CONTROLLER_NOTES: usize = 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Scenario {
@@ -50,7 +60,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    fn name(self) -> &'static str {
+    pub fn name(self) -> &'static str {
         match self {
             Scenario::None => "none",
             Scenario::AutoCold => "auto-cold",
@@ -59,7 +69,16 @@ impl Scenario {
         }
     }
 
-    fn expand(self) -> Vec<Scenario> {
+    /// Its colour on the comparison plot.
+    fn color(self) -> RGBColor {
+        match self {
+            Scenario::None => RGBColor(214, 39, 40),
+            Scenario::AutoCold => RGBColor(255, 127, 14),
+            Scenario::AutoWarm | Scenario::All => RGBColor(31, 119, 180),
+        }
+    }
+
+    pub fn expand(self) -> Vec<Scenario> {
         match self {
             Scenario::All => vec![Scenario::None, Scenario::AutoCold, Scenario::AutoWarm],
             one => vec![one],
@@ -71,12 +90,22 @@ impl Scenario {
 pub struct BurstArgs {
     #[arg(long, value_enum, default_value = "all")]
     pub scenario: Scenario,
-    /// Baseline request rate (requests/s).
-    #[arg(long, default_value_t = 10.0)]
-    pub base_rps: f64,
-    /// The burst's rate as a multiple of the baseline.
-    #[arg(long, default_value_t = 10.0)]
-    pub burst_x: f64,
+    /// Baseline request rate (requests/s); default: 0.3 × the measured local capacity.
+    #[arg(long)]
+    pub base_rps: Option<f64>,
+    /// The burst's rate (requests/s); default: the local capacity + 0.6 × the platform's, at
+    /// least 1.5 × the local capacity.
+    #[arg(long, conflicts_with = "burst_x")]
+    pub burst_rps: Option<f64>,
+    /// The burst's rate as a multiple of the baseline (instead of --burst-rps).
+    #[arg(long)]
+    pub burst_x: Option<f64>,
+    /// Measure the capacities even when the flags fix the load (they are then only reported).
+    #[arg(long)]
+    pub measure_capacity: bool,
+    /// Seconds each capacity measurement counts (after its own short warm-up).
+    #[arg(long, default_value_t = 2.5)]
+    pub capacity_s: f64,
     /// Seconds of baseline before the burst.
     #[arg(long, default_value_t = 10.0)]
     pub before_s: f64,
@@ -121,52 +150,181 @@ pub struct BurstArgs {
     pub skip_app_start: bool,
 }
 
+/// Where the run's load came from.
+enum LoadSource {
+    /// A `--profile` file.
+    File(Profile),
+    /// `--base-rps` and `--burst-rps`/`--burst-x`: both rates fixed.
+    Fixed(Load),
+    /// At least one rate from the measured capacities.
+    Measured,
+}
+
 impl BurstArgs {
-    fn profile(&self) -> Result<Profile> {
-        Ok(match &self.profile {
-            Some(file) => Profile::load(file)?,
-            None => Profile::step(
-                self.base_rps,
-                self.burst_x,
-                self.before_s,
-                self.burst_s,
-                self.after_s,
-            )?,
+    /// Checks the flags and reads the profile before anything starts.
+    fn load_source(&self) -> Result<LoadSource> {
+        anyhow::ensure!(
+            self.manual_ratio.is_none_or(|r| (0.0..=1.0).contains(&r)),
+            "--manual-ratio must be in [0,1]"
+        );
+        anyhow::ensure!(
+            self.warm_instances <= self.concurrency,
+            "--warm-instances {} exceeds --concurrency {}",
+            self.warm_instances,
+            self.concurrency
+        );
+        anyhow::ensure!(
+            self.capacity_s.is_finite() && self.capacity_s > 0.0,
+            "--capacity-s must be a positive number of seconds"
+        );
+        if let Some(file) = &self.profile {
+            return Ok(LoadSource::File(Profile::load(file)?));
+        }
+        // The shape is checked now, with stand-in rates when they come from the measurement.
+        let base = self.base_rps.unwrap_or(1.0);
+        let burst = self.burst_rps.or(self.burst_x.map(|x| x * base));
+        self.step(&Load {
+            base_rps: base,
+            burst_rps: burst.unwrap_or(1.0),
+        })?;
+        Ok(match (self.base_rps, burst) {
+            (Some(base_rps), Some(burst_rps)) => LoadSource::Fixed(Load {
+                base_rps,
+                burst_rps,
+            }),
+            _ => LoadSource::Measured,
         })
+    }
+
+    fn step(&self, load: &Load) -> Result<Profile> {
+        Ok(Profile::step_to(
+            load.base_rps,
+            load.burst_rps,
+            self.before_s,
+            self.burst_s,
+            self.after_s,
+        )?)
+    }
+
+    /// The load from the measured capacities, where the flags leave it open.
+    fn sized_load(&self, capacity: &Capacity) -> Load {
+        let sized = Load::from_capacity(capacity);
+        let base_rps = self.base_rps.unwrap_or(sized.base_rps);
+        Load {
+            base_rps,
+            burst_rps: self
+                .burst_rps
+                .or(self.burst_x.map(|x| x * base_rps))
+                .unwrap_or(sized.burst_rps),
+        }
     }
 }
 
 /// One scenario's outcome.
 pub struct ScenarioReport {
-    pub scenario: &'static str,
+    pub scenario: Scenario,
     pub summary: BurstSummary,
+    pub windows: Vec<Window>,
+    pub burst: (Duration, Duration),
+    /// Instances the platform cold-started during the run (`None`: it did not answer).
+    pub cold_starts: Option<u64>,
     pub plot: PathBuf,
     pub json: Value,
 }
 
-/// Runs the chosen scenarios, writes `burst.json` and one `burst-<scenario>.png` per scenario
-/// into `out`, prints a report, and returns the JSON document.
+/// What the capacity measurement found.
+pub struct Measured {
+    pub capacity: Capacity,
+    pub json: Value,
+}
+
+/// All scenarios of one experiment, with the same load.
+pub struct Experiment {
+    pub reports: Vec<ScenarioReport>,
+    pub capacity: Option<Capacity>,
+    pub load: Load,
+    /// A plot with every scenario, when there are several.
+    pub comparison_plot: Option<PathBuf>,
+    pub verdict: Verdict,
+    pub document: Value,
+}
+
+/// Runs `args.scenario`, writes `burst.json` and the plots into `out`, prints a report, and
+/// returns the JSON document.
 pub async fn run(args: &BurstArgs, out: &Path) -> Result<Value> {
-    anyhow::ensure!(
-        args.manual_ratio.is_none_or(|r| (0.0..=1.0).contains(&r)),
-        "--manual-ratio must be in [0,1]"
-    );
-    anyhow::ensure!(
-        args.warm_instances <= args.concurrency,
-        "--warm-instances {} exceeds --concurrency {}",
-        args.warm_instances,
-        args.concurrency
-    );
-    let profile = args.profile()?;
+    let experiment = run_scenarios(args, &args.scenario.expand(), out, true).await?;
+    Ok(experiment.document)
+}
+
+/// Measures the capacities (unless the load is fixed), runs `scenarios` one after the other with
+/// the same load, writes `burst.json`, one `burst-<scenario>.png` per scenario and, for several
+/// scenarios, `burst-compare.png` into `out`. `verbose` prints each scenario's summary line and
+/// the comparison of completed rates as they come.
+pub async fn run_scenarios(
+    args: &BurstArgs,
+    scenarios: &[Scenario],
+    out: &Path,
+    verbose: bool,
+) -> Result<Experiment> {
+    let source = args.load_source()?;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let dist = Dist::locate()?;
+    let measure = matches!(source, LoadSource::Measured) || args.measure_capacity;
+    let mut measured: Option<Measured> = None;
+    if measure && scenarios.first() != Some(&Scenario::None) {
+        // The measurement needs a service in manual mode; the first scenario's is not.
+        println!("capacity: measuring on a service without offloading");
+        let d = deploy(&dist, args, Scenario::None, &out.join("logs/capacity")).await?;
+        measured = Some(measure_capacity(&d, args).await?);
+    }
     let mut reports = vec![];
-    for scenario in args.scenario.expand() {
+    let mut fixed: Option<(Load, Profile)> = None;
+    for &scenario in scenarios {
         println!("scenario {}: starting", scenario.name());
-        let report = run_scenario(&dist, args, &profile, scenario, out).await?;
-        print_summary(&report);
+        let d = deploy(
+            &dist,
+            args,
+            scenario,
+            &out.join("logs").join(scenario.name()),
+        )
+        .await?;
+        if measure && measured.is_none() {
+            measured = Some(measure_capacity(&d, args).await?);
+        }
+        let (load, profile) = match (&fixed, &source) {
+            (Some(done), _) => done.clone(),
+            (None, LoadSource::File(profile)) => (profile_load(profile), profile.clone()),
+            (None, LoadSource::Fixed(load)) => (*load, args.step(load)?),
+            (None, LoadSource::Measured) => {
+                let capacity = &measured.as_ref().expect("measured first").capacity;
+                let load = args.sized_load(capacity);
+                (load, args.step(&load)?)
+            }
+        };
+        if fixed.is_none() {
+            print_load(&load, measured.as_ref().map(|m| &m.capacity), &source);
+            fixed = Some((load, profile.clone()));
+        }
+        let report = run_burst(d, args, &profile, out).await?;
+        if verbose {
+            print_summary(&report);
+        }
         reports.push(report);
     }
+    let (load, profile) = fixed.context("no scenario to run")?;
+    let capacity = measured.as_ref().map(|m| m.capacity);
+    let comparisons = compare_with_none(&reports);
+    if verbose {
+        print_comparisons(&comparisons);
+    }
+    let verdict = verdict(&reports);
+    let comparison_plot = if reports.len() > 1 {
+        let path = out.join("burst-compare.png");
+        plot_comparison(&path, &reports, &load, &verdict.short)?;
+        Some(path)
+    } else {
+        None
+    };
     let app_start_ms = if args.skip_app_start {
         None
     } else {
@@ -176,49 +334,361 @@ pub async fn run(args: &BurstArgs, out: &Path) -> Result<Value> {
     };
     let document = json!({
         "bench": "burst",
+        "capacity": measured.as_ref().map(|m| {
+            let mut c = m.json.clone();
+            c["local_rps"] = json!(m.capacity.local_rps);
+            c["platform_rps"] = json!(m.capacity.platform_rps);
+            c
+        }),
+        "load": {
+            "base_rps": load.base_rps,
+            "burst_rps": load.burst_rps,
+            "sized_from": match source {
+                LoadSource::File(_) => "profile file",
+                LoadSource::Fixed(_) => "flags",
+                LoadSource::Measured => "measured capacity",
+            },
+            "rule": "base 0.3 × local; burst max(local + 0.6 × platform, 1.5 × local); flags override",
+            "absorbable": capacity.map(|c| load.absorbable(&c)),
+        },
         "profile": profile,
         "request": args.path,
         "window_ms": WINDOW.as_millis() as u64,
         "slo": format!("{}× the p99 latency of the requests before the burst", args.slo_factor),
         "cpus": { "service": SERVICE_CPU, "platform_and_instances": PLATFORM_CPU },
         "whole_app_start_ms": app_start_ms,
+        "verdict": verdict.long,
+        "completed_below_none": comparisons.iter().map(|c| json!({
+            "scenario": c.scenario.name(),
+            "from_s": c.from_s,
+            "to_s": c.to_s,
+            "windows_compared": c.compared,
+            "windows_below": c.below,
+        })).collect::<Vec<_>>(),
         "scenarios": reports.iter().map(|r| r.json.clone()).collect::<Vec<_>>(),
     });
     let path = out.join("burst.json");
     std::fs::write(&path, serde_json::to_vec_pretty(&document)?)
         .with_context(|| format!("writing {}", path.display()))?;
     println!("wrote {}", path.display());
-    Ok(document)
+    Ok(Experiment {
+        reports,
+        capacity,
+        load,
+        comparison_plot,
+        verdict,
+        document,
+    })
+}
+
+/// A profile file's baseline (first phase) and burst (second phase).
+fn profile_load(profile: &Profile) -> Load {
+    let phases = profile.phases();
+    Load {
+        base_rps: phases[0].rps,
+        burst_rps: phases.get(1).map_or(phases[0].rps, |p| p.rps),
+    }
+}
+
+fn print_load(load: &Load, capacity: Option<&Capacity>, source: &LoadSource) {
+    if let Some(c) = capacity {
+        println!(
+            "capacity: the service alone completes {:.0} req/s (CPU {SERVICE_CPU}), the platform's warm instances {:.0} req/s (CPU {PLATFORM_CPU})",
+            c.local_rps, c.platform_rps
+        );
+    }
+    let from = match source {
+        LoadSource::File(_) => "from the profile file",
+        LoadSource::Fixed(_) => "fixed by the flags",
+        LoadSource::Measured => "sized from the capacities",
+    };
+    println!(
+        "load ({from}): baseline {:.0} req/s, burst {:.0} req/s",
+        load.base_rps, load.burst_rps
+    );
+    if let Some(c) = capacity {
+        if load.burst_rps <= c.local_rps {
+            println!(
+                "  note: the server alone can serve this burst: it shows nothing about offloading"
+            );
+        }
+        if !load.absorbable(c) {
+            println!(
+                "  note: the burst exceeds what server and platform complete together ({:.0} req/s): no controller can absorb it on this machine",
+                c.local_rps + c.platform_rps
+            );
+        }
+    }
 }
 
 pub fn print_summary(report: &ScenarioReport) {
     let s = &report.summary;
-    let recovery = match s.recovery_s {
-        Some(secs) => format!("{secs:.1} s"),
-        None => "not within the run".into(),
-    };
     println!(
-        "  {:<10} SLO {:.1} ms (baseline p99 {:.1} ms) | back under SLO after {recovery} | peak p99 {:.0} ms | completed {} failed {} offloaded {} | plot {}",
-        report.scenario,
+        "  {:<10} SLO {:.1} ms (baseline p99 {:.1} ms) | back under SLO after {} | peak p99 {:.0} ms | completed {} failed {} offloaded {} | during the burst: {:.0} req/s completed, {} offloaded | plot {}",
+        report.scenario.name(),
         s.slo_ms,
         s.baseline_p99_ms,
+        recovery_text(s),
         s.peak_p99_ms,
         s.completed,
         s.failed,
         s.offloaded,
+        s.burst_completed_rps,
+        share_text(s.burst_offloaded_share),
         report.plot.display()
     );
+    let notes = report.json["controller"]
+        .as_array()
+        .map_or(&[][..], |n| &n[..]);
+    if !notes.is_empty() {
+        println!("    controller, last decisions that changed:");
+        for note in &notes[notes.len().saturating_sub(4)..] {
+            println!(
+                "      {:>5.1} s  {}",
+                note["at_s"].as_f64().unwrap_or(0.0),
+                note["note"].as_str().unwrap_or("?")
+            );
+        }
+    }
 }
 
-/// A fresh platform and service for one scenario, the run, and its report.
-pub async fn run_scenario(
+fn recovery_text(s: &BurstSummary) -> String {
+    match s.recovery_s {
+        Some(0.0) => "0 s (never over)".into(),
+        Some(secs) => format!("{secs:.1} s"),
+        None => "not within the run".into(),
+    }
+}
+
+fn share_text(share: Option<f64>) -> String {
+    share.map_or("–".into(), |v| format!("{:.0} %", v * 100.0))
+}
+
+fn seconds_text(ms: f64) -> String {
+    if ms >= 1000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// One table, a row per scenario: how each absorbed the burst.
+pub fn print_table(reports: &[ScenarioReport]) {
+    println!(
+        "  {:<10} | {:>9} | {:>21} | {:>9} | {:>23} | {:>15} | {:>11}",
+        "scenario",
+        "SLO",
+        "back under SLO after",
+        "peak p99",
+        "completed in the burst",
+        "offloaded share",
+        "cold starts"
+    );
+    println!("  {}", "-".repeat(120));
+    for r in reports {
+        let s = &r.summary;
+        println!(
+            "  {:<10} | {:>9} | {:>21} | {:>9} | {:>17.0} req/s | {:>15} | {:>11}",
+            r.scenario.name(),
+            seconds_text(s.slo_ms),
+            recovery_text(s),
+            seconds_text(s.peak_p99_ms),
+            s.burst_completed_rps,
+            share_text(s.burst_offloaded_share),
+            r.cold_starts.map_or("?".into(), |n| n.to_string()),
+        );
+    }
+}
+
+/// The outcome in plain words: `long` for the report, `short` for the plot's title.
+pub struct Verdict {
+    pub long: String,
+    pub short: String,
+}
+
+/// "stayed above it for the whole burst (peak p99 3.2 s)", "was back under it after 2.1 s", ...
+fn course(s: &BurstSummary, burst_s: f64) -> String {
+    let peak = seconds_text(s.peak_p99_ms);
+    match s.recovery_s {
+        Some(0.0) => format!("never went above it (peak p99 {peak})"),
+        Some(r) if r < burst_s => {
+            format!("was back under it {r:.1} s after the burst began (peak p99 {peak})")
+        }
+        Some(r) => format!(
+            "stayed above it for the whole burst and {:.1} s after (peak p99 {peak})",
+            r - burst_s
+        ),
+        None => format!("stayed above it to the end of the run (peak p99 {peak})"),
+    }
+}
+
+fn short_course(s: &BurstSummary, burst_s: f64) -> String {
+    match s.recovery_s {
+        Some(0.0) => "never over the SLO".into(),
+        Some(r) if r < burst_s => format!("back under the SLO after {r:.1} s"),
+        Some(_) | None => format!(
+            "over the SLO for the whole burst (peak p99 {})",
+            seconds_text(s.peak_p99_ms)
+        ),
+    }
+}
+
+/// Compares the offloading scenario (the last one) with `none` when both ran.
+pub fn verdict(reports: &[ScenarioReport]) -> Verdict {
+    let none = reports.iter().find(|r| r.scenario == Scenario::None);
+    let other = reports.iter().rev().find(|r| r.scenario != Scenario::None);
+    let burst_s = |r: &ScenarioReport| (r.burst.1 - r.burst.0).as_secs_f64();
+    match (none, other) {
+        (Some(n), Some(o)) => {
+            let (ns, os) = (&n.summary, &o.summary);
+            let name = o.scenario.name();
+            if ns.recovery_s == Some(0.0) {
+                return Verdict {
+                    long: "Even without offloading latency never went above the SLO: the burst is too light for this machine, so this run shows nothing about offloading.".into(),
+                    short: "the burst did not overload the server: nothing to show".into(),
+                };
+            }
+            let helped = os
+                .recovery_s
+                .is_some_and(|r| ns.recovery_s.is_none_or(|nr| r < nr));
+            let with = match os.recovery_s {
+                Some(0.0) => format!(
+                    "latency never went above the SLO (peak p99 {})",
+                    seconds_text(os.peak_p99_ms)
+                ),
+                Some(r) if r < burst_s(o) => {
+                    format!("latency returned under the SLO {r:.1} s after the burst began")
+                }
+                _ => format!("latency {}", course(os, burst_s(o))),
+            };
+            let long = if helped {
+                format!(
+                    "With offloading ({name}), {with}; without, it {}.",
+                    course(ns, burst_s(n))
+                )
+            } else {
+                format!(
+                    "Offloading did not help in this run: with it ({name}), {with}; without, it {}.",
+                    course(ns, burst_s(n))
+                )
+            };
+            Verdict {
+                long,
+                short: format!(
+                    "{name}: {}; none: {}",
+                    short_course(os, burst_s(o)),
+                    short_course(ns, burst_s(n))
+                ),
+            }
+        }
+        _ => {
+            let r = &reports[reports.len() - 1];
+            Verdict {
+                long: format!(
+                    "In {}, latency {}.",
+                    r.scenario.name(),
+                    course(&r.summary, burst_s(r)).replace(" it ", " the SLO ")
+                ),
+                short: format!(
+                    "{}: {}",
+                    r.scenario.name(),
+                    short_course(&r.summary, burst_s(r))
+                ),
+            }
+        }
+    }
+}
+
+/// One scenario's completed rate against `none`'s, window by window, in the burst after its
+/// first [`COMPARE_AFTER`].
+pub struct NoneComparison {
+    pub scenario: Scenario,
+    pub from_s: f64,
+    pub to_s: f64,
+    pub compared: usize,
+    pub below: Vec<timeline::Shortfall>,
+}
+
+fn compare_with_none(reports: &[ScenarioReport]) -> Vec<NoneComparison> {
+    let Some(none) = reports.iter().find(|r| r.scenario == Scenario::None) else {
+        return vec![];
+    };
+    reports
+        .iter()
+        .filter(|r| r.scenario != Scenario::None)
+        .map(|r| {
+            let from_s = (r.burst.0 + COMPARE_AFTER).as_secs_f64();
+            let to_s = r.burst.1.as_secs_f64();
+            NoneComparison {
+                scenario: r.scenario,
+                from_s,
+                to_s,
+                compared: r
+                    .windows
+                    .iter()
+                    .filter(|w| w.start_s + 1e-9 >= from_s && w.start_s + 1e-9 < to_s)
+                    .count(),
+                below: timeline::windows_completing_less(&r.windows, &none.windows, from_s, to_s),
+            }
+        })
+        .collect()
+}
+
+fn print_comparisons(comparisons: &[NoneComparison]) {
+    for c in comparisons {
+        let head = format!(
+            "  {} vs none, completed per {} ms window from {:.1} s to {:.1} s",
+            c.scenario.name(),
+            WINDOW.as_millis(),
+            c.from_s,
+            c.to_s
+        );
+        if c.below.is_empty() {
+            println!("{head}: never below none ({} windows)", c.compared);
+        } else {
+            let worst: Vec<String> = c
+                .below
+                .iter()
+                .take(6)
+                .map(|s| {
+                    format!(
+                        "{:.1} s ({:.0} vs {:.0} req/s)",
+                        s.start_s, s.first_rps, s.second_rps
+                    )
+                })
+                .collect();
+            println!(
+                "{head}: below none in {} of {} windows: {}{}",
+                c.below.len(),
+                c.compared,
+                worst.join(", "),
+                if c.below.len() > 6 { ", ..." } else { "" }
+            );
+        }
+    }
+}
+
+/// A platform and a service for one scenario, started and warmed up.
+struct Deployment {
+    scenario: Scenario,
+    platform: FaasLocalProcess,
+    service: ServiceProcess,
+    mode: String,
+}
+
+/// Requests for the `{i}` template `path`.
+fn requests(path: &str) -> impl Fn(usize) -> Request + Send + Sync + 'static {
+    let path = path.to_owned();
+    move |i| Request::get(&path.replace("{i}", &(i % 16).to_string()))
+}
+
+/// A fresh platform (CPU 1) and service (CPU 0) for `scenario`, after the sequential warm-up.
+async fn deploy(
     dist: &Dist,
     args: &BurstArgs,
-    profile: &Profile,
     scenario: Scenario,
-    out: &Path,
-) -> Result<ScenarioReport> {
-    let logs = out.join("logs").join(scenario.name());
+    logs: &Path,
+) -> Result<Deployment> {
     let concurrency = args.concurrency.to_string();
     let provisioned = args.warm_instances.to_string();
     let mut platform_args = vec!["--concurrency", concurrency.as_str()];
@@ -226,7 +696,7 @@ pub async fn run_scenario(
         platform_args.extend(["--provisioned", provisioned.as_str()]);
     }
     let platform =
-        FaasLocalProcess::start_pinned(dist, FUNCTION, &platform_args, Some(PLATFORM_CPU), &logs)
+        FaasLocalProcess::start_pinned(dist, FUNCTION, &platform_args, Some(PLATFORM_CPU), logs)
             .await?;
     let mut options = ServiceOptions::new("image-service", &platform.endpoint());
     options.cpu_affinity = Some(SERVICE_CPU.into());
@@ -251,11 +721,9 @@ pub async fn run_scenario(
             "auto".to_string()
         }
     };
-    let service = ServiceProcess::start(dist, &options, &logs).await?;
+    let service = ServiceProcess::start(dist, &options, logs).await?;
     let http = HttpClient::new(service.port);
-    let admin = Admin::new(service.admin_port);
-    let request_for = |i: usize| Request::get(&args.path.replace("{i}", &(i % 16).to_string()));
-
+    let request_for = requests(&args.path);
     for i in 0..args.warmup {
         let exchange = http.send(&request_for(i)).await?;
         anyhow::ensure!(
@@ -265,17 +733,122 @@ pub async fn run_scenario(
             exchange.status
         );
     }
+    Ok(Deployment {
+        scenario,
+        platform,
+        service,
+        mode,
+    })
+}
+
+/// The capacities, on a deployment in manual mode at ratio 0 (left at ratio 0): a closed loop of
+/// `--concurrency` clients at ratio 0 (the service alone), then the platform's instances started
+/// and prewarmed, and the same closed loop at ratio 1. Each loop warms up for a moment, then counts
+/// `--capacity-s` seconds. The platform's capacity counts only the responses that said
+/// `offloaded`.
+async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> {
+    anyhow::ensure!(
+        d.scenario == Scenario::None,
+        "the capacity is measured on a service without the controller"
+    );
+    let http = HttpClient::new(d.service.port);
+    let admin = Admin::new(d.service.admin_port);
+    let span = Duration::from_secs_f64(args.capacity_s);
+    let clients = args.concurrency.max(1);
+    let local = run_closed_loop(
+        &http,
+        clients,
+        Duration::from_millis(500),
+        span,
+        REQUEST_TIMEOUT,
+        requests(&args.path),
+    )
+    .await;
+    let prewarmed = prewarm(&HttpClient::new(d.service.admin_port), clients).await;
+    let before = admin.stats().await?;
+    admin.set_ratio(1.0).await?;
+    let platform = run_closed_loop(
+        &http,
+        clients,
+        Duration::from_secs(1),
+        span,
+        REQUEST_TIMEOUT,
+        requests(&args.path),
+    )
+    .await;
+    admin.set_ratio(0.0).await?;
+    let after = admin.stats().await?;
+    let delta = |key: &str| {
+        after["totals"][key]
+            .as_u64()
+            .unwrap_or(0)
+            .saturating_sub(before["totals"][key].as_u64().unwrap_or(0))
+    };
+    let capacity = Capacity {
+        local_rps: local.completed_rps(),
+        platform_rps: platform.offloaded as f64 / platform.seconds.max(1e-9),
+    };
+    let offloaded_share = platform.offloaded as f64 / platform.completed.max(1) as f64;
+    println!(
+        "capacity: closed loop of {clients} clients, {:.1} s each: service alone {:.0} req/s; ratio 1 {:.0} req/s completed, {:.0} % of them offloaded (agent: {} offloaded, {} local)",
+        args.capacity_s,
+        capacity.local_rps,
+        platform.completed_rps(),
+        offloaded_share * 100.0,
+        delta("offloaded"),
+        delta("local"),
+    );
+    if offloaded_share < 0.9 {
+        println!("  note: not every request was offloaded at ratio 1: the platform's capacity counts only those that were");
+    }
+    let loop_json = |l: &ClosedLoop| {
+        json!({
+            "clients": l.clients,
+            "seconds": l.seconds,
+            "completed": l.completed,
+            "failed": l.failed,
+            "offloaded": l.offloaded,
+            "completed_rps": l.completed_rps(),
+        })
+    };
+    Ok(Measured {
+        capacity,
+        json: json!({
+            "method": "closed loop, after a short warm-up: ratio 0 on the service (CPU 0), then ratio 1 onto the platform's prewarmed instances (CPU 1)",
+            "local": loop_json(&local),
+            "platform": loop_json(&platform),
+            "platform_prewarm": prewarmed,
+            "agent_during_platform": {
+                "offloaded": delta("offloaded"),
+                "local": delta("local"),
+                "failures": delta("failures"),
+            },
+        }),
+    })
+}
+
+/// The burst on a deployment, and its report.
+async fn run_burst(
+    d: Deployment,
+    args: &BurstArgs,
+    profile: &Profile,
+    out: &Path,
+) -> Result<ScenarioReport> {
+    let scenario = d.scenario;
+    let http = HttpClient::new(d.service.port);
+    let admin = Admin::new(d.service.admin_port);
     let prewarm = if scenario == Scenario::AutoWarm {
-        Some(prewarm(&HttpClient::new(service.admin_port), args.warm_instances).await)
+        Some(prewarm(&HttpClient::new(d.service.admin_port), args.warm_instances).await)
     } else {
         None
     };
+    let platform_before = d.platform.stats().await.ok();
 
     let start = Instant::now();
     let polling = Arc::new(AtomicBool::new(true));
     let sampler = tokio::spawn(sample_counters(
         admin.clone(),
-        HttpClient::new(platform.port),
+        HttpClient::new(d.platform.port),
         start,
         polling.clone(),
     ));
@@ -284,13 +857,18 @@ pub async fn run_scenario(
         &profile.schedule(),
         start,
         REQUEST_TIMEOUT,
-        request_for,
+        requests(&args.path),
     )
     .await;
     polling.store(false, Ordering::Relaxed);
-    let samples = sampler.await?;
+    let (samples, controller) = sampler.await?;
     let agent_stats = admin.stats().await.unwrap_or(Value::Null);
-    let platform_stats = platform.stats().await.unwrap_or(Value::Null);
+    let platform_stats = d.platform.stats().await.unwrap_or(Value::Null);
+    let cold_starts = |stats: &Value| stats["functions"][FUNCTION]["cold_starts"].as_u64();
+    let cold_starts = match (cold_starts(&platform_stats), platform_before.as_ref()) {
+        (Some(after), Some(before)) => Some(after.saturating_sub(cold_starts(before).unwrap_or(0))),
+        _ => None,
+    };
 
     let total = records
         .iter()
@@ -300,9 +878,15 @@ pub async fn run_scenario(
         .max(profile.duration());
     let windows = timeline::windows(&records, &samples, WINDOW, total);
     let burst_start = profile.phase_start(1.min(profile.phases().len() - 1));
-    let summary = timeline::summarize(&records, &windows, WINDOW, burst_start, args.slo_factor);
-    let plot = out.join(format!("burst-{}.png", scenario.name()));
     let burst_end = profile.phase_start(2.min(profile.phases().len()));
+    let summary = timeline::summarize(
+        &records,
+        &windows,
+        WINDOW,
+        (burst_start, burst_end),
+        args.slo_factor,
+    );
+    let plot = out.join(format!("burst-{}.png", scenario.name()));
     plot_timeline(
         &plot,
         scenario.name(),
@@ -314,13 +898,15 @@ pub async fn run_scenario(
 
     let json = json!({
         "scenario": scenario.name(),
-        "mode": mode,
+        "mode": d.mode,
         "prewarm": prewarm,
         "summary": summary,
         "burst_start_s": burst_start.as_secs_f64(),
         "burst_end_s": burst_end.as_secs_f64(),
+        "cold_starts_in_run": cold_starts,
         "agent_totals": agent_stats["totals"],
         "platform": platform_stats["functions"][FUNCTION],
+        "controller": controller,
         "windows": windows,
         "requests": records.iter().map(|r| json!({
             "scheduled_ms": r.scheduled.as_secs_f64() * 1000.0,
@@ -330,8 +916,11 @@ pub async fn run_scenario(
         })).collect::<Vec<_>>(),
     });
     Ok(ScenarioReport {
-        scenario: scenario.name(),
+        scenario,
         summary,
+        windows,
+        burst: (burst_start, burst_end),
+        cold_starts,
         plot,
         json,
     })
@@ -363,23 +952,68 @@ async fn prewarm(admin: &HttpClient, instances: usize) -> Value {
     }
 }
 
-/// Polls the agent's `offloaded`/`local` totals and the platform's live instances every window
-/// until `polling` is cleared. A poll that fails is skipped.
+/// What a `GET /controller` snapshot says about the controller's last decision: its
+/// `decision`/`reason` strings, when the agent has them, and the last decision's phase, ratio
+/// and why. `None` when it says none of these.
+fn controller_note(state: &Value) -> Option<String> {
+    let mut parts = vec![];
+    for key in ["decision", "reason"] {
+        if let Some(text) = state[key].as_str() {
+            parts.push(format!("{key}: {text}"));
+        }
+    }
+    let last = &state["last_decision"];
+    if let Some(text) = last.as_str() {
+        parts.push(text.to_owned());
+    } else if let Some(why) = last["why"].as_str() {
+        let phase = last["phase"].as_str().unwrap_or("?");
+        match last["ratio"].as_f64() {
+            Some(ratio) => parts.push(format!("{phase}, ratio {ratio:.2}: {why}")),
+            None => parts.push(format!("{phase}: {why}")),
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+/// A note without its numbers: consecutive decisions of the same kind count as one change.
+fn note_kind(note: &str) -> String {
+    note.chars()
+        .filter(|c| !c.is_ascii_digit() && *c != '.')
+        .collect()
+}
+
+/// Polls the agent's `offloaded`/`local` totals, the platform's live instances and the
+/// controller's decision every window until `polling` is cleared. A poll that fails is skipped.
+/// Returns the samples and the controller's decisions that changed (with the seconds of the run).
 async fn sample_counters(
     admin: Admin,
     platform: HttpClient,
     start: Instant,
     polling: Arc<AtomicBool>,
-) -> Vec<CounterSample> {
+) -> (Vec<CounterSample>, Vec<Value>) {
     let mut samples = vec![];
+    let mut notes: Vec<Value> = vec![];
+    let mut last_kind = String::new();
     let mut tick = tokio::time::interval(WINDOW);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     while polling.load(Ordering::Relaxed) {
         tick.tick().await;
-        let (agent, local) = tokio::join!(admin.stats(), platform.get_json("/local/stats"));
+        let (agent, local, controller) = tokio::join!(
+            admin.stats(),
+            platform.get_json("/local/stats"),
+            admin.controller()
+        );
+        let at_s = start.elapsed().as_secs_f64();
+        if let Some(note) = controller.ok().as_ref().and_then(controller_note) {
+            let kind = note_kind(&note);
+            if kind != last_kind && notes.len() < MAX_CONTROLLER_NOTES {
+                notes.push(json!({ "at_s": at_s, "note": note }));
+                last_kind = kind;
+            }
+        }
         let Ok(agent) = agent else { continue };
         samples.push(CounterSample {
-            at_s: start.elapsed().as_secs_f64(),
+            at_s,
             offloaded: agent["totals"]["offloaded"].as_u64().unwrap_or(0),
             local: agent["totals"]["local"].as_u64().unwrap_or(0),
             instances: local
@@ -387,7 +1021,7 @@ async fn sample_counters(
                 .and_then(|l| l["functions"][FUNCTION]["instances"].as_u64()),
         });
     }
-    samples
+    (samples, notes)
 }
 
 fn plot_timeline(
@@ -454,4 +1088,79 @@ async fn whole_app_start_ms(dist: &Dist, out: &Path) -> Result<f64> {
     let ms = started.elapsed().as_secs_f64() * 1000.0;
     drop(service);
     Ok(ms)
+}
+
+/// Every scenario on one plot: p99 latency (log scale) and completed rate, the SLO and the burst.
+fn plot_comparison(
+    path: &Path,
+    reports: &[ScenarioReport],
+    load: &Load,
+    title: &str,
+) -> Result<()> {
+    let first = &reports[0];
+    // The strictest scenario's SLO: a line under it is under every scenario's own SLO.
+    let slo_ms = reports
+        .iter()
+        .map(|r| r.summary.slo_ms)
+        .fold(f64::INFINITY, f64::min);
+    let runs = reports
+        .iter()
+        .map(|r| Run {
+            name: r.scenario.name().into(),
+            color: r.scenario.color(),
+            latency: r
+                .windows
+                .iter()
+                .filter_map(|w| w.p99_ms.map(|p| (w.start_s, p)))
+                .collect(),
+            completed: r
+                .windows
+                .iter()
+                .map(|w| (w.start_s, w.completed_rps))
+                .collect(),
+        })
+        .collect();
+    plot::comparison(
+        path,
+        &Comparison {
+            title: title.into(),
+            latency_label: format!("p99 latency per {} ms", WINDOW.as_millis()),
+            runs,
+            sent: first
+                .windows
+                .iter()
+                .map(|w| (w.start_s, w.sent_rps))
+                .collect(),
+            slo_ms,
+            span: (first.burst.0.as_secs_f64(), first.burst.1.as_secs_f64()),
+            span_label: format!(
+                "burst: {:.0} req/s (baseline {:.0})",
+                load.burst_rps, load.base_rps
+            ),
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controller_notes_take_whatever_strings_the_agent_serves() {
+        let today = json!({"mode": "auto", "last_decision": {"phase": "offload", "ratio": 0.5, "why": "saturated (x): ratio raised to 0.500"}});
+        assert_eq!(
+            controller_note(&today).unwrap(),
+            "offload, ratio 0.50: saturated (x): ratio raised to 0.500"
+        );
+        let richer = json!({"decision": "hold", "reason": "offloads slower than local", "last_decision": "x"});
+        assert_eq!(
+            controller_note(&richer).unwrap(),
+            "decision: hold; reason: offloads slower than local; x"
+        );
+        assert_eq!(controller_note(&json!({"mode": "manual"})), None);
+        assert_eq!(
+            note_kind("ratio 0.25: need 12.5"),
+            note_kind("ratio 0.50: need 3.0")
+        );
+    }
 }

@@ -1,6 +1,9 @@
-//! `semifaas demo`: a short burst experiment. The image service (with the agent, in auto mode)
-//! on CPU 0 takes a 10× step burst; the burst controller offloads into the bundled local
-//! platform on CPU 1. Prints how latency held up, what ran where, and where the plot is.
+//! `semifaas demo`: a short burst experiment, side by side. The image service (with the agent)
+//! on CPU 0 takes a step burst sized to this machine (more than the service alone completes,
+//! less than it completes with the platform); once without offloading (`none`) and once with
+//! the burst controller and prewarmed instances on the bundled local platform on CPU 1
+//! (`auto-warm`, as an operator runs it). Prints one table, a verdict in plain words, and the
+//! path of one plot with both.
 
 use std::path::PathBuf;
 
@@ -11,59 +14,94 @@ use crate::burst::{self, BurstArgs, Scenario};
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Seconds of baseline before and after the burst.
+    /// Run only this scenario (default: none, then auto-warm).
+    #[arg(long, value_enum)]
+    scenario: Option<Scenario>,
+    /// Seconds of baseline before the burst.
     #[arg(long, default_value_t = 3.0)]
     calm_s: f64,
     /// Seconds of burst.
-    #[arg(long, default_value_t = 4.0)]
+    #[arg(long, default_value_t = 5.0)]
     burst_s: f64,
+    /// Seconds of baseline after the burst (to show the recovery).
+    #[arg(long, default_value_t = 4.0)]
+    after_s: f64,
+    /// Seconds each capacity measurement counts.
+    #[arg(long, default_value_t = 2.0)]
+    capacity_s: f64,
+    /// Fix the baseline instead of sizing it from the measured capacity (requests/s).
+    #[arg(long)]
+    base_rps: Option<f64>,
+    /// Fix the burst instead of sizing it from the measured capacities (requests/s).
+    #[arg(long)]
+    burst_rps: Option<f64>,
     /// For agents without the burst controller: offload this fixed share instead of auto mode.
     #[arg(long, value_name = "RATIO")]
     manual_ratio: Option<f64>,
-    /// Where the report, the plot and the logs go.
+    /// Where the report, the plots and the logs go.
     #[arg(long, default_value = "bench-out/demo")]
     out: PathBuf,
 }
 
 pub async fn run(args: DemoArgs) -> Result<()> {
+    let scenarios = match args.scenario {
+        Some(one) => one.expand(),
+        None => vec![Scenario::None, Scenario::AutoWarm],
+    };
     let burst = BurstArgs {
-        scenario: Scenario::AutoCold,
-        base_rps: 10.0,
-        burst_x: 10.0,
+        scenario: scenarios[0],
+        base_rps: args.base_rps,
+        burst_rps: args.burst_rps,
+        burst_x: None,
+        measure_capacity: true,
+        capacity_s: args.capacity_s,
         before_s: args.calm_s,
         burst_s: args.burst_s,
-        after_s: args.calm_s,
+        after_s: args.after_s,
         profile: None,
         path: "/images/thumbnails/6?seed={i}&size=64".into(),
-        concurrency: 6,
-        warm_instances: 0,
+        concurrency: 4,
+        warm_instances: 4,
         slo_factor: 4.0,
         warmup: 150,
         manual_ratio: args.manual_ratio,
         server_threads: 16,
         skip_app_start: true,
     };
+    let names: Vec<&str> = scenarios.iter().map(|s| s.name()).collect();
     println!(
-        "semifaas demo: image service + agent (CPU 0) → faas-local (CPU 1); {:.0} s at {} req/s, {:.0} s at {}×, {:.0} s calm again",
-        burst.before_s, burst.base_rps, burst.burst_s, burst.burst_x, burst.after_s
+        "semifaas demo: image service + agent (CPU 0) → faas-local (CPU 1); {}; {:.0} s calm, {:.0} s burst, {:.0} s calm",
+        names.join(" vs "),
+        burst.before_s,
+        burst.burst_s,
+        burst.after_s
     );
-    let document = burst::run(&burst, &args.out).await?;
-    let scenario = &document["scenarios"][0];
-    let totals = &scenario["agent_totals"];
-    let platform = &scenario["platform"];
+    let experiment = burst::run_scenarios(&burst, &scenarios, &args.out, false).await?;
     println!();
-    println!("report ({})", scenario["mode"].as_str().unwrap_or("?"));
+    let load = &experiment.load;
+    match &experiment.capacity {
+        Some(c) => println!(
+            "This machine: the service alone completes {:.0} req/s, the platform's warm instances {:.0} req/s. Load: {:.0} req/s, then a burst of {:.0} req/s.",
+            c.local_rps, c.platform_rps, load.base_rps, load.burst_rps
+        ),
+        None => println!(
+            "Load: {:.0} req/s, then a burst of {:.0} req/s.",
+            load.base_rps, load.burst_rps
+        ),
+    }
+    println!();
+    burst::print_table(&experiment.reports);
+    println!();
+    println!("{}", experiment.verdict.long);
+    println!();
+    let plot = experiment
+        .comparison_plot
+        .clone()
+        .unwrap_or_else(|| experiment.reports[0].plot.clone());
+    println!("plot: {}", plot.display());
     println!(
-        "  ran             offloaded {}  local {}  failures {}",
-        totals["offloaded"], totals["local"], totals["failures"]
-    );
-    println!(
-        "  platform        cold starts {}  instances {}  throttles {}",
-        platform["cold_starts"], platform["instances"], platform["throttles"]
-    );
-    println!(
-        "  plot            {}",
-        args.out.join("burst-auto-cold.png").display()
+        "report: {} (per-scenario plots and logs beside it)",
+        args.out.join("burst.json").display()
     );
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! An open-loop HTTP load generator: every request is sent at its scheduled instant whether or
 //! not earlier ones have returned, and its latency counts from that instant, so a slow server
 //! shows up as latency instead of silently lowering the offered rate (no coordinated omission).
+//! And a closed loop, to measure how many requests/s a deployment completes at most.
 
 use std::{
     path::Path,
@@ -70,6 +71,17 @@ impl Profile {
         burst_s: f64,
         after_s: f64,
     ) -> Result<Profile, ProfileError> {
+        Profile::step_to(base_rps, base_rps * burst_x, before_s, burst_s, after_s)
+    }
+
+    /// Baseline, a step to `burst_rps`, and back.
+    pub fn step_to(
+        base_rps: f64,
+        burst_rps: f64,
+        before_s: f64,
+        burst_s: f64,
+        after_s: f64,
+    ) -> Result<Profile, ProfileError> {
         Profile::new(vec![
             Phase {
                 duration_s: before_s,
@@ -77,7 +89,7 @@ impl Profile {
             },
             Phase {
                 duration_s: burst_s,
-                rps: base_rps * burst_x,
+                rps: burst_rps,
             },
             Phase {
                 duration_s: after_s,
@@ -218,6 +230,86 @@ where
     records
 }
 
+/// What a closed loop completed in its measured span.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ClosedLoop {
+    pub clients: usize,
+    pub seconds: f64,
+    /// Successful responses that arrived in the measured span.
+    pub completed: usize,
+    /// Requests that got no 200 (whole run, warm-up included).
+    pub failed: usize,
+    /// Of `completed`, those whose placement header said `offloaded`.
+    pub offloaded: usize,
+}
+
+impl ClosedLoop {
+    pub fn completed_rps(&self) -> f64 {
+        self.completed as f64 / self.seconds.max(1e-9)
+    }
+}
+
+/// `clients` clients, each sending `request_for(i)` as soon as its previous response arrived:
+/// for `warmup` (not counted), then for `measure`, counting the successful responses that arrive
+/// in the measured span. Its rate is the most the deployment completes with that many requests in
+/// flight.
+pub async fn run_closed_loop<F>(
+    client: &HttpClient,
+    clients: usize,
+    warmup: Duration,
+    measure: Duration,
+    timeout: Duration,
+    request_for: F,
+) -> ClosedLoop
+where
+    F: Fn(usize) -> Request + Send + Sync + 'static,
+{
+    let request_for = Arc::new(request_for);
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let (from, to) = (start + warmup, start + warmup + measure);
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, request_for, next) = (client.clone(), request_for.clone(), next.clone());
+            tokio::spawn(async move {
+                let (mut completed, mut failed, mut offloaded) = (0, 0, 0);
+                while Instant::now() < to {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let response =
+                        tokio::time::timeout(timeout, client.send(&request_for(i))).await;
+                    let done = Instant::now();
+                    match response {
+                        Ok(Ok(e)) if e.status == 200 => {
+                            if done >= from && done < to {
+                                completed += 1;
+                                offloaded +=
+                                    usize::from(e.placement.as_deref() == Some("offloaded"));
+                            }
+                        }
+                        _ => failed += 1,
+                    }
+                }
+                (completed, failed, offloaded)
+            })
+        })
+        .collect();
+    let mut result = ClosedLoop {
+        clients,
+        seconds: measure.as_secs_f64(),
+        completed: 0,
+        failed: 0,
+        offloaded: 0,
+    };
+    for task in tasks {
+        if let Ok((completed, failed, offloaded)) = task.await {
+            result.completed += completed;
+            result.failed += failed;
+            result.offloaded += offloaded;
+        }
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,6 +317,10 @@ mod tests {
     #[test]
     fn step_profile_schedules_each_phase_at_its_rate() {
         let profile = Profile::step(10.0, 5.0, 1.0, 2.0, 0.5).unwrap();
+        assert_eq!(
+            Profile::step_to(10.0, 50.0, 1.0, 2.0, 0.5).unwrap(),
+            profile
+        );
         let schedule = profile.schedule();
         assert_eq!(schedule.len(), 10 + 100 + 5);
         assert_eq!(profile.duration(), Duration::from_millis(3500));

@@ -3,7 +3,10 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Context, Result};
-use plotters::{coord::types::RangedCoordf64, prelude::*};
+use plotters::{
+    coord::{types::RangedCoordf64, CoordTranslate},
+    prelude::*,
+};
 
 const FONT_PATHS: &[&str] = &[
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -50,11 +53,22 @@ fn draw_lines<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>, series: &[Series]) -> Resul
 }
 
 /// The legend box every plot of the project uses.
-pub(crate) fn draw_legend<'a, 'b: 'a>(chart: &mut Chart<'a, 'b>) -> Result<()> {
+pub(crate) fn draw_legend<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, CT>,
+) -> Result<()> {
+    legend_at(chart, SeriesLabelPosition::UpperRight)
+}
+
+/// The legend box, placed where the data leaves room.
+fn legend_at<'a, 'b: 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'b>, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.8))
+        .position(position)
+        .label_font(("sans-serif", 15))
+        .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .draw()?;
     Ok(())
@@ -210,4 +224,220 @@ pub fn timeline(path: &Path, title: &str, panels: &[Panel], markers: &[f64]) -> 
     root.present()
         .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+/// One run on a [`comparison`] plot, in its own colour on both panels.
+pub struct Run {
+    pub name: String,
+    pub color: RGBColor,
+    /// (seconds, latency in ms); drawn on a log scale.
+    pub latency: Vec<(f64, f64)>,
+    /// (seconds, completed requests/s).
+    pub completed: Vec<(f64, f64)>,
+}
+
+/// Runs of the same load side by side: latency (log scale) against a labelled SLO line, and the
+/// completed rate against the offered one, with the burst shaded and labelled on both panels.
+pub struct Comparison {
+    pub title: String,
+    pub latency_label: String,
+    pub runs: Vec<Run>,
+    /// (seconds, requests/s sent): the offered load.
+    pub sent: Vec<(f64, f64)>,
+    pub slo_ms: f64,
+    /// The burst: start and end (seconds) and its label.
+    pub span: (f64, f64),
+    pub span_label: String,
+}
+
+/// The colour of the SLO line (no run uses it) and of the burst's shading.
+const SLO_COLOR: RGBColor = RGBColor(148, 0, 160);
+const SPAN_COLOR: RGBColor = RGBColor(255, 190, 60);
+
+/// "250 ms", "1.5 s": latency ticks a reader takes in at a glance.
+fn format_ms(ms: f64) -> String {
+    if ms >= 1000.0 {
+        let s = ms / 1000.0;
+        if s >= 10.0 {
+            format!("{s:.0} s")
+        } else {
+            format!("{s:.1} s")
+        }
+    } else if ms >= 10.0 {
+        format!("{ms:.0} ms")
+    } else {
+        format!("{ms:.1} ms")
+    }
+}
+
+/// Writes a [`Comparison`] as a PNG: latency on top, completed rate below.
+pub fn comparison(path: &Path, plot: &Comparison) -> Result<()> {
+    ensure_font()?;
+    let x_max = plot
+        .runs
+        .iter()
+        .flat_map(|r| r.latency.iter().chain(&r.completed).map(|p| p.0))
+        .chain(plot.sent.iter().map(|p| p.0))
+        .fold(plot.span.1, f64::max)
+        + 0.1;
+    let latencies = || {
+        plot.runs
+            .iter()
+            .flat_map(|r| r.latency.iter().map(|p| p.1))
+            .filter(|&v| v > 0.0)
+    };
+    let y_lo = latencies().fold(plot.slo_ms, f64::min).max(0.5) / 1.6;
+    let y_hi = latencies().fold(plot.slo_ms, f64::max) * 2.0;
+
+    let root = BitMapBackend::new(path, (1200, 860)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(&plot.title, ("sans-serif", 22))?;
+    let (top, bottom) = root.split_vertically(480);
+
+    // Latency, log scale: the calm baseline and a multi-second backlog both stay readable.
+    let mut chart = ChartBuilder::on(&top)
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..x_max, (y_lo..y_hi).log_scale())?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc(plot.latency_label.as_str())
+        .y_label_formatter(&|v| format_ms(*v))
+        .draw()?;
+    let (x0, x1) = plot.span;
+    chart
+        .draw_series(std::iter::once(Rectangle::new(
+            [(x0, y_lo), (x1, y_hi)],
+            SPAN_COLOR.mix(0.22).filled(),
+        )))?
+        .label(plot.span_label.as_str())
+        .legend(|(x, y)| {
+            Rectangle::new([(x, y - 6), (x + 20, y + 6)], SPAN_COLOR.mix(0.5).filled())
+        });
+    chart.draw_series(std::iter::once(Text::new(
+        plot.span_label.clone(),
+        (x0 + 0.05 * (x1 - x0).max(0.5), y_hi / 1.25),
+        ("sans-serif", 16).into_font().color(&RGBColor(140, 90, 0)),
+    )))?;
+    let slo_label = format!("SLO {}", format_ms(plot.slo_ms));
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(0.0, plot.slo_ms), (x_max, plot.slo_ms)],
+            10,
+            6,
+            SLO_COLOR.stroke_width(2),
+        ))?
+        .label(slo_label.as_str())
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], SLO_COLOR.stroke_width(2)));
+    chart.draw_series(std::iter::once(Text::new(
+        slo_label.clone(),
+        (x_max * 0.005, plot.slo_ms * 1.12),
+        ("sans-serif", 15).into_font().color(&SLO_COLOR),
+    )))?;
+    for run in &plot.runs {
+        let color = run.color;
+        chart
+            .draw_series(LineSeries::new(
+                run.latency.iter().copied(),
+                color.stroke_width(3),
+            ))?
+            .label(run.name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(3))
+            });
+    }
+    legend_at(&mut chart, SeriesLabelPosition::UpperLeft)?;
+
+    // Completed rate against the offered load.
+    let r_max = plot
+        .runs
+        .iter()
+        .flat_map(|r| r.completed.iter().map(|p| p.1))
+        .chain(plot.sent.iter().map(|p| p.1))
+        .fold(1.0, f64::max)
+        * 1.15;
+    let mut chart = ChartBuilder::on(&bottom)
+        .margin(12)
+        .x_label_area_size(35)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..x_max, 0.0..r_max)?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc("completed requests/s")
+        .draw()?;
+    chart.draw_series(std::iter::once(Rectangle::new(
+        [(x0, 0.0), (x1, r_max)],
+        SPAN_COLOR.mix(0.22).filled(),
+    )))?;
+    let grey = RGBColor(110, 110, 110);
+    chart
+        .draw_series(DashedLineSeries::new(
+            plot.sent.iter().copied(),
+            6,
+            4,
+            grey.stroke_width(2),
+        ))?
+        .label("sent")
+        .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], grey.stroke_width(2)));
+    for run in &plot.runs {
+        let color = run.color;
+        chart
+            .draw_series(LineSeries::new(
+                run.completed.iter().copied(),
+                color.stroke_width(2),
+            ))?
+            .label(run.name.as_str())
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
+    }
+    legend_at(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    root.present()
+        .with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latency_ticks_read_as_ms_or_s() {
+        assert_eq!(format_ms(4.25), "4.2 ms");
+        assert_eq!(format_ms(140.0), "140 ms");
+        assert_eq!(format_ms(3200.0), "3.2 s");
+        assert_eq!(format_ms(12000.0), "12 s");
+    }
+
+    #[test]
+    fn comparison_writes_a_png() {
+        let path = std::env::temp_dir().join(format!("comparison-{}.png", std::process::id()));
+        let run = |name: &str, color, scale: f64| Run {
+            name: name.into(),
+            color,
+            latency: (0..50)
+                .map(|i| (i as f64 * 0.1, 10.0 + scale * i as f64))
+                .collect(),
+            completed: (0..50).map(|i| (i as f64 * 0.1, 20.0 + i as f64)).collect(),
+        };
+        comparison(
+            &path,
+            &Comparison {
+                title: "t".into(),
+                latency_label: "p99".into(),
+                runs: vec![run("a", RED, 100.0), run("b", BLUE, 1.0)],
+                sent: vec![(0.0, 20.0), (1.0, 100.0), (3.0, 20.0)],
+                slo_ms: 40.0,
+                span: (1.0, 3.0),
+                span_label: "burst".into(),
+            },
+        )
+        .unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(&bytes[1..4], b"PNG");
+    }
 }

@@ -1,5 +1,7 @@
 //! A load run cut into fixed windows (rate, latency, where requests ran, live instances) and the
-//! burst summary computed from them: the SLO, how long the burst kept latency above it, the peak.
+//! burst summary computed from them: the SLO, how long the burst kept latency above it, the peak,
+//! the rate completed during the burst; comparing two runs window by window; and sizing a burst
+//! experiment's load from the capacities measured on the machine.
 
 use std::time::Duration;
 
@@ -127,15 +129,20 @@ pub struct BurstSummary {
     pub failed: usize,
     /// Requests whose response said their handler was offloaded.
     pub offloaded: usize,
+    /// Successful responses that arrived during the burst, per second of burst.
+    pub burst_completed_rps: f64,
+    /// Offloaded share of the requests scheduled during the burst (placement headers); `None`
+    /// when none of them said where it ran.
+    pub burst_offloaded_share: Option<f64>,
 }
 
-/// Summarizes a run whose burst starts at `burst_start`; the SLO is `slo_factor` times the p99
-/// of the requests scheduled before it.
+/// Summarizes a run whose burst lasts from `burst_start` to `burst_end`; the SLO is `slo_factor`
+/// times the p99 of the requests scheduled before it.
 pub fn summarize(
     records: &[RequestRecord],
     windows: &[Window],
     width: Duration,
-    burst_start: Duration,
+    (burst_start, burst_end): (Duration, Duration),
     slo_factor: f64,
 ) -> BurstSummary {
     let baseline = latencies_ms(records.iter().filter(|r| r.scheduled < burst_start));
@@ -161,6 +168,110 @@ pub fn summarize(
         completed: records.iter().filter(|r| r.ok()).count(),
         failed: records.iter().filter(|r| !r.ok()).count(),
         offloaded: records.iter().filter(|r| r.offloaded()).count(),
+        burst_completed_rps: completed_rps(records, burst_start, burst_end),
+        burst_offloaded_share: offloaded_share(records, burst_start, burst_end),
+    }
+}
+
+/// Successful responses that arrived in `[from, to)`, per second.
+pub fn completed_rps(records: &[RequestRecord], from: Duration, to: Duration) -> f64 {
+    let span = to.saturating_sub(from).as_secs_f64();
+    if span <= 0.0 {
+        return 0.0;
+    }
+    let done = records
+        .iter()
+        .filter(|r| r.ok() && r.done >= from && r.done < to)
+        .count();
+    done as f64 / span
+}
+
+/// Offloaded share of the requests scheduled in `[from, to)` whose response said where it ran.
+pub fn offloaded_share(records: &[RequestRecord], from: Duration, to: Duration) -> Option<f64> {
+    let placed: Vec<&RequestRecord> = records
+        .iter()
+        .filter(|r| r.scheduled >= from && r.scheduled < to && r.ran.is_some())
+        .collect();
+    let offloaded = placed.iter().filter(|r| r.offloaded()).count();
+    (!placed.is_empty()).then(|| offloaded as f64 / placed.len() as f64)
+}
+
+/// A window in which the first of two runs completed fewer requests than the second.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Shortfall {
+    pub start_s: f64,
+    pub first_rps: f64,
+    pub second_rps: f64,
+}
+
+/// The windows starting in `[from_s, to_s)` where `first` completed less than `second` (runs of
+/// the same profile and window width; windows are matched by their start).
+pub fn windows_completing_less(
+    first: &[Window],
+    second: &[Window],
+    from_s: f64,
+    to_s: f64,
+) -> Vec<Shortfall> {
+    let in_span = |w: &&Window| w.start_s + 1e-9 >= from_s && w.start_s + 1e-9 < to_s;
+    first
+        .iter()
+        .filter(in_span)
+        .filter_map(|a| {
+            let b = second
+                .iter()
+                .find(|b| (b.start_s - a.start_s).abs() < 1e-6)?;
+            (a.completed_rps < b.completed_rps).then_some(Shortfall {
+                start_s: a.start_s,
+                first_rps: a.completed_rps,
+                second_rps: b.completed_rps,
+            })
+        })
+        .collect()
+}
+
+/// Completed requests/s measured on this machine before a burst experiment.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Capacity {
+    /// The service alone (ratio 0, its core).
+    pub local_rps: f64,
+    /// Every invocation offloaded to the platform's warm instances (ratio 1, the other core).
+    pub platform_rps: f64,
+}
+
+/// The load of a step burst, requests/s.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Load {
+    pub base_rps: f64,
+    pub burst_rps: f64,
+}
+
+/// The baseline as a share of the local capacity: the server idles 70 % of the time, so its
+/// baseline latency (the SLO's reference) is the service time, not queueing.
+pub const BASE_OF_LOCAL: f64 = 0.3;
+/// The burst is the local capacity plus this share of the platform's: the server alone falls
+/// behind by that much every second, while server and platform together keep 40 % of the
+/// platform's capacity spare, for the server's own cost of each offload (serialising the
+/// closure, the round trip) and to drain what queued before the controller reacted.
+pub const BURST_OF_PLATFORM: f64 = 0.6;
+/// ... and at least this multiple of the local capacity, so the server's queue grows fast enough
+/// (half its capacity per second) that `none` stays over the SLO for the whole burst.
+pub const BURST_MIN_OF_LOCAL: f64 = 1.5;
+
+impl Load {
+    /// The default load for measured capacities: see [`BASE_OF_LOCAL`], [`BURST_OF_PLATFORM`]
+    /// and [`BURST_MIN_OF_LOCAL`].
+    pub fn from_capacity(capacity: &Capacity) -> Load {
+        Load {
+            base_rps: BASE_OF_LOCAL * capacity.local_rps,
+            burst_rps: (capacity.local_rps + BURST_OF_PLATFORM * capacity.platform_rps)
+                .max(BURST_MIN_OF_LOCAL * capacity.local_rps),
+        }
+    }
+
+    /// Whether server and platform together complete more than the burst sends; `false` means
+    /// no controller can absorb it on this machine.
+    pub fn absorbable(&self, capacity: &Capacity) -> bool {
+        self.burst_rps < capacity.local_rps + capacity.platform_rps
     }
 }
 
@@ -179,6 +290,10 @@ mod tests {
     }
 
     const W: Duration = Duration::from_millis(100);
+
+    fn ms(ms: u64) -> Duration {
+        Duration::from_millis(ms)
+    }
 
     #[test]
     fn windows_hold_rate_latency_ratio_and_instances() {
@@ -236,8 +351,10 @@ mod tests {
             .collect();
         let w = windows(&placed, &samples, W, Duration::from_millis(100));
         assert_eq!(w[0].offload_ratio, Some(0.5));
-        let s = summarize(&placed, &w, W, Duration::from_millis(50), 4.0);
+        let s = summarize(&placed, &w, W, (ms(5), ms(100)), 4.0);
         assert_eq!(s.offloaded, 2);
+        // In the burst (from 5 ms): local, offloaded, abandoned.
+        assert_eq!(s.burst_offloaded_share, Some(1.0 / 3.0));
     }
 
     #[test]
@@ -253,7 +370,13 @@ mod tests {
             record(1400, 20, Some(200)),
         ]);
         let w = windows(&records, &[], W, Duration::from_millis(1500));
-        let s = summarize(&records, &w, W, Duration::from_secs(1), 4.0);
+        let s = summarize(
+            &records,
+            &w,
+            W,
+            (Duration::from_secs(1), Duration::from_millis(1500)),
+            4.0,
+        );
         assert_eq!((s.baseline_p99_ms, s.slo_ms), (10.0, 40.0));
         let recovery = s.recovery_s.unwrap();
         assert!((recovery - 0.3).abs() < 1e-9, "{recovery}");
@@ -263,7 +386,13 @@ mod tests {
         // Still over in the last window: never recovered.
         records.push(record(1450, 500, None));
         let w = windows(&records, &[], W, Duration::from_millis(1500));
-        let s = summarize(&records, &w, W, Duration::from_secs(1), 4.0);
+        let s = summarize(
+            &records,
+            &w,
+            W,
+            (Duration::from_secs(1), Duration::from_millis(1500)),
+            4.0,
+        );
         assert_eq!(s.recovery_s, None);
         assert_eq!(s.failed, 1);
 
@@ -271,8 +400,96 @@ mod tests {
         let calm: Vec<RequestRecord> = (0..15).map(|i| record(i * 100, 10, Some(200))).collect();
         let w = windows(&calm, &[], W, Duration::from_millis(1500));
         assert_eq!(
-            summarize(&calm, &w, W, Duration::from_secs(1), 4.0).recovery_s,
+            summarize(
+                &calm,
+                &w,
+                W,
+                (Duration::from_secs(1), Duration::from_millis(1500)),
+                4.0
+            )
+            .recovery_s,
             Some(0.0)
         );
+    }
+
+    #[test]
+    fn completed_rate_during_the_burst_counts_responses_that_arrived_in_it() {
+        // Burst from 1 s to 2 s: 5 responses arrive in it (one failed, one arrives at 2.05 s).
+        let records = vec![
+            record(900, 150, Some(200)),  // done 1.05 s: counts
+            record(1000, 100, Some(200)), // 1.1 s
+            record(1200, 300, Some(200)), // 1.5 s
+            record(1500, 100, None),      // failed
+            record(1900, 50, Some(200)),  // 1.95 s
+            record(1950, 100, Some(200)), // 2.05 s: after the burst
+            record(500, 100, Some(200)),  // 0.6 s: before
+        ];
+        assert_eq!(completed_rps(&records, ms(1000), ms(2000)), 4.0);
+        assert_eq!(completed_rps(&records, ms(1000), ms(1500)), 4.0);
+        assert_eq!(completed_rps(&records, ms(1000), ms(1000)), 0.0);
+        let w = windows(&records, &[], W, ms(2100));
+        let s = summarize(&records, &w, W, (ms(1000), ms(2000)), 4.0);
+        assert_eq!(s.burst_completed_rps, 4.0);
+        assert_eq!(s.burst_offloaded_share, None, "no placement headers");
+    }
+
+    fn window(start_s: f64, completed_rps: f64) -> Window {
+        Window {
+            start_s,
+            sent_rps: 100.0,
+            completed_rps,
+            failed: 0,
+            p50_ms: None,
+            p99_ms: None,
+            offload_ratio: None,
+            instances: None,
+        }
+    }
+
+    #[test]
+    fn window_comparison_reports_where_the_first_completes_less() {
+        let rates = |r: &[f64]| -> Vec<Window> {
+            r.iter()
+                .enumerate()
+                .map(|(i, &v)| window(i as f64 * 0.1, v))
+                .collect()
+        };
+        // Burst from 0.2 s to 0.9 s; the first 300 ms of it (0.2–0.5 s) are not compared.
+        let cold = rates(&[10.0, 10.0, 0.0, 0.0, 0.0, 60.0, 40.0, 70.0, 50.0, 10.0]);
+        let none = rates(&[10.0, 10.0, 60.0, 60.0, 60.0, 60.0, 60.0, 60.0, 60.0, 60.0]);
+        let less = windows_completing_less(&cold, &none, 0.2 + 0.3, 0.9);
+        let found: Vec<(u32, f64, f64)> = less
+            .iter()
+            .map(|s| ((s.start_s * 10.0).round() as u32, s.first_rps, s.second_rps))
+            .collect();
+        assert_eq!(found, vec![(6, 40.0, 60.0), (8, 50.0, 60.0)]);
+        assert!(windows_completing_less(&none, &cold, 0.5, 0.9)
+            .iter()
+            .all(|s| s.start_s > 0.65 && s.start_s < 0.75));
+        // A run with fewer windows is compared where both have one.
+        assert!(windows_completing_less(&cold[..6], &none, 0.5, 0.9).is_empty());
+    }
+
+    #[test]
+    fn load_is_sized_from_the_capacities() {
+        // The platform's share decides: 66 + 0.6 × 60 = 102 ≥ 1.5 × 66 = 99.
+        let capacity = Capacity {
+            local_rps: 66.0,
+            platform_rps: 60.0,
+        };
+        let load = Load::from_capacity(&capacity);
+        assert!((load.base_rps - 19.8).abs() < 1e-9, "{load:?}");
+        assert!((load.burst_rps - 102.0).abs() < 1e-9, "{load:?}");
+        assert!(load.burst_rps > capacity.local_rps);
+        assert!(load.absorbable(&capacity));
+
+        // A small platform: the floor of 1.5 × local decides, and it cannot be absorbed.
+        let small = Capacity {
+            local_rps: 100.0,
+            platform_rps: 20.0,
+        };
+        let load = Load::from_capacity(&small);
+        assert_eq!(load.burst_rps, 150.0);
+        assert!(!load.absorbable(&small));
     }
 }

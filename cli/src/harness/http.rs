@@ -129,6 +129,11 @@ impl Admin {
         self.http.get_json("/stats").await
     }
 
+    /// `GET /controller`: the burst controller's state and last decision.
+    pub async fn controller(&self) -> Result<serde_json::Value> {
+        self.http.get_json("/controller").await
+    }
+
     pub async fn ratio(&self) -> Result<f64> {
         let value = self.http.get_json("/ratio").await?;
         value["ratio"]
