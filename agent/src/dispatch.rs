@@ -11,7 +11,7 @@ use aws_config::{
     Region,
 };
 use aws_sdk_lambda::{
-    error::{DisplayErrorContext, SdkError},
+    error::SdkError,
     operation::invoke::{InvokeError, InvokeOutput},
     primitives::Blob,
     Client,
@@ -26,6 +26,7 @@ use tracing::{debug, warn};
 use crate::{
     closures::{Authorized, InFlight},
     config::{AgentConfig, Platform},
+    fmt_num::Millis,
     stats::{FailureReason, Stats},
 };
 
@@ -33,6 +34,8 @@ use crate::{
 const LOCAL_REGION: &str = "us-east-1";
 /// Longest piece of a platform or function error message kept.
 const MESSAGE_MAX: usize = 300;
+/// Longest piece of it in the log line of a failed offload.
+const LOG_MESSAGE_MAX: usize = 160;
 /// Least time a prewarm is given: it may include a cold start and every closure's install.
 const PREWARM_TIMEOUT_MIN: Duration = Duration::from_secs(60);
 
@@ -51,6 +54,59 @@ impl OffloadFailure {
             reason,
             message: message.chars().take(MESSAGE_MAX).collect(),
         }
+    }
+
+    /// The message for a log line: its first line, at most [`LOG_MESSAGE_MAX`] characters.
+    pub fn summary(&self) -> String {
+        let first = self.message.lines().next().unwrap_or_default().trim();
+        let mut summary: String = first.chars().take(LOG_MESSAGE_MAX).collect();
+        if summary.len() < first.len() || self.message.trim().len() > first.len() {
+            summary.push('…');
+        }
+        summary
+    }
+
+    /// The one log line of a failed offload of `handler_key`: the reason in words, a short
+    /// message and the handler.
+    pub fn log_line(&self, handler_key: &str) -> String {
+        let reason = self.reason.as_str().replace('_', " ");
+        format!(
+            "offload of {handler_key} failed ({reason}), running locally: {}",
+            self.summary()
+        )
+    }
+}
+
+/// An error and its sources, `: `-separated, by `Display` only (the SDK's
+/// `DisplayErrorContext` appends the whole `Debug` form too). A source whose text the line
+/// already ends with is skipped.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut line = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !text.is_empty() && !line.ends_with(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = e.source();
+    }
+    line
+}
+
+/// A function error's body, readable: `errorType: errorMessage` when it is Lambda's JSON shape.
+fn function_error_message(payload: &[u8]) -> String {
+    let body = serde_json::from_slice::<serde_json::Value>(payload).ok();
+    let field = |name: &str| {
+        body.as_ref()
+            .and_then(|v| v[name].as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    match (field("errorType"), field("errorMessage")) {
+        (Some(kind), Some(message)) => format!("{kind}: {message}"),
+        (Some(text), None) | (None, Some(text)) => text,
+        (None, None) => String::from_utf8_lossy(payload).into_owned(),
     }
 }
 
@@ -118,10 +174,9 @@ fn function_error_reason(payload: &[u8]) -> FailureReason {
 fn outcome_of(output: &InvokeOutput) -> Result<InvocationReply, OffloadFailure> {
     let payload = output.payload().map(|b| b.as_ref()).unwrap_or_default();
     if let Some(kind) = output.function_error() {
-        let body = String::from_utf8_lossy(payload);
         return Err(OffloadFailure::new(
             function_error_reason(payload),
-            format!("{kind}: {body}"),
+            format!("{kind}: {}", function_error_message(payload)),
         ));
     }
     let reply = InvocationReply::from_lambda_payload(payload)
@@ -169,12 +224,12 @@ impl Dispatcher {
             .await;
         match &result {
             Ok((reply, round_trip)) => {
-                debug!(handler = handler_key, round_trip_ms = round_trip.as_millis() as u64, cold = reply.stats.cold, instance = %reply.stats.instance_id, "offloaded");
+                debug!(handler = %handler_key, round_trip_ms = %Millis(*round_trip), cold = reply.stats.cold, instance = %reply.stats.instance_id, "offloaded");
                 self.stats
                     .record_offloaded(handler_key, *round_trip, &reply.stats);
             }
             Err(failure) => {
-                warn!(handler = handler_key, reason = %failure.reason, message = %failure.message, "offload failed, running locally");
+                warn!("{}", failure.log_line(handler_key));
                 self.stats
                     .record_failure(handler_key, failure.reason, &failure.message);
             }
@@ -258,11 +313,82 @@ impl Dispatcher {
                 let reason = classify_sdk_error(&e);
                 OffloadFailure::new(
                     reason,
-                    format!("function {}: {}", self.function, DisplayErrorContext(&e)),
+                    format!("function {}: {}", self.function, error_chain(&e)),
                 )
             })?;
         let round_trip = started.elapsed();
         drop(in_flight);
         Ok((outcome_of(&output)?, round_trip))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_offload_is_one_short_line_without_debug_noise() {
+        let failure = OffloadFailure::new(
+            FailureReason::PlatformUnreachable,
+            format!(
+                "function semifaas: dispatch failure: io error: connection refused\n{}",
+                "at Http(Error { kind: Connect, source: Some(Os { code: 111 }) })".repeat(5)
+            ),
+        );
+        let line = failure.log_line("com.example.Images#thumbnail");
+        assert_eq!(
+            line,
+            "offload of com.example.Images#thumbnail failed (platform unreachable), running \
+             locally: function semifaas: dispatch failure: io error: connection refused…"
+        );
+        let long = OffloadFailure::new(FailureReason::FunctionError, "x".repeat(MESSAGE_MAX));
+        let line = long.log_line("A#b");
+        assert!(!line.contains('\n'));
+        assert!(line.ends_with('…'), "{line}");
+        assert!(line.chars().count() < LOG_MESSAGE_MAX + 60, "{line}");
+        assert!(line.contains("(function error)"), "{line}");
+    }
+
+    #[derive(Debug)]
+    struct Layer(&'static str, Option<Box<Layer>>);
+
+    impl std::fmt::Display for Layer {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl std::error::Error for Layer {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.1.as_deref().map(|e| e as _)
+        }
+    }
+
+    #[test]
+    fn an_error_chain_is_display_only_and_skips_repeats() {
+        let error = Layer(
+            "dispatch failure",
+            Some(Box::new(Layer(
+                "io error",
+                Some(Box::new(Layer(
+                    "io error",
+                    Some(Box::new(Layer("connection refused", None))),
+                ))),
+            ))),
+        );
+        assert_eq!(
+            error_chain(&error),
+            "dispatch failure: io error: connection refused"
+        );
+    }
+
+    #[test]
+    fn a_function_error_body_reads_as_type_and_message() {
+        let body = br#"{"errorMessage":"process exited","errorType":"Runtime.ExitError"}"#;
+        assert_eq!(
+            function_error_message(body),
+            "Runtime.ExitError: process exited"
+        );
+        assert_eq!(function_error_message(b"plain text"), "plain text");
     }
 }

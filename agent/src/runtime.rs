@@ -348,11 +348,10 @@ pub fn global() -> Option<&'static Agent> {
     AGENT.get()
 }
 
-/// Logs to stderr with the configured filter. Only the first call in a process installs it.
+/// Logs to stderr with the configured filter, timestamped, coloured only on a terminal. Only the
+/// first call in a process installs it.
 pub fn init_logging(filter: &str) {
+    use semifaas_fallback::stderr_log;
     let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(filter)
-        .try_init();
+    stderr_log::init(filter, stderr_log::Timestamps::Always);
 }

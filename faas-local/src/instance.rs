@@ -1,5 +1,10 @@
 //! One function instance: a `bootstrap` process in its own process group, its Runtime API
 //! listener, its output forwarded to tracing, and a supervisor that reaps it.
+//!
+//! Each line the instance writes (stdout or stderr) becomes one `info` event with target
+//! [`OUTPUT_TARGET`] in a span `instance{function=.. id=..}`, stripped of terminal escape
+//! codes. The line keeps no timestamp of its own: the semifaas `bootstrap` writes none when its
+//! stderr is not a terminal, so the forwarded line carries faas-local's only.
 
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -11,11 +16,14 @@ use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
-use tracing::{info, warn};
+use tracing::{info, info_span, warn};
 
 use crate::function::FunctionContext;
 use crate::ids;
 use crate::runtime_api::{self, Invocation, RuntimeState};
+
+/// The tracing target of forwarded instance output (`faas_local::instance_output=off` hides it).
+pub(crate) const OUTPUT_TARGET: &str = "faas_local::instance_output";
 
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SpawnError {
@@ -204,7 +212,7 @@ where
     R: AsyncRead + Unpin + Send + 'static,
 {
     let Some(reader) = reader else { return };
-    let (function, instance) = (function.to_owned(), instance.to_owned());
+    let span = info_span!(target: OUTPUT_TARGET, "instance", function = %function, id = %instance);
     tokio::spawn(async move {
         let mut reader = BufReader::new(reader);
         let mut line = Vec::new();
@@ -213,15 +221,89 @@ where
             match reader.read_until(b'\n', &mut line).await {
                 Ok(0) => break,
                 Ok(_) => {
-                    let text = String::from_utf8_lossy(&line);
-                    let text = text.trim_end_matches(['\n', '\r']);
-                    info!(target: "faas_local::instance_output", %function, %instance, stream, "{text}");
+                    let text = plain_text(&line);
+                    if !text.is_empty() {
+                        info!(target: OUTPUT_TARGET, parent: &span, "{text}");
+                    }
                 }
                 Err(e) => {
-                    warn!(%function, %instance, stream, error = %e, "cannot read instance output");
+                    warn!(parent: &span, stream, error = %e, "cannot read instance output");
                     break;
                 }
             }
         }
     });
+}
+
+/// One line of instance output as plain text: no terminal escape sequences (colours, cursor
+/// moves, titles), no other control characters but tabs, no trailing whitespace.
+pub(crate) fn plain_text(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\x1b' => match chars.next() {
+                // CSI: parameters and intermediates up to a final byte in @..~.
+                Some('[') => {
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // OSC and other strings: up to BEL or ESC \.
+                Some(']' | 'P' | 'X' | '^' | '_') => {
+                    while let Some(c) = chars.next() {
+                        if c == '\x07' {
+                            break;
+                        }
+                        if c == '\x1b' {
+                            chars.next_if_eq(&'\\');
+                            break;
+                        }
+                    }
+                }
+                // nF escapes (`ESC ( B`): intermediates, then one final byte.
+                Some(' '..='/') => {
+                    for c in chars.by_ref() {
+                        if !(' '..='/').contains(&c) {
+                            break;
+                        }
+                    }
+                }
+                // Two-byte escapes.
+                _ => {}
+            },
+            '\t' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_text;
+
+    #[test]
+    fn escape_codes_and_controls_are_stripped() {
+        assert_eq!(
+            plain_text(
+                b"\x1b[2m2026-01-01\x1b[0m \x1b[32m INFO\x1b[0m \x1b[1mspan\x1b[0m: ready\r\n"
+            ),
+            "2026-01-01  INFO span: ready"
+        );
+        assert_eq!(plain_text(b"\x1b]0;title\x07a\tb\x1b(B\x08c"), "a\tbc");
+        assert_eq!(
+            plain_text(b"\x1b]8;;http://x\x1b\\link\x1b]8;;\x1b\\"),
+            "link"
+        );
+        assert_eq!(
+            plain_text("caf\u{e9} \u{1b}[31mrouge".as_bytes()),
+            "caf\u{e9} rouge"
+        );
+    }
 }

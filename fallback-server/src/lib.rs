@@ -64,6 +64,8 @@ pub mod client;
 mod frame_io;
 pub mod protocol;
 pub mod server;
+#[cfg(feature = "stderr-log")]
+pub mod stderr_log;
 pub mod tls;
 
 pub use client::{FallbackClient, FallbackClientError, RequestFailure};

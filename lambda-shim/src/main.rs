@@ -7,7 +7,8 @@
 //! - `SEMIFAAS_RUNTIME_JAR`: the runtime jar, instead of `$LAMBDA_TASK_ROOT/semifaas-runtime.jar`.
 //! - `SEMIFAAS_JAVA_HOME`, then `$LAMBDA_TASK_ROOT/jre`, `JAVA_HOME`, `java` on `PATH`: the JVM.
 //! - `SEMIFAAS_JVM_OPTS`: extra JVM options, space separated.
-//! - `SEMIFAAS_LOG`: log filter (`tracing` env-filter syntax), default `info`; logs go to stderr.
+//! - `SEMIFAAS_LOG`: log filter (`tracing` env-filter syntax), default `info`; logs go to stderr,
+//!   timestamped and coloured only when it is a terminal.
 //! - `AWS_LAMBDA_LOG_STREAM_NAME`: the instance id in statistics (else `pid-<pid>`).
 
 mod fallback_bridge;
@@ -19,6 +20,7 @@ use std::{process::ExitCode, time::Instant};
 
 use anyhow::Context;
 use semifaas_closure::Invocation;
+use semifaas_fallback::stderr_log;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
@@ -34,12 +36,12 @@ const INIT_FAILED: &str = "SemiFaaS.InitFailed";
 
 fn main() -> ExitCode {
     let process_start = Instant::now();
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            EnvFilter::try_from_env("SEMIFAAS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    // On a terminal: timestamped, in colour. Elsewhere (Lambda's log service, faas-local) plain
+    // lines without a timestamp: whoever collects them stamps each one.
+    stderr_log::init(
+        EnvFilter::try_from_env("SEMIFAAS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        stderr_log::Timestamps::OnTerminal,
+    );
 
     let api = match RuntimeApi::from_env() {
         Ok(api) => api,
