@@ -276,8 +276,8 @@ async fn put_ratio(
         Err(e) => return bad_request(e),
     };
     if let Some(h) = handler {
-        if let Err(response) = known_handler(&state, h) {
-            return response;
+        if let Some(refusal) = unknown_handler(&state, h) {
+            return refusal;
         }
     }
     // The operator takes over the global ratio: the controller must not overwrite it.
@@ -319,16 +319,16 @@ fn similar_handlers(key: &str, known: &[String]) -> Vec<String> {
     scored.into_iter().take(5).map(|(_, k)| k.clone()).collect()
 }
 
-/// Accepts a handler the agent has seen (invoked, profiled or with an override); anything else
-/// is a 404 naming similar known handlers.
-fn known_handler(state: &AdminState, key: &str) -> Result<(), Response> {
+/// `None` for a handler the agent has seen (invoked, profiled or with an override); anything
+/// else gets a 404 naming similar known handlers.
+fn unknown_handler(state: &AdminState, key: &str) -> Option<Response> {
     let mut known = state.stats.handler_keys();
     known.extend(state.candidates.all().into_keys());
     known.extend(state.policy.ratios().overrides.into_keys());
     known.sort_unstable();
     known.dedup();
     if known.iter().any(|k| k == key) {
-        return Ok(());
+        return None;
     }
     let similar = similar_handlers(key, &known);
     let hint = match (similar.is_empty(), known.is_empty()) {
@@ -339,14 +339,16 @@ fn known_handler(state: &AdminState, key: &str) -> Result<(), Response> {
             known.len()
         ),
     };
-    Err((
-        StatusCode::NOT_FOUND,
-        Json(json!({
-            "error": format!("handler {key} has never been seen by the agent; {hint}"),
-            "similar": similar,
-        })),
+    Some(
+        (
+            StatusCode::NOT_FOUND,
+            Json(json!({
+                "error": format!("handler {key} has never been seen by the agent; {hint}"),
+                "similar": similar,
+            })),
+        )
+            .into_response(),
     )
-        .into_response())
 }
 
 async fn delete_ratio(

@@ -4,6 +4,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use serde_json::Value;
 
+use crate::output::{self, Align, Output, OutputArgs, Table};
+
 #[derive(Debug, Args)]
 pub struct AdminTarget {
     /// The agent's admin endpoint.
@@ -23,21 +25,31 @@ pub struct RatioArgs {
     #[command(flatten)]
     target: AdminTarget,
     /// The new ratio in [0,1]; without it, print the current one.
+    #[arg(conflicts_with = "clear")]
     value: Option<String>,
-    /// Set the ratio of one handler (`Class#method`) instead of the global one.
+    /// Set the ratio of one handler (`Class#method`, as listed by `semifaas stats`) instead of
+    /// the global one.
     #[arg(long)]
     handler: Option<String>,
+    /// Remove the handler's override: it follows the global ratio again.
+    #[arg(long, requires = "handler")]
+    clear: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     #[command(flatten)]
     target: AdminTarget,
-    /// Print the raw JSON.
+    /// Print the raw JSON (same as `--output json`).
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
+/// Calls the admin endpoint; an error answer becomes an error carrying the endpoint's message.
 pub async fn call(method: reqwest::Method, url: String, body: Option<String>) -> Result<String> {
     let client = reqwest::Client::builder().no_proxy().build()?;
     let mut request = client.request(method.clone(), &url);
@@ -50,53 +62,226 @@ pub async fn call(method: reqwest::Method, url: String, body: Option<String>) ->
     let status = response.status();
     let text = response.text().await?;
     if !status.is_success() {
-        bail!("{method} {url}: HTTP {status}: {}", text.trim());
+        let message = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v["error"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| text.trim().to_owned());
+        bail!("{method} {url}: HTTP {status}: {message}");
     }
     Ok(text)
 }
 
-pub async fn ratio(args: RatioArgs) -> Result<()> {
-    let mut url = format!("{}/ratio", args.target.admin.trim_end_matches('/'));
-    if let Some(handler) = &args.handler {
-        url.push_str(&format!("?handler={}", handler.replace('#', "%23")));
+/// Prints an admin answer: the JSON as is, or as `key  value` lines with `first` keys on top.
+pub fn print(output: Output, text: &str, first: &[&str]) -> Result<()> {
+    match output {
+        Output::Json => println!("{}", text.trim()),
+        Output::Table => {
+            let value: Value =
+                serde_json::from_str(text).context("the admin endpoint returned no JSON")?;
+            print!("{}", output::document(&value, first));
+        }
     }
-    let text = match args.value {
-        Some(value) => call(reqwest::Method::PUT, url, Some(value)).await?,
-        None => call(reqwest::Method::GET, url, None).await?,
-    };
-    println!("{}", text.trim());
     Ok(())
 }
 
-pub async fn stats(args: StatsArgs) -> Result<()> {
-    let text = call(
-        reqwest::Method::GET,
-        format!("{}/stats", args.target.admin.trim_end_matches('/')),
-        None,
+pub async fn ratio(args: RatioArgs) -> Result<()> {
+    let mut url = args.target.url("/ratio");
+    if let Some(handler) = &args.handler {
+        url.push_str(&format!("?handler={}", handler.replace('#', "%23")));
+    }
+    let text = match (args.value, args.clear) {
+        (_, true) => call(reqwest::Method::DELETE, url, None).await?,
+        (Some(value), false) => call(reqwest::Method::PUT, url, Some(value)).await?,
+        (None, false) => call(reqwest::Method::GET, url, None).await?,
+    };
+    print(
+        args.output.output,
+        &text,
+        &["handler", "ratio", "mode", "note"],
     )
-    .await?;
-    if args.json {
+}
+
+pub async fn stats(args: StatsArgs) -> Result<()> {
+    let text = call(reqwest::Method::GET, args.target.url("/stats"), None).await?;
+    if args.json || args.output.output == Output::Json {
         println!("{}", text.trim());
         return Ok(());
     }
     let stats: Value =
         serde_json::from_str(&text).context("the admin endpoint returned no JSON")?;
-    let row = |name: &str, v: &Value| {
-        println!(
-            "{name:<60} {:>11} {:>9} {:>7} {:>8}",
-            v["invocations"], v["offloaded"], v["local"], v["failures"]
-        )
-    };
-    println!("ratio {}", stats["ratio"]);
-    println!(
-        "{:<60} {:>11} {:>9} {:>7} {:>8}",
-        "handler", "invocations", "offloaded", "local", "failures"
-    );
-    if let Some(handlers) = stats["handlers"].as_object() {
-        for (key, h) in handlers {
-            row(key, h);
+    print!("{}", stats_table(&stats));
+    Ok(())
+}
+
+/// Sum of the values of a JSON object of counts (`fallbacks` by kind).
+fn sum(counts: &Value) -> u64 {
+    counts
+        .as_object()
+        .map_or(0, |m| m.values().filter_map(Value::as_u64).sum())
+}
+
+/// Whether a handler is offloaded and, if not, why: `candidate`, `profiling 1/3`,
+/// `ineligible: <reason>` or `local: <reason>`.
+fn why(h: &Value) -> String {
+    let reason = h["reason"].as_str().unwrap_or_default();
+    let status = h["status"].as_str().unwrap_or_else(|| {
+        // An agent without `status`: from `candidate` and the reasons alone.
+        if h["ineligible_reason"].is_string() {
+            "ineligible"
+        } else if h["candidate"].as_bool() == Some(true) {
+            "candidate"
+        } else {
+            "not_candidate"
+        }
+    });
+    match status {
+        "candidate" => "candidate".into(),
+        "profiling" => format!("profiling {}/{}", h["profiled_runs"], h["profile_samples"]),
+        "ineligible" => format!(
+            "ineligible: {}",
+            h["ineligible_reason"].as_str().unwrap_or(reason)
+        ),
+        _ if reason.is_empty() => status.into(),
+        _ => format!("local: {reason}"),
+    }
+}
+
+/// The p50 of a latency summary in ms, `-` when nothing was recorded.
+fn p50(summary: &Value) -> String {
+    match summary["count"].as_u64() {
+        Some(n) if n > 0 => output::ms(summary["p50"].as_f64().unwrap_or(0.0)),
+        _ => "-".into(),
+    }
+}
+
+/// `GET /stats` for people: the mode line, then one aligned row per handler and the totals.
+pub fn stats_table(stats: &Value) -> String {
+    let mut head = Table::key_value();
+    for (key, label) in [
+        ("mode", "mode"),
+        ("phase", "phase"),
+        ("in_flight", "in flight"),
+    ] {
+        if !stats[key].is_null() {
+            head.row(vec![label.into(), output::cell(&stats[key])]);
         }
     }
-    row("total", &stats["totals"]);
-    Ok(())
+    head.row(vec![
+        "ratio".into(),
+        output::ratio(stats["ratio"].as_f64().unwrap_or(0.0)),
+    ]);
+    if let Some(overrides) = stats["ratio_overrides"].as_object() {
+        for (handler, r) in overrides {
+            head.row(vec![
+                format!("ratio {handler}"),
+                output::ratio(r.as_f64().unwrap_or(0.0)),
+            ]);
+        }
+    }
+    let right = Align::Right;
+    let mut table = Table::new(
+        &[
+            "handler",
+            "invocations",
+            "offloaded",
+            "local",
+            "failures",
+            "abandoned",
+            "fallbacks",
+            "p50 local ms",
+            "p50 offload ms",
+            "status",
+        ],
+        &[
+            Align::Left,
+            right,
+            right,
+            right,
+            right,
+            right,
+            right,
+            right,
+            right,
+            Align::Left,
+        ],
+    );
+    let counts = |v: &Value| {
+        vec![
+            output::cell(&v["invocations"]),
+            output::cell(&v["offloaded"]),
+            output::cell(&v["local"]),
+            output::cell(&v["failures"]),
+            v["abandoned"].as_u64().unwrap_or(0).to_string(),
+            sum(&v["fallbacks"]).to_string(),
+        ]
+    };
+    if let Some(handlers) = stats["handlers"].as_object() {
+        for (key, h) in handlers {
+            let mut row = vec![key.clone()];
+            row.extend(counts(h));
+            row.push(p50(&h["local_wall_ms"]));
+            row.push(p50(&h["offload_round_trip_ms"]));
+            row.push(why(h));
+            table.row(row);
+        }
+    }
+    let mut total = vec!["total".to_owned()];
+    total.extend(counts(&stats["totals"]));
+    table.row(total);
+    let mut out = head.render();
+    out.push('\n');
+    out.push_str(&table.render());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn stats_are_an_aligned_table_with_rounded_numbers_and_why() {
+        let summary = |count: u64, p50: f64| json!({"count": count, "p50": p50, "p99": p50, "max": p50, "sum": p50});
+        let stats = json!({
+            "mode": "manual", "phase": "manual", "in_flight": 0,
+            "ratio": 0.016_192_588_501_819_37, "ratio_overrides": {},
+            "totals": {"invocations": 12, "offloaded": 3, "local": 9, "failures": 1, "abandoned": 0,
+                       "fallbacks": {"load_class": 4, "fetch_closure": 2}},
+            "handlers": {
+                "com.example.Image#resize": {
+                    "invocations": 10, "offloaded": 3, "local": 7, "failures": 1, "abandoned": 0,
+                    "fallbacks": {"load_class": 4, "fetch_closure": 2},
+                    "local_wall_ms": summary(7, 41.234_567), "offload_round_trip_ms": summary(3, 120.06),
+                    "candidate": true, "reason": "median local CPU 40.000 ms >= semifaas.min-cpu-ms 5.000 ms",
+                    "status": "candidate", "profiled_runs": 7, "profile_samples": 3, "ineligible_reason": null
+                },
+                "com.example.Image#fresh": {
+                    "invocations": 1, "offloaded": 0, "local": 1, "failures": 0, "abandoned": 0,
+                    "fallbacks": {}, "local_wall_ms": summary(1, 3.0), "offload_round_trip_ms": summary(0, 0.0),
+                    "candidate": false, "reason": "profiling: 1 of 3 local runs (semifaas.profile.samples)",
+                    "status": "profiling", "profiled_runs": 1, "profile_samples": 3, "ineligible_reason": null
+                },
+                "com.example.Async#get": {
+                    "invocations": 1, "offloaded": 0, "local": 1, "failures": 0,
+                    "fallbacks": {}, "local_wall_ms": summary(1, 0.5), "offload_round_trip_ms": summary(0, 0.0),
+                    "candidate": false, "reason": "x",
+                    "ineligible_reason": "returns a CompletableFuture"
+                }
+            }
+        });
+        let text = stats_table(&stats);
+        let expected = "\
+mode       manual
+phase      manual
+in flight  0
+ratio      0.016
+
+handler                   invocations  offloaded  local  failures  abandoned  fallbacks  p50 local ms  p50 offload ms  status
+com.example.Async#get               1          0      1         0          0          0           0.5               -  ineligible: returns a CompletableFuture
+com.example.Image#fresh             1          0      1         0          0          0           3.0               -  profiling 1/3
+com.example.Image#resize           10          3      7         1          0          6          41.2           120.1  candidate
+total                              12          3      9         1          0          6
+";
+        assert_eq!(text, expected, "\n{text}");
+    }
 }

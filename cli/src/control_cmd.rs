@@ -1,10 +1,13 @@
-//! `semifaas prewarm N` and `semifaas capacity-ready`: the burst controller's operator
-//! commands, over the agent's admin endpoint.
+//! `semifaas prewarm N`, `semifaas capacity-ready` and `semifaas mode`: the burst controller's
+//! operator commands, over the agent's admin endpoint.
 
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, ValueEnum};
 
-use crate::admin_cmd::{call, AdminTarget};
+use crate::{
+    admin_cmd::{call, print, AdminTarget},
+    output::OutputArgs,
+};
 
 #[derive(Debug, Args)]
 pub struct PrewarmArgs {
@@ -14,6 +17,8 @@ pub struct PrewarmArgs {
     /// the recorded samples).
     #[arg(value_parser = clap::value_parser!(u32).range(1..=256))]
     instances: u32,
+    #[command(flatten)]
+    output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -23,15 +28,42 @@ pub struct CapacityReadyArgs {
     /// Withdraw the signal: the controller decides from the load again.
     #[arg(long)]
     not_ready: bool,
+    #[command(flatten)]
+    output: OutputArgs,
 }
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeValue {
+    /// The burst controller sets the ratio from the load.
+    Auto,
+    /// The operator sets the ratio (`semifaas ratio`).
+    Manual,
+}
+
+#[derive(Debug, Args)]
+pub struct ModeArgs {
+    #[command(flatten)]
+    target: AdminTarget,
+    /// Switch to this mode; without it, print the mode, phase, ratio and the last decision.
+    #[arg(value_enum)]
+    mode: Option<ModeValue>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// The controller state's most telling keys, printed first.
+const CONTROLLER_FIRST: [&str; 5] = ["mode", "phase", "ratio", "in_flight", "last_decision"];
 
 pub async fn prewarm(args: PrewarmArgs) -> Result<()> {
     let url = args
         .target
         .url(&format!("/prewarm?instances={}", args.instances));
     let text = call(reqwest::Method::POST, url, Some(String::new())).await?;
-    println!("{}", text.trim());
-    Ok(())
+    print(
+        args.output.output,
+        &text,
+        &["requested", "answered", "cold", "warm", "failures"],
+    )
 }
 
 pub async fn capacity_ready(args: CapacityReadyArgs) -> Result<()> {
@@ -39,6 +71,20 @@ pub async fn capacity_ready(args: CapacityReadyArgs) -> Result<()> {
         .target
         .url(&format!("/capacity-ready?ready={}", !args.not_ready));
     let text = call(reqwest::Method::POST, url, Some(String::new())).await?;
-    println!("{}", text.trim());
-    Ok(())
+    print(args.output.output, &text, &CONTROLLER_FIRST)
+}
+
+pub async fn mode(args: ModeArgs) -> Result<()> {
+    let text = match args.mode {
+        None => call(reqwest::Method::GET, args.target.url("/controller"), None).await?,
+        Some(mode) => {
+            let mode = match mode {
+                ModeValue::Auto => "auto",
+                ModeValue::Manual => "manual",
+            };
+            let url = args.target.url(&format!("/controller?mode={mode}"));
+            call(reqwest::Method::POST, url, Some(String::new())).await?
+        }
+    };
+    print(args.output.output, &text, &CONTROLLER_FIRST)
 }

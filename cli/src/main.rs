@@ -9,6 +9,7 @@ mod demo;
 mod fallback_bench;
 mod local;
 mod logging;
+mod output;
 mod shadow_bench;
 
 use clap::{Parser, Subcommand};
@@ -42,6 +43,8 @@ enum Command {
     Prewarm(control_cmd::PrewarmArgs),
     /// Tell the burst controller new server capacity is ready: it holds the ratio at 0.
     CapacityReady(control_cmd::CapacityReadyArgs),
+    /// Print the burst controller's mode, phase, ratio and last decision, or switch the mode.
+    Mode(control_cmd::ModeArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -62,5 +65,6 @@ fn main() -> anyhow::Result<()> {
         Command::BenchFallbacks(args) => runtime()?.block_on(fallback_bench::run(args)),
         Command::Prewarm(args) => runtime()?.block_on(control_cmd::prewarm(args)),
         Command::CapacityReady(args) => runtime()?.block_on(control_cmd::capacity_ready(args)),
+        Command::Mode(args) => runtime()?.block_on(control_cmd::mode(args)),
     }
 }
