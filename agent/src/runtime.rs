@@ -80,6 +80,9 @@ impl Agent {
         let store = Arc::new(ClosureStore::new());
         let in_flight = Arc::new(InFlight::new());
         let samples = Arc::new(SampleStore::new(config.shadow_samples as usize));
+        // `code` holds JNI global references: if the start fails, the last one is released here,
+        // on the calling (attached) thread, not on a runtime worker during its shutdown.
+        let code_until_started = code.clone();
         let service =
             AgentFallbackService::new(store.clone(), in_flight.clone(), stats.clone(), code);
         let remote_calls = service.remote_calls();
@@ -103,11 +106,15 @@ impl Agent {
             Ok::<_, AgentError>((fallback, admin, Arc::new(dispatcher)))
         });
         let (fallback, admin, dispatcher) = match started {
-            Ok(services) => services,
+            Ok(services) => {
+                drop(code_until_started);
+                services
+            }
             Err(e) => {
                 // Nothing may keep running or listening: the fallback socket is already closed
                 // (dropped above), the runtime's tasks and threads go now.
                 runtime.shutdown_timeout(START_FAILURE_SHUTDOWN);
+                drop(code_until_started);
                 return Err(e);
             }
         };
