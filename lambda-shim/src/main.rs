@@ -80,7 +80,8 @@ fn start_instance(process_start: Instant) -> anyhow::Result<Instance> {
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| format!("pid-{}", std::process::id()));
-    info!(java_home = %config.java_home.display(), jvm_start_us, %instance_id, "JVM ready");
+    let jvm_start_ms = jvm_start_us as f64 / 1e3;
+    info!(java_home = %config.java_home.display(), jvm_start_ms = %format_args!("{jvm_start_ms:.1}"), %instance_id, "JVM ready");
     Ok(Instance::new(jvm, bridge, jvm_start_us, instance_id))
 }
 
