@@ -44,6 +44,9 @@ const SERVICE_CPU: &str = "0";
 const PLATFORM_CPU: &str = "1";
 /// The window-by-window comparison of completed rates skips the burst's first 300 ms.
 const COMPARE_AFTER: Duration = Duration::from_millis(300);
+/// The comparison plot's rates are means over this many windows (100 ms ones jump by 10 req/s
+/// per request).
+const SMOOTH_WINDOWS: usize = 5;
 /// Controller decisions kept per scenario.
 const MAX_CONTROLLER_NOTES: usize = 1000;
 
@@ -274,21 +277,26 @@ pub async fn run_scenarios(
     if measure && scenarios.first() != Some(&Scenario::None) {
         // The measurement needs a service in manual mode; the first scenario's is not.
         println!("capacity: measuring on a service without offloading");
-        let d = deploy(&dist, args, Scenario::None, &out.join("logs/capacity")).await?;
+        let d = deploy(
+            &dist,
+            args,
+            Scenario::None,
+            &out.join("logs/capacity"),
+            true,
+        )
+        .await?;
         measured = Some(measure_capacity(&d, args).await?);
     }
     let mut reports = vec![];
     let mut fixed: Option<(Load, Profile)> = None;
     for &scenario in scenarios {
         println!("scenario {}: starting", scenario.name());
-        let d = deploy(
-            &dist,
-            args,
-            scenario,
-            &out.join("logs").join(scenario.name()),
-        )
-        .await?;
-        if measure && measured.is_none() {
+        // The measurement needs warm instances: the platform provisions them (faas-local starts
+        // no more than one new instance at a time on demand).
+        let measure_here = measure && measured.is_none();
+        let logs = out.join("logs").join(scenario.name());
+        let d = deploy(&dist, args, scenario, &logs, measure_here).await?;
+        if measure_here {
             measured = Some(measure_capacity(&d, args).await?);
         }
         let (load, profile) = match (&fixed, &source) {
@@ -506,19 +514,20 @@ pub struct Verdict {
     pub short: String,
 }
 
-/// "stayed above it for the whole burst (peak p99 3.2 s)", "was back under it after 2.1 s", ...
+/// "stayed above the SLO for the whole burst (peak p99 3.2 s)", "was back under the SLO 0.3 s
+/// after the burst began (...)", ...
 fn course(s: &BurstSummary, burst_s: f64) -> String {
     let peak = seconds_text(s.peak_p99_ms);
     match s.recovery_s {
-        Some(0.0) => format!("never went above it (peak p99 {peak})"),
+        Some(0.0) => format!("never went above the SLO (peak p99 {peak})"),
         Some(r) if r < burst_s => {
-            format!("was back under it {r:.1} s after the burst began (peak p99 {peak})")
+            format!("was back under the SLO {r:.1} s after the burst began (peak p99 {peak})")
         }
         Some(r) => format!(
-            "stayed above it for the whole burst and {:.1} s after (peak p99 {peak})",
+            "stayed above the SLO for the whole burst and {:.1} s after (peak p99 {peak})",
             r - burst_s
         ),
-        None => format!("stayed above it to the end of the run (peak p99 {peak})"),
+        None => format!("stayed above the SLO to the end of the run (peak p99 {peak})"),
     }
 }
 
@@ -538,64 +547,51 @@ pub fn verdict(reports: &[ScenarioReport]) -> Verdict {
     let none = reports.iter().find(|r| r.scenario == Scenario::None);
     let other = reports.iter().rev().find(|r| r.scenario != Scenario::None);
     let burst_s = |r: &ScenarioReport| (r.burst.1 - r.burst.0).as_secs_f64();
-    match (none, other) {
-        (Some(n), Some(o)) => {
-            let (ns, os) = (&n.summary, &o.summary);
-            let name = o.scenario.name();
-            if ns.recovery_s == Some(0.0) {
-                return Verdict {
-                    long: "Even without offloading latency never went above the SLO: the burst is too light for this machine, so this run shows nothing about offloading.".into(),
-                    short: "the burst did not overload the server: nothing to show".into(),
-                };
-            }
-            let helped = os
-                .recovery_s
-                .is_some_and(|r| ns.recovery_s.is_none_or(|nr| r < nr));
-            let with = match os.recovery_s {
-                Some(0.0) => format!(
-                    "latency never went above the SLO (peak p99 {})",
-                    seconds_text(os.peak_p99_ms)
-                ),
-                Some(r) if r < burst_s(o) => {
-                    format!("latency returned under the SLO {r:.1} s after the burst began")
-                }
-                _ => format!("latency {}", course(os, burst_s(o))),
-            };
-            let long = if helped {
-                format!(
-                    "With offloading ({name}), {with}; without, it {}.",
-                    course(ns, burst_s(n))
-                )
-            } else {
-                format!(
-                    "Offloading did not help in this run: with it ({name}), {with}; without, it {}.",
-                    course(ns, burst_s(n))
-                )
-            };
-            Verdict {
-                long,
-                short: format!(
-                    "{name}: {}; none: {}",
-                    short_course(os, burst_s(o)),
-                    short_course(ns, burst_s(n))
-                ),
-            }
-        }
-        _ => {
-            let r = &reports[reports.len() - 1];
-            Verdict {
-                long: format!(
-                    "In {}, latency {}.",
-                    r.scenario.name(),
-                    course(&r.summary, burst_s(r)).replace(" it ", " the SLO ")
-                ),
-                short: format!(
-                    "{}: {}",
-                    r.scenario.name(),
-                    short_course(&r.summary, burst_s(r))
-                ),
-            }
-        }
+    let (Some(n), Some(o)) = (none, other) else {
+        let r = &reports[reports.len() - 1];
+        return Verdict {
+            long: format!(
+                "In {}, latency {}.",
+                r.scenario.name(),
+                course(&r.summary, burst_s(r))
+            ),
+            short: format!(
+                "{}: {}",
+                r.scenario.name(),
+                short_course(&r.summary, burst_s(r))
+            ),
+        };
+    };
+    let (ns, os) = (&n.summary, &o.summary);
+    let name = o.scenario.name();
+    if ns.recovery_s == Some(0.0) {
+        return Verdict {
+            long: "Even without offloading latency never went above the SLO: the burst is too light for this machine, so this run shows nothing about offloading.".into(),
+            short: "the burst did not overload the server: nothing to show".into(),
+        };
+    }
+    let absorbed = os.recovery_s.is_some_and(|r| r < burst_s(o));
+    let shorter = os
+        .recovery_s
+        .is_some_and(|r| ns.recovery_s.is_none_or(|nr| r < nr));
+    let lead = match (absorbed && shorter, shorter) {
+        (true, _) => format!("With offloading ({name})"),
+        (false, true) => format!(
+            "Offloading shortened the overload but did not absorb the burst: with it ({name})"
+        ),
+        (false, false) => format!("Offloading did not help in this run: with it ({name})"),
+    };
+    Verdict {
+        long: format!(
+            "{lead}, latency {}; without, it {}.",
+            course(os, burst_s(o)),
+            course(ns, burst_s(n))
+        ),
+        short: format!(
+            "{name}: {}; none: {}",
+            short_course(os, burst_s(o)),
+            short_course(ns, burst_s(n))
+        ),
     }
 }
 
@@ -683,16 +679,24 @@ fn requests(path: &str) -> impl Fn(usize) -> Request + Send + Sync + 'static {
 }
 
 /// A fresh platform (CPU 1) and service (CPU 0) for `scenario`, after the sequential warm-up.
+/// `for_capacity`: the platform provisions `--concurrency` instances for the capacity
+/// measurement (`auto-warm` provisions `--warm-instances` anyway).
 async fn deploy(
     dist: &Dist,
     args: &BurstArgs,
     scenario: Scenario,
     logs: &Path,
+    for_capacity: bool,
 ) -> Result<Deployment> {
     let concurrency = args.concurrency.to_string();
-    let provisioned = args.warm_instances.to_string();
+    let provisioned = if for_capacity {
+        args.concurrency
+    } else {
+        args.warm_instances
+    }
+    .to_string();
     let mut platform_args = vec!["--concurrency", concurrency.as_str()];
-    if scenario == Scenario::AutoWarm {
+    if scenario == Scenario::AutoWarm || for_capacity {
         platform_args.extend(["--provisioned", provisioned.as_str()]);
     }
     let platform =
@@ -1113,11 +1117,13 @@ fn plot_comparison(
                 .iter()
                 .filter_map(|w| w.p99_ms.map(|p| (w.start_s, p)))
                 .collect(),
-            completed: r
-                .windows
-                .iter()
-                .map(|w| (w.start_s, w.completed_rps))
-                .collect(),
+            completed: plot::rolling_mean(
+                &r.windows
+                    .iter()
+                    .map(|w| (w.start_s, w.completed_rps))
+                    .collect::<Vec<_>>(),
+                SMOOTH_WINDOWS,
+            ),
         })
         .collect();
     plot::comparison(
@@ -1126,11 +1132,18 @@ fn plot_comparison(
             title: title.into(),
             latency_label: format!("p99 latency per {} ms", WINDOW.as_millis()),
             runs,
-            sent: first
-                .windows
-                .iter()
-                .map(|w| (w.start_s, w.sent_rps))
-                .collect(),
+            rate_label: format!(
+                "requests/s (mean of {} ms)",
+                WINDOW.as_millis() * SMOOTH_WINDOWS as u128
+            ),
+            sent: plot::rolling_mean(
+                &first
+                    .windows
+                    .iter()
+                    .map(|w| (w.start_s, w.sent_rps))
+                    .collect::<Vec<_>>(),
+                SMOOTH_WINDOWS,
+            ),
             slo_ms,
             span: (first.burst.0.as_secs_f64(), first.burst.1.as_secs_f64()),
             span_label: format!(

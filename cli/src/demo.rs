@@ -27,7 +27,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 4.0)]
     after_s: f64,
     /// Seconds each capacity measurement counts.
-    #[arg(long, default_value_t = 2.0)]
+    #[arg(long, default_value_t = 1.5)]
     capacity_s: f64,
     /// Fix the baseline instead of sizing it from the measured capacity (requests/s).
     #[arg(long)]
@@ -63,7 +63,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         concurrency: 4,
         warm_instances: 4,
         slo_factor: 4.0,
-        warmup: 150,
+        warmup: 120,
         manual_ratio: args.manual_ratio,
         server_threads: 16,
         skip_app_start: true,

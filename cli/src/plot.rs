@@ -236,11 +236,25 @@ pub struct Run {
     pub completed: Vec<(f64, f64)>,
 }
 
+/// Each point's y replaced by the mean of the `n` points centred on it (fewer at the ends): a
+/// rate counted in short windows, readable at a glance.
+pub fn rolling_mean(points: &[(f64, f64)], n: usize) -> Vec<(f64, f64)> {
+    let half = n / 2;
+    (0..points.len())
+        .map(|i| {
+            let span = &points[i.saturating_sub(half)..(i + half + 1).min(points.len())];
+            let mean = span.iter().map(|p| p.1).sum::<f64>() / span.len() as f64;
+            (points[i].0, mean)
+        })
+        .collect()
+}
+
 /// Runs of the same load side by side: latency (log scale) against a labelled SLO line, and the
 /// completed rate against the offered one, with the burst shaded and labelled on both panels.
 pub struct Comparison {
     pub title: String,
     pub latency_label: String,
+    pub rate_label: String,
     pub runs: Vec<Run>,
     /// (seconds, requests/s sent): the offered load.
     pub sent: Vec<(f64, f64)>,
@@ -366,7 +380,7 @@ pub fn comparison(path: &Path, plot: &Comparison) -> Result<()> {
     chart
         .configure_mesh()
         .x_desc("time (s)")
-        .y_desc("completed requests/s")
+        .y_desc(plot.rate_label.as_str())
         .draw()?;
     chart.draw_series(std::iter::once(Rectangle::new(
         [(x0, 0.0), (x1, r_max)],
@@ -413,6 +427,16 @@ mod tests {
     }
 
     #[test]
+    fn rolling_mean_averages_the_points_around_each() {
+        let points = [(0.0, 0.0), (1.0, 30.0), (2.0, 0.0), (3.0, 30.0)];
+        assert_eq!(
+            rolling_mean(&points, 3),
+            vec![(0.0, 15.0), (1.0, 10.0), (2.0, 20.0), (3.0, 15.0)]
+        );
+        assert_eq!(rolling_mean(&points, 1), points.to_vec());
+    }
+
+    #[test]
     fn comparison_writes_a_png() {
         let path = std::env::temp_dir().join(format!("comparison-{}.png", std::process::id()));
         let run = |name: &str, color, scale: f64| Run {
@@ -428,6 +452,7 @@ mod tests {
             &Comparison {
                 title: "t".into(),
                 latency_label: "p99".into(),
+                rate_label: "req/s".into(),
                 runs: vec![run("a", RED, 100.0), run("b", BLUE, 1.0)],
                 sent: vec![(0.0, 20.0), (1.0, 100.0), (3.0, 20.0)],
                 slo_ms: 40.0,
