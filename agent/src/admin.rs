@@ -302,18 +302,22 @@ async fn put_ratio(
     }
 }
 
-/// Known handlers most like `key`, best first: same method or same class first, then by
-/// Jaro-Winkler similarity.
+/// Known handlers most like `key`, best first: the similarity of the classes times that of the
+/// methods (Jaro-Winkler), so a typo in either part still finds the handler.
 fn similar_handlers(key: &str, known: &[String]) -> Vec<String> {
-    let (class, method) = key.split_once('#').unwrap_or((key, ""));
+    let split = |k: &'_ str| -> (String, String) {
+        let (class, method) = k.split_once('#').unwrap_or((k, ""));
+        (class.to_owned(), method.to_owned())
+    };
+    let (class, method) = split(key);
     let mut scored: Vec<(f64, &String)> = known
         .iter()
         .map(|k| {
-            let (c, m) = k.split_once('#').unwrap_or((k, ""));
-            let bonus = if c == class || m == method { 0.5 } else { 0.0 };
-            (strsim::jaro_winkler(key, k) + bonus, k)
+            let (c, m) = split(k);
+            let score = strsim::jaro_winkler(&class, &c) * strsim::jaro_winkler(&method, &m);
+            (score, k)
         })
-        .filter(|(score, _)| *score >= 0.7)
+        .filter(|(score, _)| *score >= 0.75)
         .collect();
     scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     scored.into_iter().take(5).map(|(_, k)| k.clone()).collect()

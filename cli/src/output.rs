@@ -126,6 +126,7 @@ pub fn cell(value: &Value) -> String {
                 items.iter().map(cell).collect::<Vec<_>>().join(", ")
             }
         }
+        Value::Object(map) if map.is_empty() => "-".into(),
         other => other.to_string(),
     }
 }
@@ -255,6 +256,7 @@ mod tests {
         assert_eq!(cell(&json!(42)), "42");
         assert_eq!(cell(&json!(null)), "-");
         assert_eq!(cell(&json!(["a", "b"])), "a, b");
+        assert_eq!(cell(&json!({})), "-");
     }
 
     #[test]
