@@ -199,49 +199,24 @@ pub fn key_examples() -> impl Iterator<Item = (&'static str, &'static str)> {
     KEYS.iter().map(|k| (k.name, k.example))
 }
 
-/// The known key `unknown` is most likely a typo of: the closest one by edit distance (a swap of
-/// two neighbouring characters counts as one edit), if at most a third of the longer name
-/// (without `semifaas.`, at most 3) differs.
+/// The known key `unknown` is most likely a typo of: the closest one by optimal string
+/// alignment distance (a swap of two neighbouring characters counts as one edit), if at most a
+/// third of the longer name (without `semifaas.`, at most 3) differs.
 pub fn suggest_key(unknown: &str) -> Option<&'static str> {
-    let strip = |k: &str| -> Vec<char> {
+    let strip = |k: &str| {
         let k = k.to_ascii_lowercase();
-        k.strip_prefix("semifaas.").unwrap_or(&k).chars().collect()
+        k.strip_prefix("semifaas.").unwrap_or(&k).to_owned()
     };
     let wanted = strip(unknown);
     KEYS.iter()
         .filter_map(|k| {
             let known = strip(k.name);
-            let distance = edit_distance(&wanted, &known);
-            let allowed = (wanted.len().max(known.len()) / 3).clamp(1, 3);
+            let distance = strsim::osa_distance(&wanted, &known);
+            let allowed = (wanted.chars().count().max(known.chars().count()) / 3).clamp(1, 3);
             (distance <= allowed).then_some((distance, k.name))
         })
         .min_by_key(|(distance, _)| *distance)
         .map(|(_, name)| name)
-}
-
-/// Optimal string alignment distance: insertions, deletions, substitutions and transpositions.
-fn edit_distance(a: &[char], b: &[char]) -> usize {
-    // rows[i][j]: the distance between a[..i] and b[..j].
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for (j, cell) in rows[0].iter_mut().enumerate() {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = d;
-        }
-    }
-    rows[a.len()][b.len()]
 }
 
 fn set<T>(field: &mut T, value: Option<T>) -> Option<()> {
