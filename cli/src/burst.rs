@@ -333,6 +333,14 @@ pub async fn run_scenarios(
     } else {
         None
     };
+    if verbose {
+        println!();
+        print_table(&reports);
+        println!("  {}", verdict.long);
+        if let Some(path) = &comparison_plot {
+            println!("  all scenarios on one plot: {}", path.display());
+        }
+    }
     let app_start_ms = if args.skip_app_start {
         None
     } else {
