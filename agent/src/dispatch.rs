@@ -67,11 +67,12 @@ impl OffloadFailure {
     }
 
     /// The one log line of a failed offload of `handler_key`: the reason in words, a short
-    /// message and the handler.
+    /// message and the handler. It does not say what happens next: the handler runs locally,
+    /// unless the Java side abandons the request (remote writes), which it logs itself.
     pub fn log_line(&self, handler_key: &str) -> String {
         let reason = self.reason.as_str().replace('_', " ");
         format!(
-            "offload of {handler_key} failed ({reason}), running locally: {}",
+            "offload of {handler_key} failed ({reason}): {}",
             self.summary()
         )
     }
@@ -338,8 +339,8 @@ mod tests {
         let line = failure.log_line("com.example.Images#thumbnail");
         assert_eq!(
             line,
-            "offload of com.example.Images#thumbnail failed (platform unreachable), running \
-             locally: function semifaas: dispatch failure: io error: connection refused…"
+            "offload of com.example.Images#thumbnail failed (platform unreachable): function \
+             semifaas: dispatch failure: io error: connection refused…"
         );
         let long = OffloadFailure::new(FailureReason::FunctionError, "x".repeat(MESSAGE_MAX));
         let line = long.log_line("A#b");
