@@ -733,6 +733,13 @@ async fn deploy(
             "auto".to_string()
         }
     };
+    if for_capacity {
+        // The platform's capacity is what its instances complete at ratio 1. The agent's
+        // do-no-harm guard caps a manual ratio when offloads take longer than local runs, which
+        // a saturating closed loop makes them do; this service runs at ratio 0 otherwise, where
+        // the guard has nothing to cap.
+        options.settings.push(("do-no-harm".into(), "false".into()));
+    }
     let service = ServiceProcess::start(dist, &options, logs).await?;
     let http = HttpClient::new(service.port);
     let request_for = requests(&args.path);
@@ -965,8 +972,8 @@ async fn prewarm(admin: &HttpClient, instances: usize) -> Value {
 }
 
 /// What a `GET /controller` snapshot says about the controller's last decision: its
-/// `decision`/`reason` strings, when the agent has them, and the last decision's phase, ratio
-/// and why. `None` when it says none of these.
+/// `decision`/`reason` strings, when the agent has them, the last decision's phase, ratio and
+/// why, and the do-no-harm guard's action and why. `None` when it says none of these.
 fn controller_note(state: &Value) -> Option<String> {
     let mut parts = vec![];
     for key in ["decision", "reason"] {
@@ -983,6 +990,11 @@ fn controller_note(state: &Value) -> Option<String> {
             Some(ratio) => parts.push(format!("{phase}, ratio {ratio:.2}: {why}")),
             None => parts.push(format!("{phase}: {why}")),
         }
+    }
+    let guard = &state["guard"];
+    if let Some(why) = guard["why"].as_str() {
+        let action = guard["action"].as_str().unwrap_or("?");
+        parts.push(format!("guard {action}: {why}"));
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
@@ -1177,6 +1189,11 @@ mod tests {
         assert_eq!(
             controller_note(&richer).unwrap(),
             "decision: hold; reason: offloads slower than local; x"
+        );
+        let guarded = json!({"last_decision": {"phase": "offload", "ratio": 0.25, "why": "w"}, "guard": {"action": "back_off", "why": "offloads do worse"}});
+        assert_eq!(
+            controller_note(&guarded).unwrap(),
+            "offload, ratio 0.25: w; guard back_off: offloads do worse"
         );
         assert_eq!(controller_note(&json!({"mode": "manual"})), None);
         assert_eq!(
