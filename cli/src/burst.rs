@@ -1178,6 +1178,59 @@ fn plot_comparison(
 mod tests {
     use super::*;
 
+    fn args(flags: &[&str]) -> BurstArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            burst: BurstArgs,
+        }
+        <Cli as clap::Parser>::parse_from(std::iter::once("burst").chain(flags.iter().copied()))
+            .burst
+    }
+
+    #[test]
+    fn flags_fix_the_load_or_leave_it_to_the_measurement() {
+        let capacity = Capacity {
+            local_rps: 60.0,
+            platform_rps: 50.0,
+        };
+        assert!(matches!(
+            args(&[]).load_source().unwrap(),
+            LoadSource::Measured
+        ));
+        assert!(matches!(
+            args(&["--base-rps", "10", "--burst-x", "10"])
+                .load_source()
+                .unwrap(),
+            LoadSource::Fixed(Load {
+                base_rps: 10.0,
+                burst_rps: 100.0
+            })
+        ));
+        // One rate fixed: the other from the capacities.
+        let only_burst = args(&["--burst-rps", "70"]);
+        assert!(matches!(
+            only_burst.load_source().unwrap(),
+            LoadSource::Measured
+        ));
+        assert_eq!(
+            only_burst.sized_load(&capacity),
+            Load {
+                base_rps: 18.0,
+                burst_rps: 70.0
+            }
+        );
+        let only_base = args(&["--base-rps", "5"]);
+        assert_eq!(
+            only_base.sized_load(&capacity),
+            Load {
+                base_rps: 5.0,
+                burst_rps: 90.0
+            }
+        );
+        assert!(args(&["--capacity-s", "0"]).load_source().is_err());
+    }
+
     #[test]
     fn controller_notes_take_whatever_strings_the_agent_serves() {
         let today = json!({"mode": "auto", "last_decision": {"phase": "offload", "ratio": 0.5, "why": "saturated (x): ratio raised to 0.500"}});
