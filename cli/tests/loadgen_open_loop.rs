@@ -1,5 +1,6 @@
 //! The load generator is open loop: against a server that takes 500 ms per request, requests are
-//! still sent at their scheduled instants, and their latency counts from those instants.
+//! still sent at their scheduled instants, and their latency counts from those instants. The
+//! closed loop, by contrast, waits for each response, so it measures what the server completes.
 
 use std::{
     sync::Arc,
@@ -9,7 +10,7 @@ use std::{
 use parking_lot::Mutex;
 use semifaas_cli::{
     harness::{HttpClient, Request},
-    loadgen::{run_open_loop, Phase, Profile},
+    loadgen::{run_closed_loop, run_open_loop, Phase, Profile},
 };
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
@@ -93,4 +94,26 @@ async fn requests_are_sent_on_schedule_even_when_the_server_is_slow() {
         "the last request arrived at {last_arrival:?}, scheduled at {:?}",
         schedule[49]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_loop_counts_what_completes_after_its_warm_up() {
+    let port = slow_server(Arc::new(Mutex::new(vec![]))).await;
+    let client = HttpClient::new(port);
+    // 3 clients, 500 ms per request: responses at 0.5, 1.0, 1.5 and 2.0 s; the measured span
+    // [0.3 s, 1.8 s) holds three of each client's.
+    let result = run_closed_loop(
+        &client,
+        3,
+        Duration::from_millis(300),
+        Duration::from_millis(1500),
+        Duration::from_secs(5),
+        |_| Request::get("/"),
+    )
+    .await;
+    assert_eq!(
+        (result.completed, result.failed, result.offloaded),
+        (9, 0, 0)
+    );
+    assert!((result.completed_rps() - 6.0).abs() < 1e-9, "{result:?}");
 }
