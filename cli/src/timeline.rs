@@ -118,7 +118,7 @@ pub fn windows(
 pub struct BurstSummary {
     /// p99 of the requests scheduled before the burst.
     pub baseline_p99_ms: f64,
-    /// `slo_factor ×` the baseline p99.
+    /// `slo_factor ×` the baseline p99 (or the SLO given to [`summarize_against`]).
     pub slo_ms: f64,
     /// From burst onset until the windowed p99 is under the SLO for good: 0 when it never went
     /// over, `None` when it was still over in the last window.
@@ -145,9 +145,25 @@ pub fn summarize(
     (burst_start, burst_end): (Duration, Duration),
     slo_factor: f64,
 ) -> BurstSummary {
+    let slo_ms = baseline_p99_ms(records, burst_start) * slo_factor;
+    summarize_against(records, windows, width, (burst_start, burst_end), slo_ms)
+}
+
+/// p99 of the requests scheduled before `burst_start` (0 without any).
+pub fn baseline_p99_ms(records: &[RequestRecord], burst_start: Duration) -> f64 {
     let baseline = latencies_ms(records.iter().filter(|r| r.scheduled < burst_start));
-    let baseline_p99_ms = percentile(&baseline, 0.99).unwrap_or(0.0);
-    let slo_ms = baseline_p99_ms * slo_factor;
+    percentile(&baseline, 0.99).unwrap_or(0.0)
+}
+
+/// Like [`summarize`], against a given SLO (e.g. one SLO for every scenario of an experiment).
+pub fn summarize_against(
+    records: &[RequestRecord],
+    windows: &[Window],
+    width: Duration,
+    (burst_start, burst_end): (Duration, Duration),
+    slo_ms: f64,
+) -> BurstSummary {
+    let baseline_p99_ms = baseline_p99_ms(records, burst_start);
     let onset = burst_start.as_secs_f64();
     let after: Vec<&Window> = windows
         .iter()
@@ -395,6 +411,12 @@ mod tests {
         );
         assert_eq!(s.recovery_s, None);
         assert_eq!(s.failed, 1);
+
+        // Against a stricter SLO given from outside (another run's), it is still over at 1.4 s.
+        let w15 = windows(&records[..15], &[], W, ms(1500));
+        let strict = summarize_against(&records[..15], &w15, W, (ms(1000), ms(1500)), 15.0);
+        assert_eq!((strict.baseline_p99_ms, strict.slo_ms), (10.0, 15.0));
+        assert_eq!(strict.recovery_s, None);
 
         // Never over: recovered at once.
         let calm: Vec<RequestRecord> = (0..15).map(|i| record(i * 100, 10, Some(200))).collect();
