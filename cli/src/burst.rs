@@ -460,18 +460,27 @@ pub fn print_summary(report: &ScenarioReport) {
         share_text(s.burst_offloaded_share),
         report.plot.display()
     );
+    print_controller_notes(report, 4);
+}
+
+/// The last `n` changes of the controller's decision in an auto scenario (nothing for `none`).
+pub fn print_controller_notes(report: &ScenarioReport, n: usize) {
     let notes = report.json["controller"]
         .as_array()
         .map_or(&[][..], |n| &n[..]);
-    if !notes.is_empty() {
-        println!("    controller, last decisions that changed:");
-        for note in &notes[notes.len().saturating_sub(4)..] {
-            println!(
-                "      {:>5.1} s  {}",
-                note["at_s"].as_f64().unwrap_or(0.0),
-                note["note"].as_str().unwrap_or("?")
-            );
-        }
+    if report.scenario == Scenario::None || notes.is_empty() {
+        return;
+    }
+    println!(
+        "  {}: the controller's last decisions that changed:",
+        report.scenario.name()
+    );
+    for note in &notes[notes.len().saturating_sub(n)..] {
+        println!(
+            "    {:>5.1} s  {}",
+            note["at_s"].as_f64().unwrap_or(0.0),
+            note["note"].as_str().unwrap_or("?")
+        );
     }
 }
 

@@ -94,6 +94,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!();
     println!("{}", experiment.verdict.long);
     println!();
+    for report in &experiment.reports {
+        burst::print_controller_notes(report, 3);
+    }
     let plot = experiment
         .comparison_plot
         .clone()
