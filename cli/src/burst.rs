@@ -463,13 +463,14 @@ pub fn print_summary(report: &ScenarioReport) {
     print_controller_notes(report, 4);
 }
 
-/// The last `n` changes of the controller's decision in an auto scenario (nothing for `none`).
-pub fn print_controller_notes(report: &ScenarioReport, n: usize) {
+/// The last `n` changes of the controller's decision in an auto scenario (nothing for `none`);
+/// whether it printed any.
+pub fn print_controller_notes(report: &ScenarioReport, n: usize) -> bool {
     let notes = report.json["controller"]
         .as_array()
         .map_or(&[][..], |n| &n[..]);
     if report.scenario == Scenario::None || notes.is_empty() {
-        return;
+        return false;
     }
     println!(
         "  {}: the controller's last decisions that changed:",
@@ -482,6 +483,7 @@ pub fn print_controller_notes(report: &ScenarioReport, n: usize) {
             note["note"].as_str().unwrap_or("?")
         );
     }
+    true
 }
 
 fn recovery_text(s: &BurstSummary) -> String {

@@ -95,7 +95,9 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     println!("{}", experiment.verdict.long);
     println!();
     for report in &experiment.reports {
-        burst::print_controller_notes(report, 3);
+        if burst::print_controller_notes(report, 3) {
+            println!();
+        }
     }
     let plot = experiment
         .comparison_plot
