@@ -562,6 +562,8 @@ pub struct ControllerState {
     pub last_decision: Decision,
     /// Milliseconds since the last decision.
     pub last_decision_ms_ago: u64,
+    /// The calm local service time (ms) the needed share is estimated from.
+    pub service_ms: Option<f64>,
     /// Whether the do-no-harm guard bounds manual ratios too (`semifaas.do-no-harm`).
     pub do_no_harm: bool,
     /// The do-no-harm guard's last verdict: what offloads achieve against local runs.
@@ -704,7 +706,10 @@ impl BurstControl {
                 harm,
             })
             .clone();
-        if decision.phase == Phase::Absorb {
+        // Any window the server kept up with measures its service time, whatever the ratio: a
+        // baseline learned only at ratio 0 could never recover from a slow calm spell (a
+        // prewarm's fallbacks, a GC), since the need estimated from it keeps the ratio above 0.
+        if in_flight <= self.capacity && queueing.is_none_or(|q| q < QUEUE_FACTOR) {
             state.latencies.calm(window);
         }
         self.apply(&mut state, &before, &decision);
@@ -815,6 +820,7 @@ impl BurstControl {
             last_decision,
             last_decision_ms_ago: u64::try_from(state.decided_at.elapsed().as_millis())
                 .unwrap_or(u64::MAX),
+            service_ms: state.latencies.service_ms(),
             do_no_harm: self.do_no_harm,
             guard: state.guard.verdict().clone(),
         }
@@ -1156,6 +1162,34 @@ mod tests {
         assert!(control.should_spill());
         control.set_mode(Mode::Manual);
         assert!(!control.should_spill(), "manual mode never spills");
+    }
+
+    #[test]
+    fn the_service_time_is_learned_from_calm_windows_while_offloading_too() {
+        let policy = Arc::new(Policy::new(0.0).unwrap());
+        let config = AgentConfig {
+            auto_capacity: 1,
+            ..AgentConfig::default()
+        };
+        let control = BurstControl::new(&config, policy.clone());
+        control.set_mode(Mode::Auto);
+        // A slow calm spell (a prewarm loading the server) sets a 60 ms service time ...
+        control.record_local("C#m", Duration::from_millis(60));
+        control.tick();
+        assert_eq!(control.state().service_ms, Some(60.0));
+        // ... and with the ratio above 0, calm 20 ms windows still bring it down.
+        policy.set_global_ratio(0.3).unwrap();
+        control.set_mode(Mode::Manual);
+        control.set_mode(Mode::Auto);
+        for _ in 1..CALM_TICKS {
+            control.record_local("C#m", Duration::from_millis(20));
+            control.tick();
+        }
+        let state = control.state();
+        assert_eq!(state.phase, Phase::Offload, "{}", state.last_decision.why);
+        // 60 ms, then four windows of 20 ms at weight 0.2: 36.4 ms.
+        let ms = state.service_ms.unwrap();
+        assert!((ms - 36.384).abs() < 0.01, "{ms}");
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub struct OffloadFailure {
 }
 
 impl OffloadFailure {
-    fn new(reason: FailureReason, message: impl Into<String>) -> OffloadFailure {
+    pub(crate) fn new(reason: FailureReason, message: impl Into<String>) -> OffloadFailure {
         let message: String = message.into();
         OffloadFailure {
             reason,

@@ -19,7 +19,7 @@ use crate::{
     closures::{ClosureStore, InFlight},
     config::AgentConfig,
     controller::BurstControl,
-    dispatch::Dispatcher,
+    dispatch::{Dispatcher, OffloadFailure},
     fallback_service::{AgentFallbackService, CodeSource},
     policy::{LocalReason, OffloadDecision, Policy, PolicyError},
     prewarm::{PrewarmReport, Prewarmer},
@@ -324,10 +324,8 @@ impl Agent {
     }
 
     pub fn record_offload_failure(&self, handler_key: &str, reason: &str) {
-        warn!(
-            handler = handler_key,
-            reason, "offload result unusable, ran locally"
-        );
+        let failure = OffloadFailure::new(FailureReason::ResultUnusable, reason);
+        warn!("{}", failure.log_line(handler_key));
         self.stats.record_result_unusable(handler_key, reason);
         // The handler runs locally after all: in flight again until its local run is recorded.
         self.control.gauge().enter();

@@ -171,6 +171,27 @@ async fn a_mistyped_key_is_named_with_a_suggestion_and_the_application_runs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_value_is_named_with_what_is_expected_and_the_application_runs() {
+    let admin_port = free_port();
+    let service = Service::start(
+        "bad-value",
+        &[
+            ("semifaas.ratio", "lots".into()),
+            ("semifaas.admin.port", admin_port.to_string()),
+        ],
+        &no_environment(),
+    )
+    .await;
+    service.assert_one_line(&[
+        "semifaas.ratio",
+        "\"lots\"",
+        "expected a number in [0, 1]",
+        "; the application runs without offloading",
+    ]);
+    assert!(!admin_answers(admin_port).await, "the agent is off");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_environment_variable_is_a_warning_and_the_agent_runs() {
     let admin_port = free_port();
     let environment = BTreeMap::from([("SEMIFAAS_FOO".to_owned(), "1".to_owned())]);

@@ -147,7 +147,7 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
     );
 
     // The operator reports new capacity: the ratio drops to 0 and stays there.
-    let (ok, out, err) = semifaas(service.admin_port, &["capacity-ready"]);
+    let (ok, out, err) = semifaas(service.admin_port, &["capacity-ready", "-o", "json"]);
     assert!(ok, "{err}");
     let state = json(&out);
     assert_eq!(
@@ -171,10 +171,19 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
 
     let (ok, out, err) = semifaas(service.admin_port, &["capacity-ready", "--not-ready"]);
     assert!(ok, "{err}");
-    assert_eq!(json(&out)["capacity_ready"], false);
+    // Tables by default: aligned `key  value` lines.
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("capacity_ready "))
+        .unwrap_or_else(|| panic!("no capacity_ready line in {out}"));
+    assert!(line.ends_with(" false"), "{out}");
+    let (ok, out, err) = semifaas(service.admin_port, &["mode", "-o", "json"]);
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["mode"], "auto", "{out}");
+    assert!(json(&out)["guard"]["why"].is_string(), "{out}");
 
     // Prewarming one instance installs the handler's closure there.
-    let (ok, out, err) = semifaas(service.admin_port, &["prewarm", "1"]);
+    let (ok, out, err) = semifaas(service.admin_port, &["prewarm", "1", "-o", "json"]);
     assert!(ok, "{err}");
     let report = json(&out);
     assert_eq!(report["requested"], 1, "{out}");

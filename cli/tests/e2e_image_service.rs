@@ -240,34 +240,3 @@ async fn agent_works_on_the_newer_jdk() {
     let (_, off, _, failures) = totals(&admin.stats().await.unwrap());
     assert_eq!((off, failures), (3, 0));
 }
-
-/// Bad configuration stops start-up with a message naming the key.
-#[test]
-fn bad_configuration_stops_start_up_naming_the_key() {
-    let dist = Dist::locate().unwrap();
-    let cases = [
-        ("ratio", "2", "semifaas.ratio"),
-        ("ratio", "lots", "semifaas.ratio"),
-        ("bogus", "1", "semifaas.bogus"),
-        ("admin.port", "99999", "semifaas.admin.port"),
-        ("platform", "azure", "semifaas.platform"),
-    ];
-    for (key, value, named) in cases {
-        let mut options = ServiceOptions::new("image-service", "http://127.0.0.1:9");
-        // Later -D settings win, so these override the defaults the harness sets.
-        options.settings.push((key.into(), value.into()));
-        let output = ServiceProcess::command(&dist, &options, 1, 1)
-            .unwrap()
-            .output()
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(
-            !output.status.success(),
-            "semifaas.{key}={value}: the JVM must refuse to start"
-        );
-        assert!(
-            stderr.contains(named),
-            "semifaas.{key}={value}: stderr must name {named}: {stderr}"
-        );
-    }
-}

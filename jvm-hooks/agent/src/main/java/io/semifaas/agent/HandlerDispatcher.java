@@ -313,10 +313,8 @@ final class HandlerDispatcher {
     }
   }
 
+  /** The native side logs the failure (one line) and counts it. */
   private void reportFailure(String key, String reason) {
-    if (reported.size() < MAX_REPORTED && reported.add(key + "\nfailure\n" + reason)) {
-      LOG.log(System.Logger.Level.WARNING, "semifaas: offloading {0} failed: {1}", key, reason);
-    }
     backend.recordOffloadFailure(key, reason);
   }
 }
