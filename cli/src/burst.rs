@@ -96,8 +96,8 @@ pub struct BurstArgs {
     /// Baseline request rate (requests/s); default: 0.3 × the measured local capacity.
     #[arg(long)]
     pub base_rps: Option<f64>,
-    /// The burst's rate (requests/s); default: the local capacity + 0.6 × the platform's, at
-    /// least 1.5 × the local capacity.
+    /// The burst's rate (requests/s); default: the local capacity + 0.4 × the platform's, at
+    /// least 1.4 × the local capacity.
     #[arg(long, conflicts_with = "burst_x")]
     pub burst_rps: Option<f64>,
     /// The burst's rate as a multiple of the baseline (instead of --burst-rps).
@@ -367,7 +367,7 @@ pub async fn run_scenarios(
                 LoadSource::Fixed(_) => "flags",
                 LoadSource::Measured => "measured capacity",
             },
-            "rule": "base 0.3 × local; burst max(local + 0.6 × platform, 1.5 × local); flags override",
+            "rule": timeline::load_rule(),
             "absorbable": capacity.map(|c| load.absorbable(&c)),
         },
         "profile": profile,
