@@ -14,6 +14,7 @@ use aws_sdk_lambda::{
     error::SdkError,
     operation::invoke::{InvokeError, InvokeOutput},
     primitives::Blob,
+    types::ThrottleReason,
     Client,
 };
 use semifaas_closure::{
@@ -45,6 +46,10 @@ const PREWARM_TIMEOUT_MIN: Duration = Duration::from_secs(60);
 pub struct OffloadFailure {
     pub reason: FailureReason,
     pub message: String,
+    /// A throttle because instances are still starting (Lambda's and faas-local's
+    /// `FunctionInvocationRateLimitExceeded`): it says how fast the platform scales, not how
+    /// much room it has, so no room is learned from it.
+    pub scaling: bool,
 }
 
 impl OffloadFailure {
@@ -53,6 +58,7 @@ impl OffloadFailure {
         OffloadFailure {
             reason,
             message: message.chars().take(MESSAGE_MAX).collect(),
+            scaling: false,
         }
     }
 
@@ -155,6 +161,20 @@ fn classify_sdk_error(error: &SdkError<InvokeError>) -> FailureReason {
         SdkError::DispatchFailure(e) if e.is_timeout() => FailureReason::Timeout,
         SdkError::DispatchFailure(_) => FailureReason::PlatformUnreachable,
         _ => FailureReason::PlatformError,
+    }
+}
+
+/// Whether the platform throttled because its instances are still starting.
+fn is_scaling_throttle(error: &SdkError<InvokeError>) -> bool {
+    match error {
+        SdkError::ServiceError(e) => match e.err() {
+            InvokeError::TooManyRequestsException(t) => matches!(
+                t.reason(),
+                Some(ThrottleReason::FunctionInvocationRateLimitExceeded)
+            ),
+            _ => false,
+        },
+        _ => false,
     }
 }
 
@@ -312,10 +332,13 @@ impl Dispatcher {
             })?
             .map_err(|e| {
                 let reason = classify_sdk_error(&e);
-                OffloadFailure::new(
-                    reason,
-                    format!("function {}: {}", self.function, error_chain(&e)),
-                )
+                OffloadFailure {
+                    scaling: is_scaling_throttle(&e),
+                    ..OffloadFailure::new(
+                        reason,
+                        format!("function {}: {}", self.function, error_chain(&e)),
+                    )
+                }
             })?;
         let round_trip = started.elapsed();
         drop(in_flight);

@@ -57,6 +57,9 @@ pub struct OffloadSlots {
     harm_changed_at: Mutex<Instant>,
     /// An instance is starting: no probing for more room.
     holding: AtomicBool,
+    /// The last throttle said instances are still starting: the next success raises the
+    /// learned limit at once.
+    scaling: AtomicBool,
     /// Start times of the offloads in flight, by slot id.
     started: Mutex<HashMap<u64, Instant>>,
     next_id: AtomicU64,
@@ -107,6 +110,16 @@ impl Slot<'_> {
         }
     }
 
+    /// The platform throttled this offload because its instances are still starting
+    /// (`FunctionInvocationRateLimitExceeded`): the room is the other offloads in flight until
+    /// the next success, which raises it by one at once (a starting instance is up).
+    pub fn throttled_while_scaling(&self) {
+        self.throttled();
+        if self.slots.learning().is_some() {
+            self.slots.scaling.store(true, Ordering::Release);
+        }
+    }
+
     /// The platform ran this offload: a learned limit or a harm cap that offloads keep filling
     /// is raised by one once it has held for [`PROBE_AFTER`], unless an instance is starting.
     pub fn succeeded(&self) {
@@ -121,7 +134,8 @@ impl Slot<'_> {
             return;
         }
         let mut changed_at = self.slots.changed_at.lock();
-        if changed_at.elapsed() < PROBE_AFTER {
+        let scaled = self.slots.scaling.swap(false, Ordering::AcqRel);
+        if changed_at.elapsed() < PROBE_AFTER && !scaled {
             return;
         }
         *changed_at = Instant::now();
@@ -148,6 +162,7 @@ impl OffloadSlots {
             harm_cap: AtomicU64::new(UNLIMITED),
             harm_changed_at: Mutex::new(Instant::now()),
             holding: AtomicBool::new(false),
+            scaling: AtomicBool::new(false),
             started: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
         }
@@ -362,6 +377,23 @@ mod tests {
         held[0].succeeded();
         assert_eq!(slots.state().harm_cap, Some(2));
         assert!(slots.has_room());
+    }
+
+    #[test]
+    fn a_scaling_throttle_is_lifted_by_the_next_success() {
+        let slots = OffloadSlots::new(None);
+        let first = slots.take();
+        let second = slots.take();
+        second.throttled_while_scaling();
+        drop(second);
+        assert_eq!(slots.state().offload_limit, Some(1));
+        // The starting instance is up: one more at once, without waiting PROBE_AFTER.
+        first.succeeded();
+        assert_eq!(slots.state().offload_limit, Some(2));
+        // Further probes wait as usual.
+        let _second = slots.take();
+        first.succeeded();
+        assert_eq!(slots.state().offload_limit, Some(2));
     }
 
     #[test]

@@ -253,7 +253,11 @@ impl Agent {
             }
             Ok(Err(failure)) => {
                 if failure.reason == FailureReason::Throttled {
-                    slot.throttled();
+                    if failure.scaling {
+                        slot.throttled_while_scaling();
+                    } else {
+                        slot.throttled();
+                    }
                     self.control.gauge().throttled();
                 }
                 None

@@ -8,7 +8,7 @@ use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::ThrottleReason;
 use aws_sdk_lambda::Client;
 use common::*;
-use faas_local::FaasLocal;
+use faas_local::{FaasLocal, FunctionConfig};
 
 const FN: &str = "echo";
 
@@ -82,10 +82,8 @@ async fn sdk_sees_not_found_and_too_large() {
     local.shutdown().await;
 }
 
-#[tokio::test]
-async fn sdk_sees_throttling_as_too_many_requests() {
-    let mut function = echo_function(FN);
-    function.concurrency_limit = 1;
+/// The SDK's view of an invoke sent while one invocation of `function` blocks.
+async fn reason_of_second_invoke(function: FunctionConfig) -> Option<ThrottleReason> {
     let local = start(vec![function]).await;
     let lambda = client(&local).await;
     let gate = unique_path("sdk-gate");
@@ -103,7 +101,7 @@ async fn sdk_sees_throttling_as_too_many_requests() {
                 .await
         })
     };
-    wait_until("the only instance is busy", || {
+    wait_until("the first instance is busy", || {
         local.stats().functions[FN].busy == 1
     })
     .await;
@@ -114,7 +112,7 @@ async fn sdk_sees_throttling_as_too_many_requests() {
         .payload(Blob::new("{}"))
         .send()
         .await
-        .expect_err("past the concurrency limit")
+        .expect_err("throttled")
         .into_service_error();
     assert!(throttled.is_too_many_requests_exception(), "{throttled:?}");
     let aws_sdk_lambda::operation::invoke::InvokeError::TooManyRequestsException(details) =
@@ -122,10 +120,7 @@ async fn sdk_sees_throttling_as_too_many_requests() {
     else {
         unreachable!()
     };
-    assert_eq!(
-        details.reason(),
-        Some(&ThrottleReason::ConcurrentInvocationLimitExceeded)
-    );
+    let reason = details.reason().cloned();
 
     std::fs::write(&gate, b"").unwrap();
     let finished = running
@@ -135,6 +130,25 @@ async fn sdk_sees_throttling_as_too_many_requests() {
     assert_eq!(finished.payload().unwrap().as_ref(), blocked.as_bytes());
     std::fs::remove_file(&gate).unwrap();
     local.shutdown().await;
+    reason
+}
+
+#[tokio::test]
+async fn sdk_sees_throttling_as_too_many_requests_with_its_reason() {
+    // Past the concurrency limit: the platform's room.
+    let mut function = echo_function(FN);
+    function.concurrency_limit = 1;
+    assert_eq!(
+        reason_of_second_invoke(function).await,
+        Some(ThrottleReason::ConcurrentInvocationLimitExceeded)
+    );
+    // An instance still starting (paced starts): how fast it scales, not its room.
+    let mut function = echo_function(FN);
+    function.max_starting = 1;
+    assert_eq!(
+        reason_of_second_invoke(function).await,
+        Some(ThrottleReason::FunctionInvocationRateLimitExceeded)
+    );
 }
 
 #[tokio::test]
