@@ -63,7 +63,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         concurrency: 4,
         warm_instances: 4,
         slo_factor: 4.0,
-        warmup: 120,
+        // Past profiling (3 runs) and the shadow samples; the capacity loop warms the JIT further.
+        warmup: 60,
         manual_ratio: args.manual_ratio,
         server_threads: 16,
         skip_app_start: true,
