@@ -1267,12 +1267,13 @@ mod tests {
                 burst_rps: 70.0
             }
         );
+        // max(60 + 0.4 × 50, 1.4 × 60) = 84.
         let only_base = args(&["--base-rps", "5"]);
         assert_eq!(
             only_base.sized_load(&capacity),
             Load {
                 base_rps: 5.0,
-                burst_rps: 90.0
+                burst_rps: 84.0
             }
         );
         assert!(args(&["--capacity-s", "0"]).load_source().is_err());
