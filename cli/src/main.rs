@@ -47,7 +47,19 @@ enum Command {
     Mode(control_cmd::ModeArgs),
 }
 
-fn main() -> anyhow::Result<()> {
+/// Errors are one `error: ...` line with their causes, never a backtrace (`RUST_BACKTRACE` is
+/// for developers of semifaas, not its operators).
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     logging::init();
     let runtime = || {
