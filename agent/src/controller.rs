@@ -749,6 +749,9 @@ impl BurstControl {
     fn apply(&self, state: &mut ControlState, before: &Decision, decision: &Decision) {
         state.decided_at = Instant::now();
         self.sync_spilling(state);
+        if decision.phase == Phase::Absorb && before.phase != Phase::Absorb {
+            self.slots.clear_harm_cap();
+        }
         if self.policy.set_global_ratio(decision.ratio).is_err() {
             // Unreachable: the controller's ratios are clamped to [0, max-ratio].
             debug!(ratio = decision.ratio, "controller ratio rejected");
@@ -1190,6 +1193,31 @@ mod tests {
         // 60 ms, then four windows of 20 ms at weight 0.2: 36.4 ms.
         let ms = state.service_ms.unwrap();
         assert!((ms - 36.384).abs() < 0.01, "{ms}");
+    }
+
+    #[test]
+    fn the_harm_cap_is_cleared_when_the_burst_is_over() {
+        let policy = Arc::new(Policy::new(0.3).unwrap());
+        let config = AgentConfig {
+            auto_capacity: 1,
+            ..AgentConfig::default()
+        };
+        let control = BurstControl::new(&config, policy.clone());
+        let held: Vec<_> = (0..4).map(|_| control.slots().take()).collect();
+        assert_eq!(control.slots().back_off(), 2);
+        drop(held);
+        control.set_mode(Mode::Auto);
+        let mut ticks = 0;
+        while control.tick().phase != Phase::Absorb {
+            ticks += 1;
+            assert!(ticks < 100, "the ratio comes down on calm ticks");
+            assert_eq!(
+                control.slots().state().harm_cap,
+                Some(2),
+                "held while offloading"
+            );
+        }
+        assert_eq!(control.slots().state().harm_cap, None);
     }
 
     #[test]

@@ -177,6 +177,14 @@ impl OffloadSlots {
         cap.min(before)
     }
 
+    /// The burst is over: the next one starts without a harm cap (it is learned again if
+    /// offloads do harm then).
+    pub fn clear_harm_cap(&self) {
+        if self.harm_cap.swap(UNLIMITED, Ordering::AcqRel) != UNLIMITED {
+            debug!("burst over: harm cap cleared");
+        }
+    }
+
     /// An instance is starting (`true`): hold probing until it is up.
     pub fn set_holding(&self, holding: bool) {
         self.holding.store(holding, Ordering::Release);
@@ -377,6 +385,8 @@ mod tests {
         held[0].succeeded();
         assert_eq!(slots.state().harm_cap, Some(2));
         assert!(slots.has_room());
+        slots.clear_harm_cap();
+        assert_eq!(slots.state().harm_cap, None);
     }
 
     #[test]
