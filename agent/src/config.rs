@@ -82,7 +82,9 @@ pub struct AgentConfig {
     pub do_no_harm: bool,
 }
 
-/// The number of CPUs, the default capacity: one request per core runs without queueing.
+/// The number of CPUs, the default capacity: one request per core runs without queueing. In a
+/// JVM the agent uses the JVM's count instead (`Runtime.availableProcessors`, which follows
+/// `-XX:ActiveProcessorCount` and container limits).
 fn cpu_count() -> u32 {
     std::thread::available_parallelism()
         .map(|n| u32::try_from(n.get()).unwrap_or(u32::MAX))
@@ -320,7 +322,15 @@ impl AgentConfig {
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
     ) -> Result<AgentConfig, ConfigError> {
-        let mut config = AgentConfig::default();
+        AgentConfig::default().with_pairs(pairs)
+    }
+
+    /// This configuration with `(key, value)` pairs applied over it.
+    pub fn with_pairs<K: AsRef<str>, V: AsRef<str>>(
+        self,
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Result<AgentConfig, ConfigError> {
+        let mut config = self;
         let mut seen = HashSet::new();
         for (key, value) in pairs {
             let (key, value) = (key.as_ref(), value.as_ref());

@@ -13,7 +13,7 @@ use std::{
 
 use jni::{
     errors::ErrorPolicy,
-    jni_str,
+    jni_sig, jni_str,
     objects::{JByteArray, JClass, JObjectArray, JString},
     strings::JNIString,
     sys::{jboolean, jlong},
@@ -180,12 +180,41 @@ fn init(
             values.len()
         ));
     }
-    let config = AgentConfig::from_pairs(keys.iter().zip(&values)).map_err(|e| e.to_string())?;
+    let defaults = AgentConfig {
+        auto_capacity: jvm_processors(env)
+            .map_err(|e| format!("Runtime.availableProcessors: {e}"))?,
+        ..AgentConfig::default()
+    };
+    let config = defaults
+        .with_pairs(keys.iter().zip(&values))
+        .map_err(|e| e.to_string())?;
     runtime::init_logging(&config.log_filter);
     let code = JavaCodeSource::new(env, class)
         .map_err(|e| format!("could not keep a reference to NativeBridge: {e}"))?;
     runtime::init_global(config, Arc::new(code)).map_err(|e| e.to_string())?;
     Ok(())
+}
+
+/// The CPUs the JVM uses (`Runtime.getRuntime().availableProcessors()`): the CPUs it started
+/// on, or `-XX:ActiveProcessorCount`, or its container's limit.
+fn jvm_processors(env: &mut Env) -> jni::errors::Result<u32> {
+    let runtime = env
+        .call_static_method(
+            jni_str!("java/lang/Runtime"),
+            jni_str!("getRuntime"),
+            jni_sig!("()Ljava/lang/Runtime;"),
+            &[],
+        )?
+        .l()?;
+    let count = env
+        .call_method(
+            &runtime,
+            jni_str!("availableProcessors"),
+            jni_sig!("()I"),
+            &[],
+        )?
+        .i()?;
+    Ok(u32::try_from(count).unwrap_or(1).max(1))
 }
 
 /// `static native String[] configKeys()`: every configuration key ([`config::key_names`]), so

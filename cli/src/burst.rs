@@ -357,6 +357,8 @@ pub async fn run_scenarios(
             let mut c = m.json.clone();
             c["local_rps"] = json!(m.capacity.local_rps);
             c["platform_rps"] = json!(m.capacity.platform_rps);
+            c["offload_cost"] = json!(m.capacity.offload_cost);
+            c["together_rps"] = json!(m.capacity.together_rps());
             c
         }),
         "load": {
@@ -438,7 +440,7 @@ fn print_load(load: &Load, capacity: Option<&Capacity>, source: &LoadSource) {
         if !load.absorbable(c) {
             println!(
                 "  note: the burst exceeds what server and platform complete together ({:.0} req/s): no controller can absorb it on this machine",
-                c.local_rps + c.platform_rps
+                c.together_rps()
             );
         }
     }
@@ -823,6 +825,9 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
     let admin = Admin::new(d.service.admin_port);
     let span = Duration::from_secs_f64(args.capacity_s);
     let clients = args.concurrency.max(1);
+    // The server's CPU per request in each loop, so that the report can say what an offload costs
+    // the server against a local run (assumed steady across each loop's warm-up and count).
+    let cpu = CpuMeter::start(&d.service)?;
     let local = run_closed_loop(
         &http,
         clients,
@@ -832,9 +837,11 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
         requests(&args.path),
     )
     .await;
+    let local_cpu_per_request = cpu.per_second(&d.service)? / local.completed_rps().max(1e-9);
     let prewarmed = d.prewarm.clone();
     let before = admin.stats().await?;
     admin.set_ratio(1.0).await?;
+    let cpu = CpuMeter::start(&d.service)?;
     let platform = run_closed_loop(
         &http,
         clients,
@@ -844,6 +851,7 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
         requests(&args.path),
     )
     .await;
+    let offload_cpu_per_request = cpu.per_second(&d.service)? / platform.completed_rps().max(1e-9);
     admin.set_ratio(0.0).await?;
     let after = admin.stats().await?;
     let delta = |key: &str| {
@@ -855,6 +863,7 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
     let capacity = Capacity {
         local_rps: local.completed_rps(),
         platform_rps: platform.offloaded as f64 / platform.seconds.max(1e-9),
+        offload_cost: offload_cpu_per_request / local_cpu_per_request.max(1e-9),
     };
     let offloaded_share = platform.offloaded as f64 / platform.completed.max(1) as f64;
     println!(
@@ -865,6 +874,13 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
         offloaded_share * 100.0,
         delta("offloaded"),
         delta("local"),
+    );
+    println!(
+        "  server CPU per request: {:.1} ms local, {:.1} ms offloaded: an offload costs the server {:.0} % of a local run, so server and platform together complete {:.0} req/s",
+        local_cpu_per_request * 1e3,
+        offload_cpu_per_request * 1e3,
+        capacity.offload_cost * 100.0,
+        capacity.together_rps()
     );
     if offloaded_share < 0.9 {
         println!("  note: not every request was offloaded at ratio 1: the platform's capacity counts only those that were");
@@ -885,6 +901,10 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
             "method": "closed loop, after a short warm-up: ratio 0 on the service (CPU 0), then ratio 1 onto the platform's prewarmed instances (CPU 1)",
             "local": loop_json(&local),
             "platform": loop_json(&platform),
+            "server_cpu_ms_per_request": {
+                "local": local_cpu_per_request * 1e3,
+                "offloaded": offload_cpu_per_request * 1e3,
+            },
             "platform_prewarm": prewarmed,
             "agent_during_platform": {
                 "offloaded": delta("offloaded"),
@@ -893,6 +913,26 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
             },
         }),
     })
+}
+
+/// The service's CPU use from a starting point.
+struct CpuMeter {
+    cpu_s: f64,
+    at: Instant,
+}
+
+impl CpuMeter {
+    fn start(service: &ServiceProcess) -> Result<CpuMeter> {
+        Ok(CpuMeter {
+            cpu_s: service.cpu_seconds()?,
+            at: Instant::now(),
+        })
+    }
+
+    /// CPU seconds per second of wall time since the start.
+    fn per_second(&self, service: &ServiceProcess) -> Result<f64> {
+        Ok((service.cpu_seconds()? - self.cpu_s) / self.at.elapsed().as_secs_f64().max(1e-9))
+    }
 }
 
 /// The burst on a deployment, and its report; `slo_ms`: the experiment's SLO, when an earlier
@@ -1240,6 +1280,7 @@ mod tests {
         let capacity = Capacity {
             local_rps: 60.0,
             platform_rps: 50.0,
+            offload_cost: 0.2,
         };
         assert!(matches!(
             args(&[]).load_source().unwrap(),
@@ -1267,13 +1308,13 @@ mod tests {
                 burst_rps: 70.0
             }
         );
-        // max(60 + 0.4 × 50, 1.4 × 60) = 84.
+        // max(60 + 0.4 × 50 × (1 - 0.2), 1.2 × 60) = 76.
         let only_base = args(&["--base-rps", "5"]);
         assert_eq!(
             only_base.sized_load(&capacity),
             Load {
                 base_rps: 5.0,
-                burst_rps: 84.0
+                burst_rps: 76.0
             }
         );
         assert!(args(&["--capacity-s", "0"]).load_source().is_err());

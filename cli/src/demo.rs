@@ -27,7 +27,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 4.0)]
     after_s: f64,
     /// Seconds each capacity measurement counts.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, default_value_t = 2.0)]
     capacity_s: f64,
     /// Fix the baseline instead of sizing it from the measured capacity (requests/s).
     #[arg(long)]
@@ -82,8 +82,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     let load = &experiment.load;
     match &experiment.capacity {
         Some(c) => println!(
-            "This machine: the service alone completes {:.0} req/s, the platform's warm instances {:.0} req/s. Load: {:.0} req/s, then a burst of {:.0} req/s.",
-            c.local_rps, c.platform_rps, load.base_rps, load.burst_rps
+            "This machine: the service alone completes {:.0} req/s, the platform's warm instances {:.0} req/s, the two together {:.0} req/s (an offload costs the server {:.0} % of a local run). Load: {:.0} req/s, then a burst of {:.0} req/s.",
+            c.local_rps, c.platform_rps, c.together_rps(), c.offload_cost * 100.0, load.base_rps, load.burst_rps
         ),
         None => println!(
             "Load: {:.0} req/s, then a burst of {:.0} req/s.",

@@ -252,6 +252,22 @@ pub struct Capacity {
     pub local_rps: f64,
     /// Every invocation offloaded to the platform's warm instances (ratio 1, the other core).
     pub platform_rps: f64,
+    /// The server CPU one offload costs (serialising, the round trip, the fallbacks), as a share
+    /// of what one local run costs it.
+    pub offload_cost: f64,
+}
+
+impl Capacity {
+    /// What offloading adds to the server's own rate: each offload frees a local run's CPU but
+    /// spends `offload_cost` of one, so the platform's rate counts for `1 - offload_cost`.
+    pub fn offload_gain_rps(&self) -> f64 {
+        self.platform_rps * (1.0 - self.offload_cost).clamp(0.0, 1.0)
+    }
+
+    /// What server and platform complete together, the server's core being the limit.
+    pub fn together_rps(&self) -> f64 {
+        self.local_rps + self.offload_gain_rps()
+    }
 }
 
 /// The load of a step burst, requests/s.
@@ -264,31 +280,30 @@ pub struct Load {
 /// The baseline as a share of the local capacity: the server idles 70 % of the time, so its
 /// baseline latency (the SLO's reference) is the service time, not queueing.
 pub const BASE_OF_LOCAL: f64 = 0.3;
-/// The burst is the local capacity plus this share of the platform's: the server alone falls
-/// behind by that much every second, while server and platform together keep 60 % of the
-/// platform's capacity spare. The server pays for each offload (about 4 ms of CPU against 15
-/// for a local run: serialising, the round trip, the fallbacks), so with 60 % of a burst
-/// offloaded its own capacity shrinks by a sixth; the rest drains what queued before the
-/// controller reacted. (At 0.6 the two together ran at 90 % and recovery took seconds.)
-pub const BURST_OF_PLATFORM: f64 = 0.4;
+/// The burst is the local capacity plus this share of what offloading adds to it
+/// ([`Capacity::offload_gain_rps`]): the server alone falls behind by that much every second,
+/// while the two together keep spare capacity to drain what queued before the controller
+/// reacted. (Sized on the platform's rate alone, ignoring what offloads cost the server, the
+/// two ran at 90 % and recovery took seconds.)
+pub const BURST_OF_GAIN: f64 = 0.4;
 /// ... and at least this multiple of the local capacity, so the server's queue grows fast enough
-/// (0.4 × its capacity per second) that `none` stays over the SLO for the whole burst.
-pub const BURST_MIN_OF_LOCAL: f64 = 1.4;
+/// (0.2 × its capacity per second) that `none` stays over the SLO for the whole burst.
+pub const BURST_MIN_OF_LOCAL: f64 = 1.2;
 
 /// The sizing rule in words, for reports.
 pub fn load_rule() -> String {
     format!(
-        "base {BASE_OF_LOCAL} × local; burst max(local + {BURST_OF_PLATFORM} × platform, {BURST_MIN_OF_LOCAL} × local); flags override"
+        "base {BASE_OF_LOCAL} × local; burst max(local + {BURST_OF_GAIN} × platform × (1 - offload cost), {BURST_MIN_OF_LOCAL} × local); flags override"
     )
 }
 
 impl Load {
-    /// The default load for measured capacities: see [`BASE_OF_LOCAL`], [`BURST_OF_PLATFORM`]
+    /// The default load for measured capacities: see [`BASE_OF_LOCAL`], [`BURST_OF_GAIN`]
     /// and [`BURST_MIN_OF_LOCAL`].
     pub fn from_capacity(capacity: &Capacity) -> Load {
         Load {
             base_rps: BASE_OF_LOCAL * capacity.local_rps,
-            burst_rps: (capacity.local_rps + BURST_OF_PLATFORM * capacity.platform_rps)
+            burst_rps: (capacity.local_rps + BURST_OF_GAIN * capacity.offload_gain_rps())
                 .max(BURST_MIN_OF_LOCAL * capacity.local_rps),
         }
     }
@@ -296,7 +311,7 @@ impl Load {
     /// Whether server and platform together complete more than the burst sends; `false` means
     /// no controller can absorb it on this machine.
     pub fn absorbable(&self, capacity: &Capacity) -> bool {
-        self.burst_rps < capacity.local_rps + capacity.platform_rps
+        self.burst_rps < capacity.together_rps()
     }
 }
 
@@ -503,24 +518,36 @@ mod tests {
 
     #[test]
     fn load_is_sized_from_the_capacities() {
-        // The platform's share decides: 66 + 0.4 × 100 = 106 ≥ 1.4 × 66 = 92.4.
         let capacity = Capacity {
             local_rps: 66.0,
             platform_rps: 100.0,
+            offload_cost: 0.25,
         };
+        // Offloading adds 75 req/s: the burst is 66 + 0.4 × 75.
         let load = Load::from_capacity(&capacity);
         assert!((load.base_rps - 19.8).abs() < 1e-9, "{load:?}");
-        assert!((load.burst_rps - 106.0).abs() < 1e-9, "{load:?}");
-        assert!(load.burst_rps > capacity.local_rps);
+        assert!((load.burst_rps - 96.0).abs() < 1e-9, "{load:?}");
+        assert!((capacity.together_rps() - 141.0).abs() < 1e-9);
         assert!(load.absorbable(&capacity));
 
-        // A small platform: the floor of 1.4 × local decides, and it cannot be absorbed.
+        // Offloads that cost the server as much as local runs add nothing: the floor of
+        // 1.2 × local decides, and it cannot be absorbed.
+        let useless = Capacity {
+            offload_cost: 1.0,
+            ..capacity
+        };
+        let load = Load::from_capacity(&useless);
+        assert!((load.burst_rps - 79.2).abs() < 1e-9, "{load:?}");
+        assert!(!load.absorbable(&useless));
+
+        // A small platform: the floor decides, and it still fits.
         let small = Capacity {
             local_rps: 100.0,
-            platform_rps: 20.0,
+            platform_rps: 40.0,
+            offload_cost: 0.2,
         };
         let load = Load::from_capacity(&small);
-        assert!((load.burst_rps - 140.0).abs() < 1e-9, "{load:?}");
-        assert!(!load.absorbable(&small));
+        assert!((load.burst_rps - 120.0).abs() < 1e-9, "{load:?}");
+        assert!(load.absorbable(&small));
     }
 }

@@ -127,6 +127,35 @@ fn pinned_command(program: &Path, cpus: Option<&str>) -> Command {
     }
 }
 
+/// How many CPUs a `taskset -c` list such as `0`, `0-1` or `0,2-3` names.
+fn cpu_count(cpus: &str) -> Result<usize> {
+    let mut count = 0;
+    for part in cpus.split(',') {
+        let bound = |s: &str| {
+            s.trim()
+                .parse::<usize>()
+                .with_context(|| format!("CPU list {cpus:?}: {s:?} is not a CPU number"))
+        };
+        count += match part.split_once('-') {
+            Some((first, last)) => (bound(first)?..=bound(last)?).count(),
+            None => bound(part).map(|_| 1)?,
+        };
+    }
+    anyhow::ensure!(count > 0, "CPU list {cpus:?} names no CPU");
+    Ok(count)
+}
+
+/// Restricts every thread of `pid` (threads it starts later inherit it) to `cpus`.
+fn pin_all_threads(pid: u32, cpus: &str) -> Result<()> {
+    let status = Command::new("taskset")
+        .args(["-a", "-p", "-c", cpus, &pid.to_string()])
+        .stdout(Stdio::null())
+        .status()
+        .context("running taskset")?;
+    anyhow::ensure!(status.success(), "taskset -a -p -c {cpus} {pid}: {status}");
+    Ok(())
+}
+
 /// `semifaas local`, running in the background.
 pub struct FaasLocalProcess {
     process: Supervised,
@@ -201,7 +230,9 @@ pub struct ServiceOptions {
     /// Further `-Dsemifaas.*` settings, without the prefix.
     pub settings: Vec<(String, String)>,
     pub jvm_options: Vec<String>,
-    /// CPUs the JVM may run on (a `taskset -c` list such as `0`); `None` leaves it unrestricted.
+    /// CPUs the JVM runs on once it serves (a `taskset -c` list such as `0`); `None` leaves it
+    /// unrestricted. It starts on every CPU, sized for these (`-XX:ActiveProcessorCount`, so its
+    /// GC and compiler threads are the pinned JVM's): Spring Boot starts in half the time.
     pub cpu_affinity: Option<String>,
 }
 
@@ -238,7 +269,10 @@ impl ServiceProcess {
         port: u16,
         admin_port: u16,
     ) -> Result<Command> {
-        let mut command = pinned_command(&options.java, options.cpu_affinity.as_deref());
+        let mut command = Command::new(&options.java);
+        if let Some(cpus) = &options.cpu_affinity {
+            command.arg(format!("-XX:ActiveProcessorCount={}", cpu_count(cpus)?));
+        }
         command
             .arg(format!("-javaagent:{}", dist.agent_jar()?.display()))
             .arg(format!("-Dsemifaas.ratio={}", options.ratio))
@@ -275,6 +309,9 @@ impl ServiceProcess {
                 http.get_ok("/health").await
             })
             .await?;
+        if let Some(cpus) = &options.cpu_affinity {
+            pin_all_threads(process.child.id(), cpus)?;
+        }
         Ok(ServiceProcess {
             process,
             port,
@@ -284,5 +321,36 @@ impl ServiceProcess {
 
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.process.log).unwrap_or_default()
+    }
+
+    /// CPU seconds the JVM has used so far, all its threads, user and system.
+    pub fn cpu_seconds(&self) -> Result<f64> {
+        let pid = self.process.child.id();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .with_context(|| format!("reading /proc/{pid}/stat"))?;
+        // Fields after the command name, which is in parentheses and may hold spaces:
+        // state is field 3, utime and stime fields 14 and 15, in clock ticks.
+        let after_name = &stat[stat.rfind(')').context("no ')' in /proc/<pid>/stat")? + 2..];
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let ticks = |i: usize| -> Result<f64> {
+            Ok(fields
+                .get(i - 3)
+                .context("/proc/<pid>/stat is too short")?
+                .parse::<u64>()? as f64)
+        };
+        // SAFETY: sysconf has no preconditions.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        Ok((ticks(14)? + ticks(15)?) / per_second.max(1.0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cpu_lists_are_counted() {
+        assert_eq!(super::cpu_count("0").unwrap(), 1);
+        assert_eq!(super::cpu_count("0-1").unwrap(), 2);
+        assert_eq!(super::cpu_count("0,2-4").unwrap(), 4);
+        assert!(super::cpu_count("x").is_err());
     }
 }
