@@ -245,6 +245,42 @@ pub fn windows_completing_less(
         .collect()
 }
 
+/// The windows starting in `[from_s, to_s)` at whose end `first` had completed fewer requests
+/// since `onset_s` than `second`: the completed rate since the onset, window by window. Unlike one
+/// window's count (a few requests, which two runs' scheduling alone moves by ±2), it shows a
+/// scenario falling behind and staying behind. Rates in the shortfalls are since the onset.
+pub fn windows_behind_since(
+    first: &[Window],
+    second: &[Window],
+    width: Duration,
+    onset_s: f64,
+    from_s: f64,
+    to_s: f64,
+) -> Vec<Shortfall> {
+    let width_s = width.as_secs_f64();
+    let (mut done_first, mut done_second) = (0.0, 0.0);
+    let mut behind = vec![];
+    for a in first
+        .iter()
+        .filter(|w| w.start_s + 1e-9 >= onset_s && w.start_s + 1e-9 < to_s)
+    {
+        let Some(b) = second.iter().find(|b| (b.start_s - a.start_s).abs() < 1e-6) else {
+            break;
+        };
+        done_first += a.completed_rps * width_s;
+        done_second += b.completed_rps * width_s;
+        let elapsed = a.start_s + width_s - onset_s;
+        if a.start_s + 1e-9 >= from_s && done_first + 1e-9 < done_second {
+            behind.push(Shortfall {
+                start_s: a.start_s,
+                first_rps: done_first / elapsed,
+                second_rps: done_second / elapsed,
+            });
+        }
+    }
+    behind
+}
+
 /// Completed requests/s measured on this machine before a burst experiment.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Capacity {
@@ -490,6 +526,35 @@ mod tests {
             offload_ratio: None,
             instances: None,
         }
+    }
+
+    #[test]
+    fn falling_behind_counts_completions_since_the_onset() {
+        let rates = |r: &[f64]| -> Vec<Window> {
+            r.iter()
+                .enumerate()
+                .map(|(i, &v)| window(i as f64 * 0.1, v))
+                .collect()
+        };
+        // Onset at 0.2 s. `cold` completes nothing for 300 ms, then more than `none`: by the end
+        // of the 0.5 s window it has 9 against 12, by the end of the next 18 against 15.
+        let cold = rates(&[10.0, 10.0, 0.0, 0.0, 0.0, 90.0, 90.0, 90.0, 90.0, 90.0]);
+        let none = rates(&[10.0, 10.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0, 30.0]);
+        let behind = windows_behind_since(&cold, &none, W, 0.2, 0.2, 1.0);
+        let starts: Vec<u32> = behind
+            .iter()
+            .map(|s| (s.start_s * 10.0).round() as u32)
+            .collect();
+        assert_eq!(starts, vec![2, 3, 4, 5]);
+        // Rates since the onset: 9 requests in 0.4 s against 12.
+        assert!((behind[3].first_rps - 22.5).abs() < 1e-9, "{behind:?}");
+        assert!((behind[3].second_rps - 30.0).abs() < 1e-9, "{behind:?}");
+        // Skipping the first 300 ms of the burst leaves the window from 0.5 s.
+        let later = windows_behind_since(&cold, &none, W, 0.2, 0.5, 1.0);
+        assert_eq!(later.len(), 1);
+        // The other way round, `none` is behind once `cold` has caught up.
+        let reverse = windows_behind_since(&none, &cold, W, 0.2, 0.2, 1.0);
+        assert!(!reverse.is_empty() && reverse.iter().all(|s| s.start_s > 0.55));
     }
 
     #[test]
