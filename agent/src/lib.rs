@@ -28,6 +28,7 @@
 //! locally; nothing native may crash the JVM.
 
 pub mod admin;
+pub mod caller_threads;
 pub mod candidates;
 pub mod closures;
 pub mod config;

@@ -8,13 +8,14 @@ use std::{
 };
 
 use parking_lot::Mutex;
-use semifaas_closure::{Closure, ClosureId, ValidationError};
+use semifaas_closure::{Closure, ClosureId, InvocationOutcome, ValidationError};
 use semifaas_fallback::{FallbackServer, FallbackServerError};
 use tokio::runtime::Runtime;
 use tracing::{debug, info, warn};
 
 use crate::{
     admin::{AdminError, AdminServer, AdminState},
+    caller_threads::{CallerThreads, Wake},
     candidates::{CandidateRules, Candidates},
     closures::{ClosureStore, InFlight},
     config::AgentConfig,
@@ -31,6 +32,11 @@ use crate::{
 pub const FALLBACK_SERVER_NAME: &str = "semifaas-fallback";
 /// The runtime serves I/O (admin, fallbacks, Invoke calls); the work itself is in the JVM.
 const RUNTIME_WORKERS: usize = 2;
+/// What an offload gives the request thread that waits for it.
+type OffloadResult = Result<InvocationOutcome, OffloadFailure>;
+/// How much longer than `semifaas.timeout` a request thread waits for an offload's outcome
+/// before it runs the handler itself (the dispatch times out first; this guards a lost outcome).
+const OUTCOME_GRACE: Duration = Duration::from_secs(5);
 /// How long a failed start waits for the runtime's tasks to stop.
 const START_FAILURE_SHUTDOWN: Duration = Duration::from_secs(2);
 
@@ -57,6 +63,8 @@ pub struct Agent {
     store: Arc<ClosureStore>,
     dispatcher: Arc<Dispatcher>,
     samples: Arc<SampleStore>,
+    /// Request threads waiting for their offloads; they run their invocations' remote calls.
+    callers: Arc<CallerThreads<OffloadResult>>,
     prewarmer: Prewarmer,
     fallback: FallbackServer,
     admin: AdminServer,
@@ -83,8 +91,13 @@ impl Agent {
         // `code` holds JNI global references: if the start fails, the last one is released here,
         // on the calling (attached) thread, not on a runtime worker during its shutdown.
         let code_until_started = code.clone();
-        let service =
-            AgentFallbackService::new(store.clone(), in_flight.clone(), stats.clone(), code);
+        let callers = Arc::new(CallerThreads::new(code));
+        let service = AgentFallbackService::new(
+            store.clone(),
+            in_flight.clone(),
+            stats.clone(),
+            callers.clone(),
+        );
         let remote_calls = service.remote_calls();
         let started = runtime.block_on(async {
             let fallback = FallbackServer::start(
@@ -144,6 +157,7 @@ impl Agent {
             store,
             dispatcher,
             samples,
+            callers,
             prewarmer,
             fallback,
             admin,
@@ -237,21 +251,24 @@ impl Agent {
         scope_id: u64,
     ) -> Option<Vec<u8>> {
         let slot = self.control.slots().take();
-        let (tx, rx) = tokio::sync::oneshot::channel();
+        let waiting = self.callers.register(scope_id);
+        let done = waiting.done_sender();
         let dispatcher = self.dispatcher.clone();
         let key = handler_key.to_owned();
-        // Runs on the runtime's workers so the I/O does not depend on the caller's thread.
+        // Runs on the runtime's workers so the I/O does not depend on the caller's thread, which
+        // meanwhile runs the invocation's remote calls (see `caller_threads`).
         self.runtime.spawn(async move {
-            let _ = tx.send(dispatcher.offload(&key, closure_id, args, scope_id).await);
+            let outcome = dispatcher.offload(&key, closure_id, args, scope_id).await;
+            let _ = done.send(Wake::Done(outcome));
         });
-        match rx.blocking_recv() {
-            Ok(Ok(outcome)) => {
+        match waiting.serve(self.config.timeout + OUTCOME_GRACE) {
+            Some(Ok(outcome)) => {
                 self.control.gauge().offload_done(slot.elapsed());
                 slot.succeeded();
                 self.control.gauge().leave();
                 Some(outcome.to_tagged())
             }
-            Ok(Err(failure)) => {
+            Some(Err(failure)) => {
                 if failure.reason == FailureReason::Throttled {
                     if failure.scaling {
                         slot.throttled_while_scaling();
@@ -262,7 +279,7 @@ impl Agent {
                 }
                 None
             }
-            Err(_) => {
+            None => {
                 warn!(
                     handler = handler_key,
                     "offload task ended without a result, running locally"

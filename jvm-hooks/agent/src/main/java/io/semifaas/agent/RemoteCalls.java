@@ -7,6 +7,7 @@ import io.semifaas.common.Outcome;
 import io.semifaas.common.RemoteClasses;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 
 /**
  * Answers a function's call on a remote reference (docs/internals.md, "Remote references"): finds
@@ -46,7 +47,7 @@ final class RemoteCalls {
     Method method = find(target.getClass(), methodName, descriptor);
     if (method == null) {
       return Outcome.failed(
-          presented + " has no public method " + methodName + descriptor + " to call remotely");
+          presented + " has no method " + methodName + descriptor + " that can be called remotely");
     }
     ClassLoader loader = loaderOf(target);
     Object[] arguments;
@@ -102,7 +103,13 @@ final class RemoteCalls {
     }
   }
 
-  /** The public method with that name and descriptor, made callable; or null. */
+  /**
+   * The instance method with that name and descriptor, made callable; or null. Any method the
+   * handler could call locally can be called remotely: public ones, and the package-private and
+   * protected ones of the application's classes (a package-private {@code @Transactional}
+   * service). The most derived declaration wins, so a Spring proxy's override (which applies the
+   * transaction) is the one called.
+   */
   static Method find(Class<?> type, String name, String descriptor) {
     for (Method m : type.getMethods()) {
       if (m.getName().equals(name) && MethodDescriptors.of(m).equals(descriptor)) {
@@ -112,6 +119,22 @@ final class RemoteCalls {
           // Public method of a public type: callable without it.
         }
         return m;
+      }
+    }
+    for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+      for (Method m : c.getDeclaredMethods()) {
+        if (m.getName().equals(name)
+            && !Modifier.isStatic(m.getModifiers())
+            && !Modifier.isPrivate(m.getModifiers())
+            && MethodDescriptors.of(m).equals(descriptor)) {
+          try {
+            m.setAccessible(true);
+            return m;
+          } catch (RuntimeException e) {
+            // A JDK class's non-public method: no application code calls it either.
+            return null;
+          }
+        }
       }
     }
     return null;

@@ -16,6 +16,16 @@ public class Counter {
     return count;
   }
 
+  /** Package-private, as a service's {@code @Transactional} methods often are. */
+  int reset(int to) {
+    count = to;
+    return count;
+  }
+
+  private int secret() {
+    return -1;
+  }
+
   public boolean isSame(Object other) {
     return other == this;
   }

@@ -46,7 +46,7 @@ class RemoteCallsTest {
   }
 
   private static String descriptor(String name) {
-    for (Method m : Counter.class.getMethods()) {
+    for (Method m : Counter.class.getDeclaredMethods()) {
       if (m.getName().equals(name)) {
         return MethodDescriptors.of(m);
       }
@@ -153,10 +153,22 @@ class RemoteCallsTest {
             invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
             false);
     assertEquals(
-        "com.example.blog.Counter has no public method explode()V to call remotely",
+        "com.example.blog.Counter has no method explode()V that can be called remotely",
         Outcome.body(missing, LOADER));
+    byte[] hidden =
+        NativeBridge.invokeRemote(
+            invocation.id(), ref.id(), "secret", "()I", ObjectCodec.serialize(new Object[0]),
+            false);
+    assertEquals(Outcome.FAILED, Outcome.tag(hidden), "a private method is no one else's to call");
     assertEquals(0, counter.getCount());
     assertNotNull(invocation.resolve(ref.id()), "the export survives bad calls");
+  }
+
+  @Test
+  void packagePrivateMethodsAreCalledAsLocally() throws Exception {
+    counter.increment(5);
+    assertEquals(2, Outcome.body(call(invocation, ref.id(), "reset", false, 2), LOADER));
+    assertEquals(2, counter.getCount());
   }
 
   @Test
