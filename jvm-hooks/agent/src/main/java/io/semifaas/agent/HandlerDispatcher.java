@@ -3,6 +3,7 @@ package io.semifaas.agent;
 import io.semifaas.common.CodecException;
 import io.semifaas.common.ExportScope;
 import io.semifaas.common.InOutArguments;
+import io.semifaas.common.InvocationContext;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
 import io.semifaas.common.Packageables;
@@ -145,7 +146,11 @@ final class HandlerDispatcher {
     try {
       byte[] argBytes;
       try {
-        argBytes = ObjectCodec.serialize(arguments, scope);
+        // The request thread's holders travel after the handler's own arguments.
+        Object[] sent =
+            InvocationContext.capture(bean.getClass().getClassLoader(), scope)
+                .appendTo(arguments);
+        argBytes = ObjectCodec.serialize(sent, scope);
       } catch (CodecException e) {
         reportIneligible(key, "argument cannot be serialized: " + e.getMessage());
         return new Local(key);

@@ -1,9 +1,11 @@
 package io.semifaas.agent;
 
+import io.semifaas.common.ArgumentUpdates;
 import io.semifaas.common.CodecException;
 import io.semifaas.common.ExportScope;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
+import io.semifaas.common.Packageables;
 import io.semifaas.common.RemoteClasses;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
@@ -78,9 +80,9 @@ final class RemoteCalls {
       if (result != null
           && method.getReturnType() != void.class
           && RemoteClasses.isServerBound(result.getClass())) {
-        return Outcome.returned(scope.export(result), scope);
+        result = scope.export(result);
       }
-      return Outcome.returned(result, scope);
+      return returned(result, arguments, scope);
     } catch (InvocationTargetException e) {
       return threw(e.getCause());
     } catch (IllegalAccessException | IllegalArgumentException e) {
@@ -92,6 +94,37 @@ final class RemoteCalls {
     } finally {
       thread.setContextClassLoader(previous);
     }
+  }
+
+  /**
+   * The result, with the server's state of the arguments the function holds copies of, so that
+   * what the call assigned to them (a generated id) reaches the function. Arguments that cannot
+   * be encoded back (a persistent collection the call attached) leave the result alone.
+   */
+  private static byte[] returned(Object result, Object[] arguments, ExportScope scope)
+      throws CodecException {
+    Object withArguments =
+        ArgumentUpdates.of(result, arguments, arg -> sentByValue(arg, scope));
+    if (withArguments != result) {
+      try {
+        return Outcome.returned(withArguments, scope);
+      } catch (CodecException e) {
+        LOG.log(
+            System.Logger.Level.DEBUG,
+            "semifaas: the arguments of a remote call cannot be sent back: {0}",
+            e.getMessage());
+      }
+    }
+    return Outcome.returned(result, scope);
+  }
+
+  /** An argument the function sent by value: it holds a copy that the call may have changed. */
+  private static boolean sentByValue(Object arg, ExportScope scope) {
+    Class<?> type = arg.getClass();
+    return CodeSectionCollector.isApplicationClass(type)
+        && !RemoteClasses.isServerBound(type)
+        && Packageables.packerFor(type) == null
+        && !scope.isExported(arg);
   }
 
   private static byte[] threw(Throwable thrown) {

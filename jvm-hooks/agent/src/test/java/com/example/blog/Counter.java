@@ -26,6 +26,17 @@ public class Counter {
     return -1;
   }
 
+  /** Saves a draft as a repository does: ids for it and its new children, a version. */
+  public Draft store(Draft draft) {
+    count++;
+    draft.id = (long) (100 + count);
+    draft.version++;
+    for (Draft child : draft.children) {
+      child.id = (long) (200 + count);
+    }
+    return draft;
+  }
+
   public boolean isSame(Object other) {
     return other == this;
   }

@@ -53,7 +53,10 @@ final class IsolatedFunction {
   byte[] invoke(byte[] args) {
     try {
       Object target = ObjectCodec.deserialize(receiver, loader);
-      Object[] arguments = (Object[]) ObjectCodec.deserialize(args, loader);
+      // As the runtime does: the request's thread-bound context follows the handler's arguments.
+      Object[] arguments =
+          io.semifaas.common.InvocationContext.without(
+              (Object[]) ObjectCodec.deserialize(args, loader));
       Method method = find(Class.forName(className, true, loader));
       method.setAccessible(true);
       // As the runtime does: handlers with in/out arguments return them after the value.
@@ -85,6 +88,15 @@ final class IsolatedFunction {
   private final class ClosureLoader extends ClassLoader {
     ClosureLoader() {
       super("closure", ClassLoader.getPlatformClassLoader());
+    }
+
+    /** As the runtime's closure loader: the codec's own types are shared, never fetched. */
+    @Override
+    protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
+      if (name.startsWith("io.semifaas.common.")) {
+        return IsolatedFunction.class.getClassLoader().loadClass(name);
+      }
+      return super.loadClass(name, resolve);
     }
 
     @Override

@@ -3,10 +3,13 @@ package io.semifaas.agent;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.example.blog.Counter;
+import com.example.blog.Draft;
+import io.semifaas.common.ArgumentUpdates;
 import io.semifaas.common.CodecException;
 import io.semifaas.common.ExportScope;
 import io.semifaas.common.ObjectCodec;
@@ -162,6 +165,34 @@ class RemoteCallsTest {
     assertEquals(Outcome.FAILED, Outcome.tag(hidden), "a private method is no one else's to call");
     assertEquals(0, counter.getCount());
     assertNotNull(invocation.resolve(ref.id()), "the export survives bad calls");
+  }
+
+  @Test
+  void whatTheServerAssignsToByValueArgumentsReachesTheFunctionsCopies() throws Exception {
+    Draft draft = new Draft("first");
+    Draft child = new Draft("child");
+    draft.children.add(child);
+    Draft author = new Draft("author");
+    draft.parent = author;
+    Object[] sent = {draft};
+    Object body = Outcome.body(call(invocation, ref.id(), "store", false, draft), LOADER);
+    Draft returned = (Draft) ArgumentUpdates.apply(body, sent);
+    // The server's copy got the ids; the function's own objects are brought up to date in place.
+    assertEquals(101L, draft.id);
+    assertEquals(1, draft.version);
+    assertEquals(201L, child.id);
+    assertSame(child, draft.children.get(0), "the function keeps its objects");
+    assertSame(author, draft.parent);
+    assertEquals(101L, returned.id);
+    assertNotSame(draft, returned, "the result is the server's, decoded");
+  }
+
+  @Test
+  void argumentsThatCrossedByReferenceAreNotSentBack() throws Exception {
+    Counter other = new Counter();
+    RemoteRef otherRef = invocation.export(other);
+    Object body = Outcome.body(call(invocation, ref.id(), "isSame", false, otherRef), LOADER);
+    assertEquals(false, body, "a plain result: the argument stayed on the server");
   }
 
   @Test

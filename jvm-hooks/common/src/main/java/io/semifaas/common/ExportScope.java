@@ -87,6 +87,11 @@ public final class ExportScope implements CodecHooks {
     }
   }
 
+  /** True when {@code value} was exported in this scope or its parent (it crossed by reference). */
+  public boolean isExported(Object value) {
+    return existing(value) != null || (parent != null && parent.isExported(value));
+  }
+
   private RemoteRef existing(Object value) {
     synchronized (refs) {
       return refs.get(value);

@@ -1,6 +1,7 @@
 package io.semifaas.runtime;
 
 import io.semifaas.common.InOutArguments;
+import io.semifaas.common.InvocationContext;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
 import java.lang.reflect.InvocationTargetException;
@@ -115,6 +116,7 @@ public final class FunctionRuntime {
       return Outcome.failed("closure " + closureId + " is not installed");
     }
     Object[] arguments;
+    InvocationContext context;
     RemoteProxies proxies = new RemoteProxies(closure.loader(), closure.fallback());
     try {
       Object decoded = withContextLoader(
@@ -123,11 +125,18 @@ public final class FunctionRuntime {
         return Outcome.failed("decoding the arguments: expected an Object[], got "
             + (decoded == null ? "null" : decoded.getClass().getName()));
       }
-      arguments = array;
+      context = InvocationContext.at(array);
+      arguments = InvocationContext.without(array);
     } catch (Exception | LinkageError e) {
       return Outcome.failed("decoding the arguments: " + e);
     }
     int[] inOut = InOutArguments.positions(arguments, arg -> !RemoteProxies.isProxy(arg));
+    Runnable clearContext;
+    try {
+      clearContext = context == null ? () -> { } : context.install(closure.loader());
+    } catch (IllegalStateException e) {
+      return Outcome.failed(e.getMessage());
+    }
     Object result;
     try {
       result = withContextLoader(
@@ -140,6 +149,8 @@ public final class FunctionRuntime {
       return encode("encoding the exception", () -> Outcome.threw(e.getCause()));
     } catch (Exception | LinkageError e) {
       return Outcome.failed("calling " + closure.handler() + ": " + e);
+    } finally {
+      clearContext.run();
     }
     Object value = inOut.length == 0 ? result : InOutArguments.wrap(result, arguments, inOut);
     return encode("encoding the return value", () -> Outcome.returned(value, proxies));

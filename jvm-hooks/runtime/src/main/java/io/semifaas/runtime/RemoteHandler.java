@@ -1,5 +1,6 @@
 package io.semifaas.runtime;
 
+import io.semifaas.common.ArgumentUpdates;
 import io.semifaas.common.CodecException;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
@@ -54,7 +55,11 @@ final class RemoteHandler implements InvocationHandler {
     }
     switch (outcome[0]) {
       case Outcome.RETURNED:
-        return body;
+        try {
+          return ArgumentUpdates.apply(body, args);
+        } catch (IllegalArgumentException e) {
+          throw new RemoteCallFailed("remote call " + name + ": " + e.getMessage(), e);
+        }
       case Outcome.THREW:
         throw (Throwable) body;
       default:

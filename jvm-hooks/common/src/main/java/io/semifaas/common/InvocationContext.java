@@ -1,0 +1,213 @@
+package io.semifaas.common;
+
+import java.lang.reflect.Method;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What the request thread holds besides the handler's arguments, for the function to hold while
+ * it runs the handler (docs/internals.md, "Thread-bound context"): handlers and the helpers they
+ * call read static holders rather than arguments. The server captures it from its holders (by
+ * reflection: the agent cannot link against the application's Spring); it travels as one more
+ * argument after the handler's own; the function sets the same holders of the closure's classes
+ * before the call and clears them after.
+ *
+ * <ul>
+ *   <li>{@code RequestContextHolder}: the request as its snapshot, the response as a reference;
+ *   <li>{@code LocaleContextHolder}: the locale;
+ *   <li>{@code SecurityContextHolder}: the authentication, as a reference to the server's;
+ *   <li>the SLF4J {@code MDC}: a copy of its map.
+ * </ul>
+ */
+public final class InvocationContext {
+  static final String REQUEST_CONTEXT_HOLDER =
+      "org.springframework.web.context.request.RequestContextHolder";
+  static final String SERVLET_REQUEST_ATTRIBUTES =
+      "org.springframework.web.context.request.ServletRequestAttributes";
+  static final String LOCALE_CONTEXT_HOLDER =
+      "org.springframework.context.i18n.LocaleContextHolder";
+  static final String SECURITY_CONTEXT_HOLDER =
+      "org.springframework.security.core.context.SecurityContextHolder";
+  static final String MDC = "org.slf4j.MDC";
+
+  Object request;
+  Object response;
+  Locale locale;
+  Object authentication;
+  Map<String, String> mdc;
+
+  InvocationContext() {}
+
+  /**
+   * The request thread's context, seen through {@code loader} (the handler's class loader);
+   * holders the application does not have are left out. {@code scope} exports the objects that
+   * cross by reference.
+   */
+  public static InvocationContext capture(ClassLoader loader, ExportScope scope) {
+    InvocationContext context = new InvocationContext();
+    Object attributes = callStatic(loader, REQUEST_CONTEXT_HOLDER, "getRequestAttributes");
+    if (attributes != null && named(attributes.getClass(), SERVLET_REQUEST_ATTRIBUTES)) {
+      context.request = call(attributes, "getRequest");
+      Object response = call(attributes, "getResponse");
+      context.response = response == null ? null : scope.export(response);
+    }
+    if (callStatic(loader, LOCALE_CONTEXT_HOLDER, "getLocaleContext") != null) {
+      context.locale = (Locale) callStatic(loader, LOCALE_CONTEXT_HOLDER, "getLocale");
+    }
+    Object security = callStatic(loader, SECURITY_CONTEXT_HOLDER, "getContext");
+    Object authentication = security == null ? null : call(security, "getAuthentication");
+    context.authentication = authentication == null ? null : scope.export(authentication);
+    Object mdc = callStatic(loader, MDC, "getCopyOfContextMap");
+    if (mdc instanceof Map<?, ?> map && !map.isEmpty()) {
+      @SuppressWarnings("unchecked")
+      Map<String, String> copy = new java.util.LinkedHashMap<>((Map<String, String>) map);
+      context.mdc = copy;
+    }
+    return context;
+  }
+
+  /** {@code args} followed by this context: what the function receives. */
+  public Object[] appendTo(Object[] args) {
+    Object[] with = Arrays.copyOf(args, args.length + 1);
+    with[args.length] = this;
+    return with;
+  }
+
+  /** The context that ends {@code args}, or null (a prewarm's samples carry none). */
+  public static InvocationContext at(Object[] args) {
+    return args.length > 0 && args[args.length - 1] instanceof InvocationContext context
+        ? context
+        : null;
+  }
+
+  /** {@code args} without the context that ends them. */
+  public static Object[] without(Object[] args) {
+    return at(args) == null ? args : Arrays.copyOf(args, args.length - 1);
+  }
+
+  /**
+   * Sets the holders of the classes {@code loader} loads (the closure's) to this context; the
+   * returned action clears them. Throws {@link IllegalStateException} naming the holder that
+   * could not be set.
+   */
+  public Runnable install(ClassLoader loader) {
+    List<Runnable> undo = new ArrayList<>();
+    try {
+      if (request != null && present(loader, REQUEST_CONTEXT_HOLDER)) {
+        Class<?> attributesType = Class.forName(SERVLET_REQUEST_ATTRIBUTES, true, loader);
+        Object attributes = construct(attributesType, request, response);
+        Class<?> holder = Class.forName(REQUEST_CONTEXT_HOLDER, true, loader);
+        invokeStatic(holder, "setRequestAttributes", attributes);
+        undo.add(() -> invokeStatic(holder, "resetRequestAttributes"));
+      }
+      if (locale != null && present(loader, LOCALE_CONTEXT_HOLDER)) {
+        Class<?> holder = Class.forName(LOCALE_CONTEXT_HOLDER, true, loader);
+        invokeStatic(holder, "setLocale", locale);
+        undo.add(() -> invokeStatic(holder, "resetLocaleContext"));
+      }
+      if (authentication != null && present(loader, SECURITY_CONTEXT_HOLDER)) {
+        Class<?> holder = Class.forName(SECURITY_CONTEXT_HOLDER, true, loader);
+        Object security = invokeStatic(holder, "createEmptyContext");
+        call(security, "setAuthentication", authentication);
+        invokeStatic(holder, "setContext", security);
+        undo.add(() -> invokeStatic(holder, "clearContext"));
+      }
+      if (mdc != null && present(loader, MDC)) {
+        Class<?> holder = Class.forName(MDC, true, loader);
+        invokeStatic(holder, "setContextMap", mdc);
+        undo.add(() -> invokeStatic(holder, "clear"));
+      }
+    } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+      undo.forEach(InvocationContext::quietly);
+      throw new IllegalStateException("setting the request's thread-bound context: " + e, e);
+    }
+    return () -> undo.forEach(InvocationContext::quietly);
+  }
+
+  private static void quietly(Runnable action) {
+    try {
+      action.run();
+    } catch (RuntimeException | LinkageError e) {
+      // Clearing a holder cannot fail in a way the next invocation would notice.
+    }
+  }
+
+  private static boolean present(ClassLoader loader, String name) {
+    try {
+      Class.forName(name, false, loader);
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
+  }
+
+  private static boolean named(Class<?> type, String name) {
+    for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+      if (c.getName().equals(name)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** A static no-argument method of a holder class, or null when there is no such holder. */
+  private static Object callStatic(ClassLoader loader, String className, String method) {
+    try {
+      Class<?> holder = Class.forName(className, false, loader);
+      return holder.getMethod(method).invoke(null);
+    } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
+      return null;
+    }
+  }
+
+  private static Object invokeStatic(Class<?> holder, String name, Object... args) {
+    try {
+      return method(holder, name, args.length).invoke(null, args);
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException(holder.getName() + "." + name + ": " + e, e);
+    }
+  }
+
+  private static Object call(Object target, String name, Object... args) {
+    try {
+      return method(target.getClass(), name, args.length).invoke(target, args);
+    } catch (ReflectiveOperationException | RuntimeException e) {
+      if (args.length > 0) {
+        throw new IllegalStateException(target.getClass().getName() + "#" + name + ": " + e, e);
+      }
+      return null;
+    }
+  }
+
+  /** The public method {@code name} with {@code arity} parameters, through a public type. */
+  private static Method method(Class<?> type, String name, int arity)
+      throws NoSuchMethodException {
+    for (Method m : type.getMethods()) {
+      if (m.getName().equals(name) && m.getParameterCount() == arity) {
+        m.setAccessible(true);
+        return m;
+      }
+    }
+    throw new NoSuchMethodException(type.getName() + "#" + name + " with " + arity + " parameters");
+  }
+
+  private static Object construct(Class<?> type, Object... args)
+      throws ReflectiveOperationException {
+    for (var constructor : type.getConstructors()) {
+      if (constructor.getParameterCount() == args.length) {
+        Class<?>[] parameters = constructor.getParameterTypes();
+        boolean fits = true;
+        for (int i = 0; i < args.length; i++) {
+          fits &= args[i] == null || parameters[i].isInstance(args[i]);
+        }
+        if (fits) {
+          return constructor.newInstance(args);
+        }
+      }
+    }
+    throw new NoSuchMethodException(type.getName() + " has no constructor for these arguments");
+  }
+}
