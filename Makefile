@@ -17,6 +17,7 @@ java: rust
 samples:
 	$(MVN) -f samples/image-service/pom.xml package -DskipTests
 	$(MVN) -f samples/blog/pom.xml package -DskipTests
+	$(MVN) -f samples/library/pom.xml package -DskipTests
 
 dist: rust java samples
 	mkdir -p $(DIST)/samples
@@ -24,6 +25,7 @@ dist: rust java samples
 	cp --remove-destination jvm-hooks/agent/target/semifaas-agent.jar jvm-hooks/runtime/target/semifaas-runtime.jar $(DIST)/
 	cp --remove-destination samples/image-service/target/image-service.jar $(DIST)/samples/
 	cp --remove-destination samples/blog/target/blog.jar $(DIST)/samples/
+	cp --remove-destination samples/library/target/library.jar $(DIST)/samples/
 	@echo "built $(DIST)/: $$(ls $(DIST) | tr '\n' ' ')"
 
 # The demo: the image service with the agent, bursting into the bundled local platform, with a report.
@@ -32,10 +34,14 @@ demo: build
 
 test: build test-java test-rust
 
+# The library sample is tested on Spring Boot 3 and, with -Pboot4, on Spring Boot 4; that
+# profile builds in samples/library/target/boot4/, so it never replaces target/library.jar.
 test-java:
 	$(MVN) -f jvm-hooks/pom.xml verify -Dnative.lib.dir=$(NATIVE_DIR)
 	$(MVN) -f samples/image-service/pom.xml test
 	$(MVN) -f samples/blog/pom.xml test
+	$(MVN) -f samples/library/pom.xml test
+	$(MVN) -f samples/library/pom.xml -Pboot4 test
 
 test-rust:
 	$(CARGO) test --release --workspace

@@ -17,7 +17,7 @@ import java.util.Map;
  * from its request without a round trip. The server builds it by reflection (the agent cannot link
  * against the application's servlet API); the function sees a JDK proxy of the same servlet
  * interface, loaded through the closure's class loader, whose unsupported methods throw {@link
- * UnsupportedOperationException} naming the method. The request body is not captured: reading it
+ * Unsupported} naming the method (the offload fails and the handler runs on the server). The request body is not captured: reading it
  * here would consume it for a local run.
  */
 public final class RequestSnapshot {
@@ -45,6 +45,15 @@ public final class RequestSnapshot {
   LinkedHashMap<String, Object> attributes = new LinkedHashMap<>();
 
   RequestSnapshot() {}
+
+  /** A request method the snapshot does not carry: the offload's failure, not the handler's. */
+  public static final class Unsupported extends UnsupportedOperationException {
+    private static final long serialVersionUID = 1L;
+
+    Unsupported(String message) {
+      super(message);
+    }
+  }
 
   public String method() {
     return method;
@@ -293,7 +302,7 @@ public final class RequestSnapshot {
         case "equals":
           return proxy == arg;
         default:
-          throw new UnsupportedOperationException(
+          throw new Unsupported(
               s.requestInterface
                   + "#"
                   + name

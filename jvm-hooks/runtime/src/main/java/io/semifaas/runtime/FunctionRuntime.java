@@ -142,9 +142,9 @@ public final class FunctionRuntime {
       result = withContextLoader(
           closure.loader(), () -> closure.handler().invoke(closure.receiver(), arguments));
     } catch (InvocationTargetException e) {
-      RemoteCallFailed remote = RemoteCallFailed.in(e.getCause());
-      if (remote != null) {
-        return Outcome.failed(remote.getMessage());
+      String machinery = OffloadMachinery.failureIn(e.getCause());
+      if (machinery != null) {
+        return Outcome.failed(machinery);
       }
       return encode("encoding the exception", () -> Outcome.threw(e.getCause()));
     } catch (Exception | LinkageError e) {

@@ -11,17 +11,4 @@ final class RemoteCallFailed extends Error {
   RemoteCallFailed(String message, Throwable cause) {
     super(message, cause);
   }
-
-  /** The first {@code RemoteCallFailed} in {@code thrown}'s cause chain, or null. */
-  static RemoteCallFailed in(Throwable thrown) {
-    for (Throwable t = thrown; t != null; t = t.getCause()) {
-      if (t instanceof RemoteCallFailed failed) {
-        return failed;
-      }
-      if (t.getCause() == t) {
-        break;
-      }
-    }
-    return null;
-  }
 }
