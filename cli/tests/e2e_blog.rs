@@ -11,8 +11,10 @@
 use std::{path::PathBuf, sync::LazyLock};
 
 use regex_lite::Regex;
-use reqwest::{header, redirect, Method};
-use semifaas_cli::harness::{Admin, Dist, FaasLocalProcess, ServiceOptions, ServiceProcess};
+use reqwest::Method;
+use semifaas_cli::harness::{
+    form_encode, Admin, Browser, Dist, FaasLocalProcess, Reply, ServiceOptions, ServiceProcess,
+};
 use serde_json::Value;
 
 const FUNCTION: &str = "semifaas";
@@ -28,121 +30,6 @@ fn log_dir(test: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("e2e-logs")
         .join(test)
-}
-
-/// One response as the script compares it: the redirect target matters, the date header not.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Reply {
-    status: u16,
-    content_type: Option<String>,
-    location: Option<String>,
-    body: String,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-}
-
-/// A browser-like client: keeps the `JSESSIONID` cookie, never follows redirects.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
-    session_cookie: Option<String>,
-}
-
-impl Browser {
-    fn new(port: u16) -> Browser {
-        Browser {
-            client: reqwest::Client::builder()
-                .no_proxy()
-                .redirect(redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: format!("http://127.0.0.1:{port}"),
-            session_cookie: None,
-        }
-    }
-
-    async fn send(&mut self, method: Method, path: &str, body: Option<(&str, String)>) -> Reply {
-        let mut request = self
-            .client
-            .request(method.clone(), format!("{}{path}", self.base));
-        if let Some(cookie) = &self.session_cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
-        if let Some((content_type, body)) = body {
-            request = request
-                .header(header::CONTENT_TYPE, content_type)
-                .body(body);
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        let header_text = |name| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        // Redirects name this service's own origin, which differs between the two services.
-        let location = header_text(header::LOCATION)
-            .map(|l| l.strip_prefix(&self.base).map(str::to_owned).unwrap_or(l));
-        let content_type = header_text(header::CONTENT_TYPE);
-        for cookie in response.headers().get_all(header::SET_COOKIE) {
-            let cookie = cookie.to_str().unwrap();
-            if let Some(pair) = cookie
-                .split(';')
-                .next()
-                .filter(|p| p.starts_with("JSESSIONID="))
-            {
-                self.session_cookie = Some(pair.to_owned());
-            }
-        }
-        Reply {
-            status: response.status().as_u16(),
-            content_type,
-            location,
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Reply {
-        self.send(Method::GET, path, None).await
-    }
-
-    async fn form(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let body = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        self.send(
-            Method::POST,
-            path,
-            Some(("application/x-www-form-urlencoded", body)),
-        )
-        .await
-    }
-
-    async fn json(&mut self, method: Method, path: &str, body: &str) -> Reply {
-        self.send(method, path, Some(("application/json", body.to_owned())))
-            .await
-    }
-}
-
-/// Form encoding of the few characters the script uses.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            b' ' => "+".to_owned(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// What the normaliser masks, and nothing else: generated ids and `createdAt`/`updatedAt`
@@ -181,6 +68,8 @@ fn normalised(reply: &Reply) -> Reply {
         content_type: reply.content_type.clone(),
         location: reply.location.as_deref().map(normalise),
         body: normalise(&reply.body),
+        // Where it ran differs by design.
+        ran: None,
     }
 }
 
@@ -207,7 +96,7 @@ const OFFLOADED_SEARCHES: usize = 3;
 
 async fn search(browser: &mut Browser, replies: &mut Vec<(String, Reply)>, query: &str) {
     let reply = browser
-        .get(&format!("/api/search?q={}", encode(query)))
+        .get(&format!("/api/search?q={}", form_encode(query)))
         .await;
     replies.push((format!("GET /api/search?q={query}"), reply));
 }

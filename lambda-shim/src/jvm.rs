@@ -86,6 +86,14 @@ impl JvmConfig {
             "-Djava.awt.headless=true".to_owned(),
             "-Xshare:auto".to_owned(),
             "-XX:+UseSerialGC".to_owned(),
+            // A JVM crash report goes to the temporary directory (Lambda's /tmp), not into the
+            // working directory, which is the deployed code.
+            format!(
+                "-XX:ErrorFile={}",
+                env::temp_dir()
+                    .join("semifaas-instance-hs_err-%p.log")
+                    .display()
+            ),
         ];
         // Kryo reaches into JDK internals to rebuild object graphs: the same packages the agent
         // opens on the server (`JavaBaseOpener.PACKAGES`), plus java.lang.invoke for proxies.

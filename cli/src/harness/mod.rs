@@ -2,10 +2,12 @@
 //! platform and a sample service with the agent attached — for the demo, the benchmarks and the
 //! end-to-end tests. Every child is killed when its handle drops, and also when this process dies.
 
+mod browser;
 mod dist;
 mod http;
 mod process;
 
+pub use browser::{csrf_token, form_encode, Browser, Reply};
 pub use dist::Dist;
 pub use http::{Admin, Exchange, HttpClient, Request, PLACEMENT_HEADER};
 pub use process::{free_port, FaasLocalProcess, ServiceOptions, ServiceProcess};

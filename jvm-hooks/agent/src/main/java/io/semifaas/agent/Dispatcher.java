@@ -58,6 +58,7 @@ public final class Dispatcher {
    */
   public static OffloadedCall onEnter(Method method, Object bean, Object[] args) {
     LocalRun run = LocalRun.UNCOUNTED;
+    boolean handler = true;
     try {
       HandlerDispatcher dispatcher = current;
       if (dispatcher != null) {
@@ -72,6 +73,7 @@ public final class Dispatcher {
           return call;
         }
         HandlerDispatcher.Local local = (HandlerDispatcher.Local) decision;
+        handler = local != HandlerDispatcher.Local.NOT_A_HANDLER;
         if (local.handlerKey() != null) {
           run =
               new LocalRun(
@@ -85,7 +87,9 @@ public final class Dispatcher {
     } catch (Throwable t) {
       // Fail open: the handler runs locally.
     }
-    PlacementHeader.mark(bean, PlacementHeader.LOCAL);
+    if (handler) {
+      PlacementHeader.mark(bean, PlacementHeader.LOCAL);
+    }
     LOCAL_RUNS.get().push(run);
     return null;
   }

@@ -45,6 +45,12 @@ final class HandlerDispatcher {
       implements Decision {
     static final Local UNCOUNTED = new Local(null, null, null);
 
+    /**
+     * A method Spring calls around the request's handler ({@code @ModelAttribute}, {@code
+     * @InitBinder}, {@code @ExceptionHandler}): it says nothing about where the handler ran.
+     */
+    static final Local NOT_A_HANDLER = new Local(null, null, null);
+
     Local(String handlerKey) {
       this(handlerKey, null, null);
     }
@@ -88,7 +94,9 @@ final class HandlerDispatcher {
     String problem = handler.problem != null ? handler.problem : receiverProblems.get(handler.key);
     if (problem != null) {
       reportIneligible(handler.key, problem);
-      return Local.UNCOUNTED;
+      return problem.equals(Eligibility.NOT_A_REQUEST_HANDLER)
+          ? Local.NOT_A_HANDLER
+          : Local.UNCOUNTED;
     }
     if (!backend.shouldOffload(handler.key)) {
       return localRun(handler.key, method, bean, args);

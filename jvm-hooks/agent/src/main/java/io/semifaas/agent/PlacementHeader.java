@@ -1,6 +1,7 @@
 package io.semifaas.agent;
 
 import java.lang.reflect.Method;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.regex.Pattern;
@@ -65,13 +66,37 @@ final class PlacementHeader {
       if (response == null) {
         return;
       }
-      Class<?> type = response.getClass();
+      // Through the servlet interface: during an error dispatch the response is a filter's
+      // wrapper, often of a class that is not public.
+      Class<?> type = servletResponseInterface(response.getClass());
+      if (type == null) {
+        return;
+      }
       if (!(Boolean) type.getMethod("containsHeader", String.class).invoke(response, header)) {
         type.getMethod("setHeader", String.class, String.class).invoke(response, header, where);
       }
     } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
       // Not a servlet request, or no Spring web on this loader: nothing to mark.
     }
+  }
+
+  private static final List<String> RESPONSE_INTERFACES =
+      List.of("jakarta.servlet.http.HttpServletResponse", "javax.servlet.http.HttpServletResponse");
+
+  /** The servlet response interface {@code type} implements, or null. */
+  private static Class<?> servletResponseInterface(Class<?> type) {
+    for (Class<?> c = type; c != null; c = c.getSuperclass()) {
+      for (Class<?> i : c.getInterfaces()) {
+        if (RESPONSE_INTERFACES.contains(i.getName())) {
+          return i;
+        }
+        Class<?> inherited = servletResponseInterface(i);
+        if (inherited != null) {
+          return inherited;
+        }
+      }
+    }
+    return null;
   }
 
   private static Method attributesMethod(ClassLoader loader) {

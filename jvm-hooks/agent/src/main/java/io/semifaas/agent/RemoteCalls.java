@@ -3,10 +3,12 @@ package io.semifaas.agent;
 import io.semifaas.common.ArgumentUpdates;
 import io.semifaas.common.CodecException;
 import io.semifaas.common.ExportScope;
+import io.semifaas.common.LazyData;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
 import io.semifaas.common.Packageables;
 import io.semifaas.common.RemoteClasses;
+import io.semifaas.common.RemoteRef;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
@@ -43,6 +45,10 @@ final class RemoteCalls {
         methodName,
         scopeId,
         sequence);
+    if (LazyData.MATERIALIZE.equals(methodName)) {
+      // Lazy data, loaded here in the request's persistence context: a read.
+      return materialize(target, scope);
+    }
     if (shadow && !ReadOnlyMethods.isReadOnly(presented, methodName)) {
       return Outcome.failed("shadow execution refused a write: " + presented + "#" + methodName);
     }
@@ -101,8 +107,11 @@ final class RemoteCalls {
    * what the call assigned to them (a generated id) reaches the function. Arguments that cannot
    * be encoded back (a persistent collection the call attached) leave the result alone.
    */
-  private static byte[] returned(Object result, Object[] arguments, ExportScope scope)
+  private static byte[] returned(Object value, Object[] arguments, ExportScope scope)
       throws CodecException {
+    // The codec never substitutes the top-level object: lazy data returned itself (a
+    // repository's getReferenceById) is loaded here, as a local run would on first use.
+    Object result = value == null ? null : LazyData.materialize(value);
     Object withArguments =
         ArgumentUpdates.of(result, arguments, arg -> sentByValue(arg, scope));
     if (withArguments != result) {
@@ -115,7 +124,24 @@ final class RemoteCalls {
             e.getMessage());
       }
     }
-    return Outcome.returned(result, scope);
+    try {
+      return Outcome.returned(result, scope);
+    } catch (CodecException e) {
+      if (result == null || result instanceof RemoteRef) {
+        throw e;
+      }
+      // What cannot be copied (an application context's environment) is called where it is.
+      return Outcome.returned(scope.export(result), scope);
+    }
+  }
+
+  private static byte[] materialize(Object target, ExportScope scope) {
+    try {
+      return Outcome.returned(LazyData.materialize(target), scope);
+    } catch (CodecException | RuntimeException e) {
+      return Outcome.failed(
+          "materializing lazy data " + RemoteClasses.presentedName(target) + ": " + e);
+    }
   }
 
   /** An argument the function sent by value: it holds a copy that the call may have changed. */

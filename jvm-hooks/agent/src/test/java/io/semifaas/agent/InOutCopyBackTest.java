@@ -12,6 +12,8 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.ui.ExtendedModelMap;
 import org.springframework.validation.BeanPropertyBindingResult;
 import org.springframework.validation.BindingResult;
+import org.springframework.web.servlet.mvc.support.RedirectAttributes;
+import org.springframework.web.servlet.mvc.support.RedirectAttributesModelMap;
 
 /** Spring's models and binding results, copied back after a round trip through the codec. */
 class InOutCopyBackTest {
@@ -56,6 +58,23 @@ class InOutCopyBackTest {
     assertEquals("duplicate", errors.getGlobalError().getCode());
     assertEquals("empty", errors.getFieldError("title").getCode(), "the original error kept once");
     assertSame(post, errors.getTarget());
+  }
+
+  @Test
+  void redirectAttributesBringBackTheirFlashAttributes() throws Exception {
+    RedirectAttributesModelMap redirect = new RedirectAttributesModelMap();
+    Object[] args = {redirect};
+    int[] positions = InOutArguments.positions(args, a -> true);
+    Object[] copies = (Object[]) ObjectCodec.deserialize(ObjectCodec.serialize(args), LOADER);
+    RedirectAttributes copied = (RedirectAttributes) copies[0];
+    copied.addAttribute("page", 2);
+    copied.addFlashAttribute("message", "Added Northanger Abbey");
+    Object[] wrapped = InOutArguments.wrap("redirect:/books/26", copies, positions);
+    Object[] returned = (Object[]) ObjectCodec.deserialize(ObjectCodec.serialize(wrapped), LOADER);
+
+    InOutArguments.copyBack(args, positions, returned);
+    assertEquals("2", redirect.asMap().get("page"));
+    assertEquals(Map.of("message", "Added Northanger Abbey"), Map.copyOf(redirect.getFlashAttributes()));
   }
 
   @Test

@@ -92,6 +92,26 @@ public final class ExportScope implements CodecHooks {
     return existing(value) != null || (parent != null && parent.isExported(value));
   }
 
+  /**
+   * The lazy reference of {@code value} (Hibernate lazy data, see {@link LazyData}), presented
+   * as {@code className}: the function materializes it on first use.
+   */
+  public RemoteRef exportLazy(Object value, String className) {
+    RemoteRef existing = parent == null ? null : parent.existing(value);
+    if (existing != null) {
+      return existing;
+    }
+    synchronized (refs) {
+      RemoteRef ref = refs.get(value);
+      if (ref == null) {
+        ref = RemoteRef.lazy(NEXT_REF.getAndIncrement(), className);
+        refs.put(value, ref);
+        objects.put(ref.id(), value);
+      }
+      return ref;
+    }
+  }
+
   private RemoteRef existing(Object value) {
     synchronized (refs) {
       return refs.get(value);
@@ -114,8 +134,11 @@ public final class ExportScope implements CodecHooks {
 
   @Override
   public Class<?> substituteClass(Class<?> type) {
-    if (type == RemoteRef.class) {
+    if (type == RemoteRef.class || type == LazyData.Value.class) {
       return null;
+    }
+    if (LazyData.isLazyType(type)) {
+      return LazyData.Value.class;
     }
     Packageable packer = Packageables.packerFor(type);
     if (packer != null) {
@@ -126,12 +149,18 @@ public final class ExportScope implements CodecHooks {
 
   @Override
   public Object substitute(Object value) {
+    if (LazyData.isLazyType(value.getClass())) {
+      return LazyData.wrap(value, this);
+    }
     Packageable packer = Packageables.packerFor(value.getClass());
     return packer != null ? packer.pack(value) : export(value);
   }
 
   @Override
   public Object onRead(Object value) {
+    if (value instanceof LazyData.Value lazy) {
+      return lazy.ref() != null ? onRead(lazy.ref()) : lazy.value();
+    }
     if (value instanceof RemoteRef ref) {
       Object exported = resolve(ref.id());
       if (exported == null) {

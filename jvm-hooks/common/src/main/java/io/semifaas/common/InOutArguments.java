@@ -22,6 +22,9 @@ public final class InOutArguments {
 
   private static final String BINDING_RESULT = "org.springframework.validation.BindingResult";
 
+  private static final String REDIRECT_ATTRIBUTES =
+      "org.springframework.web.servlet.mvc.support.RedirectAttributes";
+
   private InOutArguments() {}
 
   /**
@@ -65,7 +68,8 @@ public final class InOutArguments {
   /**
    * Copies the function's in/out arguments ({@code wrapped[1..]}) into the server's originals at
    * {@code positions}: maps and models are cleared and refilled, binding results get the errors the
-   * function added. Throws {@link IllegalArgumentException} naming the mismatch.
+   * function added, redirect attributes their flash attributes too. Throws {@link
+   * IllegalArgumentException} naming the mismatch.
    */
   public static void copyBack(Object[] originals, int[] positions, Object[] wrapped) {
     if (wrapped.length != positions.length + 1) {
@@ -105,6 +109,14 @@ public final class InOutArguments {
     } else {
       Map<Object, Object> target = (Map<Object, Object>) asMap(original);
       Map<?, ?> source = asMap(copy);
+      target.clear();
+      target.putAll(source);
+    }
+    if (implementsAny(original.getClass(), Set.of(REDIRECT_ATTRIBUTES))) {
+      // Flash attributes live beside the model: the next request's page shows them.
+      Map<Object, Object> target =
+          (Map<Object, Object>) call(original, "getFlashAttributes", new Class<?>[0]);
+      Map<?, ?> source = (Map<?, ?>) call(copy, "getFlashAttributes", new Class<?>[0]);
       target.clear();
       target.putAll(source);
     }

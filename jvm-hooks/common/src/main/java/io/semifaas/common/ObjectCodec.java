@@ -210,6 +210,9 @@ public final class ObjectCodec {
      */
     @Override
     public Serializer getDefaultSerializer(Class type) {
+      if (RedirectAttributesSerializer.handles(type)) {
+        return new RedirectAttributesSerializer();
+      }
       if ((Map.class.isAssignableFrom(type) || Collection.class.isAssignableFrom(type))
           && !type.getName().startsWith("java.")
           && !type.isInterface()

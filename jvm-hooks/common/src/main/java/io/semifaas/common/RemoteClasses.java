@@ -1,5 +1,6 @@
 package io.semifaas.common;
 
+import java.lang.annotation.Annotation;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
 import java.lang.reflect.Proxy;
@@ -8,6 +9,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -163,7 +165,78 @@ public final class RemoteClasses {
         return true;
       }
     }
-    return holdsServerBoundField(type);
+    return holdsServerBoundField(type) || isStatefulBean(type);
+  }
+
+  private static final String COMPONENT = "org.springframework.stereotype.Component";
+
+  /**
+   * A Spring component ({@code @Component}, {@code @Service}, {@code @Controller}... on the class)
+   * with state of its own: a field that is not final, or a final collection, map, array or atomic.
+   * It is a singleton that other requests share, so a copy in a function would fork it (a visit
+   * counter incremented there and never here). Stateless components (final references to other
+   * beans, constants) still cross by value and run where the handler runs.
+   */
+  static boolean isStatefulBean(Class<?> type) {
+    if (!isComponent(type)) {
+      return false;
+    }
+    for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+      Field[] fields;
+      try {
+        fields = c.getDeclaredFields();
+      } catch (LinkageError e) {
+        continue;
+      }
+      for (Field field : fields) {
+        int modifiers = field.getModifiers();
+        if (Modifier.isStatic(modifiers) || field.isSynthetic()) {
+          continue;
+        }
+        if (!Modifier.isFinal(modifiers) || isMutableHolder(field.getType())) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static boolean isMutableHolder(Class<?> declared) {
+    return declared.isArray()
+        || java.util.Collection.class.isAssignableFrom(declared)
+        || Map.class.isAssignableFrom(declared)
+        || declared.getName().startsWith("java.util.concurrent.atomic.")
+        || declared == StringBuilder.class;
+  }
+
+  private static boolean isComponent(Class<?> type) {
+    Annotation[] annotations;
+    try {
+      annotations = type.getAnnotations();
+    } catch (RuntimeException | LinkageError e) {
+      return false;
+    }
+    for (Annotation annotation : annotations) {
+      Class<? extends Annotation> kind = annotation.annotationType();
+      if (kind.getName().equals(COMPONENT) || isMetaComponent(kind, 0)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** {@code @Service}, {@code @RestController}: annotations annotated, at some depth, with it. */
+  private static boolean isMetaComponent(Class<? extends Annotation> kind, int depth) {
+    if (depth > 3 || kind.getName().startsWith("java.lang.annotation.")) {
+      return false;
+    }
+    for (Annotation meta : kind.getAnnotations()) {
+      Class<? extends Annotation> metaKind = meta.annotationType();
+      if (metaKind.getName().equals(COMPONENT) || isMetaComponent(metaKind, depth + 1)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Application objects whose own fields are declared as a server-bound JDK type. */

@@ -1,6 +1,7 @@
 package io.semifaas.runtime;
 
 import io.semifaas.common.CodecHooks;
+import io.semifaas.common.LazyData;
 import io.semifaas.common.Packageables;
 import io.semifaas.common.RemoteRef;
 import java.lang.reflect.InvocationHandler;
@@ -58,6 +59,9 @@ final class RemoteProxies implements CodecHooks {
 
   @Override
   public Object onRead(Object value) {
+    if (value instanceof LazyData.Value lazy) {
+      return lazy.ref() != null ? onRead(lazy.ref()) : lazy.value();
+    }
     if (value instanceof RemoteRef ref) {
       if (proxies.size() >= MAX_CACHED) {
         proxies.clear();
@@ -86,6 +90,11 @@ final class RemoteProxies implements CodecHooks {
   private Object create(RemoteRef ref) {
     RemoteHandler handler = new RemoteHandler(ref, this);
     Class<?> presented = load(ref.className());
+    if (presented != null && ClassLoader.class.isAssignableFrom(presented)) {
+      // The application's class loader, here, is the closure's: a proxy made without running a
+      // constructor is no class loader the JVM can use.
+      return loader;
+    }
     List<Class<?>> interfaces = new ArrayList<>();
     for (String name : ref.interfaces()) {
       Class<?> type = load(name);

@@ -152,6 +152,19 @@ class RemoteProxiesTest {
   }
 
   @Test
+  void theServersClassLoaderIsTheClosuresHere() throws Exception {
+    ClosureClassLoader loader = new ClosureClassLoader("q".repeat(64), Map.of(), Map.of(), server);
+    RemoteProxies proxies = new RemoteProxies(loader, server);
+    ExportScope scope = new ExportScope(null);
+    ClassLoader serverLoader = new java.net.URLClassLoader(new java.net.URL[0]);
+    Object[] decoded =
+        (Object[])
+            ObjectCodec.deserialize(
+                ObjectCodec.serialize(new Object[] {serverLoader}, scope), loader, proxies);
+    assertSame(loader, decoded[0], "never a proxy of a class loader, which would crash the JVM");
+  }
+
+  @Test
   void proxiesOfBothKindsAreMadeForTheFunction() throws Exception {
     ClosureClassLoader loader = new ClosureClassLoader("p".repeat(64), Map.of(), Map.of(), server);
     RemoteProxies proxies = new RemoteProxies(loader, server);

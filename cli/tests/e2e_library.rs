@@ -1,0 +1,403 @@
+//! End to end on the library sample, a Spring app written the conventional way (JPA entities with
+//! lazy associations and generated ids, `@ModelAttribute` loaders, `@InitBinder`, form validation,
+//! flash attributes, a package-private `@Transactional` service, Spring Security with CSRF, its
+//! own error pages, a singleton visit counter, a helper reading `SecurityContextHolder` and
+//! `RequestContextHolder`). One scripted browser session runs against a fresh service at ratio 0
+//! and against a second fresh service at ratio 1 where every handler is a candidate from its first
+//! call. Statuses, the headers the application sets, bodies, the database and the counter must be
+//! the same; most invocations must be offloaded, none abandoned, and the placement header must
+//! agree with `/stats` request by request. Real processes: `semifaas local`, the library jar with
+//! the agent, real `bootstrap` instances. Needs `make build`.
+
+use std::path::{Path, PathBuf};
+
+use regex_lite::Regex;
+use semifaas_cli::harness::{
+    Admin, Browser, Dist, FaasLocalProcess, Reply, ServiceOptions, ServiceProcess, PLACEMENT_HEADER,
+};
+use serde_json::Value;
+
+const FUNCTION: &str = "semifaas";
+
+fn log_dir(test: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-logs")
+        .join(test)
+}
+
+/// One step of the session: its label, the reply, and the invocations the agent offloaded and ran
+/// locally while serving it (from `/stats` before and after).
+struct Step {
+    label: String,
+    reply: Reply,
+    offloaded: u64,
+    local: u64,
+}
+
+struct Transcript {
+    steps: Vec<Step>,
+    dump: Value,
+}
+
+struct Session<'a> {
+    browser: Browser,
+    admin: Admin,
+    steps: &'a mut Vec<Step>,
+}
+
+impl Session<'_> {
+    async fn totals(&self) -> (u64, u64) {
+        let stats = self.admin.stats().await.expect("stats");
+        let n = |k: &str| stats["totals"][k].as_u64().unwrap_or(0);
+        (n("offloaded"), n("local") + n("abandoned"))
+    }
+
+    async fn record(&mut self, label: &str, reply: Reply, before: (u64, u64)) -> Reply {
+        let after = self.totals().await;
+        self.steps.push(Step {
+            label: label.to_owned(),
+            reply: reply.clone(),
+            offloaded: after.0 - before.0,
+            local: after.1 - before.1,
+        });
+        reply
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let before = self.totals().await;
+        let reply = self.browser.get(path).await;
+        self.record(&format!("GET {path}"), reply, before).await
+    }
+
+    async fn form(&mut self, label: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let before = self.totals().await;
+        let reply = self.browser.form(path, fields).await;
+        self.record(label, reply, before).await
+    }
+
+    async fn forged(&mut self, label: &str, path: &str) -> Reply {
+        let before = self.totals().await;
+        let reply = self.browser.form_without_csrf(path, &[]).await;
+        self.record(label, reply, before).await
+    }
+}
+
+fn book_form<'a>(
+    title: &'a str,
+    author: &'a str,
+    isbn: &'a str,
+    year: &'a str,
+    copies: &'a str,
+) -> [(&'a str, &'a str); 5] {
+    [
+        ("title", title),
+        ("author", author),
+        ("isbn", isbn),
+        ("publishedYear", year),
+        ("copies", copies),
+    ]
+}
+
+fn id_of(books: &Value, title: &str) -> u64 {
+    books
+        .as_array()
+        .expect("a list of books")
+        .iter()
+        .find(|b| b["title"] == title)
+        .and_then(|b| b["id"].as_u64())
+        .unwrap_or_else(|| panic!("no book {title:?} in {books}"))
+}
+
+/// The scripted session: anonymous pages, errors, login, the librarian's forms, lending and
+/// returning, JSON, logout.
+async fn run_script(service: &ServiceProcess) -> Transcript {
+    let mut steps = vec![];
+    let mut s = Session {
+        browser: Browser::new(service.port),
+        admin: Admin::new(service.admin_port),
+        steps: &mut steps,
+    };
+    let start = s.get("/api/admin/dump").await.json();
+    let books = s.get("/api/books").await.json();
+    let pride = id_of(&books, "Pride and Prejudice");
+    let emma = id_of(&books, "Emma");
+    let bobs_loan = start["loans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["bookId"] == pride && l["returnedOn"].is_null())
+        .and_then(|l| l["id"].as_u64())
+        .expect("bob's open loan of Pride and Prejudice");
+
+    // Anonymous.
+    s.get("/").await;
+    s.get("/books").await;
+    s.get("/books?q=AUSTEN").await;
+    s.get(&format!("/books/{pride}")).await;
+    s.get(&format!("/api/books/{pride}")).await;
+    s.get("/api/catalogue/summary").await;
+    s.get("/books/999999").await;
+    s.get("/books/abc").await;
+    s.get("/nowhere").await;
+    s.get("/my/loans").await;
+
+    // Login.
+    s.get("/login").await;
+    let wrong = s
+        .form(
+            "POST /login (wrong password)",
+            "/login",
+            &[("username", "alice"), ("password", "nope")],
+        )
+        .await;
+    assert_eq!(wrong.status, 302, "{wrong:?}");
+    s.get("/login?error").await;
+    let login = s
+        .form(
+            "POST /login",
+            "/login",
+            &[("username", "alice"), ("password", "alice")],
+        )
+        .await;
+    assert_eq!(login.status, 302, "login: {login:?}");
+    s.get("/my/loans").await;
+
+    // The librarian adds a book: invalid forms re-render with errors, the valid one redirects to
+    // the new book's page with its generated id and a flash message.
+    s.get("/books/new").await;
+    s.form(
+        "POST /books (invalid)",
+        "/books",
+        &book_form("   ", "Jane Austen", "123", "abc", "0"),
+    )
+    .await;
+    s.form(
+        "POST /books (bad check digit)",
+        "/books",
+        &book_form(
+            "Northanger Abbey",
+            "Jane Austen",
+            "9780000020001",
+            "1817",
+            "2",
+        ),
+    )
+    .await;
+    let created = s
+        .form(
+            "POST /books (valid)",
+            "/books",
+            &book_form(
+                "  Northanger Abbey ",
+                " Jane Austen",
+                "9780000020000",
+                "1817",
+                "2",
+            ),
+        )
+        .await;
+    assert_eq!(created.status, 302, "create: {created:?}");
+    let page = created.location.clone().expect("a redirect");
+    let new_id: u64 = page
+        .strip_prefix("/books/")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or_else(|| panic!("redirect to the new book's page, got {page}"));
+    s.get(&page).await;
+    s.get(&page).await;
+    s.get(&format!("/api/books/{new_id}")).await;
+
+    // Edit it: an invalid form, then a valid one.
+    s.get(&format!("{page}/edit")).await;
+    s.form(
+        "POST edit (invalid)",
+        &format!("{page}/edit"),
+        &book_form(
+            "Northanger Abbey",
+            "Jane Austen",
+            "9780000020000",
+            "1200",
+            "99",
+        ),
+    )
+    .await;
+    s.form(
+        "POST edit (valid)",
+        &format!("{page}/edit"),
+        &book_form(
+            "Northanger Abbey: A Novel",
+            "Jane Austen",
+            "9780000020000",
+            "1818",
+            "1",
+        ),
+    )
+    .await;
+    s.get(&page).await;
+
+    // Lending through the package-private service.
+    s.get(&page).await;
+    s.form("POST borrow", &format!("{page}/borrow"), &[]).await;
+    s.get(&page).await;
+    s.form("POST borrow (again)", &format!("{page}/borrow"), &[])
+        .await;
+    s.get(&page).await;
+    s.get(&format!("/books/{emma}")).await;
+    s.form(
+        "POST borrow (none left)",
+        &format!("/books/{emma}/borrow"),
+        &[],
+    )
+    .await;
+    s.get(&format!("/books/{emma}")).await;
+    s.forged(
+        "POST borrow (no CSRF token)",
+        &format!("/books/{pride}/borrow"),
+    )
+    .await;
+    let mine = s.get("/my/loans").await;
+    let loan = Regex::new(r"/loans/(\d+)/return")
+        .unwrap()
+        .captures_iter(&mine.body)
+        .filter_map(|c| c[1].parse::<u64>().ok())
+        .max()
+        .unwrap_or_else(|| panic!("a loan to return on {}", mine.body));
+    s.form("POST return", &format!("/loans/{loan}/return"), &[])
+        .await;
+    s.get("/my/loans").await;
+    s.form(
+        "POST return (someone else's loan)",
+        &format!("/loans/{bobs_loan}/return"),
+        &[],
+    )
+    .await;
+
+    // Errors and JSON while logged in.
+    s.get("/nowhere").await;
+    s.get("/api/books/999999").await;
+    s.get(&format!("/api/books/{new_id}")).await;
+    s.get("/books").await;
+    s.get("/").await;
+    s.form("POST /logout", "/logout", &[]).await;
+    s.get("/my/loans").await;
+    s.get("/").await;
+
+    let dump = s.get("/api/admin/dump").await.json();
+    Transcript { steps, dump }
+}
+
+/// The CSRF token differs between sessions (like the session id): masked, nothing else is.
+fn normalised(reply: &Reply) -> Reply {
+    let token = Regex::new(r#"name="_csrf" value="[^"]*""#).unwrap();
+    Reply {
+        status: reply.status,
+        content_type: reply.content_type.clone(),
+        location: reply.location.clone(),
+        body: token
+            .replace_all(&reply.body, r#"name="_csrf" value="<token>""#)
+            .into_owned(),
+        // Where it ran differs by design; checked against the stats instead.
+        ran: None,
+    }
+}
+
+async fn start_library(dist: &Dist, endpoint: &str, ratio: f64, logs: &Path) -> ServiceProcess {
+    let mut options = ServiceOptions::new("library", endpoint);
+    options.ratio = ratio;
+    options.settings.extend(
+        [
+            ("include", "io.semifaas.samples.library"),
+            ("min-cpu-ms", "0"),
+            ("profile.samples", "0"),
+            ("placement-header", PLACEMENT_HEADER),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    ServiceProcess::start(dist, &options, logs).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_library_session_offloaded_equals_the_local_one() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("library");
+    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "4"], &logs)
+        .await
+        .unwrap();
+
+    let local = {
+        let service = start_library(&dist, &platform.endpoint(), 0.0, &logs).await;
+        run_script(&service).await
+    };
+    let service = start_library(&dist, &platform.endpoint(), 1.0, &logs).await;
+    let offloaded = run_script(&service).await;
+    let stats = Admin::new(service.admin_port).stats().await.unwrap();
+    let log = service.log();
+
+    assert!(local.steps.len() >= 40, "{} requests", local.steps.len());
+    assert!(local.steps.iter().all(|s| s.offloaded == 0));
+
+    let mut differences = vec![];
+    for (want, got) in local.steps.iter().zip(&offloaded.steps) {
+        if normalised(&want.reply) != normalised(&got.reply) {
+            differences.push(format!(
+                "{}: local {} {:?} → offloaded {} {:?}\n--- local body\n{}\n--- offloaded body\n{}",
+                want.label,
+                want.reply.status,
+                want.reply.location,
+                got.reply.status,
+                got.reply.location,
+                excerpt(&want.reply.body),
+                excerpt(&got.reply.body)
+            ));
+        }
+    }
+    let mismatched_placement: Vec<String> = offloaded
+        .steps
+        .iter()
+        .filter(|s| {
+            let said = s.reply.ran.as_deref() == Some("offloaded");
+            said != (s.offloaded > 0)
+        })
+        .map(|s| {
+            format!(
+                "{}: header {:?}, stats {} offloaded / {} local",
+                s.label, s.reply.ran, s.offloaded, s.local
+            )
+        })
+        .collect();
+    let totals = &stats["totals"];
+    let n = |k: &str| totals[k].as_u64().unwrap_or(0);
+    let share = n("offloaded") as f64 / n("invocations").max(1) as f64;
+    assert!(
+        differences.is_empty(),
+        "{} of {} replies differ:\n{}\nstats: {totals}\nagent log tail:\n{}",
+        differences.len(),
+        local.steps.len(),
+        differences.join("\n\n"),
+        tail(&log, 60)
+    );
+    assert_eq!(
+        local.dump, offloaded.dump,
+        "the database or the counter differ"
+    );
+    assert_eq!(n("abandoned"), 0, "{totals}\n{}", tail(&log, 40));
+    assert!(
+        share >= 0.6,
+        "{:.0} % of the invocations offloaded: {totals}\n{}",
+        share * 100.0,
+        serde_json::to_string_pretty(&stats["handlers"]).unwrap()
+    );
+    assert!(
+        mismatched_placement.is_empty(),
+        "the placement header disagrees with /stats:\n{}",
+        mismatched_placement.join("\n")
+    );
+}
+
+fn excerpt(body: &str) -> String {
+    body.chars().take(1500).collect()
+}
+
+fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}
