@@ -188,6 +188,8 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.copy-classes", example: "com.example.Dto", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.read-only-methods", example: "fetch", expected: "comma-separated method names or Class#method", apply: |_, _| Some(()) },
     Key { name: "semifaas.placement-header", example: "X-Semifaas-Ran", expected: "an HTTP header name, e.g. X-Semifaas-Ran", apply: |_, _| Some(()) },
+    // Checked here, applied by the Java side (it re-runs handlers).
+    Key { name: "semifaas.verify", example: "0.05", expected: "a share in [0, 1] of offloaded invocations to re-run locally and compare", apply: |_, v| parse_ratio(v).map(|_| ()) },
 ];
 
 /// Every configuration key, in table order. The Java side asks for this list (through
@@ -444,6 +446,7 @@ mod tests {
     fn every_key_rejects_a_bad_value_naming_the_key_and_form() {
         for v in ["", "abc", "-0.1", "1.01", "NaN", "inf"] {
             assert!(bad("semifaas.ratio", v).contains("[0, 1]"));
+            assert!(bad("semifaas.verify", v).contains("[0, 1]"));
         }
         let platform = bad("semifaas.platform", "kubernetes");
         assert!(

@@ -440,6 +440,11 @@ reason_recorder!(
     /// `static native void recordAbandoned(String handlerKey, String reason)`.
     Java_io_semifaas_agent_NativeBridge_recordAbandoned => Agent::record_abandoned
 );
+reason_recorder!(
+    /// `static native void recordVerified(String handlerKey, String mismatch)`: an empty
+    /// mismatch means the local run agreed.
+    Java_io_semifaas_agent_NativeBridge_recordVerified => Agent::record_verified
+);
 
 /// The body of the `(String handlerKey, String reason)` recorders.
 fn record_with_reason<'local>(

@@ -344,6 +344,21 @@ impl Agent {
         self.control.gauge().leave();
     }
 
+    /// An offloaded invocation was re-run here to compare (`semifaas.verify`); a non-empty
+    /// `mismatch` says what differed (Java demotes the handler).
+    pub fn record_verified(&self, handler_key: &str, mismatch: &str) {
+        if mismatch.is_empty() {
+            self.stats.record_verified(handler_key, None);
+        } else {
+            warn!(
+                handler = handler_key,
+                diff = mismatch,
+                "verify: the offloaded outcome differs from a local run; handler runs locally from now on"
+            );
+            self.stats.record_verified(handler_key, Some(mismatch));
+        }
+    }
+
     pub fn record_offload_failure(&self, handler_key: &str, reason: &str) {
         let failure = OffloadFailure::new(FailureReason::ResultUnusable, reason);
         warn!("{}", failure.log_line(handler_key));

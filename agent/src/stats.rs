@@ -112,6 +112,8 @@ struct HandlerStats {
     spilled: u64,
     platform_full: u64,
     abandoned: u64,
+    verified: u64,
+    verify_mismatch: u64,
     local_wall: Histogram<u64>,
     local_cpu: Histogram<u64>,
     offload_round_trip: Histogram<u64>,
@@ -164,6 +166,8 @@ impl Default for HandlerStats {
             spilled: 0,
             platform_full: 0,
             abandoned: 0,
+            verified: 0,
+            verify_mismatch: 0,
             local_wall: histogram(),
             local_cpu: histogram(),
             offload_round_trip: histogram(),
@@ -201,6 +205,12 @@ pub struct Counters {
     /// that may write: the request got an error instead of doing them twice.
     #[serde(default)]
     pub abandoned: u64,
+    /// Offloaded invocations re-run here to compare (`semifaas.verify`), and those whose local
+    /// run's outcome differed (the handler is then demoted).
+    #[serde(default)]
+    pub verified: u64,
+    #[serde(default)]
+    pub verify_mismatch: u64,
 }
 
 impl Counters {
@@ -214,6 +224,8 @@ impl Counters {
         self.spilled += other.spilled;
         self.platform_full += other.platform_full;
         self.abandoned += other.abandoned;
+        self.verified += other.verified;
+        self.verify_mismatch += other.verify_mismatch;
         for (k, v) in &other.failure_reasons {
             *self.failure_reasons.entry(k.clone()).or_default() += v;
         }
@@ -335,6 +347,8 @@ impl HandlerStats {
             spilled: self.spilled,
             platform_full: self.platform_full,
             abandoned: self.abandoned,
+            verified: self.verified,
+            verify_mismatch: self.verify_mismatch,
         };
         HandlerReport {
             counters,
@@ -435,6 +449,18 @@ impl Stats {
         self.with(handler_key, |h| {
             h.abandoned += 1;
             h.last_failure = Some(clip(&format!("abandoned: {reason}")));
+        });
+    }
+
+    /// An offloaded invocation was re-run here and compared (`semifaas.verify`); `mismatch`
+    /// names what differed, if anything.
+    pub fn record_verified(&self, handler_key: &str, mismatch: Option<&str>) {
+        self.with(handler_key, |h| {
+            h.verified += 1;
+            if let Some(diff) = mismatch {
+                h.verify_mismatch += 1;
+                h.last_failure = Some(clip(&format!("verify mismatch: {diff}")));
+            }
         });
     }
 
@@ -680,7 +706,7 @@ impl Collector for Exposition {
                 .iter()
                 .map(|(k, ratio)| (handler(k), ConstGauge::new(*ratio))),
         )?;
-        let counters: [CounterFamily; 9] = [
+        let counters: [CounterFamily; 11] = [
             (
                 "semifaas_invocations",
                 "Handler invocations seen by the policy.",
@@ -723,6 +749,16 @@ impl Collector for Exposition {
                 "semifaas_abandoned",
                 "Failed offloads not run again because the function had made remote writes.",
                 |h| h.counters.abandoned,
+            ),
+            (
+                "semifaas_verified",
+                "Offloaded invocations re-run locally and compared (semifaas.verify).",
+                |h| h.counters.verified,
+            ),
+            (
+                "semifaas_verify_mismatch",
+                "Verified invocations whose local outcome differed; the handler is demoted.",
+                |h| h.counters.verify_mismatch,
             ),
         ];
         for (name, help, value) in counters {

@@ -300,9 +300,20 @@ fn normalised(reply: &Reply) -> Reply {
     }
 }
 
-async fn start_library(dist: &Dist, endpoint: &str, ratio: f64, logs: &Path) -> ServiceProcess {
+/// The library with the agent, every handler a candidate from its first call; `verify` sets
+/// `semifaas.verify`.
+async fn start_library(
+    dist: &Dist,
+    endpoint: &str,
+    ratio: f64,
+    verify: Option<&str>,
+    logs: &Path,
+) -> ServiceProcess {
     let mut options = ServiceOptions::new("library", endpoint);
     options.ratio = ratio;
+    if let Some(share) = verify {
+        options.settings.push(("verify".into(), share.into()));
+    }
     options.settings.extend(
         [
             ("include", "io.semifaas.samples.library"),
@@ -324,10 +335,10 @@ async fn a_library_session_offloaded_equals_the_local_one() {
         .unwrap();
 
     let local = {
-        let service = start_library(&dist, &platform.endpoint(), 0.0, &logs).await;
+        let service = start_library(&dist, &platform.endpoint(), 0.0, None, &logs).await;
         run_script(&service).await
     };
-    let service = start_library(&dist, &platform.endpoint(), 1.0, &logs).await;
+    let service = start_library(&dist, &platform.endpoint(), 1.0, None, &logs).await;
     let offloaded = run_script(&service).await;
     let stats = Admin::new(service.admin_port).stats().await.unwrap();
     let log = service.log();
@@ -335,21 +346,7 @@ async fn a_library_session_offloaded_equals_the_local_one() {
     assert!(local.steps.len() >= 40, "{} requests", local.steps.len());
     assert!(local.steps.iter().all(|s| s.offloaded == 0));
 
-    let mut differences = vec![];
-    for (want, got) in local.steps.iter().zip(&offloaded.steps) {
-        if normalised(&want.reply) != normalised(&got.reply) {
-            differences.push(format!(
-                "{}: local {} {:?} → offloaded {} {:?}\n--- local body\n{}\n--- offloaded body\n{}",
-                want.label,
-                want.reply.status,
-                want.reply.location,
-                got.reply.status,
-                got.reply.location,
-                excerpt(&want.reply.body),
-                excerpt(&got.reply.body)
-            ));
-        }
-    }
+    let differences = differences(&local, &offloaded);
     let mismatched_placement: Vec<String> = offloaded
         .steps
         .iter()
@@ -390,6 +387,107 @@ async fn a_library_session_offloaded_equals_the_local_one() {
         mismatched_placement.is_empty(),
         "the placement header disagrees with /stats:\n{}",
         mismatched_placement.join("\n")
+    );
+}
+
+/// The differences between two transcripts' replies, one line each with both bodies.
+fn differences(local: &Transcript, other: &Transcript) -> Vec<String> {
+    local
+        .steps
+        .iter()
+        .zip(&other.steps)
+        .filter(|(want, got)| normalised(&want.reply) != normalised(&got.reply))
+        .map(|(want, got)| {
+            format!(
+                "{}: local {} {:?} → offloaded {} {:?}\n--- local body\n{}\n--- offloaded body\n{}",
+                want.label,
+                want.reply.status,
+                want.reply.location,
+                got.reply.status,
+                got.reply.location,
+                excerpt(&want.reply.body),
+                excerpt(&got.reply.body)
+            )
+        })
+        .collect()
+}
+
+/// Verify mode (`semifaas.verify=1`): the same session finds no mismatch; the raffle, which
+/// draws a random ticket, is caught on its first offloaded call and runs locally afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verify_mode_finds_no_mismatch_in_the_session_and_catches_the_raffle() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("library-verify");
+    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "4"], &logs)
+        .await
+        .unwrap();
+    let local = {
+        let service = start_library(&dist, &platform.endpoint(), 0.0, None, &logs).await;
+        run_script(&service).await
+    };
+    let service = start_library(&dist, &platform.endpoint(), 1.0, Some("1"), &logs).await;
+    let verified = run_script(&service).await;
+    let admin = Admin::new(service.admin_port);
+    let stats = admin.stats().await.unwrap();
+    let found = differences(&local, &verified);
+    assert!(found.is_empty(), "{}", found.join("\n\n"));
+    assert_eq!(
+        local.dump, verified.dump,
+        "the database or the counter differ"
+    );
+    let totals = &stats["totals"];
+    assert_eq!(
+        totals["verify_mismatch"],
+        0,
+        "{totals}\n{}",
+        tail(&service.log(), 30)
+    );
+    assert!(
+        totals["verified"].as_u64().unwrap_or(0) >= 3,
+        "the reads were re-run and compared: {totals}"
+    );
+
+    let raffle = "io.semifaas.samples.library.api.RaffleController#draw";
+    let mut browser = Browser::new(service.port);
+    let first = browser.get("/api/raffle").await;
+    assert_eq!(first.status, 200, "{first:?}");
+    assert_eq!(first.ran.as_deref(), Some("offloaded"), "{first:?}");
+    let stats = admin.stats().await.unwrap();
+    let handler = &stats["handlers"][raffle];
+    assert_eq!(handler["verify_mismatch"], 1, "{handler}");
+    assert!(
+        handler["last_failure"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("verify mismatch: return value"),
+        "{handler}"
+    );
+    assert!(
+        service
+            .log()
+            .contains("verify: the offloaded outcome differs from a local run"),
+        "one warning line names the mismatch"
+    );
+    let second = browser.get("/api/raffle").await;
+    assert_eq!(second.status, 200);
+    assert_eq!(second.ran.as_deref(), Some("local"), "demoted: {second:?}");
+    assert_ne!(first.body, second.body, "a new ticket each time");
+    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", service.admin_port))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "semifaas_verify_mismatch_total{{handler=\"{raffle}\"}} 1"
+        )),
+        "{}",
+        metrics
+            .lines()
+            .filter(|l| l.contains("verify"))
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 

@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -168,7 +169,11 @@ final class HandlerDispatcher {
       if (outcome == null) {
         return runAgainOrAbandon(key, scope);
       }
-      return result(key, method, bean, arguments, inOut, outcome, scope);
+      Decision decision = result(key, method, bean, arguments, inOut, outcome, scope);
+      if (decision instanceof Offloaded offloaded && verifies(scope)) {
+        return verify(key, method, bean, arguments, inOut, argBytes, scope, offloaded.call());
+      }
+      return decision;
     } finally {
       RemoteScopes.close(scope);
     }
@@ -214,6 +219,52 @@ final class HandlerDispatcher {
     } catch (CodecException | IllegalArgumentException e) {
       return failed(key, "result unusable: " + e.getMessage(), scope);
     }
+  }
+
+  /** Whether to re-run this offloaded invocation here: its share, and only without remote writes. */
+  private boolean verifies(ExportScope scope) {
+    double share = settings.verifyShare();
+    return share > 0
+        && ThreadLocalRandom.current().nextDouble() < share
+        && scope.writeCount() == 0;
+  }
+
+  /**
+   * Verify mode: runs the handler here on fresh copies of what the function got and compares. A
+   * mismatch demotes the handler, and the client gets the local run's outcome.
+   */
+  private Decision verify(
+      String key,
+      Method method,
+      Object bean,
+      Object[] arguments,
+      int[] inOut,
+      byte[] argBytes,
+      ExportScope scope,
+      OffloadedCall offloaded) {
+    Object[] fresh;
+    try {
+      Object decoded = ObjectCodec.deserialize(argBytes, bean.getClass().getClassLoader(), scope);
+      fresh = InvocationContext.without((Object[]) decoded);
+    } catch (CodecException | ClassCastException e) {
+      backend.recordVerified(key, "the arguments could not be decoded again: " + e.getMessage());
+      return new Offloaded(offloaded);
+    }
+    OffloadVerifier.Verdict verdict =
+        OffloadVerifier.verify(
+            method, bean, fresh, inOut, offloaded.value, offloaded.thrown, arguments);
+    backend.recordVerified(key, verdict.mismatch() == null ? "" : verdict.mismatch());
+    if (verdict.mismatch() == null) {
+      return new Offloaded(offloaded);
+    }
+    receiverProblems.putIfAbsent(key, "verify mismatch: " + verdict.mismatch());
+    if (verdict.thrown() != null) {
+      return new Offloaded(OffloadedCall.threw(verdict.thrown()));
+    }
+    if (inOut.length > 0) {
+      InOutArguments.copyBack(arguments, inOut, InOutArguments.wrap(verdict.value(), fresh, inOut));
+    }
+    return new Offloaded(OffloadedCall.returned(verdict.value()));
   }
 
   /** An unusable result: counted as a failure, then handled as {@link #runAgainOrAbandon}. */

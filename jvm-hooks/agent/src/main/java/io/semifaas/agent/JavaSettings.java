@@ -4,13 +4,15 @@ import io.semifaas.common.RemoteClasses;
 import java.util.Map;
 
 /** The configuration keys the Java side acts on itself (docs/internals.md, configuration). */
-record JavaSettings(int shadowSamples) {
+record JavaSettings(int shadowSamples, double verifyShare) {
   static final String SHADOW_SAMPLES = "semifaas.shadow.samples";
+  /** The share of offloaded invocations re-run locally to compare (validated natively too). */
+  static final String VERIFY = "semifaas.verify";
   static final String REMOTE_CLASSES = "semifaas.remote-classes";
   static final String COPY_CLASSES = "semifaas.copy-classes";
   static final String READ_ONLY_METHODS = "semifaas.read-only-methods";
 
-  static final JavaSettings DEFAULTS = new JavaSettings(3);
+  static final JavaSettings DEFAULTS = new JavaSettings(3, 0.0);
 
   /** Reads the settings from the merged configuration; a bad value names its key. */
   static JavaSettings from(Map<String, String> config) throws ConfigException {
@@ -27,9 +29,21 @@ record JavaSettings(int shadowSamples) {
         throw new ConfigException(SHADOW_SAMPLES + " must not be negative, not " + samples);
       }
     }
+    double verifyShare = DEFAULTS.verifyShare;
+    String verify = config.get(VERIFY);
+    if (verify != null) {
+      try {
+        verifyShare = Double.parseDouble(verify.strip());
+      } catch (NumberFormatException e) {
+        throw new ConfigException(VERIFY + " must be a share in [0, 1], not '" + verify + "'", e);
+      }
+      if (!(verifyShare >= 0 && verifyShare <= 1)) {
+        throw new ConfigException(VERIFY + " must be a share in [0, 1], not " + verify);
+      }
+    }
     RemoteClasses.configure(config.get(REMOTE_CLASSES), config.get(COPY_CLASSES));
     ReadOnlyMethods.configure(config.get(READ_ONLY_METHODS));
     PlacementHeader.configure(config.get(PlacementHeader.KEY));
-    return new JavaSettings(shadowSamples);
+    return new JavaSettings(shadowSamples, verifyShare);
   }
 }

@@ -45,6 +45,8 @@ public final class NativeBridge {
 
   static native void recordAbandoned(String handlerKey, String reason);
 
+  static native void recordVerified(String handlerKey, String mismatch);
+
   /** Called by the native side: the class file of {@code binaryName}, or null. Never throws. */
   static byte[] classBytes(String binaryName) {
     try {

@@ -49,4 +49,9 @@ final class NativeBridgeBackend implements OffloadBackend {
   public void recordAbandoned(String handlerKey, String reason) {
     NativeBridge.recordAbandoned(handlerKey, reason);
   }
+
+  @Override
+  public void recordVerified(String handlerKey, String mismatch) {
+    NativeBridge.recordVerified(handlerKey, mismatch);
+  }
 }

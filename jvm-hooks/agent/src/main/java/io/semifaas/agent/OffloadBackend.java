@@ -28,4 +28,7 @@ public interface OffloadBackend {
 
   /** A failed offload is not run again here: its function had started remote writes. */
   void recordAbandoned(String handlerKey, String reason);
+
+  /** An offloaded invocation was re-run here and compared; {@code mismatch} is empty if equal. */
+  void recordVerified(String handlerKey, String mismatch);
 }

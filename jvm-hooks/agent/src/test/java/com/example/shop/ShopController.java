@@ -41,6 +41,13 @@ public class ShopController extends BaseController {
     return a + b;
   }
 
+  /** Not deterministic: a different ticket on every run, wherever it runs. */
+  @GetMapping("/ticket")
+  public long ticket() {
+    BODY_RUNS.incrementAndGet();
+    return System.nanoTime();
+  }
+
   @GetMapping("/later")
   public CompletableFuture<String> later() {
     BODY_RUNS.incrementAndGet();

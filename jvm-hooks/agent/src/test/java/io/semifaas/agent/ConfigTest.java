@@ -52,7 +52,8 @@ class ConfigTest {
     assertTrue(KEYS.contains("semifaas.placement-header"), KEYS.toString());
     assertTrue(KEYS.contains("semifaas.offload.max-in-flight"), KEYS.toString());
     assertTrue(KEYS.contains("semifaas.shadow.rounds"), KEYS.toString());
-    for (String key : List.of(JavaSettings.SHADOW_SAMPLES, PlacementHeader.KEY)) {
+    for (String key :
+        List.of(JavaSettings.SHADOW_SAMPLES, JavaSettings.VERIFY, PlacementHeader.KEY)) {
       assertTrue(KEYS.contains(key), key);
     }
   }

@@ -24,7 +24,7 @@ class LearnedClassesTest {
   @BeforeEach
   void install() {
     backend = new RecordingBackend();
-    Dispatcher.install(backend, new JavaSettings(0));
+    Dispatcher.install(backend, new JavaSettings(0, 0.0));
     learned = Dispatcher.LEARNED;
     recorder = new ClassLoadRecorder(learned);
   }

@@ -28,6 +28,7 @@ final class RecordingBackend implements OffloadBackend {
   final List<String> ineligible = new CopyOnWriteArrayList<>();
   final List<String> failures = new CopyOnWriteArrayList<>();
   final List<String> abandoned = new CopyOnWriteArrayList<>();
+  final List<String> verified = new CopyOnWriteArrayList<>();
   final List<long[]> localTimes = new CopyOnWriteArrayList<>();
   final List<Long> scopeIds = new CopyOnWriteArrayList<>();
   final List<String> samples = new CopyOnWriteArrayList<>();
@@ -103,5 +104,10 @@ final class RecordingBackend implements OffloadBackend {
   @Override
   public void recordAbandoned(String handlerKey, String reason) {
     abandoned.add(handlerKey + ": " + reason);
+  }
+
+  @Override
+  public void recordVerified(String handlerKey, String mismatch) {
+    verified.add(handlerKey + ": " + mismatch);
   }
 }

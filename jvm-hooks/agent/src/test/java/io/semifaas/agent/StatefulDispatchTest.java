@@ -31,7 +31,7 @@ class StatefulDispatchTest {
   @BeforeEach
   void install() {
     backend = new RecordingBackend();
-    Dispatcher.install(backend, new JavaSettings(2));
+    Dispatcher.install(backend, new JavaSettings(2, 0.0));
   }
 
   @AfterEach

@@ -68,6 +68,11 @@ public final class ExportScope implements CodecHooks {
     return writes;
   }
 
+  /** Remote calls that may write started in this scope so far. */
+  public synchronized int writeCount() {
+    return writes;
+  }
+
   /** The reference of {@code value}, exporting it in this scope on first use. */
   public RemoteRef export(Object value) {
     if (parent != null) {

@@ -141,7 +141,7 @@ public final class StateMerge {
   }
 
   /** Immutable values (and dates, which applications treat as values): replaced, never merged. */
-  static boolean isValue(Object value) {
+  public static boolean isValue(Object value) {
     return value instanceof CharSequence
         || value instanceof Number
         || value instanceof Boolean
