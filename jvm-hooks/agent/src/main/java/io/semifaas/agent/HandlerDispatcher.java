@@ -270,6 +270,12 @@ final class HandlerDispatcher {
   /** An unusable result: counted as a failure, then handled as {@link #runAgainOrAbandon}. */
   private Decision failed(String key, String reason, ExportScope scope) {
     backend.recordOffloadFailure(key, reason);
+    int changed = reason.indexOf(Outcome.RECEIVER_CHANGED);
+    if (changed >= 0) {
+      // Shared state must not fork: from now on the handler runs here, on the real receiver.
+      receiverProblems.putIfAbsent(key, reason.substring(changed));
+      closures.invalidate(key);
+    }
     return runAgainOrAbandon(key, scope);
   }
 

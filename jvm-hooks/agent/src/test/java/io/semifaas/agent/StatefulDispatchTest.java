@@ -63,6 +63,27 @@ class StatefulDispatchTest {
   }
 
   @Test
+  void aFunctionThatChangedItsReceiverDemotesTheHandlerWithoutProfiling() throws Exception {
+    BlogController bean = new BlogController();
+    backend.functionOverride =
+        scope -> io.semifaas.common.Outcome.failed(
+            "the function could not run the handler: "
+                + io.semifaas.common.Outcome.RECEIVER_CHANGED
+                + BlogController.class.getName());
+    // The first call's offload failed without remote writes: it runs here, once.
+    assertEquals(1, run(bean, "hit"));
+    assertEquals(1, backend.offloads);
+    backend.functionOverride = null;
+    // Demoted: every later call runs here, on the real receiver, and never offloads again.
+    assertEquals(2, run(bean, "hit"));
+    assertEquals(1, backend.offloads, "no second offload");
+    assertTrue(
+        backend.ineligible.stream()
+            .anyMatch(r -> r.contains(io.semifaas.common.Outcome.RECEIVER_CHANGED)),
+        backend.ineligible.toString());
+  }
+
+  @Test
   void inOutArgumentsAreCopiedBackIntoTheOriginals() throws Exception {
     Map<String, Object> model = new LinkedHashMap<>();
     model.put("stale", "old");

@@ -13,6 +13,14 @@ public final class Outcome {
   public static final byte THREW = 1;
   public static final byte FAILED = 2;
 
+  /**
+   * How a failed outcome starts when the handler changed its receiver on the function: the
+   * receiver is shared with every other request, so the change would fork it. The server demotes
+   * the handler.
+   */
+  public static final String RECEIVER_CHANGED =
+      "the handler changed its receiver, which other requests share: ";
+
   private Outcome() {}
 
   public static byte[] returned(Object value) throws CodecException {

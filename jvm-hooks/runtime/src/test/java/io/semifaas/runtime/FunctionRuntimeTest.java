@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.semifaas.common.ObjectCodec;
+import io.semifaas.common.Outcome;
 import io.semifaas.runtime.fixture.Greeter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -149,6 +150,15 @@ class FunctionRuntimeTest {
     assertEquals(RETURNED, tag(outcome));
     assertEquals(42, body(outcome));
     assertTrue(fallback.asked.contains("class " + HELPER), fallback.asked.toString());
+  }
+
+  @Test
+  void aHandlerThatChangesItsReceiverFailsItsOffload() throws Exception {
+    String id = install("greetAndCount", "(Ljava/lang/String;)Ljava/lang/String;",
+        new MapFallback());
+    String reason = failure(FunctionRuntime.invoke(id, args("Ada")));
+    assertTrue(reason.startsWith(Outcome.RECEIVER_CHANGED), reason);
+    assertTrue(reason.endsWith("Greeter"), reason);
   }
 
   @Test
