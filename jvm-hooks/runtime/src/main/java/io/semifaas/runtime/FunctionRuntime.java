@@ -7,7 +7,6 @@ import io.semifaas.common.Outcome;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -138,7 +137,8 @@ public final class FunctionRuntime {
     } catch (IllegalStateException e) {
       return Outcome.failed(e.getMessage());
     }
-    byte[] receiverBefore = receiverState(closure, proxies);
+    ReceiverState receiverBefore =
+        closure.receiver() == null ? null : ReceiverState.of(closure.receiver());
     Object result;
     try {
       result = withContextLoader(
@@ -155,28 +155,13 @@ public final class FunctionRuntime {
       clearContext.run();
     }
     if (receiverBefore != null
-        && !Arrays.equals(receiverBefore, receiverState(closure, proxies))) {
+        && receiverBefore.differsFrom(ReceiverState.of(closure.receiver()))) {
       // Shared state never forks: the server runs the handler itself and demotes it.
       return Outcome.failed(
           Outcome.RECEIVER_CHANGED + closure.handler().getDeclaringClass().getName());
     }
     Object value = inOut.length == 0 ? result : InOutArguments.wrap(result, arguments, inOut);
     return encode("encoding the return value", () -> Outcome.returned(value, proxies));
-  }
-
-  /**
-   * The receiver's state as bytes (its server objects as their references), or null when it has
-   * none (a static handler) or cannot be encoded (then it could not have crossed either).
-   */
-  private static byte[] receiverState(InstalledClosure closure, RemoteProxies proxies) {
-    if (closure.receiver() == null) {
-      return null;
-    }
-    try {
-      return ObjectCodec.serialize(closure.receiver(), proxies);
-    } catch (Exception | LinkageError e) {
-      return null;
-    }
   }
 
   /** Forgets an installed closure (its classes go when nothing else holds them). */
