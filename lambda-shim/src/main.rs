@@ -34,8 +34,31 @@ use crate::{
 const BAD_INVOCATION: &str = "SemiFaaS.BadInvocation";
 const INIT_FAILED: &str = "SemiFaaS.InitFailed";
 
+/// Stack of the thread that hosts the JVM's invocations: codec and template recursion over large
+/// object graphs runs deep.
+const JVM_THREAD_STACK: usize = 32 * 1024 * 1024;
+
 fn main() -> ExitCode {
+    // The JVM never runs on the process's primordial thread (the `java` launcher does the same):
+    // the JVM cannot place its stack guard pages there, so a deep recursion would kill the
+    // instance instead of raising StackOverflowError.
     let process_start = Instant::now();
+    match std::thread::Builder::new()
+        .name("main".into())
+        .stack_size(JVM_THREAD_STACK)
+        .spawn(move || run(process_start))
+        .map(|thread| thread.join())
+    {
+        Ok(Ok(code)) => code,
+        Ok(Err(_)) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bootstrap: cannot start the JVM's thread: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(process_start: Instant) -> ExitCode {
     // On a terminal: timestamped, in colour. Elsewhere (Lambda's log service, faas-local) plain
     // lines without a timestamp: whoever collects them stamps each one.
     stderr_log::init(
