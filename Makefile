@@ -18,6 +18,7 @@ samples:
 	$(MVN) -f samples/image-service/pom.xml package -DskipTests
 	$(MVN) -f samples/blog/pom.xml package -DskipTests
 	$(MVN) -f samples/library/pom.xml package -DskipTests
+	$(MVN) -f samples/library/pom.xml -Pboot4 package -DskipTests
 
 dist: rust java samples
 	mkdir -p $(DIST)/samples
@@ -26,6 +27,7 @@ dist: rust java samples
 	cp --remove-destination samples/image-service/target/image-service.jar $(DIST)/samples/
 	cp --remove-destination samples/blog/target/blog.jar $(DIST)/samples/
 	cp --remove-destination samples/library/target/library.jar $(DIST)/samples/
+	cp --remove-destination samples/library/target/boot4/library.jar $(DIST)/samples/library-boot4.jar
 	@echo "built $(DIST)/: $$(ls $(DIST) | tr '\n' ' ')"
 
 # The demo: the image service with the agent, bursting into the bundled local platform, with a report.

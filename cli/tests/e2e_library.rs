@@ -309,7 +309,18 @@ async fn start_library(
     verify: Option<&str>,
     logs: &Path,
 ) -> ServiceProcess {
-    let mut options = ServiceOptions::new("library", endpoint);
+    start_sample("library", dist, endpoint, ratio, verify, logs).await
+}
+
+async fn start_sample(
+    sample: &str,
+    dist: &Dist,
+    endpoint: &str,
+    ratio: f64,
+    verify: Option<&str>,
+    logs: &Path,
+) -> ServiceProcess {
+    let mut options = ServiceOptions::new(sample, endpoint);
     options.ratio = ratio;
     if let Some(share) = verify {
         options.settings.push(("verify".into(), share.into()));
@@ -328,17 +339,28 @@ async fn start_library(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_library_session_offloaded_equals_the_local_one() {
+    session_offloaded_equals_the_local_one("library").await;
+}
+
+/// The same on Spring Boot 4 (Spring Framework 7, Hibernate 7, Jackson 3): the sample's `boot4`
+/// profile, built into `dist/samples/library-boot4.jar`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_library_session_on_spring_boot_4_offloaded_equals_the_local_one() {
+    session_offloaded_equals_the_local_one("library-boot4").await;
+}
+
+async fn session_offloaded_equals_the_local_one(sample: &str) {
     let dist = Dist::locate().unwrap();
-    let logs = log_dir("library");
+    let logs = log_dir(sample);
     let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "4"], &logs)
         .await
         .unwrap();
 
     let local = {
-        let service = start_library(&dist, &platform.endpoint(), 0.0, None, &logs).await;
+        let service = start_sample(sample, &dist, &platform.endpoint(), 0.0, None, &logs).await;
         run_script(&service).await
     };
-    let service = start_library(&dist, &platform.endpoint(), 1.0, None, &logs).await;
+    let service = start_sample(sample, &dist, &platform.endpoint(), 1.0, None, &logs).await;
     let offloaded = run_script(&service).await;
     let stats = Admin::new(service.admin_port).stats().await.unwrap();
     let log = service.log();
