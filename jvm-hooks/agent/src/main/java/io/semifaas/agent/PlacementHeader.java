@@ -1,5 +1,6 @@
 package io.semifaas.agent;
 
+import io.semifaas.common.Interfaces;
 import java.lang.reflect.Method;
 import java.util.List;
 import java.util.Map;
@@ -68,7 +69,7 @@ final class PlacementHeader {
       }
       // Through the servlet interface: during an error dispatch the response is a filter's
       // wrapper, often of a class that is not public.
-      Class<?> type = servletResponseInterface(response.getClass());
+      Class<?> type = Interfaces.named(response.getClass(), RESPONSE_INTERFACES);
       if (type == null) {
         return;
       }
@@ -82,22 +83,6 @@ final class PlacementHeader {
 
   private static final List<String> RESPONSE_INTERFACES =
       List.of("jakarta.servlet.http.HttpServletResponse", "javax.servlet.http.HttpServletResponse");
-
-  /** The servlet response interface {@code type} implements, or null. */
-  private static Class<?> servletResponseInterface(Class<?> type) {
-    for (Class<?> c = type; c != null; c = c.getSuperclass()) {
-      for (Class<?> i : c.getInterfaces()) {
-        if (RESPONSE_INTERFACES.contains(i.getName())) {
-          return i;
-        }
-        Class<?> inherited = servletResponseInterface(i);
-        if (inherited != null) {
-          return inherited;
-        }
-      }
-    }
-    return null;
-  }
 
   private static Method attributesMethod(ClassLoader loader) {
     try {

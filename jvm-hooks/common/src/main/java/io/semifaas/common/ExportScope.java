@@ -75,21 +75,7 @@ public final class ExportScope implements CodecHooks {
 
   /** The reference of {@code value}, exporting it in this scope on first use. */
   public RemoteRef export(Object value) {
-    if (parent != null) {
-      RemoteRef inherited = parent.existing(value);
-      if (inherited != null) {
-        return inherited;
-      }
-    }
-    synchronized (refs) {
-      RemoteRef ref = refs.get(value);
-      if (ref == null) {
-        ref = RemoteClasses.describe(NEXT_REF.getAndIncrement(), value);
-        refs.put(value, ref);
-        objects.put(ref.id(), value);
-      }
-      return ref;
-    }
+    return exportAs(value, id -> RemoteClasses.describe(id, value));
   }
 
   /** True when {@code value} was exported in this scope or its parent (it crossed by reference). */
@@ -102,14 +88,21 @@ public final class ExportScope implements CodecHooks {
    * as {@code className}: the function materializes it on first use.
    */
   public RemoteRef exportLazy(Object value, String className) {
-    RemoteRef existing = parent == null ? null : parent.existing(value);
-    if (existing != null) {
-      return existing;
+    return exportAs(value, id -> RemoteRef.lazy(id, className));
+  }
+
+  /** The reference {@code value} has here or in the parent, else a new one made by {@code make}. */
+  private RemoteRef exportAs(Object value, java.util.function.LongFunction<RemoteRef> make) {
+    if (parent != null) {
+      RemoteRef inherited = parent.existing(value);
+      if (inherited != null) {
+        return inherited;
+      }
     }
     synchronized (refs) {
       RemoteRef ref = refs.get(value);
       if (ref == null) {
-        ref = RemoteRef.lazy(NEXT_REF.getAndIncrement(), className);
+        ref = make.apply(NEXT_REF.getAndIncrement());
         refs.put(value, ref);
         objects.put(ref.id(), value);
       }

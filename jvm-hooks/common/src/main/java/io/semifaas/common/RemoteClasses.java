@@ -181,21 +181,10 @@ public final class RemoteClasses {
     if (!isComponent(type)) {
       return false;
     }
-    for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
-      Field[] fields;
-      try {
-        fields = c.getDeclaredFields();
-      } catch (LinkageError e) {
-        continue;
-      }
-      for (Field field : fields) {
-        int modifiers = field.getModifiers();
-        if (Modifier.isStatic(modifiers) || field.isSynthetic()) {
-          continue;
-        }
-        if (!Modifier.isFinal(modifiers) || isMutableHolder(field.getType())) {
-          return true;
-        }
+    for (Field field : instanceFields(type)) {
+      if (!field.isSynthetic()
+          && (!Modifier.isFinal(field.getModifiers()) || isMutableHolder(field.getType()))) {
+        return true;
       }
     }
     return false;
@@ -244,24 +233,32 @@ public final class RemoteClasses {
     if (type.getName().startsWith("java.") || type.getName().startsWith("javax.")) {
       return false;
     }
-    for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
-      Field[] fields;
-      try {
-        fields = c.getDeclaredFields();
-      } catch (LinkageError e) {
-        continue;
-      }
-      for (Field field : fields) {
-        Class<?> declared = field.getType();
-        if (Modifier.isStatic(field.getModifiers()) || declared.isPrimitive()) {
-          continue;
-        }
-        if (declared.getName().startsWith("java.") && declaredBound(declared)) {
-          return true;
-        }
+    for (Field field : instanceFields(type)) {
+      Class<?> declared = field.getType();
+      if (!declared.isPrimitive()
+          && declared.getName().startsWith("java.")
+          && declaredBound(declared)) {
+        return true;
       }
     }
     return false;
+  }
+
+  /** The instance fields of {@code type} and its superclasses, those whose types load. */
+  private static List<Field> instanceFields(Class<?> type) {
+    List<Field> fields = new ArrayList<>();
+    for (Class<?> c = type; c != null && c != Object.class; c = c.getSuperclass()) {
+      try {
+        for (Field field : c.getDeclaredFields()) {
+          if (!Modifier.isStatic(field.getModifiers())) {
+            fields.add(field);
+          }
+        }
+      } catch (LinkageError e) {
+        // A class whose field types do not load: its fields cannot hold anything either.
+      }
+    }
+    return fields;
   }
 
   private static boolean declaredBound(Class<?> declared) {

@@ -84,18 +84,7 @@ public final class RequestSnapshot {
 
   /** The servlet request interface {@code value} implements, or null. */
   static Class<?> requestInterface(Class<?> type) {
-    for (Class<?> c = type; c != null; c = c.getSuperclass()) {
-      for (Class<?> i : c.getInterfaces()) {
-        if (REQUEST_INTERFACES.contains(i.getName())) {
-          return i;
-        }
-        Class<?> inherited = requestInterface(i);
-        if (inherited != null) {
-          return inherited;
-        }
-      }
-    }
-    return null;
+    return Interfaces.named(type, REQUEST_INTERFACES);
   }
 
   /** Reads the snapshot of {@code request} through {@code api}, its servlet interface. */
