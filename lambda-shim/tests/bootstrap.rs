@@ -193,7 +193,7 @@ async fn a_closure_that_cannot_install_fails_with_what_failed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_cannot_be_reached_mid_handler_is_a_java_error_in_the_handler() {
+async fn a_server_that_cannot_be_reached_mid_handler_fails_the_offload_naming_why() {
     let java = java_fixtures();
     let closure = calc_closure(LATE.0, LATE.1);
     let id = closure.id();
@@ -211,15 +211,24 @@ async fn a_server_that_cannot_be_reached_mid_handler_is_a_java_error_in_the_hand
     let mut invocation = instance.invocation(id, "demo.Calc#late", &java.args_late_true);
     invocation.fallback.cert_sha256 = [0; 32];
     let reply = instance.invoke_with(&invocation).await;
-    let InvocationOutcome::Threw(exception) = reply.outcome else {
-        panic!("expected Threw, got {:?}", reply.outcome);
+    // The handler met a class it could not load: the offload's failure, not the application's
+    // outcome (the server then runs the handler itself).
+    let InvocationOutcome::Failed(failure) = reply.outcome else {
+        panic!("expected Failed, got {:?}", reply.outcome);
     };
-    let text = String::from_utf8_lossy(&exception);
+    assert_eq!(failure.kind, FailureKind::Setup);
     assert!(
-        text.contains("NoClassDefFoundError"),
-        "the handler sees a missing class"
+        failure.message.starts_with(
+            "a class could not be loaded on the function: java.lang.NoClassDefFoundError"
+        ),
+        "{}",
+        failure.message
     );
-    assert!(text.contains("could not be reached"), "the cause says why");
+    assert!(
+        failure.message.contains("could not be reached"),
+        "the cause says why: {}",
+        failure.message
+    );
     assert_eq!(reply.stats.fallbacks.load_class, 1);
     assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 0);
 

@@ -27,7 +27,10 @@ final class OffloadMachinery {
         return failed.getMessage();
       }
       if (t instanceof LinkageError) {
-        return "a class could not be loaded on the function: " + t;
+        Throwable why = t.getCause();
+        return "a class could not be loaded on the function: "
+            + t
+            + (why == null || why.getMessage() == null ? "" : " (" + why.getMessage() + ")");
       }
       if (t instanceof CodecException) {
         return "the codec failed on the function: " + t.getMessage();
