@@ -72,22 +72,6 @@ public final class InvocationContext {
     return context;
   }
 
-  /**
-   * Loads the Spring MVC holders the function sets for every request, through {@code loader}
-   * (the closure's): at install, so that a prewarmed instance does not fetch them from the server
-   * on its first real request.
-   */
-  public static void preload(ClassLoader loader) {
-    for (String name :
-        List.of(
-            REQUEST_CONTEXT_HOLDER,
-            SERVLET_REQUEST_ATTRIBUTES,
-            LOCALE_CONTEXT_HOLDER,
-            "jakarta.servlet.http.HttpServletRequest")) {
-      holder(loader, name);
-    }
-  }
-
   /** {@code args} followed by this context: what the function receives. */
   public Object[] appendTo(Object[] args) {
     Object[] with = Arrays.copyOf(args, args.length + 1);

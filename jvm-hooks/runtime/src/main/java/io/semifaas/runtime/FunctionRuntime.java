@@ -102,7 +102,6 @@ public final class FunctionRuntime {
           + (decoded == null ? "null" : "a " + decoded.getClass().getName())
           + ", not a " + className);
     }
-    InvocationContext.preload(loader);
     return new InstalledClosure(loader, decoded, handler, fallback);
   }
 
