@@ -49,8 +49,11 @@ final class ClosureRegistry {
           if (current != null && current.learnedCount == learned.count(handlerKey)) {
             return current;
           }
-          // The old scope stays open: an offload in flight may still answer calls through it.
-          return build(handlerKey, method, bean);
+          // Learned classes grow the closure, the receiver stays: exporting it in the same scope
+          // gives its server-bound fields the same references, so its bytes stay the same and
+          // the function's warm instances keep running it (FunctionRuntime.install). The scope
+          // stays open: an offload in flight may still answer calls through it.
+          return build(handlerKey, method, bean, current == null ? null : current.scope);
         });
   }
 
@@ -59,14 +62,14 @@ final class ClosureRegistry {
     entries.keySet().removeIf(k -> k.handlerKey.equals(handlerKey));
   }
 
-  private Entry build(String handlerKey, Method method, Object bean) {
+  private Entry build(String handlerKey, Method method, Object bean, ExportScope previous) {
     int learnedCount = learned.count(handlerKey);
-    ExportScope scope = RemoteScopes.openClosureScope();
+    ExportScope scope = previous != null ? previous : RemoteScopes.openClosureScope();
     byte[] receiver;
     try {
       receiver = ObjectCodec.serialize(bean, scope);
     } catch (CodecException e) {
-      RemoteScopes.close(scope);
+      closeIfOwn(scope, previous);
       return new Entry(null, "receiver cannot be serialized: " + e.getMessage(), null, learnedCount);
     }
     CodeSection code = collector.collect(bean, method, learned.of(handlerKey));
@@ -81,13 +84,20 @@ final class ClosureRegistry {
               code.namesArray(),
               code.bytesArray());
       if (id == null) {
-        RemoteScopes.close(scope);
+        closeIfOwn(scope, previous);
         return new Entry(null, "the native agent returned no closure id", null, learnedCount);
       }
       return new Entry(id, null, scope, learnedCount);
     } catch (IllegalArgumentException e) {
-      RemoteScopes.close(scope);
+      closeIfOwn(scope, previous);
       return new Entry(null, "closure rejected: " + e.getMessage(), null, learnedCount);
+    }
+  }
+
+  /** Closes a scope this build opened; a previous closure's may still serve offloads in flight. */
+  private static void closeIfOwn(ExportScope scope, ExportScope previous) {
+    if (scope != previous) {
+      RemoteScopes.close(scope);
     }
   }
 

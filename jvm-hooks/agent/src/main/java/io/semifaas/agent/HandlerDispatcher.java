@@ -135,7 +135,11 @@ final class HandlerDispatcher {
     }
     ExportScope probe = new ExportScope(closure.scope());
     try {
-      byte[] bytes = ObjectCodec.serialize(args == null ? new Object[0] : args, probe);
+      // Replayed with its context, a sample warms the path a real invocation takes.
+      Object[] sample =
+          InvocationContext.captureForReplay(bean.getClass().getClassLoader())
+              .appendTo(args == null ? new Object[0] : args);
+      byte[] bytes = ObjectCodec.serialize(sample, probe);
       if (probe.exportedCount() == 0) {
         backend.recordSample(key, closure.closureId(), bytes);
       }

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.example.blog.BlogController;
 import com.example.blog.Tally;
 import io.semifaas.common.ExportScope;
+import io.semifaas.common.InvocationContext;
 import io.semifaas.common.ObjectCodec;
 import io.semifaas.common.Outcome;
 import io.semifaas.common.RemoteClasses;
@@ -127,7 +128,8 @@ class StatefulDispatchTest {
     assertEquals(2, backend.samples.size(), "semifaas.shadow.samples is 2 here");
     Object[] first =
         (Object[]) ObjectCodec.deserialize(backend.sampleArgs.get(0), getClass().getClassLoader());
-    assertEquals(List.of("one"), List.of(first));
+    assertEquals(List.of("one"), List.of(InvocationContext.without(first)));
+    assertNotNull(InvocationContext.at(first), "a sample replays with the thread's context");
     assertTrue(backend.samples.get(0).startsWith("com.example.blog.BlogController#echo "));
   }
 

@@ -51,25 +51,57 @@ public final class InvocationContext {
    */
   public static InvocationContext capture(ClassLoader loader, ExportScope scope) {
     InvocationContext context = new InvocationContext();
-    Object attributes = callStatic(loader, REQUEST_CONTEXT_HOLDER, "getRequestAttributes");
-    if (attributes != null && named(attributes.getClass(), SERVLET_REQUEST_ATTRIBUTES)) {
-      context.request = call(attributes, "getRequest");
-      // The response stays out: a reference to it costs each instance seconds of proxy generation
-      // on its first request (measured: 3.3 s instead of 0.36 s), and helpers rarely read it.
-    }
-    if (callStatic(loader, LOCALE_CONTEXT_HOLDER, "getLocaleContext") != null) {
-      context.locale = (Locale) callStatic(loader, LOCALE_CONTEXT_HOLDER, "getLocale");
-    }
+    Object request = requestOf(loader);
+    context.request = request;
+    context.locale = localeOf(loader);
     Object security = callStatic(loader, SECURITY_CONTEXT_HOLDER, "getContext");
     Object authentication = security == null ? null : call(security, "getAuthentication");
     context.authentication = authentication == null ? null : scope.export(authentication);
+    context.mdc = mdcOf(loader);
+    return context;
+  }
+
+  /**
+   * The context a recorded sample replays with (a prewarm's shadow call): the request without
+   * its credentials ({@code Cookie}, {@code Authorization}), the locale and the MDC, no
+   * authentication. It takes the same path on the function as a real invocation's context, so a
+   * prewarm loads and warms what the first real request would otherwise pay for.
+   */
+  public static InvocationContext captureForReplay(ClassLoader loader) {
+    InvocationContext context = new InvocationContext();
+    Object request = requestOf(loader);
+    Class<?> api = request == null ? null : RequestSnapshot.requestInterface(request.getClass());
+    context.request = api == null ? null : RequestSnapshot.of(request, api).withoutCredentials();
+    context.locale = localeOf(loader);
+    context.mdc = mdcOf(loader);
+    return context;
+  }
+
+  /** The servlet request the thread's holder has, without the response, or null. */
+  private static Object requestOf(ClassLoader loader) {
+    Object attributes = callStatic(loader, REQUEST_CONTEXT_HOLDER, "getRequestAttributes");
+    if (attributes == null || !named(attributes.getClass(), SERVLET_REQUEST_ATTRIBUTES)) {
+      return null;
+    }
+    // The response stays out: a reference to it costs each instance seconds of proxy generation
+    // on its first request (measured: 3.3 s instead of 0.36 s), and helpers rarely read it.
+    return call(attributes, "getRequest");
+  }
+
+  private static Locale localeOf(ClassLoader loader) {
+    return callStatic(loader, LOCALE_CONTEXT_HOLDER, "getLocaleContext") == null
+        ? null
+        : (Locale) callStatic(loader, LOCALE_CONTEXT_HOLDER, "getLocale");
+  }
+
+  private static Map<String, String> mdcOf(ClassLoader loader) {
     Object mdc = callStatic(loader, MDC, "getCopyOfContextMap");
     if (mdc instanceof Map<?, ?> map && !map.isEmpty()) {
       @SuppressWarnings("unchecked")
       Map<String, String> copy = new java.util.LinkedHashMap<>((Map<String, String>) map);
-      context.mdc = copy;
+      return copy;
     }
-    return context;
+    return null;
   }
 
   /** {@code args} followed by this context: what the function receives. */

@@ -128,6 +128,16 @@ public final class RequestSnapshot {
     return s;
   }
 
+  /** Request headers that carry credentials: a recorded sample keeps none of them. */
+  private static final List<String> CREDENTIAL_HEADERS =
+      List.of("cookie", "authorization", "proxy-authorization");
+
+  /** This snapshot without its credential headers (a recorded sample outlives its request). */
+  RequestSnapshot withoutCredentials() {
+    headers.keySet().removeIf(name -> CREDENTIAL_HEADERS.contains(name.toLowerCase(Locale.ROOT)));
+    return this;
+  }
+
   private static boolean isPlainValue(Object value) {
     return value instanceof String
         || value instanceof Number

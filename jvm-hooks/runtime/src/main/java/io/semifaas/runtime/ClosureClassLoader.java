@@ -4,6 +4,9 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.net.URL;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.Arrays;
 import java.util.Collections;
 import java.util.Enumeration;
 import java.util.List;
@@ -14,6 +17,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * Defines the classes of one closure. Its parent is the platform class loader, so the handler sees
  * the JDK and the closure but never the runtime's own classes (nor their shaded libraries).
  * Classes and resources come from the closure's code section first, then from the server.
+ *
+ * <p>A loader outlives its closure when the server ships a grown version of it (the same handler
+ * and receiver, plus classes it learned): {@link #adopt} takes the new bytes, so the instance
+ * keeps the classes it defined and the code the JIT compiled.
  */
 public final class ClosureClassLoader extends ClassLoader {
 
@@ -24,7 +31,10 @@ public final class ClosureClassLoader extends ClassLoader {
   private static final String SHARED_PREFIX = "io.semifaas.common.";
 
   private final String closureId;
+  /** Closure classes not defined yet (their bytes are dropped once defined). */
   private final Map<String, byte[]> classes;
+  /** SHA-256 of the bytes of each class defined from the closure or the server. */
+  private final Map<String, byte[]> definedDigests = new ConcurrentHashMap<>();
   private final Map<String, byte[]> resources;
   /** Resources fetched from the server, kept so each is asked for once; absent ones too. */
   private final Map<String, byte[]> fetchedResources = new ConcurrentHashMap<>();
@@ -39,7 +49,7 @@ public final class ClosureClassLoader extends ClassLoader {
     super("semifaas-closure-" + shortId(closureId), ClassLoader.getPlatformClassLoader());
     this.closureId = closureId;
     this.classes = new ConcurrentHashMap<>(classes);
-    this.resources = Map.copyOf(resources);
+    this.resources = new ConcurrentHashMap<>(resources);
     this.fallback = fallback;
   }
 
@@ -79,7 +89,49 @@ public final class ClosureClassLoader extends ClassLoader {
       throw new ClassNotFoundException(
           name + " is neither in closure " + closureId + " nor on the server");
     }
-    return defineClass(name, bytes, 0, bytes.length);
+    Class<?> defined = defineClass(name, bytes, 0, bytes.length);
+    definedDigests.put(name, sha256(bytes));
+    return defined;
+  }
+
+  /**
+   * Takes the classes and resources of a grown closure when none contradicts what this loader
+   * already has or defined; returns false (and takes nothing) otherwise: the server's code
+   * changed, and the closure needs a loader of its own.
+   */
+  synchronized boolean adopt(Map<String, byte[]> moreClasses, Map<String, byte[]> moreResources) {
+    for (Map.Entry<String, byte[]> e : moreClasses.entrySet()) {
+      byte[] pending = classes.get(e.getKey());
+      byte[] digest = definedDigests.get(e.getKey());
+      if ((pending != null && !Arrays.equals(pending, e.getValue()))
+          || (digest != null && !Arrays.equals(digest, sha256(e.getValue())))) {
+        return false;
+      }
+    }
+    for (Map.Entry<String, byte[]> e : moreResources.entrySet()) {
+      byte[] known = resources.get(e.getKey());
+      if (known == null) {
+        known = fetchedResources.get(e.getKey());
+      }
+      if (known != null && !Arrays.equals(known, e.getValue())) {
+        return false;
+      }
+    }
+    moreClasses.forEach((name, bytes) -> {
+      if (!definedDigests.containsKey(name)) {
+        classes.putIfAbsent(name, bytes);
+      }
+    });
+    moreResources.forEach(resources::putIfAbsent);
+    return true;
+  }
+
+  private static byte[] sha256(byte[] bytes) {
+    try {
+      return MessageDigest.getInstance("SHA-256").digest(bytes);
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
   }
 
   @Override

@@ -52,12 +52,23 @@ public final class FunctionRuntime {
       String[] resourceNames,
       byte[][] resourceBytes,
       FallbackSource fallback) {
-    ClosureClassLoader loader = new ClosureClassLoader(
-        closureId, named("class", classNames, classBytes),
-        named("resource", resourceNames, resourceBytes), fallback);
+    Map<String, byte[]> classes = named("class", classNames, classBytes);
+    Map<String, byte[]> resources = named("resource", resourceNames, resourceBytes);
+    String handlerKey = InstalledClosure.handlerKey(className, methodName, descriptor);
+    // A closure rebuilt because the server learned classes keeps the handler and the receiver:
+    // reusing the installed one keeps its defined classes and its JIT-compiled code, where a new
+    // loader would start cold again (measured: 0.15 s warm, 0.5-0.7 s on a new loader).
+    for (InstalledClosure installed : CLOSURES.values()) {
+      if (installed.runs(handlerKey, receiver, fallback)
+          && installed.loader().adopt(classes, resources)) {
+        CLOSURES.put(closureId, installed);
+        return;
+      }
+    }
+    ClosureClassLoader loader = new ClosureClassLoader(closureId, classes, resources, fallback);
     try {
-      CLOSURES.put(
-          closureId, prepare(loader, className, methodName, descriptor, receiver, fallback));
+      CLOSURES.put(closureId,
+          prepare(loader, className, methodName, descriptor, receiver, fallback, handlerKey));
     } catch (RuntimeException e) {
       // The codec keeps per-loader state: drop it so the failed loader can be collected.
       ObjectCodec.release(loader);
@@ -71,7 +82,8 @@ public final class FunctionRuntime {
       String methodName,
       String descriptor,
       byte[] receiver,
-      FallbackSource fallback) {
+      FallbackSource fallback,
+      String handlerKey) {
     Class<?> handlerClass;
     try {
       handlerClass = Class.forName(className, false, loader);
@@ -102,7 +114,7 @@ public final class FunctionRuntime {
           + (decoded == null ? "null" : "a " + decoded.getClass().getName())
           + ", not a " + className);
     }
-    return new InstalledClosure(loader, decoded, handler, fallback);
+    return new InstalledClosure(loader, decoded, handler, fallback, handlerKey, receiver.clone());
   }
 
   /**
@@ -170,8 +182,17 @@ public final class FunctionRuntime {
     if (removed == null) {
       return false;
     }
-    ObjectCodec.release(removed.loader());
+    // A grown closure may still run on the same installed one.
+    if (CLOSURES.values().stream().noneMatch(other -> other == removed)) {
+      ObjectCodec.release(removed.loader());
+    }
     return true;
+  }
+
+  /** The name of the class loader closure {@code closureId} runs in, or null (tests, logs). */
+  static String loaderName(String closureId) {
+    InstalledClosure closure = CLOSURES.get(closureId);
+    return closure == null ? null : closure.loader().getName();
   }
 
   private static byte[] encode(String what, Action<byte[]> encoding) {

@@ -172,6 +172,65 @@ class FunctionRuntimeTest {
     assertTrue(reason.contains("Helper"), reason);
   }
 
+  /** Installs a Greeter closure of {@code method} with {@code classes} as its code section. */
+  static void installWith(String id, String method, MapFallback fallback, String greeting,
+      Map<String, byte[]> classes) throws Exception {
+    FunctionRuntime.install(id, GREETER, method, "(I)I",
+        ObjectCodec.serialize(new Greeter(greeting)),
+        classes.keySet().toArray(new String[0]), classes.values().toArray(new byte[0][]),
+        new String[0], new byte[0][], fallback);
+  }
+
+  @Test
+  void aGrownClosureRunsOnTheLoaderItsPredecessorWarmed() throws Exception {
+    MapFallback fallback = new MapFallback();
+    fallback.classes.put(HELPER, classFile(HELPER));
+    String first = UUID.randomUUID().toString();
+    installWith(first, "helped", fallback, "Hello", Map.of(GREETER, classFile(GREETER)));
+    assertEquals(42, body(FunctionRuntime.invoke(first, args(21))));
+    assertEquals(List.of("class " + HELPER), fallback.asked, "the first closure lacks Helper");
+
+    // The server learned Helper: the same handler and receiver, one class more.
+    String grown = UUID.randomUUID().toString();
+    installWith(grown, "helped", fallback, "Hello",
+        Map.of(GREETER, classFile(GREETER), HELPER, classFile(HELPER)));
+    assertEquals(42, body(FunctionRuntime.invoke(grown, args(21))));
+    assertEquals(loaderName(first), loaderName(grown),
+        "the grown closure runs on the first one's loader");
+    assertEquals(1, fallback.asked.size(), "nothing fetched again: " + fallback.asked);
+
+    // Retiring the first keeps the grown one running.
+    assertTrue(FunctionRuntime.uninstall(first));
+    assertEquals(42, body(FunctionRuntime.invoke(grown, args(21))));
+    assertTrue(FunctionRuntime.uninstall(grown));
+  }
+
+  @Test
+  void aClosureWithOtherBytesOrAnotherReceiverGetsALoaderOfItsOwn() throws Exception {
+    MapFallback fallback = new MapFallback();
+    fallback.classes.put(HELPER, classFile(HELPER));
+    String first = UUID.randomUUID().toString();
+    installWith(first, "helped", fallback, "Hello", Map.of(GREETER, classFile(GREETER)));
+    FunctionRuntime.invoke(first, args(21));
+
+    // Helper was defined from the server's bytes; a closure shipping other bytes for it is code
+    // that changed on the server.
+    byte[] changed = classFile(HELPER).clone();
+    changed[changed.length - 1] ^= 1;
+    String otherCode = UUID.randomUUID().toString();
+    installWith(otherCode, "helped", fallback, "Hello",
+        Map.of(GREETER, classFile(GREETER), HELPER, changed));
+    assertTrue(loaderName(otherCode).endsWith(otherCode.substring(0, 12)), loaderName(otherCode));
+
+    String otherReceiver = UUID.randomUUID().toString();
+    installWith(otherReceiver, "helped", fallback, "Bonjour", Map.of(GREETER, classFile(GREETER)));
+    assertTrue(loaderName(otherReceiver).endsWith(otherReceiver.substring(0, 12)));
+  }
+
+  private static String loaderName(String closureId) {
+    return FunctionRuntime.loaderName(closureId);
+  }
+
   @Test
   void resourcesComeFromTheClosureThenTheFallback() throws Exception {
     MapFallback fallback = new MapFallback();
