@@ -8,15 +8,36 @@ use crate::output::{self, Align, Output, OutputArgs, Table};
 
 #[derive(Debug, Args)]
 pub struct AdminTarget {
-    /// The agent's admin endpoint.
-    #[arg(long, env = "SEMIFAAS_ADMIN", default_value = "http://127.0.0.1:7071")]
+    /// The agent's admin endpoint: a URL, `host:port` or a port on 127.0.0.1.
+    #[arg(long, env = "SEMIFAAS_ADMIN", default_value = "http://127.0.0.1:7071", value_parser = admin_url)]
     admin: String,
+}
+
+/// The admin endpoint's base URL from what an operator types: `http://host:port`, `host:port`,
+/// or `port` (the agent listens on 127.0.0.1 unless told otherwise).
+fn admin_url(given: &str) -> Result<String, String> {
+    let given = given.trim();
+    let url = if given.contains("://") {
+        given.to_owned()
+    } else if given.parse::<u16>().is_ok() {
+        format!("http://127.0.0.1:{given}")
+    } else {
+        format!("http://{given}")
+    };
+    let parsed =
+        reqwest::Url::parse(&url).map_err(|e| format!("{given:?} is no admin endpoint: {e}"))?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(format!(
+            "{given:?} is no admin endpoint: expected http://HOST:PORT, HOST:PORT or PORT"
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
 }
 
 impl AdminTarget {
     /// The URL of `path` (starting with `/`) on the admin endpoint.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.admin.trim_end_matches('/'))
+        format!("{}{path}", self.admin)
     }
 }
 
@@ -238,6 +259,27 @@ pub fn stats_table(stats: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn an_admin_endpoint_may_be_a_url_a_host_and_port_or_a_port() {
+        assert_eq!(
+            admin_url("http://127.0.0.1:7071/").unwrap(),
+            "http://127.0.0.1:7071"
+        );
+        assert_eq!(
+            admin_url("127.0.0.1:7181").unwrap(),
+            "http://127.0.0.1:7181"
+        );
+        assert_eq!(admin_url("7181").unwrap(), "http://127.0.0.1:7181");
+        assert_eq!(
+            admin_url("svc.internal:7071").unwrap(),
+            "http://svc.internal:7071"
+        );
+        assert!(admin_url("ftp://x:1")
+            .unwrap_err()
+            .contains("expected http://HOST:PORT"));
+        assert!(admin_url("http://").is_err());
+    }
 
     #[test]
     fn stats_are_an_aligned_table_with_rounded_numbers_and_why() {

@@ -854,8 +854,8 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
     let admin = Admin::new(d.service.admin_port);
     let span = Duration::from_secs_f64(args.capacity_s);
     let clients = args.concurrency.max(1);
-    // The server's CPU per request in each loop, so that the report can say what an offload costs
-    // the server against a local run (assumed steady across each loop's warm-up and count).
+    // The server's CPU per request in each loop (over every request the loop completed, warm-up
+    // included), so that the report can say what an offload costs the server against a local run.
     let cpu = CpuMeter::start(&d.service)?;
     let local = run_closed_loop(
         &http,
@@ -866,7 +866,9 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
         requests(&args.path),
     )
     .await;
-    let local_cpu_per_request = cpu.per_second(&d.service)? / local.completed_rps().max(1e-9);
+    let local_cpu_per_request = cpu
+        .per_request(&d.service, local.answered)?
+        .context("the service completed no request at ratio 0: it cannot be measured")?;
     let prewarmed = d.prewarm.clone();
     let before = admin.stats().await?;
     admin.set_ratio(1.0).await?;
@@ -880,7 +882,7 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
         requests(&args.path),
     )
     .await;
-    let offload_cpu_per_request = cpu.per_second(&d.service)? / platform.completed_rps().max(1e-9);
+    let offload_cpu_per_request = cpu.per_request(&d.service, platform.answered)?;
     admin.set_ratio(0.0).await?;
     let after = admin.stats().await?;
     let delta = |key: &str| {
@@ -892,7 +894,9 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
     let capacity = Capacity {
         local_rps: local.completed_rps(),
         platform_rps: platform.offloaded as f64 / platform.seconds.max(1e-9),
-        offload_cost: offload_cpu_per_request / local_cpu_per_request.max(1e-9),
+        // Nothing completed at ratio 1: the platform adds nothing, whatever an offload costs.
+        offload_cost: offload_cpu_per_request
+            .map_or(1.0, |cpu| cpu / local_cpu_per_request.max(1e-9)),
     };
     let offloaded_share = platform.offloaded as f64 / platform.completed.max(1) as f64;
     println!(
@@ -904,13 +908,19 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
         delta("offloaded"),
         delta("local"),
     );
-    println!(
-        "  server CPU per request: {:.1} ms local, {:.1} ms offloaded: an offload costs the server {:.0} % of a local run, so server and platform together complete {:.0} req/s",
-        local_cpu_per_request * 1e3,
-        offload_cpu_per_request * 1e3,
-        capacity.offload_cost * 100.0,
-        capacity.together_rps()
-    );
+    match offload_cpu_per_request {
+        Some(offloaded) => println!(
+            "  server CPU per request: {:.1} ms local, {:.1} ms offloaded: an offload costs the server {:.0} % of a local run, so server and platform together complete {:.0} req/s",
+            local_cpu_per_request * 1e3,
+            offloaded * 1e3,
+            capacity.offload_cost * 100.0,
+            capacity.together_rps()
+        ),
+        None => println!(
+            "  note: no request completed at ratio 1 ({} failed): the platform adds nothing here; see the platform's log",
+            platform.failed
+        ),
+    }
     if offloaded_share < 0.9 {
         println!("  note: not every request was offloaded at ratio 1: the platform's capacity counts only those that were");
     }
@@ -932,7 +942,7 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
             "platform": loop_json(&platform),
             "server_cpu_ms_per_request": {
                 "local": local_cpu_per_request * 1e3,
-                "offloaded": offload_cpu_per_request * 1e3,
+                "offloaded": offload_cpu_per_request.map(|cpu| cpu * 1e3),
             },
             "platform_prewarm": prewarmed,
             "agent_during_platform": {
@@ -947,20 +957,19 @@ async fn measure_capacity(d: &Deployment, args: &BurstArgs) -> Result<Measured> 
 /// The service's CPU use from a starting point.
 struct CpuMeter {
     cpu_s: f64,
-    at: Instant,
 }
 
 impl CpuMeter {
     fn start(service: &ServiceProcess) -> Result<CpuMeter> {
         Ok(CpuMeter {
             cpu_s: service.cpu_seconds()?,
-            at: Instant::now(),
         })
     }
 
-    /// CPU seconds per second of wall time since the start.
-    fn per_second(&self, service: &ServiceProcess) -> Result<f64> {
-        Ok((service.cpu_seconds()? - self.cpu_s) / self.at.elapsed().as_secs_f64().max(1e-9))
+    /// CPU seconds per request since the start, `requests` having completed; `None` when none did.
+    fn per_request(&self, service: &ServiceProcess, requests: usize) -> Result<Option<f64>> {
+        let spent = service.cpu_seconds()? - self.cpu_s;
+        Ok((requests > 0).then(|| spent / requests as f64))
     }
 }
 

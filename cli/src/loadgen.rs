@@ -241,6 +241,9 @@ pub struct ClosedLoop {
     pub failed: usize,
     /// Of `completed`, those whose placement header said `offloaded`.
     pub offloaded: usize,
+    /// Successful responses over the whole run, warm-up and tail included (what the server did
+    /// while the loop ran, for per-request costs).
+    pub answered: usize,
 }
 
 impl ClosedLoop {
@@ -272,7 +275,7 @@ where
         .map(|_| {
             let (client, request_for, next) = (client.clone(), request_for.clone(), next.clone());
             tokio::spawn(async move {
-                let (mut completed, mut failed, mut offloaded) = (0, 0, 0);
+                let (mut completed, mut failed, mut offloaded, mut answered) = (0, 0, 0, 0);
                 while Instant::now() < to {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     let response =
@@ -280,6 +283,7 @@ where
                     let done = Instant::now();
                     match response {
                         Ok(Ok(e)) if e.status == 200 => {
+                            answered += 1;
                             if done >= from && done < to {
                                 completed += 1;
                                 offloaded +=
@@ -289,7 +293,7 @@ where
                         _ => failed += 1,
                     }
                 }
-                (completed, failed, offloaded)
+                (completed, failed, offloaded, answered)
             })
         })
         .collect();
@@ -299,12 +303,14 @@ where
         completed: 0,
         failed: 0,
         offloaded: 0,
+        answered: 0,
     };
     for task in tasks {
-        if let Ok((completed, failed, offloaded)) = task.await {
+        if let Ok((completed, failed, offloaded, answered)) = task.await {
             result.completed += completed;
             result.failed += failed;
             result.offloaded += offloaded;
+            result.answered += answered;
         }
     }
     result
