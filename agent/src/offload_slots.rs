@@ -18,6 +18,7 @@
 use std::{
     collections::HashMap,
     sync::atomic::{AtomicBool, AtomicU64, Ordering},
+    sync::Arc,
     time::{Duration, Instant},
 };
 
@@ -60,6 +61,8 @@ pub struct OffloadSlots {
     /// The last throttle said instances are still starting: the next success raises the
     /// learned limit at once.
     scaling: AtomicBool,
+    /// Instances the agent's prewarm invocations occupy right now.
+    reserved: Arc<AtomicU64>,
     /// Start times of the offloads in flight, by slot id.
     started: Mutex<HashMap<u64, Instant>>,
     next_id: AtomicU64,
@@ -79,6 +82,18 @@ impl Drop for Slot<'_> {
     }
 }
 
+/// Instances held by prewarm invocations; dropping it gives them back.
+pub struct Reservation {
+    reserved: Arc<AtomicU64>,
+    instances: u64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.reserved.fetch_sub(self.instances, Ordering::AcqRel);
+    }
+}
+
 impl Slot<'_> {
     /// Time since the offload started.
     pub fn elapsed(&self) -> Duration {
@@ -95,7 +110,7 @@ impl Slot<'_> {
             .in_flight
             .load(Ordering::Acquire)
             .saturating_sub(1);
-        let limit = others.max(1);
+        let limit = (others + self.slots.reserved.load(Ordering::Acquire)).max(1);
         let before = self.slots.limit.swap(limit, Ordering::AcqRel);
         *self.slots.changed_at.lock() = Instant::now();
         // A failed probe (one over the limit) is routine; a new or lower room is news.
@@ -163,6 +178,7 @@ impl OffloadSlots {
             harm_changed_at: Mutex::new(Instant::now()),
             holding: AtomicBool::new(false),
             scaling: AtomicBool::new(false),
+            reserved: Arc::new(AtomicU64::new(0)),
             started: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
         }
@@ -246,6 +262,16 @@ impl OffloadSlots {
             slots: self,
             id,
             started,
+        }
+    }
+
+    /// `instances` prewarm invocations are about to occupy platform instances until the
+    /// returned reservation is dropped: a throttle meanwhile counts them in the platform's room.
+    pub fn reserve(&self, instances: u64) -> Reservation {
+        self.reserved.fetch_add(instances, Ordering::AcqRel);
+        Reservation {
+            reserved: self.reserved.clone(),
+            instances,
         }
     }
 
@@ -334,6 +360,29 @@ mod tests {
         drop(only);
         assert_eq!(slots.state().offload_limit, Some(1));
         assert!(slots.has_room());
+    }
+
+    #[test]
+    fn instances_a_prewarm_occupies_count_in_the_room_a_throttle_teaches() {
+        let slots = OffloadSlots::new(None);
+        let prewarm = slots.reserve(4);
+        let offload = slots.take();
+        offload.throttled();
+        assert_eq!(
+            slots.state().offload_limit,
+            Some(4),
+            "4 prewarms, no other offload"
+        );
+        drop(offload);
+        drop(prewarm);
+        let (a, b) = (slots.take(), slots.take());
+        b.throttled();
+        assert_eq!(
+            slots.state().offload_limit,
+            Some(1),
+            "the reservation is gone"
+        );
+        drop(a);
     }
 
     #[test]

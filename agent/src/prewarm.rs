@@ -12,8 +12,8 @@ use serde::Serialize;
 use tracing::{info, warn};
 
 use crate::{
-    closures::ClosureStore, dispatch::Dispatcher, fallback_service::RemoteCallCounts,
-    samples::SampleStore,
+    closures::ClosureStore, controller::BurstControl, dispatch::Dispatcher,
+    fallback_service::RemoteCallCounts, samples::SampleStore,
 };
 
 /// Most concurrent prewarm invocations one request sends.
@@ -63,6 +63,7 @@ pub struct Prewarmer {
     store: Arc<ClosureStore>,
     samples: Arc<SampleStore>,
     remote_calls: Arc<RemoteCallCounts>,
+    control: Arc<BurstControl>,
     rounds: u32,
 }
 
@@ -72,6 +73,7 @@ impl Prewarmer {
         store: Arc<ClosureStore>,
         samples: Arc<SampleStore>,
         remote_calls: Arc<RemoteCallCounts>,
+        control: Arc<BurstControl>,
         rounds: u32,
     ) -> Prewarmer {
         Prewarmer {
@@ -79,6 +81,7 @@ impl Prewarmer {
             store,
             samples,
             remote_calls,
+            control,
             rounds,
         }
     }
@@ -114,6 +117,9 @@ impl Prewarmer {
         let (closures, shadow_calls) = self.plan();
         let refused_before = self.remote_calls.refused.load(Ordering::Relaxed);
         let started = Instant::now();
+        // The prewarms occupy instances: offloads throttled meanwhile must not learn a room
+        // without them.
+        let _occupied = self.control.slots().reserve(instances as u64);
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..instances {
             let dispatcher = self.dispatcher.clone();

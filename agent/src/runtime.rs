@@ -146,6 +146,7 @@ impl Agent {
             store.clone(),
             samples.clone(),
             remote_calls,
+            control.clone(),
             config.shadow_rounds,
         );
         Ok(Agent {
