@@ -73,6 +73,9 @@ pub struct Slot<'a> {
     slots: &'a OffloadSlots,
     id: u64,
     started: Instant,
+    /// Other offloads in flight when this one was sent: what the platform was running when it
+    /// answered, before any of them came back.
+    others_at_start: u64,
 }
 
 impl Drop for Slot<'_> {
@@ -100,7 +103,8 @@ impl Slot<'_> {
         self.started.elapsed()
     }
 
-    /// The platform throttled this offload: the room is the other offloads in flight.
+    /// The platform throttled this offload: the room is the other offloads in flight, counted
+    /// when it was sent or now, whichever is more (some may have come back while the 429 did).
     pub fn throttled(&self) {
         if self.slots.learning().is_none() {
             return;
@@ -109,7 +113,8 @@ impl Slot<'_> {
             .slots
             .in_flight
             .load(Ordering::Acquire)
-            .saturating_sub(1);
+            .saturating_sub(1)
+            .max(self.others_at_start);
         let limit = (others + self.slots.reserved.load(Ordering::Acquire)).max(1);
         let before = self.slots.limit.swap(limit, Ordering::AcqRel);
         *self.slots.changed_at.lock() = Instant::now();
@@ -257,11 +262,12 @@ impl OffloadSlots {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         self.started.lock().insert(id, started);
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        let others_at_start = self.in_flight.fetch_add(1, Ordering::AcqRel);
         Slot {
             slots: self,
             id,
             started,
+            others_at_start,
         }
     }
 
@@ -360,6 +366,16 @@ mod tests {
         drop(only);
         assert_eq!(slots.state().offload_limit, Some(1));
         assert!(slots.has_room());
+    }
+
+    #[test]
+    fn offloads_that_came_back_while_the_throttle_did_still_count_in_the_room() {
+        let slots = OffloadSlots::new(None);
+        let earlier: Vec<_> = (0..4).map(|_| slots.take()).collect();
+        let throttled = slots.take();
+        drop(earlier);
+        throttled.throttled();
+        assert_eq!(slots.state().offload_limit, Some(4));
     }
 
     #[test]
