@@ -11,7 +11,10 @@
 //! - **slower**: offloads that completed in the tick took on average more than [`SLOWER_FACTOR`]
 //!   × the local runs of the same tick (or, without local runs, the recent local level), and
 //!   more than [`SLOW_MIN_MS`]: a warm offload's overhead over a local run is a millisecond or
-//!   two, which never hurts the completion rate; a cold or queued one is hundreds;
+//!   two, which never hurts the completion rate; a cold or queued one is hundreds. Slow offloads
+//!   are harm only while the server and the platform together complete less than the server
+//!   alone over the last [`RECENT_TICKS`] (when that rate is known): warm instances sharing a
+//!   core take 100 ms where a local run takes 20 ms, and still add to what is completed;
 //! - **stuck**: an offload still in flight is older than [`STUCK_FACTOR`] × the local level (and
 //!   at least [`STUCK_MIN_MS`]): an instance is starting, and asking for more would start more
 //!   of them on the same CPUs.
@@ -97,6 +100,8 @@ pub struct GuardVerdict {
 pub struct HarmGuard {
     /// Whether each of the last [`RECENT_TICKS`] ticks was bad, newest last.
     recent: VecDeque<bool>,
+    /// Requests completed and seconds of each of the last [`RECENT_TICKS`] ticks, newest last.
+    completed: VecDeque<(u64, f64)>,
     /// Remembered local run time (ms), for ticks without local runs.
     local_level: Option<f64>,
     cooldown: u32,
@@ -107,6 +112,7 @@ impl Default for HarmGuard {
     fn default() -> Self {
         HarmGuard {
             recent: VecDeque::with_capacity(RECENT_TICKS),
+            completed: VecDeque::with_capacity(RECENT_TICKS),
             local_level: None,
             cooldown: 0,
             verdict: GuardVerdict {
@@ -146,8 +152,20 @@ impl HarmGuard {
                 .is_some_and(|rate| s.arrivals_per_s >= SATURATION_SHARE * rate);
         let stuck_after = local_ms.map_or(STUCK_MIN_MS, |l| (STUCK_FACTOR * l).max(STUCK_MIN_MS));
         let stuck = s.oldest_offload_ms.filter(|age| *age > stuck_after);
+        if self.completed.len() == RECENT_TICKS {
+            self.completed.pop_front();
+        }
+        self.completed.push_back((s.local_runs + s.offloads_done, s.tick_s));
+        let (done, seconds) = self
+            .completed
+            .iter()
+            .fold((0, 0.0), |(n, t), (dn, dt)| (n + dn, t + dt));
+        let recent_per_s = if seconds > 0.0 { done as f64 / seconds } else { 0.0 };
+        let completing_less = s
+            .server_alone_per_s
+            .is_none_or(|alone| recent_per_s < alone);
         let slower = match (s.offload_mean_ms, local_ms) {
-            (Some(rtt), Some(local)) if s.offloads_done > 0 => {
+            (Some(rtt), Some(local)) if s.offloads_done > 0 && completing_less => {
                 (rtt > SLOWER_FACTOR * local && rtt > SLOW_MIN_MS).then_some((rtt, local))
             }
             _ => None,
@@ -254,8 +272,11 @@ mod tests {
     #[test]
     fn slow_offloads_back_off_after_two_bad_ticks_then_cool_down() {
         let mut g = HarmGuard::default();
+        // 40 completed per second, where the server alone completes 60.
         let slow = GuardSignals {
             offload_mean_ms: Some(900.0),
+            local_runs: 3,
+            offloads_done: 1,
             ..saturated()
         };
         let got = actions(&mut g, &[slow; 5]);
@@ -266,6 +287,33 @@ mod tests {
         assert!(why.contains("offloads take 900 ms against 120 ms"), "{why}");
         assert_eq!(g.tick(slow).action, Allow);
         assert!(g.verdict().why.contains("watching"), "{}", g.verdict().why);
+    }
+
+    #[test]
+    fn slow_offloads_that_still_add_to_what_the_server_completes_are_no_harm() {
+        // `semifaas demo` 2026-11-29, auto-warm mid-burst: four warm instances sharing a core take
+        // 101 ms where a local run takes 22 ms, and server and platform complete 60/s against
+        // the server's 50/s alone.
+        let mut g = HarmGuard::default();
+        let shared_core = GuardSignals {
+            arrivals_per_s: 70.0,
+            server_alone_per_s: Some(50.0),
+            local_runs: 2,
+            local_mean_ms: Some(22.0),
+            offloads_done: 4,
+            offload_mean_ms: Some(101.0),
+            ..saturated()
+        };
+        assert!(actions(&mut g, &[shared_core; 6])
+            .iter()
+            .all(|a| *a == GuardAction::Allow));
+        // The same round trips while the two complete less than the server alone are harm.
+        let fewer = GuardSignals {
+            local_runs: 2,
+            offloads_done: 2,
+            ..shared_core
+        };
+        assert!(actions(&mut g, &[fewer; 4]).contains(&GuardAction::BackOff));
     }
 
     #[test]
@@ -379,9 +427,11 @@ mod tests {
     fn without_local_runs_the_remembered_local_level_is_the_yardstick() {
         let mut g = HarmGuard::default();
         g.tick(saturated()); // local level 120 ms
+        // 10 completed per second, where the server alone completes 60.
         let only_offloads = GuardSignals {
             local_runs: 0,
             local_mean_ms: None,
+            offloads_done: 1,
             offload_mean_ms: Some(300.0),
             ..saturated()
         };
