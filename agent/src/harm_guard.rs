@@ -155,12 +155,17 @@ impl HarmGuard {
         if self.completed.len() == RECENT_TICKS {
             self.completed.pop_front();
         }
-        self.completed.push_back((s.local_runs + s.offloads_done, s.tick_s));
+        self.completed
+            .push_back((s.local_runs + s.offloads_done, s.tick_s));
         let (done, seconds) = self
             .completed
             .iter()
             .fold((0, 0.0), |(n, t), (dn, dt)| (n + dn, t + dt));
-        let recent_per_s = if seconds > 0.0 { done as f64 / seconds } else { 0.0 };
+        let recent_per_s = if seconds > 0.0 {
+            done as f64 / seconds
+        } else {
+            0.0
+        };
         let completing_less = s
             .server_alone_per_s
             .is_none_or(|alone| recent_per_s < alone);
@@ -427,7 +432,7 @@ mod tests {
     fn without_local_runs_the_remembered_local_level_is_the_yardstick() {
         let mut g = HarmGuard::default();
         g.tick(saturated()); // local level 120 ms
-        // 10 completed per second, where the server alone completes 60.
+                             // 10 completed per second, where the server alone completes 60.
         let only_offloads = GuardSignals {
             local_runs: 0,
             local_mean_ms: None,

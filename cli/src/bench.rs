@@ -11,8 +11,12 @@ use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
 use semifaas_cli::{
-    harness::{Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess},
+    harness::{
+        Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+        PLACEMENT_HEADER,
+    },
     plot::{self, Series},
+    timeline,
 };
 
 #[derive(Debug, Args)]
@@ -64,19 +68,29 @@ async fn deploy(out: &std::path::Path, platform_args: &[&str]) -> Result<Deploym
     let dist = Dist::locate()?;
     let logs = out.join("logs");
     let platform = FaasLocalProcess::start(&dist, "semifaas", platform_args, &logs).await?;
-    let service = ServiceProcess::start(
-        &dist,
-        &ServiceOptions::new("image-service", &platform.endpoint()),
-        &logs,
-    )
-    .await?;
+    let mut options = ServiceOptions::new("image-service", &platform.endpoint());
+    // Every handler is offloadable at once, however little CPU it takes (the benchmarks measure
+    // the offload path itself), and each response says where it ran, so a measurement can check
+    // it measured what it says.
+    options.settings.extend([
+        ("min-cpu-ms".into(), "0".into()),
+        ("profile.samples".into(), "0".into()),
+        ("placement-header".into(), PLACEMENT_HEADER.into()),
+    ]);
+    let service = ServiceProcess::start(&dist, &options, &logs).await?;
     Ok(Deployment { platform, service })
 }
 
-/// Sequential latencies (ms, sorted) of `n` sends of `request`.
-async fn latencies(http: &HttpClient, request: &Request, n: usize) -> Result<Vec<f64>> {
+/// Sequential latencies (ms, sorted) of `n` sends of `request`; each must have run where
+/// `ran` says (`local` or `offloaded`, per its placement header) when given.
+async fn latencies(
+    http: &HttpClient,
+    request: &Request,
+    n: usize,
+    ran: Option<&str>,
+) -> Result<Vec<f64>> {
     let mut out = Vec::with_capacity(n);
-    for _ in 0..n {
+    for i in 0..n {
         let start = Instant::now();
         let exchange = http.send(request).await?;
         if exchange.status != 200 {
@@ -87,14 +101,28 @@ async fn latencies(http: &HttpClient, request: &Request, n: usize) -> Result<Vec
                 exchange.status
             );
         }
+        if let Some(expected) = ran {
+            let placed = exchange
+                .placement
+                .as_deref()
+                .unwrap_or("(no placement header)");
+            if placed != expected {
+                bail!(
+                    "{} {}: request {i} ran {placed}, not {expected}: the measurement would not be what it says (see the service log)",
+                    request.method,
+                    request.path
+                );
+            }
+        }
         out.push(start.elapsed().as_secs_f64() * 1000.0);
     }
     out.sort_by(f64::total_cmp);
     Ok(out)
 }
 
+/// The value at quantile `p` of non-empty `sorted` (the shared nearest-rank helper).
 fn percentile(sorted: &[f64], p: f64) -> f64 {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+    timeline::percentile(sorted, p).unwrap_or(f64::NAN)
 }
 
 fn summary(sorted: &[f64]) -> Value {
@@ -133,11 +161,11 @@ async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
     let mut series = vec![];
     for (name, request) in &endpoints {
         admin.set_ratio(0.0).await?;
-        latencies(&http, request, n / 2).await?; // JIT warm-up on the server
-        let local = latencies(&http, request, n).await?;
+        latencies(&http, request, n / 2, None).await?; // JIT warm-up on the server
+        let local = latencies(&http, request, n, Some("local")).await?;
         admin.set_ratio(1.0).await?;
-        latencies(&http, request, n / 2).await?; // warm the instance and its JIT
-        let offloaded = latencies(&http, request, n).await?;
+        latencies(&http, request, n / 2, None).await?; // warm the instance and its JIT
+        let offloaded = latencies(&http, request, n, Some("offloaded")).await?;
         let entry = json!({
             "path": request.path,
             "local": summary(&local),
@@ -191,7 +219,7 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
     let http = HttpClient::new(d.service.port);
     let admin = Admin::new(d.service.admin_port);
     let request = Request::get("/images/thumbnails/4?seed=1&size=32");
-    latencies(&http, &request, 20).await?; // the closure is built on the server's side first
+    latencies(&http, &request, 20, Some("local")).await?; // the closure is built on the server's side first
     admin.set_ratio(1.0).await?;
     let mut rows = vec![];
     for run in 0..runs {
