@@ -16,6 +16,7 @@ java: rust
 
 samples:
 	$(MVN) -f samples/image-service/pom.xml package -DskipTests
+	$(MVN) -f samples/image-service/pom.xml -Pboot2 package -DskipTests
 	$(MVN) -f samples/blog/pom.xml package -DskipTests
 	$(MVN) -f samples/library/pom.xml package -DskipTests
 	$(MVN) -f samples/library/pom.xml -Pboot4 package -DskipTests
@@ -25,6 +26,7 @@ dist: rust java samples
 	cp --remove-destination target/release/bootstrap target/release/semifaas $(DIST)/
 	cp --remove-destination jvm-hooks/agent/target/semifaas-agent.jar jvm-hooks/runtime/target/semifaas-runtime.jar $(DIST)/
 	cp --remove-destination samples/image-service/target/image-service.jar $(DIST)/samples/
+	cp --remove-destination samples/image-service/target/boot2/image-service.jar $(DIST)/samples/image-service-boot2.jar
 	cp --remove-destination samples/blog/target/blog.jar $(DIST)/samples/
 	cp --remove-destination samples/library/target/library.jar $(DIST)/samples/
 	cp --remove-destination samples/library/target/boot4/library.jar $(DIST)/samples/library-boot4.jar
@@ -36,11 +38,13 @@ demo: build
 
 test: build test-java test-rust
 
-# The library sample is tested on Spring Boot 3 and, with -Pboot4, on Spring Boot 4; that
-# profile builds in samples/library/target/boot4/, so it never replaces target/library.jar.
+# The library sample is tested on Spring Boot 3 and, with -Pboot4, on Spring Boot 4; the image
+# service on Spring Boot 3 and, with -Pboot2, on Spring Boot 2.7 (javax.servlet). Those profiles
+# build in target/boot4/ and target/boot2/, so they never replace the default jars.
 test-java:
 	$(MVN) -f jvm-hooks/pom.xml verify -Dnative.lib.dir=$(NATIVE_DIR)
 	$(MVN) -f samples/image-service/pom.xml test
+	$(MVN) -f samples/image-service/pom.xml -Pboot2 test
 	$(MVN) -f samples/blog/pom.xml test
 	$(MVN) -f samples/library/pom.xml test
 	$(MVN) -f samples/library/pom.xml -Pboot4 test

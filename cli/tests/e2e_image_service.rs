@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use semifaas_cli::harness::{
     Admin, Dist, Exchange, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+    PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -239,4 +240,53 @@ async fn agent_works_on_the_newer_jdk() {
     assert_same("newer JDK", &local, &offloaded, &requests[..3]);
     let (_, off, _, failures) = totals(&admin.stats().await.unwrap());
     assert_eq!((off, failures), (3, 0));
+}
+
+/// Spring Boot 2.7 (`javax.servlet`, Tomcat 9, Spring Framework 5), the line many production
+/// applications still run: the same requests answer byte for byte the same offloaded, every one
+/// is offloaded (the request's `javax` snapshot and context holders work on the function), and
+/// each response's placement header says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn on_spring_boot_2_offloaded_responses_are_byte_identical() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("image-service-boot2");
+    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "2"], &logs)
+        .await
+        .unwrap();
+    let mut options = offload_everything(&platform.endpoint());
+    options.sample = "image-service-boot2".into();
+    options
+        .settings
+        .push(("placement-header".into(), PLACEMENT_HEADER.into()));
+    let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
+    assert!(
+        service.log().contains("(v2.7."),
+        "the Boot 2.7 build ran:\n{}",
+        service.log()
+    );
+    let http = HttpClient::new(service.port);
+    let admin = Admin::new(service.admin_port);
+    let requests = request_set(&http).await;
+    let local = run_round(&http, &requests).await;
+    assert!(local.iter().all(|e| e.placement.as_deref() == Some("local")));
+    let before = totals(&admin.stats().await.unwrap());
+    admin.set_ratio(1.0).await.unwrap();
+    for round in ["ratio 1 (cold)", "ratio 1 (warm)"] {
+        let offloaded = run_round(&http, &requests).await;
+        assert_same(round, &local, &offloaded, &requests);
+        for (exchange, request) in offloaded.iter().zip(&requests) {
+            assert_eq!(
+                exchange.placement.as_deref(),
+                Some("offloaded"),
+                "{round}: {} {}\n{}",
+                request.method,
+                request.path,
+                service.log()
+            );
+        }
+    }
+    let after = totals(&admin.stats().await.unwrap());
+    let n = requests.len() as u64;
+    assert_eq!(after.1 - before.1, 2 * n, "every invocation offloaded");
+    assert_eq!(after.3, 0, "no failures:\n{}", service.log());
 }

@@ -182,6 +182,21 @@ pub fn libjvm_path(java_home: &Path) -> Result<PathBuf, String> {
         .ok_or_else(|| format!("{} has no lib/server/libjvm.so", java_home.display()))
 }
 
+/// Resets `SIGSEGV` and `SIGBUS` to their default before the JVM installs its handlers. The JVM
+/// chains signals it does not recognise to the handler it found, and Rust's stack-overflow
+/// handler, finding no guard page hit, restores the default and returns: a JVM crash then killed
+/// the instance without a crash report. Without a handler to chain to, the JVM writes its report
+/// (`-XX:ErrorFile`) and the instance's log names it.
+fn leave_fault_signals_to_the_jvm() {
+    for signal in [libc::SIGSEGV, libc::SIGBUS] {
+        // SAFETY: called once, before the JVM starts its threads; nothing here relies on the
+        // handler being replaced (Rust's only reports stack overflows of Rust threads).
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+        }
+    }
+}
+
 /// The started JVM with the runtime's entry points resolved once.
 pub struct Jvm {
     vm: JavaVM,
@@ -204,6 +219,7 @@ impl Jvm {
             reason: e.to_string(),
         })?;
         debug!(libjvm = %libjvm.display(), "starting the JVM");
+        leave_fault_signals_to_the_jvm();
         let vm = JavaVM::with_libjvm(args, || Ok(libjvm.clone())).map_err(|e| JvmError::Start {
             libjvm: libjvm.clone(),
             options: options.clone(),
