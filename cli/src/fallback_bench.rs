@@ -1,7 +1,8 @@
 //! `semifaas bench-fallbacks`: how many fallbacks (closure fetches, class and resource loads,
-//! remote calls) one offloaded request of each blog handler needs, on a cold instance and on a
-//! warm one. Reads the agent's per-handler counters around every single request, so each number
-//! belongs to exactly one request.
+//! remote calls, lazy-data initializations) one offloaded request of each handler of the stateful
+//! samples (blog, library) needs, on a cold instance and on a warm one, and what each request
+//! takes at ratio 0 and at ratio 1. Reads the agent's per-handler counters around every single
+//! request, so each number belongs to exactly one request.
 
 use std::{
     collections::BTreeMap,
@@ -9,34 +10,78 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use anyhow::{bail, Context, Result};
-use clap::Args;
-use reqwest::{header, Method};
+use anyhow::{bail, ensure, Context, Result};
+use clap::{Args, ValueEnum};
+use reqwest::Method;
 use serde::Serialize;
 use serde_json::Value;
 
 use semifaas_cli::{
-    harness::{Admin, Dist, FaasLocalProcess, ServiceOptions, ServiceProcess},
+    harness::{
+        Admin, Browser, Dist, FaasLocalProcess, Reply, ServiceOptions, ServiceProcess,
+        PLACEMENT_HEADER,
+    },
     plot_bars::{self, BarSeries},
+    timeline,
 };
 
 const FUNCTION: &str = "semifaas";
-const KINDS: [&str; 4] = ["fetch_closure", "load_class", "get_resource", "invoke"];
+const KINDS: [&str; 5] = [
+    "fetch_closure",
+    "load_class",
+    "get_resource",
+    "invoke",
+    "lazy_data",
+];
 /// Idle seconds before faas-local stops an instance, so each handler's first request is cold.
 const KEEP_ALIVE_SECS: &str = "1";
-const BLOG: &str = "io.semifaas.samples.blog.web.";
 
 #[derive(Debug, Args)]
 pub struct FallbackBenchArgs {
-    /// Where the JSON report and the PNG plot go.
+    /// Where the JSON reports and the PNG plots go.
     #[arg(long, default_value = "bench-out")]
     out: PathBuf,
-    /// Requests per handler on a warm instance, after the cold one.
+    /// Requests per handler on a warm instance (and locally after the first), after the cold one.
     #[arg(long, default_value_t = 3)]
     warm: usize,
+    /// The samples to measure, each with a service and platform of its own.
+    #[arg(long = "sample", value_enum, default_values_t = [Sample::Blog, Sample::Library])]
+    samples: Vec<Sample>,
 }
 
-/// Fallbacks of the requests of one handler in one state (cold or warm).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sample {
+    Blog,
+    Library,
+}
+
+impl Sample {
+    fn jar(self) -> &'static str {
+        match self {
+            Sample::Blog => "blog",
+            Sample::Library => "library",
+        }
+    }
+
+    /// The package the cases' handler names are relative to.
+    fn package(self) -> &'static str {
+        match self {
+            Sample::Blog => "io.semifaas.samples.blog.web.",
+            Sample::Library => "io.semifaas.samples.library.",
+        }
+    }
+
+    /// The file name of its report and plot, without extension (the blog's kept its name).
+    fn report_stem(self) -> &'static str {
+        match self {
+            Sample::Blog => "fallbacks",
+            Sample::Library => "fallbacks-library",
+        }
+    }
+}
+
+/// The requests of one handler in one state: cold or warm instance.
 #[derive(Debug, Default, Serialize)]
 struct Tally {
     requests: u64,
@@ -44,6 +89,8 @@ struct Tally {
     failed: u64,
     /// Sums over the offloaded requests, by kind.
     fallbacks: BTreeMap<String, u64>,
+    /// Latency of each offloaded request, as the client saw it.
+    latency_ms: Vec<f64>,
 }
 
 impl Tally {
@@ -53,12 +100,24 @@ impl Tally {
             n => self.fallbacks.get(kind).copied().unwrap_or(0) as f64 / n as f64,
         }
     }
+
+    fn p50_ms(&self) -> Option<f64> {
+        p50(&self.latency_ms)
+    }
+}
+
+/// The handler's requests at ratio 0: its first on this server, then the rest.
+#[derive(Debug, Default, Serialize)]
+struct Local {
+    first_ms: Option<f64>,
+    warm_ms: Vec<f64>,
 }
 
 #[derive(Debug, Serialize)]
 struct HandlerResult {
     handler: String,
     request: String,
+    local: Local,
     cold: Tally,
     warm: Tally,
     /// The agent's last failure message for the handler, when an offload failed.
@@ -67,6 +126,7 @@ struct HandlerResult {
 
 #[derive(Debug, Serialize)]
 struct Report {
+    sample: Sample,
     unix_time: u64,
     command: String,
     warm_requests_per_handler: usize,
@@ -74,38 +134,72 @@ struct Report {
     handlers: Vec<HandlerResult>,
 }
 
-/// One blog request and the handler that serves it.
+/// What a case sends.
+enum Send {
+    Get(String),
+    /// A form POST (with the session's CSRF token when the sample has one).
+    Form(String, Vec<(&'static str, String)>),
+    Json(Method, String, String),
+}
+
+/// One request and the handler (relative to the sample's package) that serves it.
 struct Case {
     handler: &'static str,
-    method: Method,
-    path: String,
-    form: Option<&'static str>,
-    json: Option<String>,
+    send: Send,
 }
 
 impl Case {
-    fn new(handler: &'static str, method: Method, path: &str) -> Case {
+    fn get(handler: &'static str, path: impl Into<String>) -> Case {
         Case {
             handler,
-            method,
-            path: path.into(),
-            form: None,
-            json: None,
+            send: Send::Get(path.into()),
         }
     }
 
-    fn form(mut self, body: &'static str) -> Case {
-        self.form = Some(body);
-        self
+    fn form(handler: &'static str, path: impl Into<String>, fields: &[(&'static str, &str)]) -> Case {
+        let fields = fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+        Case {
+            handler,
+            send: Send::Form(path.into(), fields),
+        }
     }
 
-    fn json(mut self, body: &str) -> Case {
-        self.json = Some(body.into());
-        self
+    fn json(handler: &'static str, method: Method, path: impl Into<String>, body: &str) -> Case {
+        Case {
+            handler,
+            send: Send::Json(method, path.into(), body.into()),
+        }
     }
 
     fn describe(&self) -> String {
-        format!("{} {}", self.method, self.path)
+        match &self.send {
+            Send::Get(path) => format!("GET {path}"),
+            Send::Form(path, _) => format!("POST {path}"),
+            Send::Json(method, path, _) => format!("{method} {path}"),
+        }
+    }
+
+    /// Sends it; a server error (5xx) is an error (4xx answers, such as a validation error page,
+    /// are requests like any other).
+    async fn send(&self, browser: &mut Browser) -> Result<Reply> {
+        let reply = match &self.send {
+            Send::Get(path) => browser.get(path).await,
+            Send::Form(path, fields) => {
+                let fields: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                browser.form(path, &fields).await
+            }
+            Send::Json(method, path, body) => browser.json(method.clone(), path, body).await,
+        };
+        if reply.status >= 500 {
+            bail!(
+                "{}: HTTP {}: {}",
+                self.describe(),
+                reply.status,
+                &reply.body[..reply.body.len().min(300)]
+            );
+        }
+        Ok(reply)
     }
 }
 
@@ -113,95 +207,138 @@ const POST_BODY: &str =
     "A post written by the fallback benchmark.\n\n## Section\n\nSome *markdown* \
      with a list:\n\n- one\n- two\n\nAnd `code`.";
 
-fn cases(own_post: u64) -> Vec<Case> {
+/// At ratio 0: logs in, writes the post the edit case changes (only its author may), and returns
+/// the blog's cases.
+async fn blog_cases(browser: &mut Browser) -> Result<Vec<Case>> {
+    let login = [("username", "alice"), ("password", "alice")];
+    Case::form("AuthController#login", "/login", &login)
+        .send(browser)
+        .await?;
     let post_json = serde_json::json!({"title": "Benchmark post", "body": POST_BODY}).to_string();
-    vec![
-        Case::new("AuthController#session", Method::GET, "/api/session"),
-        Case::new("PostApiController#list", Method::GET, "/api/posts"),
-        Case::new("PostApiController#get", Method::GET, "/api/posts/1"),
-        Case::new("PostApiController#create", Method::POST, "/api/posts").json(&post_json),
-        Case::new(
-            "PostApiController#comment",
-            Method::POST,
-            "/api/posts/1/comments",
-        )
-        .json(r#"{"body":"A comment from the fallback benchmark."}"#),
-        Case::new(
+    let created = Case::json("PostApiController#create", Method::POST, "/api/posts", &post_json)
+        .send(browser)
+        .await?;
+    let own_post = created.json()["id"]
+        .as_u64()
+        .with_context(|| format!("POST /api/posts answered no id: {}", created.body))?;
+    let comment = r#"{"body":"A comment from the fallback benchmark."}"#;
+    Ok(vec![
+        Case::get("AuthController#session", "/api/session"),
+        Case::get("PostApiController#list", "/api/posts"),
+        Case::get("PostApiController#get", "/api/posts/1"),
+        Case::json("PostApiController#create", Method::POST, "/api/posts", &post_json),
+        Case::json("PostApiController#comment", Method::POST, "/api/posts/1/comments", comment),
+        Case::json(
             "PostApiController#edit",
             Method::PUT,
-            &format!("/api/posts/{own_post}"),
-        )
-        .json(&post_json),
-        Case::new("PageController#list", Method::GET, "/posts"),
-        Case::new("PageController#show", Method::GET, "/posts/2"),
-        Case::new("PageController#newPost", Method::GET, "/posts/new"),
-        Case::new("PageController#create", Method::POST, "/posts")
-            .form("title=Benchmark+page+post&body=Written+through+the+form+by+the+benchmark."),
-        Case::new(
-            "SearchController#search",
-            Method::GET,
-            "/api/search?q=markdown",
+            format!("/api/posts/{own_post}"),
+            &post_json,
         ),
-        Case::new("StatsController#stats", Method::GET, "/api/stats"),
-        Case::new("AdminController#dump", Method::GET, "/api/admin/dump"),
-        Case::new("AuthController#login", Method::POST, "/login")
-            .form("username=alice&password=alice"),
+        Case::get("PageController#list", "/posts"),
+        Case::get("PageController#show", "/posts/2"),
+        Case::get("PageController#newPost", "/posts/new"),
+        Case::form(
+            "PageController#create",
+            "/posts",
+            &[
+                ("title", "Benchmark page post"),
+                ("body", "Written through the form by the benchmark."),
+            ],
+        ),
+        Case::get("SearchController#search", "/api/search?q=markdown"),
+        Case::get("StatsController#stats", "/api/stats"),
+        Case::get("AdminController#dump", "/api/admin/dump"),
+        Case::form("AuthController#login", "/login", &login),
+    ])
+}
+
+/// The book form's fields.
+fn book(title: &str) -> [(&'static str, &str); 5] {
+    [
+        ("title", title),
+        ("author", "Jane Austen"),
+        ("isbn", "9780000030000"),
+        ("publishedYear", "1817"),
+        ("copies", "9"),
     ]
 }
 
-/// A blog client that keeps the session cookie of its login.
-struct BlogClient {
-    client: reqwest::Client,
-    base: String,
-    cookie: Option<String>,
+/// At ratio 0: logs in as the librarian (CSRF token and all), adds the book the edit and borrow
+/// cases use, borrows it once for the return case, and returns the library's cases.
+async fn library_cases(browser: &mut Browser) -> Result<Vec<Case>> {
+    browser.get("/login").await;
+    let login = Case::form(
+        "web.HomeController#login",
+        "/login",
+        &[("username", "alice"), ("password", "alice")],
+    )
+    .send(browser)
+    .await?;
+    ensure!(
+        login.status == 302 && !login.location.as_deref().unwrap_or("").contains("error"),
+        "logging in as alice failed: {login:?}"
+    );
+    // Login replaced the session and its CSRF token: a page with a form carries the new one.
+    browser.get("/books/new").await;
+    let books = browser.get("/api/books").await.json();
+    let pride = book_id(&books, "Pride and Prejudice")?;
+    let created = Case::form("web.CatalogueController#create", "/books", &book("Persuasion"))
+        .send(browser)
+        .await?;
+    let added = created
+        .location
+        .as_deref()
+        .and_then(|l| l.strip_prefix("/books/"))
+        .and_then(|id| id.parse::<u64>().ok())
+        .with_context(|| format!("adding a book redirected nowhere: {created:?}"))?;
+    Case::form("web.BookController#borrow", format!("/books/{added}/borrow"), &[])
+        .send(browser)
+        .await?;
+    let mine = browser.get("/my/loans").await;
+    let loan = loan_id(&mine.body)
+        .with_context(|| format!("no loan to return on /my/loans: {}", mine.body))?;
+    Ok(vec![
+        Case::get("web.HomeController#home", "/"),
+        Case::get("web.CatalogueController#list", "/books?q=austen"),
+        Case::get("web.BookController#show", format!("/books/{pride}")),
+        Case::get("web.CatalogueController#newBook", "/books/new"),
+        Case::form("web.CatalogueController#create", "/books", &book("Sanditon")),
+        Case::get("web.BookController#edit", format!("/books/{added}/edit")),
+        Case::form(
+            "web.BookController#update",
+            format!("/books/{added}/edit"),
+            &book("Persuasion: A Novel"),
+        ),
+        Case::form("web.BookController#borrow", format!("/books/{added}/borrow"), &[]),
+        Case::get("web.LoanController#myLoans", "/my/loans"),
+        Case::form("web.LoanController#giveBack", format!("/loans/{loan}/return"), &[]),
+        Case::get("api.BookApiController#books", "/api/books"),
+        Case::get("api.BookApiController#book", format!("/api/books/{pride}")),
+        Case::get("api.BookApiController#summary", "/api/catalogue/summary"),
+        Case::get("api.AdminController#dump", "/api/admin/dump"),
+    ])
 }
 
-impl BlogClient {
-    fn new(port: u16) -> BlogClient {
-        BlogClient {
-            client: reqwest::Client::builder()
-                .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .expect("building an HTTP client"),
-            base: format!("http://127.0.0.1:{port}"),
-            cookie: None,
-        }
-    }
+fn book_id(books: &Value, title: &str) -> Result<u64> {
+    books
+        .as_array()
+        .and_then(|all| all.iter().find(|b| b["title"] == title))
+        .and_then(|b| b["id"].as_u64())
+        .with_context(|| format!("no book {title:?} in /api/books: {books}"))
+}
 
-    /// Sends the case's request; an answer that is not 2xx or a redirect is an error.
-    async fn send(&mut self, case: &Case) -> Result<Value> {
-        let mut builder = self
-            .client
-            .request(case.method.clone(), format!("{}{}", self.base, case.path));
-        if let Some(cookie) = &self.cookie {
-            builder = builder.header(header::COOKIE, cookie);
-        }
-        if let Some(form) = case.form {
-            builder = builder
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(form);
-        } else if let Some(json) = &case.json {
-            builder = builder
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(json.clone());
-        }
-        let response = builder.send().await.with_context(|| case.describe())?;
-        if let Some(set) = response.headers().get(header::SET_COOKIE) {
-            let pair = set.to_str()?.split(';').next().unwrap_or_default();
-            self.cookie = Some(pair.to_owned());
-        }
-        let status = response.status();
-        let body = response.bytes().await?;
-        if !(status.is_success() || status.is_redirection()) {
-            bail!(
-                "{}: HTTP {status}: {}",
-                case.describe(),
-                String::from_utf8_lossy(&body)
-            );
-        }
-        Ok(serde_json::from_slice(&body).unwrap_or(Value::Null))
-    }
+/// The newest loan the page offers to return (`/loans/{id}/return`).
+fn loan_id(page: &str) -> Option<u64> {
+    page.match_indices("/loans/")
+        .filter_map(|(at, _)| {
+            let rest = &page[at + "/loans/".len()..];
+            let digits = rest.find('/').map(|end| &rest[..end])?;
+            rest[digits.len()..]
+                .starts_with("/return")
+                .then(|| digits.parse().ok())
+                .flatten()
+        })
+        .max()
 }
 
 /// The counters of one handler in the agent's `/stats`.
@@ -221,7 +358,7 @@ impl Counters {
 
 async fn counters(admin: &Admin, handler: &str) -> Result<Counters> {
     let stats = admin.stats().await?;
-    let h = &stats["handlers"][format!("{BLOG}{handler}")];
+    let h = &stats["handlers"][handler];
     if h.is_null() {
         return Ok(Counters::default());
     }
@@ -259,47 +396,86 @@ async fn wait_no_instances(platform: &FaasLocalProcess) -> Result<()> {
     }
 }
 
-/// Sends one request and adds its fallbacks to the cold or warm tally, by whether faas-local
-/// started an instance for it.
-async fn measure(
-    blog: &mut BlogClient,
-    admin: &Admin,
-    platform: &FaasLocalProcess,
-    case: &Case,
-    result: &mut HandlerResult,
-) -> Result<()> {
-    let (before, starts) = (
-        counters(admin, case.handler).await?,
-        cold_starts(platform).await?,
-    );
-    blog.send(case).await?;
-    let (after, starts_after) = (
-        counters(admin, case.handler).await?,
-        cold_starts(platform).await?,
-    );
-    let tally = if starts_after > starts {
-        &mut result.cold
-    } else {
-        &mut result.warm
-    };
-    tally.requests += 1;
-    if after.failures > before.failures {
-        tally.failed += 1;
-        result.last_failure = after.last_failure;
-    } else if after.offloaded > before.offloaded {
-        tally.offloaded += 1;
-        for kind in KINDS {
-            *tally.fallbacks.entry(kind.into()).or_default() +=
-                after.fallback(kind).saturating_sub(before.fallback(kind));
+/// One deployment of a sample: its platform, its service and a logged-in browser.
+struct Bench<'a> {
+    platform: &'a FaasLocalProcess,
+    admin: Admin,
+    browser: Browser,
+    package: &'static str,
+}
+
+impl Bench<'_> {
+    /// At ratio 0: sends the case and times it; it must have run locally.
+    async fn measure_local(&mut self, case: &Case, local: &mut Local) -> Result<()> {
+        let start = Instant::now();
+        let reply = case.send(&mut self.browser).await?;
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        ensure!(
+            reply.ran.as_deref() == Some("local"),
+            "{} ran {:?} at ratio 0",
+            case.describe(),
+            reply.ran
+        );
+        match local.first_ms {
+            None => local.first_ms = Some(ms),
+            Some(_) => local.warm_ms.push(ms),
         }
+        Ok(())
     }
-    Ok(())
+
+    /// At ratio 1: sends the case and adds its fallbacks and latency to the cold or warm tally,
+    /// by whether faas-local started an instance for it.
+    async fn measure_offloaded(&mut self, case: &Case, result: &mut HandlerResult) -> Result<()> {
+        let handler = format!("{}{}", self.package, case.handler);
+        let (before, starts) = (
+            counters(&self.admin, &handler).await?,
+            cold_starts(self.platform).await?,
+        );
+        let start = Instant::now();
+        let reply = case.send(&mut self.browser).await?;
+        let ms = start.elapsed().as_secs_f64() * 1e3;
+        let (after, starts_after) = (
+            counters(&self.admin, &handler).await?,
+            cold_starts(self.platform).await?,
+        );
+        let tally = if starts_after > starts {
+            &mut result.cold
+        } else {
+            &mut result.warm
+        };
+        tally.requests += 1;
+        if after.failures > before.failures {
+            tally.failed += 1;
+            result.last_failure = after.last_failure;
+        } else if after.offloaded > before.offloaded {
+            ensure!(
+                reply.ran.as_deref() == Some("offloaded"),
+                "{}: /stats counted an offload of {handler}, the response says {:?}",
+                case.describe(),
+                reply.ran
+            );
+            tally.offloaded += 1;
+            tally.latency_ms.push(ms);
+            for kind in KINDS {
+                *tally.fallbacks.entry(kind.into()).or_default() +=
+                    after.fallback(kind).saturating_sub(before.fallback(kind));
+            }
+        }
+        Ok(())
+    }
 }
 
 pub async fn run(args: FallbackBenchArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)?;
+    for sample in &args.samples {
+        run_sample(*sample, &args).await?;
+    }
+    Ok(())
+}
+
+async fn run_sample(sample: Sample, args: &FallbackBenchArgs) -> Result<()> {
     let dist = Dist::locate()?;
-    let logs = args.out.join("logs");
+    let logs = args.out.join("logs").join(sample.jar());
     let platform = FaasLocalProcess::start(
         &dist,
         FUNCTION,
@@ -307,47 +483,53 @@ pub async fn run(args: FallbackBenchArgs) -> Result<()> {
         &logs,
     )
     .await?;
-    let mut options = ServiceOptions::new("blog", &platform.endpoint());
+    let mut options = ServiceOptions::new(sample.jar(), &platform.endpoint());
     options.settings.extend([
         ("min-cpu-ms".to_owned(), "0".to_owned()),
         ("profile.samples".to_owned(), "0".to_owned()),
+        ("placement-header".to_owned(), PLACEMENT_HEADER.to_owned()),
     ]);
     let service = ServiceProcess::start(&dist, &options, &logs).await?;
-    let admin = Admin::new(service.admin_port);
-    let mut blog = BlogClient::new(service.port);
-
-    // At ratio 0: log in and write the post the edit case changes (only its author may).
-    let login = Case::new("AuthController#login", Method::POST, "/login")
-        .form("username=alice&password=alice");
-    blog.send(&login).await?;
-    let post_json = serde_json::json!({"title": "Benchmark post", "body": POST_BODY}).to_string();
-    let created = blog
-        .send(&Case::new("PostApiController#create", Method::POST, "/api/posts").json(&post_json))
-        .await?;
-    let own_post = created["id"]
-        .as_u64()
-        .with_context(|| format!("POST /api/posts answered no id: {created}"))?;
-    admin.set_ratio(1.0).await?;
-
-    let mut results = vec![];
-    for case in cases(own_post) {
-        wait_no_instances(&platform).await?;
-        let mut result = HandlerResult {
+    let mut bench = Bench {
+        platform: &platform,
+        admin: Admin::new(service.admin_port),
+        browser: Browser::new(service.port),
+        package: sample.package(),
+    };
+    let cases = match sample {
+        Sample::Blog => blog_cases(&mut bench.browser).await?,
+        Sample::Library => library_cases(&mut bench.browser).await?,
+    };
+    let mut results: Vec<HandlerResult> = cases
+        .iter()
+        .map(|case| HandlerResult {
             handler: case.handler.into(),
             request: case.describe(),
+            local: Local::default(),
             cold: Tally::default(),
             warm: Tally::default(),
             last_failure: None,
-        };
+        })
+        .collect();
+    // Ratio 0 first: the server's own first and warm runs of each handler.
+    for (case, result) in cases.iter().zip(&mut results) {
         for _ in 0..=args.warm {
-            measure(&mut blog, &admin, &platform, &case, &mut result).await?;
+            bench.measure_local(case, &mut result.local).await?;
         }
-        tracing::info!(handler = case.handler, "measured");
-        results.push(result);
+    }
+    bench.admin.set_ratio(1.0).await?;
+    for (case, result) in cases.iter().zip(&mut results) {
+        wait_no_instances(&platform).await?;
+        for _ in 0..=args.warm {
+            bench.measure_offloaded(case, result).await?;
+        }
+        tracing::info!(sample = sample.jar(), handler = case.handler, "measured");
     }
 
+    println!("{}:", sample.jar());
     print_table(&results);
     let report = Report {
+        sample,
         unix_time: SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map(|d| d.as_secs())
@@ -357,36 +539,52 @@ pub async fn run(args: FallbackBenchArgs) -> Result<()> {
         keep_alive_secs: KEEP_ALIVE_SECS,
         handlers: results,
     };
-    let json = args.out.join("fallbacks.json");
+    let json = args.out.join(format!("{}.json", sample.report_stem()));
     std::fs::write(&json, serde_json::to_vec_pretty(&report)?)
         .with_context(|| format!("writing {}", json.display()))?;
-    let png = args.out.join("fallbacks.png");
-    plot(&png, &report.handlers)?;
+    let png = args.out.join(format!("{}.png", sample.report_stem()));
+    plot(&png, sample, &report.handlers)?;
     println!("wrote {} and {}", json.display(), png.display());
     Ok(())
 }
 
+fn p50(values: &[f64]) -> Option<f64> {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    timeline::percentile(&sorted, 0.5)
+}
+
+fn ms(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.1}"))
+}
+
 fn print_table(results: &[HandlerResult]) {
     println!(
-        "| handler | cold: offloaded/requests | fetch_closure | load_class | get_resource | invoke | warm: offloaded/requests | load_class | get_resource | invoke |"
+        "| handler | ratio 0: first ms | warm ms | cold: offloaded/requests | ms | fetch_closure | load_class | get_resource | invoke | lazy_data | warm: offloaded/requests | ms | load_class | get_resource | invoke | lazy_data |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in results {
         let (c, w) = (&r.cold, &r.warm);
         println!(
-            "| `{}` | {}/{} | {:.1} | {:.1} | {:.1} | {:.1} | {}/{} | {:.1} | {:.1} | {:.1} |",
+            "| `{}` | {} | {} | {}/{} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {}/{} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
             r.handler,
+            ms(r.local.first_ms),
+            ms(p50(&r.local.warm_ms)),
             c.offloaded,
             c.requests,
+            ms(c.p50_ms()),
             c.per_request("fetch_closure"),
             c.per_request("load_class"),
             c.per_request("get_resource"),
             c.per_request("invoke"),
+            c.per_request("lazy_data"),
             w.offloaded,
             w.requests,
+            ms(w.p50_ms()),
             w.per_request("load_class"),
             w.per_request("get_resource"),
             w.per_request("invoke"),
+            w.per_request("lazy_data"),
         );
     }
     for r in results.iter().filter(|r| r.last_failure.is_some()) {
@@ -398,12 +596,12 @@ fn print_table(results: &[HandlerResult]) {
     }
 }
 
-fn plot(path: &Path, results: &[HandlerResult]) -> Result<()> {
+fn plot(path: &Path, sample: Sample, results: &[HandlerResult]) -> Result<()> {
     let groups: Vec<String> = results.iter().map(|r| short_name(&r.handler)).collect();
     let mut series = vec![];
     for cold in [true, false] {
         let state = if cold { "cold" } else { "warm" };
-        for kind in ["load_class", "get_resource", "invoke"] {
+        for kind in ["load_class", "get_resource", "invoke", "lazy_data"] {
             let tally = |r: &HandlerResult| {
                 if cold {
                     r.cold.per_request(kind)
@@ -419,14 +617,34 @@ fn plot(path: &Path, results: &[HandlerResult]) -> Result<()> {
     }
     plot_bars::grouped_bars(
         path,
-        "Fallbacks per offloaded request (blog)",
+        &format!("Fallbacks per offloaded request ({})", sample.jar()),
         "fallbacks per request",
         &groups,
         &series,
     )
 }
 
-/// `PostApiController#get` → `PostApi#get`, short enough to label a bar group.
+/// `web.PostApiController#get` → `PostApi#get`, short enough to label a bar group.
 fn short_name(handler: &str) -> String {
-    handler.replacen("Controller", "", 1)
+    let class_and_method = handler.rsplit_once('.').map_or(handler, |(_, rest)| rest);
+    class_and_method.replacen("Controller", "", 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_newest_returnable_loan_is_found_on_the_page() {
+        let page = r#"<form action="/loans/3/return"></form><a href="/loans/12/return">x</a>
+            <a href="/loans/40/renew">y</a>"#;
+        assert_eq!(loan_id(page), Some(12));
+        assert_eq!(loan_id("no loans"), None);
+    }
+
+    #[test]
+    fn bar_labels_drop_the_package_and_controller() {
+        assert_eq!(short_name("web.BookController#show"), "Book#show");
+        assert_eq!(short_name("PostApiController#get"), "PostApi#get");
+    }
 }

@@ -71,7 +71,7 @@ pub mod tls;
 pub use client::{FallbackClient, FallbackClientError, RequestFailure};
 pub use protocol::{
     FallbackError, FallbackErrorKind, FallbackKind, FallbackRequest, FallbackResponse, FrameError,
-    RequestFrame,
+    RequestFrame, LAZY_DATA_METHOD,
 };
 pub use server::{FallbackServer, FallbackServerError, FallbackService};
 pub use tls::{TlsSetupError, ALPN};

@@ -39,6 +39,9 @@ impl FallbackRequest {
             FallbackRequest::FetchClosure { .. } => FallbackKind::FetchClosure,
             FallbackRequest::LoadClass { .. } => FallbackKind::LoadClass,
             FallbackRequest::GetResource { .. } => FallbackKind::GetResource,
+            FallbackRequest::InvokeRemote { method, .. } if method == LAZY_DATA_METHOD => {
+                FallbackKind::LazyData
+            }
             FallbackRequest::InvokeRemote { .. } => FallbackKind::Invoke,
         }
     }
@@ -95,6 +98,11 @@ impl fmt::Display for FallbackRequest {
     }
 }
 
+/// The method a function calls on a lazy placeholder to have the server initialize it
+/// (`io.semifaas.common.LazyData.MATERIALIZE`; a test reads the Java constant): such a remote
+/// call is counted as a lazy-data fallback, apart from the handler's own remote calls.
+pub const LAZY_DATA_METHOD: &str = "semifaas$materialize";
+
 /// The kind of a [`FallbackRequest`], without its payload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum FallbackKind {
@@ -102,25 +110,29 @@ pub enum FallbackKind {
     LoadClass,
     GetResource,
     Invoke,
+    /// A remote call that initializes lazy data (Hibernate collections and proxies).
+    LazyData,
 }
 
 impl FallbackKind {
     /// Every kind, in a stable order (for statistics tables).
-    pub const ALL: [FallbackKind; 4] = [
+    pub const ALL: [FallbackKind; 5] = [
         FallbackKind::FetchClosure,
         FallbackKind::LoadClass,
         FallbackKind::GetResource,
         FallbackKind::Invoke,
+        FallbackKind::LazyData,
     ];
 
     /// The snake-case name used in statistics: `fetch_closure`, `load_class`, `get_resource`,
-    /// `invoke`.
+    /// `invoke`, `lazy_data`.
     pub fn as_str(self) -> &'static str {
         match self {
             FallbackKind::FetchClosure => "fetch_closure",
             FallbackKind::LoadClass => "load_class",
             FallbackKind::GetResource => "get_resource",
             FallbackKind::Invoke => "invoke",
+            FallbackKind::LazyData => "lazy_data",
         }
     }
 }
