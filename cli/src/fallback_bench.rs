@@ -156,7 +156,11 @@ impl Case {
         }
     }
 
-    fn form(handler: &'static str, path: impl Into<String>, fields: &[(&'static str, &str)]) -> Case {
+    fn form(
+        handler: &'static str,
+        path: impl Into<String>,
+        fields: &[(&'static str, &str)],
+    ) -> Case {
         let fields = fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
         Case {
             handler,
@@ -215,9 +219,14 @@ async fn blog_cases(browser: &mut Browser) -> Result<Vec<Case>> {
         .send(browser)
         .await?;
     let post_json = serde_json::json!({"title": "Benchmark post", "body": POST_BODY}).to_string();
-    let created = Case::json("PostApiController#create", Method::POST, "/api/posts", &post_json)
-        .send(browser)
-        .await?;
+    let created = Case::json(
+        "PostApiController#create",
+        Method::POST,
+        "/api/posts",
+        &post_json,
+    )
+    .send(browser)
+    .await?;
     let own_post = created.json()["id"]
         .as_u64()
         .with_context(|| format!("POST /api/posts answered no id: {}", created.body))?;
@@ -226,8 +235,18 @@ async fn blog_cases(browser: &mut Browser) -> Result<Vec<Case>> {
         Case::get("AuthController#session", "/api/session"),
         Case::get("PostApiController#list", "/api/posts"),
         Case::get("PostApiController#get", "/api/posts/1"),
-        Case::json("PostApiController#create", Method::POST, "/api/posts", &post_json),
-        Case::json("PostApiController#comment", Method::POST, "/api/posts/1/comments", comment),
+        Case::json(
+            "PostApiController#create",
+            Method::POST,
+            "/api/posts",
+            &post_json,
+        ),
+        Case::json(
+            "PostApiController#comment",
+            Method::POST,
+            "/api/posts/1/comments",
+            comment,
+        ),
         Case::json(
             "PostApiController#edit",
             Method::PUT,
@@ -252,12 +271,12 @@ async fn blog_cases(browser: &mut Browser) -> Result<Vec<Case>> {
     ])
 }
 
-/// The book form's fields.
-fn book(title: &str) -> [(&'static str, &str); 5] {
+/// The book form's fields (`isbn` with a valid check digit).
+fn book<'a>(title: &'a str, isbn: &'a str) -> [(&'static str, &'a str); 5] {
     [
         ("title", title),
         ("author", "Jane Austen"),
-        ("isbn", "9780000030000"),
+        ("isbn", isbn),
         ("publishedYear", "1817"),
         ("copies", "9"),
     ]
@@ -282,18 +301,26 @@ async fn library_cases(browser: &mut Browser) -> Result<Vec<Case>> {
     browser.get("/books/new").await;
     let books = browser.get("/api/books").await.json();
     let pride = book_id(&books, "Pride and Prejudice")?;
-    let created = Case::form("web.CatalogueController#create", "/books", &book("Persuasion"))
-        .send(browser)
-        .await?;
+    let created = Case::form(
+        "web.CatalogueController#create",
+        "/books",
+        &book("Persuasion", "9780000030009"),
+    )
+    .send(browser)
+    .await?;
     let added = created
         .location
         .as_deref()
         .and_then(|l| l.strip_prefix("/books/"))
         .and_then(|id| id.parse::<u64>().ok())
         .with_context(|| format!("adding a book redirected nowhere: {created:?}"))?;
-    Case::form("web.BookController#borrow", format!("/books/{added}/borrow"), &[])
-        .send(browser)
-        .await?;
+    Case::form(
+        "web.BookController#borrow",
+        format!("/books/{added}/borrow"),
+        &[],
+    )
+    .send(browser)
+    .await?;
     let mine = browser.get("/my/loans").await;
     let loan = loan_id(&mine.body)
         .with_context(|| format!("no loan to return on /my/loans: {}", mine.body))?;
@@ -302,16 +329,28 @@ async fn library_cases(browser: &mut Browser) -> Result<Vec<Case>> {
         Case::get("web.CatalogueController#list", "/books?q=austen"),
         Case::get("web.BookController#show", format!("/books/{pride}")),
         Case::get("web.CatalogueController#newBook", "/books/new"),
-        Case::form("web.CatalogueController#create", "/books", &book("Sanditon")),
+        Case::form(
+            "web.CatalogueController#create",
+            "/books",
+            &book("Sanditon", "9780000040008"),
+        ),
         Case::get("web.BookController#edit", format!("/books/{added}/edit")),
         Case::form(
             "web.BookController#update",
             format!("/books/{added}/edit"),
-            &book("Persuasion: A Novel"),
+            &book("Persuasion: A Novel", "9780000030009"),
         ),
-        Case::form("web.BookController#borrow", format!("/books/{added}/borrow"), &[]),
+        Case::form(
+            "web.BookController#borrow",
+            format!("/books/{added}/borrow"),
+            &[],
+        ),
         Case::get("web.LoanController#myLoans", "/my/loans"),
-        Case::form("web.LoanController#giveBack", format!("/loans/{loan}/return"), &[]),
+        Case::form(
+            "web.LoanController#giveBack",
+            format!("/loans/{loan}/return"),
+            &[],
+        ),
         Case::get("api.BookApiController#books", "/api/books"),
         Case::get("api.BookApiController#book", format!("/api/books/{pride}")),
         Case::get("api.BookApiController#summary", "/api/catalogue/summary"),

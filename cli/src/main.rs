@@ -37,7 +37,7 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Run a benchmark; writes JSON and a PNG plot.
     Bench(bench::BenchArgs),
-    /// Fallbacks per offloaded request of each blog handler, cold and warm; writes JSON and a PNG.
+    /// Fallbacks and latency per request of each handler of the blog and library samples, at ratio 0 and offloaded cold and warm; writes JSON and PNGs.
     BenchFallbacks(fallback_bench::FallbackBenchArgs),
     /// Start or warm N function instances with every closure installed.
     Prewarm(control_cmd::PrewarmArgs),

@@ -263,7 +263,9 @@ async fn on_spring_boot_2_offloaded_responses_are_byte_identical() {
     let admin = Admin::new(service.admin_port);
     let requests = request_set(&http).await;
     let local = run_round(&http, &requests).await;
-    assert!(local.iter().all(|e| e.placement.as_deref() == Some("local")));
+    assert!(local
+        .iter()
+        .all(|e| e.placement.as_deref() == Some("local")));
     let before = totals(&admin.stats().await.unwrap());
     admin.set_ratio(1.0).await.unwrap();
     for round in ["ratio 1 (cold)", "ratio 1 (warm)"] {

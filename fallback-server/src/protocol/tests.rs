@@ -208,7 +208,13 @@ fn kinds_and_errors_display_for_statistics_and_logs() {
     let names: Vec<String> = FallbackKind::ALL.iter().map(|k| k.to_string()).collect();
     assert_eq!(
         names,
-        ["fetch_closure", "load_class", "get_resource", "invoke", "lazy_data"]
+        [
+            "fetch_closure",
+            "load_class",
+            "get_resource",
+            "invoke",
+            "lazy_data"
+        ]
     );
     assert_eq!(
         invoke(LAZY_DATA_METHOD, "()Ljava/lang/Object;").kind(),
@@ -279,7 +285,8 @@ fn remote_calls_with_bad_names_or_descriptors_are_malformed() {
 
 #[test]
 fn the_lazy_data_method_is_the_java_runtimes() {
-    let java = include_str!("../../../jvm-hooks/common/src/main/java/io/semifaas/common/LazyData.java");
+    let java =
+        include_str!("../../../jvm-hooks/common/src/main/java/io/semifaas/common/LazyData.java");
     assert!(
         java.contains(&format!("MATERIALIZE = \"{LAZY_DATA_METHOD}\";")),
         "LazyData.MATERIALIZE is not {LAZY_DATA_METHOD:?}"
