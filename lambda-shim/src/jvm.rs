@@ -104,7 +104,7 @@ impl JvmConfig {
         ];
         // Kryo reaches into JDK internals to rebuild object graphs: the same packages the agent
         // opens on the server (`JavaBaseOpener.PACKAGES`), plus java.lang.invoke for proxies.
-        for package in JAVA_BASE_OPENS {
+        for package in java_base_opens() {
             options.push(format!("--add-opens=java.base/{package}=ALL-UNNAMED"));
         }
         options.extend(self.extra_options.iter().cloned());
@@ -112,27 +112,23 @@ impl JvmConfig {
     }
 }
 
-/// Keep in step with `io.semifaas.agent.JavaBaseOpener.PACKAGES`: what the server can encode,
-/// the function must be able to decode.
-const JAVA_BASE_OPENS: &[&str] = &[
-    "java.lang",
-    "java.lang.invoke",
-    "java.lang.reflect",
-    "java.math",
-    "java.net",
-    "java.nio",
-    "java.nio.charset",
-    "java.io",
-    "java.text",
-    "java.time",
-    "java.time.chrono",
-    "java.time.zone",
-    "java.util",
-    "java.util.concurrent",
-    "java.util.concurrent.atomic",
-    "java.util.concurrent.locks",
-    "java.util.regex",
-];
+/// The java.base packages the codec reads, the list the agent opens on the server
+/// (`JavaBaseOpener`): what the server encodes, the function must be able to decode.
+const JAVA_BASE_OPENS_FILE: &str = include_str!(
+    "../../jvm-hooks/common/src/main/resources/io/semifaas/common/java-base-opens.txt"
+);
+
+/// The function's proxies also need `java.lang.invoke`.
+const FUNCTION_ONLY_OPENS: &[&str] = &["java.lang.invoke"];
+
+/// Every package the function's JVM opens to its unnamed module.
+fn java_base_opens() -> impl Iterator<Item = &'static str> {
+    JAVA_BASE_OPENS_FILE
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .chain(FUNCTION_ONLY_OPENS.iter().copied())
+}
 
 /// The Java home to use, in this order: `SEMIFAAS_JAVA_HOME`, `$LAMBDA_TASK_ROOT/jre`,
 /// `JAVA_HOME`, then the JDK of the `java` on `PATH` (symlinks resolved). An explicitly named
@@ -378,4 +374,28 @@ fn attach<T>(
             source,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_function_opens_the_packages_of_the_shared_list_and_java_lang_invoke() {
+        let opens: Vec<&str> = java_base_opens().collect();
+        for package in [
+            "java.lang",
+            "java.util",
+            "java.time.zone",
+            "java.lang.invoke",
+        ] {
+            assert!(opens.contains(&package), "{package} missing from {opens:?}");
+        }
+        assert!(
+            opens
+                .iter()
+                .all(|p| p.starts_with("java.") && !p.contains(' ')),
+            "comments or blanks leaked into {opens:?}"
+        );
+    }
 }

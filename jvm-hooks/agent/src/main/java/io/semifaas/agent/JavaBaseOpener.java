@@ -1,6 +1,10 @@
 package io.semifaas.agent;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
 import java.lang.instrument.Instrumentation;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -11,26 +15,11 @@ import java.util.Set;
  * values, time, I/O types) to the agent's own module, so the application needs no --add-opens.
  */
 final class JavaBaseOpener {
-  /** Keep in step with {@code JAVA_BASE_OPENS} in lambda-shim/src/jvm.rs: what the server encodes,
-   * the function must be able to decode. */
-  static final List<String> PACKAGES =
-      List.of(
-          "java.lang",
-          "java.lang.reflect",
-          "java.math",
-          "java.net",
-          "java.nio",
-          "java.nio.charset",
-          "java.io",
-          "java.text",
-          "java.time",
-          "java.time.chrono",
-          "java.time.zone",
-          "java.util",
-          "java.util.concurrent",
-          "java.util.concurrent.atomic",
-          "java.util.concurrent.locks",
-          "java.util.regex");
+  /** The shared list's resource: bootstrap reads the same file for the function's JVM. */
+  static final String PACKAGES_RESOURCE = "/io/semifaas/common/java-base-opens.txt";
+
+  /** The packages, from {@link #PACKAGES_RESOURCE}. */
+  static final List<String> PACKAGES = readPackages();
 
   private JavaBaseOpener() {}
 
@@ -42,5 +31,20 @@ final class JavaBaseOpener {
       opens.put(name, Set.of(agent));
     }
     instrumentation.redefineModule(javaBase, Set.of(), Map.of(), opens, Set.of(), Map.of());
+  }
+
+  private static List<String> readPackages() {
+    try (InputStream in = JavaBaseOpener.class.getResourceAsStream(PACKAGES_RESOURCE)) {
+      if (in == null) {
+        throw new IllegalStateException(PACKAGES_RESOURCE + " is missing from the agent jar");
+      }
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8)
+          .lines()
+          .map(String::strip)
+          .filter(line -> !line.isEmpty() && !line.startsWith("#"))
+          .toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException("reading " + PACKAGES_RESOURCE, e);
+    }
   }
 }
