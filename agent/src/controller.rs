@@ -594,10 +594,12 @@ pub struct BurstControl {
 
 impl BurstControl {
     pub fn new(config: &AgentConfig, policy: Arc<Policy>) -> BurstControl {
+        let slots = OffloadSlots::new(config.offload_max_in_flight);
+        slots.set_warm_first(config.mode == Mode::Auto);
         BurstControl {
             policy,
             gauge: LoadGauge::default(),
-            slots: OffloadSlots::new(config.offload_max_in_flight),
+            slots,
             spilling: AtomicBool::new(config.mode == Mode::Auto),
             capacity: u64::from(config.auto_capacity),
             interval: config.auto_interval,
@@ -788,6 +790,7 @@ impl BurstControl {
         if previous != mode {
             info!(mode = mode.as_str(), "offload mode changed");
             self.sync_spilling(&state);
+            self.slots.set_warm_first(mode == Mode::Auto);
             if mode == Mode::Auto {
                 let ratio = self.policy.global_ratio();
                 state.controller.resume(ratio);
@@ -1151,6 +1154,11 @@ mod tests {
         enter(2);
         assert!(!control.should_spill(), "1 local run ahead of this one");
         enter(1);
+        assert!(
+            !control.should_spill(),
+            "auto mode offloads only to instances known to be up: none yet"
+        );
+        control.slots().saw_instance("i-1");
         assert!(control.should_spill(), "2 local runs (2 x capacity) ahead");
         let slot = control.slots().take();
         enter(1);

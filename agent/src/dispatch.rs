@@ -211,6 +211,14 @@ fn outcome_of(output: &InvokeOutput) -> Result<InvocationReply, OffloadFailure> 
     Ok(reply)
 }
 
+/// A platform's answer to an offload.
+#[derive(Debug)]
+pub struct Answered {
+    pub outcome: InvocationOutcome,
+    /// The instance that ran it (a Lambda log stream name).
+    pub instance_id: String,
+}
+
 impl Dispatcher {
     pub async fn new(
         config: &AgentConfig,
@@ -230,15 +238,15 @@ impl Dispatcher {
 
     /// Runs one invocation of `handler_key` on the platform; its remote calls are answered in
     /// the Java invocation scope `scope_id` (0: none). Returns the outcome (`Returned` or
-    /// `Threw`) or why there is none; either way it is counted in the statistics, and the
-    /// invocation is out of the in-flight table when this returns.
+    /// `Threw`) and the instance that ran it, or why there is none; either way it is counted in
+    /// the statistics, and the invocation is out of the in-flight table when this returns.
     pub async fn offload(
         &self,
         handler_key: &str,
         closure_id: ClosureId,
         args: Vec<u8>,
         scope_id: u64,
-    ) -> Result<InvocationOutcome, OffloadFailure> {
+    ) -> Result<Answered, OffloadFailure> {
         let authorized = Authorized::call(handler_key, closure_id, scope_id);
         let result = self
             .invoke(authorized, args, InvocationKind::Call, self.timeout)
@@ -255,7 +263,10 @@ impl Dispatcher {
                     .record_failure(handler_key, failure.reason, &failure.message);
             }
         }
-        result.map(|(reply, _)| reply.outcome)
+        result.map(|(reply, _)| Answered {
+            outcome: reply.outcome,
+            instance_id: reply.stats.instance_id,
+        })
     }
 
     /// Sends one prewarm invocation: the instance that takes it installs `closures` and replays

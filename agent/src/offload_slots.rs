@@ -14,6 +14,12 @@
 //! ([`OffloadSlots::back_off`]), and the cap is probed upwards like a learned limit, but never
 //! while an instance is starting ([`OffloadSlots::set_holding`]): each probe asks the platform
 //! for at most one new instance, so starts are paced.
+//!
+//! In auto mode the slots are also *warm first* ([`OffloadSlots::set_warm_first`]): offloads go
+//! only to instances known to be up, so no request waits for a cold start that the saturated
+//! server would have beaten. When the burst wants more, [`OffloadSlots::wants_instance`] asks
+//! for one scale-out at a time: the agent's own prewarm invocation starts an instance and
+//! installs the closures, and the request that asked runs locally meanwhile.
 
 use std::{
     collections::HashMap,
@@ -28,6 +34,9 @@ use tracing::{debug, info};
 
 /// How long a learned limit holds without a throttle before it is raised by one.
 pub const PROBE_AFTER: Duration = Duration::from_secs(1);
+/// An instance not heard from for this long no longer counts as up: the platform may have
+/// reclaimed it (a scale-out finds it again if not).
+pub const INSTANCE_MEMORY: Duration = Duration::from_secs(60);
 
 /// No limit known.
 const UNLIMITED: u64 = u64::MAX;
@@ -44,6 +53,25 @@ pub struct SlotsState {
     pub harm_cap: Option<u64>,
     /// Probing is held while an instance is starting.
     pub holding: bool,
+    /// Offloads go only to instances known to be up (auto mode).
+    pub warm_first: bool,
+    /// Instances known to be up: the distinct instances that answered an offload or a prewarm
+    /// in the last [`INSTANCE_MEMORY`].
+    pub instances_up: u64,
+    /// A scale-out prewarm is starting an instance.
+    pub scaling_out: bool,
+}
+
+/// How a scale-out prewarm ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleOut {
+    /// An instance answered (counted with [`OffloadSlots::saw_instance`]): a new one, or one
+    /// that came free meanwhile.
+    Answered,
+    /// The platform has no room for another: the learned limit is the instances up.
+    Throttled,
+    /// No usable answer.
+    Failed,
 }
 
 pub struct OffloadSlots {
@@ -63,6 +91,16 @@ pub struct OffloadSlots {
     scaling: AtomicBool,
     /// Instances the agent's prewarm invocations occupy right now.
     reserved: Arc<AtomicU64>,
+    /// Auto mode: offloads only within [`Self::up`].
+    warm_first: AtomicBool,
+    /// Instances known to be up: `seen` counted when it last changed.
+    up: AtomicU64,
+    /// When each instance last answered, by instance id.
+    seen: Mutex<HashMap<String, Instant>>,
+    /// A scale-out prewarm is in flight.
+    scaling_out: AtomicBool,
+    /// No scale-out before this: the last one was refused.
+    scale_out_after: Mutex<Instant>,
     /// Start times of the offloads in flight, by slot id.
     started: Mutex<HashMap<u64, Instant>>,
     next_id: AtomicU64,
@@ -142,7 +180,8 @@ impl Slot<'_> {
 
     /// The platform ran this offload: a learned limit or a harm cap that offloads keep filling
     /// is raised by one once it has held for [`PROBE_AFTER`], unless an instance is starting.
-    pub fn succeeded(&self) {
+    pub fn succeeded(&self, instance_id: &str) {
+        self.slots.saw_instance(instance_id);
         if self.slots.holding.load(Ordering::Acquire) {
             return;
         }
@@ -184,6 +223,11 @@ impl OffloadSlots {
             holding: AtomicBool::new(false),
             scaling: AtomicBool::new(false),
             reserved: Arc::new(AtomicU64::new(0)),
+            warm_first: AtomicBool::new(false),
+            up: AtomicU64::new(0),
+            seen: Mutex::new(HashMap::new()),
+            scaling_out: AtomicBool::new(false),
+            scale_out_after: Mutex::new(Instant::now()),
             started: Mutex::new(HashMap::new()),
             next_id: AtomicU64::new(0),
         }
@@ -250,11 +294,83 @@ impl OffloadSlots {
     /// Whether one more offload fits. Decisions taken at the same instant may overshoot by a
     /// few; the platform throttles those and the limit stays right.
     pub fn has_room(&self) -> bool {
-        let limit = self
-            .limit
-            .load(Ordering::Acquire)
-            .min(self.harm_cap.load(Ordering::Acquire));
+        let mut limit = self.room();
+        if self.warm_first.load(Ordering::Acquire) {
+            limit = limit.min(self.up.load(Ordering::Acquire));
+        }
         self.in_flight.load(Ordering::Acquire) < limit
+    }
+
+    /// The platform's room: the learned or configured limit within the harm cap.
+    fn room(&self) -> u64 {
+        self.limit
+            .load(Ordering::Acquire)
+            .min(self.harm_cap.load(Ordering::Acquire))
+    }
+
+    /// Auto mode (`true`): offloads only to instances known to be up.
+    pub fn set_warm_first(&self, warm_first: bool) {
+        self.warm_first.store(warm_first, Ordering::Release);
+    }
+
+    /// Warm first, every instance up is busy and the room allows one more: `true` once, for
+    /// the caller to start a scale-out prewarm and report it with [`Self::scale_out_done`].
+    /// One at a time, none while an instance is starting for a real offload, and none for
+    /// [`PROBE_AFTER`] after the platform refused one.
+    pub fn wants_instance(&self) -> bool {
+        let up = self.up.load(Ordering::Acquire);
+        self.warm_first.load(Ordering::Acquire)
+            && !self.holding.load(Ordering::Acquire)
+            && self.in_flight() >= up
+            && up < self.room()
+            && Instant::now() >= *self.scale_out_after.lock()
+            && self
+                .scaling_out
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+    }
+
+    /// A scale-out prewarm from [`Self::wants_instance`] ended.
+    pub fn scale_out_done(&self, outcome: ScaleOut) {
+        match outcome {
+            ScaleOut::Answered => {
+                debug!(
+                    instances_up = self.up.load(Ordering::Acquire),
+                    "scale-out answered"
+                );
+            }
+            ScaleOut::Throttled | ScaleOut::Failed => {
+                *self.scale_out_after.lock() = Instant::now() + PROBE_AFTER;
+            }
+        }
+        if outcome == ScaleOut::Throttled && self.learning().is_some() {
+            // The instances up and those other prewarms hold; probed upwards again after
+            // PROBE_AFTER, like any learned limit.
+            let limit =
+                (self.up.load(Ordering::Acquire) + self.reserved.load(Ordering::Acquire)).max(1);
+            self.limit.store(limit, Ordering::Release);
+            *self.changed_at.lock() = Instant::now();
+            info!(
+                limit,
+                "the platform has no room for another instance: offloads in flight limited"
+            );
+        }
+        self.scaling_out.store(false, Ordering::Release);
+    }
+
+    /// `instance_id` answered an offload or a prewarm: it is up. Instances not heard from for
+    /// [`INSTANCE_MEMORY`] are forgotten.
+    pub fn saw_instance(&self, instance_id: &str) {
+        let now = Instant::now();
+        let mut seen = self.seen.lock();
+        match seen.get_mut(instance_id) {
+            Some(at) => *at = now,
+            None => {
+                seen.insert(instance_id.to_owned(), now);
+            }
+        }
+        seen.retain(|_, at| now.duration_since(*at) < INSTANCE_MEMORY);
+        self.up.store(seen.len() as u64, Ordering::Release);
     }
 
     /// Takes a slot for one offload, room or not (the decision was taken before).
@@ -293,6 +409,9 @@ impl OffloadSlots {
             learned: self.configured.is_none() && limit != UNLIMITED,
             harm_cap: Some(self.harm_cap.load(Ordering::Acquire)).filter(|c| *c != UNLIMITED),
             holding: self.holding.load(Ordering::Acquire),
+            warm_first: self.warm_first.load(Ordering::Acquire),
+            instances_up: self.up.load(Ordering::Acquire),
+            scaling_out: self.scaling_out.load(Ordering::Acquire),
         }
     }
 
@@ -355,6 +474,9 @@ mod tests {
                 learned: true,
                 harm_cap: None,
                 holding: false,
+                warm_first: false,
+                instances_up: 0,
+                scaling_out: false,
             }
         );
         assert!(!slots.has_room());
@@ -410,16 +532,16 @@ mod tests {
         drop(second);
         assert_eq!(slots.state().offload_limit, Some(1));
         // Right after the throttle a success does not raise it.
-        first.succeeded();
+        first.succeeded("i-1");
         assert_eq!(slots.state().offload_limit, Some(1));
         slots.age_limit(PROBE_AFTER);
-        first.succeeded();
+        first.succeeded("i-1");
         assert_eq!(slots.state().offload_limit, Some(2));
         // Once per PROBE_AFTER, and only while offloads fill the limit.
-        first.succeeded();
+        first.succeeded("i-1");
         assert_eq!(slots.state().offload_limit, Some(2));
         slots.age_limit(PROBE_AFTER);
-        first.succeeded();
+        first.succeeded("i-1");
         assert_eq!(
             slots.state().offload_limit,
             Some(2),
@@ -444,10 +566,10 @@ mod tests {
         // Filling the cap of 1 and doing well for PROBE_AFTER raises it to 2; not while holding.
         slots.age_limit(PROBE_AFTER);
         slots.set_holding(true);
-        held[0].succeeded();
+        held[0].succeeded("i-1");
         assert_eq!(slots.state().harm_cap, Some(1), "an instance is starting");
         slots.set_holding(false);
-        held[0].succeeded();
+        held[0].succeeded("i-1");
         assert_eq!(slots.state().harm_cap, Some(2));
         assert!(slots.has_room());
         slots.clear_harm_cap();
@@ -463,12 +585,79 @@ mod tests {
         drop(second);
         assert_eq!(slots.state().offload_limit, Some(1));
         // The starting instance is up: one more at once, without waiting PROBE_AFTER.
-        first.succeeded();
+        first.succeeded("i-1");
         assert_eq!(slots.state().offload_limit, Some(2));
         // Further probes wait as usual.
         let _second = slots.take();
-        first.succeeded();
+        first.succeeded("i-1");
         assert_eq!(slots.state().offload_limit, Some(2));
+    }
+
+    #[test]
+    fn warm_first_offloads_only_to_instances_up_and_scales_out_one_at_a_time() {
+        let slots = OffloadSlots::new(None);
+        slots.set_warm_first(true);
+        assert!(!slots.has_room(), "no instance is up yet");
+        assert!(slots.wants_instance());
+        assert!(!slots.wants_instance(), "one scale-out at a time");
+        slots.saw_instance("i-1");
+        slots.scale_out_done(ScaleOut::Answered);
+        assert!(slots.has_room());
+        let first = slots.take();
+        assert!(!slots.has_room(), "the one instance up is busy");
+        assert!(slots.wants_instance());
+        // An instance already up answered the prewarm: nothing new.
+        slots.saw_instance("i-1");
+        slots.scale_out_done(ScaleOut::Answered);
+        assert!(!slots.has_room());
+        assert!(slots.wants_instance());
+        slots.saw_instance("i-2");
+        slots.scale_out_done(ScaleOut::Answered);
+        let second = slots.take();
+        // The platform is full at two: the limit is learned from the scale-out, not from a
+        // request, and no scale-out is asked for until it is probed upwards.
+        assert!(slots.wants_instance());
+        slots.scale_out_done(ScaleOut::Throttled);
+        assert_eq!(slots.state().offload_limit, Some(2));
+        assert!(!slots.wants_instance());
+        drop((first, second));
+        // A prewarm holding instances counts in the room a refused scale-out teaches, and the
+        // next scale-out waits PROBE_AFTER.
+        slots.limit.store(UNLIMITED, Ordering::Release);
+        let prewarm = slots.reserve(3);
+        let busy = (slots.take(), slots.take());
+        assert!(!slots.wants_instance(), "refused less than PROBE_AFTER ago");
+        *slots.scale_out_after.lock() = Instant::now();
+        assert!(slots.wants_instance());
+        slots.scale_out_done(ScaleOut::Throttled);
+        assert_eq!(slots.state().offload_limit, Some(5), "2 up + 3 prewarming");
+        drop((prewarm, busy));
+        slots.limit.store(2, Ordering::Release);
+        *slots.scale_out_after.lock() = Instant::now();
+        assert_eq!(slots.state().instances_up, 2);
+        // Not while a real offload waits for a starting instance, and never in manual mode.
+        let busy = (slots.take(), slots.take());
+        slots.age_limit(PROBE_AFTER);
+        busy.0.succeeded("i-1");
+        assert_eq!(slots.state().offload_limit, Some(3));
+        slots.set_holding(true);
+        assert!(!slots.wants_instance());
+        slots.set_holding(false);
+        slots.set_warm_first(false);
+        assert!(!slots.wants_instance());
+        assert!(slots.has_room(), "manual mode: the limit alone");
+    }
+
+    #[test]
+    fn instances_up_are_the_distinct_ones_that_answered() {
+        let slots = OffloadSlots::new(None);
+        let held: Vec<_> = (0..3).map(|_| slots.take()).collect();
+        for (slot, id) in held.iter().zip(["a", "b", "a"]) {
+            slot.succeeded(id);
+        }
+        assert_eq!(slots.state().instances_up, 2);
+        slots.saw_instance("c");
+        assert_eq!(slots.state().instances_up, 3);
     }
 
     #[test]

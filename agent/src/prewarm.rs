@@ -13,8 +13,14 @@ use tracing::{info, warn};
 
 use crate::{
     closures::ClosureStore, controller::BurstControl, dispatch::Dispatcher,
-    fallback_service::RemoteCallCounts, samples::SampleStore,
+    fallback_service::RemoteCallCounts, offload_slots::ScaleOut, samples::SampleStore,
+    stats::FailureReason,
 };
+
+/// Shadow rounds of a scale-out prewarm. It runs during a burst, on a platform whose instances
+/// are busy, and may land on an instance already warm (one came free meanwhile): one round
+/// runs each sample's first, costly run (class loading, initialisation) and no more.
+const SCALE_OUT_ROUNDS: u32 = 1;
 
 /// Most concurrent prewarm invocations one request sends.
 pub const PREWARM_INSTANCES_MAX: usize = 256;
@@ -50,6 +56,8 @@ pub struct PrewarmReport {
     pub warm: usize,
     /// Invocations that got no usable answer, with why.
     pub failures: Vec<String>,
+    /// Of those, the ones the platform throttled (no room for another instance).
+    pub throttled: usize,
     /// Remote calls the server refused while the prewarm ran (writes during shadow execution).
     pub remote_calls_refused: u64,
     pub wall_us: u64,
@@ -113,6 +121,10 @@ impl Prewarmer {
     /// Sends `instances` (at most [`PREWARM_INSTANCES_MAX`]) concurrent prewarm invocations and
     /// waits for all of them.
     pub async fn run(&self, instances: usize) -> PrewarmReport {
+        self.prewarm(instances, self.rounds).await
+    }
+
+    async fn prewarm(&self, instances: usize, rounds: u32) -> PrewarmReport {
         let instances = instances.min(PREWARM_INSTANCES_MAX);
         let (closures, shadow_calls) = self.plan();
         let refused_before = self.remote_calls.refused.load(Ordering::Relaxed);
@@ -124,20 +136,20 @@ impl Prewarmer {
         for _ in 0..instances {
             let dispatcher = self.dispatcher.clone();
             let (closures, shadow_calls) = (closures.clone(), shadow_calls.clone());
-            let rounds = self.rounds;
             tasks.spawn(async move { dispatcher.prewarm(closures, shadow_calls, rounds).await });
         }
         let mut report = PrewarmReport {
             requested: instances,
             closures: closures.len(),
             shadow_calls: shadow_calls.len(),
-            rounds: self.rounds,
+            rounds,
             ..PrewarmReport::default()
         };
         while let Some(joined) = tasks.join_next().await {
             match joined {
                 Ok(Ok((reply, round_trip))) => {
                     let stats = reply.stats;
+                    self.control.slots().saw_instance(&stats.instance_id);
                     report.answered += 1;
                     if stats.cold {
                         report.cold += 1;
@@ -154,7 +166,12 @@ impl Prewarmer {
                         shadow_us: stats.handler_us,
                     });
                 }
-                Ok(Err(failure)) => report.failures.push(failure.to_string()),
+                Ok(Err(failure)) => {
+                    if failure.reason == FailureReason::Throttled {
+                        report.throttled += 1;
+                    }
+                    report.failures.push(failure.to_string());
+                }
                 Err(e) => report.failures.push(format!("prewarm task failed: {e}")),
             }
         }
@@ -175,6 +192,23 @@ impl Prewarmer {
             "prewarm done"
         );
         report
+    }
+}
+
+impl Prewarmer {
+    /// Starts one more instance for warm-first offloading
+    /// ([`crate::offload_slots::OffloadSlots::wants_instance`]): one prewarm invocation, which
+    /// the platform gives a new instance when all that are up are busy.
+    pub async fn scale_out(&self) {
+        let report = self.prewarm(1, SCALE_OUT_ROUNDS).await;
+        let outcome = if report.answered > 0 {
+            ScaleOut::Answered
+        } else if report.throttled > 0 {
+            ScaleOut::Throttled
+        } else {
+            ScaleOut::Failed
+        };
+        self.control.slots().scale_out_done(outcome);
     }
 }
 

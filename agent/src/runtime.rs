@@ -8,7 +8,7 @@ use std::{
 };
 
 use parking_lot::Mutex;
-use semifaas_closure::{Closure, ClosureId, InvocationOutcome, ValidationError};
+use semifaas_closure::{Closure, ClosureId, ValidationError};
 use semifaas_fallback::{FallbackServer, FallbackServerError};
 use tokio::runtime::Runtime;
 use tracing::{debug, info, warn};
@@ -20,7 +20,7 @@ use crate::{
     closures::{ClosureStore, InFlight},
     config::AgentConfig,
     controller::BurstControl,
-    dispatch::{Dispatcher, OffloadFailure},
+    dispatch::{Answered, Dispatcher, OffloadFailure},
     fallback_service::{AgentFallbackService, CodeSource},
     policy::{LocalReason, OffloadDecision, Policy, PolicyError},
     prewarm::{PrewarmReport, Prewarmer},
@@ -33,7 +33,7 @@ pub const FALLBACK_SERVER_NAME: &str = "semifaas-fallback";
 /// The runtime serves I/O (admin, fallbacks, Invoke calls); the work itself is in the JVM.
 const RUNTIME_WORKERS: usize = 2;
 /// What an offload gives the request thread that waits for it.
-type OffloadResult = Result<InvocationOutcome, OffloadFailure>;
+type OffloadResult = Result<Answered, OffloadFailure>;
 /// How much longer than `semifaas.timeout` a request thread waits for an offload's outcome
 /// before it runs the handler itself (the dispatch times out first; this guards a lost outcome).
 const OUTCOME_GRACE: Duration = Duration::from_secs(5);
@@ -217,6 +217,11 @@ impl Agent {
     fn place(&self, handler_key: &str, decision: OffloadDecision) -> OffloadDecision {
         match decision {
             OffloadDecision::Offload if !self.control.slots().has_room() => {
+                if self.control.slots().wants_instance() {
+                    let prewarmer = self.prewarmer.clone();
+                    self.runtime
+                        .spawn(async move { prewarmer.scale_out().await });
+                }
                 self.stats.record_platform_full(handler_key);
                 OffloadDecision::Local {
                     reason: LocalReason::PlatformFull,
@@ -263,11 +268,11 @@ impl Agent {
             let _ = done.send(Wake::Done(outcome));
         });
         match waiting.serve(self.config.timeout + OUTCOME_GRACE) {
-            Some(Ok(outcome)) => {
+            Some(Ok(answered)) => {
                 self.control.gauge().offload_done(slot.elapsed());
-                slot.succeeded();
+                slot.succeeded(&answered.instance_id);
                 self.control.gauge().leave();
-                Some(outcome.to_tagged())
+                Some(answered.outcome.to_tagged())
             }
             Some(Err(failure)) => {
                 if failure.reason == FailureReason::Throttled {

@@ -56,7 +56,8 @@ async fn offload(
     let result = setup
         .dispatcher
         .offload(H, ClosureId([5; 32]), b"args".to_vec(), 0)
-        .await;
+        .await
+        .map(|answered| answered.outcome);
     assert!(
         setup.in_flight.is_empty(),
         "{function}: the invocation must leave the in-flight table"
@@ -203,7 +204,8 @@ async fn oversized_arguments_are_not_sent() {
     let result = setup
         .dispatcher
         .offload(H, ClosureId([5; 32]), vec![7; ARGS_MAX + 1], 0)
-        .await;
+        .await
+        .map(|answered| answered.outcome);
     assert_eq!(reason(&result), FailureReason::PayloadTooLarge);
     assert_eq!(
         log.requests.load(Ordering::SeqCst),

@@ -125,15 +125,16 @@ pub struct BurstArgs {
     /// The request, with `{i}` replaced by the request's number modulo 16.
     #[arg(long, default_value = "/images/thumbnails/6?seed={i}&size=64")]
     pub path: String,
-    /// Instances faas-local may run at once. The instances share one core: two keep it busy
-    /// while an offload travels, and each one more adds a handler's CPU time to every offload's
-    /// latency at saturation (four sharing it put warm offloads at the SLO on a fast machine)
-    /// and a cold start at the burst onset. Past the limit an offload is throttled at once and
-    /// runs locally (as with Lambda's reserved concurrency).
-    #[arg(long, default_value_t = 2)]
+    /// Instances faas-local may run at once. The instances share one core, so each one adds a
+    /// handler's CPU time to every offload's latency once the platform is saturated (four put
+    /// warm offloads at the SLO on a fast machine), while too few leave the core idle when a
+    /// saturated server stretches the round trip (two: the platform absorbed half what it
+    /// could). Past the limit an offload is throttled at once and runs locally (as with
+    /// Lambda's reserved concurrency).
+    #[arg(long, default_value_t = 3)]
     pub concurrency: usize,
     /// auto-warm: instances provisioned on faas-local and prewarmed by the agent.
-    #[arg(long, default_value_t = 2)]
+    #[arg(long, default_value_t = 3)]
     pub warm_instances: usize,
     /// The SLO is this many times the p99 latency of the baseline before the burst.
     #[arg(long, default_value_t = 4.0)]

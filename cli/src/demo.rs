@@ -60,8 +60,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         after_s: args.after_s,
         profile: None,
         path: "/images/thumbnails/6?seed={i}&size=64".into(),
-        concurrency: 2,
-        warm_instances: 2,
+        concurrency: 3,
+        warm_instances: 3,
         slo_factor: 4.0,
         // Past profiling (3 runs) and the shadow samples; the capacity loop warms the JIT further.
         warmup: 60,
