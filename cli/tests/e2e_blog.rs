@@ -1,9 +1,12 @@
-//! End to end on the stateful blog sample: one scripted browser session (login, pages, JSON API,
-//! writes, validation errors, session attributes, logout) runs against a fresh service at ratio 0
-//! and against a second fresh service (fresh H2) at ratio 1 where every handler is a candidate
-//! from its first run. Responses, the database dump and the session must be the same; the writes
-//! must have happened once each; the offloaded handlers must have called back into the server for
-//! their repositories and session. The search handler mutates a by-value helper on its controller:
+//! End to end on the stateful blog sample: one scripted browser session of 40+ requests (login,
+//! pages, JSON API, writes, validation errors, error pages, 404, session attributes, logout) runs
+//! against a fresh service at ratio 0 and against a second fresh service (fresh H2) at ratio 1,
+//! every handler of the app a candidate from its first call (`include`, `profile.samples=0`,
+//! `min-cpu-ms=0`). Statuses, content types, redirect targets and bodies, the database dump and
+//! the session must be the same; the writes must have happened once each; at least 60 % of the
+//! invocations offloaded, none abandoned, and the placement header must agree with `/stats`
+//! request by request. The offloaded handlers must have called back into the server for their
+//! repositories and session. The search handler mutates a by-value helper on its controller:
 //! its local profiling runs demote that class, and afterwards it is offloaded with the list kept
 //! on the server. Real processes throughout: `semifaas local`, the blog jar with the agent, real
 //! `bootstrap` instances. Needs `make build`.
@@ -13,7 +16,8 @@ use std::{path::PathBuf, sync::LazyLock};
 use regex_lite::Regex;
 use reqwest::Method;
 use semifaas_cli::harness::{
-    form_encode, Admin, Browser, Dist, FaasLocalProcess, Reply, ServiceOptions, ServiceProcess,
+    form_encode, placement_mismatches, Admin, Dist, FaasLocalProcess, Reply, ServiceOptions,
+    ServiceProcess, Session, Step, PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -48,6 +52,11 @@ static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         (r#"id="(post|comment)-\d+""#, r#"id="$1-<id>""#),
         // HTML: any ISO-8601 instant the templates print
         (r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z", "<time>"),
+        // Spring Boot's whitelabel error page: when it was rendered
+        (
+            r"<div id='created'>[^<]*</div>",
+            "<div id='created'><time></div>",
+        ),
         // JSON: the session's visited post ids
         (r#""visited":\[[\d,]*\]"#, r#""visited":[<ids>]"#),
     ]
@@ -73,9 +82,9 @@ fn normalised(reply: &Reply) -> Reply {
     }
 }
 
-/// The transcript of one run: labelled replies, then what the server holds afterwards.
+/// The transcript of one run: the steps, then what the server holds afterwards.
 struct Transcript {
-    replies: Vec<(String, Reply)>,
+    steps: Vec<Step>,
     dump: Value,
     session: Value,
 }
@@ -94,62 +103,55 @@ const SEARCHES: [&str; 7] = [
 ];
 const OFFLOADED_SEARCHES: usize = 3;
 
-async fn search(browser: &mut Browser, replies: &mut Vec<(String, Reply)>, query: &str) {
-    let reply = browser
-        .get(&format!("/api/search?q={}", form_encode(query)))
-        .await;
-    replies.push((format!("GET /api/search?q={query}"), reply));
+async fn search(s: &mut Session, query: &str) {
+    s.get_as(
+        &format!("GET /api/search?q={query}"),
+        &format!("/api/search?q={}", form_encode(query)),
+    )
+    .await;
 }
 
 /// The scripted session. With `offload`, the ratio is 1 after the profiling searches, except
 /// for the last search.
-async fn run_script(service: &ServiceProcess, offload: Option<&Admin>) -> Transcript {
-    let set_ratio = async |ratio: f64| {
-        if let Some(admin) = offload {
-            admin.set_ratio(ratio).await.unwrap();
+async fn run_script(service: &ServiceProcess, offload: bool) -> Transcript {
+    let mut s = Session::new(service);
+    let set_ratio = async |s: &Session, ratio: f64| {
+        if offload {
+            s.admin().set_ratio(ratio).await.unwrap();
         }
     };
-    let mut browser = Browser::new(service.port);
-    let mut replies: Vec<(String, Reply)> = vec![];
-    macro_rules! step {
-        ($label:expr, $reply:expr) => {{
-            let reply = $reply;
-            replies.push(($label.to_string(), reply.clone()));
-            reply
-        }};
-    }
 
     // Local profiling runs of the search handler (ratio 0 on both services).
     for query in &SEARCHES[..WATCHED_LOCAL_RUNS] {
-        search(&mut browser, &mut replies, query).await;
+        search(&mut s, query).await;
     }
-    set_ratio(1.0).await;
+    set_ratio(&s, 1.0).await;
 
-    step!(
-        "GET /api/session (anonymous)",
-        browser.get("/api/session").await
-    );
-    step!(
+    s.get_as("GET /api/session (anonymous)", "/api/session")
+        .await;
+    s.json(
         "POST /api/posts (not logged in)",
-        browser
-            .json(Method::POST, "/api/posts", r#"{"title":"t","body":"b"}"#)
-            .await
-    );
-    step!(
+        Method::POST,
+        "/api/posts",
+        r#"{"title":"t","body":"b"}"#,
+    )
+    .await;
+    s.form(
         "POST /login (wrong password)",
-        browser
-            .form("/login", &[("username", "alice"), ("password", "nope")])
-            .await
-    );
-    let login = step!(
-        "POST /login",
-        browser
-            .form("/login", &[("username", "alice"), ("password", "alice")])
-            .await
-    );
+        "/login",
+        &[("username", "alice"), ("password", "nope")],
+    )
+    .await;
+    let login = s
+        .form(
+            "POST /login",
+            "/login",
+            &[("username", "alice"), ("password", "alice")],
+        )
+        .await;
     assert_eq!(login.status, 200, "login: {}", login.body);
-    step!("GET /posts", browser.get("/posts").await);
-    let list = step!("GET /api/posts", browser.get("/api/posts").await).json();
+    s.get("/posts").await;
+    let list = s.get("/api/posts").await.json();
     let seeded = list.as_array().expect("a list of posts");
     let first = seeded[0]["id"].as_u64().unwrap();
     let bobs = seeded
@@ -157,123 +159,112 @@ async fn run_script(service: &ServiceProcess, offload: Option<&Admin>) -> Transc
         .find(|p| p["author"] == "bob")
         .and_then(|p| p["id"].as_u64())
         .expect("bob wrote a seeded post");
-    step!(
-        "GET /posts/{first}",
-        browser.get(&format!("/posts/{first}")).await
-    );
-    step!(
-        "GET /api/posts/{first}",
-        browser.get(&format!("/api/posts/{first}")).await
-    );
+    s.get_as("GET /posts/{first}", &format!("/posts/{first}"))
+        .await;
+    s.get_as("GET /api/posts/{first}", &format!("/api/posts/{first}"))
+        .await;
 
-    let created = step!(
-        "POST /api/posts",
-        browser
-            .json(
-                Method::POST,
-                "/api/posts",
-                r#"{"title":"Equivalence, end to end","body":"The same *script* twice.\n\n- once local\n- once offloaded\n\nBoth must agree."}"#,
-            )
-            .await
-    );
+    let created = s
+        .json(
+            "POST /api/posts",
+            Method::POST,
+            "/api/posts",
+            r#"{"title":"Equivalence, end to end","body":"The same *script* twice.\n\n- once local\n- once offloaded\n\nBoth must agree."}"#,
+        )
+        .await;
     assert_eq!(created.status, 201, "create: {}", created.body);
     let post = created.json()["id"].as_u64().unwrap();
-    step!(
+    s.json(
         "POST /api/posts/{post}/comments",
-        browser
-            .json(
-                Method::POST,
-                &format!("/api/posts/{post}/comments"),
-                r#"{"body":"A comment, written once."}"#,
-            )
-            .await
-    );
-    step!(
+        Method::POST,
+        &format!("/api/posts/{post}/comments"),
+        r#"{"body":"A comment, written once."}"#,
+    )
+    .await;
+    s.json(
         "PUT /api/posts/{post}",
-        browser
-            .json(
-                Method::PUT,
-                &format!("/api/posts/{post}"),
-                r#"{"title":"Equivalence, edited","body":"Edited *once*, in place."}"#,
-            )
-            .await
-    );
-    step!(
+        Method::PUT,
+        &format!("/api/posts/{post}"),
+        r#"{"title":"Equivalence, edited","body":"Edited *once*, in place."}"#,
+    )
+    .await;
+    s.json(
         "PUT /api/posts/{bobs} (forbidden)",
-        browser
-            .json(
-                Method::PUT,
-                &format!("/api/posts/{bobs}"),
-                r#"{"title":"mine now","body":"no"}"#,
-            )
-            .await
-    );
-    step!("GET /posts/new", browser.get("/posts/new").await);
-    step!(
+        Method::PUT,
+        &format!("/api/posts/{bobs}"),
+        r#"{"title":"mine now","body":"no"}"#,
+    )
+    .await;
+    s.get("/posts/new").await;
+    s.form(
         "POST /posts (invalid form)",
-        browser
-            .form("/posts", &[("title", ""), ("body", "x")])
-            .await
-    );
-    let redirect = step!(
-        "POST /posts (valid form)",
-        browser
-            .form(
-                "/posts",
-                &[
-                    ("title", "From the form"),
-                    ("body", "Posted through the *HTML* form.")
-                ],
-            )
-            .await
-    );
+        "/posts",
+        &[("title", ""), ("body", "x")],
+    )
+    .await;
+    let redirect = s
+        .form(
+            "POST /posts (valid form)",
+            "/posts",
+            &[
+                ("title", "From the form"),
+                ("body", "Posted through the *HTML* form."),
+            ],
+        )
+        .await;
     assert_eq!(redirect.status, 302, "form post redirects: {redirect:?}");
-    step!(
-        "GET /posts/{post}",
-        browser.get(&format!("/posts/{post}")).await
-    );
-    step!(
+    let target = redirect.location.clone().expect("a redirect target");
+    s.get_as("GET the form post's redirect target", &target)
+        .await;
+    s.get_as("GET /posts/{post}", &format!("/posts/{post}"))
+        .await;
+    s.json(
         "POST /api/posts (validation error)",
-        browser
-            .json(Method::POST, "/api/posts", r#"{"title":"","body":""}"#)
-            .await
-    );
-    step!(
+        Method::POST,
+        "/api/posts",
+        r#"{"title":"","body":""}"#,
+    )
+    .await;
+    s.json(
         "POST /api/posts (malformed JSON)",
-        browser.json(Method::POST, "/api/posts", "{not json").await
-    );
-    step!("GET /api/posts/abc", browser.get("/api/posts/abc").await);
-    step!(
-        "GET /api/posts/999999",
-        browser.get("/api/posts/999999").await
-    );
-    step!("GET /api/stats", browser.get("/api/stats").await);
-    step!("GET /api/search (no q)", browser.get("/api/search").await);
+        Method::POST,
+        "/api/posts",
+        "{not json",
+    )
+    .await;
+    s.get("/api/posts/abc").await;
+    s.get("/api/posts/999999").await;
+    s.get("/posts/999999").await;
+    s.get("/posts/abc").await;
+    s.get("/nowhere").await;
+    s.get("/api/stats").await;
+    s.get_as("GET /api/search (no q)", "/api/search").await;
     for query in &SEARCHES[WATCHED_LOCAL_RUNS..][..OFFLOADED_SEARCHES] {
-        search(&mut browser, &mut replies, query).await;
+        search(&mut s, query).await;
     }
-    set_ratio(0.0).await;
-    search(&mut browser, &mut replies, SEARCHES[SEARCHES.len() - 1]).await;
-    set_ratio(1.0).await;
-    let session = step!("GET /api/session", browser.get("/api/session").await).json();
-    let dump = step!("GET /api/admin/dump", browser.get("/api/admin/dump").await).json();
-    step!("POST /logout", browser.form("/logout", &[]).await);
-    step!(
-        "GET /api/session (logged out)",
-        browser.get("/api/session").await
-    );
-    step!(
+    set_ratio(&s, 0.0).await;
+    search(&mut s, SEARCHES[SEARCHES.len() - 1]).await;
+    set_ratio(&s, 1.0).await;
+    s.get_as("GET /posts (after the writes)", "/posts").await;
+    s.get_as("GET /api/posts (after the writes)", "/api/posts")
+        .await;
+    s.get_as("GET /api/stats (after the writes)", "/api/stats")
+        .await;
+    s.get("/health").await;
+    let session = s.get("/api/session").await.json();
+    let dump = s.get("/api/admin/dump").await.json();
+    s.form("POST /logout", "/logout", &[]).await;
+    s.get_as("GET /api/session (logged out)", "/api/session")
+        .await;
+    s.json(
         "PUT /api/posts/{post} (logged out)",
-        browser
-            .json(
-                Method::PUT,
-                &format!("/api/posts/{post}"),
-                r#"{"title":"x","body":"y"}"#,
-            )
-            .await
-    );
+        Method::PUT,
+        &format!("/api/posts/{post}"),
+        r#"{"title":"x","body":"y"}"#,
+    )
+    .await;
     Transcript {
-        replies,
+        steps: s.into_steps(),
         dump,
         session,
     }
@@ -283,31 +274,48 @@ async fn run_script(service: &ServiceProcess, offload: Option<&Admin>) -> Transc
 /// run, started at ratio 0. The agent's INFO lines (demotions) go to the service log.
 async fn start_blog(dist: &Dist, endpoint: &str, logs: &std::path::Path) -> ServiceProcess {
     let mut options = ServiceOptions::new("blog", endpoint);
-    options.settings.extend([
-        ("min-cpu-ms".to_owned(), "0".to_owned()),
-        ("profile.samples".to_owned(), "0".to_owned()),
-    ]);
+    options.settings.extend(
+        [
+            ("include", "io.semifaas.samples.blog"),
+            ("min-cpu-ms", "0"),
+            ("profile.samples", "0"),
+            ("placement-header", PLACEMENT_HEADER),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
     options
         .jvm_options
         .push("-Dlogging.level.io.semifaas.agent=INFO".to_owned());
     ServiceProcess::start(dist, &options, logs).await.unwrap()
 }
 
-/// The steps that must fail, by label: status and the error code of the JSON body.
-const EXPECTED_ERRORS: [(&str, u16, &str); 9] = [
-    ("POST /api/posts (not logged in)", 401, "not_logged_in"),
-    ("POST /login (wrong password)", 401, "bad_credentials"),
-    ("PUT /api/posts/{bobs} (forbidden)", 403, "forbidden"),
+/// The steps that must fail, by label: status and the error code of the JSON body (`None`:
+/// Spring Boot's own error page).
+const EXPECTED_ERRORS: [(&str, u16, Option<&str>); 12] = [
+    (
+        "POST /api/posts (not logged in)",
+        401,
+        Some("not_logged_in"),
+    ),
+    ("POST /login (wrong password)", 401, Some("bad_credentials")),
+    ("PUT /api/posts/{bobs} (forbidden)", 403, Some("forbidden")),
     (
         "POST /api/posts (validation error)",
         400,
-        "validation_failed",
+        Some("validation_failed"),
     ),
-    ("POST /api/posts (malformed JSON)", 400, "bad_request"),
-    ("GET /api/posts/abc", 400, "bad_request"),
-    ("GET /api/posts/999999", 404, "not_found"),
-    ("GET /api/search (no q)", 400, "bad_request"),
-    ("PUT /api/posts/{post} (logged out)", 401, "not_logged_in"),
+    ("POST /api/posts (malformed JSON)", 400, Some("bad_request")),
+    ("GET /api/posts/abc", 400, Some("bad_request")),
+    ("GET /api/posts/999999", 404, Some("not_found")),
+    ("GET /posts/999999", 404, Some("not_found")),
+    ("GET /posts/abc", 400, Some("bad_request")),
+    ("GET /nowhere", 404, None),
+    ("GET /api/search (no q)", 400, Some("bad_request")),
+    (
+        "PUT /api/posts/{post} (logged out)",
+        401,
+        Some("not_logged_in"),
+    ),
 ];
 
 fn handler<'a>(stats: &'a Value, key: &str) -> &'a Value {
@@ -334,7 +342,7 @@ async fn a_blog_session_offloaded_equals_the_local_one() {
     // Reference: everything on the server.
     let local = {
         let service = start_blog(&dist, &platform.endpoint(), &logs).await;
-        let transcript = run_script(&service, None).await;
+        let transcript = run_script(&service, false).await;
         let stats = Admin::new(service.admin_port).stats().await.unwrap();
         assert_eq!(stats["totals"]["offloaded"], 0, "ratio 0 offloads nothing");
         transcript
@@ -343,12 +351,13 @@ async fn a_blog_session_offloaded_equals_the_local_one() {
     // Under test: a second fresh service, ratio 1 after the profiling searches.
     let service = start_blog(&dist, &platform.endpoint(), &logs).await;
     let admin = Admin::new(service.admin_port);
-    let offloaded = run_script(&service, Some(&admin)).await;
+    let offloaded = run_script(&service, true).await;
     let stats = admin.stats().await.unwrap();
     let log = service.log();
 
     // The reference itself behaves: bad input gets its error, nothing else fails.
-    for (label, reply) in &local.replies {
+    assert!(local.steps.len() >= 40, "{} requests", local.steps.len());
+    for Step { label, reply, .. } in &local.steps {
         let expected = EXPECTED_ERRORS
             .iter()
             .find(|(l, _, _)| label == l)
@@ -356,19 +365,23 @@ async fn a_blog_session_offloaded_equals_the_local_one() {
         match expected {
             Some((status, code)) => {
                 assert_eq!(reply.status, status, "{label}: {}", reply.body);
-                assert_eq!(reply.json()["error"], code, "{label}: {}", reply.body);
+                if let Some(code) = code {
+                    assert_eq!(reply.json()["error"], code, "{label}: {}", reply.body);
+                }
             }
             None => assert!(reply.status < 400, "{label}: {reply:?}"),
         }
     }
 
-    // The same statuses and bodies, step by step, after masking ids and timestamps only.
-    assert_eq!(local.replies.len(), offloaded.replies.len());
-    for ((label, want), (_, got)) in local.replies.iter().zip(&offloaded.replies) {
+    // The same statuses, content types, redirect targets and bodies, step by step, after
+    // masking ids and timestamps only.
+    assert_eq!(local.steps.len(), offloaded.steps.len());
+    for (want, got) in local.steps.iter().zip(&offloaded.steps) {
         assert_eq!(
-            normalised(want),
-            normalised(got),
-            "{label}: offloaded reply differs from the local one"
+            normalised(&want.reply),
+            normalised(&got.reply),
+            "{}: offloaded reply differs from the local one",
+            want.label
         );
     }
     assert_eq!(
@@ -379,6 +392,30 @@ async fn a_blog_session_offloaded_equals_the_local_one() {
     assert_eq!(
         local.session, offloaded.session,
         "the session attributes differ"
+    );
+
+    // Most invocations offloaded, none abandoned, and the placement header agrees with
+    // `/stats` request by request.
+    let totals = &stats["totals"];
+    let n = |k: &str| totals[k].as_u64().unwrap_or(0);
+    assert_eq!(n("abandoned"), 0, "{totals}");
+    let share = n("offloaded") as f64 / n("invocations").max(1) as f64;
+    println!(
+        "blog session: {} requests, {} of {} invocations offloaded",
+        offloaded.steps.len(),
+        n("offloaded"),
+        n("invocations")
+    );
+    assert!(
+        share >= 0.6,
+        "{:.0} % of the invocations offloaded: {totals}",
+        share * 100.0
+    );
+    let mismatched = placement_mismatches(&offloaded.steps);
+    assert!(
+        mismatched.is_empty(),
+        "the placement header disagrees with /stats:\n{}",
+        mismatched.join("\n")
     );
 
     // Every write happened exactly once: the seeded rows plus what the script created.
@@ -399,8 +436,9 @@ async fn a_blog_session_offloaded_equals_the_local_one() {
     assert_eq!(offloaded.session["user"], "alice");
     assert_eq!(
         offloaded.session["visited"].as_array().map(Vec::len),
-        Some(3),
-        "three post views recorded in the session: {}",
+        Some(4),
+        "four post views recorded in the session (the first post as a page and as JSON, the \
+         form's post after its redirect, the API's post): {}",
         offloaded.session
     );
 
@@ -486,13 +524,13 @@ async fn a_blog_session_offloaded_equals_the_local_one() {
     );
     // The list kept growing on the server: the last search, run there, sees every query.
     let last = offloaded
-        .replies
+        .steps
         .iter()
         .rev()
-        .find(|(label, _)| label.starts_with("GET /api/search"))
+        .find(|step| step.label.starts_with("GET /api/search"))
         .unwrap();
     assert_eq!(
-        last.1.json()["recent"],
+        last.reply.json()["recent"],
         serde_json::json!(SEARCHES),
         "every query is in the server's list"
     );

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 use regex_lite::Regex;
 use semifaas_cli::harness::{
-    Admin, Browser, Dist, FaasLocalProcess, Reply, ServiceOptions, ServiceProcess, PLACEMENT_HEADER,
+    placement_mismatches, Admin, Browser, Dist, FaasLocalProcess, Reply, ServiceOptions,
+    ServiceProcess, Session, Step, PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -25,61 +26,9 @@ fn log_dir(test: &str) -> PathBuf {
         .join(test)
 }
 
-/// One step of the session: its label, the reply, and the invocations the agent offloaded and ran
-/// locally while serving it (from `/stats` before and after).
-struct Step {
-    label: String,
-    reply: Reply,
-    offloaded: u64,
-    local: u64,
-}
-
 struct Transcript {
     steps: Vec<Step>,
     dump: Value,
-}
-
-struct Session<'a> {
-    browser: Browser,
-    admin: Admin,
-    steps: &'a mut Vec<Step>,
-}
-
-impl Session<'_> {
-    async fn totals(&self) -> (u64, u64) {
-        let stats = self.admin.stats().await.expect("stats");
-        let n = |k: &str| stats["totals"][k].as_u64().unwrap_or(0);
-        (n("offloaded"), n("local") + n("abandoned"))
-    }
-
-    async fn record(&mut self, label: &str, reply: Reply, before: (u64, u64)) -> Reply {
-        let after = self.totals().await;
-        self.steps.push(Step {
-            label: label.to_owned(),
-            reply: reply.clone(),
-            offloaded: after.0 - before.0,
-            local: after.1 - before.1,
-        });
-        reply
-    }
-
-    async fn get(&mut self, path: &str) -> Reply {
-        let before = self.totals().await;
-        let reply = self.browser.get(path).await;
-        self.record(&format!("GET {path}"), reply, before).await
-    }
-
-    async fn form(&mut self, label: &str, path: &str, fields: &[(&str, &str)]) -> Reply {
-        let before = self.totals().await;
-        let reply = self.browser.form(path, fields).await;
-        self.record(label, reply, before).await
-    }
-
-    async fn forged(&mut self, label: &str, path: &str) -> Reply {
-        let before = self.totals().await;
-        let reply = self.browser.form_without_csrf(path, &[]).await;
-        self.record(label, reply, before).await
-    }
 }
 
 fn book_form<'a>(
@@ -111,12 +60,7 @@ fn id_of(books: &Value, title: &str) -> u64 {
 /// The scripted session: anonymous pages, errors, login, the librarian's forms, lending and
 /// returning, JSON, logout.
 async fn run_script(service: &ServiceProcess) -> Transcript {
-    let mut steps = vec![];
-    let mut s = Session {
-        browser: Browser::new(service.port),
-        admin: Admin::new(service.admin_port),
-        steps: &mut steps,
-    };
+    let mut s = Session::new(service);
     let start = s.get("/api/admin/dump").await.json();
     let books = s.get("/api/books").await.json();
     let pride = id_of(&books, "Pride and Prejudice");
@@ -282,7 +226,10 @@ async fn run_script(service: &ServiceProcess) -> Transcript {
     s.get("/").await;
 
     let dump = s.get("/api/admin/dump").await.json();
-    Transcript { steps, dump }
+    Transcript {
+        steps: s.into_steps(),
+        dump,
+    }
 }
 
 /// The CSRF token differs between sessions (like the session id): masked, nothing else is.
@@ -369,23 +316,7 @@ async fn session_offloaded_equals_the_local_one(sample: &str) {
     assert!(local.steps.iter().all(|s| s.offloaded == 0));
 
     let differences = differences(&local, &offloaded);
-    let mismatched_placement: Vec<String> = offloaded
-        .steps
-        .iter()
-        // The first handler of a request sets the header; an error page may follow it.
-        .filter(|s| match s.reply.ran.as_deref() {
-            Some("offloaded") => s.offloaded == 0,
-            Some("local") => s.local == 0,
-            Some(_) => true,
-            None => s.offloaded + s.local > 0,
-        })
-        .map(|s| {
-            format!(
-                "{}: header {:?}, stats {} offloaded / {} local",
-                s.label, s.reply.ran, s.offloaded, s.local
-            )
-        })
-        .collect();
+    let mismatched_placement = placement_mismatches(&offloaded.steps);
     let totals = &stats["totals"];
     let n = |k: &str| totals[k].as_u64().unwrap_or(0);
     let share = n("offloaded") as f64 / n("invocations").max(1) as f64;

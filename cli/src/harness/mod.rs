@@ -6,8 +6,10 @@ mod browser;
 mod dist;
 mod http;
 mod process;
+mod session;
 
 pub use browser::{csrf_token, form_encode, Browser, Reply};
 pub use dist::Dist;
 pub use http::{Admin, Exchange, HttpClient, Request, PLACEMENT_HEADER};
 pub use process::{free_port, FaasLocalProcess, ServiceOptions, ServiceProcess};
+pub use session::{placement_mismatches, Session, Step};
