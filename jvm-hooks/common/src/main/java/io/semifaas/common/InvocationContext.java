@@ -23,6 +23,12 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li>{@code RequestContextHolder}: the request as its snapshot (without the response);
  *   <li>{@code LocaleContextHolder}: the locale;
  *   <li>{@code SecurityContextHolder}: the authentication, as a reference to the server's;
+ *   <li>Apache Shiro's {@code ThreadContext}: the subject, as a reference to the server's (so
+ *       {@code SecurityUtils.getSubject()} answers on the function, and {@code logout()} or a
+ *       permission check runs on the server, on the request thread);
+ *   <li>{@code TransactionSynchronizationManager}: whether a transaction is active, its name,
+ *       read-only flag and isolation level (its resources and synchronizations stay on the
+ *       server, where the remote calls that use them run);
  *   <li>the SLF4J {@code MDC}: a copy of its map.
  * </ul>
  */
@@ -36,11 +42,39 @@ public final class InvocationContext {
   static final String SECURITY_CONTEXT_HOLDER =
       "org.springframework.security.core.context.SecurityContextHolder";
   static final String MDC = "org.slf4j.MDC";
+  static final String SHIRO_THREAD_CONTEXT = "org.apache.shiro.util.ThreadContext";
+  static final String TRANSACTIONS =
+      "org.springframework.transaction.support.TransactionSynchronizationManager";
 
   Object request;
   Locale locale;
   Object authentication;
+  Object subject;
+  Transaction transaction;
   Map<String, String> mdc;
+
+  /** The request thread's transaction, as {@code TransactionSynchronizationManager} sees it. */
+  static final class Transaction {
+    String name;
+    boolean readOnly;
+    Integer isolation;
+
+    Transaction() {}
+
+    /** The thread's actual transaction, or null when there is none (or no Spring TX). */
+    static Transaction of(ClassLoader loader) {
+      if (!Boolean.TRUE.equals(callStatic(loader, TRANSACTIONS, "isActualTransactionActive"))) {
+        return null;
+      }
+      Transaction transaction = new Transaction();
+      transaction.name = (String) callStatic(loader, TRANSACTIONS, "getCurrentTransactionName");
+      transaction.readOnly =
+          Boolean.TRUE.equals(callStatic(loader, TRANSACTIONS, "isCurrentTransactionReadOnly"));
+      transaction.isolation =
+          (Integer) callStatic(loader, TRANSACTIONS, "getCurrentTransactionIsolationLevel");
+      return transaction;
+    }
+  }
 
   InvocationContext() {}
 
@@ -57,6 +91,9 @@ public final class InvocationContext {
     Object security = callStatic(loader, SECURITY_CONTEXT_HOLDER, "getContext");
     Object authentication = security == null ? null : call(security, "getAuthentication");
     context.authentication = authentication == null ? null : scope.export(authentication);
+    Object subject = callStatic(loader, SHIRO_THREAD_CONTEXT, "getSubject");
+    context.subject = subject == null ? null : scope.export(subject);
+    context.transaction = Transaction.of(loader);
     context.mdc = mdcOf(loader);
     return context;
   }
@@ -149,6 +186,20 @@ public final class InvocationContext {
         call(security, "setAuthentication", authentication);
         invokeStatic(holder, "setContext", security);
         undo.add(() -> invokeStatic(holder, "clearContext"));
+      }
+      if (subject != null && present(loader, SHIRO_THREAD_CONTEXT)) {
+        Class<?> holder = holder(loader, SHIRO_THREAD_CONTEXT);
+        Object key = holder.getField("SUBJECT_KEY").get(null);
+        invokeStatic(holder, "put", key, subject);
+        undo.add(() -> invokeStatic(holder, "remove", key));
+      }
+      if (transaction != null && present(loader, TRANSACTIONS)) {
+        Class<?> holder = holder(loader, TRANSACTIONS);
+        invokeStatic(holder, "setActualTransactionActive", true);
+        invokeStatic(holder, "setCurrentTransactionName", transaction.name);
+        invokeStatic(holder, "setCurrentTransactionReadOnly", transaction.readOnly);
+        invokeStatic(holder, "setCurrentTransactionIsolationLevel", transaction.isolation);
+        undo.add(() -> invokeStatic(holder, "clear"));
       }
       if (mdc != null && present(loader, MDC)) {
         Class<?> holder = holder(loader, MDC);
