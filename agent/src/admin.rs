@@ -385,6 +385,7 @@ fn full_report(state: &AdminState) -> StatsReport {
     report.in_flight = control.in_flight;
     report.offloads_in_flight = control.slots.offloads_in_flight;
     report.offload_limit = control.slots.offload_limit;
+    report.instances_up = control.slots.instances_up;
     for (key, handler) in report.handlers.iter_mut() {
         let candidacy = state.candidates.candidacy(key);
         let (runs, needed) = state.candidates.profiled_runs(key);

@@ -319,6 +319,9 @@ pub struct StatsReport {
     pub offloads_in_flight: u64,
     #[serde(default)]
     pub offload_limit: Option<u64>,
+    /// Function instances known to be up (answered in the last minute).
+    #[serde(default)]
+    pub instances_up: u64,
     pub ratio: f64,
     /// Per-handler ratio overrides.
     pub ratio_overrides: BTreeMap<String, f64>,
@@ -530,6 +533,7 @@ impl Stats {
             in_flight: 0,
             offloads_in_flight: 0,
             offload_limit: None,
+            instances_up: 0,
             ratio: ratios.global,
             ratio_overrides: ratios.overrides.clone(),
             totals: HandlerStats::default().report().counters,
@@ -667,6 +671,13 @@ impl Collector for Exposition {
             MetricType::Gauge,
             r.offload_limit
                 .map(|l| (none, ConstGauge::new(l as i64))),
+        )?;
+        family(
+            e,
+            "semifaas_instances_up",
+            "Function instances known to be up (answered an offload or a prewarm in the last minute); in auto mode offloads go only to these.",
+            MetricType::Gauge,
+            [(none, ConstGauge::new(r.instances_up as i64))],
         )?;
         if !r.mode.is_empty() {
             one_hot(
@@ -952,6 +963,7 @@ mod tests {
         report.mode = "auto".into();
         report.phase = "offload".into();
         report.offloads_in_flight = 3;
+        report.instances_up = 2;
         let text = stats.prometheus(&report);
         assert!(
             text.contains("# HELP semifaas_invocations_total "),
@@ -969,6 +981,7 @@ mod tests {
         assert!(text.contains("semifaas_ratio 0.5"));
         assert!(text.contains("semifaas_platform_full_total{handler=\"com.example.C#m\"} 2"));
         assert!(text.contains("semifaas_offloads_in_flight 3"));
+        assert!(text.contains("semifaas_instances_up 2"));
         assert!(text.contains("semifaas_mode{mode=\"auto\"} 1"));
         assert!(text.contains("semifaas_mode{mode=\"manual\"} 0"));
         assert!(text.contains("semifaas_controller_phase{phase=\"offload\"} 1"));
