@@ -78,6 +78,15 @@ public final class ExportScope implements CodecHooks {
     return exportAs(value, id -> RemoteClasses.describe(id, value));
   }
 
+  /**
+   * The reference of {@code value}, presented as {@code api} alone (an interface it implements):
+   * the function proxies the interface instead of subclassing the server's class, which costs
+   * one class to load instead of the implementation's hierarchy.
+   */
+  public RemoteRef exportAs(Object value, Class<?> api) {
+    return exportAs(value, id -> new RemoteRef(id, api.getName(), new String[] {api.getName()}));
+  }
+
   /** True when {@code value} was exported in this scope or its parent (it crossed by reference). */
   public boolean isExported(Object value) {
     return existing(value) != null || (parent != null && parent.isExported(value));

@@ -20,7 +20,8 @@ import java.util.concurrent.ConcurrentHashMap;
  * before the call and clears them after.
  *
  * <ul>
- *   <li>{@code RequestContextHolder}: the request as its snapshot (without the response);
+ *   <li>{@code RequestContextHolder}: the request as its snapshot, the response as a reference
+ *       to the server's, presented as its servlet interface;
  *   <li>{@code LocaleContextHolder}: the locale;
  *   <li>{@code SecurityContextHolder}: the authentication, as a reference to the server's;
  *   <li>Apache Shiro's {@code ThreadContext}: the subject, as a reference to the server's (so
@@ -42,11 +43,20 @@ public final class InvocationContext {
   static final String SECURITY_CONTEXT_HOLDER =
       "org.springframework.security.core.context.SecurityContextHolder";
   static final String MDC = "org.slf4j.MDC";
+  /**
+   * What the response is presented as. A subclass proxy of the server's response class cost each
+   * instance 3.3 s on its first request (Tomcat's facade and its hierarchy loaded and generated);
+   * an interface proxy costs the interface.
+   */
+  static final java.util.List<String> RESPONSE_API =
+      java.util.List.of(
+          "jakarta.servlet.http.HttpServletResponse", "javax.servlet.http.HttpServletResponse");
   static final String SHIRO_THREAD_CONTEXT = "org.apache.shiro.util.ThreadContext";
   static final String TRANSACTIONS =
       "org.springframework.transaction.support.TransactionSynchronizationManager";
 
   Object request;
+  Object response;
   Locale locale;
   Object authentication;
   Object subject;
@@ -85,8 +95,11 @@ public final class InvocationContext {
    */
   public static InvocationContext capture(ClassLoader loader, ExportScope scope) {
     InvocationContext context = new InvocationContext();
-    Object request = requestOf(loader);
-    context.request = request;
+    Object attributes = servletAttributesOf(loader);
+    context.request = attributes == null ? null : call(attributes, "getRequest");
+    Object response = attributes == null ? null : call(attributes, "getResponse");
+    Class<?> api = response == null ? null : Interfaces.named(response.getClass(), RESPONSE_API);
+    context.response = api == null ? null : scope.exportAs(response, api);
     context.locale = localeOf(loader);
     Object security = callStatic(loader, SECURITY_CONTEXT_HOLDER, "getContext");
     Object authentication = security == null ? null : call(security, "getAuthentication");
@@ -106,7 +119,8 @@ public final class InvocationContext {
    */
   public static InvocationContext captureForReplay(ClassLoader loader) {
     InvocationContext context = new InvocationContext();
-    Object request = requestOf(loader);
+    Object attributes = servletAttributesOf(loader);
+    Object request = attributes == null ? null : call(attributes, "getRequest");
     Class<?> api = request == null ? null : RequestSnapshot.requestInterface(request.getClass());
     context.request = api == null ? null : RequestSnapshot.of(request, api).withoutCredentials();
     context.locale = localeOf(loader);
@@ -114,15 +128,12 @@ public final class InvocationContext {
     return context;
   }
 
-  /** The servlet request the thread's holder has, without the response, or null. */
-  private static Object requestOf(ClassLoader loader) {
+  /** The thread's {@code ServletRequestAttributes}, or null. */
+  private static Object servletAttributesOf(ClassLoader loader) {
     Object attributes = callStatic(loader, REQUEST_CONTEXT_HOLDER, "getRequestAttributes");
-    if (attributes == null || !named(attributes.getClass(), SERVLET_REQUEST_ATTRIBUTES)) {
-      return null;
-    }
-    // The response stays out: a reference to it costs each instance seconds of proxy generation
-    // on its first request (measured: 3.3 s instead of 0.36 s), and helpers rarely read it.
-    return call(attributes, "getRequest");
+    return attributes != null && named(attributes.getClass(), SERVLET_REQUEST_ATTRIBUTES)
+        ? attributes
+        : null;
   }
 
   private static Locale localeOf(ClassLoader loader) {
@@ -170,7 +181,10 @@ public final class InvocationContext {
     try {
       if (request != null && present(loader, REQUEST_CONTEXT_HOLDER)) {
         Class<?> attributesType = holder(loader, SERVLET_REQUEST_ATTRIBUTES);
-        Object attributes = construct(attributesType, request);
+        Object attributes =
+            response == null
+                ? construct(attributesType, request)
+                : construct(attributesType, request, response);
         Class<?> holder = holder(loader, REQUEST_CONTEXT_HOLDER);
         invokeStatic(holder, "setRequestAttributes", attributes);
         undo.add(() -> invokeStatic(holder, "resetRequestAttributes"));

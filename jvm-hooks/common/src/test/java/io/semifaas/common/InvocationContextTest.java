@@ -9,10 +9,15 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.lang.reflect.Proxy;
 import java.sql.Connection;
 import java.util.concurrent.atomic.AtomicReference;
+import jakarta.servlet.http.HttpServletResponse;
 import org.apache.shiro.subject.Subject;
 import org.apache.shiro.util.ThreadContext;
 import org.junit.jupiter.api.Test;
+import org.springframework.mock.web.MockHttpServletRequest;
+import org.springframework.mock.web.MockHttpServletResponse;
 import org.springframework.transaction.support.TransactionSynchronizationManager;
+import org.springframework.web.context.request.RequestContextHolder;
+import org.springframework.web.context.request.ServletRequestAttributes;
 
 /**
  * The thread-bound context a handler reads through static holders crosses to the thread that
@@ -70,6 +75,64 @@ class InvocationContextTest {
     function.join();
     if (failed.get() != null) {
       throw new AssertionError(failed.get());
+    }
+  }
+
+  @Test
+  void theResponseCrossesAsAReferencePresentedAsItsServletInterface() throws Exception {
+    MockHttpServletRequest request = new MockHttpServletRequest("GET", "/books/7");
+    MockHttpServletResponse response = new MockHttpServletResponse();
+    ExportScope scope = new ExportScope(null);
+    RequestContextHolder.setRequestAttributes(new ServletRequestAttributes(request, response));
+    InvocationContext context;
+    try {
+      context = InvocationContext.capture(loader, scope);
+    } finally {
+      RequestContextHolder.resetRequestAttributes();
+    }
+    RemoteRef ref = (RemoteRef) context.response;
+    assertEquals(HttpServletResponse.class.getName(), ref.className());
+    assertSame(response, scope.resolve(ref.id()));
+
+    // On the function the reference is a proxy of that interface; helpers reach it through the
+    // holder, and it is gone once the invocation ends.
+    HttpServletResponse proxy =
+        (HttpServletResponse)
+            Proxy.newProxyInstance(
+                loader, new Class<?>[] {HttpServletResponse.class}, (p, m, a) -> null);
+    context.response = proxy;
+    AtomicReference<Throwable> failed = new AtomicReference<>();
+    Thread function =
+        new Thread(
+            () -> {
+              try {
+                Runnable clear = context.install(loader);
+                ServletRequestAttributes attributes =
+                    (ServletRequestAttributes) RequestContextHolder.getRequestAttributes();
+                assertSame(proxy, attributes.getResponse());
+                assertSame(request, attributes.getRequest());
+                clear.run();
+                assertNull(RequestContextHolder.getRequestAttributes());
+              } catch (Throwable t) {
+                failed.set(t);
+              }
+            });
+    function.start();
+    function.join();
+    if (failed.get() != null) {
+      throw new AssertionError(failed.get());
+    }
+  }
+
+  @Test
+  void aReplayedSampleCarriesNoResponse() {
+    RequestContextHolder.setRequestAttributes(
+        new ServletRequestAttributes(
+            new MockHttpServletRequest("GET", "/"), new MockHttpServletResponse()));
+    try {
+      assertNull(InvocationContext.captureForReplay(loader).response);
+    } finally {
+      RequestContextHolder.resetRequestAttributes();
     }
   }
 
