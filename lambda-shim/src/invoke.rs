@@ -2,7 +2,10 @@
 //! handler (or, for a prewarm, install every closure and replay the shadow calls), and account
 //! for where the time went.
 
-use std::{collections::HashSet, time::Instant};
+use std::{
+    collections::{HashMap, HashSet},
+    time::Instant,
+};
 
 use semifaas_closure::{
     ClosureId, FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationKind,
@@ -17,6 +20,9 @@ pub struct Instance {
     jvm: Jvm,
     bridge: &'static FallbackBridge,
     installed: HashSet<ClosureId>,
+    /// Shadow rounds already replayed per closure: a prewarm that reaches an instance already
+    /// warmed as much (a scale-out that found a free instance) replays nothing.
+    replayed_rounds: HashMap<ClosureId, u32>,
     served: u64,
     jvm_start_us: u64,
     instance_id: String,
@@ -34,6 +40,7 @@ impl Instance {
             jvm,
             bridge,
             installed: HashSet::new(),
+            replayed_rounds: HashMap::new(),
             served: 0,
             jvm_start_us,
             instance_id,
@@ -152,9 +159,15 @@ impl Instance {
         }
         let started = Instant::now();
         let mut replayed = 0;
+        let warm: HashSet<ClosureId> = self
+            .replayed_rounds
+            .iter()
+            .filter(|(_, done)| **done >= rounds)
+            .map(|(id, _)| *id)
+            .collect();
         let replays = (0..rounds).flat_map(|_| shadow_calls);
         for call in replays {
-            if !self.installed.contains(&call.closure_id) {
+            if !self.installed.contains(&call.closure_id) || warm.contains(&call.closure_id) {
                 continue;
             }
             // The outcome is discarded: a shadow call only warms the code paths.
@@ -164,6 +177,12 @@ impl Instance {
             }
         }
         stats.handler_us = micros_since(started);
+        for call in shadow_calls {
+            if self.installed.contains(&call.closure_id) {
+                let done = self.replayed_rounds.entry(call.closure_id).or_default();
+                *done = (*done).max(rounds);
+            }
+        }
         info!(
             installed = closures.len() - failures.len(),
             replayed,

@@ -303,6 +303,16 @@ async fn a_prewarm_installs_its_closures_and_replays_samples_so_a_later_call_fet
     let reply = instance.invoke_with(&prewarm).await;
     assert_eq!(reply.outcome, InvocationOutcome::Returned(Vec::new()));
     assert!(reply.stats.cold);
+    // The same prewarm again (a scale-out that found this instance free): already as warm, it
+    // replays nothing.
+    let again = instance.invoke_with(&prewarm).await;
+    assert_eq!(again.outcome, InvocationOutcome::Returned(Vec::new()));
+    assert!(
+        again.stats.handler_us < reply.stats.handler_us,
+        "no replay the second time: {} µs against {} µs",
+        again.stats.handler_us,
+        reply.stats.handler_us
+    );
     assert_eq!(
         reply.stats.fallbacks.fetch_closure, 2,
         "both closures fetched"

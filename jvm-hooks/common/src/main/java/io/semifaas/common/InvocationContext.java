@@ -57,6 +57,13 @@ public final class InvocationContext {
 
   Object request;
   Object response;
+  /**
+   * A replayed sample's response: the name of its servlet interface, which the function stands
+   * in for with a proxy that refuses every call. It loads and generates what the real response's
+   * proxy needs (the interface, the types of its methods), so the first real request on a
+   * prewarmed instance pays none of it.
+   */
+  String responseStandIn;
   Locale locale;
   Object authentication;
   Object subject;
@@ -114,13 +121,18 @@ public final class InvocationContext {
   /**
    * The context a recorded sample replays with (a prewarm's shadow call): the request without
    * its credentials ({@code Cookie}, {@code Authorization}), the locale and the MDC, no
-   * authentication. It takes the same path on the function as a real invocation's context, so a
-   * prewarm loads and warms what the first real request would otherwise pay for.
+   * authentication, and a stand-in for the response. It takes the same path on the function as a
+   * real invocation's context, so a prewarm loads and warms what the first real request would
+   * otherwise pay for.
    */
   public static InvocationContext captureForReplay(ClassLoader loader) {
     InvocationContext context = new InvocationContext();
     Object attributes = servletAttributesOf(loader);
     Object request = attributes == null ? null : call(attributes, "getRequest");
+    Object response = attributes == null ? null : call(attributes, "getResponse");
+    Class<?> responseApi =
+        response == null ? null : Interfaces.named(response.getClass(), RESPONSE_API);
+    context.responseStandIn = responseApi == null ? null : responseApi.getName();
     Class<?> api = request == null ? null : RequestSnapshot.requestInterface(request.getClass());
     context.request = api == null ? null : RequestSnapshot.of(request, api).withoutCredentials();
     context.locale = localeOf(loader);
@@ -181,6 +193,7 @@ public final class InvocationContext {
     try {
       if (request != null && present(loader, REQUEST_CONTEXT_HOLDER)) {
         Class<?> attributesType = holder(loader, SERVLET_REQUEST_ATTRIBUTES);
+        Object response = this.response != null ? this.response : standIn(loader);
         Object attributes =
             response == null
                 ? construct(attributesType, request)
@@ -225,6 +238,20 @@ public final class InvocationContext {
       throw new IllegalStateException("setting the request's thread-bound context: " + e, e);
     }
     return () -> undo.forEach(InvocationContext::quietly);
+  }
+
+  /** A proxy of {@link #responseStandIn} that refuses every call, or null without one. */
+  private Object standIn(ClassLoader loader) {
+    Class<?> api = responseStandIn == null ? null : holder(loader, responseStandIn);
+    if (api == null) {
+      return null;
+    }
+    return java.lang.reflect.Proxy.newProxyInstance(
+        loader,
+        new Class<?>[] {api},
+        (proxy, method, args) -> {
+          throw new IllegalStateException("a replayed sample has no response: " + method);
+        });
   }
 
   private static void quietly(Runnable action) {

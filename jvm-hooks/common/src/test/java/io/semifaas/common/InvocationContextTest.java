@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.lang.reflect.Proxy;
@@ -125,14 +126,27 @@ class InvocationContextTest {
   }
 
   @Test
-  void aReplayedSampleCarriesNoResponse() {
+  void aReplayedSampleHasAStandInResponseThatRefusesEveryCall() {
     RequestContextHolder.setRequestAttributes(
         new ServletRequestAttributes(
             new MockHttpServletRequest("GET", "/"), new MockHttpServletResponse()));
+    InvocationContext context;
     try {
-      assertNull(InvocationContext.captureForReplay(loader).response);
+      context = InvocationContext.captureForReplay(loader);
     } finally {
       RequestContextHolder.resetRequestAttributes();
+    }
+    assertNull(context.response, "no reference to a server object");
+    assertEquals(HttpServletResponse.class.getName(), context.responseStandIn);
+    context.request = new MockHttpServletRequest("GET", "/");
+    Runnable clear = context.install(loader);
+    try {
+      HttpServletResponse standIn =
+          ((ServletRequestAttributes) RequestContextHolder.getRequestAttributes()).getResponse();
+      assertTrue(Proxy.isProxyClass(standIn.getClass()));
+      assertThrows(IllegalStateException.class, () -> standIn.setStatus(500));
+    } finally {
+      clear.run();
     }
   }
 
