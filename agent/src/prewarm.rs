@@ -17,6 +17,12 @@ use crate::{
     stats::FailureReason,
 };
 
+/// Shadow rounds of a scale-out prewarm. It runs during a burst, when capacity is wanted now:
+/// one round runs each sample's first, costly run (class loading, initialisation); ten made
+/// each scale-out take 5 s on a busy core (measured). An instance that already replayed as many
+/// rounds (one came free meanwhile) replays nothing.
+const SCALE_OUT_ROUNDS: u32 = 1;
+
 /// Most concurrent prewarm invocations one request sends.
 pub const PREWARM_INSTANCES_MAX: usize = 256;
 
@@ -116,8 +122,11 @@ impl Prewarmer {
     /// Sends `instances` (at most [`PREWARM_INSTANCES_MAX`]) concurrent prewarm invocations and
     /// waits for all of them.
     pub async fn run(&self, instances: usize) -> PrewarmReport {
+        self.prewarm(instances, self.rounds).await
+    }
+
+    async fn prewarm(&self, instances: usize, rounds: u32) -> PrewarmReport {
         let instances = instances.min(PREWARM_INSTANCES_MAX);
-        let rounds = self.rounds;
         let (closures, shadow_calls) = self.plan();
         let refused_before = self.remote_calls.refused.load(Ordering::Relaxed);
         let started = Instant::now();
@@ -192,9 +201,7 @@ impl Prewarmer {
     /// ([`crate::offload_slots::OffloadSlots::wants_instance`]): one prewarm invocation, which
     /// the platform gives a new instance when all that are up are busy.
     pub async fn scale_out(&self) {
-        // As warm as the operator's prewarms; an instance already that warm (one came free
-        // meanwhile) replays nothing.
-        let report = self.run(1).await;
+        let report = self.prewarm(1, SCALE_OUT_ROUNDS).await;
         let outcome = if report.answered > 0 {
             ScaleOut::Answered
         } else if report.throttled > 0 {
