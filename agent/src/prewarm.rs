@@ -23,6 +23,9 @@ use crate::{
 /// rounds (one came free meanwhile) replays nothing.
 const SCALE_OUT_ROUNDS: u32 = 1;
 
+/// How long a throttled prewarm invocation waits before it is sent again.
+const RETRY_AFTER: Duration = Duration::from_millis(200);
+
 /// Most concurrent prewarm invocations one request sends.
 pub const PREWARM_INSTANCES_MAX: usize = 256;
 
@@ -59,6 +62,8 @@ pub struct PrewarmReport {
     pub failures: Vec<String>,
     /// Of those, the ones the platform throttled (no room for another instance).
     pub throttled: usize,
+    /// Invocations sent again after a throttle (an operator's prewarm only).
+    pub retried: usize,
     /// Remote calls the server refused while the prewarm ran (writes during shadow execution).
     pub remote_calls_refused: u64,
     pub wall_us: u64,
@@ -121,11 +126,13 @@ impl Prewarmer {
 
     /// Sends `instances` (at most [`PREWARM_INSTANCES_MAX`]) concurrent prewarm invocations and
     /// waits for all of them.
+    /// A throttled invocation is sent once more, [`RETRY_AFTER`] later: traffic offloaded
+    /// meanwhile may hold an instance for a moment.
     pub async fn run(&self, instances: usize) -> PrewarmReport {
-        self.prewarm(instances, self.rounds).await
+        self.prewarm(instances, self.rounds, true).await
     }
 
-    async fn prewarm(&self, instances: usize, rounds: u32) -> PrewarmReport {
+    async fn prewarm(&self, instances: usize, rounds: u32, retry: bool) -> PrewarmReport {
         let instances = instances.min(PREWARM_INSTANCES_MAX);
         let (closures, shadow_calls) = self.plan();
         let refused_before = self.remote_calls.refused.load(Ordering::Relaxed);
@@ -134,11 +141,18 @@ impl Prewarmer {
         // without them.
         let _occupied = self.control.slots().reserve(instances as u64);
         let mut tasks = tokio::task::JoinSet::new();
-        for _ in 0..instances {
+        let send = |tasks: &mut tokio::task::JoinSet<_>, after: Duration| {
             let dispatcher = self.dispatcher.clone();
             let (closures, shadow_calls) = (closures.clone(), shadow_calls.clone());
-            tasks.spawn(async move { dispatcher.prewarm(closures, shadow_calls, rounds).await });
+            tasks.spawn(async move {
+                tokio::time::sleep(after).await;
+                dispatcher.prewarm(closures, shadow_calls, rounds).await
+            });
+        };
+        for _ in 0..instances {
+            send(&mut tasks, Duration::ZERO);
         }
+        let mut retries_left = if retry { instances } else { 0 };
         let mut report = PrewarmReport {
             requested: instances,
             closures: closures.len(),
@@ -166,6 +180,13 @@ impl Prewarmer {
                         install_us: stats.install_us,
                         shadow_us: stats.handler_us,
                     });
+                }
+                Ok(Err(failure))
+                    if failure.reason == FailureReason::Throttled && retries_left > 0 =>
+                {
+                    retries_left -= 1;
+                    report.retried += 1;
+                    send(&mut tasks, RETRY_AFTER);
                 }
                 Ok(Err(failure)) => {
                     if failure.reason == FailureReason::Throttled {
@@ -201,7 +222,8 @@ impl Prewarmer {
     /// ([`crate::offload_slots::OffloadSlots::wants_instance`]): one prewarm invocation, which
     /// the platform gives a new instance when all that are up are busy.
     pub async fn scale_out(&self) {
-        let report = self.prewarm(1, SCALE_OUT_ROUNDS).await;
+        // Not retried: a throttle says there is no room for another instance.
+        let report = self.prewarm(1, SCALE_OUT_ROUNDS, false).await;
         let outcome = if report.answered > 0 {
             ScaleOut::Answered
         } else if report.throttled > 0 {

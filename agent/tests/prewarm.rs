@@ -147,3 +147,27 @@ fn prewarm_from_a_blocking_task_of_a_runtime_and_with_the_platform_down() {
         report.failures
     );
 }
+
+/// Traffic offloaded while an operator prewarms may hold an instance for a moment: a throttled
+/// prewarm invocation is sent once more, and only once.
+#[test]
+fn a_throttled_prewarm_invocation_is_sent_once_more() {
+    let platform_runtime = tokio::runtime::Runtime::new().unwrap();
+    let (platform, log) = platform_runtime.block_on(common::start_platform(None));
+    let mut busy = config(platform);
+    busy.function = "busy".into();
+    let agent = Arc::new(Agent::start(busy, Arc::new(RemoteApp::default())).unwrap());
+    agent.register_closure(closure("show", b"v1")).unwrap();
+
+    let caller = agent.clone();
+    let task = platform_runtime.spawn_blocking(move || caller.prewarm(2));
+    let report = platform_runtime.block_on(task).unwrap();
+    assert_eq!(report.retried, 2, "{report:?}");
+    assert_eq!(report.throttled, 2, "each throttled again: {report:?}");
+    assert_eq!(report.answered, 0);
+    assert_eq!(
+        log.requests.load(Ordering::SeqCst),
+        4,
+        "2 sent, 2 sent again"
+    );
+}
