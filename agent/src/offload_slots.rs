@@ -332,13 +332,9 @@ impl OffloadSlots {
 
     /// A scale-out prewarm from [`Self::wants_instance`] ended.
     pub fn scale_out_done(&self, outcome: ScaleOut) {
+        let up = self.up.load(Ordering::Acquire);
         match outcome {
-            ScaleOut::Answered => {
-                debug!(
-                    instances_up = self.up.load(Ordering::Acquire),
-                    "scale-out answered"
-                );
-            }
+            ScaleOut::Answered => debug!(instances_up = up, "scale-out answered"),
             ScaleOut::Throttled | ScaleOut::Failed => {
                 *self.scale_out_after.lock() = Instant::now() + PROBE_AFTER;
             }
@@ -346,8 +342,7 @@ impl OffloadSlots {
         if outcome == ScaleOut::Throttled && self.learning().is_some() {
             // The instances up and those other prewarms hold; probed upwards again after
             // PROBE_AFTER, like any learned limit.
-            let limit =
-                (self.up.load(Ordering::Acquire) + self.reserved.load(Ordering::Acquire)).max(1);
+            let limit = (up + self.reserved.load(Ordering::Acquire)).max(1);
             self.limit.store(limit, Ordering::Release);
             *self.changed_at.lock() = Instant::now();
             info!(

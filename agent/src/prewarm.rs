@@ -125,11 +125,26 @@ impl Prewarmer {
     }
 
     /// Sends `instances` (at most [`PREWARM_INSTANCES_MAX`]) concurrent prewarm invocations and
-    /// waits for all of them.
-    /// A throttled invocation is sent once more, [`RETRY_AFTER`] later: traffic offloaded
-    /// meanwhile may hold an instance for a moment.
+    /// waits for all of them. A throttled invocation is sent once more, [`RETRY_AFTER`] later:
+    /// traffic offloaded meanwhile may hold an instance for a moment.
     pub async fn run(&self, instances: usize) -> PrewarmReport {
         self.prewarm(instances, self.rounds, true).await
+    }
+
+    /// Starts one more instance for warm-first offloading
+    /// ([`crate::offload_slots::OffloadSlots::wants_instance`]): one prewarm invocation, which
+    /// the platform gives a new instance when all that are up are busy.
+    pub async fn scale_out(&self) {
+        // Not retried: a throttle says there is no room for another instance.
+        let report = self.prewarm(1, SCALE_OUT_ROUNDS, false).await;
+        let outcome = if report.answered > 0 {
+            ScaleOut::Answered
+        } else if report.throttled > 0 {
+            ScaleOut::Throttled
+        } else {
+            ScaleOut::Failed
+        };
+        self.control.slots().scale_out_done(outcome);
     }
 
     async fn prewarm(&self, instances: usize, rounds: u32, retry: bool) -> PrewarmReport {
@@ -214,24 +229,6 @@ impl Prewarmer {
             "prewarm done"
         );
         report
-    }
-}
-
-impl Prewarmer {
-    /// Starts one more instance for warm-first offloading
-    /// ([`crate::offload_slots::OffloadSlots::wants_instance`]): one prewarm invocation, which
-    /// the platform gives a new instance when all that are up are busy.
-    pub async fn scale_out(&self) {
-        // Not retried: a throttle says there is no room for another instance.
-        let report = self.prewarm(1, SCALE_OUT_ROUNDS, false).await;
-        let outcome = if report.answered > 0 {
-            ScaleOut::Answered
-        } else if report.throttled > 0 {
-            ScaleOut::Throttled
-        } else {
-            ScaleOut::Failed
-        };
-        self.control.slots().scale_out_done(outcome);
     }
 }
 

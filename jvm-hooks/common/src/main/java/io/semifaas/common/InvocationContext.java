@@ -2,6 +2,7 @@ package io.semifaas.common;
 
 import java.lang.ref.WeakReference;
 import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -48,9 +49,8 @@ public final class InvocationContext {
    * instance 3.3 s on its first request (Tomcat's facade and its hierarchy loaded and generated);
    * an interface proxy costs the interface.
    */
-  static final java.util.List<String> RESPONSE_API =
-      java.util.List.of(
-          "jakarta.servlet.http.HttpServletResponse", "javax.servlet.http.HttpServletResponse");
+  static final List<String> RESPONSE_API =
+      List.of("jakarta.servlet.http.HttpServletResponse", "javax.servlet.http.HttpServletResponse");
   static final String SHIRO_THREAD_CONTEXT = "org.apache.shiro.util.ThreadContext";
   static final String TRANSACTIONS =
       "org.springframework.transaction.support.TransactionSynchronizationManager";
@@ -105,7 +105,7 @@ public final class InvocationContext {
     Object attributes = servletAttributesOf(loader);
     context.request = attributes == null ? null : call(attributes, "getRequest");
     Object response = attributes == null ? null : call(attributes, "getResponse");
-    Class<?> api = response == null ? null : Interfaces.named(response.getClass(), RESPONSE_API);
+    Class<?> api = responseApi(response);
     context.response = api == null ? null : scope.exportAs(response, api);
     context.locale = localeOf(loader);
     Object security = callStatic(loader, SECURITY_CONTEXT_HOLDER, "getContext");
@@ -129,9 +129,8 @@ public final class InvocationContext {
     InvocationContext context = new InvocationContext();
     Object attributes = servletAttributesOf(loader);
     Object request = attributes == null ? null : call(attributes, "getRequest");
-    Object response = attributes == null ? null : call(attributes, "getResponse");
     Class<?> responseApi =
-        response == null ? null : Interfaces.named(response.getClass(), RESPONSE_API);
+        responseApi(attributes == null ? null : call(attributes, "getResponse"));
     context.responseStandIn = responseApi == null ? null : responseApi.getName();
     Class<?> api = request == null ? null : RequestSnapshot.requestInterface(request.getClass());
     context.request = api == null ? null : RequestSnapshot.of(request, api).withoutCredentials();
@@ -146,6 +145,11 @@ public final class InvocationContext {
     return attributes != null && named(attributes.getClass(), SERVLET_REQUEST_ATTRIBUTES)
         ? attributes
         : null;
+  }
+
+  /** The servlet interface {@code response} is presented as, or null. */
+  private static Class<?> responseApi(Object response) {
+    return response == null ? null : Interfaces.named(response.getClass(), RESPONSE_API);
   }
 
   private static Locale localeOf(ClassLoader loader) {
@@ -246,7 +250,7 @@ public final class InvocationContext {
     if (api == null) {
       return null;
     }
-    return java.lang.reflect.Proxy.newProxyInstance(
+    return Proxy.newProxyInstance(
         loader,
         new Class<?>[] {api},
         (proxy, method, args) -> {

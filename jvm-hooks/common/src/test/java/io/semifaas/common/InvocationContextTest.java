@@ -48,35 +48,24 @@ class InvocationContextTest {
     }
     assertTrue(scope.isExported(subject), "the subject crosses as a reference to the server's");
 
-    AtomicReference<Throwable> failed = new AtomicReference<>();
-    Thread function =
-        new Thread(
-            () -> {
-              try {
-                assertNull(ThreadContext.get(ThreadContext.SUBJECT_KEY));
-                Runnable clear = context.install(loader);
-                assertSame(context.subject, ThreadContext.get(ThreadContext.SUBJECT_KEY));
-                assertTrue(TransactionSynchronizationManager.isActualTransactionActive());
-                assertEquals(
-                    "LendingService.lend",
-                    TransactionSynchronizationManager.getCurrentTransactionName());
-                assertTrue(TransactionSynchronizationManager.isCurrentTransactionReadOnly());
-                assertEquals(
-                    Connection.TRANSACTION_READ_COMMITTED,
-                    TransactionSynchronizationManager.getCurrentTransactionIsolationLevel());
-                clear.run();
-                assertNull(ThreadContext.get(ThreadContext.SUBJECT_KEY));
-                assertFalse(TransactionSynchronizationManager.isActualTransactionActive());
-                assertNull(TransactionSynchronizationManager.getCurrentTransactionName());
-              } catch (Throwable t) {
-                failed.set(t);
-              }
-            });
-    function.start();
-    function.join();
-    if (failed.get() != null) {
-      throw new AssertionError(failed.get());
-    }
+    onTheFunctionThread(
+        () -> {
+          assertNull(ThreadContext.get(ThreadContext.SUBJECT_KEY));
+          Runnable clear = context.install(loader);
+          assertSame(context.subject, ThreadContext.get(ThreadContext.SUBJECT_KEY));
+          assertTrue(TransactionSynchronizationManager.isActualTransactionActive());
+          assertEquals(
+              "LendingService.lend",
+              TransactionSynchronizationManager.getCurrentTransactionName());
+          assertTrue(TransactionSynchronizationManager.isCurrentTransactionReadOnly());
+          assertEquals(
+              Connection.TRANSACTION_READ_COMMITTED,
+              TransactionSynchronizationManager.getCurrentTransactionIsolationLevel());
+          clear.run();
+          assertNull(ThreadContext.get(ThreadContext.SUBJECT_KEY));
+          assertFalse(TransactionSynchronizationManager.isActualTransactionActive());
+          assertNull(TransactionSynchronizationManager.getCurrentTransactionName());
+        });
   }
 
   @Test
@@ -102,27 +91,16 @@ class InvocationContextTest {
             Proxy.newProxyInstance(
                 loader, new Class<?>[] {HttpServletResponse.class}, (p, m, a) -> null);
     context.response = proxy;
-    AtomicReference<Throwable> failed = new AtomicReference<>();
-    Thread function =
-        new Thread(
-            () -> {
-              try {
-                Runnable clear = context.install(loader);
-                ServletRequestAttributes attributes =
-                    (ServletRequestAttributes) RequestContextHolder.getRequestAttributes();
-                assertSame(proxy, attributes.getResponse());
-                assertSame(request, attributes.getRequest());
-                clear.run();
-                assertNull(RequestContextHolder.getRequestAttributes());
-              } catch (Throwable t) {
-                failed.set(t);
-              }
-            });
-    function.start();
-    function.join();
-    if (failed.get() != null) {
-      throw new AssertionError(failed.get());
-    }
+    onTheFunctionThread(
+        () -> {
+          Runnable clear = context.install(loader);
+          ServletRequestAttributes attributes =
+              (ServletRequestAttributes) RequestContextHolder.getRequestAttributes();
+          assertSame(proxy, attributes.getResponse());
+          assertSame(request, attributes.getRequest());
+          clear.run();
+          assertNull(RequestContextHolder.getRequestAttributes());
+        });
   }
 
   @Test
@@ -157,5 +135,29 @@ class InvocationContextTest {
     assertNull(context.transaction);
     context.install(loader).run();
     assertFalse(TransactionSynchronizationManager.isActualTransactionActive());
+  }
+
+  /** An action that may throw, as the function's thread runs it. */
+  interface OnFunction {
+    void run() throws Exception;
+  }
+
+  /** Runs {@code action} on a thread of its own (the function's), rethrowing what failed. */
+  private static void onTheFunctionThread(OnFunction action) throws InterruptedException {
+    AtomicReference<Throwable> failed = new AtomicReference<>();
+    Thread function =
+        new Thread(
+            () -> {
+              try {
+                action.run();
+              } catch (Throwable t) {
+                failed.set(t);
+              }
+            });
+    function.start();
+    function.join();
+    if (failed.get() != null) {
+      throw new AssertionError(failed.get());
+    }
   }
 }
