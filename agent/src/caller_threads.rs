@@ -132,7 +132,7 @@ impl<T> Drop for Waiting<'_, T> {
 }
 
 fn ended(scope_id: u64) -> CodeSourceError {
-    CodeSourceError(format!(
+    CodeSourceError::Failed(format!(
         "invocation scope {scope_id} has ended: its request no longer waits for remote calls"
     ))
 }

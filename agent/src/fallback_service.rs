@@ -20,8 +20,15 @@ use crate::{
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CodeSourceError(pub String);
+pub enum CodeSourceError {
+    /// The application's JVM could not answer.
+    #[error("{0}")]
+    Failed(String),
+    /// The application's JVM does not serve this to functions: not the application's own code
+    /// (the JDK's, the agent's), or a resource on the deny list. The message says which.
+    #[error("{0}")]
+    Withheld(String),
+}
 
 /// One call on a remote reference, as the Java side receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,16 +48,18 @@ pub struct RemoteCall<'a> {
 /// lacks, and calls on the objects it exported as remote references. In the server this is the
 /// Java agent (`NativeBridge.classBytes` / `resourceBytes` / `invokeRemote`).
 pub trait CodeSource: Send + Sync + 'static {
-    /// The class file of `binary_name`, `None` when no class loader has it.
+    /// The class file of `binary_name`, `None` when no class loader has it in the application's
+    /// own code.
     fn class_bytes(&self, binary_name: &str) -> Result<Option<Vec<u8>>, CodeSourceError>;
-    /// The bytes of resource `path`, `None` when no class loader has it.
+    /// The bytes of resource `path`, `None` when no class loader has it in the application's own
+    /// code.
     fn resource_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, CodeSourceError>;
     /// An instance running `handler_key` had to fetch `binary_name`: the handler's next closure
     /// should carry it (closures learned from use).
     fn learned(&self, _handler_key: &str, _binary_name: &str) {}
     /// Runs a remote call; returns outcome bytes (tag 0 returned, 1 threw, 2 refused/failed).
     fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
-        Err(CodeSourceError(format!(
+        Err(CodeSourceError::Failed(format!(
             "this server exports no remote references (asked for ref {})",
             call.ref_id
         )))
@@ -146,7 +155,13 @@ impl AgentFallbackService {
                 .record_fallback(&authorized.handler_key, request.kind());
         }
         debug!(handler = %authorized.handler_key, kind = %request.kind(), "fallback request");
-        let internal = |e: CodeSourceError| Refusal::new(FallbackErrorKind::Internal, e.0);
+        let internal = |e: CodeSourceError| match e {
+            CodeSourceError::Failed(message) => Refusal::new(FallbackErrorKind::Internal, message),
+            // Not "missing": the function reports why it cannot have it.
+            CodeSourceError::Withheld(message) => {
+                Refusal::new(FallbackErrorKind::NotFound, message)
+            }
+        };
         match request {
             FallbackRequest::FetchClosure { id } => {
                 if !authorized.may_fetch(&id) {
@@ -256,13 +271,18 @@ mod tests {
     impl CodeSource for InMemoryCode {
         fn class_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
             if name == "com.example.Broken" {
-                return Err(CodeSourceError(
+                return Err(CodeSourceError::Failed(
                     "class loader threw java.lang.LinkageError".into(),
                 ));
             }
             Ok(self.classes.get(name).cloned())
         }
         fn resource_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
+            if path == "application.properties" {
+                return Err(CodeSourceError::Withheld(
+                    "resource application.properties is withheld".into(),
+                ));
+            }
             Ok((path == "big.bin").then(|| vec![0; CLASS_MAX + 1]))
         }
         /// Returns `scope:ref:args`; refuses `save` in shadow mode, as the Java side does; ref 0
@@ -480,6 +500,20 @@ mod tests {
             },
         );
         assert_eq!(kind(&big), Some(FallbackErrorKind::TooLarge));
+        let withheld = service.handle(
+            &cap,
+            FallbackRequest::GetResource {
+                name: "application.properties".into(),
+            },
+        );
+        assert_eq!(
+            withheld,
+            FallbackResponse::error(
+                FallbackErrorKind::NotFound,
+                "resource application.properties is withheld"
+            ),
+            "a refusal that says why, not an answer that it is missing"
+        );
 
         let forged = Capability {
             invocation_id: cap.invocation_id,
@@ -504,6 +538,6 @@ mod tests {
             .fallbacks;
         assert_eq!(fallbacks["fetch_closure"], 2);
         assert_eq!(fallbacks["load_class"], 4);
-        assert_eq!(fallbacks["get_resource"], 1);
+        assert_eq!(fallbacks["get_resource"], 2);
     }
 }

@@ -3,7 +3,7 @@
 
 use jni::{
     jni_sig, jni_str,
-    objects::{Global, JByteArray, JClass, JValue},
+    objects::{Global, JByteArray, JClass, JString, JValue},
     strings::JNIStr,
     Env, JavaVM,
 };
@@ -24,29 +24,48 @@ impl JavaCodeSource {
         })
     }
 
-    /// Calls `static byte[] method(String)` on the bridge; Java's `null` is `None`.
+    /// Calls `static Object method(String)` on the bridge: a `byte[]` is what was asked for, `null`
+    /// is `None` (the application has none), a `String` says why it is withheld.
     fn call(&self, method: &JNIStr, arg: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
         // Scoped: a thread left attached counts as a non-daemon Java thread, and the JVM's exit
         // would wait for the runtime's idle blocking threads to time out.
         self.vm
-            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Option<Vec<u8>>> {
+            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Served> {
                 let name = env.new_string(arg)?;
                 let value = env
                     .call_static_method(
                         &self.bridge,
                         method,
-                        jni_sig!("(Ljava/lang/String;)[B"),
+                        jni_sig!("(Ljava/lang/String;)Ljava/lang/Object;"),
                         &[JValue::from(&name)],
                     )?
                     .l()?;
                 if value.is_null() {
-                    return Ok(None);
+                    return Ok(Served::Missing);
+                }
+                if env.is_instance_of(&value, jni_str!("java/lang/String"))? {
+                    let reason = env.cast_local::<JString>(value)?;
+                    return Ok(Served::Withheld(reason.try_to_string(env)?));
                 }
                 let array = env.cast_local::<JByteArray>(value)?;
-                Ok(Some(env.convert_byte_array(&array)?))
+                Ok(Served::Found(env.convert_byte_array(&array)?))
             })
-            .map_err(|e| CodeSourceError(format!("NativeBridge.{method}({arg:?}) failed: {e}")))
+            .map_err(|e| {
+                CodeSourceError::Failed(format!("NativeBridge.{method}({arg:?}) failed: {e}"))
+            })
+            .and_then(|served| match served {
+                Served::Found(bytes) => Ok(Some(bytes)),
+                Served::Missing => Ok(None),
+                Served::Withheld(reason) => Err(CodeSourceError::Withheld(reason)),
+            })
     }
+}
+
+/// What the bridge answered for a class or resource.
+enum Served {
+    Found(Vec<u8>),
+    Missing,
+    Withheld(String),
 }
 
 impl JavaCodeSource {
@@ -81,13 +100,13 @@ impl JavaCodeSource {
                 Ok(Some(env.convert_byte_array(&array)?))
             })
             .map_err(|e| {
-                CodeSourceError(format!(
+                CodeSourceError::Failed(format!(
                     "NativeBridge.invokeRemote(ref {}, {}{}) failed: {e}",
                     call.ref_id, call.method, call.descriptor
                 ))
             })?
             .ok_or_else(|| {
-                CodeSourceError(format!(
+                CodeSourceError::Failed(format!(
                     "NativeBridge.invokeRemote(ref {}, {}{}) returned null",
                     call.ref_id, call.method, call.descriptor
                 ))

@@ -47,10 +47,16 @@ public final class NativeBridge {
 
   static native void recordVerified(String handlerKey, String mismatch);
 
-  /** Called by the native side: the class file of {@code binaryName}, or null. Never throws. */
-  static byte[] classBytes(String binaryName) {
+  /**
+   * Called by the native side: the class file of {@code binaryName} (a {@code byte[]}), null when
+   * the application has no such class, or a {@code String} saying why it is withheld (not the
+   * application's code). Never throws.
+   */
+  static Object classBytes(String binaryName) {
     try {
       return ApplicationClassLoaders.shared().classBytes(binaryName);
+    } catch (ApplicationClassLoaders.Withheld e) {
+      return e.getMessage();
     } catch (Throwable t) {
       return null;
     }
@@ -58,11 +64,12 @@ public final class NativeBridge {
 
   /**
    * Called by the native side after an instance running {@code handlerKey} fetched {@code
-   * binaryName} by fallback: the handler's next closure carries it. Never throws.
+   * binaryName} by fallback: the handler's next closure carries it if its closure's code names it.
+   * Never throws.
    */
   static void learnClass(String handlerKey, String binaryName) {
     try {
-      Dispatcher.LEARNED.record(handlerKey, binaryName);
+      Dispatcher.learnFetched(handlerKey, binaryName);
     } catch (Throwable t) {
       // Learning is an optimisation; the class is fetched again next time.
     }
@@ -86,10 +93,16 @@ public final class NativeBridge {
     }
   }
 
-  /** Called by the native side: the resource at {@code path}, or null. Never throws. */
-  static byte[] resourceBytes(String path) {
+  /**
+   * Called by the native side: the resource at {@code path} (a {@code byte[]}), null when the
+   * application has none, or a {@code String} saying why it is withheld (the deny list, or not the
+   * application's code). Never throws.
+   */
+  static Object resourceBytes(String path) {
     try {
       return ApplicationClassLoaders.shared().resourceBytes(path);
+    } catch (ApplicationClassLoaders.Withheld e) {
+      return e.getMessage();
     } catch (Throwable t) {
       return null;
     }

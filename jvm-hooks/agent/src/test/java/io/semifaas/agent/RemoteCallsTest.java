@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.example.blog.Counter;
+import com.example.blog.CounterClient;
 import com.example.blog.Draft;
 import io.semifaas.common.ArgumentUpdates;
 import io.semifaas.common.CodecException;
@@ -18,6 +20,7 @@ import io.semifaas.common.RemoteClasses;
 import io.semifaas.common.RemoteRef;
 import java.io.InputStream;
 import java.lang.reflect.Method;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,26 +29,37 @@ import org.junit.jupiter.api.Test;
 class RemoteCallsTest {
   private static final ClassLoader LOADER = RemoteCallsTest.class.getClassLoader();
 
-  private ExportScope closureScope;
+  private RemoteScopes.Open closureScope;
+  private RemoteScopes.Open invocationScope;
   private ExportScope invocation;
   private Counter counter;
   private RemoteRef ref;
 
   @BeforeEach
-  void open() {
+  void open() throws Exception {
     RemoteClasses.configure("com.example.blog.Counter", null);
-    closureScope = RemoteScopes.openClosureScope();
-    invocation = RemoteScopes.openInvocationScope(closureScope);
+    closureScope = RemoteScopes.openClosureScope(new ExportScope(null), closureCode());
+    invocationScope = RemoteScopes.openInvocationScope(closureScope);
+    invocation = invocationScope.exports();
     counter = new Counter();
     ref = invocation.export(counter);
   }
 
+  /** The references of a closure whose code is {@link CounterClient}. */
+  private static ClosureReferences closureCode() throws Exception {
+    try (InputStream in =
+        LOADER.getResourceAsStream(CounterClient.class.getName().replace('.', '/') + ".class")) {
+      return ClosureReferences.of(List.of(in.readAllBytes()));
+    }
+  }
+
   @AfterEach
-  void close() {
-    RemoteScopes.close(invocation);
+  void close() throws Exception {
+    RemoteScopes.close(invocationScope);
     RemoteScopes.close(closureScope);
     RemoteClasses.configure(null, null);
     ReadOnlyMethods.configure(null);
+    RemoteCallAllowList.configure(null);
   }
 
   private static String descriptor(String name) {
@@ -66,6 +80,57 @@ class RemoteCallsTest {
         descriptor(name),
         ObjectCodec.serialize(args, scope),
         shadow);
+  }
+
+  @Test
+  void aMethodTheClosuresCodeNeverCallsIsRefusedByName() throws Exception {
+    byte[] outcome = call(invocation, ref.id(), "wipe", false);
+    assertEquals(Outcome.FAILED, Outcome.tag(outcome));
+    assertEquals(
+        "remote call refused: com.example.blog.Counter#wipe()V is not called by the closure's"
+            + " code; to allow it, add com.example.blog.Counter#wipe to semifaas.remote.allow",
+        Outcome.body(outcome, LOADER));
+    assertEquals(0, counter.getCount(), "untouched");
+    counter.increment(4);
+    // The closure calls size() on a List only: a Counter is no List.
+    assertEquals(Outcome.FAILED, Outcome.tag(call(invocation, ref.id(), "size", false)));
+  }
+
+  @Test
+  void aMethodTheClosureCallsThroughAnInterfaceIsServed() throws Exception {
+    counter.increment(7);
+    assertEquals(Outcome.RETURNED, Outcome.tag(call(invocation, ref.id(), "clear", false)));
+    assertEquals(0, counter.getCount());
+    // The runtime's own calls on any proxy: no closure code names them.
+    assertEquals(
+        counter.hashCode(),
+        Outcome.body(
+            NativeBridge.invokeRemote(
+                invocation.id(), ref.id(), "hashCode", "()I",
+                ObjectCodec.serialize(new Object[0]), false),
+            LOADER));
+  }
+
+  @Test
+  void configuredAdditionsAreServed() throws Exception {
+    RemoteCallAllowList.configure("com.example.blog.Clearable#unrelated, com.example.blog.Counter#wipe");
+    assertEquals(Outcome.RETURNED, Outcome.tag(call(invocation, ref.id(), "wipe", false)));
+    assertEquals(-100, counter.getCount());
+    // With a descriptor, only that overload; naming a supertype covers the object too.
+    RemoteCallAllowList.configure("java.lang.Object#size()I");
+    assertEquals(-100, Outcome.body(call(invocation, ref.id(), "size", false), LOADER));
+    RemoteCallAllowList.configure("com.example.blog.Counter#size(I)I");
+    assertEquals(Outcome.FAILED, Outcome.tag(call(invocation, ref.id(), "size", false)));
+  }
+
+  @Test
+  void malformedAdditionsAreAConfigurationError() {
+    for (String bad : List.of("wipe", "#wipe", "com.example.Counter#", "a.B#(I)V", "a.B#m(I")) {
+      ConfigException e =
+          assertThrows(ConfigException.class, () -> RemoteCallAllowList.configure(bad), bad);
+      assertTrue(e.getMessage().startsWith("semifaas.remote.allow entries are"), e.getMessage());
+      assertTrue(e.getMessage().endsWith("not '" + bad + "'"), e.getMessage());
+    }
   }
 
   @Test
@@ -102,9 +167,9 @@ class RemoteCallsTest {
 
   @Test
   void referencesOfOtherInvocationsAreRefused() throws Exception {
-    ExportScope other = RemoteScopes.openInvocationScope(closureScope);
+    RemoteScopes.Open other = RemoteScopes.openInvocationScope(closureScope);
     try {
-      byte[] outcome = call(other, ref.id(), "getCount", false);
+      byte[] outcome = call(other.exports(), ref.id(), "getCount", false);
       assertEquals(Outcome.FAILED, Outcome.tag(outcome));
       assertEquals(
           "reference " + ref.id() + " was not exported to this invocation",
@@ -112,7 +177,7 @@ class RemoteCallsTest {
     } finally {
       RemoteScopes.close(other);
     }
-    RemoteScopes.close(invocation);
+    RemoteScopes.close(invocationScope);
     byte[] closed = call(invocation, ref.id(), "getCount", false);
     assertEquals(Outcome.FAILED, Outcome.tag(closed));
     assertEquals(0, counter.getCount());
@@ -121,7 +186,7 @@ class RemoteCallsTest {
   @Test
   void closureScopeReferencesAnswerEveryInvocationAndShadowCalls() throws Exception {
     Counter shared = new Counter();
-    RemoteRef sharedRef = closureScope.export(shared);
+    RemoteRef sharedRef = closureScope.exports().export(shared);
     assertEquals(1, Outcome.body(call(invocation, sharedRef.id(), "increment", false, 1), LOADER));
     // Scope 0: a prewarm's shadow call, answered from closure scopes only.
     assertEquals(1, Outcome.body(call(null, sharedRef.id(), "getCount", true), LOADER));
@@ -156,8 +221,17 @@ class RemoteCallsTest {
             invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
             false);
     assertEquals(
-        "com.example.blog.Counter has no method explode()V that can be called remotely",
+        "remote call refused: com.example.blog.Counter#explode()V is not called by the closure's"
+            + " code; to allow it, add com.example.blog.Counter#explode to semifaas.remote.allow",
         Outcome.body(missing, LOADER));
+    RemoteCallAllowList.configure("com.example.blog.Counter#explode");
+    assertEquals(
+        "com.example.blog.Counter has no method explode()V that can be called remotely",
+        Outcome.body(
+            NativeBridge.invokeRemote(
+                invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
+                false),
+            LOADER));
     byte[] hidden =
         NativeBridge.invokeRemote(
             invocation.id(), ref.id(), "secret", "()I", ObjectCodec.serialize(new Object[0]),
