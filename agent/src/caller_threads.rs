@@ -242,7 +242,7 @@ mod tests {
         assert_eq!(second, b"find:request");
         // Its registration is gone: a late call of the scope is refused, by name.
         let late = threads.invoke_remote(&call(7, "save")).unwrap_err();
-        assert!(late.0.contains("scope 7 has ended"), "{late}");
+        assert!(late.to_string().contains("scope 7 has ended"), "{late}");
     }
 
     #[test]

@@ -38,7 +38,7 @@ final class ClassFileReferences {
     return read(classFile).classes();
   }
 
-  /** Everything {@code classFile} refers to; {@link References#NONE} when the bytes do not parse. */
+  /** Everything {@code classFile} refers to; {@link References#NONE} when it does not parse. */
   static References read(byte[] classFile) {
     try {
       return parse(ByteBuffer.wrap(classFile));

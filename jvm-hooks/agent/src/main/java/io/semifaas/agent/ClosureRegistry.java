@@ -61,7 +61,7 @@ final class ClosureRegistry {
         });
   }
 
-  /** Forgets the closures of {@code handlerKey} and closes their scopes: the next offload rebuilds them. */
+  /** Forgets the closures of {@code handlerKey} and closes their scopes (rebuilt on next use). */
   void invalidate(String handlerKey) {
     entries
         .entrySet()

@@ -114,7 +114,7 @@ final class RemoteCalls {
     }
   }
 
-  /** Refusals logged, by class and method: once each, so that a flood of calls is no flood of logs. */
+  /** Refusals logged, by class and method: once each, so a flood of calls is no flood of logs. */
   private static final Set<String> LOGGED_REFUSALS = ConcurrentHashMap.newKeySet();
 
   private static final int MAX_LOGGED_REFUSALS = 1000;
@@ -190,8 +190,8 @@ final class RemoteCalls {
    * The instance method with that name and descriptor, made callable; or null. Of the methods the
    * closure's code calls, any it could call locally can be called remotely: public ones, and the
    * package-private and protected ones of the application's classes (a package-private {@code
-   * @Transactional} service). The most derived declaration wins, so a Spring proxy's override (which applies the
-   * transaction) is the one called.
+   * @Transactional} service). The most derived declaration wins, so a Spring proxy's override
+   * (which applies the transaction) is the one called.
    */
   static Method find(Class<?> type, String name, String descriptor) {
     for (Method m : type.getMethods()) {

@@ -3,7 +3,7 @@ package io.semifaas.agent;
 import java.util.LinkedHashSet;
 import java.util.Set;
 
-/** The binary names of a class, its superclasses and all its interfaces; computed once per class. */
+/** The binary names of a class, its superclasses and its interfaces, computed once per class. */
 final class Supertypes {
   private static final ClassValue<Set<String>> NAMES =
       new ClassValue<>() {

@@ -42,7 +42,9 @@ class ClassFileReferencesTest {
         List.of(
             new ClassFileReferences.MethodRef("com.example.blog.Counter", "increment", "(I)I"),
             new ClassFileReferences.MethodRef(
-                "com.example.blog.Counter", "store", "(Lcom/example/blog/Draft;)Lcom/example/blog/Draft;"),
+                "com.example.blog.Counter",
+                "store",
+                "(Lcom/example/blog/Draft;)Lcom/example/blog/Draft;"),
             // Interface methods (InterfaceMethodref) name the interface the call goes through.
             new ClassFileReferences.MethodRef("com.example.blog.Clearable", "clear", "()V"),
             new ClassFileReferences.MethodRef("java.util.List", "size", "()I"),

@@ -113,7 +113,8 @@ class RemoteCallsTest {
 
   @Test
   void configuredAdditionsAreServed() throws Exception {
-    RemoteCallAllowList.configure("com.example.blog.Clearable#unrelated, com.example.blog.Counter#wipe");
+    RemoteCallAllowList.configure(
+        "com.example.blog.Clearable#unrelated, com.example.blog.Counter#wipe");
     assertEquals(Outcome.RETURNED, Outcome.tag(call(invocation, ref.id(), "wipe", false)));
     assertEquals(-100, counter.getCount());
     // With a descriptor, only that overload; naming a supertype covers the object too.
