@@ -129,6 +129,29 @@ class ObjectCodecTest {
     assertEquals("id-x", ((java.util.function.Function<String, String>) copy).apply("x"));
   }
 
+  /** Asks Kryo for Java serialization; its readObject records that it ran. */
+  @com.esotericsoftware.kryo.DefaultSerializer(
+      com.esotericsoftware.kryo.serializers.JavaSerializer.class)
+  static final class AsksForJavaSerialization implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    static volatile boolean readObjectRan;
+    String value = "v";
+
+    private void readObject(java.io.ObjectInputStream in)
+        throws java.io.IOException, ClassNotFoundException {
+      readObjectRan = true;
+      in.defaultReadObject();
+    }
+  }
+
+  @Test
+  void nothingIsDecodedThroughObjectInputStream() throws Exception {
+    AsksForJavaSerialization back =
+        (AsksForJavaSerialization) roundTrip(new AsksForJavaSerialization());
+    assertEquals("v", back.value);
+    assertTrue(!AsksForJavaSerialization.readObjectRan, "copied field by field instead");
+  }
+
   @Test
   void nullRoundTrips() throws Exception {
     assertNull(roundTrip(null));
