@@ -37,7 +37,6 @@ public final class CodecAllowList {
           "java.lang.ClassLoader",
           "java.lang.Thread",
           "java.lang.ThreadGroup",
-          "java.lang.Class",
           "java.lang.Module",
           "java.lang.ModuleLayer",
           "java.lang.System",
@@ -67,6 +66,8 @@ public final class CodecAllowList {
   private static final Set<String> JDK_CLASSES =
       Set.of(
           "java.lang.Object",
+          // Decoding a Class resolves the class it names through the same check.
+          "java.lang.Class",
           "java.lang.String",
           "java.lang.Boolean",
           "java.lang.Byte",
@@ -168,7 +169,11 @@ public final class CodecAllowList {
           "org.springframework.validation.ObjectError",
           "org.springframework.validation.FieldError",
           "org.springframework.validation.DefaultMessageCodesResolver",
-          "org.springframework.context.support.DefaultMessageSourceResolvable");
+          "org.springframework.context.support.DefaultMessageSourceResolvable",
+          "org.springframework.data.domain.Sort",
+          "org.springframework.data.domain.AbstractPageRequest",
+          "org.springframework.data.domain.PageRequest",
+          "org.springframework.data.domain.Limit");
 
   /** The project's own wire types, which its serializers build. */
   private static final Set<String> WIRE_CLASSES =
