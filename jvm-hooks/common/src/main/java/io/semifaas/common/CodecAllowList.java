@@ -59,8 +59,12 @@ public final class CodecAllowList {
           "jdk.internal.",
           "com.sun.");
 
-  /** Exceptions to {@link #DENIED}: immutable values that merely name a resource. */
-  private static final Set<String> DENIED_EXCEPT = Set.of("java.net.URI");
+  /**
+   * Exceptions to {@link #DENIED}: immutable values that merely name a resource, and Class (it
+   * implements java.lang.reflect's interfaces; decoding one resolves the class it names through
+   * the same checks).
+   */
+  private static final Set<String> DENIED_EXCEPT = Set.of("java.net.URI", "java.lang.Class");
 
   /** JDK value types and collections any function may send back, matched by exact name. */
   private static final Set<String> JDK_CLASSES =

@@ -131,6 +131,7 @@ class CodecAllowListTest {
     assertEquals("", CodecAllowList.denial(java.lang.invoke.MethodHandle.class));
     assertEquals("", CodecAllowList.denial(ClassLoader[].class));
     assertNull(CodecAllowList.denial(java.net.URI.class), "an immutable value naming a resource");
+    assertNull(CodecAllowList.denial(Class.class), "its named class is checked when decoded");
   }
 
   @Test
