@@ -323,6 +323,9 @@ pub enum FailureKind {
     Setup,
     /// The Java runtime failed outside the handler.
     Runtime,
+    /// A fallback the handler needed got no answer (deadline, connection, refusal): what the
+    /// handler returned after it is not the application's result.
+    Fallback,
 }
 
 /// Tags of the outcome encoding exchanged with Java (`io.semifaas.common.Outcome`): one tag byte,

@@ -134,5 +134,10 @@ fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
         if let Err(e) = api.respond(&next.request_id, &reply.to_lambda_payload()) {
             error!("{e}");
         }
+        if let Some(reason) = instance.must_retire() {
+            // The platform starts a fresh instance for the next invocation.
+            warn!(%reason, "retiring this instance");
+            return ExitCode::SUCCESS;
+        }
     }
 }

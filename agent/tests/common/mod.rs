@@ -130,7 +130,7 @@ async fn invoke(
         "garbage" => (StatusCode::OK, "this is not a semifaas reply").into_response(),
         "prewarmer" => prewarm(&state.log, invocation).await,
         "fetcher" => {
-            let client = match FallbackClient::connect(&invocation.fallback).await {
+            let client = match FallbackClient::connect(&invocation.fallback, invocation.capability).await {
                 Ok(c) => c,
                 Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
             };
@@ -200,7 +200,7 @@ async fn prewarm(log: &PlatformLog, invocation: Invocation) -> Response {
             FunctionStats::default(),
         )
     };
-    let client = match FallbackClient::connect(&invocation.fallback).await {
+    let client = match FallbackClient::connect(&invocation.fallback, invocation.capability).await {
         Ok(c) => c,
         Err(e) => return failed(e.to_string()),
     };

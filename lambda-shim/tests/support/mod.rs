@@ -82,6 +82,8 @@ public class Calc {
     public Calc(int base) { this.base = base; }
     public int add(int x) { return Helper.plus(base, x); }
     public int late(boolean use) { return use ? Late.value() : -1; }
+    // An application that swallows every failure, the missing class's included.
+    public int guarded(boolean use) { try { return late(use); } catch (Throwable t) { return -2; } }
     public String fail(String message) { throw new IllegalStateException(message); }
     // Through the system class loader: closure loaders do not expose the runtime's classes.
     public int remote(int ref) throws Exception {
@@ -219,6 +221,11 @@ pub struct TestService {
 }
 
 impl FallbackService for TestService {
+    /// Every invocation the tests send is in flight here.
+    fn authenticate(&self, _: &Capability) -> bool {
+        true
+    }
+
     fn handle(&self, _: &Capability, request: FallbackRequest) -> FallbackResponse {
         match request {
             FallbackRequest::FetchClosure { id } => {
