@@ -14,6 +14,7 @@ use bytes::Bytes;
 use crate::api_error::ApiError;
 use crate::ids;
 use crate::invocation::{self, InvokeOutcome, Refused};
+use crate::loopback_guard;
 use crate::management_api;
 use crate::payload::{read_limited, PayloadError};
 use crate::registry::Registry;
@@ -30,6 +31,7 @@ pub(crate) fn router(registry: Arc<Registry>) -> Router {
         .fallback(|request: Request| async move {
             ApiError::unknown_operation(request.method().as_str(), request.uri().path())
         })
+        .layer(middleware::from_fn(loopback_guard::refuse_browsers))
         .layer(middleware::from_fn(with_request_id))
         .with_state(registry)
 }

@@ -2,7 +2,8 @@
 //! closures the server offloads to it (docs/internals.md).
 //!
 //! Environment:
-//! - `AWS_LAMBDA_RUNTIME_API` (required): `host:port` of the platform's Runtime API.
+//! - `AWS_LAMBDA_RUNTIME_API` (required): `host:port` of the platform's Runtime API, or
+//!   `host:port/<key>` when the platform serves it under a secret path (faas-local).
 //! - `LAMBDA_TASK_ROOT`: where `semifaas-runtime.jar` (and optionally a `jre/`) are.
 //! - `SEMIFAAS_RUNTIME_JAR`: the runtime jar, instead of `$LAMBDA_TASK_ROOT/semifaas-runtime.jar`.
 //! - `SEMIFAAS_JAVA_HOME`, then `$LAMBDA_TASK_ROOT/jre`, `JAVA_HOME`, `java` on `PATH`: the JVM.

@@ -62,6 +62,27 @@ async fn a_good_invocation_returns_the_value_and_the_warm_one_reuses_the_closure
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_api_address_with_a_key_path_is_used_for_every_request() {
+    // faas-local gives `host:port/<key>` and serves nothing outside the key's path: an answer
+    // reaching the test's Runtime API shows both `/next` and `/response` carried the key.
+    let java = java_fixtures();
+    let closure = calc_closure(ADD.0, ADD.1);
+    let id = closure.id();
+    let mut instance = Instance::start_with_api_key(vec![closure], "k3y-0f_the.instance~1").await;
+
+    let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(
+        reply.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
+    let malformed = instance.send(b"not json".to_vec()).await;
+    assert!(
+        matches!(malformed, (ref sent, Posted::Error { ref request_id, .. }) if sent == request_id),
+        "/error carries the key too: {malformed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throwing_handler_returns_threw() {
     let java = java_fixtures();
     let closure = calc_closure(FAIL.0, FAIL.1);
