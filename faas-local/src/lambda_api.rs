@@ -69,14 +69,7 @@ async fn invoke(
             ApiError::invalid_content(format!("could not read the request body: {e}"))
         }
     })?;
-    let payload = if payload.is_empty() {
-        Bytes::from_static(b"{}")
-    } else {
-        serde_json::from_slice::<serde::de::IgnoredAny>(&payload).map_err(|e| {
-            ApiError::invalid_content(format!("Could not parse request body into json: {e}"))
-        })?;
-        payload
-    };
+    let payload = invoke_payload(payload)?;
     if let InvocationType::DryRun = invocation_type {
         return Ok(with_version(StatusCode::NO_CONTENT.into_response()));
     }
@@ -104,8 +97,19 @@ async fn invoke(
     Ok(with_version(response))
 }
 
+/// The payload an Invoke passes to the function: any JSON document, `{}` when the body is empty.
+pub(crate) fn invoke_payload(payload: Bytes) -> Result<Bytes, ApiError> {
+    if payload.is_empty() {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(&payload).map_err(|e| {
+        ApiError::invalid_content(format!("Could not parse request body into json: {e}"))
+    })?;
+    Ok(payload)
+}
+
 /// Accepts a name, a full or partial ARN, and the `$LATEST` qualifier (the only version).
-fn unqualified_name(function: &str) -> Result<&str, ApiError> {
+pub(crate) fn unqualified_name(function: &str) -> Result<&str, ApiError> {
     let name = function
         .split_once(":function:")
         .map_or(function, |(_, rest)| rest);

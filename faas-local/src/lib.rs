@@ -26,6 +26,9 @@ mod api_error;
 mod config;
 mod error;
 mod function;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod instance;
 mod invocation;

@@ -3,6 +3,8 @@
 //! on byte buffers; the `server` and `client` modules move these bytes over QUIC.
 
 mod framing;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod hello;
 mod messages;
 
