@@ -60,12 +60,14 @@ fn main() -> ExitCode {
 }
 
 fn run(process_start: Instant) -> ExitCode {
+    let filter = EnvFilter::try_from_env("SEMIFAAS_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        // ureq logs request paths, where faas-local puts the instance's Runtime API key, at
+        // trace level only (and its debug lines are noise): keep it at info.
+        .add_directive("ureq=info".parse().expect("a valid filter directive"));
     // On a terminal: timestamped, in colour. Elsewhere (Lambda's log service, faas-local) plain
     // lines without a timestamp: whoever collects them stamps each one.
-    stderr_log::init(
-        EnvFilter::try_from_env("SEMIFAAS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        stderr_log::Timestamps::OnTerminal,
-    );
+    stderr_log::init(filter, stderr_log::Timestamps::OnTerminal);
 
     let api = match RuntimeApi::from_env() {
         Ok(api) => api,
