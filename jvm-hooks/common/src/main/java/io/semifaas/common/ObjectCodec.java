@@ -367,5 +367,24 @@ public final class ObjectCodec {
       }
       return super.readBytes(length);
     }
+
+    /**
+     * String lengths and collection sizes (Kryo reads both here, as the count plus one): each
+     * character or element takes at least one of the bytes that remain, so a larger claim is a lie
+     * that would only make Kryo allocate it before running out of input.
+     */
+    @Override
+    public int readVarIntFlag(boolean optimizePositive) throws KryoException {
+      int value = super.readVarIntFlag(optimizePositive);
+      if (optimizePositive && (value < 0 || value - 1 > limit - position)) {
+        throw new KryoException(
+            "a length field claims "
+                + (value - 1)
+                + " characters or elements but only "
+                + (limit - position)
+                + " bytes remain");
+      }
+      return value;
+    }
   }
 }
