@@ -210,18 +210,30 @@ public final class CodecAllowList {
 
   private final Set<String> names;
 
-  private CodecAllowList(Set<String> names) {
+  /**
+   * Classes the server served through class fallbacks, and the classes they name: code functions
+   * run, so what they can build and send back (a live set, growing as the server serves more).
+   */
+  private final Set<String> served;
+
+  private CodecAllowList(Set<String> names, Set<String> served) {
     this.names = names;
+    this.served = served;
   }
 
   /** The list of a closure: {@code names} (binary names) and everything decodable anywhere. */
   public static CodecAllowList of(Collection<String> names) {
-    return new CodecAllowList(Set.copyOf(names));
+    return new CodecAllowList(Set.copyOf(names), Set.of());
+  }
+
+  /** {@link #of(Collection)}, plus the live set of what the server serves by class fallback. */
+  public static CodecAllowList of(Collection<String> names, Set<String> served) {
+    return new CodecAllowList(Set.copyOf(names), served);
   }
 
   /** The list of what is decodable anywhere, for scopes of no closure. */
   public static CodecAllowList base() {
-    return new CodecAllowList(Set.of());
+    return new CodecAllowList(Set.of(), Set.of());
   }
 
   /** Applies {@value #KEY}; null or blank means nothing beyond the defaults. */
@@ -271,6 +283,7 @@ public final class CodecAllowList {
   private boolean listed(Class<?> type) {
     String name = type.getName();
     return names.contains(name)
+        || served.contains(name)
         || JDK_CLASSES.contains(name)
         || WIRE_CLASSES.contains(name)
         || startsWithAny(name, JDK_PREFIXES)
