@@ -258,6 +258,9 @@ public final class ObjectCodec {
      */
     @Override
     public Serializer getDefaultSerializer(Class type) {
+      if (type.isArray()) {
+        return new LengthCheckedArraySerializer(super.getDefaultSerializer(type));
+      }
       if (RedirectAttributesSerializer.handles(type)) {
         return new RedirectAttributesSerializer();
       }
@@ -349,10 +352,69 @@ public final class ObjectCodec {
     }
   }
 
+  /**
+   * Kryo's array serializers read the length as the first plain varint, the same call that reads
+   * ordinary int values (a LocalDate's year), so the input cannot tell a length from its call: this
+   * wrapper tells it before the array is read.
+   */
+  private static final class LengthCheckedArraySerializer extends Serializer<Object> {
+    private final Serializer<Object> inner;
+
+    @SuppressWarnings("unchecked")
+    LengthCheckedArraySerializer(Serializer<?> inner) {
+      super(inner.getAcceptsNull(), inner.isImmutable());
+      this.inner = (Serializer<Object>) inner;
+    }
+
+    @Override
+    public void write(Kryo kryo, Output output, Object array) {
+      inner.write(kryo, output, array);
+    }
+
+    @Override
+    public Object read(Kryo kryo, Input input, Class<? extends Object> type) {
+      if (!(input instanceof BoundedInput bounded)) {
+        return inner.read(kryo, input, type);
+      }
+      bounded.lengthNext = true;
+      try {
+        return inner.read(kryo, input, type);
+      } finally {
+        bounded.lengthNext = false;
+      }
+    }
+
+    @Override
+    public Object copy(Kryo kryo, Object original) {
+      return inner.copy(kryo, original);
+    }
+  }
+
   /** Refuses length fields that claim more bytes than the input holds, before allocating. */
   private static final class BoundedInput extends Input {
+    /** The next plain varint is an array's length plus one (LengthCheckedArraySerializer). */
+    boolean lengthNext;
+
     BoundedInput(byte[] bytes) {
       super(bytes);
+    }
+
+    /** An array's elements take at least one byte each, as a string's characters do. */
+    @Override
+    public int readVarInt(boolean optimizePositive) throws KryoException {
+      int value = super.readVarInt(optimizePositive);
+      if (lengthNext) {
+        lengthNext = false;
+        if (value < 0 || value - 1 > limit - position) {
+          throw new KryoException(
+              "an array length claims "
+                  + (value - 1)
+                  + " elements but only "
+                  + (limit - position)
+                  + " bytes remain");
+        }
+      }
+      return value;
     }
 
     @Override
