@@ -73,6 +73,7 @@ final class ClosureRegistry {
       return new Entry(null, "receiver cannot be serialized: " + e.getMessage(), null, learnedCount);
     }
     CodeSection code = collector.collect(bean, method, learned.of(handlerKey));
+    scope.allow(ClosureAllowList.of(method, code, Dispatcher.SERVED.names()));
     try {
       String id =
           backend.registerClosure(

@@ -47,10 +47,17 @@ public final class NativeBridge {
 
   static native void recordVerified(String handlerKey, String mismatch);
 
-  /** Called by the native side: the class file of {@code binaryName}, or null. Never throws. */
+  /**
+   * Called by the native side: the class file of {@code binaryName}, or null. Never throws. What
+   * it serves, the server may decode from then on (ServedClasses).
+   */
   static byte[] classBytes(String binaryName) {
     try {
-      return ApplicationClassLoaders.shared().classBytes(binaryName);
+      byte[] classFile = ApplicationClassLoaders.shared().classBytes(binaryName);
+      if (classFile != null) {
+        Dispatcher.SERVED.add(ClosureAllowList.servedNames(binaryName, classFile));
+      }
+      return classFile;
     } catch (Throwable t) {
       return null;
     }
