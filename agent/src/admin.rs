@@ -1,5 +1,7 @@
 //! The admin HTTP endpoint: the offload ratio, the burst controller, prewarming, statistics as
-//! JSON and Prometheus.
+//! JSON and Prometheus. Every request needs the admin token and the endpoint's own address in
+//! `Host` ([`crate::admin_access`]); the token is written to a file only the agent's user can
+//! read ([`semifaas_admin_token`]), where the CLI finds it.
 //!
 //! - `GET /` → the list of endpoints ([`ENDPOINTS`]; JSON with `Accept: application/json`);
 //!   unknown paths get a 404 that points there
@@ -16,7 +18,13 @@
 //! - `POST /prewarm?instances=N` → `Agent::prewarm(N)`
 //! - `GET /stats` (JSON), `GET /metrics` (Prometheus text)
 
-use std::{collections::HashMap, net::SocketAddr, sync::Arc};
+use std::{
+    collections::HashMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     body::Bytes,
@@ -26,15 +34,19 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
+use semifaas_admin_token::{read_token_file, token_file_locations, write_token_file, Parent};
 use serde_json::{json, Value};
 use tokio::{net::TcpListener, task::JoinHandle};
-use tracing::{info, warn};
+use tracing::info;
 
 use crate::{
+    admin_access::AdminToken,
+    admin_http::{self, ConnectionLimits},
     candidates::Candidates,
-    config::Mode,
+    config::parse_ratio,
+    config::{AgentConfig, Mode},
     controller::BurstControl,
-    policy::{check_handler_key, check_ratio, Policy},
+    policy::{check_handler_key, Policy},
     prewarm::PREWARM_INSTANCES_MAX,
     stats::{Stats, StatsReport, PROMETHEUS_CONTENT_TYPE},
 };
@@ -96,34 +108,113 @@ pub enum AdminError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("could not make the admin token: the operating system's random source failed: {0}")]
+    Random(String),
+    #[error("could not write the admin token file {} (set semifaas.admin.token-file to a writable path): {source}", path.display())]
+    TokenFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
-/// A running admin endpoint; it serves until the runtime it was started in shuts down.
+/// How the admin endpoint admits clients.
+#[derive(Debug, Clone)]
+pub struct AdminOptions {
+    /// `None`: a random token.
+    pub token: Option<AdminToken>,
+    /// `None`: the default location for the bound address ([`token_file_locations`]).
+    pub token_file: Option<PathBuf>,
+    /// How long a client may take to send its request headers, and then its body (also how
+    /// long an idle keep-alive connection stays open).
+    pub read_timeout: Duration,
+    /// Connections open at once; further ones are closed at once.
+    pub max_connections: usize,
+}
+
+impl AdminOptions {
+    pub fn from_config(config: &AgentConfig) -> AdminOptions {
+        AdminOptions {
+            token: config.admin_token.clone(),
+            token_file: config.admin_token_file.clone(),
+            read_timeout: Duration::from_secs(10),
+            max_connections: 64,
+        }
+    }
+}
+
+/// A running admin endpoint; it serves until it is dropped or the runtime it was started in
+/// shuts down. Dropping it removes its token file.
 pub struct AdminServer {
     local_addr: SocketAddr,
-    _task: JoinHandle<()>,
+    token: AdminToken,
+    token_file: PathBuf,
+    task: JoinHandle<()>,
 }
 
 impl AdminServer {
-    /// Binds `addr` and serves in the current tokio runtime.
-    pub async fn start(addr: SocketAddr, state: AdminState) -> Result<AdminServer, AdminError> {
+    /// Binds `addr`, writes the token file and serves in the current tokio runtime.
+    pub async fn start(
+        addr: SocketAddr,
+        state: AdminState,
+        options: AdminOptions,
+    ) -> Result<AdminServer, AdminError> {
         let bind_error = |source| AdminError::Bind { addr, source };
         let listener = TcpListener::bind(addr).await.map_err(bind_error)?;
         let local_addr = listener.local_addr().map_err(bind_error)?;
-        let task = tokio::spawn(async move {
-            if let Err(e) = axum::serve(listener, router(state)).await {
-                warn!(error = %e, "admin endpoint stopped");
+        let token = match options.token {
+            Some(token) => token,
+            None => AdminToken::generate().map_err(AdminError::Random)?,
+        };
+        let (token_file, parent) = match options.token_file {
+            Some(path) => (path, Parent::Chosen),
+            None => (token_file_locations(local_addr).remove(0), Parent::Default),
+        };
+        write_token_file(&token_file, token.secret(), parent).map_err(|source| {
+            AdminError::TokenFile {
+                path: token_file.clone(),
+                source,
             }
-        });
-        info!(%local_addr, "admin endpoint listening");
+        })?;
+        let limits = ConnectionLimits {
+            read_timeout: options.read_timeout,
+            max_connections: options.max_connections,
+        };
+        let task = tokio::spawn(admin_http::serve(
+            listener,
+            router(state),
+            token.clone(),
+            limits,
+        ));
+        info!(%local_addr, token_file = %token_file.display(), "admin endpoint listening; requests need the token in the token file");
         Ok(AdminServer {
             local_addr,
-            _task: task,
+            token,
+            token_file,
+            task,
         })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The token requests must carry.
+    pub fn token(&self) -> &AdminToken {
+        &self.token
+    }
+
+    pub fn token_file(&self) -> &Path {
+        &self.token_file
+    }
+}
+
+impl Drop for AdminServer {
+    fn drop(&mut self) {
+        self.task.abort();
+        // Only our own token: the file may have been taken over by a newer agent since.
+        if read_token_file(&self.token_file).is_ok_and(|t| t == self.token.secret()) {
+            let _ = std::fs::remove_file(&self.token_file);
+        }
     }
 }
 
@@ -219,7 +310,8 @@ async fn get_ratio(State(state): State<AdminState>) -> Response {
     Json(json!({ "ratio": ratios.global, "handlers": ratios.overrides })).into_response()
 }
 
-/// Reads a ratio from a body: a bare number (`0.5`) or `{"ratio":0.5}`.
+/// Reads a ratio from a body: a bare number (`0.5`) or `{"ratio":0.5}`, a plain decimal in
+/// [0, 1] either way ([`parse_ratio`]: no `-0`, `+0`, exponent, hex, `NaN` or `inf`).
 fn parse_ratio_body(body: &[u8]) -> Result<f64, String> {
     let text = std::str::from_utf8(body)
         .map_err(|_| "body is not UTF-8 text".to_owned())?
@@ -227,25 +319,22 @@ fn parse_ratio_body(body: &[u8]) -> Result<f64, String> {
     if text.is_empty() {
         return Err("empty body: send a number such as 0.5 or {\"ratio\":0.5}".into());
     }
-    let ratio = if text.starts_with('{') {
+    let number = if text.starts_with('{') {
         let value: Value =
             serde_json::from_str(text).map_err(|e| format!("body is not valid JSON: {e}"))?;
-        value
-            .get("ratio")
-            .and_then(Value::as_f64)
-            .ok_or_else(|| "JSON body has no numeric \"ratio\" field".to_owned())?
+        match value.get("ratio") {
+            Some(Value::Number(n)) => n.to_string(),
+            _ => return Err("JSON body has no numeric \"ratio\" field".to_owned()),
+        }
     } else {
-        text.parse::<f64>().map_err(|_| {
-            format!(
-                "{:?} is not a number; send a number such as 0.5",
-                text.chars().take(40).collect::<String>()
-            )
-        })?
+        text.to_owned()
     };
-    if ratio.is_nan() {
-        return Err("NaN is not a ratio; send a number in [0, 1]".into());
-    }
-    check_ratio(ratio).map_err(|_| format!("ratio {ratio} is outside [0, 1]"))
+    parse_ratio(&number).ok_or_else(|| {
+        format!(
+            "{:?} is not a ratio: send a plain decimal number in [0, 1] such as 0.5",
+            number.chars().take(40).collect::<String>()
+        )
+    })
 }
 
 /// The optional `handler` query parameter; any other parameter is an error.

@@ -143,13 +143,11 @@ impl Authorized {
     }
 }
 
+/// One refusal for every capability that is not valid: an unknown invocation and a wrong token
+/// read the same, so a prober cannot learn which invocation ids are in flight.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum AuthorizationError {
-    #[error("invocation {0} is not in flight (finished, timed out or never dispatched)")]
-    NotInFlight(u64),
-    #[error("capability token does not match invocation {0}")]
-    TokenMismatch(u64),
-}
+#[error("the capability is not valid (no such invocation in flight, or a wrong token)")]
+pub struct AuthorizationError;
 
 /// Invocations in flight, by invocation id. Ids are monotonic for the life of the process.
 #[derive(Default)]
@@ -198,13 +196,14 @@ impl InFlight {
     /// Checks a capability against the invocations in flight.
     pub fn authorize(&self, capability: &Capability) -> Result<Authorized, AuthorizationError> {
         let table = self.table.lock();
-        let entry = table
-            .get(&capability.invocation_id)
-            .ok_or(AuthorizationError::NotInFlight(capability.invocation_id))?;
-        if !constant_time_eq(&entry.token, &capability.token) {
-            return Err(AuthorizationError::TokenMismatch(capability.invocation_id));
+        let entry = table.get(&capability.invocation_id);
+        // Compares against a fixed token when the id is unknown, so both refusals take as long.
+        let expected = entry.map_or(&[0xA5; 16], |e| &e.token);
+        let token_matches = constant_time_eq(expected, &capability.token);
+        match entry {
+            Some(entry) if token_matches => Ok(entry.authorized.clone()),
+            _ => Err(AuthorizationError),
         }
-        Ok(entry.authorized.clone())
     }
 
     pub fn len(&self) -> usize {
@@ -324,17 +323,12 @@ pub(crate) mod tests {
             invocation_id: a.capability().invocation_id,
             token: b.capability().token,
         };
-        assert_eq!(
-            in_flight.authorize(&forged),
-            Err(AuthorizationError::TokenMismatch(forged.invocation_id))
-        );
+        assert_eq!(in_flight.authorize(&forged), Err(AuthorizationError));
 
+        // A finished invocation is refused exactly like a wrong token.
         let cap_a = a.capability();
         drop(a);
-        assert_eq!(
-            in_flight.authorize(&cap_a),
-            Err(AuthorizationError::NotInFlight(cap_a.invocation_id))
-        );
+        assert_eq!(in_flight.authorize(&cap_a), Err(AuthorizationError));
         assert_eq!(in_flight.len(), 1);
         drop(b);
         assert!(in_flight.is_empty());

@@ -6,11 +6,14 @@
 use std::{
     collections::HashSet,
     net::{IpAddr, Ipv4Addr, SocketAddr},
+    path::PathBuf,
     time::Duration,
 };
 
 use semifaas_closure::limits::SHADOW_ROUNDS_MAX;
 use tracing_subscriber::EnvFilter;
+
+use crate::admin_access::AdminToken;
 
 /// Who sets the global offload ratio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,6 +52,10 @@ pub struct AgentConfig {
     pub admin_host: IpAddr,
     /// 0 picks an ephemeral port.
     pub admin_port: u16,
+    /// `None`: a random token at each start.
+    pub admin_token: Option<AdminToken>,
+    /// `None`: the default location for the bound address (`semifaas_admin_token`).
+    pub admin_token_file: Option<PathBuf>,
     /// Host name or address functions use to reach the fallback server.
     pub fallback_host: String,
     /// 0 picks an ephemeral port.
@@ -100,6 +107,8 @@ impl Default for AgentConfig {
             function: "semifaas".into(),
             admin_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             admin_port: 7071,
+            admin_token: None,
+            admin_token_file: None,
             fallback_host: "127.0.0.1".into(),
             fallback_port: 0,
             timeout: Duration::from_millis(30_000),
@@ -165,6 +174,8 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.function", example: "semifaas", expected: "a Lambda function name or ARN (letters, digits, '-', '_', ':', at most 170 characters)", apply: |c, v| set(&mut c.function, parse_function(v)) },
     Key { name: "semifaas.admin.port", example: "7071", expected: "a TCP port 0-65535 (0 = any free port)", apply: |c, v| set(&mut c.admin_port, v.trim().parse().ok()) },
     Key { name: "semifaas.admin.host", example: "127.0.0.1", expected: "an IP address to bind, e.g. 127.0.0.1", apply: |c, v| set(&mut c.admin_host, v.trim().parse().ok()) },
+    Key { name: "semifaas.admin.token", example: "0123456789abcdef0123456789abcdef", expected: "a secret of 32 to 256 characters: letters, digits and - . _ ~ + / = (e.g. openssl rand -hex 32)", apply: |c, v| set(&mut c.admin_token, AdminToken::parse(v).map(Some)) },
+    Key { name: "semifaas.admin.token-file", example: "/run/semifaas/admin.token", expected: "an absolute file path", apply: |c, v| set(&mut c.admin_token_file, parse_absolute_path(v).map(Some)) },
     Key { name: "semifaas.fallback.port", example: "0", expected: "a UDP port 0-65535 (0 = any free port)", apply: |c, v| set(&mut c.fallback_port, v.trim().parse().ok()) },
     Key { name: "semifaas.fallback.host", example: "127.0.0.1", expected: "a host name or IP address functions can reach this server at", apply: |c, v| set(&mut c.fallback_host, parse_host(v)) },
     Key { name: "semifaas.timeout-ms", example: "30000", expected: "a whole number of milliseconds greater than 0", apply: |c, v| set(&mut c.timeout, parse_timeout(v)) },
@@ -183,10 +194,11 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.offload.max-in-flight", example: "0", expected: "a whole number of offloads, 0 or more (0 = learn the platform's room from its throttling)", apply: |c, v| set(&mut c.offload_max_in_flight, v.trim().parse::<u64>().ok().map(|n| (n > 0).then_some(n))) },
     Key { name: "semifaas.shadow.rounds", example: "10", expected: "a whole number from 1 to 1000", apply: |c, v| set(&mut c.shadow_rounds, parse_positive(v).filter(|n| *n <= SHADOW_ROUNDS_MAX)) },
     Key { name: "semifaas.shadow.samples", example: "3", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.shadow_samples, v.trim().parse().ok()) },
-    // Read by the Java side (remote references, read-only methods, placement header, remote-call
-    // additions, withheld resources); listed so that they are not unknown here.
+    // Read by the Java side (remote references, read-only methods, placement header, codec
+    // allow-list, remote-call additions, withheld resources); listed so that they are not unknown.
     Key { name: "semifaas.remote-classes", example: "com.example.Repository", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.copy-classes", example: "com.example.Dto", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
+    Key { name: "semifaas.codec.allow", example: "com.example.Report", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.read-only-methods", example: "fetch", expected: "comma-separated method names or Class#method", apply: |_, _| Some(()) },
     Key { name: "semifaas.placement-header", example: "X-Semifaas-Ran", expected: "an HTTP header name, e.g. X-Semifaas-Ran", apply: |_, _| Some(()) },
     Key { name: "semifaas.remote.allow", example: "com.example.Repo#deleteById", expected: "comma-separated Class#method or Class#method(descriptor)", apply: |_, _| Some(()) },
@@ -231,10 +243,17 @@ fn set<T>(field: &mut T, value: Option<T>) -> Option<()> {
     Some(())
 }
 
-/// Parses an offload ratio: a finite number in [0, 1].
+/// Parses an offload ratio: a plain decimal in [0, 1] (`0`, `0.25`, `1.0`). No sign, exponent,
+/// hex, `NaN` or `inf`, so `-0` and `+0` are refused too.
 pub fn parse_ratio(v: &str) -> Option<f64> {
-    let r: f64 = v.trim().parse().ok()?;
-    (r.is_finite() && (0.0..=1.0).contains(&r)).then_some(r)
+    let v = v.trim();
+    let (whole, fraction) = v.split_once('.').unwrap_or((v, "0"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(fraction) {
+        return None;
+    }
+    let r: f64 = v.parse().ok()?;
+    (0.0..=1.0).contains(&r).then_some(r)
 }
 
 fn parse_bool(v: &str) -> Option<bool> {
@@ -276,6 +295,11 @@ fn parse_host(v: &str) -> Option<String> {
     let ok =
         !v.is_empty() && v.len() <= 253 && !v.contains(|c: char| c.is_whitespace() || c == '/');
     ok.then(|| v.to_owned())
+}
+
+fn parse_absolute_path(v: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(v.trim());
+    (path.is_absolute() && path.file_name().is_some()).then_some(path)
 }
 
 fn parse_timeout(v: &str) -> Option<Duration> {
@@ -352,7 +376,12 @@ impl AgentConfig {
             }
             (spec.apply)(&mut config, value).ok_or_else(|| ConfigError::BadValue {
                 key: key.to_owned(),
-                value: value.to_owned(),
+                // A mistyped secret is still a secret: it must not reach the log.
+                value: if spec.name == "semifaas.admin.token" {
+                    "(not shown)".to_owned()
+                } else {
+                    value.to_owned()
+                },
                 expected: spec.expected,
             })?;
         }
@@ -447,7 +476,9 @@ mod tests {
 
     #[test]
     fn every_key_rejects_a_bad_value_naming_the_key_and_form() {
-        for v in ["", "abc", "-0.1", "1.01", "NaN", "inf"] {
+        for v in [
+            "", "abc", "-0.1", "1.01", "NaN", "inf", "-0", "+0", "0x1", "1e0", "1.", ".5",
+        ] {
             assert!(bad("semifaas.ratio", v).contains("[0, 1]"));
             assert!(bad("semifaas.verify", v).contains("[0, 1]"));
         }
@@ -470,6 +501,9 @@ mod tests {
         }
         for v in ["localhost", "300.1.1.1", ""] {
             assert!(bad("semifaas.admin.host", v).contains("IP address"));
+        }
+        for v in ["admin.token", "", "/"] {
+            assert!(bad("semifaas.admin.token-file", v).contains("absolute file path"));
         }
         for v in ["", "a b", "http://x"] {
             bad("semifaas.fallback.host", v);
@@ -536,6 +570,10 @@ mod tests {
             ("semifaas.shadow.rounds", "25"),
             ("semifaas.remote-classes", "com.example.Db"),
             ("semifaas.copy-classes", "com.example.Dto"),
+            (
+                "semifaas.codec.allow",
+                "com.example.Report,com.example.dto.",
+            ),
             ("semifaas.read-only-methods", "fetch,com.example.Repo#load"),
         ])
         .unwrap();
@@ -616,6 +654,34 @@ mod tests {
         ] {
             assert_eq!(parse(&[("semifaas.enabled", v)]).is_ok(), ok, "{v}");
         }
+    }
+
+    #[test]
+    fn the_admin_token_is_checked_and_never_shown() {
+        let secret = "s3cret-s3cret-s3cret-s3cret-s3cret";
+        let c = parse(&[
+            ("semifaas.admin.token", secret),
+            ("semifaas.admin.token-file", "/run/x/admin.token"),
+        ])
+        .unwrap();
+        assert_eq!(c.admin_token.as_ref().map(|t| t.secret()), Some(secret));
+        assert_eq!(
+            c.admin_token_file.as_deref(),
+            Some(std::path::Path::new("/run/x/admin.token"))
+        );
+        assert!(!format!("{c:?}").contains(secret), "Debug hides it");
+        for short in ["s3cret", "s3cret s3cret s3cret s3cret s3cret"] {
+            let message = bad("semifaas.admin.token", short);
+            assert!(message.contains("32 to 256 characters"), "{message}");
+            assert!(
+                !message.contains("s3cret"),
+                "the value is not shown: {message}"
+            );
+        }
+        for ratio in ["0", "0.25", "1", "1.0", "0.000"] {
+            assert!(parse_ratio(ratio).is_some(), "{ratio}");
+        }
+        assert!(!parse_ratio("0").unwrap().is_sign_negative());
     }
 
     #[test]

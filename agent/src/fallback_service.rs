@@ -245,6 +245,10 @@ impl AgentFallbackService {
 }
 
 impl FallbackService for AgentFallbackService {
+    fn authenticate(&self, capability: &Capability) -> bool {
+        self.in_flight.authorize(capability).is_ok()
+    }
+
     fn handle(&self, capability: &Capability, request: FallbackRequest) -> FallbackResponse {
         self.answer(capability, request).unwrap_or_else(|refusal| {
             warn!(invocation = capability.invocation_id, kind = ?refusal.kind, message = %refusal.message, "fallback request refused");

@@ -12,7 +12,8 @@
 //! - [`fallback_service`]: answers the functions' QUIC fallback requests (closure, classes,
 //!   resources); classes and resources come from the JVM through [`java_callbacks`].
 //! - [`stats`] and [`admin`]: statistics, and the loopback HTTP endpoint (`/ratio`, `/stats`,
-//!   `/metrics`).
+//!   `/metrics`), open only to requests with its token and its own address in `Host`
+//!   ([`admin_access`]).
 //! - [`candidates`]: which handlers are worth offloading (profiled local CPU time, include and
 //!   exclude lists); [`controller`]: the burst controller that sets the ratio in auto mode and
 //!   spills queued requests; [`harm_guard`]: do no harm (offloads that do worse than local
@@ -28,6 +29,8 @@
 //! locally; nothing native may crash the JVM.
 
 pub mod admin;
+pub mod admin_access;
+mod admin_http;
 pub mod caller_threads;
 pub mod candidates;
 pub mod closures;

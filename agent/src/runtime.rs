@@ -14,7 +14,7 @@ use tokio::runtime::Runtime;
 use tracing::{debug, info, warn};
 
 use crate::{
-    admin::{AdminError, AdminServer, AdminState},
+    admin::{AdminError, AdminOptions, AdminServer, AdminState},
     caller_threads::{CallerThreads, Wake},
     candidates::{CandidateRules, Candidates},
     closures::{ClosureStore, InFlight},
@@ -111,7 +111,8 @@ impl Agent {
                 candidates: candidates.clone(),
                 control: control.clone(),
             };
-            let admin = AdminServer::start(config.admin_addr(), admin_state).await?;
+            let admin_options = AdminOptions::from_config(&config);
+            let admin = AdminServer::start(config.admin_addr(), admin_state, admin_options).await?;
             control.spawn();
             let endpoint = fallback.endpoint(&config.fallback_host);
             let dispatcher =
@@ -172,6 +173,11 @@ impl Agent {
 
     pub fn admin_addr(&self) -> SocketAddr {
         self.admin.local_addr()
+    }
+
+    /// The admin endpoint (its address, token and token file).
+    pub fn admin(&self) -> &AdminServer {
+        &self.admin
     }
 
     pub fn fallback_addr(&self) -> SocketAddr {

@@ -91,7 +91,7 @@ fn an_offloaded_invocation_fetches_its_closure_and_classes_through_the_fallback_
     agent.record_local(H, Duration::from_millis(4), Duration::from_millis(3));
 
     let (status, body) =
-        platform_runtime.block_on(common::http(agent.admin_addr(), "GET", "/stats", ""));
+        platform_runtime.block_on(common::http(agent.admin(), "GET", "/stats", ""));
     assert_eq!(status, 200);
     let stats: Value = serde_json::from_str(&body).unwrap();
     let h = &stats["handlers"][H];
@@ -183,7 +183,7 @@ fn handlers_are_profiled_before_they_are_offloaded_and_requests_are_counted_in_f
     }
     assert_eq!(gauge.current(), 0);
     let (status, body) =
-        platform_runtime.block_on(common::http(agent.admin_addr(), "GET", "/stats", ""));
+        platform_runtime.block_on(common::http(agent.admin(), "GET", "/stats", ""));
     assert_eq!(status, 200);
     let stats: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(stats["handlers"][H]["candidate"], true);

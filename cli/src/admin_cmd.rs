@@ -1,7 +1,9 @@
 //! `semifaas ratio` and `semifaas stats`: thin wrappers over the agent's admin endpoint.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use clap::Args;
+use reqwest::Method;
+use semifaas_cli::harness::Admin;
 use serde_json::Value;
 
 use crate::output::{self, Align, Output, OutputArgs, Table};
@@ -11,6 +13,10 @@ pub struct AdminTarget {
     /// The agent's admin endpoint: a URL, `host:port` or a port on 127.0.0.1.
     #[arg(long, env = "SEMIFAAS_ADMIN", default_value = "http://127.0.0.1:7071", value_parser = admin_url)]
     admin: String,
+    /// The admin token. Without it, the token file the agent on this machine wrote for the
+    /// admin address is read (its path is in the agent's start-up log).
+    #[arg(long, env = "SEMIFAAS_ADMIN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
 }
 
 /// The admin endpoint's base URL from what an operator types: `http://host:port`, `host:port`,
@@ -35,9 +41,9 @@ fn admin_url(given: &str) -> Result<String, String> {
 }
 
 impl AdminTarget {
-    /// The URL of `path` (starting with `/`) on the admin endpoint.
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.admin)
+    /// A client of the admin endpoint that sends the token.
+    pub fn client(&self) -> Result<Admin> {
+        Admin::at(&self.admin, self.token.clone())
     }
 }
 
@@ -70,28 +76,6 @@ pub struct StatsArgs {
     output: OutputArgs,
 }
 
-/// Calls the admin endpoint; an error answer becomes an error carrying the endpoint's message.
-pub async fn call(method: reqwest::Method, url: String, body: Option<String>) -> Result<String> {
-    let client = reqwest::Client::builder().no_proxy().build()?;
-    let mut request = client.request(method.clone(), &url);
-    if let Some(body) = body {
-        request = request.body(body);
-    }
-    let response = request.send().await.with_context(|| {
-        format!("{method} {url}: is the service running with the agent attached?")
-    })?;
-    let status = response.status();
-    let text = response.text().await?;
-    if !status.is_success() {
-        let message = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v["error"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| text.trim().to_owned());
-        bail!("{method} {url}: HTTP {status}: {message}");
-    }
-    Ok(text)
-}
-
 /// Prints an admin answer: the JSON as is, or as `key  value` lines with `first` keys on top.
 pub fn print(output: Output, text: &str, first: &[&str]) -> Result<()> {
     match output {
@@ -106,14 +90,15 @@ pub fn print(output: Output, text: &str, first: &[&str]) -> Result<()> {
 }
 
 pub async fn ratio(args: RatioArgs) -> Result<()> {
-    let mut url = args.target.url("/ratio");
+    let admin = args.target.client()?;
+    let mut path = "/ratio".to_owned();
     if let Some(handler) = &args.handler {
-        url.push_str(&format!("?handler={}", handler.replace('#', "%23")));
+        path.push_str(&format!("?handler={}", handler.replace('#', "%23")));
     }
     let text = match (args.value, args.clear) {
-        (_, true) => call(reqwest::Method::DELETE, url, None).await?,
-        (Some(value), false) => call(reqwest::Method::PUT, url, Some(value)).await?,
-        (None, false) => call(reqwest::Method::GET, url, None).await?,
+        (_, true) => admin.call(Method::DELETE, &path, None).await?,
+        (Some(value), false) => admin.call(Method::PUT, &path, Some(value)).await?,
+        (None, false) => admin.call(Method::GET, &path, None).await?,
     };
     print(
         args.output.output,
@@ -123,7 +108,11 @@ pub async fn ratio(args: RatioArgs) -> Result<()> {
 }
 
 pub async fn stats(args: StatsArgs) -> Result<()> {
-    let text = call(reqwest::Method::GET, args.target.url("/stats"), None).await?;
+    let text = args
+        .target
+        .client()?
+        .call(Method::GET, "/stats", None)
+        .await?;
     if args.json || args.output.output == Output::Json {
         println!("{}", text.trim());
         return Ok(());

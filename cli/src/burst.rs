@@ -816,7 +816,7 @@ async fn deploy(
     for i in 0..args.warmup {
         if i == PREWARM_AFTER.min(args.warmup.saturating_sub(1)) {
             if let Some(n) = prewarm_instances {
-                let admin = HttpClient::new(service.admin_port);
+                let admin = Admin::new(service.admin_port);
                 prewarming = Some(tokio::spawn(async move { prewarm(&admin, n).await }));
             }
         }
@@ -831,7 +831,7 @@ async fn deploy(
     let prewarm = match (prewarming, prewarm_instances) {
         (Some(task), _) => Some(task.await?),
         // No warm-up at all: prewarm now.
-        (None, Some(n)) => Some(prewarm(&HttpClient::new(service.admin_port), n).await),
+        (None, Some(n)) => Some(prewarm(&Admin::new(service.admin_port), n).await),
         (None, None) => None,
     };
     Ok(Deployment {
@@ -1078,22 +1078,15 @@ async fn run_burst(
 
 /// `POST /prewarm?instances=N` on the agent. A failure is reported in the results rather than
 /// ending the run: the scenario then shows the platform's provisioned instances alone.
-async fn prewarm(admin: &HttpClient, instances: usize) -> Value {
-    let request = Request {
-        method: reqwest::Method::POST,
-        path: format!("/prewarm?instances={instances}"),
-        body: vec![],
-        content_type: None,
-    };
-    match admin.send(&request).await {
-        Ok(e) if e.status == 200 => {
-            let body = String::from_utf8_lossy(&e.body).into_owned();
+async fn prewarm(admin: &Admin, instances: usize) -> Value {
+    let path = format!("/prewarm?instances={instances}");
+    match admin.send(reqwest::Method::POST, &path, None).await {
+        Ok((status, body)) if status.is_success() => {
             json!({ "ok": true, "response": serde_json::from_str::<Value>(&body).unwrap_or(Value::String(body)) })
         }
-        Ok(e) => {
-            let body = String::from_utf8_lossy(&e.body).into_owned();
-            warn!(status = e.status, %body, "the agent refused POST /prewarm");
-            json!({ "ok": false, "status": e.status, "response": body })
+        Ok((status, body)) => {
+            warn!(status = status.as_u16(), %body, "the agent refused POST /prewarm");
+            json!({ "ok": false, "status": status.as_u16(), "response": body })
         }
         Err(e) => {
             warn!(error = %e, "POST /prewarm failed");

@@ -3,9 +3,10 @@
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
+use reqwest::Method;
 
 use crate::{
-    admin_cmd::{call, print, AdminTarget},
+    admin_cmd::{print, AdminTarget},
     output::OutputArgs,
 };
 
@@ -55,10 +56,12 @@ pub struct ModeArgs {
 const CONTROLLER_FIRST: [&str; 5] = ["mode", "phase", "ratio", "in_flight", "last_decision"];
 
 pub async fn prewarm(args: PrewarmArgs) -> Result<()> {
-    let url = args
+    let path = format!("/prewarm?instances={}", args.instances);
+    let text = args
         .target
-        .url(&format!("/prewarm?instances={}", args.instances));
-    let text = call(reqwest::Method::POST, url, Some(String::new())).await?;
+        .client()?
+        .call(Method::POST, &path, Some(String::new()))
+        .await?;
     print(
         args.output.output,
         &text,
@@ -67,23 +70,26 @@ pub async fn prewarm(args: PrewarmArgs) -> Result<()> {
 }
 
 pub async fn capacity_ready(args: CapacityReadyArgs) -> Result<()> {
-    let url = args
+    let path = format!("/capacity-ready?ready={}", !args.not_ready);
+    let text = args
         .target
-        .url(&format!("/capacity-ready?ready={}", !args.not_ready));
-    let text = call(reqwest::Method::POST, url, Some(String::new())).await?;
+        .client()?
+        .call(Method::POST, &path, Some(String::new()))
+        .await?;
     print(args.output.output, &text, &CONTROLLER_FIRST)
 }
 
 pub async fn mode(args: ModeArgs) -> Result<()> {
+    let admin = args.target.client()?;
     let text = match args.mode {
-        None => call(reqwest::Method::GET, args.target.url("/controller"), None).await?,
+        None => admin.call(Method::GET, "/controller", None).await?,
         Some(mode) => {
             let mode = match mode {
                 ModeValue::Auto => "auto",
                 ModeValue::Manual => "manual",
             };
-            let url = args.target.url(&format!("/controller?mode={mode}"));
-            call(reqwest::Method::POST, url, Some(String::new())).await?
+            let path = format!("/controller?mode={mode}");
+            admin.call(Method::POST, &path, Some(String::new())).await?
         }
     };
     print(args.output.output, &text, &CONTROLLER_FIRST)

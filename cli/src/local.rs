@@ -16,7 +16,7 @@ pub struct LocalArgs {
     /// Port of the Lambda API (0 picks a free one).
     #[arg(long, default_value_t = 9000)]
     port: u16,
-    /// Address to listen on.
+    /// Address to listen on: a loopback address (the Lambda API has no authentication).
     #[arg(long, default_value = "127.0.0.1")]
     host: IpAddr,
     /// Function to deploy (repeatable); each runs CODE_DIR/bootstrap.

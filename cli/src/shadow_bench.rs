@@ -194,9 +194,7 @@ async fn run_once(
     }
     let prewarm = match setup {
         Setup::Cold => Value::Null,
-        Setup::Prewarm | Setup::Shadow => {
-            post_prewarm(&HttpClient::new(service.admin_port)).await?
-        }
+        Setup::Prewarm | Setup::Shadow => admin.prewarm(1).await?,
     };
     if setup != Setup::Cold && prewarm["answered"].as_u64() != Some(1) {
         bail!("the prewarm did not reach one instance: {prewarm}");
@@ -229,25 +227,6 @@ async fn run_once(
         prewarm,
         cold_starts_during_measure,
     })
-}
-
-/// `POST /prewarm?instances=1`; the agent's `PrewarmReport`.
-async fn post_prewarm(admin: &HttpClient) -> Result<Value> {
-    let request = Request {
-        method: reqwest::Method::POST,
-        path: "/prewarm?instances=1".into(),
-        body: vec![],
-        content_type: None,
-    };
-    let exchange = admin.send(&request).await?;
-    let body = String::from_utf8_lossy(&exchange.body).into_owned();
-    if exchange.status != 200 {
-        bail!(
-            "POST /prewarm?instances=1: HTTP {}: {body}",
-            exchange.status
-        );
-    }
-    serde_json::from_str(&body).with_context(|| format!("POST /prewarm: not JSON: {body}"))
 }
 
 async fn timed(http: &HttpClient, request: &Request) -> Result<f64> {

@@ -255,11 +255,16 @@ async fn every_key_is_accepted_through_its_environment_variable() {
     let dir = log_dir("every-key");
     let config_file = dir.join("semifaas.properties");
     std::fs::write(&config_file, "# every key is set through the environment\n").unwrap();
+    let token_file = dir.join("admin.token");
     let overrides = BTreeMap::from([
         ("semifaas.admin.port", admin_port.to_string()),
         ("semifaas.admin.host", "127.0.0.1".to_owned()),
         ("semifaas.config", config_file.display().to_string()),
         ("semifaas.ratio", "0.25".to_owned()),
+        (
+            "semifaas.admin.token-file",
+            token_file.display().to_string(),
+        ),
     ]);
     let mut environment = BTreeMap::new();
     for (key, example) in semifaas_agent::config::key_examples() {
@@ -278,7 +283,10 @@ async fn every_key_is_accepted_through_its_environment_variable() {
         "no warning or error; stderr:\n{}",
         service.stderr()
     );
-    let admin = Admin::new(admin_port);
+    // SEMIFAAS_ADMIN_TOKEN (shared with the CLI) and SEMIFAAS_ADMIN_TOKEN_FILE are applied.
+    let token = environment["SEMIFAAS_ADMIN_TOKEN"].clone();
+    assert_eq!(std::fs::read_to_string(&token_file).unwrap().trim(), token);
+    let admin = Admin::at(&format!("http://127.0.0.1:{admin_port}"), Some(token)).unwrap();
     admin.stats().await.expect("GET /stats on the admin port");
     assert_eq!(
         admin.ratio().await.unwrap(),

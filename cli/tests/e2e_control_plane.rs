@@ -31,9 +31,20 @@ fn log_dir(test: &str) -> PathBuf {
 
 /// Runs `semifaas ARGS --admin URL`; returns success, stdout and stderr.
 fn semifaas(admin_port: u16, args: &[&str]) -> (bool, String, String) {
+    semifaas_with_env(admin_port, args, &[])
+}
+
+/// [`semifaas`] with environment variables set (the token is found without any).
+fn semifaas_with_env(
+    admin_port: u16,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_semifaas"))
         .args(args)
         .args(["--admin", &format!("http://127.0.0.1:{admin_port}")])
+        .env_remove("SEMIFAAS_ADMIN_TOKEN")
+        .envs(env.iter().copied())
         .output()
         .expect("semifaas runs");
     (
@@ -130,10 +141,7 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
     // and once a second offload was throttled the agent stopped sending more than one.
     assert!(total(&stats, "spilled") > 0, "{stats}");
     assert!(total(&stats, "platform_full") > 0, "{stats}");
-    let controller = HttpClient::new(service.admin_port)
-        .get_json("/controller")
-        .await
-        .unwrap();
+    let controller = admin.controller().await.unwrap();
     assert_eq!(controller["learned"], true, "{controller}");
     // 1, or 2 while a probe for more room is out.
     let limit = controller["offload_limit"].as_u64();
@@ -192,4 +200,51 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
     let (ok, _, err) = semifaas(service.admin_port, &["prewarm", "0"]);
     assert!(!ok);
     assert!(err.contains("0 is not in 1..=256"), "{err}");
+
+    the_cli_sends_the_admin_token_and_says_what_to_do_without_it(service.admin_port);
+}
+
+/// `semifaas ratio 1 --admin URL` works as before: the token of the agent on this machine is
+/// found in its token file. A wrong or missing token is refused with what to do about it.
+fn the_cli_sends_the_admin_token_and_says_what_to_do_without_it(admin_port: u16) {
+    let (ok, out, err) = semifaas(admin_port, &["ratio", "1", "-o", "json"]);
+    assert!(ok, "{err}");
+    assert_eq!(json(&out)["ratio"], 1.0, "{out}");
+
+    let wrong = "x".repeat(64);
+    let (ok, _, err) = semifaas(admin_port, &["ratio", "0", "--token", &wrong]);
+    assert!(!ok, "a wrong --token is refused");
+    assert!(
+        err.contains("HTTP 401") && err.contains("refused the admin token given"),
+        "{err}"
+    );
+    let (ok, _, err) =
+        semifaas_with_env(admin_port, &["stats"], &[("SEMIFAAS_ADMIN_TOKEN", &wrong)]);
+    assert!(!ok && err.contains("HTTP 401"), "{err}");
+
+    // No token file where this CLI looks: the error names the files and the flag to use.
+    let elsewhere = std::env::temp_dir().join("semifaas-no-such-dir");
+    let elsewhere = elsewhere.to_str().unwrap();
+    let (ok, _, err) = semifaas_with_env(
+        admin_port,
+        &["ratio", "0"],
+        &[("TMPDIR", elsewhere), ("XDG_RUNTIME_DIR", elsewhere)],
+    );
+    assert!(!ok);
+    let expected_file = format!("admin-127.0.0.1-{admin_port}.token");
+    assert!(
+        err.contains("no admin token")
+            && err.contains(elsewhere)
+            && err.contains(&expected_file)
+            && err.contains("--token")
+            && err.contains("SEMIFAAS_ADMIN_TOKEN"),
+        "{err}"
+    );
+    let (ok, out, _) = semifaas(admin_port, &["ratio", "-o", "json"]);
+    assert!(ok);
+    assert_eq!(
+        json(&out)["ratio"],
+        1.0,
+        "the refused requests changed nothing: {out}"
+    );
 }

@@ -428,12 +428,7 @@ async fn verify_mode_finds_no_mismatch_in_the_session_and_catches_the_raffle() {
     assert_eq!(second.status, 200);
     assert_eq!(second.ran.as_deref(), Some("local"), "demoted: {second:?}");
     assert_ne!(first.body, second.body, "a new ticket each time");
-    let metrics = reqwest::get(format!("http://127.0.0.1:{}/metrics", service.admin_port))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = Admin::new(service.admin_port).metrics().await.unwrap();
     assert!(
         metrics.contains(&format!(
             "semifaas_verify_mismatch_total{{handler=\"{raffle}\"}} 1"

@@ -12,6 +12,8 @@
 //! opaque bytes here: they are produced and read by the Java codec in `jvm-hooks/common`.
 
 pub mod codec;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod limits;
 mod payload;
 mod types;

@@ -5,11 +5,7 @@
 use base64::{engine::general_purpose::STANDARD, Engine};
 use serde_json::{json, Value};
 
-use crate::{
-    codec::{self, CodecError},
-    limits::LAMBDA_SYNC_PAYLOAD_MAX,
-    Invocation, InvocationReply,
-};
+use crate::{codec::CodecError, limits::LAMBDA_SYNC_PAYLOAD_MAX, Invocation, InvocationReply};
 
 pub const INVOCATION_FIELD: &str = "invocation";
 pub const OUTCOME_FIELD: &str = "reply";
@@ -58,33 +54,22 @@ fn unwrap(field: &str, payload: &[u8]) -> Result<Vec<u8>, LambdaEnvelopeError> {
 impl Invocation {
     /// The JSON payload sent to the platform's Invoke API.
     pub fn to_lambda_payload(&self) -> Vec<u8> {
-        wrap(INVOCATION_FIELD, &codec::encode(self))
+        wrap(INVOCATION_FIELD, &self.encode())
     }
 
     pub fn from_lambda_payload(payload: &[u8]) -> Result<Invocation, LambdaEnvelopeError> {
-        let bytes = unwrap(INVOCATION_FIELD, payload)?;
-        let invocation: Invocation = codec::decode("invocation", &bytes, LAMBDA_SYNC_PAYLOAD_MAX)?;
-        invocation.validate().map_err(|e| CodecError::Malformed {
-            what: "invocation",
-            reason: e.0,
-        })?;
-        Ok(invocation)
+        Ok(Invocation::decode(&unwrap(INVOCATION_FIELD, payload)?)?)
     }
 }
 
 impl InvocationReply {
     /// The JSON payload a function returns.
     pub fn to_lambda_payload(&self) -> Vec<u8> {
-        wrap(OUTCOME_FIELD, &codec::encode(self))
+        wrap(OUTCOME_FIELD, &self.encode())
     }
 
     pub fn from_lambda_payload(payload: &[u8]) -> Result<InvocationReply, LambdaEnvelopeError> {
-        let bytes = unwrap(OUTCOME_FIELD, payload)?;
-        Ok(codec::decode(
-            "invocation reply",
-            &bytes,
-            LAMBDA_SYNC_PAYLOAD_MAX,
-        )?)
+        Ok(InvocationReply::decode(&unwrap(OUTCOME_FIELD, payload)?)?)
     }
 }
 

@@ -6,8 +6,8 @@ use sha2::{Digest, Sha256};
 use crate::{
     codec::{self, CodecError},
     limits::{
-        ARGS_MAX, CLASS_MAX, CLOSURE_MAX, NAME_MAX, PREWARM_CLOSURES_MAX, SHADOW_CALLS_MAX,
-        SHADOW_ROUNDS_MAX,
+        ARGS_MAX, CLASS_MAX, CLOSURE_MAX, LAMBDA_SYNC_PAYLOAD_MAX, NAME_MAX, PREWARM_CLOSURES_MAX,
+        SHADOW_CALLS_MAX, SHADOW_ROUNDS_MAX,
     },
 };
 
@@ -237,6 +237,21 @@ impl Invocation {
         self.capability.invocation_id
     }
 
+    /// The binary form the Lambda envelope carries (base64) around it.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Decodes and validates an invocation received from a peer.
+    pub fn decode(bytes: &[u8]) -> Result<Invocation, CodecError> {
+        let invocation: Invocation = codec::decode("invocation", bytes, LAMBDA_SYNC_PAYLOAD_MAX)?;
+        invocation.validate().map_err(|e| CodecError::Malformed {
+            what: "invocation",
+            reason: e.0,
+        })?;
+        Ok(invocation)
+    }
+
     /// Checks what decoding cannot: names are bounded, arguments fit the limit, and every shadow
     /// call of a prewarm runs one of the closures the prewarm installs.
     pub fn validate(&self) -> Result<(), ValidationError> {
@@ -323,6 +338,9 @@ pub enum FailureKind {
     Setup,
     /// The Java runtime failed outside the handler.
     Runtime,
+    /// A fallback the handler needed got no answer (deadline, connection, refusal): what the
+    /// handler returned after it is not the application's result.
+    Fallback,
 }
 
 /// Tags of the outcome encoding exchanged with Java (`io.semifaas.common.Outcome`): one tag byte,
@@ -404,4 +422,16 @@ pub struct FunctionStats {
 pub struct InvocationReply {
     pub outcome: InvocationOutcome,
     pub stats: FunctionStats,
+}
+
+impl InvocationReply {
+    /// The binary form the Lambda envelope carries (base64) around it.
+    pub fn encode(&self) -> Vec<u8> {
+        codec::encode(self)
+    }
+
+    /// Decodes a reply received from a function.
+    pub fn decode(bytes: &[u8]) -> Result<InvocationReply, CodecError> {
+        codec::decode("invocation reply", bytes, LAMBDA_SYNC_PAYLOAD_MAX)
+    }
 }

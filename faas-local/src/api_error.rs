@@ -97,6 +97,14 @@ impl ApiError {
         )
     }
 
+    pub(crate) fn access_denied(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            message.into(),
+        )
+    }
+
     pub(crate) fn service(message: impl Into<String>) -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -15,6 +15,8 @@ pub enum FaasLocalError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot listen on {0}: the Lambda API has no authentication and CreateFunction runs any directory's `bootstrap`, so it listens on a loopback address only (127.0.0.1 or ::1)")]
+    NotLoopback(SocketAddr),
     #[error("no function named {0:?} is deployed")]
     UnknownFunction(String),
 }

@@ -21,6 +21,7 @@ use tracing::{info, info_span, warn};
 use crate::function::FunctionContext;
 use crate::ids;
 use crate::runtime_api::{self, Invocation, RuntimeState};
+use crate::runtime_key::RuntimeKey;
 
 /// The tracing target of forwarded instance output (`faas_local::instance_output=off` hides it).
 pub(crate) const OUTPUT_TARGET: &str = "faas_local::instance_output";
@@ -29,6 +30,8 @@ pub(crate) const OUTPUT_TARGET: &str = "faas_local::instance_output";
 pub(crate) enum SpawnError {
     #[error("cannot open a Runtime API listener on loopback: {0}")]
     RuntimeApi(std::io::Error),
+    #[error("cannot draw the instance's Runtime API key from the operating system: {0}")]
+    RuntimeKey(rand::rand_core::OsError),
     #[error("cannot start {path}: {source}", path = path.display())]
     Process {
         path: PathBuf,
@@ -56,12 +59,16 @@ impl Instance {
             .await
             .map_err(SpawnError::RuntimeApi)?;
         let api_addr = listener.local_addr().map_err(SpawnError::RuntimeApi)?;
+        let key = RuntimeKey::generate().map_err(SpawnError::RuntimeKey)?;
+        // The only place the key leaves the platform: the instance's own environment.
+        let api_env = format!("{api_addr}/{}", key.expose());
         let (queue_tx, queue_rx) = mpsc::channel(1);
         let (ready_tx, ready_rx) = watch::channel(false);
         let kill = Arc::new(Notify::new());
         let state = Arc::new(RuntimeState::new(
             function.clone(),
             id.clone(),
+            key,
             queue_rx,
             ready_tx,
             kill.clone(),
@@ -72,7 +79,7 @@ impl Instance {
         let mut child = Command::new(&path)
             .current_dir(&config.code_dir)
             .envs(&config.env)
-            .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
+            .env("AWS_LAMBDA_RUNTIME_API", api_env)
             .env("LAMBDA_TASK_ROOT", &config.code_dir)
             .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
             .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")

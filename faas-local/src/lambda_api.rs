@@ -14,6 +14,7 @@ use bytes::Bytes;
 use crate::api_error::ApiError;
 use crate::ids;
 use crate::invocation::{self, InvokeOutcome, Refused};
+use crate::loopback_guard;
 use crate::management_api;
 use crate::payload::{read_limited, PayloadError};
 use crate::registry::Registry;
@@ -30,6 +31,7 @@ pub(crate) fn router(registry: Arc<Registry>) -> Router {
         .fallback(|request: Request| async move {
             ApiError::unknown_operation(request.method().as_str(), request.uri().path())
         })
+        .layer(middleware::from_fn(loopback_guard::refuse_browsers))
         .layer(middleware::from_fn(with_request_id))
         .with_state(registry)
 }
@@ -67,14 +69,7 @@ async fn invoke(
             ApiError::invalid_content(format!("could not read the request body: {e}"))
         }
     })?;
-    let payload = if payload.is_empty() {
-        Bytes::from_static(b"{}")
-    } else {
-        serde_json::from_slice::<serde::de::IgnoredAny>(&payload).map_err(|e| {
-            ApiError::invalid_content(format!("Could not parse request body into json: {e}"))
-        })?;
-        payload
-    };
+    let payload = invoke_payload(payload)?;
     if let InvocationType::DryRun = invocation_type {
         return Ok(with_version(StatusCode::NO_CONTENT.into_response()));
     }
@@ -102,8 +97,19 @@ async fn invoke(
     Ok(with_version(response))
 }
 
+/// The payload an Invoke passes to the function: any JSON document, `{}` when the body is empty.
+pub(crate) fn invoke_payload(payload: Bytes) -> Result<Bytes, ApiError> {
+    if payload.is_empty() {
+        return Ok(Bytes::from_static(b"{}"));
+    }
+    serde_json::from_slice::<serde::de::IgnoredAny>(&payload).map_err(|e| {
+        ApiError::invalid_content(format!("Could not parse request body into json: {e}"))
+    })?;
+    Ok(payload)
+}
+
 /// Accepts a name, a full or partial ARN, and the `$LATEST` qualifier (the only version).
-fn unqualified_name(function: &str) -> Result<&str, ApiError> {
+pub(crate) fn unqualified_name(function: &str) -> Result<&str, ApiError> {
     let name = function
         .split_once(":function:")
         .map_or(function, |(_, rest)| rest);

@@ -3,12 +3,13 @@
 //! It serves Lambda `Invoke` (so the real `aws-sdk-lambda` client works against it with an
 //! endpoint override), a subset of function management, and `GET /local/stats`. Each
 //! function instance is a real `{code_dir}/bootstrap` process with its own Lambda Runtime
-//! API on a loopback port; an instance runs one invocation at a time, idle instances are
+//! API on a loopback port, under a secret path only that instance is given; an instance runs one invocation at a time, idle instances are
 //! reused (most recently used first) and stopped after a keep-alive, and invocations past
 //! the concurrency limit are throttled with 429.
 //!
 //! It is not a sandbox (instances run as the current user, with its environment) and it
-//! runs synchronous invocations only.
+//! runs synchronous invocations only. Its Lambda API has no authentication, so it listens on
+//! loopback only and refuses requests a web page could send.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), faas_local::FaasLocalError> {
@@ -25,15 +26,20 @@ mod api_error;
 mod config;
 mod error;
 mod function;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 mod ids;
 mod instance;
 mod invocation;
 mod lambda_api;
+mod loopback_guard;
 mod management_api;
 mod payload;
 mod pool;
 mod registry;
 mod runtime_api;
+mod runtime_key;
 mod stats;
 
 use std::net::SocketAddr;
@@ -70,6 +76,9 @@ impl FaasLocal {
     /// Validates the functions, binds the Lambda API and starts serving. Instances start
     /// on demand, at the first invocation.
     pub async fn start(config: FaasLocalConfig) -> Result<Self, FaasLocalError> {
+        if !config.bind.ip().is_loopback() {
+            return Err(FaasLocalError::NotLoopback(config.bind));
+        }
         let registry = Arc::new(Registry::new(config.region, config.init_timeout));
         for function in config.functions {
             registry.create(function).map_err(|e| match e {

@@ -57,7 +57,17 @@ async fn create_function(
     State(registry): State<Arc<Registry>>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let request: CreateFunctionRequest = serde_json::from_slice(&body).map_err(|e| {
+    let config = create_function_config(&body)?;
+    let pool = registry.create(config).map_err(|e| match e {
+        CreateError::Exists(name) => ApiError::function_exists(&name),
+        CreateError::Invalid(e) => ApiError::invalid_parameter(e.to_string()),
+    })?;
+    Ok((StatusCode::CREATED, Json(function_configuration(&pool))).into_response())
+}
+
+/// The function a CreateFunction body describes, before validation (the registry validates).
+pub(crate) fn create_function_config(body: &[u8]) -> Result<FunctionConfig, ApiError> {
+    let request: CreateFunctionRequest = serde_json::from_slice(body).map_err(|e| {
         ApiError::invalid_content(format!("CreateFunction body is not valid JSON: {e}"))
     })?;
     let name = request
@@ -78,11 +88,7 @@ async fn create_function(
     if let Some(variables) = request.environment.and_then(|e| e.variables) {
         config.env = variables;
     }
-    let pool = registry.create(config).map_err(|e| match e {
-        CreateError::Exists(name) => ApiError::function_exists(&name),
-        CreateError::Invalid(e) => ApiError::invalid_parameter(e.to_string()),
-    })?;
-    Ok((StatusCode::CREATED, Json(function_configuration(&pool))).into_response())
+    Ok(config)
 }
 
 async fn get_function(

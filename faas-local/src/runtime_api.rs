@@ -3,18 +3,24 @@
 //! The platform hands an instance one invocation at a time through a channel of capacity
 //! one; the runtime takes it with `/next` and answers with `/response` or `/error`. Every
 //! step is reported back to the waiting invoke as `Progress`.
+//!
+//! The API belongs to its instance: every route lives under the instance's key
+//! (`/<key>/2018-06-01/...`, see `runtime_key`) and a request without it is refused at once;
+//! one `/next` may wait at a time; answers are taken only for the invocation handed out.
 
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use bytes::Bytes;
 use parking_lot::Mutex;
+use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, watch, Notify};
 use tracing::{info, warn};
@@ -22,6 +28,7 @@ use tracing::{info, warn};
 use crate::function::FunctionContext;
 use crate::ids;
 use crate::payload::{read_limited, PayloadError};
+use crate::runtime_key::RuntimeKey;
 
 const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
 
@@ -67,6 +74,7 @@ impl InFlight {
 pub(crate) struct RuntimeState {
     function: Arc<FunctionContext>,
     instance_id: String,
+    key: RuntimeKey,
     spawned_at: Instant,
     queue: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     current: Mutex<Option<InFlight>>,
@@ -78,6 +86,7 @@ impl RuntimeState {
     pub(crate) fn new(
         function: Arc<FunctionContext>,
         instance_id: String,
+        key: RuntimeKey,
         queue: mpsc::Receiver<Invocation>,
         ready: watch::Sender<bool>,
         kill: Arc<Notify>,
@@ -85,6 +94,7 @@ impl RuntimeState {
         Self {
             function,
             instance_id,
+            key,
             spawned_at: Instant::now(),
             queue: tokio::sync::Mutex::new(queue),
             current: Mutex::new(None),
@@ -129,30 +139,78 @@ impl RuntimeState {
 
 pub(crate) fn router(state: Arc<RuntimeState>) -> Router {
     Router::new()
-        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route("/{key}/2018-06-01/runtime/invocation/next", get(next))
         .route(
-            "/2018-06-01/runtime/invocation/{request_id}/response",
+            "/{key}/2018-06-01/runtime/invocation/{request_id}/response",
             post(response),
         )
         .route(
-            "/2018-06-01/runtime/invocation/{request_id}/error",
+            "/{key}/2018-06-01/runtime/invocation/{request_id}/error",
             post(error),
         )
-        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .route("/{key}/2018-06-01/runtime/init/error", post(init_error))
+        // On every route, before any handler (and before any body is read).
+        .route_layer(middleware::from_fn_with_state(state.clone(), require_key))
         .fallback(|| async {
             runtime_error(
                 StatusCode::NOT_FOUND,
                 "UnknownOperation",
-                "not a Runtime API path (2018-06-01)".to_owned(),
+                "not a Runtime API path (/<key>/2018-06-01/runtime/...)".to_owned(),
             )
         })
         .with_state(state)
 }
 
-/// Blocks until the platform has an invocation for this instance. Never times out.
+/// The path of an invocation's answer.
+#[derive(Deserialize)]
+struct InvocationPath {
+    request_id: String,
+}
+
+/// Refuses, at once, any request whose first path segment is not the instance's key.
+async fn require_key(
+    State(state): State<Arc<RuntimeState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let key = request
+        .uri()
+        .path()
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .unwrap_or_default();
+    if state.key.matches(key) {
+        return next.run(request).await;
+    }
+    warn!(
+        function = state.function.name(),
+        instance = %state.instance_id,
+        method = %request.method(),
+        "refused a Runtime API request without the instance's key"
+    );
+    runtime_error(
+        StatusCode::FORBIDDEN,
+        "AccessDenied",
+        "this Runtime API belongs to one instance: use the address in its AWS_LAMBDA_RUNTIME_API"
+            .to_owned(),
+    )
+}
+
+/// Blocks until the platform has an invocation for this instance. Never times out. One
+/// request may wait at a time: a second one is refused at once rather than queued behind it.
 async fn next(State(state): State<Arc<RuntimeState>>) -> Response {
+    let Ok(mut queue) = state.queue.try_lock() else {
+        return runtime_error(
+            StatusCode::CONFLICT,
+            "ConcurrentPoll",
+            "another /next request is already waiting for this instance's invocation; poll one at a time"
+                .to_owned(),
+        );
+    };
     state.mark_ready();
-    let invocation = state.queue.lock().await.recv().await;
+    let invocation = queue.recv().await;
+    drop(queue);
     let Some(invocation) = invocation else {
         return runtime_error(
             StatusCode::GONE,
@@ -196,7 +254,7 @@ async fn next(State(state): State<Arc<RuntimeState>>) -> Response {
 
 async fn response(
     State(state): State<Arc<RuntimeState>>,
-    Path(request_id): Path<String>,
+    Path(InvocationPath { request_id }): Path<InvocationPath>,
     body: Body,
 ) -> Response {
     if !state.is_current(&request_id) {
@@ -232,7 +290,7 @@ async fn response(
 
 async fn error(
     State(state): State<Arc<RuntimeState>>,
-    Path(request_id): Path<String>,
+    Path(InvocationPath { request_id }): Path<InvocationPath>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {

@@ -19,6 +19,10 @@ use semifaas_fallback::{
 struct FixedClass(Vec<u8>);
 
 impl FallbackService for FixedClass {
+    fn authenticate(&self, _: &Capability) -> bool {
+        true
+    }
+
     fn handle(&self, _: &Capability, _: FallbackRequest) -> FallbackResponse {
         FallbackResponse::Class(Some(self.0.clone()))
     }
@@ -50,11 +54,11 @@ async fn main() -> anyhow::Result<()> {
         "semifaas-fallback",
         Arc::new(FixedClass(vec![0; size])),
     )?;
-    let client = FallbackClient::connect(&server.endpoint("127.0.0.1")).await?;
     let capability = Capability {
         invocation_id: 1,
         token: [0; 16],
     };
+    let client = FallbackClient::connect(&server.endpoint("127.0.0.1"), capability).await?;
 
     let mut latencies = Vec::with_capacity(requests);
     for _ in 0..requests {

@@ -7,10 +7,10 @@ use semifaas_closure::{Capability, Closure, ClosureId, FallbackEndpoint};
 use tracing::{debug, info};
 
 use crate::{
-    frame_io::{read_frame, ReadFrameError},
+    frame_io::{read_response, ReadFrameError},
     protocol::{
-        decode_response, encode_request, Direction, FallbackError, FallbackRequest,
-        FallbackResponse, FrameError, RequestFrame,
+        decode_response, encode_hello, encode_request, FallbackError, FallbackRequest,
+        FallbackResponse, FrameError, RequestFrame, CLOSE_UNAUTHENTICATED, HELLO_ACCEPTED,
     },
     tls::{self, TlsSetupError},
 };
@@ -32,6 +32,10 @@ pub enum FallbackClientError {
         server_name: String,
         reason: String,
     },
+    #[error("the fallback server at {addr} did not accept the invocation's capability (the invocation is not in flight there, or the capability is wrong)")]
+    Unauthenticated { addr: String },
+    #[error("the fallback server at {addr} failed while authenticating the connection: {reason}")]
+    Hello { addr: String, reason: String },
     #[error("the fallback server at {addr} presented a certificate with SHA-256 {actual}, but the invocation pinned {pinned}")]
     CertificateMismatch {
         addr: String,
@@ -116,12 +120,15 @@ impl Drop for Inner {
 }
 
 impl FallbackClient {
-    /// Connects (bind 0.0.0.0:0 / [::]:0 as appropriate) and pins the server certificate: the
-    /// rustls verifier accepts exactly the certificate whose SHA-256 is `endpoint.cert_sha256`
-    /// (and still checks the TLS 1.3 signature with the certificate's key). Any other
-    /// certificate fails the handshake.
+    /// Connects (bind 0.0.0.0:0 / [::]:0 as appropriate), pins the server certificate and
+    /// authenticates the connection with `capability` (an invocation in flight on the server).
+    /// The rustls verifier accepts exactly the certificate whose SHA-256 is
+    /// `endpoint.cert_sha256` (and still checks the TLS 1.3 signature with the certificate's
+    /// key). Any other certificate fails the handshake. The connection stays usable after that
+    /// invocation ends; each request still carries its own invocation's capability.
     pub async fn connect(
         endpoint: &FallbackEndpoint,
+        capability: Capability,
     ) -> Result<FallbackClient, FallbackClientError> {
         let remote = resolve(&endpoint.addr).await?;
         let bind: SocketAddr = if remote.is_ipv4() {
@@ -151,6 +158,7 @@ impl FallbackClient {
                 },
                 None => connect_error(e.to_string()),
             })?;
+        hello(&connection, capability, &endpoint.addr).await?;
         info!(addr = %endpoint.addr, %remote, "fallback connection established");
         Ok(FallbackClient {
             inner: Arc::new(Inner {
@@ -194,7 +202,7 @@ impl FallbackClient {
         let (mut send, mut recv) = self.inner.connection.open_bi().await?;
         send.write_all(frame).await?;
         send.finish()?;
-        let body = read_frame(&mut recv, Direction::Response).await?;
+        let body = read_response(&mut recv).await?;
         Ok(decode_response(&body)?)
     }
 
@@ -307,6 +315,43 @@ impl FallbackClient {
     fn addr(&self) -> &str {
         &self.inner.fallback.addr
     }
+}
+
+/// Presents `capability` on the connection's first stream and waits for the server's answer.
+async fn hello(
+    connection: &quinn::Connection,
+    capability: Capability,
+    addr: &str,
+) -> Result<(), FallbackClientError> {
+    let failed = |reason: String| match connection.close_reason() {
+        Some(quinn::ConnectionError::ApplicationClosed(close))
+            if close.error_code == CLOSE_UNAUTHENTICATED =>
+        {
+            FallbackClientError::Unauthenticated {
+                addr: addr.to_owned(),
+            }
+        }
+        _ => FallbackClientError::Hello {
+            addr: addr.to_owned(),
+            reason,
+        },
+    };
+    let exchange = async {
+        let (mut send, mut recv) = connection.open_bi().await.map_err(|e| e.to_string())?;
+        send.write_all(&encode_hello(&capability))
+            .await
+            .map_err(|e| e.to_string())?;
+        send.finish().map_err(|e| e.to_string())?;
+        let mut answer = [0u8; 1];
+        recv.read_exact(&mut answer)
+            .await
+            .map_err(|e| e.to_string())?;
+        if answer[0] != HELLO_ACCEPTED {
+            return Err(format!("unexpected hello answer {:#04x}", answer[0]));
+        }
+        Ok(())
+    };
+    exchange.await.map_err(failed)
 }
 
 async fn resolve(addr: &str) -> Result<SocketAddr, FallbackClientError> {

@@ -16,9 +16,14 @@
 //! ## Wire format
 //!
 //! One QUIC connection (quinn 0.11, TLS 1.3 only, ALPN `semifaas-fallback/1`) per function
-//! instance; one bidirectional stream per request. Each direction carries exactly one frame: a
-//! 4-byte big-endian length, then a bincode body ([`protocol::RequestFrame`] up to
-//! [`protocol::REQUEST_FRAME_MAX`], [`protocol::FallbackResponse`] up to
+//! instance. Its first stream carries the hello: a fixed 28-byte form of an invocation's
+//! capability ([`protocol::encode_hello`]), answered with one byte; a connection that does not
+//! present a valid one within [`server::ServerLimits::hello_timeout`] is closed with
+//! [`protocol::CLOSE_UNAUTHENTICATED`], and until then it may open no other stream. After it,
+//! one bidirectional stream per request. Each direction carries exactly one frame: a request is a
+//! 4-byte big-endian length, a kind byte and a bincode [`protocol::RequestFrame`] (up to
+//! [`protocol::NAMED_REQUEST_MAX`] for a name, [`protocol::REQUEST_FRAME_MAX`] for a remote
+//! call); a response is a length and a bincode [`protocol::FallbackResponse`] (up to
 //! [`protocol::RESPONSE_FRAME_MAX`]). A malformed, oversized or truncated request gets a
 //! [`protocol::FallbackResponse::Error`] and its stream is finished; the connection stays usable.
 //!
@@ -26,8 +31,10 @@
 //!
 //! The server makes a self-signed certificate at start. Its SHA-256 travels in every
 //! invocation ([`semifaas_closure::FallbackEndpoint`]); the client accepts exactly that
-//! certificate. Each request carries the invocation's [`semifaas_closure::Capability`]; the
-//! service answers only for invocations in flight, so a leaked endpoint alone gets nothing.
+//! certificate. The hello and each request carry an invocation's
+//! [`semifaas_closure::Capability`]; the service answers only for invocations in flight, so a
+//! leaked endpoint alone gets nothing, not even buffer space: [`server::ServerLimits`] bounds
+//! connections, streams, frame sizes by kind and request bytes held across all streams.
 //!
 //! ## Not for
 //!
@@ -46,6 +53,9 @@
 //!
 //! struct NoClasses;
 //! impl FallbackService for NoClasses {
+//!     fn authenticate(&self, capability: &Capability) -> bool {
+//!         capability.invocation_id == 1
+//!     }
 //!     fn handle(&self, _: &Capability, _: FallbackRequest) -> FallbackResponse {
 //!         FallbackResponse::Class(None)
 //!     }
@@ -53,8 +63,8 @@
 //!
 //! # async fn run() -> anyhow::Result<()> {
 //! let server = FallbackServer::start("127.0.0.1:0".parse()?, "semifaas-fallback", Arc::new(NoClasses))?;
-//! let client = FallbackClient::connect(&server.endpoint("127.0.0.1")).await?;
 //! let capability = Capability { invocation_id: 1, token: [0; 16] };
+//! let client = FallbackClient::connect(&server.endpoint("127.0.0.1"), capability).await?;
 //! assert_eq!(client.load_class(capability, "com.example.Missing").await?, None);
 //! server.shutdown().await;
 //! # Ok(()) }

@@ -1,34 +1,98 @@
-//! The server side: accepts function connections and answers each stream's request through a
-//! [`FallbackService`].
+//! The server side: accepts function connections, authenticates each with its hello, and
+//! answers each stream's request through a [`FallbackService`].
+//!
+//! Nothing a peer sends is buffered before its connection presented a capability of an
+//! invocation in flight, and what is buffered after is bounded: connections in total and
+//! unauthenticated, streams per connection, bytes per frame by kind, and request bytes held
+//! across all streams (a reader waits for room instead of growing: back-pressure through QUIC's
+//! flow control). [`ServerLimits`] holds the numbers.
 
-use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    io,
+    net::SocketAddr,
+    sync::{
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 use quinn::{ConnectionError, RecvStream, SendStream, VarInt};
 use semifaas_closure::{Capability, FallbackEndpoint};
-use tokio::task::JoinHandle;
+use tokio::{
+    sync::{OwnedSemaphorePermit, Semaphore},
+    task::JoinHandle,
+};
 use tracing::{debug, error, info, warn};
 
 use crate::{
-    frame_io::{read_frame, ReadFrameError},
+    frame_io::{read_body, read_request_header, ReadFrameError},
     protocol::{
-        decode_request, encode_response, Direction, FallbackErrorKind, FallbackRequest,
-        FallbackResponse,
+        decode_hello, decode_request, encode_response, Direction, FallbackErrorKind,
+        FallbackRequest, FallbackResponse, RequestHeader, CLOSE_UNAUTHENTICATED, HELLO_ACCEPTED,
+        HELLO_LEN, REQUEST_FRAME_MAX, REQUEST_HEADER_LEN, UNAUTHENTICATED_REASON,
     },
     tls::{self, TlsSetupError},
 };
 
-/// A client that opens a stream and then stalls gets an error after this long instead of
-/// holding a task for the life of the connection.
-const REQUEST_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Stream stop code: the server will not read more of a bad request.
 const STOP_BAD_REQUEST: VarInt = VarInt::from_u32(1);
 /// Connection close code when the server shuts down.
 const CLOSE_SHUTDOWN: VarInt = VarInt::from_u32(0);
 
+/// What the server holds at most for its peers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Connections at once, authenticated or not; more are refused during the handshake.
+    pub connections: usize,
+    /// Connections at once that have not presented a valid hello yet.
+    pub unauthenticated: usize,
+    /// How long a new connection has to complete its handshake and hello.
+    pub hello_timeout: Duration,
+    /// Requests in flight on one authenticated connection (concurrent streams).
+    pub streams_per_connection: u32,
+    /// How long a stream has to deliver its whole request frame.
+    pub request_timeout: Duration,
+    /// Request bytes held across all connections; a frame waits until its bytes fit.
+    pub buffered_bytes: usize,
+    /// Request bytes held by the streams of one connection.
+    pub buffered_bytes_per_connection: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            connections: 1024,
+            unauthenticated: 64,
+            hello_timeout: Duration::from_secs(5),
+            streams_per_connection: 64,
+            request_timeout: Duration::from_secs(10),
+            buffered_bytes: 32 * 1024 * 1024,
+            // Two of the largest frames (a remote call's arguments) at once.
+            buffered_bytes_per_connection: 2 * REQUEST_FRAME_MAX,
+        }
+    }
+}
+
+/// What the server refused, over its life.
+#[derive(Debug, Default)]
+pub struct ServerCounters {
+    /// Connections closed because their hello was missing, late, malformed or not valid.
+    pub unauthenticated: AtomicU64,
+    /// Connections refused because the server was at a connection limit.
+    pub over_capacity: AtomicU64,
+    /// Request frames refused before reaching the service (size, kind, encoding, time).
+    pub bad_frames: AtomicU64,
+}
+
 /// Answers fallback requests. The server has already decoded and validated the request; the
 /// service checks the capability and produces the response (an [`FallbackResponse::Error`] with
 /// [`FallbackErrorKind::Unauthorized`] for a capability it does not recognise).
 pub trait FallbackService: Send + Sync + 'static {
+    /// Whether `capability` belongs to an invocation in flight: a connection's hello must
+    /// present one. Called on the async runtime, so it must not block.
+    fn authenticate(&self, capability: &Capability) -> bool;
+
     /// Runs on a blocking thread (implementations call into the JVM through JNI).
     fn handle(&self, capability: &Capability, request: FallbackRequest) -> FallbackResponse;
 }
@@ -50,29 +114,50 @@ pub struct FallbackServer {
     local_addr: SocketAddr,
     cert_sha256: [u8; 32],
     server_name: String,
+    counters: Arc<ServerCounters>,
     accept_task: Option<JoinHandle<()>>,
 }
 
 impl FallbackServer {
-    /// Must be called inside a tokio runtime. Makes a self-signed certificate (rcgen) for
-    /// `server_name`.
+    /// [`FallbackServer::start_with`] the default [`ServerLimits`].
     pub fn start(
         bind: SocketAddr,
         server_name: &str,
         service: Arc<dyn FallbackService>,
+    ) -> Result<FallbackServer, FallbackServerError> {
+        FallbackServer::start_with(bind, server_name, service, ServerLimits::default())
+    }
+
+    /// Must be called inside a tokio runtime. Makes a self-signed certificate (rcgen) for
+    /// `server_name`.
+    pub fn start_with(
+        bind: SocketAddr,
+        server_name: &str,
+        service: Arc<dyn FallbackService>,
+        limits: ServerLimits,
     ) -> Result<FallbackServer, FallbackServerError> {
         tokio::runtime::Handle::try_current().map_err(|_| FallbackServerError::NoRuntime)?;
         let (config, cert_sha256) = tls::server_config(server_name)?;
         let bind_error = |source| FallbackServerError::Bind { addr: bind, source };
         let endpoint = quinn::Endpoint::server(config, bind).map_err(bind_error)?;
         let local_addr = endpoint.local_addr().map_err(bind_error)?;
-        let accept_task = tokio::spawn(accept_connections(endpoint.clone(), service));
+        let counters = Arc::new(ServerCounters::default());
+        let shared = Arc::new(Shared {
+            service,
+            buffered: Arc::new(Semaphore::new(limits.buffered_bytes)),
+            connections: AtomicUsize::new(0),
+            unauthenticated: AtomicUsize::new(0),
+            counters: counters.clone(),
+            limits,
+        });
+        let accept_task = tokio::spawn(accept_connections(endpoint.clone(), shared));
         info!(%local_addr, server_name, cert_sha256 = %hex::encode(cert_sha256), "fallback server listening");
         Ok(FallbackServer {
             endpoint,
             local_addr,
             cert_sha256,
             server_name: server_name.to_owned(),
+            counters,
             accept_task: Some(accept_task),
         })
     }
@@ -84,6 +169,11 @@ impl FallbackServer {
     /// SHA-256 of the server's DER certificate: what clients pin.
     pub fn cert_sha256(&self) -> [u8; 32] {
         self.cert_sha256
+    }
+
+    /// What the server refused so far.
+    pub fn counters(&self) -> Arc<ServerCounters> {
+        self.counters.clone()
     }
 
     /// The endpoint to put in invocations: advertised host + the bound port + name + fingerprint.
@@ -121,26 +211,146 @@ impl Drop for FallbackServer {
     }
 }
 
-async fn accept_connections(endpoint: quinn::Endpoint, service: Arc<dyn FallbackService>) {
+/// What every connection task shares.
+struct Shared {
+    service: Arc<dyn FallbackService>,
+    /// Permits are request bytes held across all connections.
+    buffered: Arc<Semaphore>,
+    connections: AtomicUsize,
+    unauthenticated: AtomicUsize,
+    counters: Arc<ServerCounters>,
+    limits: ServerLimits,
+}
+
+/// One slot of a counted limit, given back when dropped.
+struct Slot<'a>(&'a AtomicUsize);
+
+impl<'a> Slot<'a> {
+    fn take(count: &'a AtomicUsize, limit: usize) -> Option<Slot<'a>> {
+        count
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < limit).then_some(n + 1)
+            })
+            .ok()
+            .map(|_| Slot(count))
+    }
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+async fn accept_connections(endpoint: quinn::Endpoint, shared: Arc<Shared>) {
     while let Some(incoming) = endpoint.accept().await {
-        let service = service.clone();
+        let shared = shared.clone();
         tokio::spawn(async move {
             let remote = incoming.remote_address();
-            match incoming.await {
-                Ok(connection) => serve_connection(connection, service).await,
-                Err(e) => warn!(%remote, error = %e, "fallback connection handshake failed"),
+            let limits = &shared.limits;
+            let Some(connection_slot) = Slot::take(&shared.connections, limits.connections) else {
+                shared
+                    .counters
+                    .over_capacity
+                    .fetch_add(1, Ordering::Relaxed);
+                debug!(%remote, "fallback connection refused: at the connection limit");
+                incoming.refuse();
+                return;
+            };
+            let Some(hello_slot) = Slot::take(&shared.unauthenticated, limits.unauthenticated)
+            else {
+                shared
+                    .counters
+                    .over_capacity
+                    .fetch_add(1, Ordering::Relaxed);
+                debug!(%remote, "fallback connection refused: too many unauthenticated");
+                incoming.refuse();
+                return;
+            };
+            let authenticated =
+                tokio::time::timeout(limits.hello_timeout, authenticate(incoming, &shared)).await;
+            drop(hello_slot);
+            match authenticated {
+                Ok(Some(connection)) => serve_connection(connection, &shared).await,
+                Ok(None) => {}
+                Err(_elapsed) => {
+                    shared
+                        .counters
+                        .unauthenticated
+                        .fetch_add(1, Ordering::Relaxed);
+                    debug!(%remote, "fallback connection closed: no valid hello in time");
+                }
             }
+            drop(connection_slot);
         });
     }
 }
 
-async fn serve_connection(connection: quinn::Connection, service: Arc<dyn FallbackService>) {
+/// Completes the handshake and reads the hello on the connection's first stream. `None` when the
+/// connection failed or was refused (it is closed then). Dropping the future (timeout) closes
+/// the half-open connection too.
+async fn authenticate(incoming: quinn::Incoming, shared: &Shared) -> Option<quinn::Connection> {
+    let remote = incoming.remote_address();
+    let connection = match incoming.await {
+        Ok(connection) => connection,
+        Err(e) => {
+            debug!(%remote, error = %e, "fallback connection handshake failed");
+            return None;
+        }
+    };
+    // Closes the connection unless the hello is accepted (also when the timeout drops us).
+    let refuse = CloseUnlessAccepted(Some(connection.clone()));
+    let (mut send, mut recv) = connection.accept_bi().await.ok()?;
+    let mut hello = [0u8; HELLO_LEN];
+    let accepted = recv.read_exact(&mut hello).await.is_ok()
+        && decode_hello(&hello).is_some_and(|capability| shared.service.authenticate(&capability));
+    if !accepted {
+        shared
+            .counters
+            .unauthenticated
+            .fetch_add(1, Ordering::Relaxed);
+        debug!(%remote, "fallback connection refused: bad hello");
+        return None;
+    }
+    send.write_all(&[HELLO_ACCEPTED]).await.ok()?;
+    send.finish().ok()?;
+    refuse.accept();
+    connection
+        .set_max_concurrent_bi_streams(VarInt::from_u32(shared.limits.streams_per_connection));
+    info!(%remote, "fallback connection authenticated");
+    Some(connection)
+}
+
+/// Closes the connection with the one unauthenticated refusal when dropped before `accept`.
+struct CloseUnlessAccepted(Option<quinn::Connection>);
+
+impl CloseUnlessAccepted {
+    fn accept(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for CloseUnlessAccepted {
+    fn drop(&mut self) {
+        if let Some(connection) = self.0.take() {
+            connection.close(CLOSE_UNAUTHENTICATED, UNAUTHENTICATED_REASON);
+        }
+    }
+}
+
+async fn serve_connection(connection: quinn::Connection, shared: &Arc<Shared>) {
     let remote = connection.remote_address();
-    info!(%remote, "fallback connection opened");
+    let buffered = Arc::new(Semaphore::new(shared.limits.buffered_bytes_per_connection));
     loop {
         match connection.accept_bi().await {
             Ok((send, recv)) => {
-                tokio::spawn(serve_stream(service.clone(), send, recv, remote));
+                tokio::spawn(serve_stream(
+                    shared.clone(),
+                    buffered.clone(),
+                    send,
+                    recv,
+                    remote,
+                ));
             }
             Err(ConnectionError::ApplicationClosed(_) | ConnectionError::LocallyClosed) => {
                 info!(%remote, "fallback connection closed");
@@ -154,33 +364,66 @@ async fn serve_connection(connection: quinn::Connection, service: Arc<dyn Fallba
     }
 }
 
+/// Reads a request frame within the request timeout, holding its bytes against the
+/// connection's and the server's budgets until the returned permits are dropped.
+async fn read_request(
+    shared: &Shared,
+    connection_budget: &Arc<Semaphore>,
+    recv: &mut RecvStream,
+) -> Result<(RequestHeader, Vec<u8>, [OwnedSemaphorePermit; 2]), ReadFrameError> {
+    let header = read_request_header(recv).await?;
+    // Whole frames are reserved at once, so streams never hold part of the budget while
+    // waiting for the rest (no deadlock), and a frame never waits on more than a budget holds.
+    let bytes = u32::try_from(header.len.max(1)).expect("frame limits fit in 32 bits");
+    let connection = connection_budget
+        .clone()
+        .acquire_many_owned(bytes)
+        .await
+        .expect("budgets are never closed");
+    let server = shared
+        .buffered
+        .clone()
+        .acquire_many_owned(bytes)
+        .await
+        .expect("budgets are never closed");
+    let body = read_body(recv, header.len, REQUEST_HEADER_LEN, Direction::Request).await?;
+    Ok((header, body, [connection, server]))
+}
+
 /// One stream, one request, one response; the stream is finished afterwards whatever happened.
 async fn serve_stream(
-    service: Arc<dyn FallbackService>,
+    shared: Arc<Shared>,
+    connection_budget: Arc<Semaphore>,
     mut send: SendStream,
     mut recv: RecvStream,
     remote: SocketAddr,
 ) {
     let read = tokio::time::timeout(
-        REQUEST_READ_TIMEOUT,
-        read_frame(&mut recv, Direction::Request),
+        shared.limits.request_timeout,
+        read_request(&shared, &connection_budget, &mut recv),
     )
     .await;
+    let bad_frame = || {
+        shared.counters.bad_frames.fetch_add(1, Ordering::Relaxed);
+    };
     let (response, request) = match read {
-        Ok(Ok(body)) => match decode_request(&body) {
+        Ok(Ok((header, body, _held))) => match decode_request(header.tag, &body) {
             Ok(frame) => {
+                drop(body);
                 let request = frame.request.to_string();
                 (
-                    dispatch(service, frame.capability, frame.request).await,
+                    dispatch(shared.service.clone(), frame.capability, frame.request).await,
                     request,
                 )
             }
             Err(e) => {
+                bad_frame();
                 warn!(%remote, error = %e, "rejected a fallback request");
                 (e.to_response(), "a malformed request".to_owned())
             }
         },
         Ok(Err(ReadFrameError::Frame(e))) => {
+            bad_frame();
             warn!(%remote, error = %e, "rejected a fallback request");
             let _ = recv.stop(STOP_BAD_REQUEST);
             (e.to_response(), "a bad request frame".to_owned())
@@ -190,11 +433,12 @@ async fn serve_stream(
             return;
         }
         Err(_elapsed) => {
+            bad_frame();
             warn!(%remote, "fallback request not received in time");
             let _ = recv.stop(STOP_BAD_REQUEST);
             let message = format!(
                 "no complete request frame within {} s",
-                REQUEST_READ_TIMEOUT.as_secs()
+                shared.limits.request_timeout.as_secs_f64()
             );
             (
                 FallbackResponse::error(FallbackErrorKind::Malformed, message),

@@ -24,12 +24,15 @@ use sha2::{Digest, Sha256};
 /// misreading frames.
 pub const ALPN: &[u8] = b"semifaas-fallback/1";
 
-/// Streams a client may have open at once on one connection (one per in-flight fallback).
-const MAX_CONCURRENT_STREAMS: u32 = 1024;
 /// Keeps warm instances' connections alive through NATs and the idle timeout.
 const KEEP_ALIVE: Duration = Duration::from_secs(5);
 /// A peer silent for this long (keep-alives included) is gone.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Bytes a peer may send the server on one stream before the server reads them.
+const SERVER_STREAM_WINDOW: u32 = 1024 * 1024;
+/// Bytes a peer may send the server on one connection before the server reads them (quinn's
+/// default is unbounded).
+const SERVER_CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
@@ -48,7 +51,7 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn transport(max_incoming_streams: u32) -> Arc<TransportConfig> {
+fn transport(max_incoming_streams: u32) -> TransportConfig {
     let mut transport = TransportConfig::default();
     transport
         .max_concurrent_bidi_streams(VarInt::from_u32(max_incoming_streams))
@@ -57,6 +60,16 @@ fn transport(max_incoming_streams: u32) -> Arc<TransportConfig> {
         .max_idle_timeout(Some(
             IdleTimeout::try_from(IDLE_TIMEOUT).expect("60 s is a valid idle timeout"),
         ));
+    transport
+}
+
+/// The server's transport: one stream (the hello) until the connection authenticates, when
+/// the server raises the limit; bounded receive windows, so unread bytes stay bounded too.
+fn server_transport() -> Arc<TransportConfig> {
+    let mut transport = transport(1);
+    transport
+        .stream_receive_window(VarInt::from_u32(SERVER_STREAM_WINDOW))
+        .receive_window(VarInt::from_u32(SERVER_CONNECTION_WINDOW));
     Arc::new(transport)
 }
 
@@ -82,7 +95,7 @@ pub fn server_config(server_name: &str) -> Result<(quinn::ServerConfig, [u8; 32]
     let quic = QuicServerConfig::try_from(tls).map_err(|e| TlsSetupError::Quic(e.to_string()))?;
 
     let mut config = quinn::ServerConfig::with_crypto(Arc::new(quic));
-    config.transport_config(transport(MAX_CONCURRENT_STREAMS));
+    config.transport_config(server_transport());
     Ok((config, fingerprint))
 }
 
@@ -126,7 +139,7 @@ pub(crate) fn pinned_client_config(
 
     let mut config = quinn::ClientConfig::new(Arc::new(quic));
     // The server never opens streams towards the client.
-    config.transport_config(transport(0));
+    config.transport_config(Arc::new(transport(0)));
     Ok((config, rejected))
 }
 

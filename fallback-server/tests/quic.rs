@@ -13,9 +13,11 @@ use std::{
 use semifaas_closure::{Capability, Closure, ClosureId, HandlerRef, NamedBytes};
 use semifaas_fallback::{
     protocol::{
-        decode_response, encode_frame, encode_request, split_frame, Direction, REQUEST_FRAME_MAX,
-        RESPONSE_FRAME_MAX,
+        decode_response, encode_hello, encode_request, split_frame, Direction,
+        CLOSE_UNAUTHENTICATED, HELLO_ACCEPTED, NAMED_REQUEST_MAX, REQUEST_FRAME_MAX,
+        RESPONSE_FRAME_MAX, UNAUTHENTICATED_REASON,
     },
+    server::ServerLimits,
     tls, FallbackClient, FallbackClientError, FallbackErrorKind, FallbackRequest, FallbackResponse,
     FallbackServer, FallbackServerError, FallbackService, RequestFrame,
 };
@@ -36,6 +38,10 @@ struct TestService {
 }
 
 impl FallbackService for TestService {
+    fn authenticate(&self, capability: &Capability) -> bool {
+        *capability == CAPABILITY
+    }
+
     fn handle(&self, capability: &Capability, request: FallbackRequest) -> FallbackResponse {
         self.handled.fetch_add(1, Ordering::SeqCst);
         if *capability != CAPABILITY {
@@ -110,6 +116,10 @@ struct Fixture {
 }
 
 fn start_server() -> Fixture {
+    start_server_with(ServerLimits::default())
+}
+
+fn start_server_with(limits: ServerLimits) -> Fixture {
     let _ = tracing_subscriber::fmt()
         .with_test_writer()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -124,12 +134,13 @@ fn start_server() -> Fixture {
         handled: AtomicUsize::new(0),
     });
     let bind: SocketAddr = "127.0.0.1:0".parse().unwrap();
-    let server = FallbackServer::start(bind, "semifaas-fallback", service.clone()).unwrap();
+    let server =
+        FallbackServer::start_with(bind, "semifaas-fallback", service.clone(), limits).unwrap();
     Fixture { server, service }
 }
 
 async fn connect(fixture: &Fixture) -> FallbackClient {
-    FallbackClient::connect(&fixture.server.endpoint("127.0.0.1"))
+    FallbackClient::connect(&fixture.server.endpoint("127.0.0.1"), CAPABILITY)
         .await
         .unwrap()
 }
@@ -286,8 +297,9 @@ async fn unknown_capability_is_unauthorized() {
     fixture.server.shutdown().await;
 }
 
-/// A quinn connection that speaks to the server without the library's client.
-async fn raw_connection(fixture: &Fixture) -> (quinn::Endpoint, quinn::Connection) {
+/// A quinn connection that speaks to the server without the library's client, before its
+/// hello.
+async fn unauthenticated_connection(fixture: &Fixture) -> (quinn::Endpoint, quinn::Connection) {
     let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
     endpoint.set_default_client_config(tls::client_config(fixture.server.cert_sha256()).unwrap());
     let connection = endpoint
@@ -296,6 +308,39 @@ async fn raw_connection(fixture: &Fixture) -> (quinn::Endpoint, quinn::Connectio
         .await
         .unwrap();
     (endpoint, connection)
+}
+
+/// Sends `hello` on the connection's first stream; the server's one-byte answer, if any.
+async fn send_hello(connection: &quinn::Connection, hello: &[u8]) -> Option<u8> {
+    let (mut send, mut recv) = connection.open_bi().await.ok()?;
+    send.write_all(hello).await.ok()?;
+    send.finish().ok()?;
+    let mut answer = [0u8; 1];
+    recv.read_exact(&mut answer).await.ok().map(|_| answer[0])
+}
+
+/// A raw connection that presented [`CAPABILITY`].
+async fn raw_connection(fixture: &Fixture) -> (quinn::Endpoint, quinn::Connection) {
+    let (endpoint, connection) = unauthenticated_connection(fixture).await;
+    assert_eq!(
+        send_hello(&connection, &encode_hello(&CAPABILITY)).await,
+        Some(HELLO_ACCEPTED)
+    );
+    (endpoint, connection)
+}
+
+/// The close code and reason of a connection the server closed.
+async fn closed_by_server(connection: &quinn::Connection) -> (quinn::VarInt, Vec<u8>) {
+    match connection.closed().await {
+        quinn::ConnectionError::ApplicationClosed(close) => {
+            (close.error_code, close.reason.to_vec())
+        }
+        other => panic!("expected the server to close the connection, got {other}"),
+    }
+}
+
+fn request_frame(tag: u8, body: &[u8]) -> Vec<u8> {
+    [&(body.len() as u32).to_be_bytes()[..], &[tag], body].concat()
 }
 
 /// Sends `bytes` on a new stream, finishes it and decodes the single response frame.
@@ -332,25 +377,43 @@ async fn bad_frames_get_an_error_and_the_connection_stays_usable() {
     let cases: Vec<(&str, Vec<u8>, FallbackErrorKind, &str)> = vec![
         (
             "garbage body",
-            encode_frame(&[0xFF; 32]),
+            request_frame(1, &[0xFF; 32]),
             FallbackErrorKind::Malformed,
             "malformed fallback request",
         ),
         (
-            "length over the limit",
-            ((REQUEST_FRAME_MAX + 1) as u32).to_be_bytes().to_vec(),
+            "unknown kind",
+            request_frame(7, &[0; 8]),
+            FallbackErrorKind::Malformed,
+            "unknown request kind 7",
+        ),
+        (
+            "a body of another kind than its header",
+            [&valid[..4], &[2], &valid[5..]].concat(),
+            FallbackErrorKind::Malformed,
+            "announced request kind 2",
+        ),
+        (
+            "length over the remote call limit",
+            [&((REQUEST_FRAME_MAX + 1) as u32).to_be_bytes()[..], &[3]].concat(),
+            FallbackErrorKind::TooLarge,
+            "over the limit",
+        ),
+        (
+            "a named request over its kind's limit",
+            [&((NAMED_REQUEST_MAX + 1) as u32).to_be_bytes()[..], &[1]].concat(),
             FallbackErrorKind::TooLarge,
             "over the limit",
         ),
         (
             "4 GiB length",
-            vec![0xFF; 64],
+            [&[0xFF; 4][..], &[3], &[0xFF; 59]].concat(),
             FallbackErrorKind::TooLarge,
             "over the limit",
         ),
         (
             "truncated body",
-            [&100u32.to_be_bytes()[..], &[1; 10]].concat(),
+            [&100u32.to_be_bytes()[..], &[1], &[1; 10]].concat(),
             FallbackErrorKind::Malformed,
             "truncated",
         ),
@@ -384,7 +447,11 @@ async fn bad_frames_get_an_error_and_the_connection_stays_usable() {
         );
     }
     // Only the valid requests reached the service.
-    assert_eq!(fixture.service.handled.load(Ordering::SeqCst), 7);
+    assert_eq!(fixture.service.handled.load(Ordering::SeqCst), 10);
+    assert_eq!(
+        fixture.server.counters().bad_frames.load(Ordering::SeqCst),
+        10
+    );
     assert!(connection.close_reason().is_none());
     fixture.server.shutdown().await;
 }
@@ -437,7 +504,7 @@ async fn a_client_pinned_to_another_certificate_cannot_connect() {
     let fixture = start_server();
     let mut endpoint = fixture.server.endpoint("127.0.0.1");
     endpoint.cert_sha256[0] ^= 1;
-    let err = FallbackClient::connect(&endpoint)
+    let err = FallbackClient::connect(&endpoint, CAPABILITY)
         .await
         .err()
         .expect("handshake must fail");
@@ -509,7 +576,7 @@ async fn requests_after_shutdown_fail_and_name_the_server() {
 async fn an_oversized_request_is_refused_locally() {
     let fixture = start_server();
     let client = connect(&fixture).await;
-    let name = "x".repeat(REQUEST_FRAME_MAX);
+    let name = "x".repeat(NAMED_REQUEST_MAX);
     let err = client.load_class(CAPABILITY, &name).await.unwrap_err();
     assert!(
         matches!(err, FallbackClientError::RequestTooLarge { .. }),
@@ -529,6 +596,9 @@ async fn an_oversized_request_is_refused_locally() {
 fn starting_outside_a_tokio_runtime_is_an_error() {
     struct Nothing;
     impl FallbackService for Nothing {
+        fn authenticate(&self, _: &Capability) -> bool {
+            true
+        }
         fn handle(&self, _: &Capability, _: FallbackRequest) -> FallbackResponse {
             FallbackResponse::Class(None)
         }
@@ -550,14 +620,137 @@ async fn endpoint_formats_the_advertised_host() {
     assert_eq!(endpoint.server_name, "semifaas-fallback");
     assert_eq!(endpoint.cert_sha256, fixture.server.cert_sha256());
 
-    let bad = FallbackClient::connect(&semifaas_closure::FallbackEndpoint {
-        addr: "no port here".into(),
-        ..endpoint
-    })
+    let bad = FallbackClient::connect(
+        &semifaas_closure::FallbackEndpoint {
+            addr: "no port here".into(),
+            ..endpoint
+        },
+        CAPABILITY,
+    )
     .await
     .err()
     .expect("an address without a port cannot resolve");
     assert!(matches!(bad, FallbackClientError::Resolve { .. }), "{bad}");
     assert!(bad.to_string().contains("no port here"), "{bad}");
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_does_not_authenticate_is_closed_with_one_refusal() {
+    let fixture = start_server_with(ServerLimits {
+        hello_timeout: std::time::Duration::from_millis(300),
+        ..ServerLimits::default()
+    });
+    let refusal = (CLOSE_UNAUTHENTICATED, UNAUTHENTICATED_REASON.to_vec());
+
+    // A wrong token, an invocation that is not in flight, bytes that are not a hello, a request
+    // frame instead of a hello, and silence all end the same way.
+    let wrong_token = Capability {
+        token: [8; 16],
+        ..CAPABILITY
+    };
+    let not_in_flight = Capability {
+        invocation_id: 43,
+        ..CAPABILITY
+    };
+    let request = encode_request(&RequestFrame {
+        capability: CAPABILITY,
+        request: FallbackRequest::LoadClass {
+            name: "com.example.Helper".into(),
+        },
+    })
+    .unwrap();
+    let hellos: Vec<(&str, Vec<u8>)> = vec![
+        ("wrong token", encode_hello(&wrong_token).to_vec()),
+        ("not in flight", encode_hello(&not_in_flight).to_vec()),
+        ("not a hello", vec![0xAB; 28]),
+        ("a request frame", request),
+        ("a short hello", encode_hello(&CAPABILITY)[..20].to_vec()),
+    ];
+    for (case, hello) in hellos {
+        let (_endpoint, connection) = unauthenticated_connection(&fixture).await;
+        assert_eq!(send_hello(&connection, &hello).await, None, "{case}");
+        assert_eq!(closed_by_server(&connection).await, refusal, "{case}");
+    }
+    let (_endpoint, silent) = unauthenticated_connection(&fixture).await;
+    let started = std::time::Instant::now();
+    assert_eq!(closed_by_server(&silent).await, refusal, "silence");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+
+    let counters = fixture.server.counters();
+    assert_eq!(counters.unauthenticated.load(Ordering::SeqCst), 6);
+    assert_eq!(fixture.service.handled.load(Ordering::SeqCst), 0);
+
+    // The library's client names the refusal.
+    let err = FallbackClient::connect(&fixture.server.endpoint("127.0.0.1"), wrong_token)
+        .await
+        .err()
+        .expect("a wrong capability cannot connect");
+    assert!(
+        matches!(err, FallbackClientError::Unauthenticated { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("did not accept"), "{err}");
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unauthenticated_connection_gets_one_stream_only() {
+    let fixture = start_server();
+    let (_endpoint, connection) = unauthenticated_connection(&fixture).await;
+    let (mut first, _first_recv) = connection.open_bi().await.unwrap();
+    first.write_all(b"SF").await.unwrap();
+    // No credit for a second stream until the hello is accepted.
+    let second =
+        tokio::time::timeout(std::time::Duration::from_millis(500), connection.open_bi()).await;
+    assert!(second.is_err(), "a second stream opened before the hello");
+    fixture.server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn frames_announced_and_never_sent_hold_no_budget_past_their_timeout() {
+    let fixture = start_server_with(ServerLimits {
+        request_timeout: std::time::Duration::from_millis(500),
+        ..ServerLimits::default()
+    });
+    let (_endpoint, connection) = raw_connection(&fixture).await;
+    // Sixty-two of its 64 streams each announce the largest remote call and send nothing more:
+    // the connection's budget holds two of them, the rest wait (no memory taken). (Streams the
+    // peer never finishes keep their slots: that only starves the peer's own connection.)
+    let mut stalled = Vec::new();
+    for _ in 0..62 {
+        let (mut send, recv) = connection.open_bi().await.unwrap();
+        send.write_all(&[&(REQUEST_FRAME_MAX as u32).to_be_bytes()[..], &[3]].concat())
+            .await
+            .unwrap();
+        stalled.push((send, recv));
+    }
+    // A valid request still gets its answer once the stalled ones time out.
+    let valid = encode_request(&RequestFrame {
+        capability: CAPABILITY,
+        request: FallbackRequest::LoadClass {
+            name: "com.example.Helper".into(),
+        },
+    })
+    .unwrap();
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        raw_exchange(&connection, &valid),
+    )
+    .await
+    .expect("the valid request was answered");
+    assert_eq!(
+        answer,
+        FallbackResponse::Class(Some(class_bytes("com.example.Helper")))
+    );
+    for (_, mut recv) in stalled {
+        let reply = recv.read_to_end(1 << 20).await.unwrap();
+        let response = decode_response(split_frame(&reply, Direction::Response).unwrap()).unwrap();
+        assert_error(
+            response,
+            FallbackErrorKind::Malformed,
+            "no complete request frame",
+        );
+    }
     fixture.server.shutdown().await;
 }

@@ -58,12 +58,32 @@ struct Counters {
     invoke: AtomicU32,
 }
 
+/// A fallback of the current invocation that got no answer (deadline, connection, refusal):
+/// whatever the handler did after it is not the application's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedFallback {
+    /// What was asked for, e.g. `class com.example.Helper`.
+    pub what: String,
+    pub error: String,
+    /// A class the JVM now records as failed to load: this JVM must not serve again.
+    pub poisons_instance: bool,
+}
+
+/// What the fallbacks of one invocation came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackSummary {
+    pub counts: FallbackCounts,
+    /// The first fallback that failed, if any.
+    pub failed: Option<FailedFallback>,
+}
+
 /// The instance's fallback state. One per process (the natives reach it through a static).
 pub struct FallbackBridge {
     runtime: tokio::runtime::Runtime,
     current: Mutex<Option<CallContext>>,
     client: tokio::sync::Mutex<Option<FallbackClient>>,
     counters: Counters,
+    failed: Mutex<Option<FailedFallback>>,
 }
 
 static BRIDGE: OnceLock<FallbackBridge> = OnceLock::new();
@@ -85,6 +105,7 @@ impl FallbackBridge {
             current: Mutex::new(None),
             client: tokio::sync::Mutex::new(None),
             counters: Counters::default(),
+            failed: Mutex::new(None),
         }))
     }
 
@@ -104,17 +125,41 @@ impl FallbackBridge {
         self.counters.load_class.store(0, Ordering::Relaxed);
         self.counters.get_resource.store(0, Ordering::Relaxed);
         self.counters.invoke.store(0, Ordering::Relaxed);
+        *self.failed.lock() = None;
     }
 
     /// Ends the current invocation and returns the fallbacks it made.
-    pub fn finish(&self) -> FallbackCounts {
+    pub fn finish(&self) -> FallbackSummary {
         *self.current.lock() = None;
-        FallbackCounts {
-            fetch_closure: self.counters.fetch_closure.load(Ordering::Relaxed),
-            load_class: self.counters.load_class.load(Ordering::Relaxed),
-            get_resource: self.counters.get_resource.load(Ordering::Relaxed),
-            invoke: self.counters.invoke.load(Ordering::Relaxed),
+        FallbackSummary {
+            counts: FallbackCounts {
+                fetch_closure: self.counters.fetch_closure.load(Ordering::Relaxed),
+                load_class: self.counters.load_class.load(Ordering::Relaxed),
+                get_resource: self.counters.get_resource.load(Ordering::Relaxed),
+                invoke: self.counters.invoke.load(Ordering::Relaxed),
+            },
+            failed: self.failed.lock().take(),
         }
+    }
+
+    /// Keeps the first failure of the invocation: later ones usually follow from it.
+    fn record_failure<T>(
+        &self,
+        what: &str,
+        poisons_instance: bool,
+        result: Result<T, FallbackBridgeError>,
+    ) -> Result<T, FallbackBridgeError> {
+        if let Err(e) = &result {
+            let mut failed = self.failed.lock();
+            if failed.is_none() {
+                *failed = Some(FailedFallback {
+                    what: what.to_owned(),
+                    error: e.to_string(),
+                    poisons_instance,
+                });
+            }
+        }
+        result
     }
 
     /// Fetches closure `id` from the server of the current invocation (checked against its id).
@@ -130,21 +175,22 @@ impl FallbackBridge {
     /// A class file by binary name, `None` when the server does not have it.
     pub fn load_class(&self, name: &str) -> Result<Option<Vec<u8>>, FallbackBridgeError> {
         self.counters.load_class.fetch_add(1, Ordering::Relaxed);
-        self.call(
-            format!("class {name}"),
-            Retry::Once,
-            |client, capability| async move { client.load_class(capability, name).await },
-        )
+        let what = format!("class {name}");
+        let result = self.call(what.clone(), Retry::Once, |client, capability| async move {
+            client.load_class(capability, name).await
+        });
+        // The JVM caches a class that failed to load as failed for good.
+        self.record_failure(&what, true, result)
     }
 
     /// A resource by path, `None` when the server does not have it.
     pub fn get_resource(&self, path: &str) -> Result<Option<Vec<u8>>, FallbackBridgeError> {
         self.counters.get_resource.fetch_add(1, Ordering::Relaxed);
-        self.call(
-            format!("resource {path}"),
-            Retry::Once,
-            |client, capability| async move { client.get_resource(capability, path).await },
-        )
+        let what = format!("resource {path}");
+        let result = self.call(what.clone(), Retry::Once, |client, capability| async move {
+            client.get_resource(capability, path).await
+        });
+        self.record_failure(&what, false, result)
     }
 
     /// Calls `method` on the server object `ref_id`; returns outcome bytes (tag 0 returned,
@@ -157,8 +203,9 @@ impl FallbackBridge {
         args: Vec<u8>,
     ) -> Result<Vec<u8>, FallbackBridgeError> {
         self.counters.invoke.fetch_add(1, Ordering::Relaxed);
-        self.call(
-            format!("call of {method}{descriptor} on ref {ref_id}"),
+        let what = format!("call of {method}{descriptor} on ref {ref_id}");
+        let result = self.call(
+            what.clone(),
             // A remote call may write: never send it twice.
             Retry::Never,
             |client, capability| {
@@ -169,7 +216,8 @@ impl FallbackBridge {
                         .await
                 }
             },
-        )
+        );
+        self.record_failure(&what, false, result)
     }
 
     /// Runs one request to completion on the calling thread, bounded by the deadline. With
@@ -196,7 +244,9 @@ impl FallbackBridge {
                 let mut attempt = 0;
                 loop {
                     attempt += 1;
-                    let client = self.client_for(&context.endpoint).await?;
+                    let client = self
+                        .client_for(&context.endpoint, context.capability)
+                        .await?;
                     match request(client.clone(), context.capability).await {
                         Err(FallbackClientError::Request { ref source, .. })
                             if attempt == 1 && retry == Retry::Once =>
@@ -215,10 +265,11 @@ impl FallbackBridge {
     }
 
     /// The connection to `endpoint`, made on first use and again when the endpoint changes or
-    /// the connection closed.
+    /// the connection closed; a new connection authenticates with `capability`.
     async fn client_for(
         &self,
         endpoint: &FallbackEndpoint,
+        capability: Capability,
     ) -> Result<FallbackClient, FallbackBridgeError> {
         let mut slot = self.client.lock().await;
         if let Some(client) = slot.as_ref() {
@@ -227,7 +278,7 @@ impl FallbackBridge {
             }
         }
         debug!(addr = %endpoint.addr, "connecting to the fallback server");
-        let client = FallbackClient::connect(endpoint).await?;
+        let client = FallbackClient::connect(endpoint, capability).await?;
         *slot = Some(client.clone());
         Ok(client)
     }

@@ -26,6 +26,8 @@ pub struct Instance {
     served: u64,
     jvm_start_us: u64,
     instance_id: String,
+    /// Why this JVM must not serve again (a class failed to load through a fallback), once set.
+    retire: Option<String>,
 }
 
 impl Instance {
@@ -44,7 +46,14 @@ impl Instance {
             served: 0,
             jvm_start_us,
             instance_id,
+            retire: None,
         }
+    }
+
+    /// Why this instance must exit after answering, if it must: a class that failed to load
+    /// stays failed in this JVM, so later invocations would fail for a reason long gone.
+    pub fn must_retire(&self) -> Option<&str> {
+        self.retire.as_deref()
     }
 
     /// Runs `invocation`. Every outcome, including failures to run the handler here, is a reply.
@@ -58,8 +67,25 @@ impl Instance {
             ..FunctionStats::default()
         };
         self.bridge.begin(invocation);
-        let outcome = self.run(invocation, &mut stats);
-        stats.fallbacks = self.bridge.finish();
+        let mut outcome = self.run(invocation, &mut stats);
+        let fallbacks = self.bridge.finish();
+        stats.fallbacks = fallbacks.counts;
+        if let Some(failed) = fallbacks.failed {
+            if failed.poisons_instance {
+                self.retire = Some(format!("{} failed to load: {}", failed.what, failed.error));
+            }
+            // Whatever the handler made of the missing answer (a NoClassDefFoundError, an
+            // exception page) is not the application's result: the server runs it instead.
+            if !matches!(outcome, InvocationOutcome::Failed(_)) {
+                outcome = failed_outcome(
+                    FailureKind::Fallback,
+                    format!(
+                        "the fallback for {} got no answer: {}",
+                        failed.what, failed.error
+                    ),
+                );
+            }
+        }
         match &outcome {
             InvocationOutcome::Failed(failure) => warn!(
                 handler = %invocation.handler_key,
@@ -100,12 +126,12 @@ impl Instance {
         stats.handler_us = micros_since(started);
         match result {
             Ok(bytes) => InvocationOutcome::from_tagged(&bytes).unwrap_or_else(|e| {
-                failed(
+                failed_outcome(
                     FailureKind::Runtime,
                     format!("the Java runtime answered badly: {e}"),
                 )
             }),
-            Err(e) => failed(FailureKind::Runtime, e.to_string()),
+            Err(e) => failed_outcome(FailureKind::Runtime, e.to_string()),
         }
     }
 }
@@ -200,7 +226,7 @@ impl Instance {
     }
 }
 
-fn failed(kind: FailureKind, message: String) -> InvocationOutcome {
+fn failed_outcome(kind: FailureKind, message: String) -> InvocationOutcome {
     InvocationOutcome::Failed(FunctionFailure { kind, message })
 }
 

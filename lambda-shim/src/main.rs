@@ -2,7 +2,8 @@
 //! closures the server offloads to it (docs/internals.md).
 //!
 //! Environment:
-//! - `AWS_LAMBDA_RUNTIME_API` (required): `host:port` of the platform's Runtime API.
+//! - `AWS_LAMBDA_RUNTIME_API` (required): `host:port` of the platform's Runtime API, or
+//!   `host:port/<key>` when the platform serves it under a secret path (faas-local).
 //! - `LAMBDA_TASK_ROOT`: where `semifaas-runtime.jar` (and optionally a `jre/`) are.
 //! - `SEMIFAAS_RUNTIME_JAR`: the runtime jar, instead of `$LAMBDA_TASK_ROOT/semifaas-runtime.jar`.
 //! - `SEMIFAAS_JAVA_HOME`, then `$LAMBDA_TASK_ROOT/jre`, `JAVA_HOME`, `java` on `PATH`: the JVM.
@@ -59,12 +60,14 @@ fn main() -> ExitCode {
 }
 
 fn run(process_start: Instant) -> ExitCode {
+    let filter = EnvFilter::try_from_env("SEMIFAAS_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info"))
+        // ureq logs request paths, where faas-local puts the instance's Runtime API key, at
+        // trace level only (and its debug lines are noise): keep it at info.
+        .add_directive("ureq=info".parse().expect("a valid filter directive"));
     // On a terminal: timestamped, in colour. Elsewhere (Lambda's log service, faas-local) plain
     // lines without a timestamp: whoever collects them stamps each one.
-    stderr_log::init(
-        EnvFilter::try_from_env("SEMIFAAS_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
-        stderr_log::Timestamps::OnTerminal,
-    );
+    stderr_log::init(filter, stderr_log::Timestamps::OnTerminal);
 
     let api = match RuntimeApi::from_env() {
         Ok(api) => api,
@@ -133,6 +136,11 @@ fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
         let reply = instance.handle(&invocation);
         if let Err(e) = api.respond(&next.request_id, &reply.to_lambda_payload()) {
             error!("{e}");
+        }
+        if let Some(reason) = instance.must_retire() {
+            // The platform starts a fresh instance for the next invocation.
+            warn!(%reason, "retiring this instance");
+            return ExitCode::SUCCESS;
         }
     }
 }

@@ -1,5 +1,9 @@
 //! A small blocking client for the Lambda Runtime API
 //! (<https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html>).
+//!
+//! `AWS_LAMBDA_RUNTIME_API` is `host:port` on AWS and under the Runtime Interface Emulator, and
+//! `host:port/<key>` under faas-local, whose Runtime API serves only requests under the
+//! instance's secret key. The key never appears in an error message.
 
 use std::time::Duration;
 
@@ -15,12 +19,14 @@ const BODY_LIMIT: u64 = LAMBDA_SYNC_PAYLOAD_MAX as u64 + 64 * 1024;
 pub enum RuntimeApiError {
     #[error("AWS_LAMBDA_RUNTIME_API is not set: bootstrap must be started by a Lambda-compatible platform")]
     NotConfigured,
-    #[error("{what} at {url}: {source}")]
+    #[error("AWS_LAMBDA_RUNTIME_API is not `host:port` or `host:port/path`: {0}")]
+    BadAddress(&'static str),
+    /// `detail` is the client's error with the key masked.
+    #[error("{what} at {url}: {detail}")]
     Http {
         what: &'static str,
         url: String,
-        #[source]
-        source: ureq::Error,
+        detail: String,
     },
     #[error("{what} at {url}: the platform answered HTTP {status}")]
     Status {
@@ -42,19 +48,22 @@ pub struct NextInvocation {
 /// The Runtime API of this instance.
 pub struct RuntimeApi {
     agent: Agent,
+    address: ApiAddress,
     base: String,
 }
 
 impl RuntimeApi {
-    /// The API named by `AWS_LAMBDA_RUNTIME_API` (`host:port`).
+    /// The API named by `AWS_LAMBDA_RUNTIME_API` (`host:port` or `host:port/path`).
     pub fn from_env() -> Result<RuntimeApi, RuntimeApiError> {
         match std::env::var("AWS_LAMBDA_RUNTIME_API") {
-            Ok(addr) if !addr.trim().is_empty() => Ok(RuntimeApi::new(addr.trim())),
+            Ok(value) if !value.trim().is_empty() => {
+                Ok(RuntimeApi::new(ApiAddress::parse(value.trim())?))
+            }
             _ => Err(RuntimeApiError::NotConfigured),
         }
     }
 
-    pub fn new(host_port: &str) -> RuntimeApi {
+    fn new(address: ApiAddress) -> RuntimeApi {
         let config = Agent::config_builder()
             // `/next` blocks until the platform has work, however long that is.
             .timeout_global(None)
@@ -65,40 +74,50 @@ impl RuntimeApi {
             .build();
         RuntimeApi {
             agent: Agent::new_with_config(config),
-            base: format!("http://{host_port}/{API_VERSION}/runtime"),
+            base: address.base_url(false),
+            address,
+        }
+    }
+
+    /// The URL of `route` (under `/2018-06-01/runtime`) to request, and the same with the key
+    /// masked, to show.
+    fn url(&self, route: &str) -> (String, String) {
+        (
+            format!("{}{route}", self.base),
+            format!("{}{route}", self.address.base_url(true)),
+        )
+    }
+
+    fn http_error(&self, what: &'static str, shown: &str, source: ureq::Error) -> RuntimeApiError {
+        RuntimeApiError::Http {
+            what,
+            url: shown.to_owned(),
+            detail: self.address.mask(&source.to_string()),
         }
     }
 
     /// Blocks until the platform hands out the next invocation.
     pub fn next(&self) -> Result<NextInvocation, RuntimeApiError> {
         const WHAT: &str = "waiting for the next invocation";
-        let url = format!("{}/invocation/next", self.base);
+        let (url, shown) = self.url("/invocation/next");
         let mut response = self
             .agent
             .get(&url)
             .call()
-            .map_err(|source| RuntimeApiError::Http {
-                what: WHAT,
-                url: url.clone(),
-                source,
-            })?;
-        check_status(WHAT, &url, response.status().as_u16())?;
+            .map_err(|source| self.http_error(WHAT, &shown, source))?;
+        check_status(WHAT, &shown, response.status().as_u16())?;
         let request_id = response
             .headers()
             .get(REQUEST_ID_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
-            .ok_or_else(|| RuntimeApiError::NoRequestId { url: url.clone() })?;
+            .ok_or_else(|| RuntimeApiError::NoRequestId { url: shown.clone() })?;
         let payload = response
             .body_mut()
             .with_config()
             .limit(BODY_LIMIT)
             .read_to_vec()
-            .map_err(|source| RuntimeApiError::Http {
-                what: "reading the invocation payload",
-                url,
-                source,
-            })?;
+            .map_err(|source| self.http_error("reading the invocation payload", &shown, source))?;
         Ok(NextInvocation {
             request_id,
             payload,
@@ -107,8 +126,8 @@ impl RuntimeApi {
 
     /// Posts the result of invocation `request_id`.
     pub fn respond(&self, request_id: &str, body: &[u8]) -> Result<(), RuntimeApiError> {
-        let url = format!("{}/invocation/{request_id}/response", self.base);
-        self.post("posting the invocation response", url, body)
+        let route = format!("/invocation/{request_id}/response");
+        self.post("posting the invocation response", &route, body)
     }
 
     /// Reports that invocation `request_id` could not be handled at all.
@@ -118,36 +137,97 @@ impl RuntimeApi {
         error_type: &str,
         message: &str,
     ) -> Result<(), RuntimeApiError> {
-        let url = format!("{}/invocation/{request_id}/error", self.base);
+        let route = format!("/invocation/{request_id}/error");
         self.post(
             "posting the invocation error",
-            url,
+            &route,
             &error_body(error_type, message),
         )
     }
 
     /// Reports that the runtime could not start; the platform then discards this instance.
     pub fn init_error(&self, error_type: &str, message: &str) -> Result<(), RuntimeApiError> {
-        let url = format!("{}/init/error", self.base);
         self.post(
             "posting the init error",
-            url,
+            "/init/error",
             &error_body(error_type, message),
         )
     }
 
-    fn post(&self, what: &'static str, url: String, body: &[u8]) -> Result<(), RuntimeApiError> {
+    fn post(&self, what: &'static str, route: &str, body: &[u8]) -> Result<(), RuntimeApiError> {
+        let (url, shown) = self.url(route);
         let response = self
             .agent
             .post(&url)
             .content_type("application/json")
             .send(body)
-            .map_err(|source| RuntimeApiError::Http {
-                what,
-                url: url.clone(),
-                source,
-            })?;
-        check_status(what, &url, response.status().as_u16())
+            .map_err(|source| self.http_error(what, &shown, source))?;
+        check_status(what, &shown, response.status().as_u16())
+    }
+}
+
+/// Where the Runtime API is: `host:port`, and the path before `/2018-06-01` if the platform
+/// gave one (faas-local's per-instance key; a secret).
+#[derive(Debug, PartialEq, Eq)]
+struct ApiAddress {
+    host_port: String,
+    path: Option<String>,
+}
+
+impl ApiAddress {
+    /// Parses `host:port` or `host:port/path`. Errors never quote the value: its path is secret.
+    fn parse(value: &str) -> Result<ApiAddress, RuntimeApiError> {
+        let bad = |reason| Err(RuntimeApiError::BadAddress(reason));
+        if value.contains("://") {
+            return bad("it names no scheme (http:// is implied)");
+        }
+        let (host_port, path) = match value.split_once('/') {
+            Some((host_port, path)) => (host_port, Some(path.trim_end_matches('/'))),
+            None => (value, None),
+        };
+        let Some((host, port)) = host_port.rsplit_once(':') else {
+            return bad("the host needs a port, as in 127.0.0.1:9001");
+        };
+        if host.is_empty() || port.parse::<u16>().is_err() {
+            return bad("the host needs a name and a port number, as in 127.0.0.1:9001");
+        }
+        if !host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.[]:".contains(&b))
+        {
+            return bad("the host may hold only letters, digits, '-', '.', and brackets around an IPv6 address");
+        }
+        let path = path.filter(|p| !p.is_empty());
+        if let Some(path) = path {
+            let url_safe = |b: u8| b.is_ascii_alphanumeric() || b"-._~/".contains(&b);
+            if !path.bytes().all(url_safe) || path.split('/').any(str::is_empty) {
+                return bad(
+                    "its path may hold only segments of letters, digits, '-', '.', '_' and '~'",
+                );
+            }
+        }
+        Ok(ApiAddress {
+            host_port: host_port.to_owned(),
+            path: path.map(str::to_owned),
+        })
+    }
+
+    /// `http://host:port[/path]/2018-06-01/runtime`; `masked` shows the path as `<key>`.
+    fn base_url(&self, masked: bool) -> String {
+        let path = match (&self.path, masked) {
+            (None, _) => String::new(),
+            (Some(_), true) => "/<key>".to_owned(),
+            (Some(path), false) => format!("/{path}"),
+        };
+        format!("http://{}{path}/{API_VERSION}/runtime", self.host_port)
+    }
+
+    /// `text` with the secret path masked.
+    fn mask(&self, text: &str) -> String {
+        match &self.path {
+            Some(path) => text.replace(path.as_str(), "<key>"),
+            None => text.to_owned(),
+        }
     }
 }
 
@@ -166,4 +246,75 @@ fn check_status(what: &'static str, url: &str, status: u16) -> Result<(), Runtim
 fn error_body(error_type: &str, message: &str) -> Vec<u8> {
     serde_json::to_vec(&serde_json::json!({ "errorMessage": message, "errorType": error_type }))
         .expect("JSON of two strings always encodes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "3f9a0c5e7b1d2468ace013579bdf2468ace013579bdf2468ace013579bdf2468";
+
+    #[test]
+    fn plain_host_port_as_aws_and_the_emulator_give_it() {
+        let address = ApiAddress::parse("127.0.0.1:9001").unwrap();
+        assert_eq!(address.path, None);
+        assert_eq!(
+            address.base_url(false),
+            "http://127.0.0.1:9001/2018-06-01/runtime"
+        );
+        assert_eq!(address.base_url(true), address.base_url(false));
+        let ipv6 = ApiAddress::parse("[::1]:9001/").unwrap();
+        assert_eq!(ipv6.base_url(false), "http://[::1]:9001/2018-06-01/runtime");
+    }
+
+    #[test]
+    fn host_port_with_a_key_path_as_faas_local_gives_it() {
+        let address = ApiAddress::parse(&format!("127.0.0.1:41234/{KEY}")).unwrap();
+        assert_eq!(
+            address.base_url(false),
+            format!("http://127.0.0.1:41234/{KEY}/2018-06-01/runtime")
+        );
+        assert_eq!(
+            address.base_url(true),
+            "http://127.0.0.1:41234/<key>/2018-06-01/runtime"
+        );
+        assert_eq!(
+            address.mask(&format!("bad uri: http://127.0.0.1:41234/{KEY}/x")),
+            "bad uri: http://127.0.0.1:41234/<key>/x"
+        );
+    }
+
+    #[test]
+    fn malformed_addresses_are_refused_without_quoting_their_path() {
+        for value in [
+            "http://127.0.0.1:9001/s3cret",
+            "localhost/s3cret",
+            ":9001/s3cret",
+            "127.0.0.1:port/s3cret",
+            "127.0.0.1:99999/s3cret",
+            "127.0.0.1:9001/s3cret a",
+            "127.0.0.1:9001/s3cret?b",
+            "127.0.0.1:9001//s3cret",
+            "host name:9001/s3cret",
+        ] {
+            let error = ApiAddress::parse(value).expect_err(value).to_string();
+            assert!(
+                error.starts_with("AWS_LAMBDA_RUNTIME_API is not"),
+                "{error}"
+            );
+            assert!(!error.contains("s3cret"), "{error} quotes {value}");
+        }
+    }
+
+    #[test]
+    fn errors_show_the_url_with_the_key_masked() {
+        // Nothing listens on port 9 of loopback: the connection is refused.
+        let api = RuntimeApi::new(ApiAddress::parse(&format!("127.0.0.1:9/{KEY}")).unwrap());
+        let error = api.init_error("T", "m").unwrap_err().to_string();
+        assert!(
+            error.contains("http://127.0.0.1:9/<key>/2018-06-01/runtime/init/error"),
+            "{error}"
+        );
+        assert!(!error.contains(KEY), "{error}");
+    }
 }

@@ -12,6 +12,7 @@ use support::{calc_closure, java_fixtures, Instance, Posted};
 
 const ADD: (&str, &str) = ("add", "(I)I");
 const LATE: (&str, &str) = ("late", "(Z)I");
+const GUARDED: (&str, &str) = ("guarded", "(Z)I");
 const FAIL: (&str, &str) = ("fail", "(Ljava/lang/String;)Ljava/lang/String;");
 const REMOTE: (&str, &str) = ("remote", "(I)I");
 
@@ -58,6 +59,27 @@ async fn a_good_invocation_returns_the_value_and_the_warm_one_reuses_the_closure
     assert_eq!(warm.stats.install_us, 0);
     assert_eq!(instance.service.closure_fetches.load(Ordering::SeqCst), 1);
     assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_api_address_with_a_key_path_is_used_for_every_request() {
+    // faas-local gives `host:port/<key>` and serves nothing outside the key's path: an answer
+    // reaching the test's Runtime API shows both `/next` and `/response` carried the key.
+    let java = java_fixtures();
+    let closure = calc_closure(ADD.0, ADD.1);
+    let id = closure.id();
+    let mut instance = Instance::start_with_api_key(vec![closure], "k3y-0f_the.instance~1").await;
+
+    let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(
+        reply.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
+    let malformed = instance.send(b"not json".to_vec()).await;
+    assert!(
+        matches!(malformed, (ref sent, Posted::Error { ref request_id, .. }) if sent == request_id),
+        "/error carries the key too: {malformed:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -232,13 +254,44 @@ async fn a_server_that_cannot_be_reached_mid_handler_fails_the_offload_naming_wh
     assert_eq!(reply.stats.fallbacks.load_class, 1);
     assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 0);
 
+    // The JVM now records `Late` as failed for good: the instance retires after answering.
+    assert!(instance.wait_exit().success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_fallback_the_handler_swallowed_still_fails_the_offload() {
+    let java = java_fixtures();
+    let closure = calc_closure(GUARDED.0, GUARDED.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+    // Installs the closure; `Late` is not needed yet.
     let reply = instance
-        .invoke(id, "demo.Calc#late", &java.args_late_false)
+        .invoke(id, "demo.Calc#guarded", &java.args_late_false)
         .await;
     assert_eq!(
         reply.outcome,
-        InvocationOutcome::Returned(java.value_minus_1.clone()),
-        "the instance serves on"
+        InvocationOutcome::Returned(java.value_minus_1.clone())
+    );
+
+    let mut invocation = instance.invocation(id, "demo.Calc#guarded", &java.args_late_true);
+    invocation.fallback.cert_sha256 = [0; 32];
+    let reply = instance.invoke_with(&invocation).await;
+    // The handler returned -2 after catching the NoClassDefFoundError: not the application's
+    // result, since the class exists on the server.
+    let InvocationOutcome::Failed(failure) = reply.outcome else {
+        panic!("expected Failed, got {:?}", reply.outcome);
+    };
+    assert_eq!(failure.kind, FailureKind::Fallback);
+    assert!(
+        failure
+            .message
+            .contains("the fallback for class demo.Late got no answer"),
+        "{}",
+        failure.message
+    );
+    assert!(
+        instance.wait_exit().success(),
+        "the poisoned instance retires"
     );
 }
 

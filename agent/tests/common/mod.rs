@@ -19,7 +19,7 @@ use axum::{
     routing::post,
     Router,
 };
-use semifaas_agent::closures::InFlight;
+use semifaas_agent::{admin::AdminServer, closures::InFlight};
 use semifaas_closure::{
     FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationKind, InvocationOutcome,
     InvocationReply,
@@ -27,22 +27,31 @@ use semifaas_closure::{
 use semifaas_fallback::FallbackClient;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// Sends one request with `Connection: close` and returns the status and body.
-pub async fn http(addr: SocketAddr, method: &str, path: &str, body: &str) -> (u16, String) {
+/// Sends one request to the admin endpoint with its token and `Connection: close`; returns the
+/// status and body.
+pub async fn http(admin: &AdminServer, method: &str, path: &str, body: &str) -> (u16, String) {
+    let addr = admin.local_addr();
+    let token = admin.token().secret();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    raw_http(addr, &request).await
+}
+
+/// Sends `request` as it is and returns the status and body of the answer.
+pub async fn raw_http(addr: SocketAddr, request: &str) -> (u16, String) {
     let mut stream = tokio::net::TcpStream::connect(addr)
         .await
         .expect("connect to the admin endpoint");
-    let request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await.unwrap();
     let response = String::from_utf8(response).expect("UTF-8 response");
     let (head, body) = response
         .split_once("\r\n\r\n")
-        .expect("HTTP response has a head");
+        .unwrap_or_else(|| panic!("HTTP response has a head: {response:?}"));
     let status = head
         .split(' ')
         .nth(1)
@@ -130,7 +139,7 @@ async fn invoke(
         "garbage" => (StatusCode::OK, "this is not a semifaas reply").into_response(),
         "prewarmer" => prewarm(&state.log, invocation).await,
         "fetcher" => {
-            let client = match FallbackClient::connect(&invocation.fallback).await {
+            let client = match FallbackClient::connect(&invocation.fallback, invocation.capability).await {
                 Ok(c) => c,
                 Err(e) => return (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
             };
@@ -200,7 +209,7 @@ async fn prewarm(log: &PlatformLog, invocation: Invocation) -> Response {
             FunctionStats::default(),
         )
     };
-    let client = match FallbackClient::connect(&invocation.fallback).await {
+    let client = match FallbackClient::connect(&invocation.fallback, invocation.capability).await {
         Ok(c) => c,
         Err(e) => return failed(e.to_string()),
     };

@@ -12,6 +12,8 @@ import java.util.Arrays;
  * library through its JNI contract. Args: platform URL, admin port. Prints the /stats JSON last.
  */
 public final class NativeBridge {
+    /** The admin token this test sets, so it can read /stats. */
+    private static final String ADMIN_TOKEN = "jni-bridge-test-token-0123456789abcdef";
     static native String[] configKeys();
     static native String init(String[] keys, String[] values);
     static native boolean shouldOffload(String handlerKey);
@@ -94,8 +96,9 @@ public final class NativeBridge {
         check(mismatch != null, "keys without values");
 
         String[] keys = {"semifaas.ratio", "semifaas.lambda.endpoint", "semifaas.function", "semifaas.admin.port",
-            "semifaas.timeout-ms", "semifaas.log", "semifaas.profile.samples", "semifaas.min-cpu-ms"};
-        String[] values = {"1", platform, "fetcher", adminPort, "20000", "warn", "0", "0"};
+            "semifaas.timeout-ms", "semifaas.log", "semifaas.profile.samples", "semifaas.min-cpu-ms",
+            "semifaas.admin.token"};
+        String[] values = {"1", platform, "fetcher", adminPort, "20000", "warn", "0", "0", ADMIN_TOKEN};
         String error = init(keys, values);
         check(error == null, "init failed: " + error);
         String again = init(keys, values);
@@ -139,7 +142,9 @@ public final class NativeBridge {
         recordOffloadFailure(H, "could not decode the return value");
 
         HttpResponse<String> stats = HttpClient.newHttpClient().send(
-                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/stats")).build(),
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/stats"))
+                        .header("Authorization", "Bearer " + ADMIN_TOKEN)
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         check(stats.statusCode() == 200, "GET /stats: " + stats.statusCode());
         System.out.println(stats.body());

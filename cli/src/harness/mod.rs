@@ -2,14 +2,16 @@
 //! platform and a sample service with the agent attached — for the demo, the benchmarks and the
 //! end-to-end tests. Every child is killed when its handle drops, and also when this process dies.
 
+mod admin;
 mod browser;
 mod dist;
 mod http;
 mod process;
 mod session;
 
+pub use admin::Admin;
 pub use browser::{csrf_token, form_encode, Browser, Reply};
 pub use dist::Dist;
-pub use http::{Admin, Exchange, HttpClient, Request, PLACEMENT_HEADER};
+pub use http::{Exchange, HttpClient, Request, PLACEMENT_HEADER};
 pub use process::{free_port, FaasLocalProcess, ServiceOptions, ServiceProcess};
 pub use session::{placement_mismatches, Session, Step};

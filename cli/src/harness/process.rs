@@ -323,6 +323,23 @@ impl ServiceProcess {
         std::fs::read_to_string(&self.process.log).unwrap_or_default()
     }
 
+    /// The JVM's resident memory now, in bytes (`VmRSS`: heap, native buffers, code, all).
+    pub fn resident_bytes(&self) -> Result<u64> {
+        let pid = self.process.child.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .with_context(|| format!("reading /proc/{pid}/status"))?;
+        let kib: u64 = status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .context("no VmRSS in /proc/<pid>/status")?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .context("VmRSS is not a number of kB")?;
+        Ok(kib * 1024)
+    }
+
     /// CPU seconds the JVM has used so far, all its threads, user and system.
     pub fn cpu_seconds(&self) -> Result<f64> {
         let pid = self.process.child.id();

@@ -60,7 +60,8 @@ impl HttpResponse {
     }
 }
 
-/// One request on its own connection (`Connection: close`).
+/// One request on its own connection (`Connection: close`); `Host` is `addr` unless `headers`
+/// name one.
 pub async fn http(
     addr: SocketAddr,
     method: &str,
@@ -70,9 +71,15 @@ pub async fn http(
 ) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nconnection: close\r\ncontent-length: {}\r\n",
         body.len()
     );
+    if !headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("host"))
+    {
+        request.push_str(&format!("host: {addr}\r\n"));
+    }
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }

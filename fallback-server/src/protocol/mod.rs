@@ -1,10 +1,15 @@
-//! The fallback protocol without I/O: message types, framing and limits. Everything here works
+//! The fallback protocol without I/O: the hello that authenticates a connection, message
+//! types, framing and limits. Everything here works
 //! on byte buffers; the `server` and `client` modules move these bytes over QUIC.
 
 mod framing;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
+mod hello;
 mod messages;
 
 pub use framing::*;
+pub use hello::*;
 pub use messages::*;
 
 #[cfg(test)]

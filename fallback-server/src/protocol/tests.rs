@@ -43,8 +43,34 @@ fn encode_frame_prefixes_the_big_endian_length() {
 fn request_round_trips_through_a_frame() {
     let frame = load_class("com.example.Foo$Bar");
     let bytes = encode_request(&frame).unwrap();
-    let body = split_frame(&bytes, Direction::Request).unwrap();
-    assert_eq!(decode_request(body).unwrap(), frame);
+    let (header, body) = split_request(&bytes).unwrap();
+    assert_eq!(header.tag, 1, "load_class is kind 1");
+    assert_eq!(decode_request(header.tag, body).unwrap(), frame);
+}
+
+#[test]
+fn a_body_of_another_kind_than_its_header_is_malformed() {
+    let bytes = encode_request(&load_class("com.example.Foo")).unwrap();
+    let (_, body) = split_request(&bytes).unwrap();
+    let err = decode_request(2, body).unwrap_err();
+    assert_eq!(err.kind(), FallbackErrorKind::Malformed);
+    assert!(
+        err.to_string().contains("announced request kind 2"),
+        "{err}"
+    );
+    let err = decode_request(9, body).unwrap_err();
+    assert!(err.to_string().contains("unknown request kind 9"), "{err}");
+}
+
+#[test]
+fn hello_round_trips_and_rejects_other_bytes() {
+    let hello = encode_hello(&capability());
+    assert_eq!(hello.len(), HELLO_LEN);
+    assert_eq!(&hello[..4], b"SFH1");
+    assert_eq!(decode_hello(&hello), Some(capability()));
+    let mut other = hello;
+    other[0] = b'X';
+    assert_eq!(decode_hello(&other), None);
 }
 
 #[test]
@@ -65,10 +91,20 @@ fn response_with_a_closure_round_trips() {
     }
 }
 
+fn header(len: usize, tag: u8) -> [u8; REQUEST_HEADER_LEN] {
+    let mut header = [tag; REQUEST_HEADER_LEN];
+    header[..4].copy_from_slice(&(len as u32).to_be_bytes());
+    header
+}
+
 #[test]
-fn length_over_the_limit_is_rejected_from_the_header_alone() {
-    let over = (REQUEST_FRAME_MAX as u32 + 1).to_be_bytes();
-    let err = frame_length(over, Direction::Request).unwrap_err();
+fn length_over_the_kinds_limit_is_rejected_from_the_header_alone() {
+    // A remote call may carry arguments; a named request only a name.
+    assert_eq!(
+        request_header(header(REQUEST_FRAME_MAX, 3)).unwrap().len,
+        REQUEST_FRAME_MAX
+    );
+    let err = request_header(header(REQUEST_FRAME_MAX + 1, 3)).unwrap_err();
     assert!(
         matches!(err, FrameError::TooLarge { len, limit, .. } if len == REQUEST_FRAME_MAX + 1 && limit == REQUEST_FRAME_MAX)
     );
@@ -77,8 +113,24 @@ fn length_over_the_limit_is_rejected_from_the_header_alone() {
         "request frame is {} bytes, over the limit of {REQUEST_FRAME_MAX}",
         REQUEST_FRAME_MAX + 1
     )));
+    for tag in 0..=2 {
+        let err = request_header(header(NAMED_REQUEST_MAX + 1, tag)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                FrameError::TooLarge {
+                    limit: NAMED_REQUEST_MAX,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+    let err = request_header(header(10, 4)).unwrap_err();
+    assert_eq!(err.kind(), FallbackErrorKind::Malformed);
 
-    // The same header is fine for a response, whose limit is larger...
+    // A response's limit is larger...
+    let over = (REQUEST_FRAME_MAX as u32 + 1).to_be_bytes();
     assert_eq!(
         frame_length(over, Direction::Response).unwrap(),
         REQUEST_FRAME_MAX + 1
@@ -88,27 +140,37 @@ fn length_over_the_limit_is_rejected_from_the_header_alone() {
         frame_length(u32::MAX.to_be_bytes(), Direction::Response),
         Err(FrameError::TooLarge { .. })
     ));
-    // split_frame rejects the length before looking for the body.
+    // split_request rejects the length before looking for the body.
     assert!(matches!(
-        split_frame(&over, Direction::Request),
+        split_request(&header(NAMED_REQUEST_MAX + 1, 1)),
         Err(FrameError::TooLarge { .. })
     ));
 }
 
 #[test]
 fn truncated_frames_report_how_much_arrived() {
-    let err = split_frame(&[0, 0], Direction::Request).unwrap_err();
+    let err = split_request(&[0, 0]).unwrap_err();
     assert!(matches!(
         err,
         FrameError::Truncated {
-            expected: 4,
+            expected: 5,
             received: 2,
             ..
         }
     ));
     assert_eq!(err.kind(), FallbackErrorKind::Malformed);
 
-    let err = split_frame(&[0, 0, 0, 10, 1, 2, 3], Direction::Request).unwrap_err();
+    let err = split_request(&[0, 0, 0, 10, 1, 2, 3]).unwrap_err();
+    assert!(matches!(
+        err,
+        FrameError::Truncated {
+            expected: 15,
+            received: 7,
+            ..
+        }
+    ));
+    assert!(err.to_string().contains("truncated"), "{err}");
+    let err = split_frame(&[0, 0, 0, 10, 1, 2, 3], Direction::Response).unwrap_err();
     assert!(matches!(
         err,
         FrameError::Truncated {
@@ -117,21 +179,20 @@ fn truncated_frames_report_how_much_arrived() {
             ..
         }
     ));
-    assert!(err.to_string().contains("truncated"), "{err}");
 }
 
 #[test]
 fn trailing_bytes_after_a_frame_are_rejected() {
     let mut bytes = encode_request(&load_class("a.B")).unwrap();
     bytes.extend_from_slice(&[9, 9]);
-    let err = split_frame(&bytes, Direction::Request).unwrap_err();
+    let err = split_request(&bytes).unwrap_err();
     assert!(matches!(err, FrameError::TrailingBytes { count: 2, .. }));
     assert_eq!(err.kind(), FallbackErrorKind::Malformed);
 }
 
 #[test]
 fn garbage_bodies_are_malformed() {
-    let err = decode_request(&[0xFF; 16]).unwrap_err();
+    let err = decode_request(1, &[0xFF; 16]).unwrap_err();
     assert_eq!(err.kind(), FallbackErrorKind::Malformed);
     assert!(
         err.to_string().contains("malformed fallback request"),
@@ -146,20 +207,20 @@ fn garbage_bodies_are_malformed() {
 fn invalid_names_are_malformed() {
     for name in ["", "a\0b"] {
         let body = codec::encode(&load_class(name));
-        let err = decode_request(&body).unwrap_err();
+        let err = decode_request(1, &body).unwrap_err();
         assert_eq!(err.kind(), FallbackErrorKind::Malformed, "{name:?}");
         assert!(err.to_string().contains("load_class name"), "{err}");
     }
-    let body = codec::encode(&load_class(&"x".repeat(5000)));
+    let body = codec::encode(&load_class(&"x".repeat(4097)));
     assert!(matches!(
-        decode_request(&body),
+        decode_request(1, &body),
         Err(FrameError::Invalid { .. })
     ));
 }
 
 #[test]
 fn oversized_request_is_refused_before_sending() {
-    let err = encode_request(&load_class(&"x".repeat(REQUEST_FRAME_MAX))).unwrap_err();
+    let err = encode_request(&load_class(&"x".repeat(NAMED_REQUEST_MAX))).unwrap_err();
     assert!(matches!(
         err,
         FrameError::TooLarge {
@@ -256,8 +317,8 @@ fn remote_calls_and_their_outcomes_round_trip() {
         request: invoke("findById", "(J)Ljava/lang/Object;"),
     };
     let bytes = encode_request(&frame).unwrap();
-    let body = split_frame(&bytes, Direction::Request).unwrap();
-    assert_eq!(decode_request(body).unwrap(), frame);
+    let (header, body) = split_request(&bytes).unwrap();
+    assert_eq!(decode_request(header.tag, body).unwrap(), frame);
 
     let response = FallbackResponse::Invoked(vec![0, 9, 9]);
     let bytes = encode_response(&response).unwrap();
@@ -277,7 +338,7 @@ fn remote_calls_with_bad_names_or_descriptors_are_malformed() {
             capability: capability(),
             request,
         });
-        let err = decode_request(&body).unwrap_err();
+        let err = decode_request(3, &body).unwrap_err();
         assert_eq!(err.kind(), FallbackErrorKind::Malformed);
         assert!(err.to_string().contains(expected), "{err}");
     }

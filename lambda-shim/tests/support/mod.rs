@@ -82,6 +82,8 @@ public class Calc {
     public Calc(int base) { this.base = base; }
     public int add(int x) { return Helper.plus(base, x); }
     public int late(boolean use) { return use ? Late.value() : -1; }
+    // An application that swallows every failure, the missing class's included.
+    public int guarded(boolean use) { try { return late(use); } catch (Throwable t) { return -2; } }
     public String fail(String message) { throw new IllegalStateException(message); }
     // Through the system class loader: closure loaders do not expose the runtime's classes.
     public int remote(int ref) throws Exception {
@@ -219,6 +221,11 @@ pub struct TestService {
 }
 
 impl FallbackService for TestService {
+    /// Every invocation the tests send is in flight here.
+    fn authenticate(&self, _: &Capability) -> bool {
+        true
+    }
+
     fn handle(&self, _: &Capability, request: FallbackRequest) -> FallbackResponse {
         match request {
             FallbackRequest::FetchClosure { id } => {
@@ -339,6 +346,20 @@ impl Instance {
     }
 
     pub async fn start_with_env(closures: Vec<Closure>, env: &[(&str, &str)]) -> Instance {
+        Instance::start_with(closures, env, None).await
+    }
+
+    /// Serves the Runtime API only under `/{key}` and gives the instance
+    /// `AWS_LAMBDA_RUNTIME_API=host:port/{key}`, as faas-local does.
+    pub async fn start_with_api_key(closures: Vec<Closure>, key: &str) -> Instance {
+        Instance::start_with(closures, &[], Some(key)).await
+    }
+
+    async fn start_with(
+        closures: Vec<Closure>,
+        env: &[(&str, &str)],
+        api_key: Option<&str>,
+    ) -> Instance {
         let java = java_fixtures();
         let service = Arc::new(TestService {
             closures: closures.into_iter().map(|c| (c.id(), c)).collect(),
@@ -368,13 +389,21 @@ impl Instance {
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(state);
+        let app = match api_key {
+            Some(key) => Router::new().nest(&format!("/{key}"), app),
+            None => app,
+        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let api_addr: SocketAddr = listener.local_addr().unwrap();
+        let api_env = match api_key {
+            Some(key) => format!("{api_addr}/{key}"),
+            None => api_addr.to_string(),
+        };
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
         let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
         command
-            .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
+            .env("AWS_LAMBDA_RUNTIME_API", api_env)
             .env("LAMBDA_TASK_ROOT", &java.dir)
             .env("SEMIFAAS_RUNTIME_JAR", runtime_jar())
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "test-instance")

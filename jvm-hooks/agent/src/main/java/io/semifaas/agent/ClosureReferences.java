@@ -41,6 +41,11 @@ final class ClosureReferences {
     return new ClosureReferences(Set.copyOf(classes), Map.copyOf(owners));
   }
 
+  /** Binary names of the classes the closure's code names, in its constants or descriptors. */
+  Set<String> classes() {
+    return classes;
+  }
+
   /** True when the closure's code names {@code className} (binary name). */
   boolean names(String className) {
     return classes.contains(className);
@@ -51,6 +56,12 @@ final class ClosureReferences {
    * instance of {@code type} is (its class, a superclass or an interface).
    */
   boolean calls(Class<?> type, String name, String descriptor) {
+    return calls(ownersByMethod, type, name, descriptor);
+  }
+
+  /** {@link #calls(Class, String, String)} on owners kept by method name + descriptor. */
+  static boolean calls(
+      Map<String, Set<String>> ownersByMethod, Class<?> type, String name, String descriptor) {
     Set<String> owners = ownersByMethod.get(name + descriptor);
     if (owners == null) {
       return false;

@@ -104,6 +104,8 @@ final class ClosureRegistry {
       return new Entry(null, "receiver cannot be serialized: " + e.getMessage(), null, learnedCount);
     }
     CodeSection code = collector.collect(bean, method, learned.of(handlerKey));
+    ClosureReferences references = ClosureReferences.of(code.classBytes());
+    scope.allow(ClosureAllowList.of(method, code, references, Dispatcher.SERVED.names()));
     try {
       String id =
           backend.registerClosure(
@@ -121,7 +123,7 @@ final class ClosureRegistry {
       return new Entry(
           id,
           null,
-          RemoteScopes.openClosureScope(scope, ClosureReferences.of(code.classBytes())),
+          RemoteScopes.openClosureScope(scope, references),
           learnedCount);
     } catch (IllegalArgumentException e) {
       RemoteScopes.close(previous);

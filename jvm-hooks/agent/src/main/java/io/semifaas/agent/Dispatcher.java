@@ -25,6 +25,7 @@ public final class Dispatcher {
 
   /** Classes handlers loaded during local runs (filled by {@link ClassLoadRecorder}). */
   static final LearnedClasses LEARNED = new LearnedClasses();
+  static final ServedClasses SERVED = new ServedClasses();
 
   /** Installs the dispatcher the advice calls; before this every call runs locally. */
   static void install(OffloadBackend backend) {

@@ -1,5 +1,6 @@
 package io.semifaas.agent;
 
+import io.semifaas.common.CodecAllowList;
 import io.semifaas.common.RemoteClasses;
 import java.util.Map;
 
@@ -42,6 +43,7 @@ record JavaSettings(int shadowSamples, double verifyShare) {
       }
     }
     RemoteClasses.configure(config.get(REMOTE_CLASSES), config.get(COPY_CLASSES));
+    CodecAllowList.configure(config.get(CodecAllowList.KEY));
     ReadOnlyMethods.configure(config.get(READ_ONLY_METHODS));
     RemoteCallAllowList.configure(config.get(RemoteCallAllowList.KEY));
     DeniedResources.configure(config.get(DeniedResources.KEY));

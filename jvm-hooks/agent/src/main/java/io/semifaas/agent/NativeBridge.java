@@ -50,11 +50,16 @@ public final class NativeBridge {
   /**
    * Called by the native side: the class file of {@code binaryName} (a {@code byte[]}), null when
    * the application has no such class, or a {@code String} saying why it is withheld (not the
-   * application's code). Never throws.
+   * application's code). Never throws. What it serves, the server may decode and call from then on
+   * (ServedClasses).
    */
   static Object classBytes(String binaryName) {
     try {
-      return ApplicationClassLoaders.shared().classBytes(binaryName);
+      byte[] classFile = ApplicationClassLoaders.shared().classBytes(binaryName);
+      if (classFile != null) {
+        Dispatcher.SERVED.add(binaryName, classFile);
+      }
+      return classFile;
     } catch (ApplicationClassLoaders.Withheld e) {
       return e.getMessage();
     } catch (Throwable t) {

@@ -6,8 +6,8 @@ import java.util.Set;
 
 /**
  * Which remote calls the server runs (docs/internals.md, "Remote references"): a method the
- * closure's code calls on a type the exported object is an instance of ({@link
- * ClosureReferences}), the calls the function's runtime makes by itself (materializing lazy data;
+ * closure's code ({@link ClosureReferences}), or code the server served its functions since ({@link
+ * ServedClasses}), calls on a type the exported object is an instance of, the calls the function's runtime makes by itself (materializing lazy data;
  * {@code equals}, {@code hashCode} and {@code toString}, which collections and logging call on any
  * object), and the additions of {@value #KEY}: {@code Class#method} (any descriptor) or {@code
  * Class#method(descriptor)}, comma-separated, where {@code Class} is the exported object's class or
@@ -61,8 +61,15 @@ final class RemoteCallAllowList {
    * presented} is the name the function knows the object by.
    */
   static String refusal(
-      ClosureReferences code, Class<?> type, String presented, String name, String descriptor) {
-    if (RUNTIME_CALLS.contains(name + descriptor) || code.calls(type, name, descriptor)) {
+      ClosureReferences code,
+      ServedClasses served,
+      Class<?> type,
+      String presented,
+      String name,
+      String descriptor) {
+    if (RUNTIME_CALLS.contains(name + descriptor)
+        || code.calls(type, name, descriptor)
+        || served.calls(type, name, descriptor)) {
       return null;
     }
     Set<String> extra = configured;

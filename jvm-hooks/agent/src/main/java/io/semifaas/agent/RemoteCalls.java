@@ -44,7 +44,7 @@ final class RemoteCalls {
     String presented = RemoteClasses.presentedName(target);
     String refusal =
         RemoteCallAllowList.refusal(
-            open.code(), target.getClass(), presented, methodName, descriptor);
+            open.code(), Dispatcher.SERVED, target.getClass(), presented, methodName, descriptor);
     if (refusal != null) {
       logRefusal(presented, methodName, refusal);
       return Outcome.failed(refusal);
@@ -102,7 +102,7 @@ final class RemoteCalls {
       }
       return returned(result, arguments, scope);
     } catch (InvocationTargetException e) {
-      return threw(e.getCause());
+      return threw(e.getCause(), scope);
     } catch (IllegalAccessException | IllegalArgumentException e) {
       return Outcome.failed("calling " + presented + "#" + methodName + ": " + e);
     } catch (CodecException e) {
@@ -177,9 +177,10 @@ final class RemoteCalls {
         && !scope.isExported(arg);
   }
 
-  private static byte[] threw(Throwable thrown) {
+  private static byte[] threw(Throwable thrown, ExportScope scope) {
     try {
-      return Outcome.threw(thrown);
+      // In the scope, so the function may throw it on: what the server sent, it takes back.
+      return Outcome.threw(thrown, scope);
     } catch (CodecException e) {
       return Outcome.failed(
           "the call threw " + thrown + ", which cannot be sent: " + e.getMessage());

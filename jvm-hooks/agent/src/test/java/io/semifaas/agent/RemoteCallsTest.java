@@ -12,6 +12,7 @@ import com.example.blog.Counter;
 import com.example.blog.CounterClient;
 import com.example.blog.Draft;
 import io.semifaas.common.ArgumentUpdates;
+import io.semifaas.common.CodecAllowList;
 import io.semifaas.common.CodecException;
 import io.semifaas.common.ExportScope;
 import io.semifaas.common.ObjectCodec;
@@ -60,6 +61,7 @@ class RemoteCallsTest {
     RemoteClasses.configure(null, null);
     ReadOnlyMethods.configure(null);
     RemoteCallAllowList.configure(null);
+    CodecAllowList.configure(null);
   }
 
   private static String descriptor(String name) {
@@ -109,6 +111,19 @@ class RemoteCallsTest {
                 invocation.id(), ref.id(), "hashCode", "()I",
                 ObjectCodec.serialize(new Object[0]), false),
             LOADER));
+  }
+
+  @Test
+  void aMethodThatCodeServedByClassFallbackCallsIsServed() throws Exception {
+    assertEquals(Outcome.FAILED, Outcome.tag(call(invocation, ref.id(), "drain", false)));
+    String helper = "com.example.blog.CounterDrainer";
+    byte[] classFile;
+    try (var in = LOADER.getResourceAsStream(helper.replace('.', '/') + ".class")) {
+      classFile = in.readAllBytes();
+    }
+    Dispatcher.SERVED.add(helper, classFile);
+    assertEquals(Outcome.RETURNED, Outcome.tag(call(invocation, ref.id(), "drain", false)));
+    assertEquals(-1, counter.getCount());
   }
 
   @Test
@@ -275,6 +290,38 @@ class RemoteCallsTest {
     counter.increment(5);
     assertEquals(2, Outcome.body(call(invocation, ref.id(), "reset", false, 2), LOADER));
     assertEquals(2, counter.getCount());
+  }
+
+  /** Arguments as a function writes them: with its own hooks, not the server's scope. */
+  private byte[] callAsFunction(String name, Object... args) throws CodecException {
+    return NativeBridge.invokeRemote(
+        invocation.id(), ref.id(), name, descriptor(name), ObjectCodec.serialize(args), false);
+  }
+
+  @Test
+  void argumentsOfClassesTheClosureNeverExpectsAreRefusedBeforeTheCall() throws Exception {
+    byte[] refused = callAsFunction("store", new Draft("unlisted"));
+    assertEquals(Outcome.FAILED, Outcome.tag(refused));
+    assertEquals(
+        "decoding the arguments of store: cannot deserialize: the input holds a"
+            + " com.example.blog.Draft, which this closure never expects back; if the function may"
+            + " send it, add the class (or its package followed by '.') to semifaas.codec.allow",
+        ((String) Outcome.body(refused, LOADER)).lines().findFirst().orElseThrow());
+    assertEquals(0, counter.getCount(), "the call did not run");
+
+    // A remote equals-style call carrying a command: refused by name, whatever the lists say.
+    CodecAllowList.configure("java.lang.ProcessBuilder");
+    byte[] command = callAsFunction("isSame", new ProcessBuilder("touch", "/tmp/semifaas-pwned"));
+    assertEquals(
+        "decoding the arguments of isSame: cannot deserialize: the input holds a"
+            + " java.lang.ProcessBuilder, which is never decoded",
+        ((String) Outcome.body(command, LOADER)).lines().findFirst().orElseThrow());
+
+    // The closure's own classes (its code references Draft) are decoded.
+    closureScope.exports().allow(CodecAllowList.of(java.util.Set.of(Draft.class.getName())));
+    byte[] stored = callAsFunction("store", new Draft("listed"));
+    assertEquals(Outcome.RETURNED, Outcome.tag(stored));
+    assertEquals(1, counter.getCount());
   }
 
   @Test

@@ -2,6 +2,7 @@ package io.semifaas.common;
 
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -11,6 +12,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * packs packageables and replaces server-bound objects (below the top-level object) by {@link
  * RemoteRef}s; decoding with it turns those references back into the exported objects. A lookup
  * sees this scope's exports and its parent's (an invocation's closure scope), nothing else.
+ *
+ * <p>Decoding with a scope builds only the classes its {@link CodecAllowList} (a closure scope's,
+ * inherited by its invocations) allows, and those written through the scope or its parent: what
+ * the server sent, the function may send back.
  */
 public final class ExportScope implements CodecHooks {
   /** Ids of scopes and of references are unique in this JVM, never reused. */
@@ -18,11 +23,16 @@ public final class ExportScope implements CodecHooks {
 
   private static final AtomicLong NEXT_REF = new AtomicLong(1);
 
+  /** What scopes of no closure decode (tests, fingerprints). */
+  private static final CodecAllowList BASE = CodecAllowList.base();
+
   private final long id;
   private final ExportScope parent;
   private final Map<Object, RemoteRef> refs = new IdentityHashMap<>();
   private final Map<Long, Object> objects = new ConcurrentHashMap<>();
   private final AtomicInteger calls = new AtomicInteger();
+  private final Set<Class<?>> written = ConcurrentHashMap.newKeySet();
+  private volatile CodecAllowList allowList;
 
   /** Remote calls that may write, started in this scope. */
   private int writes;
@@ -40,6 +50,26 @@ public final class ExportScope implements CodecHooks {
 
   public ExportScope parent() {
     return parent;
+  }
+
+  /**
+   * The classes decodable in this scope and its invocations beyond those written through them;
+   * without one (and without a parent that has one), {@link CodecAllowList#base()}.
+   */
+  public void allow(CodecAllowList list) {
+    allowList = list;
+  }
+
+  private CodecAllowList allowList() {
+    CodecAllowList own = allowList;
+    if (own != null) {
+      return own;
+    }
+    return parent != null ? parent.allowList() : BASE;
+  }
+
+  private boolean wrote(Class<?> type) {
+    return written.contains(type) || (parent != null && parent.wrote(type));
   }
 
   /** The next remote call's sequence number in this scope, from 1 (for logs). */
@@ -161,6 +191,27 @@ public final class ExportScope implements CodecHooks {
     }
     Packageable packer = Packageables.packerFor(value.getClass());
     return packer != null ? packer.pack(value) : export(value);
+  }
+
+  @Override
+  public void written(Class<?> type) {
+    written.add(type);
+  }
+
+  @Override
+  public String refusal(Class<?> type) {
+    String denial = CodecAllowList.denial(type);
+    if (denial != null) {
+      return CodecAllowList.denied(type, denial);
+    }
+    Class<?> element = type;
+    while (element.isArray()) {
+      element = element.getComponentType();
+    }
+    if (wrote(type) || wrote(element) || allowList().allows(type)) {
+      return null;
+    }
+    return CodecAllowList.notAllowed(type);
   }
 
   @Override

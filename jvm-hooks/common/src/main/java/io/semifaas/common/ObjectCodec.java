@@ -7,14 +7,13 @@ import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.SerializerFactory;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.serializers.DefaultSerializers;
 import com.esotericsoftware.kryo.serializers.FieldSerializer;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
-import com.esotericsoftware.kryo.util.DefaultInstantiatorStrategy;
 import com.esotericsoftware.kryo.util.Pool;
 import java.util.Collection;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
-import org.objenesis.strategy.StdInstantiatorStrategy;
 
 /**
  * The Java codec for receivers, argument arrays, return values and exceptions (docs/internals.md,
@@ -107,6 +106,8 @@ public final class ObjectCodec {
                 + " trailing bytes after the object");
       }
       return value;
+    } catch (RefusedClassException e) {
+      throw new CodecException("cannot deserialize: " + e.getMessage(), e);
     } catch (RuntimeException e) {
       // Corrupt input surfaces as Kryo, cast, index or size errors, or from readObject hooks.
       throw new CodecException("cannot deserialize: " + detail(e.getMessage()), e);
@@ -150,13 +151,23 @@ public final class ObjectCodec {
     kryo.setClassLoader(loader);
     kryo.setRegistrationRequired(false);
     kryo.setReferences(true);
-    kryo.setInstantiatorStrategy(new DefaultInstantiatorStrategy(new StdInstantiatorStrategy()));
-    // JDK exceptions keep private state (stack traces, suppressed lists) that field serialization
-    // could only reach with --add-opens; their own serialization form needs none. Kryo's
-    // JavaSerializer resolves classes through kryo.getClassLoader().
-    kryo.addDefaultSerializer(Throwable.class, JavaSerializer.class);
+    kryo.setInstantiatorStrategy(new ConstructorInstantiators());
+    // Values Kryo has a serializer for but does not register: no --add-opens of their packages.
+    kryo.addDefaultSerializer(java.net.URI.class, new DefaultSerializers.URISerializer());
+    kryo.addDefaultSerializer(
+        java.util.regex.Pattern.class, new DefaultSerializers.PatternSerializer());
+    // Exceptions cross as data, never through Java serialization (ThrowableSerializer).
+    ThrowableSerializer exceptions = new ThrowableSerializer();
+    kryo.addDefaultSerializer(Throwable.class, exceptions);
+    kryo.addDefaultSerializer(ThrowableSerializer.Data.class, exceptions);
     ServerBoundSerializer.register(kryo);
     return kryo;
+  }
+
+  /** True when the hooks of the call {@code kryo} decodes for accept instances of {@code type}. */
+  static boolean mayDecode(Kryo kryo, Class<?> type) {
+    CodecHooks hooks = ((HookedKryo) kryo).hooks;
+    return hooks == null || hooks.refusal(type) == null;
   }
 
   private static String className(Object value) {
@@ -173,8 +184,10 @@ public final class ObjectCodec {
   /**
    * Applies the call's {@link CodecHooks}. Kryo writes an object's class before the object, on
    * every path (fields, elements, top level), so substitution happens in {@link #writeClass}: the
-   * substitute's class is written and a serializer that substitutes the object is returned. Reads
-   * hand every decoded object to the hooks.
+   * substitute's class is written and a serializer that substitutes the object is returned.
+   * Exceptions are written under one wire class, whatever their own. Reads ask the hooks about
+   * every class before anything of it is built ({@link #readClass}, {@link #newInstance}), and
+   * hand every decoded object to them.
    */
   private static final class HookedKryo extends Kryo {
     CodecHooks hooks;
@@ -190,9 +203,16 @@ public final class ObjectCodec {
       CodecHooks current = hooks;
       boolean root = rootPending;
       rootPending = false;
+      if (type != null && Throwable.class.isAssignableFrom(type)) {
+        if (current != null) {
+          current.written(type);
+        }
+        return super.writeClass(output, ThrowableSerializer.Data.class);
+      }
       if (current != null && type != null && !root) {
         Class<?> substitute = current.substituteClass(type);
         if (substitute != null) {
+          current.written(substitute);
           Registration written = super.writeClass(output, substitute);
           return new Registration(
               substitute,
@@ -200,7 +220,35 @@ public final class ObjectCodec {
               written.getId());
         }
       }
+      if (current != null && type != null) {
+        current.written(type);
+      }
       return super.writeClass(output, type);
+    }
+
+    /** Resolving a name loads the class without initializing it; nothing is built before this. */
+    @Override
+    public Registration readClass(Input input) {
+      Registration registration = super.readClass(input);
+      if (registration != null) {
+        refuseUnless(registration.getType());
+      }
+      return registration;
+    }
+
+    /** Also covers objects read without a class name: fields of a final declared type. */
+    @Override
+    public <T> T newInstance(Class<T> type) {
+      refuseUnless(type);
+      return super.newInstance(type);
+    }
+
+    private void refuseUnless(Class<?> type) {
+      CodecHooks current = hooks;
+      String refusal = current == null ? null : current.refusal(type);
+      if (refusal != null) {
+        throw new RefusedClassException(refusal);
+      }
     }
 
     /**
@@ -210,6 +258,9 @@ public final class ObjectCodec {
      */
     @Override
     public Serializer getDefaultSerializer(Class type) {
+      if (type.isArray()) {
+        return new LengthCheckedArraySerializer(super.getDefaultSerializer(type));
+      }
       if (RedirectAttributesSerializer.handles(type)) {
         return new RedirectAttributesSerializer();
       }
@@ -220,6 +271,13 @@ public final class ObjectCodec {
         return new FieldSerializer<>(this, type, fields);
       }
       return super.getDefaultSerializer(type);
+    }
+
+    /** A class annotated for Kryo's JavaSerializer would reach ObjectInputStream: never. */
+    @Override
+    protected Serializer getDefaultSerializerForAnnotatedType(Class type) {
+      Serializer annotated = super.getDefaultSerializerForAnnotatedType(type);
+      return annotated instanceof JavaSerializer ? null : annotated;
     }
 
     private static boolean hasNoArgConstructor(Class<?> type) {
@@ -263,6 +321,15 @@ public final class ObjectCodec {
     }
   }
 
+  /** A class the hooks refused, named in the message; never retried, never partially built. */
+  private static final class RefusedClassException extends KryoException {
+    private static final long serialVersionUID = 1L;
+
+    RefusedClassException(String message) {
+      super(message);
+    }
+  }
+
   /** Writes the hooks' substitute of each object with the substitute class's serializer. */
   private static final class SubstitutingSerializer extends Serializer<Object> {
     private final CodecHooks hooks;
@@ -285,10 +352,69 @@ public final class ObjectCodec {
     }
   }
 
+  /**
+   * Kryo's array serializers read the length as the first plain varint, the same call that reads
+   * ordinary int values (a LocalDate's year), so the input cannot tell a length from its call: this
+   * wrapper tells it before the array is read.
+   */
+  private static final class LengthCheckedArraySerializer extends Serializer<Object> {
+    private final Serializer<Object> inner;
+
+    @SuppressWarnings("unchecked")
+    LengthCheckedArraySerializer(Serializer<?> inner) {
+      super(inner.getAcceptsNull(), inner.isImmutable());
+      this.inner = (Serializer<Object>) inner;
+    }
+
+    @Override
+    public void write(Kryo kryo, Output output, Object array) {
+      inner.write(kryo, output, array);
+    }
+
+    @Override
+    public Object read(Kryo kryo, Input input, Class<? extends Object> type) {
+      if (!(input instanceof BoundedInput bounded)) {
+        return inner.read(kryo, input, type);
+      }
+      bounded.lengthNext = true;
+      try {
+        return inner.read(kryo, input, type);
+      } finally {
+        bounded.lengthNext = false;
+      }
+    }
+
+    @Override
+    public Object copy(Kryo kryo, Object original) {
+      return inner.copy(kryo, original);
+    }
+  }
+
   /** Refuses length fields that claim more bytes than the input holds, before allocating. */
   private static final class BoundedInput extends Input {
+    /** The next plain varint is an array's length plus one (LengthCheckedArraySerializer). */
+    boolean lengthNext;
+
     BoundedInput(byte[] bytes) {
       super(bytes);
+    }
+
+    /** An array's elements take at least one byte each, as a string's characters do. */
+    @Override
+    public int readVarInt(boolean optimizePositive) throws KryoException {
+      int value = super.readVarInt(optimizePositive);
+      if (lengthNext) {
+        lengthNext = false;
+        if (value < 0 || value - 1 > limit - position) {
+          throw new KryoException(
+              "an array length claims "
+                  + (value - 1)
+                  + " elements but only "
+                  + (limit - position)
+                  + " bytes remain");
+        }
+      }
+      return value;
     }
 
     @Override
@@ -302,6 +428,25 @@ public final class ObjectCodec {
                 + " remain");
       }
       return super.readBytes(length);
+    }
+
+    /**
+     * String lengths and collection sizes (Kryo reads both here, as the count plus one): each
+     * character or element takes at least one of the bytes that remain, so a larger claim is a lie
+     * that would only make Kryo allocate it before running out of input.
+     */
+    @Override
+    public int readVarIntFlag(boolean optimizePositive) throws KryoException {
+      int value = super.readVarIntFlag(optimizePositive);
+      if (optimizePositive && (value < 0 || value - 1 > limit - position)) {
+        throw new KryoException(
+            "a length field claims "
+                + (value - 1)
+                + " characters or elements but only "
+                + (limit - position)
+                + " bytes remain");
+      }
+      return value;
     }
   }
 }

@@ -33,10 +33,15 @@ public final class Outcome {
   }
 
   public static byte[] threw(Throwable t) throws CodecException {
+    return threw(t, null);
+  }
+
+  /** A thrown outcome encoded with {@code hooks} (see {@link ObjectCodec}). */
+  public static byte[] threw(Throwable t, CodecHooks hooks) throws CodecException {
     if (t == null) {
       throw new CodecException("cannot encode a thrown outcome without a Throwable (null)");
     }
-    return tagged(THREW, ObjectCodec.serialize(t));
+    return tagged(THREW, ObjectCodec.serialize(t, hooks));
   }
 
   public static byte[] failed(String message) {
@@ -64,7 +69,7 @@ public final class Outcome {
     return body(tagged, loader, null);
   }
 
-  /** {@link #body(byte[], ClassLoader)} decoding a returned value with {@code hooks}. */
+  /** {@link #body(byte[], ClassLoader)} decoding with {@code hooks}. */
   public static Object body(byte[] tagged, ClassLoader loader, CodecHooks hooks)
       throws CodecException {
     byte tag = tag(tagged);
@@ -73,7 +78,7 @@ public final class Outcome {
       case RETURNED:
         return ObjectCodec.deserialize(body, loader, hooks);
       case THREW:
-        Object thrown = ObjectCodec.deserialize(body, loader);
+        Object thrown = ObjectCodec.deserialize(body, loader, hooks);
         if (!(thrown instanceof Throwable)) {
           throw new CodecException(
               "a thrown outcome holds a "

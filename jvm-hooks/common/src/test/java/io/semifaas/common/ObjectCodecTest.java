@@ -61,6 +61,26 @@ class ObjectCodecTest {
     assertArrayEquals(bytes, (byte[]) roundTrip(bytes));
   }
 
+  /** Every array kind keeps its length check out of the way of honest arrays. */
+  @Test
+  void arraysOfEveryKindRoundTrip() throws Exception {
+    Object[] arrays = {
+      new boolean[] {true, false},
+      new char[] {'a', 'é'},
+      new short[] {-1, 300},
+      new int[] {Integer.MIN_VALUE, 0, Integer.MAX_VALUE},
+      new long[] {Long.MIN_VALUE, 1L},
+      new float[] {1.5f},
+      new double[] {-2.5d},
+      new String[] {"a", null, "c"},
+      new int[][] {{1}, {}, null},
+      new java.time.LocalDate[] {java.time.LocalDate.of(2026, 11, 30)},
+      new byte[0],
+    };
+    Object[] back = (Object[]) roundTrip(arrays);
+    assertEquals(java.util.Arrays.deepToString(arrays), java.util.Arrays.deepToString(back));
+  }
+
   @Test
   void boxedPrimitivesRoundTrip() throws Exception {
     for (Object value : new Object[] {42, 7L, 1.5d, 2.5f, (short) 3, (byte) 4, 'c', true}) {
@@ -127,6 +147,29 @@ class ObjectCodecTest {
   void anonymousClassesKeepTheirOuterInstance() throws Exception {
     Object copy = roundTrip(new Outer().namer());
     assertEquals("id-x", ((java.util.function.Function<String, String>) copy).apply("x"));
+  }
+
+  /** Asks Kryo for Java serialization; its readObject records that it ran. */
+  @com.esotericsoftware.kryo.DefaultSerializer(
+      com.esotericsoftware.kryo.serializers.JavaSerializer.class)
+  static final class AsksForJavaSerialization implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+    static volatile boolean readObjectRan;
+    String value = "v";
+
+    private void readObject(java.io.ObjectInputStream in)
+        throws java.io.IOException, ClassNotFoundException {
+      readObjectRan = true;
+      in.defaultReadObject();
+    }
+  }
+
+  @Test
+  void nothingIsDecodedThroughObjectInputStream() throws Exception {
+    AsksForJavaSerialization back =
+        (AsksForJavaSerialization) roundTrip(new AsksForJavaSerialization());
+    assertEquals("v", back.value);
+    assertTrue(!AsksForJavaSerialization.readObjectRan, "copied field by field instead");
   }
 
   @Test

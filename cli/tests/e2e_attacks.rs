@@ -1,0 +1,371 @@
+//! End to end, as an attacker on loopback tries it: the blog sample with the agent, offloading
+//! every request to a platform of this test's own that hands each invocation to the attacker and
+//! holds it (so its capability stays live) until the attacker is done; the request then runs on
+//! the server. What must hold:
+//!
+//! - without a capability, the fallback port gives nothing: connections that present no valid
+//!   hello are closed with one and the same refusal, whatever was wrong (so probing invocation
+//!   ids learns nothing), and a flood of them plus one that tries 300 streams leaves the
+//!   service's resident memory within 50 MB of its baseline;
+//! - with a stolen capability, 300 streams of the largest frames still leave it within 50 MB.
+//!
+//! Real processes: the blog jar with the agent; the attacker is raw quinn. Bounded: each attack
+//! runs for seconds. Needs `make build`.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+
+use axum::{body::Bytes, extract::State, routing::post, Router};
+use semifaas_cli::harness::{Dist, HttpClient, Request, ServiceOptions, ServiceProcess};
+use semifaas_closure::{
+    Capability, FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationKind,
+    InvocationOutcome, InvocationReply,
+};
+use semifaas_fallback::{
+    protocol::{encode_hello, CLOSE_UNAUTHENTICATED, HELLO_ACCEPTED, REQUEST_FRAME_MAX},
+    tls,
+};
+use tokio::sync::{mpsc, Notify};
+
+/// How far above its baseline the service's resident memory may go under attack.
+const RSS_MARGIN: u64 = 50 * 1024 * 1024;
+
+fn log_dir(test: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-logs")
+        .join(test)
+}
+
+/// A Lambda Invoke API that gives every real invocation to the test and answers it with a
+/// failure (so the agent runs the handler itself) once released; prewarms succeed at once.
+#[derive(Clone)]
+struct HeldPlatform {
+    captured: mpsc::UnboundedSender<Invocation>,
+    hold: Arc<AtomicBool>,
+    release: Arc<Notify>,
+}
+
+fn failed() -> InvocationOutcome {
+    InvocationOutcome::Failed(FunctionFailure {
+        kind: FailureKind::Runtime,
+        message: "this platform runs nothing".into(),
+    })
+}
+
+async fn invoke(State(platform): State<HeldPlatform>, body: Bytes) -> Vec<u8> {
+    let invocation = Invocation::from_lambda_payload(&body).expect("the agent sends invocations");
+    let outcome = match invocation.kind {
+        InvocationKind::Prewarm { .. } => InvocationOutcome::Returned(vec![]),
+        // Only the invocations the test is waiting for, not the harness's health checks.
+        InvocationKind::Call
+            if platform.hold.load(Ordering::SeqCst)
+                && invocation.handler_key.ends_with("#list") =>
+        {
+            let _ = platform.captured.send(invocation);
+            let _ =
+                tokio::time::timeout(Duration::from_secs(60), platform.release.notified()).await;
+            failed()
+        }
+        InvocationKind::Call => failed(),
+    };
+    InvocationReply {
+        outcome,
+        stats: FunctionStats::default(),
+    }
+    .to_lambda_payload()
+}
+
+struct Platform {
+    endpoint: String,
+    invocations: mpsc::UnboundedReceiver<Invocation>,
+    hold: Arc<AtomicBool>,
+    release: Arc<Notify>,
+}
+
+async fn start_platform() -> Platform {
+    let (captured, invocations) = mpsc::unbounded_channel();
+    let state = HeldPlatform {
+        captured,
+        hold: Arc::default(),
+        release: Arc::default(),
+    };
+    let (hold, release) = (state.hold.clone(), state.release.clone());
+    let app = Router::new()
+        .route("/2015-03-31/functions/{name}/invocations", post(invoke))
+        .with_state(state);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Platform {
+        endpoint: format!("http://{addr}"),
+        invocations,
+        hold,
+        release,
+    }
+}
+
+async fn start_blog(dist: &Dist, endpoint: &str, logs: &std::path::Path) -> ServiceProcess {
+    let mut options = ServiceOptions::new("blog", endpoint);
+    options.ratio = 1.0;
+    options.settings.extend(
+        [
+            ("include", "io.semifaas.samples.blog"),
+            ("min-cpu-ms", "0"),
+            ("profile.samples", "0"),
+            ("shadow.samples", "0"),
+            // Every offload fails here (this platform runs nothing): keep offloading anyway.
+            ("do-no-harm", "false"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    ServiceProcess::start(dist, &options, logs).await.unwrap()
+}
+
+/// A quinn client endpoint that trusts the service's certificate (it is no secret: it travels
+/// in every invocation).
+fn attacker(fingerprint: [u8; 32]) -> quinn::Endpoint {
+    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    endpoint.set_default_client_config(tls::client_config(fingerprint).unwrap());
+    endpoint
+}
+
+/// Connects and presents `hello` (any bytes); the server's one-byte answer, if it gave one.
+async fn try_hello(
+    endpoint: &quinn::Endpoint,
+    server: SocketAddr,
+    name: &str,
+    hello: &[u8],
+) -> (Option<quinn::Connection>, Option<u8>) {
+    let Ok(connecting) = endpoint.connect(server, name) else {
+        return (None, None);
+    };
+    let Ok(connection) = connecting.await else {
+        return (None, None);
+    };
+    let answer = async {
+        let (mut send, mut recv) = connection.open_bi().await.ok()?;
+        send.write_all(hello).await.ok()?;
+        send.finish().ok()?;
+        let mut answer = [0u8; 1];
+        recv.read_exact(&mut answer).await.ok().map(|_| answer[0])
+    }
+    .await;
+    (Some(connection), answer)
+}
+
+/// How the server ended a connection: close code and reason, or the transport error's text.
+async fn how_closed(connection: &quinn::Connection) -> String {
+    let closed = tokio::time::timeout(Duration::from_secs(10), connection.closed())
+        .await
+        .expect("the server closes a connection that did not authenticate within seconds");
+    match closed {
+        quinn::ConnectionError::ApplicationClosed(close) => format!(
+            "code {} {:?}",
+            close.error_code,
+            String::from_utf8_lossy(&close.reason)
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Samples the service's resident memory every 100 ms while `attack` runs; the highest seen.
+async fn peak_rss_during(
+    service: &ServiceProcess,
+    attack: impl std::future::Future<Output = ()>,
+) -> u64 {
+    let mut peak = service.resident_bytes().unwrap();
+    tokio::pin!(attack);
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            () = &mut attack => break,
+            _ = tick.tick() => peak = peak.max(service.resident_bytes().unwrap()),
+        }
+    }
+    // What was allocated may show a moment later.
+    for _ in 0..10 {
+        tick.tick().await;
+        peak = peak.max(service.resident_bytes().unwrap());
+    }
+    peak
+}
+
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0)
+}
+
+/// Opens up to `streams` streams on `connection`, each announcing the largest remote call and
+/// sending junk towards it, never finishing; runs for `duration`.
+async fn stream_flood(connection: quinn::Connection, streams: usize, duration: Duration) {
+    let junk = vec![0x5Au8; 256 * 1024];
+    let deadline = tokio::time::Instant::now() + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..streams {
+        let connection = connection.clone();
+        let junk = junk.clone();
+        tasks.spawn(async move {
+            let flood = async {
+                let (mut send, _recv) = connection.open_bi().await.ok()?;
+                let header = [&(REQUEST_FRAME_MAX as u32).to_be_bytes()[..], &[3]].concat();
+                send.write_all(&header).await.ok()?;
+                let mut sent = 0;
+                while sent + junk.len() < REQUEST_FRAME_MAX {
+                    send.write_all(&junk).await.ok()?;
+                    sent += junk.len();
+                }
+                // Never the last bytes: the frame stays incomplete.
+                std::future::pending::<()>().await;
+                Some(())
+            };
+            let _ = tokio::time::timeout_at(deadline, flood).await;
+        });
+    }
+    while tasks.join_next().await.is_some() {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fallback_port_gives_strangers_nothing_and_bounds_what_a_capability_holder_gets() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("attacks-fallback");
+    let mut platform = start_platform().await;
+    let service = start_blog(&dist, &platform.endpoint, &logs).await;
+    let http = HttpClient::new(service.port);
+
+    // Warm up the paths the attack touches (offload attempt, local run) before the baseline.
+    for _ in 0..3 {
+        let answer = http.send(&Request::get("/api/posts")).await.unwrap();
+        assert_eq!(answer.status, 200);
+    }
+
+    // A request whose invocation the attacker holds: its capability stays in flight.
+    platform.hold.store(true, Ordering::SeqCst);
+    let victim = {
+        let http = HttpClient::new(service.port);
+        tokio::spawn(async move { http.send(&Request::get("/api/posts")).await })
+    };
+    let stolen = tokio::time::timeout(Duration::from_secs(30), platform.invocations.recv())
+        .await
+        .expect("the agent offloads the request")
+        .unwrap();
+    let fallback = stolen.fallback.clone();
+    let server: SocketAddr = fallback.addr.parse().unwrap();
+    let name = fallback.server_name.clone();
+    let endpoint = attacker(fallback.cert_sha256);
+    let baseline = (0..3)
+        .map(|_| {
+            std::thread::sleep(Duration::from_millis(100));
+            service.resident_bytes().unwrap()
+        })
+        .max()
+        .unwrap();
+
+    // 1. Probing ids: the stolen id with a wrong token, and 300 ids around it, all read alike.
+    let refusal = format!("code {CLOSE_UNAUTHENTICATED} \"unauthenticated\"");
+    let id = stolen.capability.invocation_id;
+    for probe in id.saturating_sub(150)..id + 150 {
+        let capability = Capability {
+            invocation_id: probe,
+            token: rand_token(probe),
+        };
+        let (connection, answer) =
+            try_hello(&endpoint, server, &name, &encode_hello(&capability)).await;
+        assert_eq!(
+            answer, None,
+            "a guessed capability for invocation {probe} was accepted"
+        );
+        let connection = connection.expect("the handshake itself succeeds");
+        assert_eq!(how_closed(&connection).await, refusal, "invocation {probe}");
+    }
+
+    // 2. Strangers: 200 connections that say nothing or junk, and one that asks for 300
+    // streams, at once. The first stream is all an unauthenticated connection gets.
+    let started = Instant::now();
+    let peak = peak_rss_during(&service, async {
+        let mut tasks = tokio::task::JoinSet::new();
+        // Connected first, so the server's cap on unauthenticated connections does not refuse it.
+        let flood = endpoint.connect(server, &name).unwrap().await.unwrap();
+        tasks.spawn(async move {
+            stream_flood(flood.clone(), 300, Duration::from_secs(6)).await;
+            assert!(
+                flood.close_reason().is_some(),
+                "the stream flood was not closed"
+            );
+        });
+        // Beyond the cap, connections are refused in the handshake: also nothing gained.
+        for i in 0..200u32 {
+            let (endpoint, name) = (endpoint.clone(), name.clone());
+            tasks.spawn(async move {
+                let hello = if i % 2 == 0 { vec![] } else { vec![0xEE; 28] };
+                let (connection, answer) = try_hello(&endpoint, server, &name, &hello).await;
+                assert_eq!(answer, None);
+                if let Some(connection) = connection {
+                    how_closed(&connection).await;
+                }
+            });
+        }
+        while let Some(joined) = tasks.join_next().await {
+            joined.unwrap();
+        }
+    })
+    .await;
+    eprintln!(
+        "strangers: {:.1} s, baseline {:.0} MiB, peak {:.0} MiB",
+        started.elapsed().as_secs_f64(),
+        mib(baseline),
+        mib(peak)
+    );
+    assert!(
+        peak < baseline + RSS_MARGIN,
+        "unauthenticated connections took the service from {:.0} MiB to {:.0} MiB",
+        mib(baseline),
+        mib(peak)
+    );
+
+    // 3. The capability holder: 300 streams of the largest frames on an authenticated
+    // connection. Back-pressure, not growth.
+    let (connection, answer) =
+        try_hello(&endpoint, server, &name, &encode_hello(&stolen.capability)).await;
+    assert_eq!(
+        answer,
+        Some(HELLO_ACCEPTED),
+        "the stolen capability is live"
+    );
+    let connection = connection.unwrap();
+    let peak = peak_rss_during(
+        &service,
+        stream_flood(connection, 300, Duration::from_secs(8)),
+    )
+    .await;
+    eprintln!(
+        "capability holder: baseline {:.0} MiB, peak {:.0} MiB",
+        mib(baseline),
+        mib(peak)
+    );
+    assert!(
+        peak < baseline + RSS_MARGIN,
+        "300 streams took the service from {:.0} MiB to {:.0} MiB",
+        mib(baseline),
+        mib(peak)
+    );
+
+    // The victim's request is answered all the same, by the server.
+    platform.release.notify_waiters();
+    let answer = victim.await.unwrap().unwrap();
+    assert_eq!(answer.status, 200);
+    assert!(http.send(&Request::get("/api/posts")).await.unwrap().status == 200);
+}
+
+/// A token nobody was given (the probe's own bytes, never the server's random ones).
+fn rand_token(seed: u64) -> [u8; 16] {
+    let mut token = [0u8; 16];
+    token[..8].copy_from_slice(&seed.to_le_bytes());
+    token[8..].copy_from_slice(&(!seed).to_le_bytes());
+    token
+}

@@ -1,0 +1,60 @@
+package io.semifaas.common;
+
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import java.util.Base64;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Inputs the fuzzer (CodecFuzzTest) found: each must be refused with a CodecException, within the
+ * fuzz tests' allocation bound.
+ */
+class CodecFindingsTest {
+  private static final ClassLoader LOADER = CodecFindingsTest.class.getClassLoader();
+
+  private static void refusedCheaply(String base64) {
+    byte[] input = Base64.getDecoder().decode(base64);
+    CodecFuzzTest.boundedAllocation(
+        input,
+        () -> assertThrows(CodecException.class, () -> ObjectCodec.deserialize(input, LOADER)));
+  }
+
+  /**
+   * A string whose UTF-8 length prefix claims about 2^30 characters in an 8-byte input: the decoder
+   * must refuse it before allocating the characters (it allocated 2 GB). Class names read the same
+   * way: 109 bytes naming a class allocated 1.5 GB and took 10 s.
+   */
+  @Test
+  void aStringLengthPrefixCannotClaimGigabytes() {
+    refusedCheaply("AwH/////Z3M=");
+    refusedCheaply(
+        "AeXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl"
+            + "5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eXl5eUAAQ==");
+  }
+
+  /**
+   * A java.util.ArrayList whose size field claims 2^28 elements in 60 bytes: the collection must
+   * not be allocated at the claimed capacity (it allocated 512 MB).
+   */
+  @Test
+  void aCollectionSizeCannotClaimHundredsOfMegabytes() {
+    refusedCheaply(
+        "AQBqYXZhLnV0aWwuQXJyYXlMaXP0Af////8AAAAB/wQBAGphdvT09PRMaXP0gmICBgMBggCAAYL9nf35");
+  }
+
+  /**
+   * A remote call's outcome (an ArgumentUpdates) whose array length claims about 10^8 elements in
+   * 152 bytes: it allocated 400 MB before running out of input.
+   */
+  @Test
+  void anArrayLengthCannotClaimHundredsOfMegabytes() {
+    byte[] input =
+        Base64.getDecoder()
+            .decode(
+                "AAEAaW8uc2VtaWZhYXMuY29tbW9uLkFyZ3VtZW50VXBkYXRl8wEBwcHBwcHBwcHBwcHBwcHBwcEB"
+                    + "AmlvLnNlbWlmYWFzLmNvbW1vbi5Db2RlY0Z1enpUZXN0JFBvc/QBAcgBAQNqYXZhLnV0aWwuQXJy"
+                    + "YXlMaXP0AQEBaGVsbO8BAgADAXNhdmVlbWlmYWFzLuhjb21tb+Q=");
+    CodecFuzzTest.boundedAllocation(
+        input, () -> assertThrows(CodecException.class, () -> Outcome.body(input, LOADER)));
+  }
+}
