@@ -16,6 +16,7 @@ use tracing::{debug, warn};
 
 use crate::{
     closures::{ClosureStore, InFlight},
+    refusals::Refused,
     stats::Stats,
 };
 
@@ -155,11 +156,16 @@ impl AgentFallbackService {
                 .record_fallback(&authorized.handler_key, request.kind());
         }
         debug!(handler = %authorized.handler_key, kind = %request.kind(), "fallback request");
-        let internal = |e: CodeSourceError| match e {
-            CodeSourceError::Failed(message) => Refusal::new(FallbackErrorKind::Internal, message),
-            // Not "missing": the function reports why it cannot have it.
-            CodeSourceError::Withheld(message) => {
-                Refusal::new(FallbackErrorKind::NotFound, message)
+        let refusal = |what: Refused| {
+            move |e: CodeSourceError| match e {
+                CodeSourceError::Failed(message) => {
+                    Refusal::new(FallbackErrorKind::Internal, message)
+                }
+                // Not "missing": the function reports why it cannot have it.
+                CodeSourceError::Withheld(message) => {
+                    self.stats.refusals().record(what, &message);
+                    Refusal::new(FallbackErrorKind::NotFound, message)
+                }
             }
         };
         match request {
@@ -183,7 +189,10 @@ impl AgentFallbackService {
             }
             FallbackRequest::LoadClass { name } => {
                 check_name("class name", &name)?;
-                let bytes = self.code.class_bytes(&name).map_err(internal)?;
+                let bytes = self
+                    .code
+                    .class_bytes(&name)
+                    .map_err(refusal(Refused::Class))?;
                 debug!(handler = %authorized.handler_key, class = %name, found = bytes.is_some(), "load_class");
                 if bytes.is_some() && !authorized.shadow {
                     self.code.learned(&authorized.handler_key, &name);
@@ -192,7 +201,10 @@ impl AgentFallbackService {
             }
             FallbackRequest::GetResource { name } => {
                 check_name("resource name", &name)?;
-                let bytes = self.code.resource_bytes(&name).map_err(internal)?;
+                let bytes = self
+                    .code
+                    .resource_bytes(&name)
+                    .map_err(refusal(Refused::Resource))?;
                 Ok(FallbackResponse::Resource(bounded(
                     "resource", &name, bytes,
                 )?))
@@ -213,7 +225,18 @@ impl AgentFallbackService {
                     args: &args,
                     shadow: authorized.shadow,
                 };
-                let outcome = self.code.invoke_remote(&call).map_err(internal)?;
+                let outcome = match self.code.invoke_remote(&call) {
+                    Ok(outcome) => outcome,
+                    // A method the closure's code does not call: counted, and answered as any
+                    // failed call, so the function fails the offload with the reason.
+                    Err(CodeSourceError::Withheld(reason)) => {
+                        self.stats.refusals().record(Refused::RemoteCall, &reason);
+                        let mut failed = vec![outcome_tag::FAILED];
+                        failed.extend_from_slice(reason.as_bytes());
+                        failed
+                    }
+                    Err(e) => return Err(refusal(Refused::RemoteCall)(e)),
+                };
                 match outcome.first() {
                     Some(&outcome_tag::RETURNED | &outcome_tag::THREW) => {
                         self.remote_calls.served.fetch_add(1, Ordering::Relaxed);
@@ -297,6 +320,12 @@ mod tests {
             }
             if call.shadow && call.method == "save" {
                 return Ok(b"\x02shadow execution refused a write: Repo#save".to_vec());
+            }
+            if call.method == "deleteAll" {
+                return Err(CodeSourceError::Withheld(
+                    "remote call refused: Repo#deleteAll()V is not called by the closure's code"
+                        .into(),
+                ));
             }
             let body = format!("{}:{}:", call.scope_id, call.ref_id);
             Ok([&[0u8][..], body.as_bytes(), call.args].concat())
@@ -397,12 +426,22 @@ mod tests {
         assert_eq!(kind(&bad), Some(FallbackErrorKind::Internal));
         let nameless = service.handle(&call.capability(), invoke(3, ""));
         assert_eq!(kind(&nameless), Some(FallbackErrorKind::Malformed));
+        // A method the closure's code does not call: a failed call the function sees, counted.
+        let refused = service.handle(&call.capability(), invoke(3, "deleteAll"));
+        let FallbackResponse::Invoked(outcome) = refused else {
+            panic!("expected an outcome, got {refused:?}");
+        };
+        assert_eq!(outcome[0], outcome_tag::FAILED);
+        assert!(String::from_utf8_lossy(&outcome).contains("Repo#deleteAll()V is not called"));
         drop(call);
 
         let report = stats.report(&Ratios::default());
         let fallbacks = &report.handlers["com.example.Blog#show"].counters.fallbacks;
-        assert_eq!(fallbacks["invoke"], 3);
+        assert_eq!(fallbacks["invoke"], 4);
         assert_eq!(service.remote_calls().served.load(Ordering::Relaxed), 1);
+        let refused = stats.refusals().report(&Default::default());
+        assert_eq!((refused.remote_calls, refused.classes), (1, 0));
+        assert!(refused.last_refusal.unwrap().contains("deleteAll"));
     }
 
     #[test]
@@ -518,6 +557,7 @@ mod tests {
             ),
             "a refusal that says why, not an answer that it is missing"
         );
+        assert_eq!(stats.refusals().report(&Default::default()).resources, 1);
 
         let forged = Capability {
             invocation_id: cap.invocation_id,

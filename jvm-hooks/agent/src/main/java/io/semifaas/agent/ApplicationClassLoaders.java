@@ -16,6 +16,8 @@ import java.util.WeakHashMap;
  * ({@link CodeSources}), never from the resource deny list ({@link DeniedResources}).
  */
 final class ApplicationClassLoaders {
+  private static final System.Logger LOG = System.getLogger("io.semifaas.agent");
+
   /** Longest class or resource name served (semifaas_closure::limits::NAME_MAX). */
   static final int NAME_MAX = 4096;
 
@@ -122,8 +124,10 @@ final class ApplicationClassLoaders {
       }
     }
     if (foreign != null) {
-      throw new Withheld(
-          what + " is withheld: it is not the application's code (found at " + foreign + ")");
+      // Where it was found stays here: the reason travels to the function, and paths are no
+      // business of whoever holds its capability.
+      LOG.log(System.Logger.Level.DEBUG, "semifaas: {0} withheld, found at {1}", what, foreign);
+      throw new Withheld(what + " is withheld: it is not the application's code");
     }
     return null;
   }

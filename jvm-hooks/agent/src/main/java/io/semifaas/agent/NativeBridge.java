@@ -82,9 +82,10 @@ public final class NativeBridge {
 
   /**
    * Called by the native side for a function's {@code InvokeRemote} fallback: outcome bytes (0
-   * returned, 1 threw, 2 refused or failed). Never throws.
+   * returned, 1 threw, 2 failed), or a {@code String} saying why the call is refused (a method the
+   * closure's code does not call). Never throws.
    */
-  static byte[] invokeRemote(
+  static Object invokeRemote(
       long scopeId,
       long refId,
       String methodName,

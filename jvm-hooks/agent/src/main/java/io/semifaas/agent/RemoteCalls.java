@@ -20,14 +20,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * the exported object in the invocation's scope or its closure's, refuses a method the closure's
  * code does not call ({@link RemoteCallAllowList}), decodes the arguments (turning
  * references back into the real objects), calls the real object (so Spring's proxies, transactions
- * and caches apply) and encodes the result in the same scope. Always returns outcome bytes.
+ * and caches apply) and encodes the result in the same scope. Returns outcome bytes, or the
+ * refusal's text for a method the closure's code does not call (the native side counts those).
  */
 final class RemoteCalls {
   private static final System.Logger LOG = System.getLogger("io.semifaas.agent");
 
   private RemoteCalls() {}
 
-  static byte[] invoke(
+  static Object invoke(
       long scopeId,
       long refId,
       String methodName,
@@ -47,7 +48,7 @@ final class RemoteCalls {
             open.code(), Dispatcher.SERVED, target.getClass(), presented, methodName, descriptor);
     if (refusal != null) {
       logRefusal(presented, methodName, refusal);
-      return Outcome.failed(refusal);
+      return refusal;
     }
     int sequence = scope.nextCallSequence();
     LOG.log(

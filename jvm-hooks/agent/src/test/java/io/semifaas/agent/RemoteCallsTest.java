@@ -1,6 +1,7 @@
 package io.semifaas.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
@@ -73,7 +74,19 @@ class RemoteCallsTest {
     throw new AssertionError(name);
   }
 
-  private byte[] call(ExportScope scope, long refId, String name, boolean shadow, Object... args)
+  /** The outcome bytes of an answer that is no refusal. */
+  static byte[] outcome(Object answer) {
+    assertFalse(answer instanceof String, () -> "refused: " + answer);
+    return (byte[]) answer;
+  }
+
+  /** The reason of an answer that is a refusal (the native side counts these). */
+  static String refusal(Object answer) {
+    assertTrue(answer instanceof String, "a refusal, not outcome bytes");
+    return (String) answer;
+  }
+
+  private Object answer(ExportScope scope, long refId, String name, boolean shadow, Object... args)
       throws CodecException {
     return NativeBridge.invokeRemote(
         scope == null ? 0 : scope.id(),
@@ -84,18 +97,21 @@ class RemoteCallsTest {
         shadow);
   }
 
+  private byte[] call(ExportScope scope, long refId, String name, boolean shadow, Object... args)
+      throws CodecException {
+    return outcome(answer(scope, refId, name, shadow, args));
+  }
+
   @Test
   void aMethodTheClosuresCodeNeverCallsIsRefusedByName() throws Exception {
-    byte[] outcome = call(invocation, ref.id(), "wipe", false);
-    assertEquals(Outcome.FAILED, Outcome.tag(outcome));
     assertEquals(
         "remote call refused: com.example.blog.Counter#wipe()V is not called by the closure's"
             + " code; to allow it, add com.example.blog.Counter#wipe to semifaas.remote.allow",
-        Outcome.body(outcome, LOADER));
+        refusal(answer(invocation, ref.id(), "wipe", false)));
     assertEquals(0, counter.getCount(), "untouched");
     counter.increment(4);
     // The closure calls size() on a List only: a Counter is no List.
-    assertEquals(Outcome.FAILED, Outcome.tag(call(invocation, ref.id(), "size", false)));
+    refusal(answer(invocation, ref.id(), "size", false));
   }
 
   @Test
@@ -107,15 +123,16 @@ class RemoteCallsTest {
     assertEquals(
         counter.hashCode(),
         Outcome.body(
-            NativeBridge.invokeRemote(
-                invocation.id(), ref.id(), "hashCode", "()I",
-                ObjectCodec.serialize(new Object[0]), false),
+            outcome(
+                NativeBridge.invokeRemote(
+                    invocation.id(), ref.id(), "hashCode", "()I",
+                    ObjectCodec.serialize(new Object[0]), false)),
             LOADER));
   }
 
   @Test
   void aMethodThatCodeServedByClassFallbackCallsIsServed() throws Exception {
-    assertEquals(Outcome.FAILED, Outcome.tag(call(invocation, ref.id(), "drain", false)));
+    refusal(answer(invocation, ref.id(), "drain", false));
     String helper = "com.example.blog.CounterDrainer";
     byte[] classFile;
     try (var in = LOADER.getResourceAsStream(helper.replace('.', '/') + ".class")) {
@@ -136,7 +153,7 @@ class RemoteCallsTest {
     RemoteCallAllowList.configure("java.lang.Object#size()I");
     assertEquals(-100, Outcome.body(call(invocation, ref.id(), "size", false), LOADER));
     RemoteCallAllowList.configure("com.example.blog.Counter#size(I)I");
-    assertEquals(Outcome.FAILED, Outcome.tag(call(invocation, ref.id(), "size", false)));
+    refusal(answer(invocation, ref.id(), "size", false));
   }
 
   @Test
@@ -227,32 +244,36 @@ class RemoteCallsTest {
   @Test
   void badInputGetsAClearFailure() throws Exception {
     byte[] garbage =
-        NativeBridge.invokeRemote(
-            invocation.id(), ref.id(), "increment", descriptor("increment"), new byte[] {9}, false);
+        outcome(
+            NativeBridge.invokeRemote(
+                invocation.id(), ref.id(), "increment", descriptor("increment"), new byte[] {9},
+                false));
     assertEquals(Outcome.FAILED, Outcome.tag(garbage));
     assertTrue(
         ((String) Outcome.body(garbage, LOADER)).startsWith("decoding the arguments of increment"));
-    byte[] missing =
-        NativeBridge.invokeRemote(
-            invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
-            false);
+    String missing =
+        refusal(
+            NativeBridge.invokeRemote(
+                invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
+                false));
     assertEquals(
         "remote call refused: com.example.blog.Counter#explode()V is not called by the closure's"
             + " code; to allow it, add com.example.blog.Counter#explode to semifaas.remote.allow",
-        Outcome.body(missing, LOADER));
+        missing);
     RemoteCallAllowList.configure("com.example.blog.Counter#explode");
     assertEquals(
         "com.example.blog.Counter has no method explode()V that can be called remotely",
         Outcome.body(
-            NativeBridge.invokeRemote(
-                invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
-                false),
+            outcome(
+                NativeBridge.invokeRemote(
+                    invocation.id(), ref.id(), "explode", "()V",
+                    ObjectCodec.serialize(new Object[0]), false)),
             LOADER));
-    byte[] hidden =
+    Object hidden =
         NativeBridge.invokeRemote(
             invocation.id(), ref.id(), "secret", "()I", ObjectCodec.serialize(new Object[0]),
             false);
-    assertEquals(Outcome.FAILED, Outcome.tag(hidden), "a private method is no one else's to call");
+    refusal(hidden); // a private method is no one else's to call, nor does the closure call it
     assertEquals(0, counter.getCount());
     assertNotNull(invocation.resolve(ref.id()), "the export survives bad calls");
   }
@@ -294,8 +315,9 @@ class RemoteCallsTest {
 
   /** Arguments as a function writes them: with its own hooks, not the server's scope. */
   private byte[] callAsFunction(String name, Object... args) throws CodecException {
-    return NativeBridge.invokeRemote(
-        invocation.id(), ref.id(), name, descriptor(name), ObjectCodec.serialize(args), false);
+    return outcome(
+        NativeBridge.invokeRemote(
+            invocation.id(), ref.id(), name, descriptor(name), ObjectCodec.serialize(args), false));
   }
 
   @Test
