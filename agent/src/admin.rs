@@ -35,6 +35,7 @@ use axum::{
     Json, Router,
 };
 use semifaas_admin_token::{read_token_file, token_file_locations, write_token_file, Parent};
+use semifaas_fallback::ServerCounters;
 use serde_json::{json, Value};
 use tokio::{net::TcpListener, task::JoinHandle};
 use tracing::info;
@@ -99,6 +100,8 @@ pub struct AdminState {
     pub stats: Arc<Stats>,
     pub candidates: Arc<Candidates>,
     pub control: Arc<BurstControl>,
+    /// The fallback server's refusals (connections, frames), reported under `refused`.
+    pub fallback_counters: Arc<ServerCounters>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -475,6 +478,7 @@ fn full_report(state: &AdminState) -> StatsReport {
     report.offloads_in_flight = control.slots.offloads_in_flight;
     report.offload_limit = control.slots.offload_limit;
     report.instances_up = control.slots.instances_up;
+    report.refused = state.stats.refusals().report(&state.fallback_counters);
     for (key, handler) in report.handlers.iter_mut() {
         let candidacy = state.candidates.candidacy(key);
         let (runs, needed) = state.candidates.profiled_runs(key);

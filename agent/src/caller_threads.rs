@@ -132,7 +132,7 @@ impl<T> Drop for Waiting<'_, T> {
 }
 
 fn ended(scope_id: u64) -> CodeSourceError {
-    CodeSourceError(format!(
+    CodeSourceError::Failed(format!(
         "invocation scope {scope_id} has ended: its request no longer waits for remote calls"
     ))
 }
@@ -242,7 +242,7 @@ mod tests {
         assert_eq!(second, b"find:request");
         // Its registration is gone: a late call of the scope is refused, by name.
         let late = threads.invoke_remote(&call(7, "save")).unwrap_err();
-        assert!(late.0.contains("scope 7 has ended"), "{late}");
+        assert!(late.to_string().contains("scope 7 has ended"), "{late}");
     }
 
     #[test]

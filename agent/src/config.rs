@@ -194,12 +194,15 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.offload.max-in-flight", example: "0", expected: "a whole number of offloads, 0 or more (0 = learn the platform's room from its throttling)", apply: |c, v| set(&mut c.offload_max_in_flight, v.trim().parse::<u64>().ok().map(|n| (n > 0).then_some(n))) },
     Key { name: "semifaas.shadow.rounds", example: "10", expected: "a whole number from 1 to 1000", apply: |c, v| set(&mut c.shadow_rounds, parse_positive(v).filter(|n| *n <= SHADOW_ROUNDS_MAX)) },
     Key { name: "semifaas.shadow.samples", example: "3", expected: "a whole number, 0 or more", apply: |c, v| set(&mut c.shadow_samples, v.trim().parse().ok()) },
-    // Read by the Java side (remote references, read-only methods, placement header, codec allow-list); listed so that they are not unknown here.
+    // Read by the Java side (remote references, read-only methods, placement header, codec
+    // allow-list, remote-call additions, withheld resources); listed so that they are not unknown.
     Key { name: "semifaas.remote-classes", example: "com.example.Repository", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.copy-classes", example: "com.example.Dto", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.codec.allow", example: "com.example.Report", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.read-only-methods", example: "fetch", expected: "comma-separated method names or Class#method", apply: |_, _| Some(()) },
     Key { name: "semifaas.placement-header", example: "X-Semifaas-Ran", expected: "an HTTP header name, e.g. X-Semifaas-Ran", apply: |_, _| Some(()) },
+    Key { name: "semifaas.remote.allow", example: "com.example.Repo#deleteById", expected: "comma-separated Class#method or Class#method(descriptor)", apply: |_, _| Some(()) },
+    Key { name: "semifaas.fallback.deny-resources", example: "secrets/*.json", expected: "comma-separated glob patterns of resource names", apply: |_, _| Some(()) },
     // Checked here, applied by the Java side (it re-runs handlers).
     Key { name: "semifaas.verify", example: "0.05", expected: "a share in [0, 1] of offloaded invocations to re-run locally and compare", apply: |_, v| parse_ratio(v).map(|_| ()) },
 ];

@@ -16,12 +16,20 @@ use tracing::{debug, warn};
 
 use crate::{
     closures::{ClosureStore, InFlight},
+    refusals::Refused,
     stats::Stats,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct CodeSourceError(pub String);
+pub enum CodeSourceError {
+    /// The application's JVM could not answer.
+    #[error("{0}")]
+    Failed(String),
+    /// The application's JVM does not serve this to functions: not the application's own code
+    /// (the JDK's, the agent's), or a resource on the deny list. The message says which.
+    #[error("{0}")]
+    Withheld(String),
+}
 
 /// One call on a remote reference, as the Java side receives it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,16 +49,18 @@ pub struct RemoteCall<'a> {
 /// lacks, and calls on the objects it exported as remote references. In the server this is the
 /// Java agent (`NativeBridge.classBytes` / `resourceBytes` / `invokeRemote`).
 pub trait CodeSource: Send + Sync + 'static {
-    /// The class file of `binary_name`, `None` when no class loader has it.
+    /// The class file of `binary_name`, `None` when no class loader has it in the application's
+    /// own code.
     fn class_bytes(&self, binary_name: &str) -> Result<Option<Vec<u8>>, CodeSourceError>;
-    /// The bytes of resource `path`, `None` when no class loader has it.
+    /// The bytes of resource `path`, `None` when no class loader has it in the application's own
+    /// code.
     fn resource_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, CodeSourceError>;
     /// An instance running `handler_key` had to fetch `binary_name`: the handler's next closure
     /// should carry it (closures learned from use).
     fn learned(&self, _handler_key: &str, _binary_name: &str) {}
     /// Runs a remote call; returns outcome bytes (tag 0 returned, 1 threw, 2 refused/failed).
     fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
-        Err(CodeSourceError(format!(
+        Err(CodeSourceError::Failed(format!(
             "this server exports no remote references (asked for ref {})",
             call.ref_id
         )))
@@ -146,7 +156,18 @@ impl AgentFallbackService {
                 .record_fallback(&authorized.handler_key, request.kind());
         }
         debug!(handler = %authorized.handler_key, kind = %request.kind(), "fallback request");
-        let internal = |e: CodeSourceError| Refusal::new(FallbackErrorKind::Internal, e.0);
+        let refusal = |what: Refused| {
+            move |e: CodeSourceError| match e {
+                CodeSourceError::Failed(message) => {
+                    Refusal::new(FallbackErrorKind::Internal, message)
+                }
+                // Not "missing": the function reports why it cannot have it.
+                CodeSourceError::Withheld(message) => {
+                    self.stats.refusals().record(what, &message);
+                    Refusal::new(FallbackErrorKind::NotFound, message)
+                }
+            }
+        };
         match request {
             FallbackRequest::FetchClosure { id } => {
                 if !authorized.may_fetch(&id) {
@@ -168,7 +189,10 @@ impl AgentFallbackService {
             }
             FallbackRequest::LoadClass { name } => {
                 check_name("class name", &name)?;
-                let bytes = self.code.class_bytes(&name).map_err(internal)?;
+                let bytes = self
+                    .code
+                    .class_bytes(&name)
+                    .map_err(refusal(Refused::Class))?;
                 debug!(handler = %authorized.handler_key, class = %name, found = bytes.is_some(), "load_class");
                 if bytes.is_some() && !authorized.shadow {
                     self.code.learned(&authorized.handler_key, &name);
@@ -177,7 +201,10 @@ impl AgentFallbackService {
             }
             FallbackRequest::GetResource { name } => {
                 check_name("resource name", &name)?;
-                let bytes = self.code.resource_bytes(&name).map_err(internal)?;
+                let bytes = self
+                    .code
+                    .resource_bytes(&name)
+                    .map_err(refusal(Refused::Resource))?;
                 Ok(FallbackResponse::Resource(bounded(
                     "resource", &name, bytes,
                 )?))
@@ -198,7 +225,18 @@ impl AgentFallbackService {
                     args: &args,
                     shadow: authorized.shadow,
                 };
-                let outcome = self.code.invoke_remote(&call).map_err(internal)?;
+                let outcome = match self.code.invoke_remote(&call) {
+                    Ok(outcome) => outcome,
+                    // A method the closure's code does not call: counted, and answered as any
+                    // failed call, so the function fails the offload with the reason.
+                    Err(CodeSourceError::Withheld(reason)) => {
+                        self.stats.refusals().record(Refused::RemoteCall, &reason);
+                        let mut failed = vec![outcome_tag::FAILED];
+                        failed.extend_from_slice(reason.as_bytes());
+                        failed
+                    }
+                    Err(e) => return Err(refusal(Refused::RemoteCall)(e)),
+                };
                 match outcome.first() {
                     Some(&outcome_tag::RETURNED | &outcome_tag::THREW) => {
                         self.remote_calls.served.fetch_add(1, Ordering::Relaxed);
@@ -260,13 +298,18 @@ mod tests {
     impl CodeSource for InMemoryCode {
         fn class_bytes(&self, name: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
             if name == "com.example.Broken" {
-                return Err(CodeSourceError(
+                return Err(CodeSourceError::Failed(
                     "class loader threw java.lang.LinkageError".into(),
                 ));
             }
             Ok(self.classes.get(name).cloned())
         }
         fn resource_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
+            if path == "application.properties" {
+                return Err(CodeSourceError::Withheld(
+                    "resource application.properties is withheld".into(),
+                ));
+            }
             Ok((path == "big.bin").then(|| vec![0; CLASS_MAX + 1]))
         }
         /// Returns `scope:ref:args`; refuses `save` in shadow mode, as the Java side does; ref 0
@@ -277,6 +320,12 @@ mod tests {
             }
             if call.shadow && call.method == "save" {
                 return Ok(b"\x02shadow execution refused a write: Repo#save".to_vec());
+            }
+            if call.method == "deleteAll" {
+                return Err(CodeSourceError::Withheld(
+                    "remote call refused: Repo#deleteAll()V is not called by the closure's code"
+                        .into(),
+                ));
             }
             let body = format!("{}:{}:", call.scope_id, call.ref_id);
             Ok([&[0u8][..], body.as_bytes(), call.args].concat())
@@ -377,12 +426,22 @@ mod tests {
         assert_eq!(kind(&bad), Some(FallbackErrorKind::Internal));
         let nameless = service.handle(&call.capability(), invoke(3, ""));
         assert_eq!(kind(&nameless), Some(FallbackErrorKind::Malformed));
+        // A method the closure's code does not call: a failed call the function sees, counted.
+        let refused = service.handle(&call.capability(), invoke(3, "deleteAll"));
+        let FallbackResponse::Invoked(outcome) = refused else {
+            panic!("expected an outcome, got {refused:?}");
+        };
+        assert_eq!(outcome[0], outcome_tag::FAILED);
+        assert!(String::from_utf8_lossy(&outcome).contains("Repo#deleteAll()V is not called"));
         drop(call);
 
         let report = stats.report(&Ratios::default());
         let fallbacks = &report.handlers["com.example.Blog#show"].counters.fallbacks;
-        assert_eq!(fallbacks["invoke"], 3);
+        assert_eq!(fallbacks["invoke"], 4);
         assert_eq!(service.remote_calls().served.load(Ordering::Relaxed), 1);
+        let refused = stats.refusals().report(&Default::default());
+        assert_eq!((refused.remote_calls, refused.classes), (1, 0));
+        assert!(refused.last_refusal.unwrap().contains("deleteAll"));
     }
 
     #[test]
@@ -484,6 +543,21 @@ mod tests {
             },
         );
         assert_eq!(kind(&big), Some(FallbackErrorKind::TooLarge));
+        let withheld = service.handle(
+            &cap,
+            FallbackRequest::GetResource {
+                name: "application.properties".into(),
+            },
+        );
+        assert_eq!(
+            withheld,
+            FallbackResponse::error(
+                FallbackErrorKind::NotFound,
+                "resource application.properties is withheld"
+            ),
+            "a refusal that says why, not an answer that it is missing"
+        );
+        assert_eq!(stats.refusals().report(&Default::default()).resources, 1);
 
         let forged = Capability {
             invocation_id: cap.invocation_id,
@@ -508,6 +582,6 @@ mod tests {
             .fallbacks;
         assert_eq!(fallbacks["fetch_closure"], 2);
         assert_eq!(fallbacks["load_class"], 4);
-        assert_eq!(fallbacks["get_resource"], 1);
+        assert_eq!(fallbacks["get_resource"], 2);
     }
 }

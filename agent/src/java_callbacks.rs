@@ -3,7 +3,7 @@
 
 use jni::{
     jni_sig, jni_str,
-    objects::{Global, JByteArray, JClass, JValue},
+    objects::{Global, JByteArray, JClass, JObject, JString, JValue},
     strings::JNIStr,
     Env, JavaVM,
 };
@@ -24,37 +24,69 @@ impl JavaCodeSource {
         })
     }
 
-    /// Calls `static byte[] method(String)` on the bridge; Java's `null` is `None`.
+    /// Calls `static Object method(String)` on the bridge: a `byte[]` is what was asked for, `null`
+    /// is `None` (the application has none), a `String` says why it is withheld.
     fn call(&self, method: &JNIStr, arg: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
         // Scoped: a thread left attached counts as a non-daemon Java thread, and the JVM's exit
         // would wait for the runtime's idle blocking threads to time out.
         self.vm
-            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Option<Vec<u8>>> {
+            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Served> {
                 let name = env.new_string(arg)?;
                 let value = env
                     .call_static_method(
                         &self.bridge,
                         method,
-                        jni_sig!("(Ljava/lang/String;)[B"),
+                        jni_sig!("(Ljava/lang/String;)Ljava/lang/Object;"),
                         &[JValue::from(&name)],
                     )?
                     .l()?;
-                if value.is_null() {
-                    return Ok(None);
-                }
-                let array = env.cast_local::<JByteArray>(value)?;
-                Ok(Some(env.convert_byte_array(&array)?))
+                served(env, value)
             })
-            .map_err(|e| CodeSourceError(format!("NativeBridge.{method}({arg:?}) failed: {e}")))
+            .map_err(|e| {
+                CodeSourceError::Failed(format!("NativeBridge.{method}({arg:?}) failed: {e}"))
+            })
+            .and_then(|served| match served {
+                Served::Found(bytes) => Ok(Some(bytes)),
+                Served::Missing => Ok(None),
+                Served::Withheld(reason) => Err(CodeSourceError::Withheld(reason)),
+            })
     }
 }
 
+/// What the bridge answered: the bytes asked for, nothing, or why they are withheld.
+enum Served {
+    Found(Vec<u8>),
+    Missing,
+    Withheld(String),
+}
+
+/// Reads the bridge's answer: a `byte[]`, `null` or a `String` reason.
+fn served<'local>(env: &mut Env<'local>, value: JObject<'local>) -> jni::errors::Result<Served> {
+    if value.is_null() {
+        return Ok(Served::Missing);
+    }
+    if env.is_instance_of(&value, jni_str!("java/lang/String"))? {
+        let reason = env.cast_local::<JString>(value)?;
+        return Ok(Served::Withheld(reason.try_to_string(env)?));
+    }
+    let array = env.cast_local::<JByteArray>(value)?;
+    Ok(Served::Found(env.convert_byte_array(&array)?))
+}
+
 impl JavaCodeSource {
-    /// `static byte[] invokeRemote(long scopeId, long refId, String methodName, String
-    /// descriptor, byte[] args, boolean shadow)`: outcome bytes; `null` is an error.
+    /// `static Object invokeRemote(long scopeId, long refId, String methodName, String
+    /// descriptor, byte[] args, boolean shadow)`: outcome bytes, or a `String` saying why the
+    /// call is refused (the closure's code does not make it); `null` is an error.
     fn invoke(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
-        self.vm
-            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Option<Vec<u8>>> {
+        let failed = |what: String| {
+            CodeSourceError::Failed(format!(
+                "NativeBridge.invokeRemote(ref {}, {}{}) {what}",
+                call.ref_id, call.method, call.descriptor
+            ))
+        };
+        let served = self
+            .vm
+            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Served> {
                 let method = env.new_string(call.method)?;
                 let descriptor = env.new_string(call.descriptor)?;
                 let args = env.byte_array_from_slice(call.args)?;
@@ -63,7 +95,7 @@ impl JavaCodeSource {
                     .call_static_method(
                         &self.bridge,
                         jni_str!("invokeRemote"),
-                        jni_sig!("(JJLjava/lang/String;Ljava/lang/String;[BZ)[B"),
+                        jni_sig!("(JJLjava/lang/String;Ljava/lang/String;[BZ)Ljava/lang/Object;"),
                         &[
                             JValue::Long(call.scope_id as i64),
                             JValue::Long(call.ref_id as i64),
@@ -74,24 +106,14 @@ impl JavaCodeSource {
                         ],
                     )?
                     .l()?;
-                if value.is_null() {
-                    return Ok(None);
-                }
-                let array = env.cast_local::<JByteArray>(value)?;
-                Ok(Some(env.convert_byte_array(&array)?))
+                served(env, value)
             })
-            .map_err(|e| {
-                CodeSourceError(format!(
-                    "NativeBridge.invokeRemote(ref {}, {}{}) failed: {e}",
-                    call.ref_id, call.method, call.descriptor
-                ))
-            })?
-            .ok_or_else(|| {
-                CodeSourceError(format!(
-                    "NativeBridge.invokeRemote(ref {}, {}{}) returned null",
-                    call.ref_id, call.method, call.descriptor
-                ))
-            })
+            .map_err(|e| failed(format!("failed: {e}")))?;
+        match served {
+            Served::Found(outcome) => Ok(outcome),
+            Served::Missing => Err(failed("returned null".into())),
+            Served::Withheld(reason) => Err(CodeSourceError::Withheld(reason)),
+        }
     }
 }
 

@@ -45,6 +45,7 @@ pub mod jni_exports;
 pub mod offload_slots;
 pub mod policy;
 pub mod prewarm;
+pub mod refusals;
 pub mod runtime;
 pub mod samples;
 pub mod stats;

@@ -110,6 +110,7 @@ impl Agent {
                 stats: stats.clone(),
                 candidates: candidates.clone(),
                 control: control.clone(),
+                fallback_counters: fallback.counters(),
             };
             let admin_options = AdminOptions::from_config(&config);
             let admin = AdminServer::start(config.admin_addr(), admin_state, admin_options).await?;

@@ -27,7 +27,10 @@ use semifaas_closure::FunctionStats;
 use semifaas_fallback::FallbackKind;
 use serde::{Deserialize, Serialize};
 
-use crate::policy::Ratios;
+use crate::{
+    policy::Ratios,
+    refusals::{RefusedReport, Refusals},
+};
 
 /// Why an offload did not produce a usable result (the handler then ran locally).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -327,6 +330,9 @@ pub struct StatsReport {
     pub ratio_overrides: BTreeMap<String, f64>,
     pub totals: Counters,
     pub handlers: BTreeMap<String, HandlerReport>,
+    /// What the trust boundary refused (filled in by the admin endpoint).
+    #[serde(default)]
+    pub refused: RefusedReport,
 }
 
 impl HandlerStats {
@@ -379,6 +385,7 @@ impl HandlerStats {
 #[derive(Default)]
 pub struct Stats {
     handlers: RwLock<HashMap<String, Arc<Mutex<HandlerStats>>>>,
+    refusals: Refusals,
 }
 
 /// Longest free-text reason kept in the statistics.
@@ -391,6 +398,11 @@ fn clip(text: &str) -> String {
 impl Stats {
     pub fn new() -> Stats {
         Stats::default()
+    }
+
+    /// Requests of authenticated functions that the application withheld.
+    pub fn refusals(&self) -> &Refusals {
+        &self.refusals
     }
 
     fn with<R>(&self, handler_key: &str, f: impl FnOnce(&mut HandlerStats) -> R) -> R {
@@ -538,6 +550,7 @@ impl Stats {
             ratio_overrides: ratios.overrides.clone(),
             totals: HandlerStats::default().report().counters,
             handlers: BTreeMap::new(),
+            refused: RefusedReport::default(),
         };
         for (key, handler) in handlers {
             let handler_report = handler.lock().report();
@@ -678,6 +691,15 @@ impl Collector for Exposition {
             "Function instances known to be up (answered an offload or a prewarm in the last minute); in auto mode offloads go only to these.",
             MetricType::Gauge,
             [(none, ConstGauge::new(r.instances_up as i64))],
+        )?;
+        family(
+            e,
+            "semifaas_refused",
+            "What the trust boundary refused, by kind: fallback connections and frames, and withheld remote calls, classes and resources.",
+            MetricType::Counter,
+            r.refused
+                .by_kind()
+                .map(|(what, n)| ([("what", what)], ConstCounter::new(n))),
         )?;
         if !r.mode.is_empty() {
             one_hot(

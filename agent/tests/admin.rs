@@ -30,6 +30,7 @@ async fn start_with(config: AgentConfig) -> (AdminServer, AdminState) {
         stats: Arc::new(Stats::new()),
         candidates: Arc::new(Candidates::new(CandidateRules::from_config(&config))),
         control: Arc::new(BurstControl::new(&config, policy)),
+        fallback_counters: Arc::default(),
     };
     let options = AdminOptions::from_config(&config);
     let server = AdminServer::start("127.0.0.1:0".parse().unwrap(), state.clone(), options)
@@ -492,6 +493,7 @@ async fn start_with_options(options: AdminOptions) -> AdminServer {
         stats: Arc::new(Stats::new()),
         candidates: Arc::new(Candidates::new(CandidateRules::from_config(&config))),
         control: Arc::new(BurstControl::new(&config, policy)),
+        fallback_counters: Arc::default(),
     };
     AdminServer::start("127.0.0.1:0".parse().unwrap(), state, options)
         .await

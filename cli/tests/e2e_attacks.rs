@@ -7,7 +7,13 @@
 //!   hello are closed with one and the same refusal, whatever was wrong (so probing invocation
 //!   ids learns nothing), and a flood of them plus one that tries 300 streams leaves the
 //!   service's resident memory within 50 MB of its baseline;
-//! - with a stolen capability, 300 streams of the largest frames still leave it within 50 MB.
+//! - with a stolen capability, the server serves only the application's own code: its
+//!   configuration (`application.properties`), the agent's and the JDK's classes are withheld by
+//!   name; a method the closure's code never calls is refused on every live reference; a
+//!   `ProcessBuilder` sent as an argument is refused by name before anything of it is built; and
+//!   300 streams of the largest frames still leave the service within 50 MB;
+//! - the admin endpoint answers 401 without its token and 403 under a foreign `Host`, and its
+//!   `/stats` counts every refusal above.
 //!
 //! Real processes: the blog jar with the agent; the attacker is raw quinn. Bounded: each attack
 //! runs for seconds. Needs `make build`.
@@ -23,14 +29,17 @@ use std::{
 };
 
 use axum::{body::Bytes, extract::State, routing::post, Router};
+use semifaas_admin_token::{read_token_file, token_file_locations};
+use semifaas_cli::harness::Admin;
 use semifaas_cli::harness::{Dist, HttpClient, Request, ServiceOptions, ServiceProcess};
+use semifaas_closure::outcome_tag;
 use semifaas_closure::{
     Capability, FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationKind,
     InvocationOutcome, InvocationReply,
 };
 use semifaas_fallback::{
     protocol::{encode_hello, CLOSE_UNAUTHENTICATED, HELLO_ACCEPTED, REQUEST_FRAME_MAX},
-    tls,
+    tls, FallbackClient, FallbackClientError,
 };
 use tokio::sync::{mpsc, Notify};
 
@@ -70,7 +79,7 @@ async fn invoke(State(platform): State<HeldPlatform>, body: Bytes) -> Vec<u8> {
         {
             let _ = platform.captured.send(invocation);
             let _ =
-                tokio::time::timeout(Duration::from_secs(60), platform.release.notified()).await;
+                tokio::time::timeout(Duration::from_secs(120), platform.release.notified()).await;
             failed()
         }
         InvocationKind::Call => failed(),
@@ -122,6 +131,8 @@ async fn start_blog(dist: &Dist, endpoint: &str, logs: &std::path::Path) -> Serv
             ("shadow.samples", "0"),
             // Every offload fails here (this platform runs nothing): keep offloading anyway.
             ("do-no-harm", "false"),
+            // The held invocation's capability must outlive every attack.
+            ("timeout-ms", "120000"),
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
@@ -284,7 +295,91 @@ async fn the_fallback_port_gives_strangers_nothing_and_bounds_what_a_capability_
         assert_eq!(how_closed(&connection).await, refusal, "invocation {probe}");
     }
 
-    // 2. Strangers: 200 connections that say nothing or junk, and one that asks for 300
+    // 2. What the capability holder may ask for is its closure's own code and calls.
+    let capability = stolen.capability;
+    let client = FallbackClient::connect(&fallback, capability)
+        .await
+        .unwrap();
+    let refused = |e: FallbackClientError| e.to_string();
+    let properties = client
+        .get_resource(capability, "application.properties")
+        .await
+        .map_err(refused)
+        .expect_err("the application's configuration is withheld");
+    assert!(
+        properties.contains(
+            "resource application.properties is withheld: it matches 'application*.properties'"
+        ),
+        "{properties}"
+    );
+    let agent_class = client
+        .load_class(capability, "io.semifaas.agent.NativeBridge")
+        .await
+        .map_err(refused)
+        .expect_err("the agent's classes are withheld");
+    assert!(
+        agent_class.contains("is the agent's, not the application's code"),
+        "{agent_class}"
+    );
+    let jdk_class = client
+        .load_class(capability, "java.lang.Runtime")
+        .await
+        .map_err(refused)
+        .expect_err("the JDK's classes are withheld");
+    assert!(
+        jdk_class.contains("class java.lang.Runtime is withheld: it is not the application's code"),
+        "{jdk_class}"
+    );
+    // References are small sequential ids: find the live ones with a method the closure's code
+    // never calls. Each is refused by name, and nothing runs.
+    let mut live = Vec::new();
+    for ref_id in 1..=64 {
+        let outcome = client
+            .invoke_remote(capability, ref_id, "notifyAll", "()V", EMPTY_ARGS.to_vec())
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&outcome[1..]).into_owned();
+        assert_eq!(outcome[0], outcome_tag::FAILED, "ref {ref_id}: {text}");
+        if text.starts_with("remote call refused: ") {
+            assert!(
+                text.contains(
+                    "#notifyAll()V is not called by the closure's code; to allow it, add "
+                ),
+                "{text}"
+            );
+            live.push(ref_id);
+        } else {
+            assert!(
+                text.contains("was not exported to this invocation"),
+                "{text}"
+            );
+        }
+    }
+    assert!(
+        !live.is_empty(),
+        "the closure's receiver exports references"
+    );
+    // A call every proxy makes (equals) carrying a ProcessBuilder: the class is refused by name
+    // before anything of it is built.
+    let outcome = client
+        .invoke_remote(
+            capability,
+            live[0],
+            "equals",
+            "(Ljava/lang/Object;)Z",
+            PROCESS_BUILDER_ARGS.to_vec(),
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&outcome[1..]).into_owned();
+    assert_eq!(outcome[0], outcome_tag::FAILED, "{text}");
+    assert!(
+        text.contains("the input holds a java.lang.ProcessBuilder, which is never decoded"),
+        "{text}"
+    );
+    assert!(!std::path::Path::new(PWNED).exists());
+
+    // 3. Strangers: 200 connections that say nothing or junk, and one that asks for 300
     // streams, at once. The first stream is all an unauthenticated connection gets.
     let started = Instant::now();
     let peak = peak_rss_during(&service, async {
@@ -328,7 +423,7 @@ async fn the_fallback_port_gives_strangers_nothing_and_bounds_what_a_capability_
         mib(peak)
     );
 
-    // 3. The capability holder: 300 streams of the largest frames on an authenticated
+    // 4. The capability holder: 300 streams of the largest frames on an authenticated
     // connection. Back-pressure, not growth.
     let (connection, answer) =
         try_hello(&endpoint, server, &name, &encode_hello(&stolen.capability)).await;
@@ -355,12 +450,72 @@ async fn the_fallback_port_gives_strangers_nothing_and_bounds_what_a_capability_
         mib(peak)
     );
 
+    // 5. The admin endpoint: nothing without the token, nothing under a foreign Host (DNS
+    // rebinding), and what was refused above is counted.
+    let raw = reqwest::Client::builder().no_proxy().build().unwrap();
+    let admin_addr: SocketAddr = ([127, 0, 0, 1], service.admin_port).into();
+    let base = format!("http://{admin_addr}");
+    let token = token_file_locations(admin_addr)
+        .iter()
+        .find_map(|file| read_token_file(file).ok())
+        .expect("the agent wrote its token file");
+    for (method, path) in [
+        ("GET", "/stats"),
+        ("PUT", "/ratio"),
+        ("POST", "/prewarm?instances=256"),
+    ] {
+        let request = raw.request(method.parse().unwrap(), format!("{base}{path}"));
+        let status = request.body("0").send().await.unwrap().status();
+        assert_eq!(status.as_u16(), 401, "{method} {path} without the token");
+    }
+    let rebound = raw
+        .get(format!("{base}/stats"))
+        .bearer_auth(&token)
+        .header("Host", format!("attacker.example:{}", service.admin_port))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(rebound.as_u16(), 403, "a foreign Host");
+    let stats = Admin::new(service.admin_port).stats().await.unwrap();
+    let refused = &stats["refused"];
+    assert!(
+        refused["unauthenticated_connections"].as_u64().unwrap() >= 300,
+        "{refused}"
+    );
+    assert!(
+        refused["remote_calls"].as_u64().unwrap() >= live.len() as u64,
+        "{refused}"
+    );
+    assert_eq!(refused["classes"].as_u64(), Some(2), "{refused}");
+    assert_eq!(refused["resources"].as_u64(), Some(1), "{refused}");
+    assert!(
+        refused["bad_frames"].as_u64().unwrap() > 0,
+        "the flood's frames: {refused}"
+    );
+
     // The victim's request is answered all the same, by the server.
+    platform.hold.store(false, Ordering::SeqCst);
     platform.release.notify_waiters();
     let answer = victim.await.unwrap().unwrap();
     assert_eq!(answer.status, 200);
     assert!(http.send(&Request::get("/api/posts")).await.unwrap().status == 200);
 }
+
+/// The codec's bytes of an empty argument array (`new Object[0]`).
+const EMPTY_ARGS: &[u8] = &[
+    0x01, 0x00, 0x5b, 0x4c, 0x6a, 0x61, 0x76, 0x61, 0x2e, 0x6c, 0x61, 0x6e, 0x67, 0x2e, 0x4f, 0x62,
+    0x6a, 0x65, 0x63, 0x74, 0xbb, 0x01, 0x01,
+];
+
+/// What a ProcessBuilder would create, had it been built and started.
+const PWNED: &str = "/tmp/semifaas-pwned";
+
+/// The codec's bytes of `new Object[] {new ProcessBuilder("touch", "/tmp/semifaas-pwned")}`, as
+/// the runtime's `ObjectCodec.serialize` writes them (class names in ASCII, the last character of
+/// each with its high bit set).
+#[rustfmt::skip]
+const PROCESS_BUILDER_ARGS: &[u8] = &[0x01, 0x00, 0x5b, 0x4c, 0x6a, 0x61, 0x76, 0x61, 0x2e, 0x6c, 0x61, 0x6e, 0x67, 0x2e, 0x4f, 0x62, 0x6a, 0x65, 0x63, 0x74, 0xbb, 0x01, 0x02, 0x01, 0x01, 0x6a, 0x61, 0x76, 0x61, 0x2e, 0x6c, 0x61, 0x6e, 0x67, 0x2e, 0x50, 0x72, 0x6f, 0x63, 0x65, 0x73, 0x73, 0x42, 0x75, 0x69, 0x6c, 0x64, 0x65, 0xf2, 0x01, 0x01, 0x02, 0x6a, 0x61, 0x76, 0x61, 0x2e, 0x75, 0x74, 0x69, 0x6c, 0x2e, 0x41, 0x72, 0x72, 0x61, 0x79, 0x4c, 0x69, 0x73, 0xf4, 0x01, 0x03, 0x01, 0x74, 0x6f, 0x75, 0x63, 0xe8, 0x01, 0x2f, 0x74, 0x6d, 0x70, 0x2f, 0x73, 0x65, 0x6d, 0x69, 0x66, 0x61, 0x61, 0x73, 0x2d, 0x70, 0x77, 0x6e, 0x65, 0xe4, 0x00, 0x00, 0x00, 0x00];
 
 /// A token nobody was given (the probe's own bytes, never the server's random ones).
 fn rand_token(seed: u64) -> [u8; 16] {

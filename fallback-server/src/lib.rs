@@ -83,5 +83,5 @@ pub use protocol::{
     FallbackError, FallbackErrorKind, FallbackKind, FallbackRequest, FallbackResponse, FrameError,
     RequestFrame, LAZY_DATA_METHOD,
 };
-pub use server::{FallbackServer, FallbackServerError, FallbackService};
+pub use server::{FallbackServer, FallbackServerError, FallbackService, ServerCounters};
 pub use tls::{TlsSetupError, ALPN};

@@ -27,18 +27,18 @@ public final class NativeBridge {
 
     static final byte[] HELPER = {(byte) 0xCA, (byte) 0xFE, (byte) 0xBA, (byte) 0xBE, 7};
 
-    static byte[] classBytes(String binaryName) {
+    static Object classBytes(String binaryName) {
         return binaryName.equals("com.example.Helper") ? HELPER : null;
     }
 
     static void learnClass(String handlerKey, String binaryName) {}
 
-    static byte[] resourceBytes(String path) {
+    static Object resourceBytes(String path) {
         return null;
     }
 
     /** Answers a "returned" outcome naming what arrived: remote:scope:ref:method:descriptor:shadow:args. */
-    static byte[] invokeRemote(long scopeId, long refId, String methodName, String descriptor, byte[] args,
+    static Object invokeRemote(long scopeId, long refId, String methodName, String descriptor, byte[] args,
             boolean shadow) {
         String text = "remote:" + scopeId + ":" + refId + ":" + methodName + ":" + descriptor + ":" + shadow + ":"
                 + new String(args, StandardCharsets.UTF_8);

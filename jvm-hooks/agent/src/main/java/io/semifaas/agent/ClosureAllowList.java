@@ -23,28 +23,23 @@ final class ClosureAllowList {
   private ClosureAllowList() {}
 
   static CodecAllowList of(Method handler, CodeSection code) {
-    return of(handler, code, Set.of());
+    return of(handler, code, ClosureReferences.of(code.classBytes()), Set.of());
   }
 
-  /** {@link #of(Method, CodeSection)}, plus what class fallbacks served the handler ({@code served}). */
-  static CodecAllowList of(Method handler, CodeSection code, Set<String> served) {
+  /**
+   * {@link #of(Method, CodeSection)} with the closure's {@code references}, already read, plus
+   * what class fallbacks served the handler ({@code served}).
+   */
+  static CodecAllowList of(
+      Method handler, CodeSection code, ClosureReferences references, Set<String> served) {
     Set<String> names = new HashSet<>(code.classNames());
-    for (byte[] classFile : code.classBytes()) {
-      names.addAll(ClassFileReferences.of(classFile));
-    }
+    names.addAll(references.classes());
     names.add(handler.getDeclaringClass().getName());
     addType(names, handler.getGenericReturnType(), 0);
     for (Type parameter : handler.getGenericParameterTypes()) {
       addType(names, parameter, 0);
     }
     return CodecAllowList.of(names, served);
-  }
-
-  /** The names a class served by fallback adds: itself and every class its code names. */
-  static Set<String> servedNames(String binaryName, byte[] classFile) {
-    Set<String> names = new HashSet<>(ClassFileReferences.of(classFile));
-    names.add(binaryName);
-    return names;
   }
 
   private static void addType(Set<String> names, Type type, int depth) {

@@ -10,17 +10,21 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * One closure per (handler, bean instance), built on first use and registered with the native
  * agent. The receiver is serialized in its own closure scope, so its server-bound fields cross as
- * remote references. A closure is rebuilt when the handler has learned new classes or was
- * invalidated (a class it mutates was demoted); the native side gives changed content a new id. A
- * bean whose closure cannot be built is remembered with the reason, so it is not retried on every
- * call.
+ * remote references; the scope carries the closure's references, which decide the remote calls it
+ * answers. A closure is rebuilt when the handler has learned new classes or was invalidated (a
+ * class it mutates was demoted); the native side gives changed content a new id. A bean whose
+ * closure cannot be built is remembered with the reason, so it is not retried on every call.
+ *
+ * <p>A closure scope is closed as soon as its closure is replaced (invalidated, or its rebuild
+ * failed) or forgotten: its references then no longer answer through its id. Invocations in flight
+ * hold their own scope, whose parent is the closure scope, so they finish undisturbed.
  */
 final class ClosureRegistry {
   /** Entries kept at most; beyond that (prototype-scoped controllers) the cache starts over. */
   static final int MAX_ENTRIES = 4096;
 
   /** A registered closure id and its scope, or why there is none. */
-  record Entry(String closureId, String problem, ExportScope scope, int learnedCount) {}
+  record Entry(String closureId, String problem, RemoteScopes.Open scope, int learnedCount) {}
 
   private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
   private final OffloadBackend backend;
@@ -52,28 +56,56 @@ final class ClosureRegistry {
           // Learned classes grow the closure, the receiver stays: exporting it in the same scope
           // gives its server-bound fields the same references, so its bytes stay the same and
           // the function's warm instances keep running it (FunctionRuntime.install). The scope
-          // stays open: an offload in flight may still answer calls through it.
+          // stays open, with the grown closure's references.
           return build(handlerKey, method, bean, current == null ? null : current.scope);
         });
   }
 
-  /** Forgets the closures of {@code handlerKey}: the next offload rebuilds them. */
+  /** Forgets the closures of {@code handlerKey} and closes their scopes (rebuilt on next use). */
   void invalidate(String handlerKey) {
-    entries.keySet().removeIf(k -> k.handlerKey.equals(handlerKey));
+    entries
+        .entrySet()
+        .removeIf(
+            e -> {
+              if (!e.getKey().handlerKey.equals(handlerKey)) {
+                return false;
+              }
+              RemoteScopes.close(e.getValue().scope);
+              return true;
+            });
   }
 
-  private Entry build(String handlerKey, Method method, Object bean, ExportScope previous) {
+  /**
+   * True when a closure of {@code handlerKey} names {@code className}: a class an instance fetched
+   * is learned only then, so a capability cannot grow the next closure with classes of its choice.
+   */
+  boolean names(String handlerKey, String className) {
+    for (Map.Entry<Key, Entry> e : entries.entrySet()) {
+      RemoteScopes.Open scope = e.getValue().scope;
+      if (scope != null
+          && e.getKey().handlerKey.equals(handlerKey)
+          && scope.code().names(className)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private Entry build(
+      String handlerKey, Method method, Object bean, RemoteScopes.Open previous) {
     int learnedCount = learned.count(handlerKey);
-    ExportScope scope = previous != null ? previous : RemoteScopes.openClosureScope();
+    // The scope of a closure that replaced nothing is opened (registered) only once it is built.
+    ExportScope scope = previous != null ? previous.exports() : new ExportScope(null);
     byte[] receiver;
     try {
       receiver = ObjectCodec.serialize(bean, scope);
     } catch (CodecException e) {
-      closeIfOwn(scope, previous);
+      RemoteScopes.close(previous);
       return new Entry(null, "receiver cannot be serialized: " + e.getMessage(), null, learnedCount);
     }
     CodeSection code = collector.collect(bean, method, learned.of(handlerKey));
-    scope.allow(ClosureAllowList.of(method, code, Dispatcher.SERVED.names()));
+    ClosureReferences references = ClosureReferences.of(code.classBytes());
+    scope.allow(ClosureAllowList.of(method, code, references, Dispatcher.SERVED.names()));
     try {
       String id =
           backend.registerClosure(
@@ -85,20 +117,17 @@ final class ClosureRegistry {
               code.namesArray(),
               code.bytesArray());
       if (id == null) {
-        closeIfOwn(scope, previous);
+        RemoteScopes.close(previous);
         return new Entry(null, "the native agent returned no closure id", null, learnedCount);
       }
-      return new Entry(id, null, scope, learnedCount);
+      return new Entry(
+          id,
+          null,
+          RemoteScopes.openClosureScope(scope, references),
+          learnedCount);
     } catch (IllegalArgumentException e) {
-      closeIfOwn(scope, previous);
+      RemoteScopes.close(previous);
       return new Entry(null, "closure rejected: " + e.getMessage(), null, learnedCount);
-    }
-  }
-
-  /** Closes a scope this build opened; a previous closure's may still serve offloads in flight. */
-  private static void closeIfOwn(ExportScope scope, ExportScope previous) {
-    if (scope != previous) {
-      RemoteScopes.close(scope);
     }
   }
 

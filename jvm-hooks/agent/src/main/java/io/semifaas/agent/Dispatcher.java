@@ -48,6 +48,18 @@ public final class Dispatcher {
     return run == null ? null : run.handlerKey;
   }
 
+  /**
+   * An instance running {@code handlerKey} fetched {@code binaryName} by fallback: learned for the
+   * handler's next closure when its closure's code names it (see {@link
+   * HandlerDispatcher#learnFetched}).
+   */
+  static void learnFetched(String handlerKey, String binaryName) {
+    HandlerDispatcher dispatcher = current;
+    if (dispatcher != null) {
+      dispatcher.learnFetched(handlerKey, binaryName);
+    }
+  }
+
   /** Removes the dispatcher (tests). */
   static void uninstall() {
     current = null;

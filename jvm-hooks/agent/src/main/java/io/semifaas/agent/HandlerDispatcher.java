@@ -60,6 +60,7 @@ final class HandlerDispatcher {
   private final OffloadBackend backend;
   private final ApplicationClassLoaders classLoaders;
   private final ClosureRegistry closures;
+  private final LearnedClasses learned;
   private final JavaSettings settings;
   private final Map<Method, Map<Class<?>, Handler>> handlers = new ConcurrentHashMap<>();
   private final Map<String, AtomicInteger> localRuns = new ConcurrentHashMap<>();
@@ -79,6 +80,7 @@ final class HandlerDispatcher {
     this.backend = backend;
     this.classLoaders = classLoaders;
     this.closures = new ClosureRegistry(backend, collector, learned);
+    this.learned = learned;
     this.settings = settings;
   }
 
@@ -133,7 +135,7 @@ final class HandlerDispatcher {
     if (closure.problem() != null) {
       return;
     }
-    ExportScope probe = new ExportScope(closure.scope());
+    ExportScope probe = new ExportScope(closure.scope().exports());
     try {
       // Replayed with its context, a sample warms the path a real invocation takes.
       Object[] sample =
@@ -155,7 +157,8 @@ final class HandlerDispatcher {
       return new Local(key);
     }
     Object[] arguments = args == null ? new Object[0] : args;
-    ExportScope scope = RemoteScopes.openInvocationScope(closure.scope());
+    RemoteScopes.Open open = RemoteScopes.openInvocationScope(closure.scope());
+    ExportScope scope = open.exports();
     try {
       byte[] argBytes;
       try {
@@ -179,7 +182,7 @@ final class HandlerDispatcher {
       }
       return decision;
     } finally {
-      RemoteScopes.close(scope);
+      RemoteScopes.close(open);
     }
   }
 
@@ -301,6 +304,16 @@ final class HandlerDispatcher {
             + " that may write; the handler is not run again here, so none is done twice";
     backend.recordAbandoned(key, reason);
     return new Offloaded(OffloadedCall.threw(new OffloadAbandonedException(key, reason)));
+  }
+
+  /**
+   * An instance running {@code handlerKey} fetched {@code binaryName} (served from the
+   * application's own code): it joins the handler's next closure when its closure's code names it.
+   */
+  void learnFetched(String handlerKey, String binaryName) {
+    if (closures.names(handlerKey, binaryName)) {
+      learned.record(handlerKey, binaryName);
+    }
   }
 
   /** Arguments the function gets by value (not as references or snapshots). */

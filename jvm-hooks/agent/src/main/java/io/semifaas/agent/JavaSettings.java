@@ -45,6 +45,8 @@ record JavaSettings(int shadowSamples, double verifyShare) {
     RemoteClasses.configure(config.get(REMOTE_CLASSES), config.get(COPY_CLASSES));
     CodecAllowList.configure(config.get(CodecAllowList.KEY));
     ReadOnlyMethods.configure(config.get(READ_ONLY_METHODS));
+    RemoteCallAllowList.configure(config.get(RemoteCallAllowList.KEY));
+    DeniedResources.configure(config.get(DeniedResources.KEY));
     PlacementHeader.configure(config.get(PlacementHeader.KEY));
     return new JavaSettings(shadowSamples, verifyShare);
   }

@@ -48,16 +48,20 @@ public final class NativeBridge {
   static native void recordVerified(String handlerKey, String mismatch);
 
   /**
-   * Called by the native side: the class file of {@code binaryName}, or null. Never throws. What
-   * it serves, the server may decode from then on (ServedClasses).
+   * Called by the native side: the class file of {@code binaryName} (a {@code byte[]}), null when
+   * the application has no such class, or a {@code String} saying why it is withheld (not the
+   * application's code). Never throws. What it serves, the server may decode and call from then on
+   * (ServedClasses).
    */
-  static byte[] classBytes(String binaryName) {
+  static Object classBytes(String binaryName) {
     try {
       byte[] classFile = ApplicationClassLoaders.shared().classBytes(binaryName);
       if (classFile != null) {
-        Dispatcher.SERVED.add(ClosureAllowList.servedNames(binaryName, classFile));
+        Dispatcher.SERVED.add(binaryName, classFile);
       }
       return classFile;
+    } catch (ApplicationClassLoaders.Withheld e) {
+      return e.getMessage();
     } catch (Throwable t) {
       return null;
     }
@@ -65,11 +69,12 @@ public final class NativeBridge {
 
   /**
    * Called by the native side after an instance running {@code handlerKey} fetched {@code
-   * binaryName} by fallback: the handler's next closure carries it. Never throws.
+   * binaryName} by fallback: the handler's next closure carries it if its closure's code names it.
+   * Never throws.
    */
   static void learnClass(String handlerKey, String binaryName) {
     try {
-      Dispatcher.LEARNED.record(handlerKey, binaryName);
+      Dispatcher.learnFetched(handlerKey, binaryName);
     } catch (Throwable t) {
       // Learning is an optimisation; the class is fetched again next time.
     }
@@ -77,9 +82,10 @@ public final class NativeBridge {
 
   /**
    * Called by the native side for a function's {@code InvokeRemote} fallback: outcome bytes (0
-   * returned, 1 threw, 2 refused or failed). Never throws.
+   * returned, 1 threw, 2 failed), or a {@code String} saying why the call is refused (a method the
+   * closure's code does not call). Never throws.
    */
-  static byte[] invokeRemote(
+  static Object invokeRemote(
       long scopeId,
       long refId,
       String methodName,
@@ -93,10 +99,16 @@ public final class NativeBridge {
     }
   }
 
-  /** Called by the native side: the resource at {@code path}, or null. Never throws. */
-  static byte[] resourceBytes(String path) {
+  /**
+   * Called by the native side: the resource at {@code path} (a {@code byte[]}), null when the
+   * application has none, or a {@code String} saying why it is withheld (the deny list, or not the
+   * application's code). Never throws.
+   */
+  static Object resourceBytes(String path) {
     try {
       return ApplicationClassLoaders.shared().resourceBytes(path);
+    } catch (ApplicationClassLoaders.Withheld e) {
+      return e.getMessage();
     } catch (Throwable t) {
       return null;
     }

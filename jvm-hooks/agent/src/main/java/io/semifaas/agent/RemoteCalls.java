@@ -12,31 +12,44 @@ import io.semifaas.common.RemoteRef;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Answers a function's call on a remote reference (docs/internals.md, "Remote references"): finds
- * the exported object in the invocation's scope or its closure's, decodes the arguments (turning
+ * the exported object in the invocation's scope or its closure's, refuses a method the closure's
+ * code does not call ({@link RemoteCallAllowList}), decodes the arguments (turning
  * references back into the real objects), calls the real object (so Spring's proxies, transactions
- * and caches apply) and encodes the result in the same scope. Always returns outcome bytes.
+ * and caches apply) and encodes the result in the same scope. Returns outcome bytes, or the
+ * refusal's text for a method the closure's code does not call (the native side counts those).
  */
 final class RemoteCalls {
   private static final System.Logger LOG = System.getLogger("io.semifaas.agent");
 
   private RemoteCalls() {}
 
-  static byte[] invoke(
+  static Object invoke(
       long scopeId,
       long refId,
       String methodName,
       String descriptor,
       byte[] args,
       boolean shadow) {
-    ExportScope scope = scopeId == 0 ? RemoteScopes.closureScopeOf(refId) : RemoteScopes.get(scopeId);
+    RemoteScopes.Open open =
+        scopeId == 0 ? RemoteScopes.closureScopeOf(refId) : RemoteScopes.get(scopeId);
+    ExportScope scope = open == null ? null : open.exports();
     Object target = scope == null ? null : scope.resolve(refId);
     if (target == null) {
       return Outcome.failed("reference " + refId + " was not exported to this invocation");
     }
     String presented = RemoteClasses.presentedName(target);
+    String refusal =
+        RemoteCallAllowList.refusal(
+            open.code(), Dispatcher.SERVED, target.getClass(), presented, methodName, descriptor);
+    if (refusal != null) {
+      logRefusal(presented, methodName, refusal);
+      return refusal;
+    }
     int sequence = scope.nextCallSequence();
     LOG.log(
         System.Logger.Level.DEBUG,
@@ -102,6 +115,18 @@ final class RemoteCalls {
     }
   }
 
+  /** Refusals logged, by class and method: once each, so a flood of calls is no flood of logs. */
+  private static final Set<String> LOGGED_REFUSALS = ConcurrentHashMap.newKeySet();
+
+  private static final int MAX_LOGGED_REFUSALS = 1000;
+
+  private static void logRefusal(String presented, String methodName, String refusal) {
+    if (LOGGED_REFUSALS.size() < MAX_LOGGED_REFUSALS
+        && LOGGED_REFUSALS.add(presented + "#" + methodName)) {
+      LOG.log(System.Logger.Level.WARNING, "semifaas: {0}", refusal);
+    }
+  }
+
   /**
    * The result, with the server's state of the arguments the function holds copies of, so that
    * what the call assigned to them (a generated id) reaches the function. Arguments that cannot
@@ -164,11 +189,11 @@ final class RemoteCalls {
   }
 
   /**
-   * The instance method with that name and descriptor, made callable; or null. Any method the
-   * handler could call locally can be called remotely: public ones, and the package-private and
-   * protected ones of the application's classes (a package-private {@code @Transactional}
-   * service). The most derived declaration wins, so a Spring proxy's override (which applies the
-   * transaction) is the one called.
+   * The instance method with that name and descriptor, made callable; or null. Of the methods the
+   * closure's code calls, any it could call locally can be called remotely: public ones, and the
+   * package-private and protected ones of the application's classes (a package-private {@code
+   * @Transactional} service). The most derived declaration wins, so a Spring proxy's override
+   * (which applies the transaction) is the one called.
    */
   static Method find(Class<?> type, String name, String descriptor) {
     for (Method m : type.getMethods()) {

@@ -8,44 +8,60 @@ import java.util.concurrent.ConcurrentHashMap;
  * The export scopes the native side may name in a remote call: closure scopes (alive while their
  * closure is registered) and invocation scopes (open from argument serialization until the outcome
  * is decoded). Scope id 0 names no invocation: only closure scopes answer (prewarm shadow calls).
+ * Each scope carries what its closure's code refers to: the remote calls it may answer.
  */
 final class RemoteScopes {
-  private static final Map<Long, ExportScope> OPEN = new ConcurrentHashMap<>();
-  private static final Map<Long, ExportScope> CLOSURE_SCOPES = new ConcurrentHashMap<>();
+  /** An export scope open to remote calls, and the references of the closure it serves. */
+  record Open(ExportScope exports, ClosureReferences code) {
+    long id() {
+      return exports.id();
+    }
+  }
+
+  private static final Map<Long, Open> OPEN = new ConcurrentHashMap<>();
+  private static final Map<Long, Open> CLOSURE_SCOPES = new ConcurrentHashMap<>();
 
   private RemoteScopes() {}
 
-  /** A new closure scope, open until {@link #close}. */
-  static ExportScope openClosureScope() {
-    ExportScope scope = new ExportScope(null);
+  /**
+   * Opens closure scope {@code exports} for a closure whose code refers to {@code code}, until
+   * {@link #close}. A closure grown by learned classes opens its predecessor's scope again with
+   * its larger references: invocations already in flight keep the references they started with.
+   */
+  static Open openClosureScope(ExportScope exports, ClosureReferences code) {
+    Open scope = new Open(exports, code);
     OPEN.put(scope.id(), scope);
     CLOSURE_SCOPES.put(scope.id(), scope);
     return scope;
   }
 
   /** A new invocation scope under {@code closureScope}, open until {@link #close}. */
-  static ExportScope openInvocationScope(ExportScope closureScope) {
-    ExportScope scope = new ExportScope(closureScope);
+  static Open openInvocationScope(Open closureScope) {
+    Open scope = new Open(new ExportScope(closureScope.exports()), closureScope.code());
     OPEN.put(scope.id(), scope);
     return scope;
   }
 
-  static void close(ExportScope scope) {
+  /**
+   * Closes {@code scope}: its id no longer answers. Invocation scopes hold their closure scope
+   * themselves, so closing a closure scope leaves the invocations in flight under it working.
+   */
+  static void close(Open scope) {
     if (scope != null) {
-      OPEN.remove(scope.id());
-      CLOSURE_SCOPES.remove(scope.id());
+      OPEN.remove(scope.id(), scope);
+      CLOSURE_SCOPES.remove(scope.id(), scope);
     }
   }
 
   /** The open scope {@code id}, or null. */
-  static ExportScope get(long id) {
+  static Open get(long id) {
     return OPEN.get(id);
   }
 
   /** The closure scope that exported {@code refId}, or null. */
-  static ExportScope closureScopeOf(long refId) {
-    for (ExportScope scope : CLOSURE_SCOPES.values()) {
-      if (scope.resolve(refId) != null) {
+  static Open closureScopeOf(long refId) {
+    for (Open scope : CLOSURE_SCOPES.values()) {
+      if (scope.exports().resolve(refId) != null) {
         return scope;
       }
     }

@@ -4,7 +4,7 @@ import java.io.ByteArrayInputStream;
 import java.io.InputStream;
 
 /** A server object reached by reference: state, a read, a write, a failure, a server-bound result. */
-public class Counter {
+public class Counter implements Clearable {
   int count;
 
   public int increment(int by) {
@@ -43,6 +43,26 @@ public class Counter {
 
   public void fail(String message) {
     throw new IllegalStateException(message);
+  }
+
+  @Override
+  public void clear() {
+    count = 0;
+  }
+
+  /** Called by no closure's code. */
+  public void wipe() {
+    count = -100;
+  }
+
+  /** Called by no closure's code; closure code calls a list's {@code size()}. */
+  public int size() {
+    return count;
+  }
+
+  /** Called only by {@link CounterDrainer}, code a function fetches by class fallback. */
+  public void drain() {
+    count = -1;
   }
 
   public InputStream open() {

@@ -268,11 +268,63 @@ class DispatcherTest {
     try (var in = getClass().getClassLoader().getResourceAsStream("com/example/shop/Item.class")) {
       expected = in.readAllBytes();
     }
-    assertArrayEquals(expected, NativeBridge.classBytes("com.example.shop.Item"));
-    assertArrayEquals(expected, NativeBridge.resourceBytes("com/example/shop/Item.class"));
+    assertArrayEquals(expected, (byte[]) NativeBridge.classBytes("com.example.shop.Item"));
+    assertArrayEquals(
+        expected, (byte[]) NativeBridge.resourceBytes("com/example/shop/Item.class"));
     assertNull(NativeBridge.classBytes("com.example.shop.Absent"));
     assertNull(NativeBridge.classBytes("com/example/shop/Item"));
     assertNull(NativeBridge.classBytes(null));
     assertNull(NativeBridge.resourceBytes("x".repeat(5000)));
+  }
+
+  @Test
+  void fallbackCallbacksWithholdWhatIsNotTheApplicationsOwnCode() {
+    call(new ShopController(), "greet", "ann");
+    assertEquals(
+        "class io.semifaas.agent.NativeBridge is the agent's, not the application's code",
+        NativeBridge.classBytes("io.semifaas.agent.NativeBridge"));
+    String jdk = (String) NativeBridge.classBytes("java.lang.String");
+    assertEquals("class java.lang.String is withheld: it is not the application's code", jdk);
+    // By resource name too: the agent's own classes, wherever they sit on the class path.
+    String agent = (String) NativeBridge.resourceBytes("io/semifaas/agent/NativeBridge.class");
+    assertTrue(agent.contains("is withheld: it is not the application's code"), agent);
+    assertInstanceOf(
+        String.class, NativeBridge.resourceBytes("java/lang/Object.class"), "the JDK's");
+  }
+
+  @Test
+  void deniedResourcesAreWithheldEvenWhenTheApplicationHasThem() {
+    call(new ShopController(), "greet", "ann");
+    assertInstanceOf(byte[].class, NativeBridge.resourceBytes("com/example/shop/prices.txt"));
+    for (String denied :
+        List.of(
+            "application.properties",
+            "/config/application-prod.yml",
+            "bootstrap.yaml",
+            "certs/server.P12",
+            "tls/server.pem",
+            "id.key",
+            "trust.truststore")) {
+      Object answer = NativeBridge.resourceBytes(denied);
+      assertInstanceOf(String.class, answer, denied);
+      assertTrue(
+          ((String) answer).contains("is withheld: it matches")
+              && ((String) answer).contains(DeniedResources.KEY),
+          (String) answer);
+    }
+    assertEquals(
+        "resource application.properties is withheld: it matches 'application*.properties', which"
+            + " the server never serves (configuration and key material; see "
+            + DeniedResources.KEY
+            + ")",
+        NativeBridge.resourceBytes("application.properties"));
+    try {
+      DeniedResources.configure("com/example/shop/*.txt, secrets.json");
+      assertInstanceOf(String.class, NativeBridge.resourceBytes("com/example/shop/prices.txt"));
+      assertInstanceOf(String.class, NativeBridge.resourceBytes("a/b/SECRETS.json"));
+      assertNull(NativeBridge.resourceBytes("a/b/other.json"), "absent, not withheld");
+    } finally {
+      DeniedResources.configure(null);
+    }
   }
 }

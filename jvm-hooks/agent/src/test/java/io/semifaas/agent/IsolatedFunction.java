@@ -103,10 +103,11 @@ final class IsolatedFunction {
     protected Class<?> findClass(String name) throws ClassNotFoundException {
       byte[] bytes = code.get(name);
       if (bytes == null) {
-        bytes = NativeBridge.classBytes(name);
-        if (bytes == null) {
-          throw new ClassNotFoundException(name);
+        Object served = NativeBridge.classBytes(name);
+        if (!(served instanceof byte[] found)) {
+          throw new ClassNotFoundException(name + (served == null ? "" : ": " + served));
         }
+        bytes = found;
         fetched.add(name);
       }
       return defineClass(name, bytes, 0, bytes.length);

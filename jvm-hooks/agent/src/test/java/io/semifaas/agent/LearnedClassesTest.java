@@ -60,6 +60,27 @@ class LearnedClassesTest {
   }
 
   @Test
+  void aFetchedClassIsLearnedOnlyWhenTheHandlersClosureNamesIt() throws Exception {
+    // A handler key of its own: the learned classes are shared by the tests.
+    String key = "com.example.blog.BlogController#echo(fetch)";
+    Method echo = echo();
+    NativeBridge.learnClass(ECHO, "com.example.blog.Tally");
+    assertFalse(learned.of(ECHO).contains("com.example.blog.Tally"), "no closure names it yet");
+    backend.offload = true;
+    Dispatcher.onExit(Dispatcher.onEnter(echo, new BlogController(), new Object[] {"a"}));
+
+    NativeBridge.learnClass(ECHO, "com.example.shop.Discount");
+    NativeBridge.learnClass(ECHO, "com.example.blog.Tally");
+    NativeBridge.learnClass(key, "com.example.blog.Tally");
+    List<String> names = learned.of(ECHO);
+    assertTrue(names.contains("com.example.blog.Tally"), names.toString());
+    assertFalse(
+        names.contains("com.example.shop.Discount"),
+        "a capability cannot grow the next closure with a class its code does not name");
+    assertEquals(List.of(), learned.of(key), "a handler without a closure learns nothing");
+  }
+
+  @Test
   void theNextOffloadShipsTheLearnedClassesInARebuiltClosure() throws Exception {
     BlogController bean = new BlogController();
     backend.offload = true;

@@ -1,13 +1,16 @@
 package io.semifaas.agent;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.example.blog.Counter;
+import com.example.blog.CounterClient;
 import com.example.blog.Draft;
 import io.semifaas.common.ArgumentUpdates;
 import io.semifaas.common.CodecAllowList;
@@ -19,6 +22,7 @@ import io.semifaas.common.RemoteClasses;
 import io.semifaas.common.RemoteRef;
 import java.io.InputStream;
 import java.lang.reflect.Method;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -27,26 +31,37 @@ import org.junit.jupiter.api.Test;
 class RemoteCallsTest {
   private static final ClassLoader LOADER = RemoteCallsTest.class.getClassLoader();
 
-  private ExportScope closureScope;
+  private RemoteScopes.Open closureScope;
+  private RemoteScopes.Open invocationScope;
   private ExportScope invocation;
   private Counter counter;
   private RemoteRef ref;
 
   @BeforeEach
-  void open() {
+  void open() throws Exception {
     RemoteClasses.configure("com.example.blog.Counter", null);
-    closureScope = RemoteScopes.openClosureScope();
-    invocation = RemoteScopes.openInvocationScope(closureScope);
+    closureScope = RemoteScopes.openClosureScope(new ExportScope(null), closureCode());
+    invocationScope = RemoteScopes.openInvocationScope(closureScope);
+    invocation = invocationScope.exports();
     counter = new Counter();
     ref = invocation.export(counter);
   }
 
+  /** The references of a closure whose code is {@link CounterClient}. */
+  private static ClosureReferences closureCode() throws Exception {
+    try (InputStream in =
+        LOADER.getResourceAsStream(CounterClient.class.getName().replace('.', '/') + ".class")) {
+      return ClosureReferences.of(List.of(in.readAllBytes()));
+    }
+  }
+
   @AfterEach
-  void close() {
-    RemoteScopes.close(invocation);
+  void close() throws Exception {
+    RemoteScopes.close(invocationScope);
     RemoteScopes.close(closureScope);
     RemoteClasses.configure(null, null);
     ReadOnlyMethods.configure(null);
+    RemoteCallAllowList.configure(null);
     CodecAllowList.configure(null);
   }
 
@@ -59,7 +74,19 @@ class RemoteCallsTest {
     throw new AssertionError(name);
   }
 
-  private byte[] call(ExportScope scope, long refId, String name, boolean shadow, Object... args)
+  /** The outcome bytes of an answer that is no refusal. */
+  static byte[] outcome(Object answer) {
+    assertFalse(answer instanceof String, () -> "refused: " + answer);
+    return (byte[]) answer;
+  }
+
+  /** The reason of an answer that is a refusal (the native side counts these). */
+  static String refusal(Object answer) {
+    assertTrue(answer instanceof String, "a refusal, not outcome bytes");
+    return (String) answer;
+  }
+
+  private Object answer(ExportScope scope, long refId, String name, boolean shadow, Object... args)
       throws CodecException {
     return NativeBridge.invokeRemote(
         scope == null ? 0 : scope.id(),
@@ -68,6 +95,75 @@ class RemoteCallsTest {
         descriptor(name),
         ObjectCodec.serialize(args, scope),
         shadow);
+  }
+
+  private byte[] call(ExportScope scope, long refId, String name, boolean shadow, Object... args)
+      throws CodecException {
+    return outcome(answer(scope, refId, name, shadow, args));
+  }
+
+  @Test
+  void aMethodTheClosuresCodeNeverCallsIsRefusedByName() throws Exception {
+    assertEquals(
+        "remote call refused: com.example.blog.Counter#wipe()V is not called by the closure's"
+            + " code; to allow it, add com.example.blog.Counter#wipe to semifaas.remote.allow",
+        refusal(answer(invocation, ref.id(), "wipe", false)));
+    assertEquals(0, counter.getCount(), "untouched");
+    counter.increment(4);
+    // The closure calls size() on a List only: a Counter is no List.
+    refusal(answer(invocation, ref.id(), "size", false));
+  }
+
+  @Test
+  void aMethodTheClosureCallsThroughAnInterfaceIsServed() throws Exception {
+    counter.increment(7);
+    assertEquals(Outcome.RETURNED, Outcome.tag(call(invocation, ref.id(), "clear", false)));
+    assertEquals(0, counter.getCount());
+    // The runtime's own calls on any proxy: no closure code names them.
+    assertEquals(
+        counter.hashCode(),
+        Outcome.body(
+            outcome(
+                NativeBridge.invokeRemote(
+                    invocation.id(), ref.id(), "hashCode", "()I",
+                    ObjectCodec.serialize(new Object[0]), false)),
+            LOADER));
+  }
+
+  @Test
+  void aMethodThatCodeServedByClassFallbackCallsIsServed() throws Exception {
+    refusal(answer(invocation, ref.id(), "drain", false));
+    String helper = "com.example.blog.CounterDrainer";
+    byte[] classFile;
+    try (var in = LOADER.getResourceAsStream(helper.replace('.', '/') + ".class")) {
+      classFile = in.readAllBytes();
+    }
+    Dispatcher.SERVED.add(helper, classFile);
+    assertEquals(Outcome.RETURNED, Outcome.tag(call(invocation, ref.id(), "drain", false)));
+    assertEquals(-1, counter.getCount());
+  }
+
+  @Test
+  void configuredAdditionsAreServed() throws Exception {
+    RemoteCallAllowList.configure(
+        "com.example.blog.Clearable#unrelated, com.example.blog.Counter#wipe");
+    assertEquals(Outcome.RETURNED, Outcome.tag(call(invocation, ref.id(), "wipe", false)));
+    assertEquals(-100, counter.getCount());
+    // With a descriptor, only that overload; naming a supertype covers the object too.
+    RemoteCallAllowList.configure("java.lang.Object#size()I");
+    assertEquals(-100, Outcome.body(call(invocation, ref.id(), "size", false), LOADER));
+    RemoteCallAllowList.configure("com.example.blog.Counter#size(I)I");
+    refusal(answer(invocation, ref.id(), "size", false));
+  }
+
+  @Test
+  void malformedAdditionsAreAConfigurationError() {
+    for (String bad : List.of("wipe", "#wipe", "com.example.Counter#", "a.B#(I)V", "a.B#m(I")) {
+      ConfigException e =
+          assertThrows(ConfigException.class, () -> RemoteCallAllowList.configure(bad), bad);
+      assertTrue(e.getMessage().startsWith("semifaas.remote.allow entries are"), e.getMessage());
+      assertTrue(e.getMessage().endsWith("not '" + bad + "'"), e.getMessage());
+    }
   }
 
   @Test
@@ -104,9 +200,9 @@ class RemoteCallsTest {
 
   @Test
   void referencesOfOtherInvocationsAreRefused() throws Exception {
-    ExportScope other = RemoteScopes.openInvocationScope(closureScope);
+    RemoteScopes.Open other = RemoteScopes.openInvocationScope(closureScope);
     try {
-      byte[] outcome = call(other, ref.id(), "getCount", false);
+      byte[] outcome = call(other.exports(), ref.id(), "getCount", false);
       assertEquals(Outcome.FAILED, Outcome.tag(outcome));
       assertEquals(
           "reference " + ref.id() + " was not exported to this invocation",
@@ -114,7 +210,7 @@ class RemoteCallsTest {
     } finally {
       RemoteScopes.close(other);
     }
-    RemoteScopes.close(invocation);
+    RemoteScopes.close(invocationScope);
     byte[] closed = call(invocation, ref.id(), "getCount", false);
     assertEquals(Outcome.FAILED, Outcome.tag(closed));
     assertEquals(0, counter.getCount());
@@ -123,7 +219,7 @@ class RemoteCallsTest {
   @Test
   void closureScopeReferencesAnswerEveryInvocationAndShadowCalls() throws Exception {
     Counter shared = new Counter();
-    RemoteRef sharedRef = closureScope.export(shared);
+    RemoteRef sharedRef = closureScope.exports().export(shared);
     assertEquals(1, Outcome.body(call(invocation, sharedRef.id(), "increment", false, 1), LOADER));
     // Scope 0: a prewarm's shadow call, answered from closure scopes only.
     assertEquals(1, Outcome.body(call(null, sharedRef.id(), "getCount", true), LOADER));
@@ -148,23 +244,36 @@ class RemoteCallsTest {
   @Test
   void badInputGetsAClearFailure() throws Exception {
     byte[] garbage =
-        NativeBridge.invokeRemote(
-            invocation.id(), ref.id(), "increment", descriptor("increment"), new byte[] {9}, false);
+        outcome(
+            NativeBridge.invokeRemote(
+                invocation.id(), ref.id(), "increment", descriptor("increment"), new byte[] {9},
+                false));
     assertEquals(Outcome.FAILED, Outcome.tag(garbage));
     assertTrue(
         ((String) Outcome.body(garbage, LOADER)).startsWith("decoding the arguments of increment"));
-    byte[] missing =
-        NativeBridge.invokeRemote(
-            invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
-            false);
+    String missing =
+        refusal(
+            NativeBridge.invokeRemote(
+                invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
+                false));
+    assertEquals(
+        "remote call refused: com.example.blog.Counter#explode()V is not called by the closure's"
+            + " code; to allow it, add com.example.blog.Counter#explode to semifaas.remote.allow",
+        missing);
+    RemoteCallAllowList.configure("com.example.blog.Counter#explode");
     assertEquals(
         "com.example.blog.Counter has no method explode()V that can be called remotely",
-        Outcome.body(missing, LOADER));
-    byte[] hidden =
+        Outcome.body(
+            outcome(
+                NativeBridge.invokeRemote(
+                    invocation.id(), ref.id(), "explode", "()V",
+                    ObjectCodec.serialize(new Object[0]), false)),
+            LOADER));
+    Object hidden =
         NativeBridge.invokeRemote(
             invocation.id(), ref.id(), "secret", "()I", ObjectCodec.serialize(new Object[0]),
             false);
-    assertEquals(Outcome.FAILED, Outcome.tag(hidden), "a private method is no one else's to call");
+    refusal(hidden); // a private method is no one else's to call, nor does the closure call it
     assertEquals(0, counter.getCount());
     assertNotNull(invocation.resolve(ref.id()), "the export survives bad calls");
   }
@@ -206,8 +315,9 @@ class RemoteCallsTest {
 
   /** Arguments as a function writes them: with its own hooks, not the server's scope. */
   private byte[] callAsFunction(String name, Object... args) throws CodecException {
-    return NativeBridge.invokeRemote(
-        invocation.id(), ref.id(), name, descriptor(name), ObjectCodec.serialize(args), false);
+    return outcome(
+        NativeBridge.invokeRemote(
+            invocation.id(), ref.id(), name, descriptor(name), ObjectCodec.serialize(args), false));
   }
 
   @Test
@@ -230,7 +340,7 @@ class RemoteCallsTest {
         ((String) Outcome.body(command, LOADER)).lines().findFirst().orElseThrow());
 
     // The closure's own classes (its code references Draft) are decoded.
-    closureScope.allow(CodecAllowList.of(java.util.Set.of(Draft.class.getName())));
+    closureScope.exports().allow(CodecAllowList.of(java.util.Set.of(Draft.class.getName())));
     byte[] stored = callAsFunction("store", new Draft("listed"));
     assertEquals(Outcome.RETURNED, Outcome.tag(stored));
     assertEquals(1, counter.getCount());

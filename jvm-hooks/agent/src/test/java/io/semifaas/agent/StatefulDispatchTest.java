@@ -179,8 +179,10 @@ class StatefulDispatchTest {
             byte[] receiver = backend.receivers.get(backend.receivers.size() - 1);
             RemoteRef tally = (RemoteRef) receiverField(receiver, "tally");
             byte[] outcome =
-                NativeBridge.invokeRemote(
-                    scopeId, tally.id(), method, descriptor, ObjectCodec.serialize(args), false);
+                RemoteCallsTest.outcome(
+                    NativeBridge.invokeRemote(
+                        scopeId, tally.id(), method, descriptor, ObjectCodec.serialize(args),
+                        false));
             assertEquals(Outcome.RETURNED, Outcome.tag(outcome), new String(outcome));
           } catch (Exception e) {
             throw new AssertionError(e);

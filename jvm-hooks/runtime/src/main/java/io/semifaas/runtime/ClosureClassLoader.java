@@ -28,7 +28,13 @@ public final class ClosureClassLoader extends ClassLoader {
     registerAsParallelCapable();
   }
 
-  private static final String SHARED_PREFIX = "io.semifaas.common.";
+  /**
+   * Runtime packages the closure's classes may link against: the codec's own types, and the base
+   * classes of the accessors Kryo's reflectasm generates into this loader (for a closure class's
+   * package-private constructor). Never fetched from the server, which does not serve them.
+   */
+  private static final List<String> SHARED_PREFIXES =
+      List.of("io.semifaas.common.", "io.semifaas.shaded.reflectasm.");
 
   private final String closureId;
   /** Closure classes not defined yet (their bytes are dropped once defined). */
@@ -60,8 +66,10 @@ public final class ClosureClassLoader extends ClassLoader {
   /** The codec's own types (references, snapshots) are the runtime's, so they decode as such. */
   @Override
   protected Class<?> loadClass(String name, boolean resolve) throws ClassNotFoundException {
-    if (name.startsWith(SHARED_PREFIX)) {
-      return ClosureClassLoader.class.getClassLoader().loadClass(name);
+    for (String prefix : SHARED_PREFIXES) {
+      if (name.startsWith(prefix)) {
+        return ClosureClassLoader.class.getClassLoader().loadClass(name);
+      }
     }
     return super.loadClass(name, resolve);
   }
