@@ -79,7 +79,10 @@ impl RefusedReport {
     /// `(what, count)` for the metric's `what` label.
     pub fn by_kind(&self) -> [(&'static str, u64); 6] {
         [
-            ("unauthenticated_connection", self.unauthenticated_connections),
+            (
+                "unauthenticated_connection",
+                self.unauthenticated_connections,
+            ),
             ("connection_over_capacity", self.connections_over_capacity),
             ("bad_frame", self.bad_frames),
             ("remote_call", self.remote_calls),

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     policy::Ratios,
-    refusals::{RefusedReport, Refusals},
+    refusals::{Refusals, RefusedReport},
 };
 
 /// Why an offload did not produce a usable result (the handler then ran locally).
