@@ -10,7 +10,8 @@
 //! - with a stolen capability, the server serves only the application's own code: its
 //!   configuration (`application.properties`), the agent's and the JDK's classes are withheld by
 //!   name; a method the closure's code never calls is refused on every live reference; a
-//!   `ProcessBuilder` sent as an argument is refused by name before anything of it is built; and
+//!   `ProcessBuilder` sent as an argument, and a harmless class of the blog's marked
+//!   `@CodecForbidden`, are refused by name before anything of them is built; and
 //!   300 streams of the largest frames still leave the service within 50 MB;
 //! - the admin endpoint answers 401 without its token and 403 under a foreign `Host`, and its
 //!   `/stats` counts every refusal above.
@@ -378,6 +379,25 @@ async fn the_fallback_port_gives_strangers_nothing_and_bounds_what_a_capability_
         "{text}"
     );
     assert!(!std::path::Path::new(PWNED).exists());
+    // The same for a harmless class of the blog's that it marks as never to be decoded.
+    let command = "io.semifaas.samples.blog.maintenance.ReindexCommand";
+    let outcome = client
+        .invoke_remote(
+            capability,
+            live[0],
+            "equals",
+            "(Ljava/lang/Object;)Z",
+            one_object_of(command),
+        )
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&outcome[1..]).into_owned();
+    assert!(
+        text.contains(&format!(
+            "the input holds a {command} (marked @CodecForbidden), which is never decoded"
+        )),
+        "{text}"
+    );
 
     // 3. Strangers: 200 connections that say nothing or junk, and one that asks for 300
     // streams, at once. The first stream is all an unauthenticated connection gets.
@@ -507,6 +527,18 @@ const EMPTY_ARGS: &[u8] = &[
     0x01, 0x00, 0x5b, 0x4c, 0x6a, 0x61, 0x76, 0x61, 0x2e, 0x6c, 0x61, 0x6e, 0x67, 0x2e, 0x4f, 0x62,
     0x6a, 0x65, 0x63, 0x74, 0xbb, 0x01, 0x01,
 ];
+
+/// The codec's bytes of `new Object[] {x}` for an `x` of class `name` without fields: Kryo's
+/// class-by-name marker and name id, then the name in ASCII with its last byte's high bit set.
+fn one_object_of(name: &str) -> Vec<u8> {
+    let mut bytes = EMPTY_ARGS[..EMPTY_ARGS.len() - 1].to_vec();
+    bytes.extend_from_slice(&[0x02, 0x01, 0x01]); // one element, named class, name id 1
+    let mut ascii = name.as_bytes().to_vec();
+    *ascii.last_mut().unwrap() |= 0x80;
+    bytes.extend_from_slice(&ascii);
+    bytes.push(0x01); // a new object (no fields follow)
+    bytes
+}
 
 /// What a ProcessBuilder would create, had it been built and started.
 const PWNED: &str = "/tmp/semifaas-pwned";
