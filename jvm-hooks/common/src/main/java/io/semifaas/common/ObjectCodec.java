@@ -10,6 +10,7 @@ import com.esotericsoftware.kryo.io.Output;
 import com.esotericsoftware.kryo.serializers.DefaultSerializers;
 import com.esotericsoftware.kryo.serializers.FieldSerializer;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
+import com.esotericsoftware.kryo.serializers.MapSerializer;
 import com.esotericsoftware.kryo.util.Pool;
 import java.util.Collection;
 import java.util.Map;
@@ -116,6 +117,9 @@ public final class ObjectCodec {
       throw new CodecException("cannot deserialize: the input declares an oversized object", e);
     } catch (StackOverflowError e) {
       throw new CodecException("cannot deserialize: the object graph is too deep", e);
+    } catch (LinkageError e) {
+      // An interface or abstract class named as an object's class, or a class that fails to link.
+      throw new CodecException("cannot deserialize: " + e, e);
     }
   }
 
@@ -259,7 +263,7 @@ public final class ObjectCodec {
     @Override
     public Serializer getDefaultSerializer(Class type) {
       if (type.isArray()) {
-        return new LengthCheckedArraySerializer(super.getDefaultSerializer(type));
+        return new LengthCheckedSerializer(super.getDefaultSerializer(type));
       }
       if (RedirectAttributesSerializer.handles(type)) {
         return new RedirectAttributesSerializer();
@@ -270,7 +274,10 @@ public final class ObjectCodec {
           && !hasNoArgConstructor(type)) {
         return new FieldSerializer<>(this, type, fields);
       }
-      return super.getDefaultSerializer(type);
+      Serializer serializer = super.getDefaultSerializer(type);
+      return serializer instanceof MapSerializer
+          ? new LengthCheckedSerializer(serializer)
+          : serializer;
     }
 
     /** A class annotated for Kryo's JavaSerializer would reach ObjectInputStream: never. */
@@ -353,15 +360,15 @@ public final class ObjectCodec {
   }
 
   /**
-   * Kryo's array serializers read the length as the first plain varint, the same call that reads
-   * ordinary int values (a LocalDate's year), so the input cannot tell a length from its call: this
-   * wrapper tells it before the array is read.
+   * Kryo's array and map serializers read the length (plus one) as the first plain varint, the
+   * same call that reads ordinary int values (a LocalDate's year), so the input cannot tell a length
+   * from its call: this wrapper tells it before the array or map is read.
    */
-  private static final class LengthCheckedArraySerializer extends Serializer<Object> {
+  private static final class LengthCheckedSerializer extends Serializer<Object> {
     private final Serializer<Object> inner;
 
     @SuppressWarnings("unchecked")
-    LengthCheckedArraySerializer(Serializer<?> inner) {
+    LengthCheckedSerializer(Serializer<?> inner) {
       super(inner.getAcceptsNull(), inner.isImmutable());
       this.inner = (Serializer<Object>) inner;
     }
@@ -392,14 +399,14 @@ public final class ObjectCodec {
 
   /** Refuses length fields that claim more bytes than the input holds, before allocating. */
   private static final class BoundedInput extends Input {
-    /** The next plain varint is an array's length plus one (LengthCheckedArraySerializer). */
+    /** The next plain varint is an array's or map's length plus one (LengthCheckedSerializer). */
     boolean lengthNext;
 
     BoundedInput(byte[] bytes) {
       super(bytes);
     }
 
-    /** An array's elements take at least one byte each, as a string's characters do. */
+    /** Array elements and map entries take at least one byte each, as a string's characters do. */
     @Override
     public int readVarInt(boolean optimizePositive) throws KryoException {
       int value = super.readVarInt(optimizePositive);
@@ -407,7 +414,7 @@ public final class ObjectCodec {
         lengthNext = false;
         if (value < 0 || value - 1 > limit - position) {
           throw new KryoException(
-              "an array length claims "
+              "an array or map length claims "
                   + (value - 1)
                   + " elements but only "
                   + (limit - position)

@@ -57,4 +57,25 @@ class CodecFindingsTest {
     CodecFuzzTest.boundedAllocation(
         input, () -> assertThrows(CodecException.class, () -> Outcome.body(input, LOADER)));
   }
+
+  /**
+   * A java.util.HashMap whose size claims about 10^9 entries in 33 bytes: the map must not be
+   * allocated at the claimed capacity (it allocated 4 GB).
+   */
+  @Test
+  void aMapSizeCannotClaimGigabytes() {
+    refusedCheaply("AQBqYXZhLnV0aWwuSGFzaE1h8AH+9fb2wQkJCQkJAGoJ");
+  }
+
+  /**
+   * An interface (java.util.List, java.util.Map) named as an object's class: instantiating it threw
+   * InstantiationError, an Error that escaped the decoder instead of a refusal.
+   */
+  @Test
+  void anInterfaceNamedAsAnObjectsClassIsRefused() {
+    refusedCheaply("AQBqYXZhLnV0aWwuTGlz9AFRAAQDAXieAgICAgIAAgICAgICCSCYAgKY");
+    refusedCheaply(
+        "AQBqYXZhLnV0aWwuTWHwAQIDAYJraE1h8AECAwGCawEBamF2YS51dGlsLkltbXV0YWJsZUNvbGxlY3Rpb25zJExp"
+            + "c3QwsgEAAAABgwICBA==");
+  }
 }
