@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use serde_json::{json, Value};
 
+use crate::check_costs::{self, Usage};
 use semifaas_cli::{
     harness::{
         Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
@@ -60,6 +61,9 @@ pub async fn run(args: BenchArgs) -> Result<()> {
 }
 
 struct Deployment {
+    dist: Dist,
+    /// The `java` the service runs on.
+    java: std::path::PathBuf,
     platform: FaasLocalProcess,
     service: ServiceProcess,
 }
@@ -78,7 +82,12 @@ async fn deploy(out: &std::path::Path, platform_args: &[&str]) -> Result<Deploym
         ("placement-header".into(), PLACEMENT_HEADER.into()),
     ]);
     let service = ServiceProcess::start(&dist, &options, &logs).await?;
-    Ok(Deployment { platform, service })
+    Ok(Deployment {
+        java: options.java,
+        dist,
+        platform,
+        service,
+    })
 }
 
 /// Sequential latencies (ms, sorted) of `n` sends of `request`; each must have run where
@@ -159,13 +168,21 @@ async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
     ];
     let mut report = serde_json::Map::new();
     let mut series = vec![];
+    let mut usage = Usage {
+        offloads: 0,
+        remote_calls: 0,
+    };
     for (name, request) in &endpoints {
         admin.set_ratio(0.0).await?;
         latencies(&http, request, n / 2, None).await?; // JIT warm-up on the server
         let local = latencies(&http, request, n, Some("local")).await?;
         admin.set_ratio(1.0).await?;
         latencies(&http, request, n / 2, None).await?; // warm the instance and its JIT
+        let before = admin.stats().await?;
         let offloaded = latencies(&http, request, n, Some("offloaded")).await?;
+        let used = Usage::between(&before, &admin.stats().await?);
+        usage.offloads += used.offloads;
+        usage.remote_calls += used.remote_calls;
         let entry = json!({
             "path": request.path,
             "local": summary(&local),
@@ -188,7 +205,8 @@ async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
     }
     let stats = admin.stats().await?;
     let failures = stats["totals"]["failures"].as_u64().unwrap_or(0);
-    let result = json!({ "bench": "overhead", "requests_per_mode": n, "endpoints": report, "failures": failures });
+    let checks = check_costs::measure(&d.dist, &d.java, out, &usage)?;
+    let result = json!({ "bench": "overhead", "requests_per_mode": n, "endpoints": report, "failures": failures, "checks": checks });
     write_outputs(out, "overhead", &result)?;
     plot::lines(
         &out.join("overhead.png"),
@@ -198,7 +216,7 @@ async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
         &series,
     )?;
     println!(
-        "wrote {0}/overhead.json and {0}/overhead.png",
+        "wrote {0}/overhead.json, {0}/overhead.png and {0}/checks.png",
         out.display()
     );
     drop(d.platform);

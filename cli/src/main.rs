@@ -4,6 +4,7 @@
 mod admin_cmd;
 mod bench;
 mod burst;
+mod check_costs;
 mod control_cmd;
 mod demo;
 mod fallback_bench;
