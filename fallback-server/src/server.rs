@@ -274,10 +274,6 @@ async fn accept_connections(endpoint: quinn::Endpoint, shared: Arc<Shared>) {
                 Ok(Some(connection)) => serve_connection(connection, &shared).await,
                 Ok(None) => {}
                 Err(_elapsed) => {
-                    shared
-                        .counters
-                        .unauthenticated
-                        .fetch_add(1, Ordering::Relaxed);
                     debug!(%remote, "fallback connection closed: no valid hello in time");
                 }
             }
@@ -291,6 +287,13 @@ async fn accept_connections(endpoint: quinn::Endpoint, shared: Arc<Shared>) {
 /// the half-open connection too.
 async fn authenticate(incoming: quinn::Incoming, shared: &Shared) -> Option<quinn::Connection> {
     let remote = incoming.remote_address();
+    // Counts and closes the connection unless the hello is accepted, on every way out: a failed
+    // handshake, a connection lost before its hello, a bad hello, the timeout dropping us.
+    let mut refuse = CloseUnlessAccepted {
+        connection: None,
+        counter: &shared.counters.unauthenticated,
+        accepted: false,
+    };
     let connection = match incoming.await {
         Ok(connection) => connection,
         Err(e) => {
@@ -298,17 +301,18 @@ async fn authenticate(incoming: quinn::Incoming, shared: &Shared) -> Option<quin
             return None;
         }
     };
-    // Closes the connection unless the hello is accepted (also when the timeout drops us).
-    let refuse = CloseUnlessAccepted(Some(connection.clone()));
-    let (mut send, mut recv) = connection.accept_bi().await.ok()?;
+    refuse.connection = Some(connection.clone());
+    let (mut send, mut recv) = match connection.accept_bi().await {
+        Ok(streams) => streams,
+        Err(e) => {
+            debug!(%remote, error = %e, "fallback connection lost before its hello");
+            return None;
+        }
+    };
     let mut hello = [0u8; HELLO_LEN];
     let accepted = recv.read_exact(&mut hello).await.is_ok()
         && decode_hello(&hello).is_some_and(|capability| shared.service.authenticate(&capability));
     if !accepted {
-        shared
-            .counters
-            .unauthenticated
-            .fetch_add(1, Ordering::Relaxed);
         debug!(%remote, "fallback connection refused: bad hello");
         return None;
     }
@@ -321,18 +325,28 @@ async fn authenticate(incoming: quinn::Incoming, shared: &Shared) -> Option<quin
     Some(connection)
 }
 
-/// Closes the connection with the one unauthenticated refusal when dropped before `accept`.
-struct CloseUnlessAccepted(Option<quinn::Connection>);
+/// Counts an unauthenticated connection and closes it with the one refusal when dropped before
+/// `accept`.
+struct CloseUnlessAccepted<'a> {
+    /// None until the handshake completes.
+    connection: Option<quinn::Connection>,
+    counter: &'a AtomicU64,
+    accepted: bool,
+}
 
-impl CloseUnlessAccepted {
+impl CloseUnlessAccepted<'_> {
     fn accept(mut self) {
-        self.0 = None;
+        self.accepted = true;
     }
 }
 
-impl Drop for CloseUnlessAccepted {
+impl Drop for CloseUnlessAccepted<'_> {
     fn drop(&mut self) {
-        if let Some(connection) = self.0.take() {
+        if self.accepted {
+            return;
+        }
+        self.counter.fetch_add(1, Ordering::Relaxed);
+        if let Some(connection) = self.connection.take() {
             connection.close(CLOSE_UNAUTHENTICATED, UNAUTHENTICATED_REASON);
         }
     }

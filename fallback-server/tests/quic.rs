@@ -681,6 +681,18 @@ async fn a_connection_that_does_not_authenticate_is_closed_with_one_refusal() {
     assert_eq!(counters.unauthenticated.load(Ordering::SeqCst), 6);
     assert_eq!(fixture.service.handled.load(Ordering::SeqCst), 0);
 
+    // A client that leaves before its hello is counted too.
+    let (_endpoint, leaving) = unauthenticated_connection(&fixture).await;
+    leaving.close(0u32.into(), b"leaving");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while counters.unauthenticated.load(Ordering::SeqCst) < 7 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a connection lost before its hello was not counted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
     // The library's client names the refusal.
     let err = FallbackClient::connect(&fixture.server.endpoint("127.0.0.1"), wrong_token)
         .await
