@@ -15,6 +15,9 @@ use tracing::{info, warn};
 
 use crate::{fallback_bridge::FallbackBridge, jvm::Jvm};
 
+/// The environment variable that carries the invocation's X-Ray trace header to native code.
+pub const TRACE_ID_ENV: &str = "_X_AMZN_TRACE_ID";
+
 /// The state an instance keeps between invocations.
 pub struct Instance {
     jvm: Jvm,
@@ -54,6 +57,19 @@ impl Instance {
     /// stays failed in this JVM, so later invocations would fail for a reason long gone.
     pub fn must_retire(&self) -> Option<&str> {
         self.retire.as_deref()
+    }
+
+    /// Hands the next invocation's X-Ray trace header (`None`: it has none) to its code, as the
+    /// Lambda runtimes do: `_X_AMZN_TRACE_ID` for native code, the system property for Java.
+    /// Called between invocations, when no handler runs.
+    pub fn set_trace_id(&self, trace_id: Option<&str>) {
+        match trace_id {
+            Some(trace_id) => std::env::set_var(TRACE_ID_ENV, trace_id),
+            None => std::env::remove_var(TRACE_ID_ENV),
+        }
+        if let Err(e) = self.jvm.set_trace_header(trace_id) {
+            warn!("{e}");
+        }
     }
 
     /// Runs `invocation`. Every outcome, including failures to run the handler here, is a reply.

@@ -200,6 +200,10 @@ fn leave_fault_signals_to_the_jvm() {
     }
 }
 
+/// The system property that carries the invocation's X-Ray trace header to Java code (as the AWS
+/// Lambda Java runtime sets it).
+pub const TRACE_HEADER_PROPERTY: &str = "com.amazonaws.xray.traceHeader";
+
 /// The started JVM with the runtime's entry points resolved once.
 pub struct Jvm {
     vm: JavaVM,
@@ -304,6 +308,36 @@ impl Jvm {
                     &args,
                 )
             }?;
+            Ok(())
+        })
+    }
+
+    /// Sets (or, with `None`, clears) the X-Ray trace header of the invocation about to run as
+    /// the system property the AWS SDKs for Java read: Java sees the process environment only as
+    /// it was at start, so `_X_AMZN_TRACE_ID` alone would not reach it.
+    pub fn set_trace_header(&self, trace_id: Option<&str>) -> Result<(), JvmError> {
+        attach(&self.vm, "setting the trace header", |env| {
+            let key = env.new_string(TRACE_HEADER_PROPERTY)?;
+            let system = env.find_class(jni_str!("java/lang/System"))?;
+            match trace_id {
+                Some(trace_id) => {
+                    let value = env.new_string(trace_id)?;
+                    env.call_static_method(
+                        &system,
+                        jni_str!("setProperty"),
+                        jni_sig!("(Ljava/lang/String;Ljava/lang/String;)Ljava/lang/String;"),
+                        &[JValue::from(&key), JValue::from(&value)],
+                    )?;
+                }
+                None => {
+                    env.call_static_method(
+                        &system,
+                        jni_str!("clearProperty"),
+                        jni_sig!("(Ljava/lang/String;)Ljava/lang/String;"),
+                        &[JValue::from(&key)],
+                    )?;
+                }
+            }
             Ok(())
         })
     }

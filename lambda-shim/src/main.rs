@@ -32,8 +32,10 @@ use crate::{
     runtime_api::RuntimeApi,
 };
 
-const BAD_INVOCATION: &str = "SemiFaaS.BadInvocation";
-const INIT_FAILED: &str = "SemiFaaS.InitFailed";
+// Error types in Lambda's `Runtime.<Reason>` form: platforms replace any other name with
+// `Runtime.Unknown`.
+const BAD_INVOCATION: &str = "Runtime.BadInvocation";
+const INIT_FAILED: &str = "Runtime.InitFailed";
 
 /// Stack of the thread that hosts the JVM's invocations: codec and template recursion over large
 /// object graphs runs deep.
@@ -121,7 +123,7 @@ fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
-        let invocation = match Invocation::from_lambda_payload(&next.payload) {
+        let mut invocation = match Invocation::from_lambda_payload(&next.payload) {
             Ok(invocation) => invocation,
             Err(e) => {
                 warn!(request_id = %next.request_id, "undecodable invocation: {e}");
@@ -133,6 +135,11 @@ fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
                 continue;
             }
         };
+        // The platform stops the instance at its deadline: fallbacks must give up before that.
+        if let Some(platform_deadline) = next.deadline_unix_ms {
+            invocation.deadline_unix_ms = invocation.deadline_unix_ms.min(platform_deadline);
+        }
+        instance.set_trace_id(next.trace_id.as_deref());
         let reply = instance.handle(&invocation);
         if let Err(e) = api.respond(&next.request_id, &reply.to_lambda_payload()) {
             error!("{e}");

@@ -3,7 +3,8 @@
 //!
 //! `AWS_LAMBDA_RUNTIME_API` is `host:port` on AWS and under the Runtime Interface Emulator, and
 //! `host:port/<key>` under faas-local, whose Runtime API serves only requests under the
-//! instance's secret key. The key never appears in an error message.
+//! instance's secret key; an `http://` in front is accepted. The key never appears in an error
+//! message.
 
 use std::time::Duration;
 
@@ -12,6 +13,13 @@ use ureq::Agent;
 
 const API_VERSION: &str = "2018-06-01";
 const REQUEST_ID_HEADER: &str = "Lambda-Runtime-Aws-Request-Id";
+const DEADLINE_HEADER: &str = "Lambda-Runtime-Deadline-Ms";
+const TRACE_ID_HEADER: &str = "Lambda-Runtime-Trace-Id";
+/// The error's type, which Lambda reports when it cannot read the body (and some platforms
+/// report only from here).
+const ERROR_TYPE_HEADER: &str = "Lambda-Runtime-Function-Error-Type";
+/// The content type of Lambda's standard error body.
+const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
 /// Room for a full synchronous payload plus anything the platform adds around it.
 const BODY_LIMIT: u64 = LAMBDA_SYNC_PAYLOAD_MAX as u64 + 64 * 1024;
 
@@ -43,6 +51,11 @@ pub enum RuntimeApiError {
 pub struct NextInvocation {
     pub request_id: String,
     pub payload: Vec<u8>,
+    /// When the platform stops the invocation (`Lambda-Runtime-Deadline-Ms`), milliseconds
+    /// since the Unix epoch.
+    pub deadline_unix_ms: Option<u64>,
+    /// The X-Ray trace header (`Lambda-Runtime-Trace-Id`).
+    pub trace_id: Option<String>,
 }
 
 /// The Runtime API of this instance.
@@ -106,12 +119,19 @@ impl RuntimeApi {
             .call()
             .map_err(|source| self.http_error(WHAT, &shown, source))?;
         check_status(WHAT, &shown, response.status().as_u16())?;
-        let request_id = response
-            .headers()
-            .get(REQUEST_ID_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(str::to_owned)
+        };
+        let request_id = header(REQUEST_ID_HEADER)
             .ok_or_else(|| RuntimeApiError::NoRequestId { url: shown.clone() })?;
+        let deadline_unix_ms = header(DEADLINE_HEADER).and_then(|v| v.parse().ok());
+        let trace_id = header(TRACE_ID_HEADER);
         let payload = response
             .body_mut()
             .with_config()
@@ -121,6 +141,8 @@ impl RuntimeApi {
         Ok(NextInvocation {
             request_id,
             payload,
+            deadline_unix_ms,
+            trace_id,
         })
     }
 
@@ -138,20 +160,12 @@ impl RuntimeApi {
         message: &str,
     ) -> Result<(), RuntimeApiError> {
         let route = format!("/invocation/{request_id}/error");
-        self.post(
-            "posting the invocation error",
-            &route,
-            &error_body(error_type, message),
-        )
+        self.post_error("posting the invocation error", &route, error_type, message)
     }
 
     /// Reports that the runtime could not start; the platform then discards this instance.
     pub fn init_error(&self, error_type: &str, message: &str) -> Result<(), RuntimeApiError> {
-        self.post(
-            "posting the init error",
-            "/init/error",
-            &error_body(error_type, message),
-        )
+        self.post_error("posting the init error", "/init/error", error_type, message)
     }
 
     fn post(&self, what: &'static str, route: &str, body: &[u8]) -> Result<(), RuntimeApiError> {
@@ -161,6 +175,25 @@ impl RuntimeApi {
             .post(&url)
             .content_type("application/json")
             .send(body)
+            .map_err(|source| self.http_error(what, &shown, source))?;
+        check_status(what, &shown, response.status().as_u16())
+    }
+
+    /// Posts Lambda's standard error body, its type also in the error-type header.
+    fn post_error(
+        &self,
+        what: &'static str,
+        route: &str,
+        error_type: &str,
+        message: &str,
+    ) -> Result<(), RuntimeApiError> {
+        let (url, shown) = self.url(route);
+        let response = self
+            .agent
+            .post(&url)
+            .content_type(ERROR_CONTENT_TYPE)
+            .header(ERROR_TYPE_HEADER, error_type)
+            .send(&error_body(error_type, message)[..])
             .map_err(|source| self.http_error(what, &shown, source))?;
         check_status(what, &shown, response.status().as_u16())
     }
@@ -178,8 +211,9 @@ impl ApiAddress {
     /// Parses `host:port` or `host:port/path`. Errors never quote the value: its path is secret.
     fn parse(value: &str) -> Result<ApiAddress, RuntimeApiError> {
         let bad = |reason| Err(RuntimeApiError::BadAddress(reason));
+        let value = value.strip_prefix("http://").unwrap_or(value);
         if value.contains("://") {
-            return bad("it names no scheme (http:// is implied)");
+            return bad("its scheme may only be http:// (or none)");
         }
         let (host_port, path) = match value.split_once('/') {
             Some((host_port, path)) => (host_port, Some(path.trim_end_matches('/'))),
@@ -244,8 +278,12 @@ fn check_status(what: &'static str, url: &str, status: u16) -> Result<(), Runtim
 }
 
 fn error_body(error_type: &str, message: &str) -> Vec<u8> {
-    serde_json::to_vec(&serde_json::json!({ "errorMessage": message, "errorType": error_type }))
-        .expect("JSON of two strings always encodes")
+    serde_json::to_vec(&serde_json::json!({
+        "errorMessage": message,
+        "errorType": error_type,
+        "stackTrace": [],
+    }))
+    .expect("JSON of two strings always encodes")
 }
 
 #[cfg(test)]
@@ -265,6 +303,10 @@ mod tests {
         assert_eq!(address.base_url(true), address.base_url(false));
         let ipv6 = ApiAddress::parse("[::1]:9001/").unwrap();
         assert_eq!(ipv6.base_url(false), "http://[::1]:9001/2018-06-01/runtime");
+        let with_scheme = ApiAddress::parse("http://127.0.0.1:9001").unwrap();
+        assert_eq!(with_scheme, address);
+        let keyed = ApiAddress::parse(&format!("http://127.0.0.1:41234/{KEY}")).unwrap();
+        assert_eq!(keyed.path.as_deref(), Some(KEY));
     }
 
     #[test]
@@ -287,7 +329,8 @@ mod tests {
     #[test]
     fn malformed_addresses_are_refused_without_quoting_their_path() {
         for value in [
-            "http://127.0.0.1:9001/s3cret",
+            "https://127.0.0.1:9001/s3cret",
+            "http://http://127.0.0.1:9001/s3cret",
             "localhost/s3cret",
             ":9001/s3cret",
             "127.0.0.1:port/s3cret",

@@ -8,13 +8,14 @@ use std::sync::atomic::Ordering;
 use semifaas_closure::{
     ClosureId, FailureKind, InvocationKind, InvocationOutcome, ShadowCall, PREWARM_HANDLER_KEY,
 };
-use support::{calc_closure, java_fixtures, Instance, Posted};
+use support::{calc_closure, java_fixtures, Instance, Posted, TRACE_ID};
 
 const ADD: (&str, &str) = ("add", "(I)I");
 const LATE: (&str, &str) = ("late", "(Z)I");
 const GUARDED: (&str, &str) = ("guarded", "(Z)I");
 const FAIL: (&str, &str) = ("fail", "(Ljava/lang/String;)Ljava/lang/String;");
 const REMOTE: (&str, &str) = ("remote", "(I)I");
+const TRACE: (&str, &str) = ("trace", "()Ljava/lang/String;");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_good_invocation_returns_the_value_and_the_warm_one_reuses_the_closure() {
@@ -83,6 +84,66 @@ async fn a_runtime_api_address_with_a_key_path_is_used_for_every_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_header_reaches_java_code_for_its_invocation_only() {
+    let java = java_fixtures();
+    let closure = calc_closure(TRACE.0, TRACE.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+    let invocation = instance.invocation(id, "demo.Calc#trace", &java.args_none);
+    let traced = instance
+        .invoke_with_headers(
+            &invocation,
+            vec![("Lambda-Runtime-Trace-Id", TRACE_ID.to_owned())],
+        )
+        .await;
+    assert_eq!(
+        traced.outcome,
+        InvocationOutcome::Returned(java.value_trace.clone())
+    );
+    let invocation = instance.invocation(id, "demo.Calc#trace", &java.args_none);
+    let untraced = instance.invoke_with(&invocation).await;
+    assert_eq!(
+        untraced.outcome,
+        InvocationOutcome::Returned(java.value_none.clone()),
+        "an invocation without a trace header does not see the previous one's"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platforms_deadline_bounds_the_fallbacks_when_it_comes_first() {
+    let java = java_fixtures();
+    let closure = calc_closure(ADD.0, ADD.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure]).await;
+    // The invocation allows minutes; the platform's deadline has already passed, so the
+    // closure's fetch must not be tried.
+    let invocation = instance.invocation(id, "demo.Calc#add", &java.args_add);
+    let past = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        - 1;
+    let reply = instance
+        .invoke_with_headers(
+            &invocation,
+            vec![("Lambda-Runtime-Deadline-Ms", past.to_string())],
+        )
+        .await;
+    let InvocationOutcome::Failed(failure) = reply.outcome else {
+        panic!("expected Failed, got {:?}", reply.outcome);
+    };
+    assert!(failure.message.contains("deadline"), "{}", failure.message);
+    assert_eq!(instance.service.closure_fetches.load(Ordering::SeqCst), 0);
+
+    // Without the header, the invocation's own deadline applies.
+    let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(
+        reply.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_throwing_handler_returns_threw() {
     let java = java_fixtures();
     let closure = calc_closure(FAIL.0, FAIL.1);
@@ -119,9 +180,18 @@ async fn a_malformed_payload_gets_an_error_and_the_instance_serves_on() {
         b"{}",
     ] {
         match instance.send(payload.to_vec()).await {
-            (sent, Posted::Error { request_id, body }) => {
+            (
+                sent,
+                Posted::Error {
+                    request_id,
+                    body,
+                    error_type,
+                },
+            ) => {
                 assert_eq!(request_id, sent);
-                assert_eq!(body["errorType"], "SemiFaaS.BadInvocation");
+                // Lambda's `Runtime.<Reason>` form, in the body and in the header.
+                assert_eq!(body["errorType"], "Runtime.BadInvocation");
+                assert_eq!(error_type.as_deref(), Some("Runtime.BadInvocation"));
                 let message = body["errorMessage"].as_str().unwrap();
                 assert!(message.contains("could not be decoded"), "{message}");
             }
@@ -305,7 +375,7 @@ async fn bad_jvm_options_post_an_init_error_naming_them() {
     )
     .await;
     match instance.posted().await {
-        Posted::InitError { body } => {
+        Posted::InitError { body, .. } => {
             let message = body["errorMessage"].as_str().unwrap();
             assert!(message.contains("starting the JVM"), "{message}");
             assert!(message.contains("-XX:+NoSuchSemifaasOption"), "{message}");
@@ -320,8 +390,9 @@ async fn a_jvm_that_cannot_start_posts_an_init_error_and_exits() {
     let mut instance =
         Instance::start_with_env(vec![], &[("SEMIFAAS_JAVA_HOME", "/nonexistent/java")]).await;
     match instance.posted().await {
-        Posted::InitError { body } => {
-            assert_eq!(body["errorType"], "SemiFaaS.InitFailed");
+        Posted::InitError { body, error_type } => {
+            assert_eq!(body["errorType"], "Runtime.InitFailed");
+            assert_eq!(error_type.as_deref(), Some("Runtime.InitFailed"));
             let message = body["errorMessage"].as_str().unwrap();
             assert!(message.contains("/nonexistent/java"), "{message}");
         }

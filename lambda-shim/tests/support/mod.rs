@@ -74,7 +74,15 @@ pub struct JavaFixtures {
     pub value_minus_1: Vec<u8>,
     /// Codec bytes: `Integer.valueOf(400)`: what `remote(2)` returns (4 outcome bytes, tag 0).
     pub value_400: Vec<u8>,
+    /// Codec bytes: `new Object[]{}`, and what `trace()` returns with [`TRACE_ID`] and without.
+    pub args_none: Vec<u8>,
+    pub value_trace: Vec<u8>,
+    pub value_none: Vec<u8>,
 }
+
+/// A trace header as Lambda sends it (the same string as `demo.Encode.TRACE`).
+pub const TRACE_ID: &str =
+    "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
 
 const CALC: &str = r#"package demo;
 public class Calc {
@@ -85,6 +93,8 @@ public class Calc {
     // An application that swallows every failure, the missing class's included.
     public int guarded(boolean use) { try { return late(use); } catch (Throwable t) { return -2; } }
     public String fail(String message) { throw new IllegalStateException(message); }
+    // What the Lambda runtimes hand Java code of the invocation's trace header.
+    public String trace() { return System.getProperty("com.amazonaws.xray.traceHeader", "none"); }
     // Through the system class loader: closure loaders do not expose the runtime's classes.
     public int remote(int ref) throws Exception {
         byte[] out = (byte[]) ClassLoader.getSystemClassLoader().loadClass("io.semifaas.runtime.FallbackNative")
@@ -113,6 +123,7 @@ const ENCODE: &str = r#"package demo;
 import io.semifaas.common.ObjectCodec;
 import java.util.Base64;
 public final class Encode {
+    static final String TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
     public static void main(String[] args) throws Exception {
         Base64.Encoder b64 = Base64.getEncoder();
         System.out.println("receiver=" + b64.encodeToString(ObjectCodec.serialize(new Calc(40))));
@@ -123,6 +134,9 @@ public final class Encode {
         System.out.println("args_late_true=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {true})));
         System.out.println("value_minus_1=" + b64.encodeToString(ObjectCodec.serialize(-1)));
         System.out.println("value_400=" + b64.encodeToString(ObjectCodec.serialize(400)));
+        System.out.println("args_none=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {})));
+        System.out.println("value_trace=" + b64.encodeToString(ObjectCodec.serialize(TRACE)));
+        System.out.println("value_none=" + b64.encodeToString(ObjectCodec.serialize("none")));
     }
 }
 "#;
@@ -184,6 +198,9 @@ pub fn java_fixtures() -> &'static JavaFixtures {
             args_late_true: values["args_late_true"].clone(),
             value_minus_1: values["value_minus_1"].clone(),
             value_400: values["value_400"].clone(),
+            args_none: values["args_none"].clone(),
+            value_trace: values["value_trace"].clone(),
+            value_none: values["value_none"].clone(),
             dir,
         }
     })
@@ -273,14 +290,26 @@ pub enum Posted {
     Error {
         request_id: String,
         body: serde_json::Value,
+        /// The `Lambda-Runtime-Function-Error-Type` header.
+        error_type: Option<String>,
     },
     InitError {
         body: serde_json::Value,
+        error_type: Option<String>,
     },
 }
 
-/// An invocation waiting for `/next`: request id and payload.
-type Pending = (String, Vec<u8>);
+const ERROR_TYPE_HEADER: &str = "Lambda-Runtime-Function-Error-Type";
+
+fn error_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(ERROR_TYPE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// An invocation waiting for `/next`: request id, payload and more headers of `/next`'s answer.
+type Pending = (String, Vec<u8>, Vec<(&'static str, String)>);
 
 #[derive(Clone)]
 struct ApiState {
@@ -291,9 +320,12 @@ struct ApiState {
 async fn next(State(state): State<ApiState>) -> impl IntoResponse {
     let mut pending = state.pending.lock().await;
     match pending.recv().await {
-        Some((request_id, payload)) => {
+        Some((request_id, payload, more)) => {
             let mut headers = HeaderMap::new();
             headers.insert("Lambda-Runtime-Aws-Request-Id", request_id.parse().unwrap());
+            for (name, value) in more {
+                headers.insert(name, value.parse().unwrap());
+            }
             (StatusCode::OK, headers, payload).into_response()
         }
         None => StatusCode::GONE.into_response(),
@@ -315,16 +347,24 @@ async fn response(
 async fn error(
     State(state): State<ApiState>,
     UrlPath(request_id): UrlPath<String>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> StatusCode {
     let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-    let _ = state.posted.send(Posted::Error { request_id, body });
+    let _ = state.posted.send(Posted::Error {
+        request_id,
+        body,
+        error_type: error_type(&headers),
+    });
     StatusCode::ACCEPTED
 }
 
-async fn init_error(State(state): State<ApiState>, body: Bytes) -> StatusCode {
+async fn init_error(State(state): State<ApiState>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let body = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
-    let _ = state.posted.send(Posted::InitError { body });
+    let _ = state.posted.send(Posted::InitError {
+        body,
+        error_type: error_type(&headers),
+    });
     StatusCode::ACCEPTED
 }
 
@@ -426,8 +466,19 @@ impl Instance {
 
     /// Hands `payload` to the instance as the next invocation and returns what it posted.
     pub async fn send(&mut self, payload: Vec<u8>) -> (String, Posted) {
+        self.send_with_headers(payload, vec![]).await
+    }
+
+    /// [`Instance::send`] with more headers on `/next`'s answer (deadline, trace id).
+    pub async fn send_with_headers(
+        &mut self,
+        payload: Vec<u8>,
+        headers: Vec<(&'static str, String)>,
+    ) -> (String, Posted) {
         let request_id = format!("req-{}", self.next_request.fetch_add(1, Ordering::SeqCst));
-        self.pending.send((request_id.clone(), payload)).unwrap();
+        self.pending
+            .send((request_id.clone(), payload, headers))
+            .unwrap();
         (request_id, self.posted().await)
     }
 
@@ -452,7 +503,19 @@ impl Instance {
 
     /// Sends `invocation` and returns the reply, checking it is a `/response`.
     pub async fn invoke_with(&mut self, invocation: &Invocation) -> InvocationReply {
-        match self.send(invocation.to_lambda_payload()).await {
+        self.invoke_with_headers(invocation, vec![]).await
+    }
+
+    /// [`Instance::invoke_with`] with more headers on `/next`'s answer.
+    pub async fn invoke_with_headers(
+        &mut self,
+        invocation: &Invocation,
+        headers: Vec<(&'static str, String)>,
+    ) -> InvocationReply {
+        match self
+            .send_with_headers(invocation.to_lambda_payload(), headers)
+            .await
+        {
             (id, Posted::Response { request_id, body }) => {
                 assert_eq!(request_id, id, "the response is for the request sent");
                 InvocationReply::from_lambda_payload(&body)
