@@ -4,7 +4,13 @@ MVN   ?= mvn -B -q
 DIST  := dist
 NATIVE_DIR := $(CURDIR)/target/release
 
-.PHONY: build rust java samples dist demo test test-rust test-java lint clean
+.PHONY: build rust java samples dist demo test test-rust test-java lint clean rie
+
+# The AWS Lambda Runtime Interface Emulator, for the conformance test of `bootstrap`
+# (lambda-shim/tests/emulator.rs). Pinned; built from source by the Go toolchain.
+RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
+RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
+RIE         := target/tools/aws-lambda-rie
 
 build: dist
 
@@ -49,8 +55,13 @@ test-java:
 	$(MVN) -f samples/library/pom.xml test
 	$(MVN) -f samples/library/pom.xml -Pboot4 test
 
-test-rust:
+test-rust: rie
 	$(CARGO) test --release --workspace
+
+rie: $(RIE)
+
+$(RIE):
+	GOBIN=$(CURDIR)/target/tools go install $(RIE_MODULE)@$(RIE_VERSION)
 
 lint:
 	$(CARGO) fmt --all -- --check

@@ -341,6 +341,8 @@ pub enum FailureKind {
     /// A fallback the handler needed got no answer (deadline, connection, refusal): what the
     /// handler returned after it is not the application's result.
     Fallback,
+    /// The reply would exceed the platform's response limit, which would drop it.
+    ResponseTooLarge,
 }
 
 /// Tags of the outcome encoding exchanged with Java (`io.semifaas.common.Outcome`): one tag byte,

@@ -20,7 +20,10 @@ mod runtime_api;
 use std::{process::ExitCode, time::Instant};
 
 use anyhow::Context;
-use semifaas_closure::Invocation;
+use semifaas_closure::{
+    limits::LAMBDA_SYNC_PAYLOAD_MAX, FailureKind, FunctionFailure, Invocation, InvocationOutcome,
+    InvocationReply,
+};
 use semifaas_fallback::stderr_log;
 use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
@@ -141,7 +144,7 @@ fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
         }
         instance.set_trace_id(next.trace_id.as_deref());
         let reply = instance.handle(&invocation);
-        if let Err(e) = api.respond(&next.request_id, &reply.to_lambda_payload()) {
+        if let Err(e) = api.respond(&next.request_id, &response_payload(reply)) {
             error!("{e}");
         }
         if let Some(reason) = instance.must_retire() {
@@ -150,4 +153,27 @@ fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
             return ExitCode::SUCCESS;
         }
     }
+}
+
+/// The reply's Lambda payload; when it would exceed Lambda's response limit (the platform would
+/// drop it with an error the server cannot act on), a failure that names the size instead, so
+/// the server runs the handler itself.
+fn response_payload(reply: InvocationReply) -> Vec<u8> {
+    let payload = reply.to_lambda_payload();
+    if payload.len() <= LAMBDA_SYNC_PAYLOAD_MAX {
+        return payload;
+    }
+    let message = format!(
+        "the function's reply is {} bytes, over the platform's {LAMBDA_SYNC_PAYLOAD_MAX}-byte response limit",
+        payload.len()
+    );
+    warn!("{message}");
+    InvocationReply {
+        outcome: InvocationOutcome::Failed(FunctionFailure {
+            kind: FailureKind::ResponseTooLarge,
+            message,
+        }),
+        stats: reply.stats,
+    }
+    .to_lambda_payload()
 }

@@ -74,6 +74,8 @@ pub struct JavaFixtures {
     pub value_minus_1: Vec<u8>,
     /// Codec bytes: `Integer.valueOf(400)`: what `remote(2)` returns (4 outcome bytes, tag 0).
     pub value_400: Vec<u8>,
+    /// Codec bytes: `new Object[]{5 MiB}`, for `big`: a value whose reply exceeds Lambda's limit.
+    pub args_big: Vec<u8>,
     /// Codec bytes: `new Object[]{}`, and what `trace()` returns with [`TRACE_ID`] and without.
     pub args_none: Vec<u8>,
     pub value_trace: Vec<u8>,
@@ -95,6 +97,7 @@ public class Calc {
     public String fail(String message) { throw new IllegalStateException(message); }
     // What the Lambda runtimes hand Java code of the invocation's trace header.
     public String trace() { return System.getProperty("com.amazonaws.xray.traceHeader", "none"); }
+    public byte[] big(int size) { return new byte[size]; }
     // Through the system class loader: closure loaders do not expose the runtime's classes.
     public int remote(int ref) throws Exception {
         byte[] out = (byte[]) ClassLoader.getSystemClassLoader().loadClass("io.semifaas.runtime.FallbackNative")
@@ -123,6 +126,7 @@ const ENCODE: &str = r#"package demo;
 import io.semifaas.common.ObjectCodec;
 import java.util.Base64;
 public final class Encode {
+    static final int BIG = 5 * 1024 * 1024;
     static final String TRACE = "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1";
     public static void main(String[] args) throws Exception {
         Base64.Encoder b64 = Base64.getEncoder();
@@ -134,6 +138,7 @@ public final class Encode {
         System.out.println("args_late_true=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {true})));
         System.out.println("value_minus_1=" + b64.encodeToString(ObjectCodec.serialize(-1)));
         System.out.println("value_400=" + b64.encodeToString(ObjectCodec.serialize(400)));
+        System.out.println("args_big=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {BIG})));
         System.out.println("args_none=" + b64.encodeToString(ObjectCodec.serialize(new Object[] {})));
         System.out.println("value_trace=" + b64.encodeToString(ObjectCodec.serialize(TRACE)));
         System.out.println("value_none=" + b64.encodeToString(ObjectCodec.serialize("none")));
@@ -198,6 +203,7 @@ pub fn java_fixtures() -> &'static JavaFixtures {
             args_late_true: values["args_late_true"].clone(),
             value_minus_1: values["value_minus_1"].clone(),
             value_400: values["value_400"].clone(),
+            args_big: values["args_big"].clone(),
             args_none: values["args_none"].clone(),
             value_trace: values["value_trace"].clone(),
             value_none: values["value_none"].clone(),
@@ -368,6 +374,52 @@ async fn init_error(State(state): State<ApiState>, headers: HeaderMap, body: Byt
     StatusCode::ACCEPTED
 }
 
+/// A fallback server whose service has `closures` and the class `demo.Helper`.
+pub fn start_server(
+    closures: Vec<Closure>,
+) -> (Arc<TestService>, FallbackServer, FallbackEndpoint) {
+    let java = java_fixtures();
+    let service = Arc::new(TestService {
+        closures: closures.into_iter().map(|c| (c.id(), c)).collect(),
+        classes: HashMap::from([("demo.Helper".to_owned(), java.helper_class.clone())]),
+        ..TestService::default()
+    });
+    let server = FallbackServer::start(
+        "127.0.0.1:0".parse().unwrap(),
+        "semifaas-fallback",
+        service.clone(),
+    )
+    .expect("fallback server starts");
+    let endpoint = server.endpoint("127.0.0.1");
+    (service, server, endpoint)
+}
+
+/// A call of `closure_id` with `args` that calls back `endpoint`, due within the patience bound.
+pub fn invocation(
+    endpoint: &FallbackEndpoint,
+    invocation_id: u64,
+    closure_id: ClosureId,
+    handler_key: &str,
+    args: &[u8],
+) -> Invocation {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    Invocation {
+        closure_id,
+        handler_key: handler_key.into(),
+        args: args.to_vec(),
+        deadline_unix_ms: now_ms + PATIENCE.as_millis() as u64,
+        fallback: endpoint.clone(),
+        capability: Capability {
+            invocation_id,
+            token: [7; 16],
+        },
+        kind: InvocationKind::Call,
+    }
+}
+
 /// One `bootstrap` instance with its own Runtime API and fallback server.
 pub struct Instance {
     pub service: Arc<TestService>,
@@ -401,18 +453,7 @@ impl Instance {
         api_key: Option<&str>,
     ) -> Instance {
         let java = java_fixtures();
-        let service = Arc::new(TestService {
-            closures: closures.into_iter().map(|c| (c.id(), c)).collect(),
-            classes: HashMap::from([("demo.Helper".to_owned(), java.helper_class.clone())]),
-            ..TestService::default()
-        });
-        let server = FallbackServer::start(
-            "127.0.0.1:0".parse().unwrap(),
-            "semifaas-fallback",
-            service.clone(),
-        )
-        .expect("fallback server starts");
-        let endpoint = server.endpoint("127.0.0.1");
+        let (service, server, endpoint) = start_server(closures);
 
         let (pending_tx, pending_rx) = mpsc::unbounded_channel();
         let (posted_tx, posted_rx) = mpsc::unbounded_channel();
@@ -526,22 +567,13 @@ impl Instance {
     }
 
     pub fn invocation(&self, closure_id: ClosureId, handler_key: &str, args: &[u8]) -> Invocation {
-        let now_ms = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_millis() as u64;
-        Invocation {
+        invocation(
+            &self.endpoint,
+            self.next_request.load(Ordering::SeqCst),
             closure_id,
-            handler_key: handler_key.into(),
-            args: args.to_vec(),
-            deadline_unix_ms: now_ms + PATIENCE.as_millis() as u64,
-            fallback: self.endpoint.clone(),
-            capability: Capability {
-                invocation_id: self.next_request.load(Ordering::SeqCst),
-                token: [7; 16],
-            },
-            kind: InvocationKind::Call,
-        }
+            handler_key,
+            args,
+        )
     }
 
     /// Waits for the process to exit (it must, within the patience bound).
