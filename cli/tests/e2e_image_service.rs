@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use semifaas_cli::harness::{
-    Admin, Dist, Exchange, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
-    PLACEMENT_HEADER,
+    Admin, Dist, EmulatorProcess, Exchange, FaasLocalProcess, HttpClient, Request, ServiceOptions,
+    ServiceProcess, PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -116,6 +116,42 @@ fn offload_everything(endpoint: &str) -> ServiceOptions {
         ("profile.samples".to_owned(), "0".to_owned()),
     ]);
     options
+}
+
+/// The same equivalence through AWS's own Invoke and Runtime API implementation, the Lambda
+/// Runtime Interface Emulator, running `dist/bootstrap` as the function `function`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offloads_through_the_lambda_runtime_interface_emulator_are_byte_identical() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("image-service-emulator");
+    let emulator = EmulatorProcess::start(&dist, &logs).await.unwrap();
+    let mut options = offload_everything(&emulator.endpoint());
+    options
+        .settings
+        .push(("function".to_owned(), "function".to_owned()));
+    // The emulator runs one invocation at a time; the requests below are sequential.
+    options
+        .settings
+        .push(("offload.max-in-flight".to_owned(), "1".to_owned()));
+    let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
+    let http = HttpClient::new(service.port);
+    let admin = Admin::new(service.admin_port);
+    let requests = request_set(&http).await;
+
+    let local = run_round(&http, &requests).await;
+    let before = totals(&admin.stats().await.unwrap());
+    admin.set_ratio(1.0).await.unwrap();
+    let offloaded = run_round(&http, &requests).await;
+    assert_same("through the emulator", &local, &offloaded, &requests);
+    let after = totals(&admin.stats().await.unwrap());
+    assert_eq!(
+        after.1 - before.1,
+        requests.len() as u64,
+        "every invocation offloaded: {after:?} after {before:?}\n{}\n{}",
+        service.log(),
+        emulator.log()
+    );
+    assert_eq!(after.3, 0, "no failures");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

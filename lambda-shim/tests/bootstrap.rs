@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 use semifaas_closure::{
     ClosureId, FailureKind, InvocationKind, InvocationOutcome, ShadowCall, PREWARM_HANDLER_KEY,
 };
-use support::{calc_closure, java_fixtures, Instance, Posted, TRACE_ID};
+use support::{assert_failed, calc_closure, java_fixtures, Instance, Posted, TRACE_ID};
 
 const ADD: (&str, &str) = ("add", "(I)I");
 const LATE: (&str, &str) = ("late", "(Z)I");
@@ -129,10 +129,7 @@ async fn the_platforms_deadline_bounds_the_fallbacks_when_it_comes_first() {
             vec![("Lambda-Runtime-Deadline-Ms", past.to_string())],
         )
         .await;
-    let InvocationOutcome::Failed(failure) = reply.outcome else {
-        panic!("expected Failed, got {:?}", reply.outcome);
-    };
-    assert!(failure.message.contains("deadline"), "{}", failure.message);
+    assert_failed(&reply.outcome, FailureKind::ClosureUnavailable, "deadline");
     assert_eq!(instance.service.closure_fetches.load(Ordering::SeqCst), 0);
 
     // Without the header, the invocation's own deadline applies.
@@ -221,14 +218,10 @@ async fn an_unknown_closure_fails_with_the_servers_message() {
     let reply = instance
         .invoke(unknown, "demo.Calc#add", &java.args_add)
         .await;
-    let InvocationOutcome::Failed(failure) = reply.outcome else {
-        panic!("expected Failed, got {:?}", reply.outcome);
-    };
-    assert_eq!(failure.kind, FailureKind::ClosureUnavailable);
-    assert!(
-        failure.message.contains("is not known to this server"),
-        "{}",
-        failure.message
+    assert_failed(
+        &reply.outcome,
+        FailureKind::ClosureUnavailable,
+        "is not known to this server",
     );
     assert_eq!(reply.stats.fallbacks.fetch_closure, 1);
 
@@ -250,15 +243,7 @@ async fn undecodable_arguments_fail_and_the_closure_stays_usable() {
     let mut instance = Instance::start(vec![closure]).await;
 
     let reply = instance.invoke(id, "demo.Calc#add", &[1, 2, 3]).await;
-    let InvocationOutcome::Failed(failure) = reply.outcome else {
-        panic!("expected Failed, got {:?}", reply.outcome);
-    };
-    assert_eq!(failure.kind, FailureKind::Setup);
-    assert!(
-        failure.message.contains("decoding the arguments"),
-        "{}",
-        failure.message
-    );
+    assert_failed(&reply.outcome, FailureKind::Setup, "decoding the arguments");
 
     let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
     assert_eq!(
@@ -275,14 +260,10 @@ async fn a_closure_that_cannot_install_fails_with_what_failed() {
     let mut instance = Instance::start(vec![closure]).await;
 
     let reply = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
-    let InvocationOutcome::Failed(failure) = reply.outcome else {
-        panic!("expected Failed, got {:?}", reply.outcome);
-    };
-    assert_eq!(failure.kind, FailureKind::Setup);
-    assert!(
-        failure.message.contains("demo.Calc#add(J)J does not exist"),
-        "{}",
-        failure.message
+    assert_failed(
+        &reply.outcome,
+        FailureKind::Setup,
+        "demo.Calc#add(J)J does not exist",
     );
 }
 
@@ -307,21 +288,14 @@ async fn a_server_that_cannot_be_reached_mid_handler_fails_the_offload_naming_wh
     let reply = instance.invoke_with(&invocation).await;
     // The handler met a class it could not load: the offload's failure, not the application's
     // outcome (the server then runs the handler itself).
-    let InvocationOutcome::Failed(failure) = reply.outcome else {
-        panic!("expected Failed, got {:?}", reply.outcome);
-    };
-    assert_eq!(failure.kind, FailureKind::Setup);
-    assert!(
-        failure.message.starts_with(
-            "a class could not be loaded on the function: java.lang.NoClassDefFoundError"
-        ),
-        "{}",
-        failure.message
+    let message = assert_failed(
+        &reply.outcome,
+        FailureKind::Setup,
+        "a class could not be loaded on the function: java.lang.NoClassDefFoundError",
     );
     assert!(
-        failure.message.contains("could not be reached"),
-        "the cause says why: {}",
-        failure.message
+        message.contains("could not be reached"),
+        "the cause says why: {message}"
     );
     assert_eq!(reply.stats.fallbacks.load_class, 1);
     assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 0);
@@ -350,16 +324,10 @@ async fn a_failed_fallback_the_handler_swallowed_still_fails_the_offload() {
     let reply = instance.invoke_with(&invocation).await;
     // The handler returned -2 after catching the NoClassDefFoundError: not the application's
     // result, since the class exists on the server.
-    let InvocationOutcome::Failed(failure) = reply.outcome else {
-        panic!("expected Failed, got {:?}", reply.outcome);
-    };
-    assert_eq!(failure.kind, FailureKind::Fallback);
-    assert!(
-        failure
-            .message
-            .contains("the fallback for class demo.Late got no answer"),
-        "{}",
-        failure.message
+    assert_failed(
+        &reply.outcome,
+        FailureKind::Fallback,
+        "the fallback for class demo.Late got no answer",
     );
     assert!(
         instance.wait_exit().success(),
@@ -489,14 +457,10 @@ async fn a_prewarm_with_an_unknown_closure_installs_the_others_and_says_which_fa
         rounds: 1,
     };
     let reply = instance.invoke_with(&prewarm).await;
-    let InvocationOutcome::Failed(failure) = reply.outcome else {
-        panic!("expected Failed, got {:?}", reply.outcome);
-    };
-    assert_eq!(failure.kind, FailureKind::ClosureUnavailable);
-    assert!(
-        failure.message.contains("is not known to this server"),
-        "{}",
-        failure.message
+    assert_failed(
+        &reply.outcome,
+        FailureKind::ClosureUnavailable,
+        "is not known to this server",
     );
     assert_eq!(
         reply.stats.fallbacks.load_class, 0,

@@ -12,7 +12,7 @@ use std::{
 };
 
 use semifaas_closure::{FailureKind, InvocationOutcome, InvocationReply};
-use support::{calc_closure, invocation, java_fixtures, repo_root, runtime_jar};
+use support::{assert_failed, calc_closure, invocation, java_fixtures, repo_root, runtime_jar};
 
 const INVOKE_PATH: &str = "/2015-03-31/functions/function/invocations";
 
@@ -187,14 +187,10 @@ async fn bootstrap_conforms_to_the_runtime_interface_emulator() {
         .invoke(call(big_id, "demo.Calc#big", &java.args_big, 2))
         .await
         .reply();
-    let InvocationOutcome::Failed(failure) = oversized.outcome else {
-        panic!("expected Failed, got {:?}", oversized.outcome);
-    };
-    assert_eq!(failure.kind, FailureKind::ResponseTooLarge);
-    assert!(
-        failure.message.contains("response limit"),
-        "{}",
-        failure.message
+    assert_failed(
+        &oversized.outcome,
+        FailureKind::ResponseTooLarge,
+        "response limit",
     );
 
     // The instance is killed: the emulator reports the exit, then starts a new instance.

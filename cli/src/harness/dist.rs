@@ -56,6 +56,10 @@ impl Dist {
         self.file("semifaas")
     }
 
+    pub fn bootstrap(&self) -> Result<PathBuf> {
+        self.file("bootstrap")
+    }
+
     pub fn agent_jar(&self) -> Result<PathBuf> {
         self.file("semifaas-agent.jar")
     }

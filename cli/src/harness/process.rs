@@ -254,6 +254,56 @@ impl ServiceOptions {
     }
 }
 
+/// The AWS Lambda Runtime Interface Emulator running `dist/bootstrap`: Lambda's Invoke API for
+/// one function named `function`, one invocation at a time, its instances started and replaced
+/// as Lambda does. `make rie` installs it in `target/tools/`; `SEMIFAAS_RIE` names another copy.
+pub struct EmulatorProcess {
+    process: Supervised,
+    pub port: u16,
+}
+
+impl EmulatorProcess {
+    pub async fn start(dist: &Dist, log_dir: &Path) -> Result<EmulatorProcess> {
+        let emulator = std::env::var_os("SEMIFAAS_RIE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| dist.root().join("../target/tools/aws-lambda-rie"));
+        if !emulator.is_file() {
+            bail!(
+                "{} is missing: run `make rie` or set SEMIFAAS_RIE",
+                emulator.display()
+            );
+        }
+        let port = free_port();
+        let mut command = Command::new(emulator);
+        command
+            .arg("--runtime-interface-emulator-address")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--runtime-api-address")
+            .arg(format!("127.0.0.1:{}", free_port()))
+            .arg(dist.bootstrap()?)
+            // bootstrap finds semifaas-runtime.jar in the task root, as in a deployed package.
+            .env("LAMBDA_TASK_ROOT", dist.root());
+        let mut process = Supervised::spawn(&format!("emulator-{port}"), command, log_dir)?;
+        process
+            .wait_ready(Duration::from_secs(30), || async {
+                tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+            })
+            .await?;
+        Ok(EmulatorProcess { process, port })
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The emulator's log (its own lines and its instances').
+    pub fn log(&self) -> String {
+        self.process.log_tail()
+    }
+}
+
 /// A sample Spring Boot service with `-javaagent:semifaas-agent.jar`.
 pub struct ServiceProcess {
     process: Supervised,

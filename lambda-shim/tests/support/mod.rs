@@ -25,8 +25,8 @@ use axum::{
 };
 use base64::{engine::general_purpose::STANDARD, Engine};
 use semifaas_closure::{
-    Capability, Closure, ClosureId, FallbackEndpoint, HandlerRef, Invocation, InvocationKind,
-    InvocationReply, NamedBytes,
+    Capability, Closure, ClosureId, FailureKind, FallbackEndpoint, HandlerRef, Invocation,
+    InvocationKind, InvocationOutcome, InvocationReply, NamedBytes,
 };
 use semifaas_fallback::{
     FallbackError, FallbackErrorKind, FallbackRequest, FallbackResponse, FallbackServer,
@@ -594,4 +594,18 @@ impl Drop for Instance {
         let _ = self.child.wait();
         drop(self.server.take());
     }
+}
+
+/// Asserts `outcome` is a failure of `kind` whose message contains `needle`; returns the message.
+pub fn assert_failed(outcome: &InvocationOutcome, kind: FailureKind, needle: &str) -> String {
+    let InvocationOutcome::Failed(failure) = outcome else {
+        panic!("expected a {kind:?} failure, got {outcome:?}");
+    };
+    assert_eq!(failure.kind, kind, "{}", failure.message);
+    assert!(
+        failure.message.contains(needle),
+        "{kind:?} failure without {needle:?}: {}",
+        failure.message
+    );
+    failure.message.clone()
 }
