@@ -38,15 +38,26 @@ impl Mode {
 pub enum Platform {
     /// `semifaas local`: the Lambda Invoke API on a local port, with test credentials.
     Local,
+    /// AWS Lambda (or a Lambda-compatible service at `semifaas.lambda.endpoint`), with the
+    /// standard AWS configuration chain for credentials and region.
+    Aws,
 }
+
+/// Where `semifaas local` listens unless told otherwise: the local platform's default endpoint.
+pub const LOCAL_ENDPOINT: &str = "http://127.0.0.1:9000";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct AgentConfig {
     /// Global offload ratio in [0, 1].
     pub ratio: f64,
     pub platform: Platform,
-    /// Base URL of the Lambda Invoke API.
-    pub lambda_endpoint: String,
+    /// Base URL of the Lambda Invoke API; `None`: the platform's own ([`LOCAL_ENDPOINT`], or the
+    /// AWS region's).
+    pub lambda_endpoint: Option<String>,
+    /// aws: the shared configuration profile (`None`: `AWS_PROFILE`, else `default`).
+    pub aws_profile: Option<String>,
+    /// aws: the region (`None`: from the configuration chain).
+    pub aws_region: Option<String>,
     /// Function name (or ARN) invoked for every offload.
     pub function: String,
     pub admin_host: IpAddr,
@@ -103,7 +114,9 @@ impl Default for AgentConfig {
         AgentConfig {
             ratio: 0.0,
             platform: Platform::Local,
-            lambda_endpoint: "http://127.0.0.1:9000".into(),
+            lambda_endpoint: None,
+            aws_profile: None,
+            aws_region: None,
             function: "semifaas".into(),
             admin_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             admin_port: 7071,
@@ -169,8 +182,10 @@ const KEYS: &[Key] = &[
     // Read by the Java side before anything else: `false` turns the whole agent off.
     Key { name: "semifaas.enabled", example: "true", expected: "true or false", apply: |_, v| parse_bool(v).map(|_| ()) },
     Key { name: "semifaas.ratio", example: "0.25", expected: "a number in [0, 1], e.g. 0.25", apply: |c, v| set(&mut c.ratio, parse_ratio(v)) },
-    Key { name: "semifaas.platform", example: "local", expected: "one of: local (aws and openwhisk are not supported yet)", apply: |c, v| set(&mut c.platform, parse_platform(v)) },
-    Key { name: "semifaas.lambda.endpoint", example: "http://127.0.0.1:9000", expected: "an http:// or https:// URL, e.g. http://127.0.0.1:9000", apply: |c, v| set(&mut c.lambda_endpoint, parse_url(v)) },
+    Key { name: "semifaas.platform", example: "local", expected: "one of: local, aws (openwhisk is not supported yet)", apply: |c, v| set(&mut c.platform, parse_platform(v)) },
+    Key { name: "semifaas.lambda.endpoint", example: "http://127.0.0.1:9000", expected: "an http:// or https:// URL, e.g. http://127.0.0.1:9000", apply: |c, v| set(&mut c.lambda_endpoint, parse_url(v).map(Some)) },
+    Key { name: "semifaas.aws.profile", example: "default", expected: "a profile name of the AWS shared config files (letters, digits, '-', '_', '.', '@', '+', '=', ',')", apply: |c, v| set(&mut c.aws_profile, parse_aws_word(v, 128).map(Some)) },
+    Key { name: "semifaas.aws.region", example: "eu-west-1", expected: "an AWS region, e.g. eu-west-1", apply: |c, v| set(&mut c.aws_region, parse_aws_region(v).map(Some)) },
     Key { name: "semifaas.function", example: "semifaas", expected: "a Lambda function name or ARN (letters, digits, '-', '_', ':', at most 170 characters)", apply: |c, v| set(&mut c.function, parse_function(v)) },
     Key { name: "semifaas.admin.port", example: "7071", expected: "a TCP port 0-65535 (0 = any free port)", apply: |c, v| set(&mut c.admin_port, v.trim().parse().ok()) },
     Key { name: "semifaas.admin.host", example: "127.0.0.1", expected: "an IP address to bind, e.g. 127.0.0.1", apply: |c, v| set(&mut c.admin_host, v.trim().parse().ok()) },
@@ -267,8 +282,34 @@ fn parse_bool(v: &str) -> Option<bool> {
 fn parse_platform(v: &str) -> Option<Platform> {
     match v.trim() {
         "local" => Some(Platform::Local),
+        "aws" => Some(Platform::Aws),
         _ => None,
     }
+}
+
+fn parse_aws_word(v: &str, max: usize) -> Option<String> {
+    let v = v.trim();
+    let ok = !v.is_empty()
+        && v.len() <= max
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@+=,".contains(c));
+    ok.then(|| v.to_owned())
+}
+
+/// `eu-west-1`, `us-gov-east-1`, `cn-north-1`: lower-case words and a number, dash-separated.
+fn parse_aws_region(v: &str) -> Option<String> {
+    let v = v.trim();
+    let parts: Vec<&str> = v.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+        && parts
+            .last()
+            .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()));
+    ok.then(|| v.to_owned())
 }
 
 fn parse_url(v: &str) -> Option<String> {
@@ -436,7 +477,7 @@ mod tests {
         assert_eq!(config, AgentConfig::default());
         assert_eq!(config.ratio, 0.0);
         assert_eq!(config.platform, Platform::Local);
-        assert_eq!(config.lambda_endpoint, "http://127.0.0.1:9000");
+        assert_eq!(config.lambda_endpoint, None);
         assert_eq!(config.function, "semifaas");
         assert_eq!(config.admin_addr(), "127.0.0.1:7071".parse().unwrap());
         assert_eq!(config.fallback_bind_addr(), "127.0.0.1:0".parse().unwrap());
@@ -448,7 +489,9 @@ mod tests {
     fn every_key_accepts_a_good_value() {
         let config = parse(&[
             ("semifaas.ratio", "0.25"),
-            ("semifaas.platform", "local"),
+            ("semifaas.platform", "aws"),
+            ("semifaas.aws.profile", "offload-role"),
+            ("semifaas.aws.region", "us-gov-west-1"),
             ("semifaas.lambda.endpoint", "http://localhost:9001/"),
             ("semifaas.function", "image-resize_2"),
             ("semifaas.admin.port", "0"),
@@ -461,7 +504,13 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(config.ratio, 0.25);
-        assert_eq!(config.lambda_endpoint, "http://localhost:9001");
+        assert_eq!(config.platform, Platform::Aws);
+        assert_eq!(config.aws_profile.as_deref(), Some("offload-role"));
+        assert_eq!(config.aws_region.as_deref(), Some("us-gov-west-1"));
+        assert_eq!(
+            config.lambda_endpoint.as_deref(),
+            Some("http://localhost:9001")
+        );
         assert_eq!(config.function, "image-resize_2");
         assert_eq!(config.admin_addr(), "0.0.0.0:0".parse().unwrap());
         assert_eq!(config.fallback_host, "server.internal");
@@ -488,7 +537,20 @@ mod tests {
                 && platform.contains("aws")
                 && platform.contains("openwhisk")
         );
-        bad("semifaas.platform", "aws");
+        bad("semifaas.platform", "openwhisk");
+        for v in ["", "has space", "a/b", &"p".repeat(129)] {
+            bad("semifaas.aws.profile", v);
+        }
+        for v in [
+            "",
+            "eu-west",
+            "EU-WEST-1",
+            "eu--1",
+            "eu-west-x",
+            "eu west 1",
+        ] {
+            assert!(bad("semifaas.aws.region", v).contains("region"), "{v}");
+        }
         for v in ["127.0.0.1:9000", "ftp://x", "http://", "http://a b"] {
             assert!(bad("semifaas.lambda.endpoint", v).contains("URL"));
         }

@@ -7,8 +7,8 @@ use std::{
 };
 
 use aws_config::{
-    retry::RetryConfig, stalled_stream_protection::StalledStreamProtectionConfig, BehaviorVersion,
-    Region,
+    retry::RetryConfig, stalled_stream_protection::StalledStreamProtectionConfig,
+    timeout::TimeoutConfig, BehaviorVersion, Region,
 };
 use aws_sdk_lambda::{
     error::SdkError,
@@ -22,11 +22,11 @@ use semifaas_closure::{
     ClosureId, FallbackEndpoint, Invocation, InvocationKind, InvocationOutcome, InvocationReply,
     ShadowCall,
 };
-use tracing::{debug, warn};
+use tracing::{debug, error, warn};
 
 use crate::{
     closures::{Authorized, InFlight},
-    config::{AgentConfig, Platform},
+    config::{AgentConfig, Platform, LOCAL_ENDPOINT},
     fmt_num::Millis,
     stats::{FailureReason, Stats},
 };
@@ -129,17 +129,47 @@ pub struct Dispatcher {
 
 /// Builds the Lambda client for the configured platform. Retries are off: a throttled or failed
 /// offload is better served by running the handler locally at once.
+///
+/// `aws` takes credentials and region from the standard AWS configuration chain (environment,
+/// shared config and credentials files with `semifaas.aws.profile`, SSO, web identity, container
+/// and instance metadata), the region from `semifaas.aws.region` first. Connect and read
+/// timeouts are the offload timeout.
 async fn lambda_client(config: &AgentConfig) -> Client {
-    let loader = aws_config::defaults(BehaviorVersion::latest())
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(config.timeout)
+        .read_timeout(config.timeout)
+        .build();
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::disabled())
+        .timeout_config(timeouts)
         .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-    let loader = match config.platform {
-        Platform::Local => loader
-            .region(Region::new(LOCAL_REGION))
-            .endpoint_url(&config.lambda_endpoint)
-            .test_credentials(),
-    };
-    Client::new(&loader.load().await)
+    match config.platform {
+        Platform::Local => {
+            loader = loader
+                .region(Region::new(LOCAL_REGION))
+                .endpoint_url(config.lambda_endpoint.as_deref().unwrap_or(LOCAL_ENDPOINT))
+                .test_credentials();
+        }
+        Platform::Aws => {
+            if let Some(profile) = &config.aws_profile {
+                loader = loader.profile_name(profile);
+            }
+            if let Some(region) = &config.aws_region {
+                loader = loader.region(Region::new(region.clone()));
+            }
+            if let Some(endpoint) = &config.lambda_endpoint {
+                loader = loader.endpoint_url(endpoint);
+            }
+        }
+    }
+    let sdk_config = loader.load().await;
+    if sdk_config.region().is_none() {
+        error!(
+            "no AWS region: set semifaas.aws.region, AWS_REGION, or a region in the profile of \
+             ~/.aws/config; every offload fails until then"
+        );
+    }
+    Client::new(&sdk_config)
 }
 
 fn unix_ms(t: SystemTime) -> u64 {

@@ -48,7 +48,7 @@ fn closure() -> Closure {
 fn config(platform: std::net::SocketAddr) -> AgentConfig {
     AgentConfig {
         ratio: 1.0,
-        lambda_endpoint: format!("http://{platform}"),
+        lambda_endpoint: Some(format!("http://{platform}")),
         function: "fetcher".into(),
         admin_port: 0,
         fallback_port: 0,

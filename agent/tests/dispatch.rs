@@ -25,7 +25,7 @@ struct Setup {
 
 async fn dispatcher(endpoint: String, function: &str, timeout: Duration) -> Setup {
     let config = AgentConfig {
-        lambda_endpoint: endpoint,
+        lambda_endpoint: Some(endpoint),
         function: function.into(),
         timeout,
         ..AgentConfig::default()
@@ -100,7 +100,7 @@ async fn the_capability_is_valid_while_the_function_runs_and_not_after() {
     let setup_in_flight = Arc::new(InFlight::new());
     let (addr, log) = common::start_platform(Some(setup_in_flight.clone())).await;
     let config = AgentConfig {
-        lambda_endpoint: format!("http://{addr}"),
+        lambda_endpoint: Some(format!("http://{addr}")),
         function: "echo".into(),
         ..AgentConfig::default()
     };

@@ -67,7 +67,7 @@ fn closure(method: &str, receiver: &[u8]) -> Closure {
 
 fn config(platform: std::net::SocketAddr) -> AgentConfig {
     AgentConfig {
-        lambda_endpoint: format!("http://{platform}"),
+        lambda_endpoint: Some(format!("http://{platform}")),
         function: "prewarmer".into(),
         admin_port: 0,
         fallback_port: 0,

@@ -119,16 +119,31 @@ fn offload_everything(endpoint: &str) -> ServiceOptions {
 }
 
 /// The same equivalence through AWS's own Invoke and Runtime API implementation, the Lambda
-/// Runtime Interface Emulator, running `dist/bootstrap` as the function `function`.
+/// Runtime Interface Emulator, running `dist/bootstrap` as the function `function`; the agent
+/// on `semifaas.platform=aws`, its credentials from the environment, the endpoint overridden.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offloads_through_the_lambda_runtime_interface_emulator_are_byte_identical() {
     let dist = Dist::locate().unwrap();
     let logs = log_dir("image-service-emulator");
     let emulator = EmulatorProcess::start(&dist, &logs).await.unwrap();
     let mut options = offload_everything(&emulator.endpoint());
-    options
-        .settings
-        .push(("function".to_owned(), "function".to_owned()));
+    options.settings.extend(
+        [
+            ("platform", "aws"),
+            ("aws.region", "eu-west-1"),
+            ("function", "function"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    options.env.extend(
+        [
+            ("AWS_ACCESS_KEY_ID", "AKIDSEMIFAASTEST"),
+            ("AWS_SECRET_ACCESS_KEY", "not-a-real-secret"),
+            // No instance metadata on this machine: do not wait for it.
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
     // The emulator runs one invocation at a time; the requests below are sequential.
     options
         .settings

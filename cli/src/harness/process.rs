@@ -230,6 +230,8 @@ pub struct ServiceOptions {
     /// Further `-Dsemifaas.*` settings, without the prefix.
     pub settings: Vec<(String, String)>,
     pub jvm_options: Vec<String>,
+    /// Environment variables set for the service (on top of this process's).
+    pub env: Vec<(String, String)>,
     /// CPUs the JVM runs on once it serves (a `taskset -c` list such as `0`); `None` leaves it
     /// unrestricted. It starts on every CPU, sized for these (`-XX:ActiveProcessorCount`, so its
     /// GC and compiler threads are the pinned JVM's): Spring Boot starts in half the time.
@@ -249,6 +251,7 @@ impl ServiceOptions {
             ratio: 0.0,
             settings: vec![],
             jvm_options: vec![],
+            env: vec![],
             cpu_affinity: None,
         }
     }
@@ -338,6 +341,7 @@ impl ServiceProcess {
                     .map(|(k, v)| format!("-Dsemifaas.{k}={v}")),
             )
             .args(&options.jvm_options)
+            .envs(options.env.iter().map(|(k, v)| (k, v)))
             .arg("-jar")
             .arg(dist.sample_jar(&options.sample)?)
             .arg(format!("--server.port={port}"));
