@@ -43,6 +43,7 @@ use tracing::info;
 use crate::{
     admin_access::AdminToken,
     admin_http::{self, ConnectionLimits},
+    breaker::Breaker,
     candidates::Candidates,
     config::parse_ratio,
     config::{AgentConfig, Mode},
@@ -102,6 +103,9 @@ pub struct AdminState {
     pub control: Arc<BurstControl>,
     /// The fallback server's refusals (connections, frames), reported under `refused`.
     pub fallback_counters: Arc<ServerCounters>,
+    /// Whether offloading is paused after a permanent platform failure, reported under
+    /// `platform`.
+    pub breaker: Arc<Breaker>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -479,6 +483,7 @@ fn full_report(state: &AdminState) -> StatsReport {
     report.offload_limit = control.slots.offload_limit;
     report.instances_up = control.slots.instances_up;
     report.refused = state.stats.refusals().report(&state.fallback_counters);
+    report.platform = state.breaker.report(std::time::Instant::now());
     for (key, handler) in report.handlers.iter_mut() {
         let candidacy = state.candidates.candidacy(key);
         let (runs, needed) = state.candidates.profiled_runs(key);
@@ -518,7 +523,14 @@ fn only_params<'q>(
 }
 
 async fn get_controller(State(state): State<AdminState>) -> Response {
-    Json(state.control.state()).into_response()
+    let mut controller = serde_json::to_value(state.control.state()).unwrap_or_default();
+    if let Some(fields) = controller.as_object_mut() {
+        fields.insert(
+            "platform".into(),
+            json!(state.breaker.report(std::time::Instant::now())),
+        );
+    }
+    Json(controller).into_response()
 }
 
 async fn post_controller(

@@ -11,7 +11,7 @@ use aws_config::{
     timeout::TimeoutConfig, BehaviorVersion, Region,
 };
 use aws_sdk_lambda::{
-    error::SdkError,
+    error::{ProvideErrorMetadata, SdkError},
     operation::invoke::{InvokeError, InvokeOutput},
     primitives::Blob,
     types::ThrottleReason,
@@ -19,12 +19,13 @@ use aws_sdk_lambda::{
 };
 use semifaas_closure::{
     limits::{ARGS_MAX, LAMBDA_SYNC_PAYLOAD_MAX},
-    ClosureId, FallbackEndpoint, Invocation, InvocationKind, InvocationOutcome, InvocationReply,
-    ShadowCall,
+    ClosureId, FailureKind, FallbackEndpoint, Invocation, InvocationKind, InvocationOutcome,
+    InvocationReply, ShadowCall,
 };
 use tracing::{debug, error, warn};
 
 use crate::{
+    breaker::{Breaker, Recorded},
     closures::{Authorized, InFlight},
     config::{AgentConfig, Platform, LOCAL_ENDPOINT},
     fmt_num::Millis,
@@ -125,6 +126,7 @@ pub struct Dispatcher {
     fallback: FallbackEndpoint,
     in_flight: Arc<InFlight>,
     stats: Arc<Stats>,
+    breaker: Arc<Breaker>,
 }
 
 /// Builds the Lambda client for the configured platform. Retries are off: a throttled or failed
@@ -178,20 +180,50 @@ fn unix_ms(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// Maps an Invoke API error to why the offload failed.
+/// Maps an Invoke API error to why the offload failed, as Lambda defines its errors: throttling
+/// (429), no such function, no permission, credentials it does not accept, a request over its
+/// limit (413), and service errors (5xx).
 fn classify_sdk_error(error: &SdkError<InvokeError>) -> FailureReason {
-    if error.raw_response().map(|r| r.status().as_u16()) == Some(429) {
+    let status = error.raw_response().map(|r| r.status().as_u16());
+    if status == Some(429) {
         return FailureReason::Throttled;
     }
     match error {
-        SdkError::ServiceError(e) if e.err().is_too_many_requests_exception() => {
-            FailureReason::Throttled
+        SdkError::ServiceError(e) => {
+            let code = e.err().code().unwrap_or_default();
+            match (code, status) {
+                (_, _) if e.err().is_too_many_requests_exception() => FailureReason::Throttled,
+                ("ResourceNotFoundException", _) | (_, Some(404)) => {
+                    FailureReason::FunctionNotFound
+                }
+                (
+                    "UnrecognizedClientException"
+                    | "InvalidSignatureException"
+                    | "ExpiredTokenException"
+                    | "IncompleteSignatureException"
+                    | "MissingAuthenticationTokenException",
+                    _,
+                ) => FailureReason::BadCredentials,
+                ("AccessDeniedException", _) | (_, Some(403)) => FailureReason::AccessDenied,
+                ("RequestTooLargeException", _) | (_, Some(413)) => FailureReason::PayloadTooLarge,
+                _ => FailureReason::PlatformError,
+            }
         }
         SdkError::TimeoutError(_) => FailureReason::Timeout,
         SdkError::DispatchFailure(e) if e.is_timeout() => FailureReason::Timeout,
         SdkError::DispatchFailure(_) => FailureReason::PlatformUnreachable,
+        // The request could not be made: above all, no credentials could be found.
+        SdkError::ConstructionFailure(_) if is_credentials_error(error) => {
+            FailureReason::BadCredentials
+        }
         _ => FailureReason::PlatformError,
     }
+}
+
+/// Whether the SDK failed for want of credentials (its identity resolver's error).
+fn is_credentials_error(error: &SdkError<InvokeError>) -> bool {
+    let chain = error_chain(error).to_ascii_lowercase();
+    chain.contains("credential") || chain.contains("identity")
 }
 
 /// Whether the platform throttled because its instances are still starting.
@@ -209,15 +241,21 @@ fn is_scaling_throttle(error: &SdkError<InvokeError>) -> bool {
 }
 
 /// Why a function error happened: a result over the platform's response limit
-/// (`Function.ResponseSizeTooLarge`, as Lambda reports it) is `PayloadTooLarge`, anything else
-/// a `FunctionError`.
+/// (`Function.ResponseSizeTooLarge`, as Lambda reports it) is `PayloadTooLarge`, the platform's
+/// own timeout ("Task timed out after …") a `Timeout`, anything else a `FunctionError`.
 fn function_error_reason(payload: &[u8]) -> FailureReason {
-    let error_type = serde_json::from_slice::<serde_json::Value>(payload)
-        .ok()
-        .and_then(|v| v["errorType"].as_str().map(str::to_owned));
-    match error_type.as_deref() {
-        Some("Function.ResponseSizeTooLarge") => FailureReason::PayloadTooLarge,
-        _ => FailureReason::FunctionError,
+    let body = serde_json::from_slice::<serde_json::Value>(payload).ok();
+    let field = |name: &str| {
+        body.as_ref()
+            .and_then(|v| v[name].as_str().map(str::to_owned))
+            .unwrap_or_default()
+    };
+    if field("errorType") == "Function.ResponseSizeTooLarge" {
+        FailureReason::PayloadTooLarge
+    } else if field("errorMessage").contains("Task timed out after") {
+        FailureReason::Timeout
+    } else {
+        FailureReason::FunctionError
     }
 }
 
@@ -233,10 +271,11 @@ fn outcome_of(output: &InvokeOutput) -> Result<InvocationReply, OffloadFailure> 
     let reply = InvocationReply::from_lambda_payload(payload)
         .map_err(|e| OffloadFailure::new(FailureReason::ResultUnusable, e.to_string()))?;
     if let InvocationOutcome::Failed(failure) = &reply.outcome {
-        return Err(OffloadFailure::new(
-            FailureReason::FunctionFailed,
-            failure.to_string(),
-        ));
+        let reason = match failure.kind {
+            FailureKind::ResponseTooLarge => FailureReason::PayloadTooLarge,
+            _ => FailureReason::FunctionFailed,
+        };
+        return Err(OffloadFailure::new(reason, failure.to_string()));
     }
     Ok(reply)
 }
@@ -263,6 +302,34 @@ impl Dispatcher {
             fallback,
             in_flight,
             stats,
+            breaker: Arc::new(Breaker::new()),
+        }
+    }
+
+    /// Whether offloading is paused after a failure retrying will not fix.
+    pub fn breaker(&self) -> Arc<Breaker> {
+        self.breaker.clone()
+    }
+
+    /// Tells the breaker how the platform answered; a failure that pauses offloading is logged
+    /// once per pause, with what to do about it.
+    fn note_platform_answer<T>(&self, result: &Result<T, OffloadFailure>) {
+        match result {
+            Ok(_) => self.breaker.record_success(),
+            Err(failure) => {
+                let recorded =
+                    self.breaker
+                        .record_failure(failure.reason, &failure.message, Instant::now());
+                if let Recorded::Paused(pause) = recorded {
+                    error!(
+                        reason = %failure.reason,
+                        pause_s = pause.as_secs(),
+                        "offloading paused: {}; to fix: {}; after the pause one request probes the platform",
+                        failure.message,
+                        failure.reason.remedy().unwrap_or("see the message"),
+                    );
+                }
+            }
         }
     }
 
@@ -320,6 +387,18 @@ impl Dispatcher {
     }
 
     async fn invoke(
+        &self,
+        authorized: Authorized,
+        args: Vec<u8>,
+        kind: InvocationKind,
+        timeout: Duration,
+    ) -> Result<(InvocationReply, Duration), OffloadFailure> {
+        let result = self.send(authorized, args, kind, timeout).await;
+        self.note_platform_answer(&result);
+        result
+    }
+
+    async fn send(
         &self,
         authorized: Authorized,
         args: Vec<u8>,

@@ -31,6 +31,7 @@
 pub mod admin;
 pub mod admin_access;
 mod admin_http;
+pub mod breaker;
 pub mod caller_threads;
 pub mod candidates;
 pub mod closures;

@@ -40,6 +40,9 @@ pub enum LocalReason {
     /// The ratio chose to offload it, but the platform has no room: as many offloads are in
     /// flight as it takes (see [`crate::offload_slots`]).
     PlatformFull,
+    /// The ratio chose to offload it, but offloading is paused after a failure that retrying
+    /// will not fix (see [`crate::breaker`]).
+    PlatformPaused,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use tracing::{debug, info, warn};
 
 use crate::{
     admin::{AdminError, AdminOptions, AdminServer, AdminState},
+    breaker::Admission,
     caller_threads::{CallerThreads, Wake},
     candidates::{CandidateRules, Candidates},
     closures::{ClosureStore, InFlight},
@@ -105,19 +106,20 @@ impl Agent {
                 FALLBACK_SERVER_NAME,
                 Arc::new(service),
             )?;
+            let endpoint = fallback.endpoint(&config.fallback_host);
+            let dispatcher =
+                Dispatcher::new(&config, endpoint, in_flight.clone(), stats.clone()).await;
             let admin_state = AdminState {
                 policy: policy.clone(),
                 stats: stats.clone(),
                 candidates: candidates.clone(),
                 control: control.clone(),
                 fallback_counters: fallback.counters(),
+                breaker: dispatcher.breaker(),
             };
             let admin_options = AdminOptions::from_config(&config);
             let admin = AdminServer::start(config.admin_addr(), admin_state, admin_options).await?;
             control.spawn();
-            let endpoint = fallback.endpoint(&config.fallback_host);
-            let dispatcher =
-                Dispatcher::new(&config, endpoint, in_flight.clone(), stats.clone()).await;
             Ok::<_, AgentError>((fallback, admin, Arc::new(dispatcher)))
         });
         let (fallback, admin, dispatcher) = match started {
@@ -224,6 +226,14 @@ impl Agent {
     /// The ratio's decision for a candidate, adjusted to the platform's room and the spill.
     fn place(&self, handler_key: &str, decision: OffloadDecision) -> OffloadDecision {
         match decision {
+            OffloadDecision::Offload
+                if self.dispatcher.breaker().admit(std::time::Instant::now())
+                    == Admission::Paused =>
+            {
+                OffloadDecision::Local {
+                    reason: LocalReason::PlatformPaused,
+                }
+            }
             OffloadDecision::Offload if !self.control.slots().has_room() => {
                 if self.control.slots().wants_instance() {
                     let prewarmer = self.prewarmer.clone();

@@ -28,6 +28,7 @@ use semifaas_fallback::FallbackKind;
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    breaker::BreakerReport,
     policy::Ratios,
     refusals::{Refusals, RefusedReport},
 };
@@ -51,10 +52,16 @@ pub enum FailureReason {
     ResultUnusable,
     /// The invocation or its result is over the platform's synchronous payload limit.
     PayloadTooLarge,
+    /// The platform has no such function (or qualifier): retrying will not help.
+    FunctionNotFound,
+    /// The credentials may not invoke the function: retrying will not help.
+    AccessDenied,
+    /// There are no credentials, or the platform does not accept them: retrying will not help.
+    BadCredentials,
 }
 
 impl FailureReason {
-    pub const ALL: [FailureReason; 8] = [
+    pub const ALL: [FailureReason; 11] = [
         FailureReason::Throttled,
         FailureReason::Timeout,
         FailureReason::PlatformUnreachable,
@@ -63,6 +70,9 @@ impl FailureReason {
         FailureReason::FunctionFailed,
         FailureReason::ResultUnusable,
         FailureReason::PayloadTooLarge,
+        FailureReason::FunctionNotFound,
+        FailureReason::AccessDenied,
+        FailureReason::BadCredentials,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +85,36 @@ impl FailureReason {
             FailureReason::FunctionFailed => "function_failed",
             FailureReason::ResultUnusable => "result_unusable",
             FailureReason::PayloadTooLarge => "payload_too_large",
+            FailureReason::FunctionNotFound => "function_not_found",
+            FailureReason::AccessDenied => "access_denied",
+            FailureReason::BadCredentials => "bad_credentials",
+        }
+    }
+
+    /// Whether the platform will give the same answer however often it is asked, until the
+    /// operator changes something (see [`crate::breaker`]).
+    pub fn is_permanent(self) -> bool {
+        matches!(
+            self,
+            FailureReason::FunctionNotFound
+                | FailureReason::AccessDenied
+                | FailureReason::BadCredentials
+        )
+    }
+
+    /// What the operator can do about a permanent failure.
+    pub fn remedy(self) -> Option<&'static str> {
+        match self {
+            FailureReason::FunctionNotFound => Some(
+                "deploy the function (semifaas deploy) or fix semifaas.function (a name, an ARN or name:qualifier)",
+            ),
+            FailureReason::AccessDenied => Some(
+                "allow lambda:InvokeFunction on the function (and its alias) to the agent's role or user",
+            ),
+            FailureReason::BadCredentials => Some(
+                "give the agent AWS credentials (environment, ~/.aws files with semifaas.aws.profile, SSO, web identity, container or instance role) that are valid for the function's account",
+            ),
+            _ => None,
         }
     }
 
@@ -333,6 +373,10 @@ pub struct StatsReport {
     /// What the trust boundary refused (filled in by the admin endpoint).
     #[serde(default)]
     pub refused: RefusedReport,
+    /// Whether offloading is paused after a failure retrying will not fix (filled in by the
+    /// admin endpoint).
+    #[serde(default)]
+    pub platform: BreakerReport,
 }
 
 impl HandlerStats {
@@ -551,6 +595,7 @@ impl Stats {
             totals: HandlerStats::default().report().counters,
             handlers: BTreeMap::new(),
             refused: RefusedReport::default(),
+            platform: BreakerReport::default(),
         };
         for (key, handler) in handlers {
             let handler_report = handler.lock().report();

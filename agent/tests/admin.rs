@@ -23,15 +23,21 @@ async fn start() -> (AdminServer, Arc<Policy>, Arc<Stats>) {
 
 /// An admin endpoint over the control plane built from `config`; the controller does not
 /// tick by itself (tests call `tick`).
-async fn start_with(config: AgentConfig) -> (AdminServer, AdminState) {
+/// The admin endpoint's view of a fresh agent configured by `config`.
+fn state_for(config: &AgentConfig) -> AdminState {
     let policy = Arc::new(Policy::new(config.ratio).unwrap());
-    let state = AdminState {
+    AdminState {
         policy: policy.clone(),
         stats: Arc::new(Stats::new()),
-        candidates: Arc::new(Candidates::new(CandidateRules::from_config(&config))),
-        control: Arc::new(BurstControl::new(&config, policy)),
+        candidates: Arc::new(Candidates::new(CandidateRules::from_config(config))),
+        control: Arc::new(BurstControl::new(config, policy)),
         fallback_counters: Arc::default(),
-    };
+        breaker: Arc::default(),
+    }
+}
+
+async fn start_with(config: AgentConfig) -> (AdminServer, AdminState) {
+    let state = state_for(&config);
     let options = AdminOptions::from_config(&config);
     let server = AdminServer::start("127.0.0.1:0".parse().unwrap(), state.clone(), options)
         .await
@@ -486,15 +492,7 @@ async fn stats_list_each_handlers_candidate_status_and_reason() {
 
 /// An admin endpoint with `options` over an empty control plane.
 async fn start_with_options(options: AdminOptions) -> AdminServer {
-    let config = AgentConfig::default();
-    let policy = Arc::new(Policy::new(0.0).unwrap());
-    let state = AdminState {
-        policy: policy.clone(),
-        stats: Arc::new(Stats::new()),
-        candidates: Arc::new(Candidates::new(CandidateRules::from_config(&config))),
-        control: Arc::new(BurstControl::new(&config, policy)),
-        fallback_counters: Arc::default(),
-    };
+    let state = state_for(&AgentConfig::default());
     AdminServer::start("127.0.0.1:0".parse().unwrap(), state, options)
         .await
         .unwrap()

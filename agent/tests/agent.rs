@@ -199,3 +199,49 @@ fn handlers_are_profiled_before_they_are_offloaded_and_requests_are_counted_in_f
     assert_eq!(stats["in_flight"], 0);
     assert_eq!(stats["mode"], "manual");
 }
+
+#[test]
+fn a_missing_function_pauses_offloading_without_a_round_trip_per_request() {
+    let platform_runtime = tokio::runtime::Runtime::new().unwrap();
+    let (platform, log) = platform_runtime.block_on(common::start_platform(None));
+    let agent = Agent::start(
+        AgentConfig {
+            function: "missing".into(),
+            ..config(platform)
+        },
+        app_classes(),
+    )
+    .unwrap();
+    let id = agent.register_closure(closure()).unwrap();
+
+    assert!(agent.should_offload(H));
+    assert_eq!(agent.offload(H, id, b"args".to_vec(), 0), None);
+    agent.record_local(H, Duration::from_millis(4), Duration::from_millis(3));
+    // Paused: the next requests run locally at once, and the platform sees none of them.
+    for _ in 0..20 {
+        assert!(!agent.should_offload(H));
+        agent.record_local(H, Duration::from_millis(4), Duration::from_millis(3));
+    }
+    assert_eq!(log.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    for path in ["/stats", "/controller"] {
+        let (status, body) =
+            platform_runtime.block_on(common::http(agent.admin(), "GET", path, ""));
+        assert_eq!(status, 200);
+        let platform: Value = serde_json::from_str::<Value>(&body).unwrap()["platform"].clone();
+        assert_eq!(platform["state"], "paused", "{path}: {body}");
+        assert_eq!(platform["reason"], "function_not_found", "{path}: {body}");
+        assert_eq!(platform["trips"], 1, "{path}: {body}");
+        assert!(
+            platform["remedy"]
+                .as_str()
+                .unwrap()
+                .contains("semifaas.function"),
+            "{path}: {body}"
+        );
+        assert!(
+            platform["retry_in_ms"].as_u64().unwrap() <= 5000,
+            "{path}: {body}"
+        );
+    }
+}

@@ -148,7 +148,20 @@ async fn every_failure_maps_to_its_reason_and_is_counted() {
             FailureReason::ResultUnusable,
             "not a semifaas envelope",
         ),
-        ("missing", FailureReason::PlatformError, "missing"),
+        (
+            "missing",
+            FailureReason::FunctionNotFound,
+            "Function not found: missing",
+        ),
+        (
+            "forbidden",
+            FailureReason::AccessDenied,
+            "lambda:InvokeFunction",
+        ),
+        ("badkey", FailureReason::BadCredentials, "security token"),
+        ("toolarge", FailureReason::PayloadTooLarge, "smaller than"),
+        ("broken", FailureReason::PlatformError, "internal error"),
+        ("slowpoke", FailureReason::Timeout, "Task timed out"),
     ];
     for (function, expected, message) in cases {
         let (result, setup) = offload(&url, function, Duration::from_secs(10)).await;

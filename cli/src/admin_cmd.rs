@@ -241,6 +241,17 @@ pub fn stats_table(stats: &Value) -> String {
     let mut out = head.render();
     out.push('\n');
     out.push_str(&table.render());
+    let platform = &stats["platform"];
+    if matches!(platform["state"].as_str(), Some("paused" | "probing")) {
+        out.push_str(&format!(
+            "\noffloading {} ({}, probed again in {} ms): {}\nto fix: {}\n",
+            platform["state"].as_str().unwrap_or_default(),
+            platform["reason"].as_str().unwrap_or("?"),
+            platform["retry_in_ms"].as_u64().unwrap_or(0),
+            platform["message"].as_str().unwrap_or(""),
+            platform["remedy"].as_str().unwrap_or("see the agent's log"),
+        ));
+    }
     out
 }
 
@@ -314,5 +325,21 @@ com.example.Image#resize           10          3      7         1          0    
 total                              12          3      9         1          0          6
 ";
         assert_eq!(text, expected, "\n{text}");
+
+        // Paused offloading is said below the table, with what to do.
+        let mut paused = stats.clone();
+        paused["platform"] = json!({
+            "state": "paused", "retry_in_ms": 4200, "reason": "access_denied",
+            "message": "function semifaas: not authorized to perform: lambda:InvokeFunction",
+            "remedy": "allow lambda:InvokeFunction", "trips": 1
+        });
+        let text = stats_table(&paused);
+        assert!(
+            text.ends_with(
+                "\noffloading paused (access_denied, probed again in 4200 ms): function semifaas: \
+                 not authorized to perform: lambda:InvokeFunction\nto fix: allow lambda:InvokeFunction\n"
+            ),
+            "{text}"
+        );
     }
 }

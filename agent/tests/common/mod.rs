@@ -114,6 +114,8 @@ fn reply(outcome: InvocationOutcome, stats: FunctionStats) -> Response {
 /// `echo` returns the arguments (cold start), `thrower` throws, `failer` cannot run the handler,
 /// `crasher` crashes (`X-Amz-Function-Error`), `busy` is throttled (429), `sleeper` never answers
 /// in time, `garbage` answers something that is not a reply, `missing` does not exist,
+/// `forbidden`, `badkey`, `toolarge` and `broken` answer Lambda's access-denied, bad-credentials,
+/// request-too-large and service errors, `slowpoke` times out on the platform,
 /// `fetcher` fetches its closure and a class over the fallback connection and returns the
 /// closure's receiver bytes followed by the class bytes (and, for a `#remote` handler, the
 /// outcome of a remote call), and `prewarmer` serves prewarms.
@@ -165,6 +167,16 @@ async fn invoke(
             reply(InvocationOutcome::Returned(vec![]), FunctionStats::default())
         }
         "garbage" => (StatusCode::OK, "this is not a semifaas reply").into_response(),
+        "forbidden" => lambda_error(StatusCode::FORBIDDEN, "AccessDeniedException", "User: arn:aws:iam::123456789012:user/agent is not authorized to perform: lambda:InvokeFunction"),
+        "badkey" => lambda_error(StatusCode::FORBIDDEN, "UnrecognizedClientException", "The security token included in the request is invalid."),
+        "toolarge" => lambda_error(StatusCode::PAYLOAD_TOO_LARGE, "RequestTooLargeException", "Request must be smaller than 6291456 bytes for the InvokeFunction operation"),
+        "broken" => lambda_error(StatusCode::INTERNAL_SERVER_ERROR, "ServiceException", "An internal error occurred"),
+        "slowpoke" => (
+            StatusCode::OK,
+            [("X-Amz-Function-Error", "Unhandled")],
+            r#"{"errorMessage":"2026-11-30T04:00:00.000Z 1b2c Task timed out after 3.00 seconds","errorType":"Sandbox.Timedout"}"#,
+        )
+            .into_response(),
         "prewarmer" => prewarm(&state.log, invocation).await,
         "fetcher" => {
             let client = match FallbackClient::connect(&invocation.fallback, invocation.capability).await {
@@ -203,13 +215,28 @@ async fn invoke(
                 ),
             }
         }
-        _ => (
+        _ => lambda_error(
             StatusCode::NOT_FOUND,
-            [("x-amzn-ErrorType", "ResourceNotFoundException")],
-            format!(r#"{{"Type":"User","message":"Function not found: {function}"}}"#),
-        )
-            .into_response(),
+            "ResourceNotFoundException",
+            &format!("Function not found: {function}"),
+        ),
     }
+}
+
+/// An error of the Lambda API, as AWS sends it.
+fn lambda_error(status: StatusCode, error_type: &'static str, message: &str) -> Response {
+    (
+        status,
+        [
+            ("x-amzn-ErrorType", error_type),
+            ("content-type", "application/json"),
+        ],
+        format!(
+            r#"{{"Type":"User","message":{}}}"#,
+            serde_json::Value::from(message)
+        ),
+    )
+        .into_response()
 }
 
 /// `prewarmer`: a prewarm fetches every closure, then for each shadow call calls `save` and
