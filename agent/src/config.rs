@@ -388,6 +388,26 @@ fn parse_log_filter(v: &str) -> Option<String> {
 }
 
 impl AgentConfig {
+    /// Checks what no single key can: functions in AWS's own cloud (`aws`, no endpoint of a
+    /// Lambda-compatible service) cannot dial a loopback fallback address.
+    pub fn check(&self) -> Result<(), String> {
+        let loopback = self.fallback_host == "localhost"
+            || self
+                .fallback_host
+                .parse::<IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+        if self.platform == Platform::Aws && self.lambda_endpoint.is_none() && loopback {
+            return Err(format!(
+                "semifaas.platform=aws hands functions the fallback address {}, which they cannot \
+                 reach from AWS: set semifaas.fallback.host to an address of this server that \
+                 Lambda's network reaches (a public address, or one in the function's VPC), and \
+                 open semifaas.fallback.port (UDP) to it",
+                self.fallback_host
+            ));
+        }
+        Ok(())
+    }
+
     /// Builds the configuration from `(key, value)` pairs; keys not given keep their defaults.
     pub fn from_pairs<K: AsRef<str>, V: AsRef<str>>(
         pairs: impl IntoIterator<Item = (K, V)>,
@@ -469,6 +489,24 @@ mod tests {
             "message {message:?} must name the key"
         );
         message
+    }
+
+    #[test]
+    fn aws_refuses_a_fallback_address_functions_in_aws_cannot_reach() {
+        let aws = |pairs: &[(&str, &str)]| {
+            parse(&[[("semifaas.platform", "aws")].as_slice(), pairs].concat())
+                .unwrap()
+                .check()
+        };
+        let error = aws(&[]).unwrap_err();
+        assert!(error.contains("semifaas.fallback.host"), "{error}");
+        assert!(aws(&[("semifaas.fallback.host", "localhost")]).is_err());
+        assert!(aws(&[("semifaas.fallback.host", "0.0.0.0")]).is_err());
+        assert!(aws(&[("semifaas.fallback.host", "203.0.113.7")]).is_ok());
+        assert!(aws(&[("semifaas.fallback.host", "server.example.com")]).is_ok());
+        // A Lambda-compatible service on this machine can reach loopback.
+        assert!(aws(&[("semifaas.lambda.endpoint", "http://127.0.0.1:9001")]).is_ok());
+        assert!(parse(&[]).unwrap().check().is_ok(), "local needs nothing");
     }
 
     #[test]

@@ -53,6 +53,8 @@ pub enum AgentError {
     Fallback(#[from] FallbackServerError),
     #[error(transparent)]
     Admin(#[from] AdminError),
+    #[error("{0}")]
+    Config(String),
 }
 
 pub struct Agent {
@@ -76,6 +78,7 @@ pub struct Agent {
 impl Agent {
     /// Starts every service. `code` serves the class and resource fallbacks.
     pub fn start(config: AgentConfig, code: Arc<dyn CodeSource>) -> Result<Agent, AgentError> {
+        config.check().map_err(AgentError::Config)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(RUNTIME_WORKERS)
             .thread_name("semifaas-agent")
