@@ -10,7 +10,8 @@ use std::{
     time::Duration,
 };
 
-use semifaas_closure::limits::SHADOW_ROUNDS_MAX;
+use semifaas_closure::{limits::SHADOW_ROUNDS_MAX, FallbackEndpoint};
+use semifaas_fallback::FallbackServer;
 use tracing_subscriber::EnvFilter;
 
 use crate::admin_access::AdminToken;
@@ -67,8 +68,14 @@ pub struct AgentConfig {
     pub admin_token: Option<AdminToken>,
     /// `None`: the default location for the bound address (`semifaas_admin_token`).
     pub admin_token_file: Option<PathBuf>,
-    /// Host name or address functions use to reach the fallback server.
+    /// Host name or address functions use to reach the fallback server (and, when it is an IP
+    /// address and `fallback_bind` is unset, the address it binds).
     pub fallback_host: String,
+    /// The address the fallback server binds (`None`: from `fallback_host`).
+    pub fallback_bind: Option<IpAddr>,
+    /// `host:port` functions dial, when it differs from the bound address (NAT, a load
+    /// balancer, a port mapping).
+    pub fallback_advertise: Option<String>,
     /// 0 picks an ephemeral port.
     pub fallback_port: u16,
     /// How long an offload may take before the handler runs locally instead.
@@ -123,6 +130,8 @@ impl Default for AgentConfig {
             admin_token: None,
             admin_token_file: None,
             fallback_host: "127.0.0.1".into(),
+            fallback_bind: None,
+            fallback_advertise: None,
             fallback_port: 0,
             timeout: Duration::from_millis(30_000),
             log_filter: "info".into(),
@@ -193,6 +202,8 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.admin.token-file", example: "/run/semifaas/admin.token", expected: "an absolute file path", apply: |c, v| set(&mut c.admin_token_file, parse_absolute_path(v).map(Some)) },
     Key { name: "semifaas.fallback.port", example: "0", expected: "a UDP port 0-65535 (0 = any free port)", apply: |c, v| set(&mut c.fallback_port, v.trim().parse().ok()) },
     Key { name: "semifaas.fallback.host", example: "127.0.0.1", expected: "a host name or IP address functions can reach this server at", apply: |c, v| set(&mut c.fallback_host, parse_host(v)) },
+    Key { name: "semifaas.fallback.bind", example: "0.0.0.0", expected: "an IP address of this machine to bind the fallback server to, e.g. 0.0.0.0", apply: |c, v| set(&mut c.fallback_bind, v.trim().trim_start_matches('[').trim_end_matches(']').parse().ok().map(Some)) },
+    Key { name: "semifaas.fallback.advertise", example: "203.0.113.7:4433", expected: "host:port that functions dial to reach the fallback server, e.g. 203.0.113.7:4433 or [2001:db8::7]:4433", apply: |c, v| set(&mut c.fallback_advertise, parse_host_port(v).map(Some)) },
     Key { name: "semifaas.timeout-ms", example: "30000", expected: "a whole number of milliseconds greater than 0", apply: |c, v| set(&mut c.timeout, parse_timeout(v)) },
     // Read by the Java side (the properties file); listed so that it is not unknown here.
     Key { name: "semifaas.config", example: "/etc/semifaas.properties", expected: "a file path", apply: |_, _| Some(()) },
@@ -331,6 +342,21 @@ fn parse_function(v: &str) -> Option<String> {
     ok.then(|| v.to_owned())
 }
 
+/// `host:port` with a port from 1; an IPv6 host in brackets.
+fn parse_host_port(v: &str) -> Option<String> {
+    let v = v.trim();
+    let (host, port) = v.rsplit_once(':')?;
+    let port_ok = port.parse::<u16>().is_ok_and(|p| p > 0);
+    let host_ok = if let Some(inner) = host.strip_prefix('[') {
+        inner
+            .strip_suffix(']')
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        parse_host(host).is_some() && !host.contains(':')
+    };
+    (port_ok && host_ok).then(|| v.to_owned())
+}
+
 fn parse_host(v: &str) -> Option<String> {
     let v = v.trim();
     let ok =
@@ -391,21 +417,40 @@ impl AgentConfig {
     /// Checks what no single key can: functions in AWS's own cloud (`aws`, no endpoint of a
     /// Lambda-compatible service) cannot dial a loopback fallback address.
     pub fn check(&self) -> Result<(), String> {
-        let loopback = self.fallback_host == "localhost"
-            || self
-                .fallback_host
+        let host = self.advertised_host();
+        let loopback = host.eq_ignore_ascii_case("localhost")
+            || host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
                 .parse::<IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
         if self.platform == Platform::Aws && self.lambda_endpoint.is_none() && loopback {
             return Err(format!(
-                "semifaas.platform=aws hands functions the fallback address {}, which they cannot \
-                 reach from AWS: set semifaas.fallback.host to an address of this server that \
-                 Lambda's network reaches (a public address, or one in the function's VPC), and \
-                 open semifaas.fallback.port (UDP) to it",
-                self.fallback_host
+                "semifaas.platform=aws hands functions the fallback address {host}, which they \
+                 cannot reach from AWS: set semifaas.fallback.host (or semifaas.fallback.advertise \
+                 host:port, behind NAT) to an address of this server that Lambda's network \
+                 reaches (a public address, or one in the function's VPC), and open the fallback \
+                 port (UDP) to it"
             ));
         }
         Ok(())
+    }
+
+    /// The host functions dial: `semifaas.fallback.advertise`'s, else `semifaas.fallback.host`.
+    fn advertised_host(&self) -> &str {
+        self.fallback_advertise
+            .as_deref()
+            .and_then(|a| a.rsplit_once(':'))
+            .map_or(self.fallback_host.as_str(), |(host, _)| host)
+    }
+
+    /// What functions dial to reach `server`: its address as advertised.
+    pub fn fallback_endpoint(&self, server: &FallbackServer) -> FallbackEndpoint {
+        let mut endpoint = server.endpoint(&self.fallback_host);
+        if let Some(advertised) = &self.fallback_advertise {
+            endpoint.addr = advertised.clone();
+        }
+        endpoint
     }
 
     /// Builds the configuration from `(key, value)` pairs; keys not given keep their defaults.
@@ -456,6 +501,9 @@ impl AgentConfig {
     /// The UDP address the fallback server binds: the advertised address itself when it is an
     /// IP (or `localhost`), every interface otherwise (a name that resolves elsewhere).
     pub fn fallback_bind_addr(&self) -> SocketAddr {
+        if let Some(ip) = self.fallback_bind {
+            return SocketAddr::new(ip, self.fallback_port);
+        }
         let host = self
             .fallback_host
             .trim_start_matches('[')
@@ -504,6 +552,12 @@ mod tests {
         assert!(aws(&[("semifaas.fallback.host", "0.0.0.0")]).is_err());
         assert!(aws(&[("semifaas.fallback.host", "203.0.113.7")]).is_ok());
         assert!(aws(&[("semifaas.fallback.host", "server.example.com")]).is_ok());
+        assert!(aws(&[("semifaas.fallback.advertise", "203.0.113.7:4433")]).is_ok());
+        let advertised_loopback = aws(&[
+            ("semifaas.fallback.host", "203.0.113.7"),
+            ("semifaas.fallback.advertise", "127.0.0.1:4433"),
+        ]);
+        assert!(advertised_loopback.unwrap_err().contains("127.0.0.1"));
         // A Lambda-compatible service on this machine can reach loopback.
         assert!(aws(&[("semifaas.lambda.endpoint", "http://127.0.0.1:9001")]).is_ok());
         assert!(parse(&[]).unwrap().check().is_ok(), "local needs nothing");
@@ -536,6 +590,8 @@ mod tests {
             ("semifaas.admin.host", "0.0.0.0"),
             ("semifaas.fallback.port", "4433"),
             ("semifaas.fallback.host", "server.internal"),
+            ("semifaas.fallback.bind", "10.0.0.5"),
+            ("semifaas.fallback.advertise", "[2001:db8::7]:4433"),
             ("semifaas.timeout-ms", "1500"),
             ("semifaas.config", "/etc/semifaas.properties"),
             ("semifaas.log", "semifaas_agent=debug,warn"),
@@ -552,7 +608,14 @@ mod tests {
         assert_eq!(config.function, "image-resize_2");
         assert_eq!(config.admin_addr(), "0.0.0.0:0".parse().unwrap());
         assert_eq!(config.fallback_host, "server.internal");
-        assert_eq!(config.fallback_bind_addr(), "0.0.0.0:4433".parse().unwrap());
+        assert_eq!(
+            config.fallback_bind_addr(),
+            "10.0.0.5:4433".parse().unwrap()
+        );
+        assert_eq!(
+            config.fallback_advertise.as_deref(),
+            Some("[2001:db8::7]:4433")
+        );
         assert_eq!(config.timeout, Duration::from_millis(1500));
         assert_eq!(config.log_filter, "semifaas_agent=debug,warn");
         let ratio_one = parse(&[("semifaas.ratio", "1")]).unwrap();
@@ -588,6 +651,20 @@ mod tests {
             "eu west 1",
         ] {
             assert!(bad("semifaas.aws.region", v).contains("region"), "{v}");
+        }
+        for v in [
+            "",
+            "host",
+            "host:0",
+            "host:x",
+            "a b:1",
+            "2001:db8::7:4433",
+            "[x]:1",
+        ] {
+            bad("semifaas.fallback.advertise", v);
+        }
+        for v in ["", "server.internal", "10.0.0.300"] {
+            bad("semifaas.fallback.bind", v);
         }
         for v in ["127.0.0.1:9000", "ftp://x", "http://", "http://a b"] {
             assert!(bad("semifaas.lambda.endpoint", v).contains("URL"));

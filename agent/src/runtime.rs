@@ -109,7 +109,7 @@ impl Agent {
                 FALLBACK_SERVER_NAME,
                 Arc::new(service),
             )?;
-            let endpoint = fallback.endpoint(&config.fallback_host);
+            let endpoint = config.fallback_endpoint(&fallback);
             let dispatcher =
                 Dispatcher::new(&config, endpoint, in_flight.clone(), stats.clone()).await;
             let admin_state = AdminState {
@@ -140,7 +140,7 @@ impl Agent {
         };
         info!(
             admin = %admin.local_addr(),
-            fallback = %fallback.endpoint(&config.fallback_host).addr,
+            fallback = %config.fallback_endpoint(&fallback).addr,
             function = %config.function,
             platform = ?config.platform,
             endpoint = config.lambda_endpoint.as_deref().unwrap_or("(the platform's)"),

@@ -5,8 +5,8 @@
 use std::path::PathBuf;
 
 use semifaas_cli::harness::{
-    Admin, Dist, EmulatorProcess, Exchange, FaasLocalProcess, HttpClient, Request, ServiceOptions,
-    ServiceProcess, PLACEMENT_HEADER,
+    free_port, Admin, Dist, EmulatorProcess, Exchange, FaasLocalProcess, HttpClient, Request,
+    ServiceOptions, ServiceProcess, PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -120,7 +120,8 @@ fn offload_everything(endpoint: &str) -> ServiceOptions {
 
 /// The same equivalence through AWS's own Invoke and Runtime API implementation, the Lambda
 /// Runtime Interface Emulator, running `dist/bootstrap` as the function `function`; the agent
-/// on `semifaas.platform=aws`, its credentials from the environment, the endpoint overridden.
+/// on `semifaas.platform=aws`, its credentials from the environment, the endpoint overridden,
+/// and its fallback server reached at the address it advertises.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offloads_through_the_lambda_runtime_interface_emulator_are_byte_identical() {
     let dist = Dist::locate().unwrap();
@@ -135,6 +136,14 @@ async fn offloads_through_the_lambda_runtime_interface_emulator_are_byte_identic
         ]
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
+    // Functions dial the advertised address; the host alone names nothing they could reach.
+    let port = free_port().to_string();
+    options.settings.extend([
+        ("fallback.host".to_owned(), "fallback.invalid".to_owned()),
+        ("fallback.bind".to_owned(), "127.0.0.1".to_owned()),
+        ("fallback.port".to_owned(), port.clone()),
+        ("fallback.advertise".to_owned(), format!("127.0.0.1:{port}")),
+    ]);
     options.env.extend(
         [
             ("AWS_ACCESS_KEY_ID", "AKIDSEMIFAASTEST"),
