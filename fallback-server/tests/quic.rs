@@ -737,7 +737,10 @@ async fn frames_announced_and_never_sent_hold_no_budget_past_their_timeout() {
             .unwrap();
         stalled.push((send, recv));
     }
-    // A valid request still gets its answer once the stalled ones time out.
+    // A valid request still gets its answer once the stalled ones time out. It comes half a
+    // timeout after them, as a later request would: its own deadline then leaves it time to be
+    // read once their budget is free (sent at once, its deadline would race theirs).
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     let valid = encode_request(&RequestFrame {
         capability: CAPABILITY,
         request: FallbackRequest::LoadClass {
