@@ -209,21 +209,25 @@ fn classify_sdk_error(error: &SdkError<InvokeError>) -> FailureReason {
                 _ => FailureReason::PlatformError,
             }
         }
+        // No credentials could be loaded: the SDK fails before it sends anything.
+        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
+            if is_credentials_error(error) =>
+        {
+            FailureReason::BadCredentials
+        }
         SdkError::TimeoutError(_) => FailureReason::Timeout,
         SdkError::DispatchFailure(e) if e.is_timeout() => FailureReason::Timeout,
         SdkError::DispatchFailure(_) => FailureReason::PlatformUnreachable,
-        // The request could not be made: above all, no credentials could be found.
-        SdkError::ConstructionFailure(_) if is_credentials_error(error) => {
-            FailureReason::BadCredentials
-        }
         _ => FailureReason::PlatformError,
     }
 }
 
-/// Whether the SDK failed for want of credentials (its identity resolver's error).
+/// Whether the SDK failed while loading credentials ("an error occurred while loading
+/// credentials: …", from its identity resolver).
 fn is_credentials_error(error: &SdkError<InvokeError>) -> bool {
-    let chain = error_chain(error).to_ascii_lowercase();
-    chain.contains("credential") || chain.contains("identity")
+    error_chain(error)
+        .to_ascii_lowercase()
+        .contains("loading credentials")
 }
 
 /// Whether the platform throttled because its instances are still starting.

@@ -229,3 +229,43 @@ async fn oversized_arguments_are_not_sent() {
     assert_eq!(counters.failure_reasons["payload_too_large"], 1);
     assert!(setup.in_flight.is_empty());
 }
+
+/// Needs a machine without ambient AWS credentials (no `AWS_ACCESS_KEY_ID`, no instance or
+/// container role), as CI's: the chain then finds none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_without_credentials_fails_as_bad_credentials_and_pauses_offloading() {
+    let (addr, log) = common::start_platform(None).await;
+    let config = AgentConfig {
+        platform: semifaas_agent::config::Platform::Aws,
+        aws_region: Some("eu-west-1".into()),
+        // A profile no file defines, so the shared files give no credentials either.
+        aws_profile: Some("semifaas-test-no-such-profile".into()),
+        lambda_endpoint: Some(format!("http://{addr}")),
+        function: "echo".into(),
+        timeout: Duration::from_secs(10),
+        ..AgentConfig::default()
+    };
+    let fallback = FallbackEndpoint {
+        addr: "127.0.0.1:1".into(),
+        server_name: "semifaas-fallback".into(),
+        cert_sha256: [0; 32],
+    };
+    let dispatcher = Dispatcher::new(
+        &config,
+        fallback,
+        Arc::new(InFlight::new()),
+        Arc::new(Stats::new()),
+    )
+    .await;
+    let failure = dispatcher
+        .offload(H, ClosureId([5; 32]), b"args".to_vec(), 0)
+        .await
+        .expect_err("no credentials, no offload");
+    assert!(failure.message.contains("credentials"), "{failure}");
+    assert_eq!(failure.reason, FailureReason::BadCredentials, "{failure}");
+    assert_eq!(log.requests.load(Ordering::SeqCst), 0);
+    assert_eq!(
+        dispatcher.breaker().report(std::time::Instant::now()).state,
+        "paused"
+    );
+}
