@@ -641,6 +641,7 @@ pub const PROMETHEUS_CONTENT_TYPE: &str =
 /// if it is not among them).
 const PHASES: [&str; 4] = ["manual", "absorb", "offload", "handover"];
 const MODES: [&str; 2] = ["manual", "auto"];
+const PLATFORM_STATES: [&str; 3] = ["closed", "paused", "probing"];
 
 /// One scrape: the report and the histograms, encoded by `prometheus-client`.
 #[derive(Debug)]
@@ -746,6 +747,16 @@ impl Collector for Exposition {
                 .by_kind()
                 .map(|(what, n)| ([("what", what)], ConstCounter::new(n))),
         )?;
+        if !r.platform.state.is_empty() {
+            one_hot(
+                e,
+                "semifaas_platform_state",
+                "1 for the platform breaker's state: closed (offloading), paused (after a failure retrying will not fix) or probing.",
+                "state",
+                &PLATFORM_STATES,
+                &r.platform.state,
+            )?;
+        }
         if !r.mode.is_empty() {
             one_hot(
                 e,
@@ -1031,7 +1042,16 @@ mod tests {
         report.phase = "offload".into();
         report.offloads_in_flight = 3;
         report.instances_up = 2;
+        report.platform.state = "paused".into();
         let text = stats.prometheus(&report);
+        assert!(
+            text.contains("semifaas_platform_state{state=\"paused\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("semifaas_platform_state{state=\"closed\"} 0"),
+            "{text}"
+        );
         assert!(
             text.contains("# HELP semifaas_invocations_total "),
             "{text}"
