@@ -54,6 +54,13 @@ public final class ArgumentUpdates {
       return body;
     }
     Object[] args = sent == null ? new Object[0] : sent;
+    // Built from bytes the server sent: its shape is checked before it is used.
+    if (updates.positions == null
+        || updates.arguments == null
+        || updates.positions.length != updates.arguments.length) {
+      throw new IllegalArgumentException(
+          "the server's argument updates are malformed: positions and arguments do not pair up");
+    }
     for (int i = 0; i < updates.positions.length; i++) {
       int position = updates.positions[i];
       if (position < 0 || position >= args.length) {

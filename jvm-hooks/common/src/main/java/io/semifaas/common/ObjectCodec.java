@@ -7,6 +7,7 @@ import com.esotericsoftware.kryo.Serializer;
 import com.esotericsoftware.kryo.SerializerFactory;
 import com.esotericsoftware.kryo.io.Input;
 import com.esotericsoftware.kryo.io.Output;
+import com.esotericsoftware.kryo.serializers.CollectionSerializer;
 import com.esotericsoftware.kryo.serializers.DefaultSerializers;
 import com.esotericsoftware.kryo.serializers.FieldSerializer;
 import com.esotericsoftware.kryo.serializers.JavaSerializer;
@@ -275,7 +276,7 @@ public final class ObjectCodec {
         return new FieldSerializer<>(this, type, fields);
       }
       Serializer serializer = super.getDefaultSerializer(type);
-      return serializer instanceof MapSerializer
+      return serializer instanceof MapSerializer || serializer instanceof CollectionSerializer
           ? new LengthCheckedSerializer(serializer)
           : serializer;
     }
@@ -360,9 +361,10 @@ public final class ObjectCodec {
   }
 
   /**
-   * Kryo's array and map serializers read the length (plus one) as the first plain varint, the
+   * Kryo's array, map and collection serializers read the length (plus one) as the first plain
+   * varint (collections of one element class: otherwise with {@link Input#readVarIntFlag}), the
    * same call that reads ordinary int values (a LocalDate's year), so the input cannot tell a length
-   * from its call: this wrapper tells it before the array or map is read.
+   * from its call: this wrapper tells it before the array, map or collection is read.
    */
   private static final class LengthCheckedSerializer extends Serializer<Object> {
     private final Serializer<Object> inner;
@@ -399,7 +401,7 @@ public final class ObjectCodec {
 
   /** Refuses length fields that claim more bytes than the input holds, before allocating. */
   private static final class BoundedInput extends Input {
-    /** The next plain varint is an array's or map's length plus one (LengthCheckedSerializer). */
+    /** The next plain varint is the length plus one of an array, map or collection. */
     boolean lengthNext;
 
     BoundedInput(byte[] bytes) {
@@ -445,6 +447,8 @@ public final class ObjectCodec {
     @Override
     public int readVarIntFlag(boolean optimizePositive) throws KryoException {
       int value = super.readVarIntFlag(optimizePositive);
+      // A collection's length read this way is checked here, not by the next plain varint.
+      lengthNext = false;
       if (optimizePositive && (value < 0 || value - 1 > limit - position)) {
         throw new KryoException(
             "a length field claims "
