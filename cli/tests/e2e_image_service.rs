@@ -347,3 +347,81 @@ async fn on_spring_boot_2_offloaded_responses_are_byte_identical() {
     assert_eq!(after.1 - before.1, 2 * n, "every invocation offloaded");
     assert_eq!(after.3, 0, "no failures:\n{}", service.log());
 }
+
+/// `semifaas deploy --platform local`: the package (bootstrap, runtime jar, jlinked Java) is
+/// built once with `--dry-run`, deployed with `--package` to a platform that has no Java to offer
+/// (no `JAVA_HOME`, nothing on `PATH`), and the image service offloads to the alias byte for byte.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deployed_package_serves_the_image_service_with_no_jdk_in_sight() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("image-service-deployed");
+    let platform = FaasLocalProcess::start_without_java(&dist, FUNCTION, &logs)
+        .await
+        .unwrap();
+    let zip = logs.join("image-fn.zip");
+    let deploy = |args: &[&str]| {
+        let output = std::process::Command::new(dist.semifaas().unwrap())
+            .arg("deploy")
+            .args(args)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        assert!(
+            output.status.success(),
+            "deploy {args:?} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        stdout
+    };
+    let endpoint = platform.endpoint();
+    let common = [
+        "--platform", "local", "--endpoint", &endpoint, "--function", "image",
+    ];
+    let dry = deploy(&[&common[..], &["--dry-run", "--out", zip.to_str().unwrap()]].concat());
+    assert!(dry.contains("CreateFunction image"), "{dry}");
+    assert!(zip.is_file(), "the dry run wrote the zip:\n{dry}");
+    let stats = platform.stats().await.unwrap();
+    assert!(stats["functions"].get("image").is_none(), "a dry run deploys nothing: {stats}");
+
+    let deployed = deploy(
+        &[&common[..], &["--package", zip.to_str().unwrap(), "--provisioned", "1", "--reserved", "4"]].concat(),
+    );
+    let smoke = deployed
+        .lines()
+        .find(|l| l.contains("smoke invocation"))
+        .unwrap_or_else(|| panic!("no smoke line:\n{deployed}"));
+    assert!(
+        smoke.contains("/jre)") && !smoke.contains("/usr/lib/jvm"),
+        "the instance runs the packaged Java: {smoke}"
+    );
+    assert!(deployed.contains("image:live (version 1)"), "{deployed}");
+
+    let mut options = offload_everything(&endpoint);
+    options
+        .settings
+        .push(("function".to_owned(), "image:live".to_owned()));
+    let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
+    let http = HttpClient::new(service.port);
+    let admin = Admin::new(service.admin_port);
+    let requests = request_set(&http).await;
+    let local = run_round(&http, &requests).await;
+    let before = totals(&admin.stats().await.unwrap());
+    admin.set_ratio(1.0).await.unwrap();
+    let offloaded = run_round(&http, &requests).await;
+    assert_same("deployed package", &local, &offloaded, &requests);
+    let after = totals(&admin.stats().await.unwrap());
+    assert_eq!(
+        after.1 - before.1,
+        requests.len() as u64,
+        "every invocation offloaded: {after:?} after {before:?}\n{}",
+        platform.log()
+    );
+    assert_eq!(after.3, 0, "no failures");
+    let stats = platform.stats().await.unwrap();
+    let version = &stats["functions"]["image:1"];
+    assert!(
+        version["invocations"].as_u64().unwrap() > requests.len() as u64,
+        "the alias's version ran the offloads and the smoke invocation: {stats}"
+    );
+    assert_eq!(stats["functions"]["image"]["invocations"], 0, "{stats}");
+}

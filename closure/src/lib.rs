@@ -19,5 +19,7 @@ mod payload;
 mod types;
 
 pub use codec::CodecError;
-pub use payload::{LambdaEnvelopeError, INVOCATION_FIELD, OUTCOME_FIELD};
+pub use payload::{
+    is_smoke, LambdaEnvelopeError, SmokeReply, INVOCATION_FIELD, OUTCOME_FIELD, SMOKE_PAYLOAD,
+};
 pub use types::*;

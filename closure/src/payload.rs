@@ -7,6 +7,28 @@ use serde_json::{json, Value};
 
 use crate::{codec::CodecError, limits::LAMBDA_SYNC_PAYLOAD_MAX, Invocation, InvocationReply};
 
+/// A smoke invocation (what `semifaas deploy` sends once the function is deployed): the
+/// function answers with a [`SmokeReply`] instead of running a handler, after booting like any
+/// instance. It carries no closure, so it reaches no server.
+pub const SMOKE_PAYLOAD: &str = r#"{"semifaas":1,"smoke":true}"#;
+
+/// What a function answers to [`SMOKE_PAYLOAD`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SmokeReply {
+    /// From the process's start to its JVM ready, in milliseconds.
+    pub jvm_start_ms: f64,
+    /// The Java runtime the instance runs on.
+    pub java_home: String,
+    /// `java.version` of that runtime.
+    pub java_version: String,
+    pub instance_id: String,
+}
+
+/// Whether a Lambda payload is the smoke invocation (exact bytes: nothing else is one).
+pub fn is_smoke(payload: &[u8]) -> bool {
+    payload == SMOKE_PAYLOAD.as_bytes()
+}
+
 pub const INVOCATION_FIELD: &str = "invocation";
 pub const OUTCOME_FIELD: &str = "reply";
 const VERSION: u64 = 1;

@@ -5,6 +5,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::registry::LookupError;
+
 #[derive(Debug)]
 pub(crate) struct ApiError {
     status: StatusCode,
@@ -47,6 +49,14 @@ impl ApiError {
                 "Request must be smaller than {} bytes for the Invoke operation (got {size} bytes or more)",
                 crate::payload::PAYLOAD_LIMIT
             ),
+        )
+    }
+
+    pub(crate) fn request_entity_too_large(message: String) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "RequestEntityTooLargeException",
+            message,
         )
     }
 
@@ -111,6 +121,24 @@ impl ApiError {
             "ServiceException",
             message.into(),
         )
+    }
+}
+
+impl From<LookupError> for ApiError {
+    fn from(e: LookupError) -> Self {
+        match e {
+            LookupError::NoFunction(_) | LookupError::NoQualifier(_) => Self::new(
+                StatusCode::NOT_FOUND,
+                "ResourceNotFoundException",
+                e.to_string(),
+            ),
+            LookupError::AliasExists(_) => Self::new(
+                StatusCode::CONFLICT,
+                "ResourceConflictException",
+                e.to_string(),
+            ),
+            LookupError::Invalid(message) => Self::invalid_parameter(message),
+        }
     }
 }
 

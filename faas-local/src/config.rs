@@ -89,6 +89,9 @@ pub struct FunctionConfig {
     pub max_starting: usize,
     /// Extra environment for the instances.
     pub env: BTreeMap<String, String>,
+    /// Instances start from the platform's environment (a code directory on this host); when
+    /// false (an uploaded package) they get only Lambda's variables and `PATH`.
+    pub inherit_env: bool,
 }
 
 impl FunctionConfig {
@@ -104,6 +107,7 @@ impl FunctionConfig {
             provisioned: 0,
             max_starting: 0,
             env: BTreeMap::new(),
+            inherit_env: true,
         }
     }
 

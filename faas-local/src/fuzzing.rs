@@ -4,7 +4,7 @@
 
 use bytes::Bytes;
 
-use crate::lambda_api::{invoke_payload, unqualified_name};
+use crate::lambda_api::{invoke_payload, qualified_name};
 use crate::management_api::create_function_config;
 
 /// One input as an Invoke body, a CreateFunction body and a function name in an Invoke path.
@@ -15,8 +15,9 @@ pub fn lambda_api(data: &[u8]) {
     }
     let _ = create_function_config(data);
     if let Ok(path) = std::str::from_utf8(data) {
-        if let Ok(name) = unqualified_name(path) {
+        if let Ok((name, qualifier)) = qualified_name(path, None) {
             assert!(path.contains(name));
+            assert!(qualifier.is_none_or(|q| path.ends_with(q)));
         }
     }
 }

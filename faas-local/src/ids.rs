@@ -38,8 +38,8 @@ pub(crate) fn log_group_name(function: &str) -> String {
     format!("/aws/lambda/{function}")
 }
 
-pub(crate) fn log_stream_name(instance_id: &str) -> String {
-    format!("local/[$LATEST]{instance_id}")
+pub(crate) fn log_stream_name(version: &str, instance_id: &str) -> String {
+    format!("local/[{version}]{instance_id}")
 }
 
 pub(crate) fn epoch_millis(time: SystemTime) -> u128 {

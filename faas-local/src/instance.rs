@@ -76,18 +76,23 @@ impl Instance {
 
         let config = &function.config;
         let path = config.bootstrap_path();
-        let mut child = Command::new(&path)
+        let mut command = Command::new(&path);
+        if !config.inherit_env {
+            command.env_clear().envs(lambda_base_env());
+        }
+        let mut child = command
             .current_dir(&config.code_dir)
             .envs(&config.env)
             .env("AWS_LAMBDA_RUNTIME_API", api_env)
             .env("LAMBDA_TASK_ROOT", &config.code_dir)
             .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", &function.version)
             .env(
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
                 config.memory_mb.to_string(),
             )
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", ids::log_stream_name(&id))
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", ids::log_stream_name(&function.version, &id),
+            )
             .env(
                 "AWS_LAMBDA_LOG_GROUP_NAME",
                 ids::log_group_name(&config.name),
@@ -166,6 +171,18 @@ impl Drop for Instance {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// What a packaged function's instances start from instead of the platform's environment, as
+/// on Lambda: nothing of the host's leaks in (no `JAVA_HOME`, no `SEMIFAAS_*`), so the
+/// package must bring its own Java runtime. `PATH` stays the platform's, so an operator decides
+/// what is on it.
+fn lambda_base_env() -> Vec<(&'static str, std::ffi::OsString)> {
+    let mut env = vec![("LANG", "en_US.UTF-8".into()), ("TZ", ":UTC".into())];
+    if let Some(path) = std::env::var_os("PATH") {
+        env.push(("PATH", path));
+    }
+    env
 }
 
 pub(crate) async fn wait_exit(exit: &mut watch::Receiver<Option<String>>) -> String {

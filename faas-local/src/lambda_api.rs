@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -51,17 +51,23 @@ enum InvocationType {
     DryRun,
 }
 
+/// The `Qualifier` query parameter of Invoke and the provisioned-concurrency calls.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub(crate) struct QualifierQuery {
+    pub(crate) qualifier: Option<String>,
+}
+
 async fn invoke(
     State(registry): State<Arc<Registry>>,
     Extension(RequestId(request_id)): Extension<RequestId>,
     Path(function): Path<String>,
+    Query(query): Query<QualifierQuery>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let name = unqualified_name(&function)?;
-    let pool = registry
-        .get(name)
-        .ok_or_else(|| ApiError::function_not_found(name))?;
+    let (name, qualifier) = qualified_name(&function, query.qualifier.as_deref())?;
+    let pool = registry.resolve(name, qualifier)?;
     let invocation_type = invocation_type(&headers)?;
     let payload = read_limited(body).await.map_err(|e| match e {
         PayloadError::TooLarge(size) => ApiError::request_too_large(size),
@@ -70,8 +76,9 @@ async fn invoke(
         }
     })?;
     let payload = invoke_payload(payload)?;
+    let version = pool.function.version.clone();
     if let InvocationType::DryRun = invocation_type {
-        return Ok(with_version(StatusCode::NO_CONTENT.into_response()));
+        return Ok(with_version(StatusCode::NO_CONTENT.into_response(), &version));
     }
 
     // Own task: a client hanging up must not strand the instance mid-invocation.
@@ -94,7 +101,7 @@ async fn invoke(
         }
         Err(Refused::Gone) => return Err(ApiError::function_not_found(name)),
     };
-    Ok(with_version(response))
+    Ok(with_version(response, &version))
 }
 
 /// The payload an Invoke passes to the function: any JSON document, `{}` when the body is empty.
@@ -108,15 +115,29 @@ pub(crate) fn invoke_payload(payload: Bytes) -> Result<Bytes, ApiError> {
     Ok(payload)
 }
 
-/// Accepts a name, a full or partial ARN, and the `$LATEST` qualifier (the only version).
-pub(crate) fn unqualified_name(function: &str) -> Result<&str, ApiError> {
+/// A function name, full or partial ARN, or `name:qualifier`, split into name and qualifier.
+pub(crate) fn split_qualifier(function: &str) -> (&str, Option<&str>) {
     let name = function
         .split_once(":function:")
         .map_or(function, |(_, rest)| rest);
     match name.split_once(':') {
-        None => Ok(name),
-        Some((name, "$LATEST")) => Ok(name),
-        Some(_) => Err(ApiError::function_not_found(function)),
+        None => (name, None),
+        Some((name, qualifier)) => (name, Some(qualifier)),
+    }
+}
+
+/// The name and qualifier of a request, where the qualifier may come in the path or the
+/// `Qualifier` parameter (both: they must agree, as on Lambda).
+pub(crate) fn qualified_name<'a>(
+    function: &'a str,
+    parameter: Option<&'a str>,
+) -> Result<(&'a str, Option<&'a str>), ApiError> {
+    let (name, in_path) = split_qualifier(function);
+    match (in_path, parameter) {
+        (Some(a), Some(b)) if a != b => Err(ApiError::invalid_parameter(format!(
+            "the qualifier in the function name ({a}) differs from the Qualifier parameter ({b})"
+        ))),
+        (qualifier, parameter) => Ok((name, qualifier.or(parameter))),
     }
 }
 
@@ -145,11 +166,12 @@ fn json_response(body: Bytes) -> Response {
     response
 }
 
-fn with_version(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        "x-amz-executed-version",
-        HeaderValue::from_static("$LATEST"),
-    );
+fn with_version(mut response: Response, version: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(version) {
+        response
+            .headers_mut()
+            .insert("x-amz-executed-version", value);
+    }
     response
 }
 

@@ -23,6 +23,7 @@
 //! ```
 
 mod api_error;
+mod code_store;
 mod config;
 mod error;
 mod function;
@@ -56,6 +57,7 @@ pub use config::{
     DEFAULT_KEEP_ALIVE, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT,
 };
 pub use error::FaasLocalError;
+pub use code_store::{UNZIPPED_LIMIT, ZIP_LIMIT};
 pub use payload::PAYLOAD_LIMIT;
 pub use stats::{FunctionStats, PlatformStats};
 
@@ -79,9 +81,14 @@ impl FaasLocal {
         if !config.bind.ip().is_loopback() {
             return Err(FaasLocalError::NotLoopback(config.bind));
         }
-        let registry = Arc::new(Registry::new(config.region, config.init_timeout));
+        let code_store = code_store::CodeStore::in_temp_dir().map_err(FaasLocalError::CodeStore)?;
+        let registry = Arc::new(Registry::new(
+            config.region,
+            config.init_timeout,
+            code_store,
+        ));
         for function in config.functions {
-            registry.create(function).map_err(|e| match e {
+            registry.create(function, None).map_err(|e| match e {
                 CreateError::Exists(name) => FaasLocalError::DuplicateFunction(name),
                 CreateError::Invalid(e) => FaasLocalError::Config(e),
             })?;
@@ -134,10 +141,11 @@ impl FaasLocal {
     /// Starts up to `count` more instances of `function` (within its concurrency limit)
     /// ahead of traffic. Returns how many became ready.
     pub async fn prewarm(&self, function: &str, count: usize) -> Result<usize, FaasLocalError> {
+        let (name, qualifier) = lambda_api::split_qualifier(function);
         let pool = self
             .registry
-            .get(function)
-            .ok_or_else(|| FaasLocalError::UnknownFunction(function.to_owned()))?;
+            .resolve(name, qualifier)
+            .map_err(|_| FaasLocalError::UnknownFunction(function.to_owned()))?;
         Ok(pool.prewarm(count).await)
     }
 

@@ -131,7 +131,7 @@ impl FunctionPool {
             state.next_seq += 1;
             state.next_seq
         };
-        let id = format!("{}-{seq}", self.name());
+        let id = self.function.instance_id(seq);
         let weak = Arc::downgrade(self);
         let exited_id = id.clone();
         let spawned = Instance::spawn(self.function.clone(), id, move || {

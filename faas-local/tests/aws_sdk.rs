@@ -190,3 +190,174 @@ async fn sdk_manages_functions() {
     assert!(gone.is_resource_not_found_exception(), "{gone:?}");
     local.shutdown().await;
 }
+
+/// The echo fixture as a package: a zip holding `bootstrap`, plus `marker` to tell uploads apart.
+fn echo_package(marker: &str) -> Blob {
+    use std::io::Write;
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default();
+    zip.start_file("bootstrap", options.unix_permissions(0o755))
+        .unwrap();
+    zip.write_all(&std::fs::read(fixture_dir().join("bootstrap")).unwrap())
+        .unwrap();
+    zip.start_file("marker", options.unix_permissions(0o644))
+        .unwrap();
+    zip.write_all(marker.as_bytes()).unwrap();
+    Blob::new(zip.finish().unwrap().into_inner())
+}
+
+async fn describe(lambda: &Client, function: &str) -> (Option<String>, serde_json::Value) {
+    let output = lambda
+        .invoke()
+        .function_name(function)
+        .payload(Blob::new(r#""describe""#))
+        .send()
+        .await
+        .expect("invoke succeeds");
+    let body = serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+    (output.executed_version().map(str::to_owned), body)
+}
+
+/// What `semifaas deploy --platform local` relies on: a zip uploaded through the SDK, versions,
+/// an alias moved between them, and concurrency settings.
+#[tokio::test]
+async fn sdk_deploys_a_package_publishes_versions_and_invokes_an_alias() {
+    use aws_sdk_lambda::types::{Environment, FunctionCode, Runtime};
+    let local = start(Vec::new()).await;
+    let lambda = client(&local).await;
+    let name = "packaged";
+
+    let created = lambda
+        .create_function()
+        .function_name(name)
+        .runtime(Runtime::Providedal2023)
+        .handler("bootstrap")
+        .role("arn:aws:iam::000000000000:role/semifaas")
+        .code(FunctionCode::builder().zip_file(echo_package("one")).build())
+        .environment(Environment::builder().variables("ECHO_CUSTOM", "set").build())
+        .send()
+        .await
+        .expect("CreateFunction with a zip");
+    assert_eq!(created.version(), Some("$LATEST"));
+    assert_eq!(created.code_sha256().map(str::len), Some(44));
+    let first_sha = created.code_sha256().unwrap().to_owned();
+
+    // A package runs on what it brings, not on the platform's environment.
+    let (version, env) = describe(&lambda, name).await;
+    assert_eq!(version.as_deref(), Some("$LATEST"));
+    assert_eq!(env["custom"], "set");
+    assert_eq!(env["host"], "", "the platform's environment leaked: {env}");
+    let task_root = env["task_root"].as_str().unwrap().to_owned();
+    assert_eq!(
+        std::fs::read_to_string(format!("{task_root}/marker")).unwrap(),
+        "one"
+    );
+
+    let v1 = lambda.publish_version().function_name(name).send().await.unwrap();
+    assert_eq!(v1.version(), Some("1"));
+    lambda
+        .create_alias()
+        .function_name(name)
+        .name("live")
+        .function_version("1")
+        .send()
+        .await
+        .expect("CreateAlias");
+    let (version, env) = describe(&lambda, "packaged:live").await;
+    assert_eq!(version.as_deref(), Some("1"));
+    assert_eq!(env["version"], "1");
+
+    let updated = lambda
+        .update_function_code()
+        .function_name(name)
+        .zip_file(echo_package("two"))
+        .publish(true)
+        .send()
+        .await
+        .expect("UpdateFunctionCode");
+    assert_eq!(updated.version(), Some("2"));
+    assert_ne!(updated.code_sha256(), Some(first_sha.as_str()));
+    let (version, _) = describe(&lambda, "packaged:live").await;
+    assert_eq!(version.as_deref(), Some("1"), "the alias still names version 1");
+    lambda
+        .update_alias()
+        .function_name(name)
+        .name("live")
+        .function_version("2")
+        .send()
+        .await
+        .expect("UpdateAlias");
+    let (version, env) = describe(&lambda, "packaged:live").await;
+    assert_eq!(version.as_deref(), Some("2"));
+    let task_root = env["task_root"].as_str().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(format!("{task_root}/marker")).unwrap(),
+        "two"
+    );
+
+    lambda
+        .put_function_concurrency()
+        .function_name(name)
+        .reserved_concurrent_executions(3)
+        .send()
+        .await
+        .expect("PutFunctionConcurrency");
+    let function = lambda.get_function().function_name(name).send().await.unwrap();
+    assert_eq!(
+        function.concurrency().and_then(|c| c.reserved_concurrent_executions()),
+        Some(3)
+    );
+    lambda
+        .put_provisioned_concurrency_config()
+        .function_name(name)
+        .qualifier("live")
+        .provisioned_concurrent_executions(2)
+        .send()
+        .await
+        .expect("PutProvisionedConcurrencyConfig");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let status = lambda
+            .get_provisioned_concurrency_config()
+            .function_name(name)
+            .qualifier("live")
+            .send()
+            .await
+            .unwrap();
+        if status.status().map(|s| s.as_str()) == Some("READY") {
+            assert_eq!(status.available_provisioned_concurrent_executions(), Some(2));
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never READY: {status:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(local.stats().functions["packaged:2"].idle, 2);
+
+    let missing = lambda
+        .invoke()
+        .function_name("packaged:nope")
+        .send()
+        .await
+        .expect_err("unknown alias")
+        .into_service_error();
+    assert!(missing.is_resource_not_found_exception(), "{missing:?}");
+    let refused = lambda
+        .create_function()
+        .function_name("no-bootstrap")
+        .role("arn:aws:iam::000000000000:role/semifaas")
+        .code(
+            FunctionCode::builder()
+                .zip_file(Blob::new(b"not a zip".to_vec()))
+                .build(),
+        )
+        .send()
+        .await
+        .expect_err("a bad zip")
+        .into_service_error();
+    assert!(
+        refused.is_invalid_parameter_value_exception()
+            && refused.to_string().contains("not a valid zip"),
+        "{refused:?}"
+    );
+    local.shutdown().await;
+}

@@ -171,6 +171,15 @@ pub fn find_java_home(task_root: Option<&Path>) -> Result<PathBuf, JvmError> {
         })
 }
 
+/// `JAVA_VERSION` from a Java home's `release` file (JDK 9+ and jlink images have one).
+pub fn java_version(java_home: &Path) -> Option<String> {
+    let release = std::fs::read_to_string(java_home.join("release")).ok()?;
+    release.lines().find_map(|line| {
+        let value = line.strip_prefix("JAVA_VERSION=")?;
+        Some(value.trim_matches('"').to_owned())
+    })
+}
+
 /// `libjvm.so` of a Java home (JDK 9+ layout, then the JDK 8 JRE layout).
 pub fn libjvm_path(java_home: &Path) -> Result<PathBuf, String> {
     let candidates = [

@@ -21,8 +21,8 @@ use std::{process::ExitCode, time::Instant};
 
 use anyhow::Context;
 use semifaas_closure::{
-    limits::LAMBDA_SYNC_PAYLOAD_MAX, FailureKind, FunctionFailure, Invocation, InvocationOutcome,
-    InvocationReply,
+    is_smoke, limits::LAMBDA_SYNC_PAYLOAD_MAX, FailureKind, FunctionFailure, Invocation,
+    InvocationOutcome, InvocationReply, SmokeReply,
 };
 use semifaas_fallback::stderr_log;
 use tracing::{error, info, warn};
@@ -31,7 +31,7 @@ use tracing_subscriber::EnvFilter;
 use crate::{
     fallback_bridge::{FallbackBridge, NATIVE_CLASS},
     invoke::Instance,
-    jvm::{Jvm, JvmConfig},
+    jvm::{self, Jvm, JvmConfig},
     runtime_api::RuntimeApi,
 };
 
@@ -82,8 +82,8 @@ fn run(process_start: Instant) -> ExitCode {
         }
     };
     // Start the JVM before the first `/next`: it belongs to the cold start, not to a request.
-    let mut instance = match start_instance(process_start) {
-        Ok(instance) => instance,
+    let (mut instance, smoke) = match start_instance(process_start) {
+        Ok(started) => started,
         Err(e) => {
             let message = format!("{e:#}");
             error!("cannot start: {message}");
@@ -93,10 +93,10 @@ fn run(process_start: Instant) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    serve(&api, &mut instance)
+    serve(&api, &mut instance, &smoke)
 }
 
-fn start_instance(process_start: Instant) -> anyhow::Result<Instance> {
+fn start_instance(process_start: Instant) -> anyhow::Result<(Instance, SmokeReply)> {
     let bridge = FallbackBridge::start()?;
     let config = JvmConfig::from_env()?;
     let jvm = Jvm::start(&config)?;
@@ -113,11 +113,17 @@ fn start_instance(process_start: Instant) -> anyhow::Result<Instance> {
         .unwrap_or_else(|| format!("pid-{}", std::process::id()));
     let jvm_start_ms = jvm_start_us as f64 / 1e3;
     info!(java_home = %config.java_home.display(), jvm_start_ms = %format_args!("{jvm_start_ms:.1}"), %instance_id, "JVM ready");
-    Ok(Instance::new(jvm, bridge, jvm_start_us, instance_id))
+    let smoke = SmokeReply {
+        jvm_start_ms,
+        java_home: config.java_home.display().to_string(),
+        java_version: jvm::java_version(&config.java_home).unwrap_or_default(),
+        instance_id: instance_id.clone(),
+    };
+    Ok((Instance::new(jvm, bridge, jvm_start_us, instance_id), smoke))
 }
 
 /// The Runtime API loop; returns only when the platform can no longer be reached.
-fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
+fn serve(api: &RuntimeApi, instance: &mut Instance, smoke: &SmokeReply) -> ExitCode {
     loop {
         let next = match api.next() {
             Ok(next) => next,
@@ -126,6 +132,14 @@ fn serve(api: &RuntimeApi, instance: &mut Instance) -> ExitCode {
                 return ExitCode::FAILURE;
             }
         };
+        if is_smoke(&next.payload) {
+            info!(request_id = %next.request_id, "smoke invocation");
+            let reply = serde_json::to_vec(smoke).expect("a SmokeReply always encodes");
+            if let Err(e) = api.respond(&next.request_id, &reply) {
+                error!("{e}");
+            }
+            continue;
+        }
         let mut invocation = match Invocation::from_lambda_payload(&next.payload) {
             Ok(invocation) => invocation,
             Err(e) => {

@@ -182,8 +182,35 @@ impl FaasLocalProcess {
         cpus: Option<&str>,
         log_dir: &Path,
     ) -> Result<FaasLocalProcess> {
+        let command = pinned_command(&dist.semifaas()?, cpus);
+        Self::start_command(command, dist, function, extra_args, log_dir).await
+    }
+
+    /// Like `start`, where no Java can be found: `JAVA_HOME` and `SEMIFAAS_JAVA_HOME` unset and
+    /// `PATH` an empty directory. Only a package that brings its own Java runtime runs.
+    pub async fn start_without_java(
+        dist: &Dist,
+        function: &str,
+        log_dir: &Path,
+    ) -> Result<FaasLocalProcess> {
+        let empty = log_dir.join("empty-path");
+        std::fs::create_dir_all(&empty)?;
+        let mut command = Command::new(dist.semifaas()?);
+        command
+            .env_remove("JAVA_HOME")
+            .env_remove("SEMIFAAS_JAVA_HOME")
+            .env("PATH", &empty);
+        Self::start_command(command, dist, function, &[], log_dir).await
+    }
+
+    async fn start_command(
+        mut command: Command,
+        dist: &Dist,
+        function: &str,
+        extra_args: &[&str],
+        log_dir: &Path,
+    ) -> Result<FaasLocalProcess> {
         let port = free_port();
-        let mut command = pinned_command(&dist.semifaas()?, cpus);
         command
             .args([
                 "local",
@@ -211,6 +238,11 @@ impl FaasLocalProcess {
 
     pub async fn stats(&self) -> Result<serde_json::Value> {
         HttpClient::new(self.port).get_json("/local/stats").await
+    }
+
+    /// The platform's log so far, with its instances' output.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.process.log).unwrap_or_default()
     }
 
     /// Stops the platform (and so every instance it started).
