@@ -146,10 +146,13 @@ impl AgentFallbackService {
         capability: &Capability,
         request: FallbackRequest,
     ) -> Result<FallbackResponse, Refusal> {
-        let authorized = self
-            .in_flight
-            .authorize(capability)
-            .map_err(|e| Refusal::new(FallbackErrorKind::Unauthorized, e.to_string()))?;
+        let authorized = self.in_flight.authorize(capability).map_err(|e| {
+            // Counted: with several servers on one function, a call-back that reached the wrong
+            // server shows here.
+            let message = e.to_string();
+            self.stats.refusals().record(Refused::NotInFlight, &message);
+            Refusal::new(FallbackErrorKind::Unauthorized, message)
+        })?;
         // A prewarm is not a request of any handler: its fallbacks stay out of the handler stats.
         if !authorized.shadow {
             self.stats
@@ -575,6 +578,11 @@ mod tests {
             },
         );
         assert_eq!(kind(&unknown), Some(FallbackErrorKind::Unauthorized));
+        assert_eq!(
+            stats.refusals().report(&Default::default()).not_in_flight,
+            3,
+            "the forged, the late and the unknown request are counted"
+        );
 
         let report = stats.report(&Ratios::default());
         let fallbacks = &report.handlers["com.example.ImageController#resize"]

@@ -1,6 +1,7 @@
 //! What the trust boundary refused (docs/security.md), for `GET /stats` (`refused`) and
 //! `GET /metrics` (`semifaas_refused_total`): connections the fallback server closed or turned
-//! away, frames it dropped, and requests of authenticated functions the application withheld.
+//! away, frames it dropped, requests of invocations not in flight here, and requests of
+//! authenticated functions the application withheld.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -8,9 +9,12 @@ use parking_lot::Mutex;
 use semifaas_fallback::ServerCounters;
 use serde::{Deserialize, Serialize};
 
-/// A request of an authenticated function that the application withheld.
+/// A request of an authenticated function that was not answered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
+    /// A request whose capability names no invocation in flight here: another server's
+    /// invocation calling back to the wrong server, one this server gave up on, a wrong token.
+    NotInFlight,
     /// A remote call the closure's code does not make (`semifaas.remote.allow`).
     RemoteCall,
     /// A class that is not the application's own code (the JDK's, the agent's).
@@ -25,6 +29,7 @@ const REASON_MAX: usize = 500;
 /// Counts of withheld requests, and the latest reason.
 #[derive(Debug, Default)]
 pub struct Refusals {
+    not_in_flight: AtomicU64,
     remote_calls: AtomicU64,
     classes: AtomicU64,
     resources: AtomicU64,
@@ -34,6 +39,7 @@ pub struct Refusals {
 impl Refusals {
     pub fn record(&self, what: Refused, reason: &str) {
         let counter = match what {
+            Refused::NotInFlight => &self.not_in_flight,
             Refused::RemoteCall => &self.remote_calls,
             Refused::Class => &self.classes,
             Refused::Resource => &self.resources,
@@ -48,6 +54,7 @@ impl Refusals {
             unauthenticated_connections: server.unauthenticated.load(Ordering::Relaxed),
             connections_over_capacity: server.over_capacity.load(Ordering::Relaxed),
             bad_frames: server.bad_frames.load(Ordering::Relaxed),
+            not_in_flight: self.not_in_flight.load(Ordering::Relaxed),
             remote_calls: self.remote_calls.load(Ordering::Relaxed),
             classes: self.classes.load(Ordering::Relaxed),
             resources: self.resources.load(Ordering::Relaxed),
@@ -65,6 +72,10 @@ pub struct RefusedReport {
     pub connections_over_capacity: u64,
     /// Request frames dropped before reaching the application (size, kind, encoding, time).
     pub bad_frames: u64,
+    /// Requests on authenticated connections whose capability names no invocation in flight
+    /// here (a call-back that reached the wrong server, or came after the server gave up).
+    #[serde(default)]
+    pub not_in_flight: u64,
     /// Remote calls of methods the closure's code does not call.
     pub remote_calls: u64,
     /// Class fallbacks for classes that are not the application's own code.
@@ -77,7 +88,7 @@ pub struct RefusedReport {
 
 impl RefusedReport {
     /// `(what, count)` for the metric's `what` label.
-    pub fn by_kind(&self) -> [(&'static str, u64); 6] {
+    pub fn by_kind(&self) -> [(&'static str, u64); 7] {
         [
             (
                 "unauthenticated_connection",
@@ -85,6 +96,7 @@ impl RefusedReport {
             ),
             ("connection_over_capacity", self.connections_over_capacity),
             ("bad_frame", self.bad_frames),
+            ("not_in_flight", self.not_in_flight),
             ("remote_call", self.remote_calls),
             ("class", self.classes),
             ("resource", self.resources),
@@ -100,6 +112,7 @@ mod tests {
     fn counts_by_kind_and_keeps_the_latest_reason_clipped() {
         let refusals = Refusals::default();
         refusals.record(Refused::Class, "class java.lang.Runtime is the JDK's");
+        refusals.record(Refused::NotInFlight, "invocation 9 is not in flight");
         refusals.record(Refused::RemoteCall, &"x".repeat(2 * REASON_MAX));
         let server = ServerCounters::default();
         server.unauthenticated.fetch_add(3, Ordering::Relaxed);
@@ -107,6 +120,7 @@ mod tests {
         assert_eq!(report.classes, 1);
         assert_eq!(report.remote_calls, 1);
         assert_eq!(report.resources, 0);
+        assert_eq!(report.not_in_flight, 1);
         assert_eq!(report.unauthenticated_connections, 3);
         assert_eq!(report.last_refusal.map(|r| r.len()), Some(REASON_MAX));
     }

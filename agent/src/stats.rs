@@ -741,7 +741,7 @@ impl Collector for Exposition {
         family(
             e,
             "semifaas_refused",
-            "What the trust boundary refused, by kind: fallback connections and frames, and withheld remote calls, classes and resources.",
+            "What the trust boundary refused, by kind: fallback connections and frames, requests of invocations not in flight here, and withheld remote calls, classes and resources.",
             MetricType::Counter,
             r.refused
                 .by_kind()

@@ -12,7 +12,9 @@ use crate::{
 };
 
 /// Content hash (SHA-256 of the encoded [`Closure`]) that names a closure. Two closures with the
-/// same id have the same code and data, so an instance that has one never needs the other.
+/// same id have the same code and data as shipped; what an instance builds from one afterwards
+/// (classes fetched lazily, static fields) came from one server, so instances key what they
+/// install by server as well (`lambda-shim`'s `installed.rs`).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct ClosureId(pub [u8; 32]);
 

@@ -1,10 +1,12 @@
-//! Fallback requests for the invocation in flight: one QUIC connection per instance, driven by a
-//! tokio runtime the shim owns, and the `FallbackNative` natives the Java runtime calls.
+//! Fallback requests for the invocation in flight: one QUIC connection per server the instance
+//! works for, driven by a tokio runtime the shim owns, and the `FallbackNative` natives the Java
+//! runtime calls.
 //!
 //! Threads: the main thread and Java threads calling the natives block on the runtime with
 //! `Runtime::block_on`; none of them is a runtime worker, so nothing blocks inside the runtime.
 
 use std::{
+    collections::HashMap,
     ffi::c_void,
     sync::{
         atomic::{AtomicU32, Ordering},
@@ -81,7 +83,9 @@ pub struct FallbackSummary {
 pub struct FallbackBridge {
     runtime: tokio::runtime::Runtime,
     current: Mutex<Option<CallContext>>,
-    client: tokio::sync::Mutex<Option<FallbackClient>>,
+    /// One connection per server endpoint: invocations of several servers alternate on an
+    /// instance, and each must call back to its own.
+    clients: tokio::sync::Mutex<HashMap<FallbackEndpoint, FallbackClient>>,
     counters: Counters,
     failed: Mutex<Option<FailedFallback>>,
 }
@@ -103,7 +107,7 @@ impl FallbackBridge {
         Ok(BRIDGE.get_or_init(|| FallbackBridge {
             runtime,
             current: Mutex::new(None),
-            client: tokio::sync::Mutex::new(None),
+            clients: tokio::sync::Mutex::new(HashMap::new()),
             counters: Counters::default(),
             failed: Mutex::new(None),
         }))
@@ -160,6 +164,17 @@ impl FallbackBridge {
             }
         }
         result
+    }
+
+    /// Makes sure the current invocation's server holds the certificate the invocation names:
+    /// a live connection to its endpoint (made now if there is none) passed the pinned TLS
+    /// handshake. Not counted as a fallback.
+    pub fn prove_server(&self) -> Result<(), FallbackBridgeError> {
+        self.call(
+            "the server's certificate".to_owned(),
+            Retry::Never,
+            |_client, _capability| async { Ok(()) },
+        )
     }
 
     /// Fetches closure `id` from the server of the current invocation (checked against its id).
@@ -264,35 +279,37 @@ impl FallbackBridge {
         })
     }
 
-    /// The connection to `endpoint`, made on first use and again when the endpoint changes or
-    /// the connection closed; a new connection authenticates with `capability`.
+    /// The connection to `endpoint` (address, name and pinned certificate alike), made on first
+    /// use and again when it closed; a new connection authenticates with `capability`.
     async fn client_for(
         &self,
         endpoint: &FallbackEndpoint,
         capability: Capability,
     ) -> Result<FallbackClient, FallbackBridgeError> {
-        let mut slot = self.client.lock().await;
-        if let Some(client) = slot.as_ref() {
-            if client.endpoint() == endpoint && !client.is_closed() {
-                return Ok(client.clone());
-            }
+        let mut clients = self.clients.lock().await;
+        if let Some(client) = clients.get(endpoint).filter(|c| !c.is_closed()) {
+            return Ok(client.clone());
         }
         debug!(addr = %endpoint.addr, "connecting to the fallback server");
         let client = FallbackClient::connect(endpoint, capability).await?;
-        *slot = Some(client.clone());
+        clients.retain(|_, c| !c.is_closed());
+        if clients.len() >= CONNECTIONS_MAX {
+            // Servers come and go (restarts make new certificates): drop an arbitrary one.
+            if let Some(old) = clients.keys().next().cloned() {
+                clients.remove(&old);
+            }
+        }
+        clients.insert(endpoint.clone(), client.clone());
         Ok(client)
     }
 
     async fn forget(&self, failed: &FallbackClient) {
-        let mut slot = self.client.lock().await;
-        if slot
-            .as_ref()
-            .is_some_and(|c| c.endpoint() == failed.endpoint())
-        {
-            *slot = None;
-        }
+        self.clients.lock().await.remove(failed.endpoint());
     }
 }
+
+/// Server endpoints an instance keeps a connection to at once.
+const CONNECTIONS_MAX: usize = 16;
 
 /// Whether a request that lost its connection is sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,10 +2,7 @@
 //! handler (or, for a prewarm, install every closure and replay the shadow calls), and account
 //! for where the time went.
 
-use std::{
-    collections::{HashMap, HashSet},
-    time::Instant,
-};
+use std::{collections::HashSet, time::Instant};
 
 use semifaas_closure::{
     ClosureId, FailureKind, FunctionFailure, FunctionStats, Invocation, InvocationKind,
@@ -13,7 +10,11 @@ use semifaas_closure::{
 };
 use tracing::{info, warn};
 
-use crate::{fallback_bridge::FallbackBridge, jvm::Jvm};
+use crate::{
+    fallback_bridge::FallbackBridge,
+    installed::{InstallKey, Installations, ServerId},
+    jvm::Jvm,
+};
 
 /// The environment variable that carries the invocation's X-Ray trace header to native code.
 pub const TRACE_ID_ENV: &str = "_X_AMZN_TRACE_ID";
@@ -22,10 +23,8 @@ pub const TRACE_ID_ENV: &str = "_X_AMZN_TRACE_ID";
 pub struct Instance {
     jvm: Jvm,
     bridge: &'static FallbackBridge,
-    installed: HashSet<ClosureId>,
-    /// Shadow rounds already replayed per closure: a prewarm that reaches an instance already
-    /// warmed as much (a scale-out that found a free instance) replays nothing.
-    replayed_rounds: HashMap<ClosureId, u32>,
+    /// Closures installed, per server: one server's never run another's invocations.
+    installations: Installations,
     served: u64,
     jvm_start_us: u64,
     instance_id: String,
@@ -44,8 +43,7 @@ impl Instance {
         Instance {
             jvm,
             bridge,
-            installed: HashSet::new(),
-            replayed_rounds: HashMap::new(),
+            installations: Installations::default(),
             served: 0,
             jvm_start_us,
             instance_id,
@@ -128,17 +126,23 @@ impl Instance {
                 closures,
                 shadow_calls,
                 rounds,
-            } => self.prewarm(closures, shadow_calls, *rounds, stats),
+            } => self.prewarm(
+                ServerId::of(&invocation.fallback),
+                closures,
+                shadow_calls,
+                *rounds,
+                stats,
+            ),
         }
     }
 
     fn call(&mut self, invocation: &Invocation, stats: &mut FunctionStats) -> InvocationOutcome {
-        let id = invocation.closure_id;
-        if let Err(failure) = self.ensure_installed(id, stats) {
+        let key = InstallKey::new(&invocation.fallback, invocation.closure_id);
+        if let Err(failure) = self.ensure_installed(key, stats) {
             return InvocationOutcome::Failed(failure);
         }
         let started = Instant::now();
-        let result = self.jvm.invoke(&id.to_string(), &invocation.args);
+        let result = self.jvm.invoke(&key.to_string(), &invocation.args);
         stats.handler_us = micros_since(started);
         match result {
             Ok(bytes) => InvocationOutcome::from_tagged(&bytes).unwrap_or_else(|e| {
@@ -153,16 +157,23 @@ impl Instance {
 }
 
 impl Instance {
-    /// Fetches and installs closure `id` unless it is installed; adds the time to `stats`.
+    /// Fetches closure `key.closure` from the current invocation's server and installs it for
+    /// that server, unless it is installed for it; adds the time to `stats`. An installation is
+    /// used only once the server has proved its certificate (a fetch or a live connection): the
+    /// invocation's claim of a certificate is not enough to run what another server installed.
     fn ensure_installed(
         &mut self,
-        id: ClosureId,
+        key: InstallKey,
         stats: &mut FunctionStats,
     ) -> Result<(), FunctionFailure> {
-        if self.installed.contains(&id) {
-            return Ok(());
-        }
         let failure = |kind, message| FunctionFailure { kind, message };
+        if self.installations.contains(&key) {
+            return self
+                .bridge
+                .prove_server()
+                .map_err(|e| failure(FailureKind::Fallback, e.to_string()));
+        }
+        let id = key.closure;
         let started = Instant::now();
         let fetched = self.bridge.fetch_closure(id);
         stats.closure_fetch_us += micros_since(started);
@@ -175,10 +186,12 @@ impl Instance {
             )
         })?;
         let started = Instant::now();
-        let installed = self.jvm.install(&id.to_string(), &closure);
+        let installed = self
+            .jvm
+            .install(&key.to_string(), &key.server.to_string(), &closure);
         stats.install_us += micros_since(started);
         installed.map_err(|e| failure(FailureKind::Setup, e.to_string()))?;
-        self.installed.insert(id);
+        self.installations.insert(key);
         Ok(())
     }
 
@@ -187,42 +200,45 @@ impl Instance {
     /// cannot be installed does not stop the others; the reply then names the first failure.
     fn prewarm(
         &mut self,
+        server: ServerId,
         closures: &[ClosureId],
         shadow_calls: &[ShadowCall],
         rounds: u32,
         stats: &mut FunctionStats,
     ) -> InvocationOutcome {
         let mut failures = Vec::new();
+        let key = |closure| InstallKey { server, closure };
         for id in closures {
-            if let Err(failure) = self.ensure_installed(*id, stats) {
+            if let Err(failure) = self.ensure_installed(key(*id), stats) {
                 warn!(closure = %id, %failure, "prewarm could not install a closure");
                 failures.push(failure);
             }
         }
         let started = Instant::now();
         let mut replayed = 0;
-        let warm: HashSet<ClosureId> = self
-            .replayed_rounds
+        let warm: HashSet<ClosureId> = shadow_calls
             .iter()
-            .filter(|(_, done)| **done >= rounds)
-            .map(|(id, _)| *id)
+            .map(|call| call.closure_id)
+            .filter(|id| self.installations.replayed(&key(*id)) >= rounds)
             .collect();
         let replays = (0..rounds).flat_map(|_| shadow_calls);
         for call in replays {
-            if !self.installed.contains(&call.closure_id) || warm.contains(&call.closure_id) {
+            let installed = key(call.closure_id);
+            if !self.installations.contains(&installed) || warm.contains(&call.closure_id) {
                 continue;
             }
             // The outcome is discarded: a shadow call only warms the code paths.
-            match self.jvm.invoke(&call.closure_id.to_string(), &call.args) {
+            match self.jvm.invoke(&installed.to_string(), &call.args) {
                 Ok(_) => replayed += 1,
                 Err(e) => warn!(handler = %call.handler_key, error = %e, "shadow call failed"),
             }
         }
         stats.handler_us = micros_since(started);
         for call in shadow_calls {
-            if self.installed.contains(&call.closure_id) {
-                let done = self.replayed_rounds.entry(call.closure_id).or_default();
-                *done = (*done).max(rounds);
+            let installed = key(call.closure_id);
+            if self.installations.contains(&installed) {
+                let done = self.installations.replayed(&installed).max(rounds);
+                self.installations.set_replayed(installed, done);
             }
         }
         info!(

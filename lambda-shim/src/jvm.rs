@@ -246,10 +246,10 @@ impl Jvm {
             "resolving io.semifaas.runtime.FunctionRuntime",
             |env| {
                 let class = env.find_class(jni_str!("io/semifaas/runtime/FunctionRuntime"))?;
-                // (closureId, className, methodName, descriptor, receiver,
+                // (closureId, server, className, methodName, descriptor, receiver,
                 //  classNames, classBytes, resourceNames, resourceBytes)
                 let install_sig = jni_sig!(
-                    "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;[B[Ljava/lang/String;[[B[Ljava/lang/String;[[B)V"
+                    "(Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;Ljava/lang/String;[B[Ljava/lang/String;[[B[Ljava/lang/String;[[B)V"
                 );
                 let install = env.get_static_method_id(&class, jni_str!("install"), install_sig)?;
                 let invoke = env.get_static_method_id(
@@ -284,10 +284,18 @@ impl Jvm {
     }
 
     /// `FunctionRuntime.install`: defines the closure's loader, decodes its receiver, resolves
-    /// its handler. A Java exception becomes [`JvmError::Java`] naming what failed.
-    pub fn install(&self, closure_id: &str, closure: &Closure) -> Result<(), JvmError> {
+    /// its handler. `closure_id` names the installation (invocations run it by that name);
+    /// `server` is the server it came from: an installation never takes over another server's
+    /// loader. A Java exception becomes [`JvmError::Java`] naming what failed.
+    pub fn install(
+        &self,
+        closure_id: &str,
+        server: &str,
+        closure: &Closure,
+    ) -> Result<(), JvmError> {
         attach(&self.vm, "installing the closure", |env| {
             let id = JString::from_str(env, closure_id)?;
+            let server = JString::from_str(env, server)?;
             let class_name = JString::from_str(env, &closure.handler.class_name)?;
             let method_name = JString::from_str(env, &closure.handler.method_name)?;
             let descriptor = JString::from_str(env, &closure.handler.descriptor)?;
@@ -296,6 +304,7 @@ impl Jvm {
             let (resource_names, resource_bytes) = named_arrays(env, &closure.resources)?;
             let args: Vec<jvalue> = [
                 JValue::Object(&id),
+                JValue::Object(&server),
                 JValue::Object(&class_name),
                 JValue::Object(&method_name),
                 JValue::Object(&descriptor),

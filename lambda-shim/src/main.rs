@@ -13,6 +13,7 @@
 //! - `AWS_LAMBDA_LOG_STREAM_NAME`: the instance id in statistics (else `pid-<pid>`).
 
 mod fallback_bridge;
+mod installed;
 mod invoke;
 mod jvm;
 mod runtime_api;

@@ -8,7 +8,9 @@ use std::sync::atomic::Ordering;
 use semifaas_closure::{
     ClosureId, FailureKind, InvocationKind, InvocationOutcome, ShadowCall, PREWARM_HANDLER_KEY,
 };
-use support::{assert_failed, calc_closure, java_fixtures, Instance, Posted, TRACE_ID};
+use support::{
+    assert_failed, calc_closure, java_fixtures, start_server, Instance, Posted, TRACE_ID,
+};
 
 const ADD: (&str, &str) = ("add", "(I)I");
 const LATE: (&str, &str) = ("late", "(Z)I");
@@ -60,6 +62,57 @@ async fn a_good_invocation_returns_the_value_and_the_warm_one_reuses_the_closure
     assert_eq!(warm.stats.install_us, 0);
     assert_eq!(instance.service.closure_fetches.load(Ordering::SeqCst), 1);
     assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 1);
+}
+
+/// Two servers running the same application ship the same closure: the instance installs it
+/// once per server, from that server, and a certificate an invocation merely claims runs nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_closure_of_two_servers_is_installed_once_for_each() {
+    let java = java_fixtures();
+    let closure = calc_closure(ADD.0, ADD.1);
+    let id = closure.id();
+    let mut instance = Instance::start(vec![closure.clone()]).await;
+    let (other, _other_server, other_endpoint) = start_server(vec![closure]);
+    assert_ne!(other_endpoint.cert_sha256, instance.endpoint.cert_sha256);
+
+    let on_a = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(
+        on_a.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
+    let mut for_b = instance.invocation(id, "demo.Calc#add", &java.args_add);
+    for_b.fallback = other_endpoint.clone();
+    let on_b = instance.invoke_with(&for_b).await;
+    assert_eq!(
+        on_b.outcome,
+        InvocationOutcome::Returned(java.value_42.clone())
+    );
+    assert_eq!(
+        (
+            on_b.stats.fallbacks.fetch_closure,
+            on_b.stats.fallbacks.load_class
+        ),
+        (1, 1),
+        "b's closure and its Helper come from b, not from what a installed"
+    );
+    assert_eq!(other.closure_fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(other.class_loads.load(Ordering::SeqCst), 1);
+    let again_on_a = instance.invoke(id, "demo.Calc#add", &java.args_add).await;
+    assert_eq!(
+        again_on_a.stats.fallbacks.total(),
+        0,
+        "a's installation stays warm"
+    );
+    assert_eq!(instance.service.closure_fetches.load(Ordering::SeqCst), 1);
+    assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 1);
+
+    // a's certificate at b's address: the server cannot prove it, so a's installation does not run.
+    let mut claimed = instance.invocation(id, "demo.Calc#add", &java.args_add);
+    claimed.fallback.addr = other_endpoint.addr.clone();
+    let reply = instance.invoke_with(&claimed).await;
+    assert_failed(&reply.outcome, FailureKind::Fallback, "certificate");
+    assert_eq!(reply.stats.handler_us, 0, "the handler did not run");
+    assert_eq!(other.closure_fetches.load(Ordering::SeqCst), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -268,7 +321,7 @@ async fn a_closure_that_cannot_install_fails_with_what_failed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_that_cannot_be_reached_mid_handler_fails_the_offload_naming_why() {
+async fn a_class_fallback_that_fails_mid_handler_fails_the_offload_naming_why() {
     let java = java_fixtures();
     let closure = calc_closure(LATE.0, LATE.1);
     let id = closure.id();
@@ -282,10 +335,14 @@ async fn a_server_that_cannot_be_reached_mid_handler_fails_the_offload_naming_wh
         InvocationOutcome::Returned(java.value_minus_1.clone())
     );
 
-    // A certificate the server does not have: the connection cannot be made.
-    let mut invocation = instance.invocation(id, "demo.Calc#late", &java.args_late_true);
-    invocation.fallback.cert_sha256 = [0; 32];
-    let reply = instance.invoke_with(&invocation).await;
+    // The server cannot answer the class the handler needs now.
+    instance
+        .service
+        .failing_classes
+        .store(true, Ordering::SeqCst);
+    let reply = instance
+        .invoke(id, "demo.Calc#late", &java.args_late_true)
+        .await;
     // The handler met a class it could not load: the offload's failure, not the application's
     // outcome (the server then runs the handler itself).
     let message = assert_failed(
@@ -294,11 +351,11 @@ async fn a_server_that_cannot_be_reached_mid_handler_fails_the_offload_naming_wh
         "a class could not be loaded on the function: java.lang.NoClassDefFoundError",
     );
     assert!(
-        message.contains("could not be reached"),
+        message.contains("the class loaders failed on demo.Late"),
         "the cause says why: {message}"
     );
     assert_eq!(reply.stats.fallbacks.load_class, 1);
-    assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 0);
+    assert_eq!(instance.service.class_loads.load(Ordering::SeqCst), 1);
 
     // The JVM now records `Late` as failed for good: the instance retires after answering.
     assert!(instance.wait_exit().success());
@@ -319,9 +376,13 @@ async fn a_failed_fallback_the_handler_swallowed_still_fails_the_offload() {
         InvocationOutcome::Returned(java.value_minus_1.clone())
     );
 
-    let mut invocation = instance.invocation(id, "demo.Calc#guarded", &java.args_late_true);
-    invocation.fallback.cert_sha256 = [0; 32];
-    let reply = instance.invoke_with(&invocation).await;
+    instance
+        .service
+        .failing_classes
+        .store(true, Ordering::SeqCst);
+    let reply = instance
+        .invoke(id, "demo.Calc#guarded", &java.args_late_true)
+        .await;
     // The handler returned -2 after catching the NoClassDefFoundError: not the application's
     // result, since the class exists on the server.
     assert_failed(

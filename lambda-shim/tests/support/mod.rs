@@ -240,6 +240,8 @@ pub struct TestService {
     classes: HashMap<String, Vec<u8>>,
     pub closure_fetches: AtomicU32,
     pub class_loads: AtomicU32,
+    /// Answers class fallbacks with an error, as a server whose class loaders fail.
+    pub failing_classes: std::sync::atomic::AtomicBool,
     pub remote_calls: std::sync::Mutex<Vec<RemoteCallSeen>>,
 }
 
@@ -263,6 +265,12 @@ impl FallbackService for TestService {
             }
             FallbackRequest::LoadClass { name } => {
                 self.class_loads.fetch_add(1, Ordering::SeqCst);
+                if self.failing_classes.load(Ordering::SeqCst) {
+                    return FallbackResponse::Error(FallbackError::new(
+                        FallbackErrorKind::Internal,
+                        format!("the class loaders failed on {name}"),
+                    ));
+                }
                 FallbackResponse::Class(self.classes.get(&name).cloned())
             }
             FallbackRequest::GetResource { .. } => FallbackResponse::Resource(None),

@@ -59,7 +59,12 @@ public final class ClosureClassLoader extends ClassLoader {
     this.fallback = fallback;
   }
 
+  /** The id's first 12 characters; for an installation ({@code closure@server}), of both. */
   private static String shortId(String closureId) {
+    int at = closureId.indexOf('@');
+    if (at >= 0) {
+      return shortId(closureId.substring(0, at)) + "@" + shortId(closureId.substring(at + 1));
+    }
     return closureId.length() > 12 ? closureId.substring(0, 12) : closureId;
   }
 

@@ -8,8 +8,16 @@ package io.semifaas.runtime;
  */
 public final class FallbackNative {
 
-  /** The server, as a {@link FallbackSource}. */
-  public static final FallbackSource SOURCE = new FallbackSource() {
+  /**
+   * Server {@code server} (the SHA-256 of its certificate, in hex), as a {@link FallbackSource}.
+   * The natives call back to the server of the invocation in flight; sources of different servers
+   * are never equal, so a closure installed for one server never takes over another's loader.
+   */
+  public static FallbackSource of(String server) {
+    return new Server(server);
+  }
+
+  private record Server(String id) implements FallbackSource {
     @Override
     public byte[] loadClass(String binaryName) {
       return FallbackNative.loadClass(binaryName);
@@ -24,7 +32,7 @@ public final class FallbackNative {
     public byte[] invokeRemote(long refId, String method, String descriptor, byte[] args) {
       return FallbackNative.invokeRemote(refId, method, descriptor, args);
     }
-  };
+  }
 
   private FallbackNative() {}
 

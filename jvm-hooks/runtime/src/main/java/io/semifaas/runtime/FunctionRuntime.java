@@ -23,11 +23,14 @@ public final class FunctionRuntime {
   private FunctionRuntime() {}
 
   /**
-   * Creates the closure's class loader, decodes its receiver and resolves its handler, using the
-   * server for what the closure lacks. Throws an exception whose message names what failed.
+   * Creates the closure's class loader, decodes its receiver and resolves its handler, using
+   * server {@code server} for what the closure lacks. {@code closureId} names the installation
+   * (the closure's id and its server: the same closure of two servers is installed twice). Throws
+   * an exception whose message names what failed.
    */
   public static void install(
       String closureId,
+      String server,
       String className,
       String methodName,
       String descriptor,
@@ -37,7 +40,7 @@ public final class FunctionRuntime {
       String[] resourceNames,
       byte[][] resourceBytes) {
     install(closureId, className, methodName, descriptor, receiver, classNames, classBytes,
-        resourceNames, resourceBytes, FallbackNative.SOURCE);
+        resourceNames, resourceBytes, FallbackNative.of(server));
   }
 
   /** {@link #install} with the given fallback source instead of the server. */
@@ -57,7 +60,8 @@ public final class FunctionRuntime {
     String handlerKey = InstalledClosure.handlerKey(className, methodName, descriptor);
     // A closure rebuilt because the server learned classes keeps the handler and the receiver:
     // reusing the installed one keeps its defined classes and its JIT-compiled code, where a new
-    // loader would start cold again (measured: 0.15 s warm, 0.5-0.7 s on a new loader).
+    // loader would start cold again (measured: 0.15 s warm, 0.5-0.7 s on a new loader). Only a
+    // closure of the same server: a loader holds what that server's invocations fetched and set.
     for (InstalledClosure installed : CLOSURES.values()) {
       if (installed.runs(handlerKey, receiver, fallback)
           && installed.loader().adopt(classes, resources)) {

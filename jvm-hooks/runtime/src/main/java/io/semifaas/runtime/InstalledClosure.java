@@ -24,7 +24,7 @@ record InstalledClosure(
   /** True when a closure of this handler, receiver and server could run on this one. */
   boolean runs(String otherHandlerKey, byte[] otherReceiver, FallbackSource otherFallback) {
     return handlerKey.equals(otherHandlerKey)
-        && fallback == otherFallback
+        && fallback.equals(otherFallback)
         && Arrays.equals(receiverBytes, otherReceiver);
   }
 }

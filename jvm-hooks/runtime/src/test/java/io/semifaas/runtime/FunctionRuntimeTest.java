@@ -3,6 +3,7 @@ package io.semifaas.runtime;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -173,7 +174,7 @@ class FunctionRuntimeTest {
   }
 
   /** Installs a Greeter closure of {@code method} with {@code classes} as its code section. */
-  static void installWith(String id, String method, MapFallback fallback, String greeting,
+  static void installWith(String id, String method, FallbackSource fallback, String greeting,
       Map<String, byte[]> classes) throws Exception {
     FunctionRuntime.install(id, GREETER, method, "(I)I",
         ObjectCodec.serialize(new Greeter(greeting)),
@@ -225,6 +226,36 @@ class FunctionRuntimeTest {
     String otherReceiver = UUID.randomUUID().toString();
     installWith(otherReceiver, "helped", fallback, "Bonjour", Map.of(GREETER, classFile(GREETER)));
     assertTrue(loaderName(otherReceiver).endsWith(otherReceiver.substring(0, 12)));
+  }
+
+  @Test
+  void theSameClosureOfAnotherServerGetsALoaderOfItsOwn() throws Exception {
+    // Two servers running the same application ship the same closure; what its loader fetched
+    // and its classes' static fields hold came from the server whose invocations ran it.
+    Map<String, byte[]> code = Map.of(GREETER, classFile(GREETER), HELPER, classFile(HELPER));
+    String closure = UUID.randomUUID().toString().replace("-", "");
+    String serverA = "a".repeat(64);
+    String serverB = "b".repeat(64);
+    assertEquals(FallbackNative.of(serverA), FallbackNative.of(serverA));
+    assertNotEquals(FallbackNative.of(serverA), FallbackNative.of(serverB));
+
+    String onA = closure + "@" + serverA;
+    installWith(onA, "helped", FallbackNative.of(serverA), "Hello", code);
+    assertEquals(42, body(FunctionRuntime.invoke(onA, args(21))));
+    String onB = closure + "@" + serverB;
+    installWith(onB, "helped", FallbackNative.of(serverB), "Hello", code);
+    assertEquals(42, body(FunctionRuntime.invoke(onB, args(21))));
+    assertNotEquals(loaderName(onA), loaderName(onB), "one loader per server");
+    assertTrue(loaderName(onB).endsWith(closure.substring(0, 12) + "@bbbbbbbbbbbb"),
+        loaderName(onB));
+
+    // A grown closure of server A still reuses A's loader, never B's.
+    String grownOnA = UUID.randomUUID().toString().replace("-", "") + "@" + serverA;
+    installWith(grownOnA, "helped", FallbackNative.of(serverA), "Hello", code);
+    assertEquals(loaderName(onA), loaderName(grownOnA));
+    for (String id : List.of(onA, onB, grownOnA)) {
+      assertTrue(FunctionRuntime.uninstall(id));
+    }
   }
 
   private static String loaderName(String closureId) {

@@ -1,0 +1,242 @@
+//! Several servers, one function: two image-service processes, each with its own agent, admin
+//! port and fallback endpoint (its own certificate), offload to the same faas-local function.
+//! They run the same application, so their closures have the same ids: only the instance's
+//! per-server installations keep one server's closure (and what it fetched) from serving the
+//! other's invocations. Needs `make build`.
+
+use std::path::PathBuf;
+
+use semifaas_cli::harness::{
+    Admin, Dist, Exchange, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+};
+use serde_json::Value;
+
+const FUNCTION: &str = "semifaas";
+/// Concurrent clients per server: with two servers, at most 4 offloads in flight, under the
+/// platform's limit of 6 (an instance answering is busy until it asks for the next one).
+const CLIENTS: usize = 2;
+const ROUNDS: usize = 3;
+
+fn log_dir(test: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("e2e-logs")
+        .join(test)
+}
+
+/// Every handler offloaded from its first invocation at ratio 1, whatever the load.
+fn offload_everything(endpoint: &str) -> ServiceOptions {
+    let mut options = ServiceOptions::new("image-service", endpoint);
+    options.settings.extend(
+        [
+            ("min-cpu-ms", "0"),
+            ("profile.samples", "0"),
+            ("do-no-harm", "false"),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    options
+}
+
+/// Each handler, its error paths included; the first request makes the PNG the others take.
+async fn request_set(service: &HttpClient) -> Vec<Request> {
+    let png = service
+        .send(&Request::get("/images/generate/160/120?seed=5"))
+        .await
+        .unwrap()
+        .body;
+    vec![
+        Request::get("/images/generate/120/90?seed=3"),
+        Request::post(
+            "/images/resize?width=80&height=60",
+            "image/png",
+            png.clone(),
+        ),
+        Request::post("/images/blur/3", "image/png", png.clone()),
+        Request::get("/images/thumbnails/4?seed=11&size=32"),
+        Request::post("/images/histogram", "image/png", png.clone()),
+        Request::post("/images/histogram", "image/png", b"not an image".to_vec()),
+        Request::post(
+            "/images/resize?width=100000&height=100000",
+            "image/png",
+            png,
+        ),
+    ]
+}
+
+async fn run_round(service: &HttpClient, requests: &[Request]) -> Vec<Exchange> {
+    let mut out = vec![];
+    for request in requests {
+        out.push(
+            service
+                .send(request)
+                .await
+                .unwrap_or_else(|e| panic!("{} {}: {e:#}", request.method, request.path)),
+        );
+    }
+    out
+}
+
+fn assert_same(what: &str, expected: &[Exchange], actual: &[Exchange], requests: &[Request]) {
+    for ((want, got), request) in expected.iter().zip(actual).zip(requests) {
+        let name = format!("{what}: {} {}", request.method, request.path);
+        assert_eq!(want.status, got.status, "{name}: status");
+        assert_eq!(want.content_type, got.content_type, "{name}: content type");
+        assert!(
+            want.body == got.body,
+            "{name}: body differs ({} vs {} bytes)",
+            want.body.len(),
+            got.body.len()
+        );
+    }
+}
+
+fn count(stats: &Value, pointer: &str) -> u64 {
+    stats
+        .pointer(pointer)
+        .and_then(Value::as_u64)
+        .unwrap_or_else(|| panic!("no {pointer} in {stats}"))
+}
+
+/// `(handler, offloaded, closure fetches served)` of each handler that offloaded.
+fn closure_fetches(stats: &Value) -> Vec<(String, u64, u64)> {
+    stats["handlers"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no handlers in {stats}"))
+        .iter()
+        .map(|(key, h)| {
+            (
+                key.clone(),
+                count(h, "/offloaded"),
+                count(h, "/fallbacks/fetch_closure"),
+            )
+        })
+        .filter(|(_, offloaded, _)| *offloaded > 0)
+        .collect()
+}
+
+fn cold_starts(platform_stats: &Value) -> u64 {
+    count(
+        platform_stats,
+        &format!("/functions/{FUNCTION}/cold_starts"),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_function_each_get_their_own_answers_and_call_backs() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("two-servers");
+    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "6"], &logs)
+        .await
+        .unwrap();
+    let options = offload_everything(&platform.endpoint());
+    let (a, b) = tokio::join!(
+        ServiceProcess::start(&dist, &options, &logs),
+        ServiceProcess::start(&dist, &options, &logs)
+    );
+    let servers = [a.unwrap(), b.unwrap()];
+    let http = servers.each_ref().map(|s| HttpClient::new(s.port));
+    let admin = servers.each_ref().map(|s| Admin::new(s.admin_port));
+    let requests = request_set(&http[0]).await;
+
+    // The answers computed on the servers themselves (ratio 0): the same application, the same
+    // bytes on both.
+    let local = run_round(&http[0], &requests).await;
+    assert_same(
+        "ratio 0 on b",
+        &local,
+        &run_round(&http[1], &requests).await,
+        &requests,
+    );
+
+    // Server a offloads one request at a time, so one instance installs a's closures; then
+    // server b does the same on that warm instance. Same application, same closure ids: b's
+    // invocations must still fetch b's closures from b, not run what a installed.
+    admin[0].set_ratio(1.0).await.unwrap();
+    assert_same(
+        "a alone",
+        &local,
+        &run_round(&http[0], &requests).await,
+        &requests,
+    );
+    let cold_after_a = cold_starts(&platform.stats().await.unwrap());
+    admin[1].set_ratio(1.0).await.unwrap();
+    assert_same(
+        "b on a's instance",
+        &local,
+        &run_round(&http[1], &requests).await,
+        &requests,
+    );
+    assert_eq!(
+        cold_starts(&platform.stats().await.unwrap()),
+        cold_after_a,
+        "b's invocations ran on the instance a had warmed"
+    );
+    let b_stats = admin[1].stats().await.unwrap();
+    let b_fetches = closure_fetches(&b_stats);
+    assert!(b_fetches.len() >= 5, "every handler offloaded: {b_stats}");
+    for (handler, _, fetched) in &b_fetches {
+        assert!(
+            *fetched >= 1,
+            "{handler} ran on an instance that had a's closure; b's was never fetched from b: {b_fetches:?}"
+        );
+    }
+
+    // Both servers under concurrent load at once, every response byte-identical.
+    let before = [
+        admin[0].stats().await.unwrap(),
+        admin[1].stats().await.unwrap(),
+    ];
+    let clients: Vec<_> = (0..2 * CLIENTS)
+        .map(|i| {
+            let (http, requests, local) = (http[i % 2].clone(), requests.clone(), local.clone());
+            tokio::spawn(async move {
+                for round in 0..ROUNDS {
+                    let got = run_round(&http, &requests).await;
+                    let what = format!("server {} client {i} round {round}", i % 2);
+                    assert_same(&what, &local, &got, &requests);
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+
+    let concurrent = (requests.len() * CLIENTS * ROUNDS) as u64;
+    for (i, server) in servers.iter().enumerate() {
+        let stats = admin[i].stats().await.unwrap();
+        let context = || format!("server {i}: {stats}\n{}", server.log());
+        let delta = |counter: &str| {
+            let pointer = format!("/totals/{counter}");
+            count(&stats, &pointer) - count(&before[i], &pointer)
+        };
+        // Offloads beyond what the platform has room for run here (throttled starts, the
+        // learned in-flight limit); the rest went to the shared function.
+        assert!(delta("offloaded") >= requests.len() as u64, "{}", context());
+        assert_eq!(
+            delta("offloaded") + delta("local"),
+            concurrent,
+            "{}",
+            context()
+        );
+        // No offload failed but for the platform's throttling: a call-back that had reached the
+        // other server would have failed its offload (`function_failed`).
+        for (reason, n) in stats["totals"]["failure_reasons"].as_object().unwrap() {
+            if reason != "throttled" {
+                assert_eq!(n.as_u64(), Some(0), "{reason}: {}", context());
+            }
+        }
+        // Each server's call-backs came from its own invocations only: the other's would be
+        // refused here (a connection whose hello it does not know, or a request whose capability
+        // names no invocation in flight).
+        for refused in ["unauthenticated_connections", "not_in_flight", "bad_frames"] {
+            let pointer = format!("/refused/{refused}");
+            assert_eq!(count(&stats, &pointer), 0, "{refused}: {}", context());
+        }
+        let served: u64 = ["fetch_closure", "load_class", "get_resource"]
+            .iter()
+            .map(|k| count(&stats, &format!("/totals/fallbacks/{k}")))
+            .sum();
+        assert!(served > 0, "server {i} served call-backs: {}", context());
+    }
+}
