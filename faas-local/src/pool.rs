@@ -248,7 +248,7 @@ impl FunctionPool {
         let state = self.state.lock();
         self.function
             .counters
-            .snapshot(state.idle.len(), state.busy)
+            .snapshot(state.idle.len(), state.busy, self.function.config.memory_mb)
     }
 
     fn is_closed(&self) -> bool {
