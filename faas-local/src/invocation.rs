@@ -44,7 +44,10 @@ pub(crate) async fn invoke(
     let counters = &pool.function.counters;
     let mut taken = None;
     let outcome = match pool.acquire().await {
-        Ok(lease) => run(lease, &pool, &request_id, payload, &mut taken).await,
+        Ok(lease) => {
+            let _running = counters.running();
+            run(lease, &pool, &request_id, payload, &mut taken).await
+        }
         Err(AcquireError::Throttled { limit }) => {
             counters.throttle();
             return Err(Refused::Throttled { limit });

@@ -1,7 +1,7 @@
 //! Per-function counters and the `/local/stats` document.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
@@ -42,12 +42,38 @@ pub struct FunctionStats {
     /// Cold starts' init durations (spawn to first `/next`), each rounded up to 1 ms: Lambda
     /// bills an on-demand function's INIT phase like its invocations (since August 2025).
     pub init_ms: u64,
+    /// The most invocations running at once (holding an instance) in this whole second of the
+    /// platform's clock and the one before: polled at least once a second, the largest value
+    /// seen is the peak concurrency over the polled span.
+    pub recent_peak_concurrency: usize,
 }
 
 /// Counters shared by a function's pool, its instances and its invocations.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Counters {
     inner: Mutex<CounterValues>,
+    /// Where the seconds of `recent_peak_concurrency` count from.
+    epoch: Instant,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            inner: Mutex::default(),
+            epoch: Instant::now(),
+        }
+    }
+}
+
+/// An invocation holding an instance, counted in the concurrency until dropped (also when the
+/// invoke is abandoned midway).
+pub(crate) struct Running<'a>(&'a Counters);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        let second = self.0.second();
+        self.0.inner.lock().running_ends(second);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -59,6 +85,50 @@ struct CounterValues {
     errors: u64,
     billed_ms: u64,
     init_ms: u64,
+    running: usize,
+    peak: RecentPeak,
+}
+
+impl CounterValues {
+    fn running_starts(&mut self, second: u64) {
+        self.peak.roll(second, self.running);
+        self.running += 1;
+        self.peak.current = self.peak.current.max(self.running);
+    }
+
+    fn running_ends(&mut self, second: u64) {
+        self.peak.roll(second, self.running);
+        self.running -= 1;
+    }
+
+    fn recent_peak(&mut self, second: u64) -> usize {
+        self.peak.roll(second, self.running);
+        self.peak.current.max(self.peak.previous)
+    }
+}
+
+/// The most invocations running at once in the current whole second and the one before.
+#[derive(Debug, Default)]
+struct RecentPeak {
+    second: u64,
+    current: usize,
+    previous: usize,
+}
+
+impl RecentPeak {
+    /// Moves on to `second`; `held`: the invocations running since the last change.
+    fn roll(&mut self, second: u64, held: usize) {
+        if second == self.second {
+            return;
+        }
+        self.previous = if second == self.second + 1 {
+            self.current
+        } else {
+            held
+        };
+        self.current = held;
+        self.second = second;
+    }
 }
 
 /// `duration` in whole milliseconds, rounded up (Lambda's billing granularity).
@@ -67,6 +137,17 @@ pub(crate) fn billed_ms(duration: Duration) -> u64 {
 }
 
 impl Counters {
+    fn second(&self) -> u64 {
+        self.epoch.elapsed().as_secs()
+    }
+
+    /// An invocation got an instance: it runs until the guard is dropped.
+    pub(crate) fn running(&self) -> Running<'_> {
+        let second = self.second();
+        self.inner.lock().running_starts(second);
+        Running(self)
+    }
+
     pub(crate) fn cold_start(&self, duration: Duration) {
         let mut c = self.inner.lock();
         c.cold_starts += 1;
@@ -92,8 +173,10 @@ impl Counters {
 
     /// The counters, with the instance numbers and memory filled in by the pool.
     pub(crate) fn snapshot(&self, idle: usize, busy: usize, memory_mb: u32) -> FunctionStats {
-        let c = self.inner.lock();
+        let second = self.second();
+        let mut c = self.inner.lock();
         FunctionStats {
+            recent_peak_concurrency: c.recent_peak(second),
             instances: idle + busy,
             idle,
             busy,
@@ -121,6 +204,28 @@ mod tests {
         assert_eq!(billed_ms(Duration::from_micros(1_001)), 2);
         assert_eq!(billed_ms(Duration::from_millis(250)), 250);
         assert_eq!(billed_ms(Duration::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn the_recent_peak_covers_this_second_and_the_one_before() {
+        let mut c = CounterValues::default();
+        c.running_starts(0);
+        c.running_starts(0);
+        c.running_starts(0);
+        c.running_ends(0);
+        c.running_ends(0);
+        assert_eq!(c.recent_peak(0), 3);
+        assert_eq!(c.recent_peak(1), 3, "the second before still counts");
+        assert_eq!(c.recent_peak(2), 1, "one invocation still running");
+        c.running_ends(2);
+        c.running_starts(3);
+        c.running_starts(3);
+        c.running_ends(3);
+        // Held since second 3, nothing changed in the seconds between.
+        assert_eq!(c.recent_peak(9), 1);
+        c.running_ends(9);
+        assert_eq!(c.recent_peak(9), 1);
+        assert_eq!(c.recent_peak(11), 0);
     }
 
     #[test]

@@ -152,6 +152,8 @@ async fn throttles_past_the_concurrency_limit() {
         (stats.throttles, stats.invocations, stats.cold_starts),
         (1, 2, 2)
     );
+    // Both ran together until a moment ago; the throttled one never ran.
+    assert_eq!(stats.recent_peak_concurrency, 2);
     local.shutdown().await;
 }
 
@@ -375,7 +377,12 @@ async fn stats_count_billed_time_like_lambda() {
             std::fs::write(release, b"").unwrap();
         })
     };
-    let waited = invoke(local.addr(), FN, &format!(r#""wait:{}""#, release.display())).await;
+    let waited = invoke(
+        local.addr(),
+        FN,
+        &format!(r#""wait:{}""#, release.display()),
+    )
+    .await;
     assert_eq!(waited.status, 200);
     releasing.await.unwrap();
     assert_function_error(
@@ -393,6 +400,8 @@ async fn stats_count_billed_time_like_lambda() {
         stats.billed_ms
     );
     assert!(stats.init_ms >= stats.cold_start_ms[0], "{stats:?}");
+    // The timeout's invocation ran until a moment ago, one at a time.
+    assert_eq!(stats.recent_peak_concurrency, 1);
     local.shutdown().await;
 }
 
@@ -562,6 +571,7 @@ async fn stats_endpoint_matches_the_library_view() {
         "memory_mb",
         "billed_ms",
         "init_ms",
+        "recent_peak_concurrency",
     ] {
         assert!(raw["functions"][FN].get(key).is_some(), "missing {key}");
     }
