@@ -39,7 +39,7 @@ enum Bench {
     },
     /// Burst absorption: an open-loop step burst on the image service, with and without the
     /// burst controller; per scenario the time latency stays above the SLO.
-    Burst(crate::burst::BurstArgs),
+    Burst(Box<crate::burst::BurstArgs>),
     /// First offloaded request on a new instance: cold, prewarmed, prewarmed with shadow replay.
     Shadow(crate::shadow_bench::ShadowBenchArgs),
     /// A cold instance: time from invoke to response, split into its phases.

@@ -34,6 +34,8 @@ use semifaas_cli::{
     timeline::{self, BurstSummary, Capacity, CounterSample, Load, Window},
 };
 
+use crate::cost::{self, Cost, Prices, Usage};
+
 const FUNCTION: &str = "semifaas";
 /// Width of the timeline windows and period of the counter polling.
 const WINDOW: Duration = Duration::from_millis(100);
@@ -47,6 +49,8 @@ const COMPARE_AFTER: Duration = Duration::from_millis(300);
 /// The comparison plot's rates are means over this many windows (100 ms ones jump by 10 req/s
 /// per request).
 const SMOOTH_WINDOWS: usize = 5;
+/// How far back faas-local's `recent_peak_concurrency` looks, at most.
+const PEAK_LOOKBACK_S: f64 = 2.0;
 /// Controller decisions kept per scenario.
 const MAX_CONTROLLER_NOTES: usize = 1000;
 
@@ -154,6 +158,11 @@ pub struct BurstArgs {
     /// Skip measuring how long the whole image service takes to start in a fresh JVM.
     #[arg(long)]
     pub skip_app_start: bool,
+    #[command(
+        flatten,
+        next_help_heading = "Cost (each scenario's Lambda bill against always-on servers)"
+    )]
+    pub prices: Prices,
 }
 
 /// Where the run's load came from.
@@ -234,6 +243,8 @@ pub struct ScenarioReport {
     pub burst: (Duration, Duration),
     /// Instances the platform cold-started during the run (`None`: it did not answer).
     pub cold_starts: Option<u64>,
+    /// What the run's offloads cost (`None`: the platform did not say).
+    pub cost: Option<Cost>,
     pub plot: PathBuf,
     pub json: Value,
 }
@@ -342,6 +353,7 @@ pub async fn run_scenarios(
     if verbose {
         println!();
         print_table(&reports);
+        print_cost_table(&reports, &args.prices);
         println!("  {}", verdict.long);
         if let Some(path) = &comparison_plot {
             println!("  all scenarios on one plot: {}", path.display());
@@ -384,6 +396,7 @@ pub async fn run_scenarios(
             reports[0].scenario.name()
         ),
         "cpus": { "service": SERVICE_CPU, "platform_and_instances": PLATFORM_CPU },
+        "cost_model": cost::model_json(&args.prices),
         "whole_app_start_ms": app_start_ms,
         "verdict": verdict.long,
         "completed_below_none": comparisons.iter().map(|c| json!({
@@ -538,6 +551,53 @@ pub fn print_table(reports: &[ScenarioReport]) {
             r.cold_starts.map_or("?".into(), |n| n.to_string()),
         );
     }
+}
+
+/// A row per scenario: the platform's bill at Lambda's prices against always-on servers holding
+/// its peak (see `cost`).
+fn print_cost_table(reports: &[ScenarioReport], prices: &Prices) {
+    let period = if prices.always_on_s >= 3600.0 {
+        format!("{} h", crate::output::ratio(prices.always_on_s / 3600.0))
+    } else {
+        format!("{:.0} s", prices.always_on_s)
+    };
+    println!(
+        "  {:<10} | {:>8} | {:>9} | {:>11} | {:>16} | {:>7} | {:>20}",
+        "scenario",
+        "requests",
+        "GB-s",
+        "Lambda",
+        "peak concurrency",
+        "servers",
+        format!("always-on for {period}")
+    );
+    println!("  {}", "-".repeat(101));
+    for r in reports {
+        let Some(c) = &r.cost else {
+            println!(
+                "  {:<10} | the platform did not report its usage",
+                r.scenario.name()
+            );
+            continue;
+        };
+        println!(
+            "  {:<10} | {:>8} | {:>9.1} | {:>11} | {:>16} | {:>7} | {:>20}",
+            r.scenario.name(),
+            c.requests,
+            c.gb_seconds,
+            cost::usd(c.lambda_cost_usd),
+            c.peak_concurrency,
+            c.servers,
+            cost::usd(c.always_on_cost_usd),
+        );
+    }
+    println!(
+        "  (Lambda: {} per GB-s, {} per request; always-on: {} vCPU servers at {} per hour)",
+        prices.price_gb_second,
+        prices.price_request,
+        prices.server_vcpus,
+        cost::usd(prices.price_server_hour)
+    );
 }
 
 /// The outcome in plain words: `long` for the report, `short` for the plot's title.
@@ -1022,6 +1082,21 @@ async fn run_burst(
         (Some(after), Some(before)) => Some(after.saturating_sub(cold_starts(before).unwrap_or(0))),
         _ => None,
     };
+    // The platform's figure looks up to 2 s back: earlier samples would see the warm-up.
+    let peak_concurrency = samples
+        .iter()
+        .filter(|s| s.at_s >= PEAK_LOOKBACK_S)
+        .filter_map(|s| s.peak_concurrency)
+        .max()
+        .unwrap_or(0);
+    let cost = platform_before.as_ref().and_then(|before| {
+        let usage = Usage::between(
+            &before["functions"][FUNCTION],
+            &platform_stats["functions"][FUNCTION],
+            peak_concurrency,
+        )?;
+        Some(Cost::of(&usage, &args.prices))
+    });
 
     let total = records
         .iter()
@@ -1054,6 +1129,7 @@ async fn run_burst(
         "burst_start_s": burst_start.as_secs_f64(),
         "burst_end_s": burst_end.as_secs_f64(),
         "cold_starts_in_run": cold_starts,
+        "cost": cost,
         "agent_totals": agent_stats["totals"],
         "platform": platform_stats["functions"][FUNCTION],
         "controller": controller,
@@ -1071,6 +1147,7 @@ async fn run_burst(
         windows,
         burst: (burst_start, burst_end),
         cold_starts,
+        cost,
         plot,
         json,
     })
@@ -1160,13 +1237,13 @@ async fn sample_counters(
             }
         }
         let Ok(agent) = agent else { continue };
+        let platform = |key: &str| local.as_ref().ok()?["functions"][FUNCTION][key].as_u64();
         samples.push(CounterSample {
             at_s,
             offloaded: agent["totals"]["offloaded"].as_u64().unwrap_or(0),
             local: agent["totals"]["local"].as_u64().unwrap_or(0),
-            instances: local
-                .ok()
-                .and_then(|l| l["functions"][FUNCTION]["instances"].as_u64()),
+            instances: platform("instances"),
+            peak_concurrency: platform("recent_peak_concurrency"),
         });
     }
     (samples, notes)

@@ -11,6 +11,7 @@ use anyhow::Result;
 use clap::Args;
 
 use crate::burst::{self, BurstArgs, Scenario};
+use crate::cost::Prices;
 
 #[derive(Debug, Args)]
 pub struct DemoArgs {
@@ -68,6 +69,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         manual_ratio: args.manual_ratio,
         server_threads: 16,
         skip_app_start: true,
+        prices: Prices::default(),
     };
     let names: Vec<&str> = scenarios.iter().map(|s| s.name()).collect();
     println!(

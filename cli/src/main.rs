@@ -6,6 +6,7 @@ mod bench;
 mod burst;
 mod check_costs;
 mod control_cmd;
+mod cost;
 mod demo;
 mod deploy;
 mod fallback_bench;

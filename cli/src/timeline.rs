@@ -18,6 +18,9 @@ pub struct CounterSample {
     pub local: u64,
     /// Live function instances (`None` when the platform did not answer).
     pub instances: Option<u64>,
+    /// The platform's most invocations running at once in this second and the one before
+    /// (`None`: no answer).
+    pub peak_concurrency: Option<u64>,
 }
 
 /// One window of the run. Requests belong to the window they were *scheduled* in.
@@ -386,18 +389,21 @@ mod tests {
                 offloaded: 0,
                 local: 0,
                 instances: Some(0),
+                peak_concurrency: None,
             },
             CounterSample {
                 at_s: 0.1,
                 offloaded: 0,
                 local: 2,
                 instances: Some(0),
+                peak_concurrency: None,
             },
             CounterSample {
                 at_s: 0.2,
                 offloaded: 3,
                 local: 3,
                 instances: Some(2),
+                peak_concurrency: None,
             },
         ];
         let w = windows(&records, &samples, W, Duration::from_millis(400));

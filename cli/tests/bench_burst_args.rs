@@ -53,3 +53,45 @@ fn bad_step_flags_are_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bad_cost_settings_are_refused_naming_the_flag() {
+    for (flag, value, why) in [
+        (
+            "--price-gb-second",
+            "-0.00001",
+            "a price cannot be negative",
+        ),
+        ("--price-request", "cheap", "is not a number"),
+        ("--price-server-hour", "NaN", "is not a number"),
+        ("--server-vcpus", "0", "0 is not in 1.."),
+        ("--always-on-s", "0", "use a positive number of seconds"),
+    ] {
+        let (ok, stderr) = burst(&[flag, value]);
+        assert!(!ok, "{flag} {value}");
+        assert!(
+            stderr.contains(&format!("invalid value '{value}' for '{flag}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains(why), "{stderr}");
+    }
+}
+
+#[test]
+fn help_states_the_default_prices() {
+    let output = Command::new(env!("CARGO_BIN_EXE_semifaas"))
+        .args(["bench", "burst", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "[default: 0.0000166667]",
+        "[default: 0.0000002]",
+        "[default: 0.08925]",
+        "c7i.large",
+        "us-east-1",
+    ] {
+        assert!(help.contains(expected), "no {expected:?} in {help}");
+    }
+}

@@ -42,8 +42,12 @@ pub(crate) async fn invoke(
     payload: Bytes,
 ) -> Result<InvokeOutcome, Refused> {
     let counters = &pool.function.counters;
+    let mut taken = None;
     let outcome = match pool.acquire().await {
-        Ok(lease) => run(lease, &pool, &request_id, payload).await,
+        Ok(lease) => {
+            let _running = counters.running();
+            run(lease, &pool, &request_id, payload, &mut taken).await
+        }
         Err(AcquireError::Throttled { limit }) => {
             counters.throttle();
             return Err(Refused::Throttled { limit });
@@ -61,7 +65,10 @@ pub(crate) async fn invoke(
             )
         }
     };
-    counters.invocation(matches!(outcome, InvokeOutcome::FunctionError(_)));
+    counters.invocation(
+        matches!(outcome, InvokeOutcome::FunctionError(_)),
+        taken.map(|at: Instant| at.elapsed()),
+    );
     Ok(outcome)
 }
 
@@ -71,7 +78,15 @@ enum Event {
     Expired,
 }
 
-async fn run(lease: Lease, pool: &FunctionPool, request_id: &str, payload: Bytes) -> InvokeOutcome {
+/// Runs the invocation on the leased instance; `taken` is set when the runtime takes it, which
+/// starts the billed duration (whichever way the invocation then ends).
+async fn run(
+    lease: Lease,
+    pool: &FunctionPool,
+    request_id: &str,
+    payload: Bytes,
+    taken: &mut Option<Instant>,
+) -> InvokeOutcome {
     let instance = lease.instance().clone();
     let (progress, mut events) = mpsc::unbounded_channel();
     let submitted = instance.submit(Invocation {
@@ -101,6 +116,7 @@ async fn run(lease: Lease, pool: &FunctionPool, request_id: &str, payload: Bytes
         };
         match event {
             Event::Progress(Some(Progress::Started { deadline: d })) => {
+                *taken = Some(Instant::now());
                 deadline = Some(Instant::from_std(d));
             }
             Event::Progress(Some(Progress::Finished(outcome))) => {

@@ -246,9 +246,11 @@ impl FunctionPool {
 
     pub(crate) fn stats(&self) -> FunctionStats {
         let state = self.state.lock();
-        self.function
-            .counters
-            .snapshot(state.idle.len(), state.busy)
+        self.function.counters.snapshot(
+            state.idle.len(),
+            state.busy,
+            self.function.config.memory_mb,
+        )
     }
 
     fn is_closed(&self) -> bool {

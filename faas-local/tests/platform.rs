@@ -152,6 +152,8 @@ async fn throttles_past_the_concurrency_limit() {
         (stats.throttles, stats.invocations, stats.cold_starts),
         (1, 2, 2)
     );
+    // Both ran together until a moment ago; the throttled one never ran.
+    assert_eq!(stats.recent_peak_concurrency, 2);
     local.shutdown().await;
 }
 
@@ -356,6 +358,53 @@ async fn timeout_is_sandbox_timedout_and_kills_the_instance() {
     local.shutdown().await;
 }
 
+/// What Lambda would bill: each invocation from the runtime taking it to its end (a timeout
+/// bills the whole timeout), the cold start's init, and the configured memory.
+#[tokio::test]
+async fn stats_count_billed_time_like_lambda() {
+    let mut function = echo_function(FN);
+    function.timeout = Duration::from_secs(1);
+    function.memory_mb = 512;
+    let local = start(vec![function]).await;
+    // Warm first, so that the wait below starts as the timer does.
+    assert_eq!(invoke(local.addr(), FN, "{}").await.status, 200);
+    let release = unique_path("billed");
+    let held = Duration::from_millis(300);
+    let releasing = {
+        let release = release.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(held).await;
+            std::fs::write(release, b"").unwrap();
+        })
+    };
+    let waited = invoke(
+        local.addr(),
+        FN,
+        &format!(r#""wait:{}""#, release.display()),
+    )
+    .await;
+    assert_eq!(waited.status, 200);
+    releasing.await.unwrap();
+    assert_function_error(
+        &invoke(local.addr(), FN, r#""sleep""#).await,
+        "Sandbox.Timedout",
+    );
+
+    let stats = &local.stats().functions[FN];
+    assert_eq!((stats.invocations, stats.memory_mb), (3, 512));
+    // About 300 ms held by the wait and 1 s by the timeout (a few ms of each go to the round
+    // trips); slack above for a loaded machine.
+    assert!(
+        (1_250..3_000).contains(&stats.billed_ms),
+        "billed {} ms",
+        stats.billed_ms
+    );
+    assert!(stats.init_ms >= stats.cold_start_ms[0], "{stats:?}");
+    // The timeout's invocation ran until a moment ago, one at a time.
+    assert_eq!(stats.recent_peak_concurrency, 1);
+    local.shutdown().await;
+}
+
 #[tokio::test]
 async fn idle_instance_stops_after_keep_alive() {
     let mut function = echo_function(FN);
@@ -519,6 +568,10 @@ async fn stats_endpoint_matches_the_library_view() {
         "invocations",
         "throttles",
         "errors",
+        "memory_mb",
+        "billed_ms",
+        "init_ms",
+        "recent_peak_concurrency",
     ] {
         assert!(raw["functions"][FN].get(key).is_some(), "missing {key}");
     }
