@@ -32,7 +32,7 @@ use tracing_subscriber::EnvFilter;
 use crate::{
     fallback_bridge::{FallbackBridge, NATIVE_CLASS},
     invoke::Instance,
-    jvm::{self, Jvm, JvmConfig},
+    jvm::{Jvm, JvmConfig},
     runtime_api::RuntimeApi,
 };
 

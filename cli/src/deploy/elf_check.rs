@@ -45,8 +45,8 @@ impl fmt::Display for GlibcVersion {
 pub enum ElfProblem {
     #[error("needs glibc {needs}, newer than the {MAX_GLIBC} of Amazon Linux 2023")]
     GlibcTooNew { needs: GlibcVersion },
-    #[error("is not an x86_64 ELF file (machine {0:#x})")]
-    NotX86_64(u16),
+    #[error("is not an x86_64 ELF file (machine {0})")]
+    NotX86_64(String),
     #[error("is a 32-bit ELF file; the function runs x86_64 code")]
     Not64Bit,
     #[error("is a malformed ELF file: {0}")]
@@ -59,7 +59,8 @@ pub fn check(bytes: &[u8]) -> Option<ElfProblem> {
     if !bytes.starts_with(&elf::ELFMAG) {
         return None;
     }
-    if bytes.get(elf::EI_CLASS) != Some(&elf::ELFCLASS64) {
+    // e_ident[EI_CLASS]: 2 is ELFCLASS64.
+    if bytes.get(4) != Some(&2) {
         return Some(ElfProblem::Not64Bit);
     }
     let malformed = |e: object::Error| ElfProblem::Malformed(e.to_string());
@@ -70,7 +71,7 @@ pub fn check(bytes: &[u8]) -> Option<ElfProblem> {
     let endian = file.endian();
     let machine = file.elf_header().e_machine(endian);
     if machine != elf::EM_X86_64 {
-        return Some(ElfProblem::NotX86_64(machine));
+        return Some(ElfProblem::NotX86_64(format!("{machine:?}")));
     }
     match newest_glibc(&file, bytes) {
         Ok(Some(needs)) if needs > MAX_GLIBC => Some(ElfProblem::GlibcTooNew { needs }),
@@ -127,10 +128,10 @@ mod tests {
         assert_eq!(check(b"#!/bin/sh\n"), None);
         assert_eq!(check(b""), None);
         let mut broken = elf::ELFMAG.to_vec();
-        broken.extend([elf::ELFCLASS64, 1, 1, 0]);
+        broken.extend([2, 1, 1, 0]);
         assert!(matches!(check(&broken), Some(ElfProblem::Malformed(_))));
         let mut thirty_two = elf::ELFMAG.to_vec();
-        thirty_two.push(elf::ELFCLASS32);
+        thirty_two.push(1);
         assert_eq!(check(&thirty_two), Some(ElfProblem::Not64Bit));
     }
 
