@@ -9,7 +9,7 @@
 # --runs N       inputs per Rust target (default 10000000)
 # --java-runs N  inputs per Java target (default: --runs)
 # --only NAME    run only this target (repeatable): a Rust target, or java:objectCodec,
-#                java:outcome
+#                java:outcome, java:serverDecode
 # --minimize     afterwards, merge what the run learned into the committed corpora: Rust
 #                through `cargo fuzz cmin`, Java by taking Jazzer's working corpus (which keeps
 #                only inputs that added coverage)
@@ -26,7 +26,7 @@ RUNS=10000000
 JAVA_RUNS=
 ONLY=()
 MINIMIZE=0
-JAVA_METHODS=(objectCodec outcome)
+JAVA_METHODS=(objectCodec outcome serverDecode)
 JAVA_INPUTS="$ROOT/jvm-hooks/common/src/test/resources/io/semifaas/common/CodecFuzzTestInputs"
 JAVA_BUILT_INPUTS="$ROOT/jvm-hooks/common/target/test-classes/io/semifaas/common/CodecFuzzTestInputs"
 JAVA_CORPUS="$ROOT/jvm-hooks/common/.cifuzz-corpus/io.semifaas.common.CodecFuzzTest"

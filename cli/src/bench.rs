@@ -47,6 +47,11 @@ enum Bench {
         /// Cold starts to measure.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// Measure this function package (`semifaas deploy --dry-run` writes one), deployed with
+        /// `semifaas deploy --platform local` to a platform with no Java of its own, instead of
+        /// `dist/bootstrap` on the machine's JDK.
+        #[arg(long, value_name = "ZIP")]
+        package: Option<std::path::PathBuf>,
     },
 }
 
@@ -54,7 +59,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)?;
     match args.which {
         Bench::Overhead { requests } => overhead(&args.out, requests).await,
-        Bench::Cold { runs } => cold(&args.out, runs).await,
+        Bench::Cold { runs, package } => cold(&args.out, runs, package.as_deref()).await,
         Bench::Burst(burst) => crate::burst::run(&burst, &args.out).await.map(drop),
         Bench::Shadow(shadow) => crate::shadow_bench::run(&shadow, &args.out).await,
     }
@@ -72,7 +77,48 @@ async fn deploy(out: &std::path::Path, platform_args: &[&str]) -> Result<Deploym
     let dist = Dist::locate()?;
     let logs = out.join("logs");
     let platform = FaasLocalProcess::start(&dist, "semifaas", platform_args, &logs).await?;
+    start_service(dist, platform, &logs, "semifaas").await
+}
+
+/// The package deployed as `packaged:live` with `semifaas deploy --platform local`, on a
+/// platform that offers no Java (so the package's own runs).
+async fn deploy_package(
+    out: &std::path::Path,
+    platform_args: &[&str],
+    package: &std::path::Path,
+) -> Result<Deployment> {
+    let dist = Dist::locate()?;
+    let logs = out.join("logs");
+    let platform =
+        FaasLocalProcess::start_without_java(&dist, "semifaas", platform_args, &logs).await?;
+    let output = std::process::Command::new(dist.semifaas()?)
+        .args(["deploy", "--platform", "local", "--endpoint"])
+        .arg(platform.endpoint())
+        .args(["--function", PACKAGED, "--package"])
+        .arg(package)
+        .output()?;
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+    if !output.status.success() {
+        bail!(
+            "deploying {}: {}",
+            package.display(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    start_service(dist, platform, &logs, &format!("{PACKAGED}:live")).await
+}
+
+/// The function name `bench cold --package` deploys.
+const PACKAGED: &str = "packaged";
+
+async fn start_service(
+    dist: Dist,
+    platform: FaasLocalProcess,
+    logs: &std::path::Path,
+    function: &str,
+) -> Result<Deployment> {
     let mut options = ServiceOptions::new("image-service", &platform.endpoint());
+    options.settings.push(("function".into(), function.into()));
     // Every handler is offloadable at once, however little CPU it takes (the benchmarks measure
     // the offload path itself), and each response says where it ran, so a measurement can check
     // it measured what it says.
@@ -81,7 +127,7 @@ async fn deploy(out: &std::path::Path, platform_args: &[&str]) -> Result<Deploym
         ("profile.samples".into(), "0".into()),
         ("placement-header".into(), PLACEMENT_HEADER.into()),
     ]);
-    let service = ServiceProcess::start(&dist, &options, &logs).await?;
+    let service = ServiceProcess::start(&dist, &options, logs).await?;
     Ok(Deployment {
         java: options.java,
         dist,
@@ -231,9 +277,25 @@ const COLD_PHASES: [&str; 5] = [
     "other (platform, network)",
 ];
 
-async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
+async fn cold(
+    out: &std::path::Path,
+    runs: usize,
+    package: Option<&std::path::Path>,
+) -> Result<()> {
     // keep-alive 0: every instance exits after its invocation, so every request is a cold start.
-    let d = deploy(out, &["--concurrency", "1", "--keep-alive-secs", "0"]).await?;
+    let platform_args = ["--concurrency", "1", "--keep-alive-secs", "0"];
+    let (d, stats_key, package_sizes) = match package {
+        Some(zip) => (
+            deploy_package(out, &platform_args, zip).await?,
+            format!("{PACKAGED}:1"),
+            Some(package_sizes(zip)?),
+        ),
+        None => (
+            deploy(out, &platform_args).await?,
+            "semifaas".to_owned(),
+            None,
+        ),
+    };
     let http = HttpClient::new(d.service.port);
     let admin = Admin::new(d.service.admin_port);
     let request = Request::get("/images/thumbnails/4?seed=1&size=32");
@@ -241,7 +303,7 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
     admin.set_ratio(1.0).await?;
     let mut rows = vec![];
     for run in 0..runs {
-        let before = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"]
+        let before = d.platform.stats().await?["functions"][&stats_key]["cold_starts"]
             .as_u64()
             .unwrap_or(0);
         let before_stats = admin.stats().await?;
@@ -252,7 +314,7 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
             bail!("cold run {run}: HTTP {}", exchange.status);
         }
         let after_stats = admin.stats().await?;
-        let after = d.platform.stats().await?["functions"]["semifaas"]["cold_starts"]
+        let after = d.platform.stats().await?["functions"][&stats_key]["cold_starts"]
             .as_u64()
             .unwrap_or(0);
         if after != before + 1 || after_stats["totals"]["failures"].as_u64() != Some(0) {
@@ -271,6 +333,11 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
     totals.sort_by(f64::total_cmp);
     let result = json!({
         "bench": "cold",
+        "function": match package {
+            Some(zip) => format!("package {}", zip.display()),
+            None => "dist/bootstrap on the machine's JDK".to_owned(),
+        },
+        "package": package_sizes,
         "request": request.path,
         "phases": COLD_PHASES,
         "runs_ms": rows,
@@ -289,6 +356,18 @@ async fn cold(out: &std::path::Path, runs: usize) -> Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// A zip's size and its unpacked size, in bytes.
+fn package_sizes(zip: &std::path::Path) -> Result<Value> {
+    let file = std::fs::File::open(zip).with_context(|| format!("opening {}", zip.display()))?;
+    let zip_bytes = file.metadata()?.len();
+    let mut archive = zip::ZipArchive::new(file)?;
+    let mut unpacked: u64 = 0;
+    for index in 0..archive.len() {
+        unpacked += archive.by_index(index)?.size();
+    }
+    Ok(json!({ "zip_bytes": zip_bytes, "unpacked_bytes": unpacked }))
 }
 
 /// The function-side phases (ms) of the one invocation offloaded between two stats snapshots:

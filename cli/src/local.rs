@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
-use faas_local::{FaasLocal, FaasLocalConfig, FunctionConfig};
+use faas_local::{CreatedFunctionLimits, FaasLocal, FaasLocalConfig, FunctionConfig};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
@@ -25,13 +25,13 @@ pub struct LocalArgs {
     /// Directory holding `bootstrap` [default: the directory of this executable].
     #[arg(long, value_name = "DIR")]
     code_dir: Option<PathBuf>,
-    /// Instances each function may run at once.
+    /// Instances each function may run at once (also functions created through the API).
     #[arg(long, default_value_t = faas_local::DEFAULT_CONCURRENCY_LIMIT)]
     concurrency: usize,
     /// Function timeout in seconds.
     #[arg(long, default_value_t = faas_local::DEFAULT_TIMEOUT.as_secs())]
     timeout_secs: u64,
-    /// Seconds an idle instance is kept warm.
+    /// Seconds an idle instance is kept warm (also of functions created through the API).
     #[arg(long, default_value_t = faas_local::DEFAULT_KEEP_ALIVE.as_secs())]
     keep_alive_secs: u64,
     /// Instances kept started and warm at all times (provisioned concurrency), never reaped.
@@ -76,6 +76,10 @@ fn platform_config(args: LocalArgs) -> anyhow::Result<FaasLocalConfig> {
     };
     let env: BTreeMap<_, _> = args.env.into_iter().collect();
     let mut config = FaasLocalConfig::new(SocketAddr::new(args.host, args.port));
+    config.created_functions = CreatedFunctionLimits {
+        concurrency_limit: args.concurrency,
+        keep_alive: Duration::from_secs(args.keep_alive_secs),
+    };
     config.functions = args
         .functions
         .into_iter()

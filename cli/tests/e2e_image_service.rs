@@ -355,7 +355,7 @@ async fn on_spring_boot_2_offloaded_responses_are_byte_identical() {
 async fn a_deployed_package_serves_the_image_service_with_no_jdk_in_sight() {
     let dist = Dist::locate().unwrap();
     let logs = log_dir("image-service-deployed");
-    let platform = FaasLocalProcess::start_without_java(&dist, FUNCTION, &logs)
+    let platform = FaasLocalProcess::start_without_java(&dist, FUNCTION, &[], &logs)
         .await
         .unwrap();
     let zip = logs.join("image-fn.zip");

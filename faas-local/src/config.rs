@@ -46,6 +46,24 @@ pub struct FaasLocalConfig {
     pub init_timeout: Duration,
     /// Region used in ARNs and `AWS_REGION`.
     pub region: String,
+    /// Limits of functions created through CreateFunction (Lambda's API has no keep-alive).
+    pub created_functions: CreatedFunctionLimits,
+}
+
+/// The limits a function created through the API starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreatedFunctionLimits {
+    pub concurrency_limit: usize,
+    pub keep_alive: Duration,
+}
+
+impl Default for CreatedFunctionLimits {
+    fn default() -> Self {
+        Self {
+            concurrency_limit: DEFAULT_CONCURRENCY_LIMIT,
+            keep_alive: DEFAULT_KEEP_ALIVE,
+        }
+    }
 }
 
 impl FaasLocalConfig {
@@ -55,6 +73,7 @@ impl FaasLocalConfig {
             functions: Vec::new(),
             init_timeout: DEFAULT_INIT_TIMEOUT,
             region: "us-east-1".to_owned(),
+            created_functions: CreatedFunctionLimits::default(),
         }
     }
 }

@@ -53,7 +53,7 @@ use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
 pub use config::{
-    ConfigError, FaasLocalConfig, FunctionConfig, DEFAULT_CONCURRENCY_LIMIT, DEFAULT_INIT_TIMEOUT,
+    ConfigError, CreatedFunctionLimits, FaasLocalConfig, FunctionConfig, DEFAULT_CONCURRENCY_LIMIT, DEFAULT_INIT_TIMEOUT,
     DEFAULT_KEEP_ALIVE, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT,
 };
 pub use error::FaasLocalError;
@@ -86,6 +86,7 @@ impl FaasLocal {
             config.region,
             config.init_timeout,
             code_store,
+            config.created_functions,
         ));
         for function in config.functions {
             registry.create(function, None).map_err(|e| match e {

@@ -125,6 +125,8 @@ async fn create_function(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let (mut config, code, publish) = create_function_config(&body)?;
+    config.concurrency_limit = registry.created_limits.concurrency_limit;
+    config.keep_alive = registry.created_limits.keep_alive;
     let code = match code {
         NewCode::Directory => None,
         NewCode::Zip(zip) => {

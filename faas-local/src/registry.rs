@@ -10,7 +10,7 @@ use std::time::Duration;
 use parking_lot::RwLock;
 
 use crate::code_store::{CodeInfo, CodeStore};
-use crate::config::{ConfigError, FunctionConfig};
+use crate::config::{ConfigError, CreatedFunctionLimits, FunctionConfig};
 use crate::function::{FunctionContext, LATEST};
 use crate::instance::Instance;
 use crate::pool::FunctionPool;
@@ -90,15 +90,22 @@ pub(crate) struct Registry {
     init_timeout: Duration,
     /// Where uploaded packages are unpacked.
     pub(crate) code_store: CodeStore,
+    pub(crate) created_limits: CreatedFunctionLimits,
 }
 
 impl Registry {
-    pub(crate) fn new(region: String, init_timeout: Duration, code_store: CodeStore) -> Self {
+    pub(crate) fn new(
+        region: String,
+        init_timeout: Duration,
+        code_store: CodeStore,
+        created_limits: CreatedFunctionLimits,
+    ) -> Self {
         Self {
             functions: RwLock::new(BTreeMap::new()),
             region,
             init_timeout,
             code_store,
+            created_limits,
         }
     }
 

@@ -191,6 +191,7 @@ impl FaasLocalProcess {
     pub async fn start_without_java(
         dist: &Dist,
         function: &str,
+        extra_args: &[&str],
         log_dir: &Path,
     ) -> Result<FaasLocalProcess> {
         let empty = log_dir.join("empty-path");
@@ -200,7 +201,7 @@ impl FaasLocalProcess {
             .env_remove("JAVA_HOME")
             .env_remove("SEMIFAAS_JAVA_HOME")
             .env("PATH", &empty);
-        Self::start_command(command, dist, function, &[], log_dir).await
+        Self::start_command(command, dist, function, extra_args, log_dir).await
     }
 
     async fn start_command(

@@ -64,6 +64,36 @@ class CodecFuzzTest {
     return new Object[] {new Post("hello"), "by reference", 7L};
   }
 
+  /**
+   * How a function decodes its own server's bytes: without an allow-list, as the server is
+   * authenticated by its pinned certificate and already supplies the function's code. Jazzer's
+   * canary class (which any decoder without an allow-list can be made to build) is refused here
+   * only, so these targets keep hunting crashes and unbounded allocation; {@link #serverDecode}
+   * fuzzes the allow-list itself, where building the canary is a finding.
+   */
+  private static final CodecHooks FROM_OWN_SERVER =
+      new CodecHooks() {
+        @Override
+        public Class<?> substituteClass(Class<?> type) {
+          return null;
+        }
+
+        @Override
+        public Object substitute(Object value) {
+          return value;
+        }
+
+        @Override
+        public Object onRead(Object value) {
+          return value;
+        }
+
+        @Override
+        public String refusal(Class<?> type) {
+          return type.getName().startsWith("jaz.") ? "Jazzer's canary" : null;
+        }
+      };
+
   /** Receivers, arguments, return values: {@link ObjectCodec#deserialize} alone. */
   @FuzzTest
   void objectCodec(byte[] data) {
@@ -71,7 +101,7 @@ class CodecFuzzTest {
         data,
         () -> {
           try {
-            ObjectCodec.deserialize(data, LOADER);
+            ObjectCodec.deserialize(data, LOADER, FROM_OWN_SERVER);
           } catch (CodecException expected) {
             // A refusal that names what is wrong.
           }
@@ -89,11 +119,31 @@ class CodecFuzzTest {
         data,
         () -> {
           try {
-            Object body = Outcome.body(data, LOADER);
+            Object body = Outcome.body(data, LOADER, FROM_OWN_SERVER);
             if (Outcome.tag(data) == Outcome.RETURNED) {
               ArgumentUpdates.apply(body, sentArguments());
             }
           } catch (CodecException | IllegalArgumentException expected) {
+            // A refusal that names what is wrong.
+          }
+        });
+  }
+
+  /**
+   * A function's outcome as the server decodes it (a return value or a thrown exception), with a
+   * closure's allow-list: the untrusted direction. Building any class the list does not admit
+   * (Jazzer's canary among them) is a finding.
+   */
+  @FuzzTest
+  void serverDecode(byte[] data) {
+    boundedAllocation(
+        data,
+        () -> {
+          ExportScope scope = new ExportScope(null);
+          scope.allow(CodecAllowList.of(List.of(Post.class.getName())));
+          try {
+            Outcome.body(data, LOADER, scope);
+          } catch (CodecException expected) {
             // A refusal that names what is wrong.
           }
         });
