@@ -277,11 +277,7 @@ const COLD_PHASES: [&str; 5] = [
     "other (platform, network)",
 ];
 
-async fn cold(
-    out: &std::path::Path,
-    runs: usize,
-    package: Option<&std::path::Path>,
-) -> Result<()> {
+async fn cold(out: &std::path::Path, runs: usize, package: Option<&std::path::Path>) -> Result<()> {
     // keep-alive 0: every instance exits after its invocation, so every request is a cold start.
     let platform_args = ["--concurrency", "1", "--keep-alive-secs", "0"];
     let (d, stats_key, package_sizes) = match package {

@@ -39,7 +39,7 @@ enum Command {
     /// Run the demo: the image service with the agent, bursting into the local platform.
     Demo(demo::DemoArgs),
     /// Build the self-contained function package and deploy it to AWS Lambda or the bundled platform.
-    Deploy(deploy::DeployArgs),
+    Deploy(Box<deploy::DeployArgs>),
     /// Run a benchmark; writes JSON and a PNG plot.
     Bench(bench::BenchArgs),
     /// Fallbacks and latency per request of each handler of the blog and library samples, at ratio 0 and offloaded cold and warm; writes JSON and PNGs.
@@ -78,7 +78,7 @@ fn run() -> anyhow::Result<()> {
         Command::Ratio(args) => runtime()?.block_on(admin_cmd::ratio(args)),
         Command::Stats(args) => runtime()?.block_on(admin_cmd::stats(args)),
         Command::Demo(args) => runtime()?.block_on(demo::run(args)),
-        Command::Deploy(args) => runtime()?.block_on(deploy::run(args)),
+        Command::Deploy(args) => runtime()?.block_on(deploy::run(*args)),
         Command::Bench(args) => runtime()?.block_on(bench::run(args)),
         Command::BenchFallbacks(args) => runtime()?.block_on(fallback_bench::run(args)),
         Command::Prewarm(args) => runtime()?.block_on(control_cmd::prewarm(args)),

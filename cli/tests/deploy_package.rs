@@ -132,12 +132,21 @@ fn a_package_with_a_file_too_new_for_amazon_linux_is_refused_by_name() {
 fn bad_deploy_arguments_are_named() {
     let dist = Dist::locate().unwrap();
     let cases: &[(&[&str], &str)] = &[
-        (&["--platform", "local"], "--platform local needs --endpoint URL"),
+        (
+            &["--platform", "local"],
+            "--platform local needs --endpoint URL",
+        ),
         (&["--memory-mb", "64"], "--memory-mb"),
         (&["--provisioned", "0"], "--provisioned"),
         (&["--env", "NOEQUALS"], "is not KEY=VALUE"),
-        (&["--package", "/nonexistent.zip", "--dry-run"], "/nonexistent.zip"),
-        (&["--jdk", "/nonexistent-jdk", "--dry-run"], "/nonexistent-jdk has no bin/jlink"),
+        (
+            &["--package", "/nonexistent.zip", "--dry-run"],
+            "/nonexistent.zip",
+        ),
+        (
+            &["--jdk", "/nonexistent-jdk", "--dry-run"],
+            "/nonexistent-jdk has no bin/jlink",
+        ),
     ];
     for (args, expected) in cases {
         let output = deploy(&dist, args);

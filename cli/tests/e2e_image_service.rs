@@ -375,16 +375,35 @@ async fn a_deployed_package_serves_the_image_service_with_no_jdk_in_sight() {
     };
     let endpoint = platform.endpoint();
     let common = [
-        "--platform", "local", "--endpoint", &endpoint, "--function", "image",
+        "--platform",
+        "local",
+        "--endpoint",
+        &endpoint,
+        "--function",
+        "image",
     ];
     let dry = deploy(&[&common[..], &["--dry-run", "--out", zip.to_str().unwrap()]].concat());
     assert!(dry.contains("CreateFunction image"), "{dry}");
     assert!(zip.is_file(), "the dry run wrote the zip:\n{dry}");
     let stats = platform.stats().await.unwrap();
-    assert!(stats["functions"].get("image").is_none(), "a dry run deploys nothing: {stats}");
+    assert!(
+        stats["functions"].get("image").is_none(),
+        "a dry run deploys nothing: {stats}"
+    );
 
     let deployed = deploy(
-        &[&common[..], &["--package", zip.to_str().unwrap(), "--provisioned", "1", "--reserved", "4"]].concat(),
+        &[
+            &common[..],
+            &[
+                "--package",
+                zip.to_str().unwrap(),
+                "--provisioned",
+                "1",
+                "--reserved",
+                "4",
+            ],
+        ]
+        .concat(),
     );
     let smoke = deployed
         .lines()
@@ -424,4 +443,30 @@ async fn a_deployed_package_serves_the_image_service_with_no_jdk_in_sight() {
         "the alias's version ran the offloads and the smoke invocation: {stats}"
     );
     assert_eq!(stats["functions"]["image"]["invocations"], 0, "{stats}");
+
+    // Deploying again updates the function in place and moves the alias, under a running service.
+    let redeployed = deploy(
+        &[
+            &common[..],
+            &["--package", zip.to_str().unwrap(), "--memory-mb", "2048"],
+        ]
+        .concat(),
+    );
+    assert!(
+        redeployed.contains("UpdateFunctionCode image")
+            && redeployed.contains("UpdateFunctionConfiguration image: 2048 MB")
+            && redeployed.contains("image:live (version 2)"),
+        "{redeployed}"
+    );
+    let again = run_round(&http, &requests).await;
+    assert_same("redeployed package", &local, &again, &requests);
+    let stats = platform.stats().await.unwrap();
+    assert!(
+        stats["functions"]["image:2"]["invocations"]
+            .as_u64()
+            .unwrap()
+            > requests.len() as u64,
+        "the alias now runs version 2: {stats}"
+    );
+    assert_eq!(totals(&admin.stats().await.unwrap()).3, 0, "no failures");
 }

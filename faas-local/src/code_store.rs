@@ -43,7 +43,9 @@ pub(crate) enum UnpackError {
     Link(String),
     #[error("the unpacked code exceeds {UNZIPPED_LIMIT} bytes (at entry {0:?})")]
     TooLarge(String),
-    #[error("the zip has no `bootstrap` file at its top level; the provided runtimes run ./bootstrap")]
+    #[error(
+        "the zip has no `bootstrap` file at its top level; the provided runtimes run ./bootstrap"
+    )]
     NoBootstrap,
     #[error("cannot write the unpacked code to {path}: {source}", path = path.display())]
     Write { path: PathBuf, source: io::Error },
@@ -157,10 +159,12 @@ fn unpack_into(dir: &Path, zip: &[u8]) -> Result<(), UnpackError> {
             .open(&path)
             .map_err(write_error)?;
         let budget = UNZIPPED_LIMIT - written;
-        let copied = io::copy(&mut (&mut entry).take(budget + 1), &mut file)
-            .map_err(|e| match e.kind() {
-                io::ErrorKind::InvalidData => UnpackError::NotZip(format!("{name}: {e}")),
-                _ => write_error(e),
+        let copied =
+            io::copy(&mut (&mut entry).take(budget + 1), &mut file).map_err(|e| {
+                match e.kind() {
+                    io::ErrorKind::InvalidData => UnpackError::NotZip(format!("{name}: {e}")),
+                    _ => write_error(e),
+                }
             })?;
         if copied > budget {
             return Err(UnpackError::TooLarge(name));
@@ -198,7 +202,10 @@ mod tests {
             ("jre/lib/modules", b"modules", 0o644),
         ]);
         let (dir, info) = store.unpack("f", &zip).unwrap();
-        let mode = fs::metadata(dir.join("bootstrap")).unwrap().permissions().mode();
+        let mode = fs::metadata(dir.join("bootstrap"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o700);
         assert_eq!(fs::read(dir.join("jre/lib/modules")).unwrap(), b"modules");
         assert_eq!(info.size, zip.len() as u64);
@@ -212,7 +219,9 @@ mod tests {
     fn hostile_zips_are_refused_by_name_and_leave_nothing() {
         let store = CodeStore::in_temp_dir().unwrap();
         let escape = zip_of(&[("bootstrap", b"x", 0o755), ("../../evil", b"x", 0o644)]);
-        assert!(matches!(store.unpack("f", &escape), Err(UnpackError::Escapes(n)) if n == "../../evil"));
+        assert!(
+            matches!(store.unpack("f", &escape), Err(UnpackError::Escapes(n)) if n == "../../evil")
+        );
         let mut link = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
         link.add_symlink("bootstrap", "/bin/sh", SimpleFileOptions::default())
             .unwrap();
@@ -242,6 +251,8 @@ mod tests {
         let zip = zip.finish().unwrap().into_inner();
         assert!(zip.len() < 1 << 20, "deflate makes it small: {}", zip.len());
         let store = CodeStore::in_temp_dir().unwrap();
-        assert!(matches!(store.unpack("f", &zip), Err(UnpackError::TooLarge(n)) if n == "bootstrap"));
+        assert!(
+            matches!(store.unpack("f", &zip), Err(UnpackError::TooLarge(n)) if n == "bootstrap")
+        );
     }
 }

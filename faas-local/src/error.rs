@@ -17,7 +17,9 @@ pub enum FaasLocalError {
     },
     #[error("cannot listen on {0}: the Lambda API has no authentication and CreateFunction runs any directory's `bootstrap`, so it listens on a loopback address only (127.0.0.1 or ::1)")]
     NotLoopback(SocketAddr),
-    #[error("cannot create a directory for uploaded function code in the temporary directory: {0}")]
+    #[error(
+        "cannot create a directory for uploaded function code in the temporary directory: {0}"
+    )]
     CodeStore(std::io::Error),
     #[error("no function named {0:?} is deployed")]
     UnknownFunction(String),

@@ -91,7 +91,9 @@ impl Instance {
                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
                 config.memory_mb.to_string(),
             )
-            .env("AWS_LAMBDA_LOG_STREAM_NAME", ids::log_stream_name(&function.version, &id),
+            .env(
+                "AWS_LAMBDA_LOG_STREAM_NAME",
+                ids::log_stream_name(&function.version, &id),
             )
             .env(
                 "AWS_LAMBDA_LOG_GROUP_NAME",

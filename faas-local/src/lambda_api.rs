@@ -78,7 +78,10 @@ async fn invoke(
     let payload = invoke_payload(payload)?;
     let version = pool.function.version.clone();
     if let InvocationType::DryRun = invocation_type {
-        return Ok(with_version(StatusCode::NO_CONTENT.into_response(), &version));
+        return Ok(with_version(
+            StatusCode::NO_CONTENT.into_response(),
+            &version,
+        ));
     }
 
     // Own task: a client hanging up must not strand the instance mid-invocation.

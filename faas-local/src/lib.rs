@@ -52,12 +52,12 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tracing::{error, info, warn};
 
+pub use code_store::{UNZIPPED_LIMIT, ZIP_LIMIT};
 pub use config::{
-    ConfigError, CreatedFunctionLimits, FaasLocalConfig, FunctionConfig, DEFAULT_CONCURRENCY_LIMIT, DEFAULT_INIT_TIMEOUT,
-    DEFAULT_KEEP_ALIVE, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT,
+    ConfigError, CreatedFunctionLimits, FaasLocalConfig, FunctionConfig, DEFAULT_CONCURRENCY_LIMIT,
+    DEFAULT_INIT_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT,
 };
 pub use error::FaasLocalError;
-pub use code_store::{UNZIPPED_LIMIT, ZIP_LIMIT};
 pub use payload::PAYLOAD_LIMIT;
 pub use stats::{FunctionStats, PlatformStats};
 

@@ -44,10 +44,16 @@ pub(crate) fn routes() -> Router<Arc<Registry>> {
         )
         .route(
             "/2015-03-31/functions/{name}/configuration",
-            get(get_function_configuration),
+            get(get_function_configuration).put(update_function_configuration),
         )
-        .route("/2015-03-31/functions/{name}/code", put(update_function_code))
-        .route("/2015-03-31/functions/{name}/versions", post(publish_version))
+        .route(
+            "/2015-03-31/functions/{name}/code",
+            put(update_function_code),
+        )
+        .route(
+            "/2015-03-31/functions/{name}/versions",
+            post(publish_version),
+        )
         .route("/2015-03-31/functions/{name}/aliases", post(create_alias))
         .route(
             "/2015-03-31/functions/{name}/aliases/{alias}",
@@ -216,6 +222,39 @@ async fn update_function_code(
     Ok(Json(function_configuration(&pool)))
 }
 
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ConfigurationUpdate {
+    timeout: Option<u64>,
+    memory_size: Option<u32>,
+    environment: Option<Environment>,
+}
+
+/// Timeout, memory and environment of `$LATEST`; its instances are replaced.
+async fn update_function_configuration(
+    State(registry): State<Arc<Registry>>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let update: ConfigurationUpdate = serde_json::from_slice(&body).map_err(|e| {
+        ApiError::invalid_content(format!(
+            "UpdateFunctionConfiguration body is not valid JSON: {e}"
+        ))
+    })?;
+    let pool = registry.update_configuration(&name, |config| {
+        if let Some(timeout) = update.timeout {
+            config.timeout = Duration::from_secs(timeout);
+        }
+        if let Some(memory_mb) = update.memory_size {
+            config.memory_mb = memory_mb;
+        }
+        if let Some(variables) = update.environment.and_then(|e| e.variables) {
+            config.env = variables;
+        }
+    })?;
+    Ok(Json(function_configuration(&pool)))
+}
+
 async fn publish_version(
     State(registry): State<Arc<Registry>>,
     Path(name): Path<String>,
@@ -298,9 +337,8 @@ struct ConcurrencyRequest {
 }
 
 fn concurrency_request(body: &[u8]) -> Result<ConcurrencyRequest, ApiError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiError::invalid_content(format!("concurrency body is not valid JSON: {e}"))
-    })
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::invalid_content(format!("concurrency body is not valid JSON: {e}")))
 }
 
 async fn put_function_concurrency(

@@ -181,6 +181,15 @@ impl Registry {
         self.replace(name, None, |config| config.code_dir = code_dir, Some(code))
     }
 
+    /// Edits `$LATEST`'s configuration; its instances are replaced.
+    pub(crate) fn update_configuration(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut FunctionConfig),
+    ) -> Result<Arc<FunctionPool>, LookupError> {
+        self.replace(name, None, change, None)
+    }
+
     /// Publishes `$LATEST` as the next version number.
     pub(crate) fn publish(&self, name: &str) -> Result<Arc<FunctionPool>, LookupError> {
         let mut functions = self.functions.write();
@@ -285,8 +294,7 @@ impl Registry {
     ) -> Result<Arc<FunctionPool>, LookupError> {
         if qualifier == LATEST {
             return Err(LookupError::Invalid(
-                "provisioned concurrency needs a published version or an alias, not $LATEST"
-                    .into(),
+                "provisioned concurrency needs a published version or an alias, not $LATEST".into(),
             ));
         }
         self.replace(

@@ -233,8 +233,16 @@ async fn sdk_deploys_a_package_publishes_versions_and_invokes_an_alias() {
         .runtime(Runtime::Providedal2023)
         .handler("bootstrap")
         .role("arn:aws:iam::000000000000:role/semifaas")
-        .code(FunctionCode::builder().zip_file(echo_package("one")).build())
-        .environment(Environment::builder().variables("ECHO_CUSTOM", "set").build())
+        .code(
+            FunctionCode::builder()
+                .zip_file(echo_package("one"))
+                .build(),
+        )
+        .environment(
+            Environment::builder()
+                .variables("ECHO_CUSTOM", "set")
+                .build(),
+        )
         .send()
         .await
         .expect("CreateFunction with a zip");
@@ -253,7 +261,12 @@ async fn sdk_deploys_a_package_publishes_versions_and_invokes_an_alias() {
         "one"
     );
 
-    let v1 = lambda.publish_version().function_name(name).send().await.unwrap();
+    let v1 = lambda
+        .publish_version()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(v1.version(), Some("1"));
     lambda
         .create_alias()
@@ -278,7 +291,11 @@ async fn sdk_deploys_a_package_publishes_versions_and_invokes_an_alias() {
     assert_eq!(updated.version(), Some("2"));
     assert_ne!(updated.code_sha256(), Some(first_sha.as_str()));
     let (version, _) = describe(&lambda, "packaged:live").await;
-    assert_eq!(version.as_deref(), Some("1"), "the alias still names version 1");
+    assert_eq!(
+        version.as_deref(),
+        Some("1"),
+        "the alias still names version 1"
+    );
     lambda
         .update_alias()
         .function_name(name)
@@ -295,6 +312,30 @@ async fn sdk_deploys_a_package_publishes_versions_and_invokes_an_alias() {
         "two"
     );
 
+    let configured = lambda
+        .update_function_configuration()
+        .function_name(name)
+        .memory_size(2048)
+        .timeout(7)
+        .environment(
+            Environment::builder()
+                .variables("ECHO_CUSTOM", "changed")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateFunctionConfiguration");
+    assert_eq!(
+        (configured.memory_size(), configured.timeout()),
+        (Some(2048), Some(7))
+    );
+    let (version, env) = describe(&lambda, name).await;
+    assert_eq!(version.as_deref(), Some("$LATEST"));
+    assert_eq!(
+        (env["custom"].as_str(), env["memory"].as_str()),
+        (Some("changed"), Some("2048"))
+    );
+
     lambda
         .put_function_concurrency()
         .function_name(name)
@@ -302,9 +343,16 @@ async fn sdk_deploys_a_package_publishes_versions_and_invokes_an_alias() {
         .send()
         .await
         .expect("PutFunctionConcurrency");
-    let function = lambda.get_function().function_name(name).send().await.unwrap();
+    let function = lambda
+        .get_function()
+        .function_name(name)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
-        function.concurrency().and_then(|c| c.reserved_concurrent_executions()),
+        function
+            .concurrency()
+            .and_then(|c| c.reserved_concurrent_executions()),
         Some(3)
     );
     lambda
@@ -325,10 +373,16 @@ async fn sdk_deploys_a_package_publishes_versions_and_invokes_an_alias() {
             .await
             .unwrap();
         if status.status().map(|s| s.as_str()) == Some("READY") {
-            assert_eq!(status.available_provisioned_concurrent_executions(), Some(2));
+            assert_eq!(
+                status.available_provisioned_concurrent_executions(),
+                Some(2)
+            );
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "never READY: {status:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never READY: {status:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(local.stats().functions["packaged:2"].idle, 2);

@@ -115,7 +115,13 @@ mod tests {
             GlibcVersion::parse(b"GLIBC_2.3.4"),
             Some(GlibcVersion([2, 3, 4]))
         );
-        for other in [&b"GLIBC_PRIVATE"[..], b"GCC_3.0", b"GLIBC_2", b"GLIBC_2.x", b"GLIBC_1.2.3.4"] {
+        for other in [
+            &b"GLIBC_PRIVATE"[..],
+            b"GCC_3.0",
+            b"GLIBC_2",
+            b"GLIBC_2.x",
+            b"GLIBC_1.2.3.4",
+        ] {
             assert_eq!(GlibcVersion::parse(other), None, "{other:?}");
         }
         assert!(GlibcVersion([2, 35, 0]) > MAX_GLIBC);
@@ -141,6 +147,9 @@ mod tests {
         let bytes = std::fs::read(std::env::current_exe().unwrap()).unwrap();
         let file = ElfFile64::<Endianness>::parse(&*bytes).unwrap();
         let newest = newest_glibc(&file, &bytes).unwrap();
-        assert!(newest.is_some_and(|v| v >= GlibcVersion([2, 2, 5])), "{newest:?}");
+        assert!(
+            newest.is_some_and(|v| v >= GlibcVersion([2, 2, 5])),
+            "{newest:?}"
+        );
     }
 }

@@ -113,7 +113,10 @@ pub async fn put_function(
     let f = target.function.as_str();
     let exists = match lambda.get_function().function_name(f).send().await {
         Ok(_) => true,
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
             false
         }
         Err(e) => return Err(api_error("GetFunction", e)),
@@ -206,7 +209,10 @@ async fn point_alias(lambda: &Client, target: &Target, version: &str) -> Result<
                 .await
                 .map_err(|e| api_error("UpdateAlias", e))?;
         }
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) => {
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception()) =>
+        {
             lambda
                 .create_alias()
                 .function_name(f)
@@ -231,7 +237,9 @@ async fn settle(lambda: &Client, function: &str) -> Result<()> {
             .send()
             .await
             .map_err(|e| api_error("GetFunction", e))?;
-        let config = output.configuration().context("GetFunction: no Configuration")?;
+        let config = output
+            .configuration()
+            .context("GetFunction: no Configuration")?;
         match (config.state(), config.last_update_status()) {
             (Some(State::Failed), _) | (_, Some(LastUpdateStatus::Failed)) => bail!(
                 "function {function} failed to deploy: {}",

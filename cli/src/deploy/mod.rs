@@ -106,10 +106,7 @@ struct Progress {
 
 impl Progress {
     fn step(&self, what: &str) {
-        println!(
-            "[{:6.1} s] {what}",
-            self.started.elapsed().as_secs_f64()
-        );
+        println!("[{:6.1} s] {what}", self.started.elapsed().as_secs_f64());
     }
 }
 
@@ -156,12 +153,16 @@ pub async fn run(args: DeployArgs) -> Result<()> {
         println!(
             "deploy would make these calls ({}):",
             match args.platform {
-                DeployPlatform::Aws => "AWS Lambda, credentials and region from the AWS configuration chain",
+                DeployPlatform::Aws =>
+                    "AWS Lambda, credentials and region from the AWS configuration chain",
                 DeployPlatform::Local => "the bundled platform",
             }
         );
         if let Some((bucket, key)) = &upload {
-            println!("  S3 PutObject s3://{bucket}/{key} ({})", lambda::megabytes(zip_bytes));
+            println!(
+                "  S3 PutObject s3://{bucket}/{key} ({})",
+                lambda::megabytes(zip_bytes)
+            );
         }
         let code = match &upload {
             Some((bucket, key)) => Code::S3 {
@@ -280,7 +281,9 @@ fn check_zip(path: &Path) -> Result<(usize, usize)> {
         entries.push((PathBuf::from(name), bytes));
     }
     ensure!(
-        entries.iter().any(|(name, _)| name == Path::new("bootstrap")),
+        entries
+            .iter()
+            .any(|(name, _)| name == Path::new("bootstrap")),
         "{} has no bootstrap at its top level",
         path.display()
     );
@@ -292,11 +295,7 @@ fn check_zip(path: &Path) -> Result<(usize, usize)> {
 }
 
 /// `Some((bucket, key))` when the zip must go through S3.
-fn upload_route(
-    args: &DeployArgs,
-    zip_bytes: u64,
-    key: &str,
-) -> Result<Option<(String, String)>> {
+fn upload_route(args: &DeployArgs, zip_bytes: u64, key: &str) -> Result<Option<(String, String)>> {
     if zip_bytes <= DIRECT_UPLOAD_LIMIT {
         return Ok(None);
     }

@@ -85,8 +85,7 @@ pub fn build(inputs: &PackageInputs, out: &Path, step: &mut dyn FnMut(&str)) -> 
     }
     let staging = out.with_extension("staging");
     if staging.exists() {
-        fs::remove_dir_all(&staging)
-            .with_context(|| format!("clearing {}", staging.display()))?;
+        fs::remove_dir_all(&staging).with_context(|| format!("clearing {}", staging.display()))?;
     }
     fs::create_dir_all(&staging).with_context(|| format!("creating {}", staging.display()))?;
     let result = stage_and_zip(inputs, &staging, out, step);
