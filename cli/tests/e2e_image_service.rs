@@ -4,9 +4,12 @@
 
 use std::path::PathBuf;
 
+use semifaas_cli::harness::image_service::{
+    assert_offloads_match_local, assert_same, offload_everything, request_set, run_round, totals,
+};
 use semifaas_cli::harness::{
-    free_port, Admin, Dist, EmulatorProcess, Exchange, FaasLocalProcess, HttpClient, Request,
-    ServiceOptions, ServiceProcess, PLACEMENT_HEADER,
+    free_port, Admin, Dist, EmulatorProcess, FaasLocalProcess, HttpClient, ServiceProcess,
+    PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -18,104 +21,10 @@ fn log_dir(test: &str) -> PathBuf {
         .join(test)
 }
 
-/// The same requests, in the same order, for every round: each endpoint, path variables, query
-/// parameters, request bodies, and the handler that throws a domain exception.
-async fn request_set(service: &HttpClient) -> Vec<Request> {
-    let generated = service
-        .send(&Request::get("/images/generate/320/240?seed=7"))
-        .await
-        .unwrap();
-    assert_eq!(
-        generated.status,
-        200,
-        "generate: {:?}",
-        String::from_utf8_lossy(&generated.body)
-    );
-    let png = generated.body;
-    vec![
-        Request::get("/images/generate/200/150?seed=3"),
-        Request::post(
-            "/images/resize?width=160&height=90",
-            "image/png",
-            png.clone(),
-        ),
-        Request::post("/images/blur/4", "image/png", png.clone()),
-        Request::get("/images/thumbnails/6?seed=11&size=48"),
-        Request::post("/images/histogram", "image/png", png.clone()),
-        Request::post(
-            "/images/histogram",
-            "image/png",
-            b"this is not an image".to_vec(),
-        ),
-        Request::post(
-            "/images/resize?width=100000&height=100000",
-            "image/png",
-            png,
-        ),
-    ]
-}
-
-async fn run_round(service: &HttpClient, requests: &[Request]) -> Vec<Exchange> {
-    let mut out = vec![];
-    for request in requests {
-        out.push(
-            service
-                .send(request)
-                .await
-                .unwrap_or_else(|e| panic!("{} {}: {e:#}", request.method, request.path)),
-        );
-    }
-    out
-}
-
-fn assert_same(round: &str, expected: &[Exchange], actual: &[Exchange], requests: &[Request]) {
-    for ((want, got), request) in expected.iter().zip(actual).zip(requests) {
-        assert_eq!(
-            want.status, got.status,
-            "{round}: status of {} {}",
-            request.method, request.path
-        );
-        assert_eq!(
-            want.content_type, got.content_type,
-            "{round}: content type of {} {}",
-            request.method, request.path
-        );
-        assert!(
-            want.body == got.body,
-            "{round}: body of {} {} differs ({} vs {} bytes): {:?} vs {:?}",
-            request.method,
-            request.path,
-            want.body.len(),
-            got.body.len(),
-            String::from_utf8_lossy(&want.body[..want.body.len().min(200)]),
-            String::from_utf8_lossy(&got.body[..got.body.len().min(200)])
-        );
-    }
-}
-
-fn totals(stats: &Value) -> (u64, u64, u64, u64) {
-    let t = &stats["totals"];
-    let n = |k: &str| {
-        t[k].as_u64()
-            .unwrap_or_else(|| panic!("stats totals lack {k}: {stats}"))
-    };
-    (n("invocations"), n("offloaded"), n("local"), n("failures"))
-}
-
 fn cold_starts(local_stats: &Value) -> u64 {
     local_stats["functions"][FUNCTION]["cold_starts"]
         .as_u64()
         .unwrap_or_else(|| panic!("no cold_starts in {local_stats}"))
-}
-
-/// Every handler is a candidate from its first invocation, so ratio 1 offloads every request.
-fn offload_everything(endpoint: &str) -> ServiceOptions {
-    let mut options = ServiceOptions::new("image-service", endpoint);
-    options.settings.extend([
-        ("min-cpu-ms".to_owned(), "0".to_owned()),
-        ("profile.samples".to_owned(), "0".to_owned()),
-    ]);
-    options
 }
 
 /// The same equivalence through AWS's own Invoke and Runtime API implementation, the Lambda
@@ -160,22 +69,10 @@ async fn offloads_through_the_lambda_runtime_interface_emulator_are_byte_identic
     let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
     let http = HttpClient::new(service.port);
     let admin = Admin::new(service.admin_port);
-    let requests = request_set(&http).await;
-
-    let local = run_round(&http, &requests).await;
-    let before = totals(&admin.stats().await.unwrap());
-    admin.set_ratio(1.0).await.unwrap();
-    let offloaded = run_round(&http, &requests).await;
-    assert_same("through the emulator", &local, &offloaded, &requests);
-    let after = totals(&admin.stats().await.unwrap());
-    assert_eq!(
-        after.1 - before.1,
-        requests.len() as u64,
-        "every invocation offloaded: {after:?} after {before:?}\n{}\n{}",
-        service.log(),
-        emulator.log()
-    );
-    assert_eq!(after.3, 0, "no failures");
+    assert_offloads_match_local("through the emulator", &http, &admin, || {
+        format!("{}\n{}", service.log(), emulator.log())
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -422,20 +319,8 @@ async fn a_deployed_package_serves_the_image_service_with_no_jdk_in_sight() {
     let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
     let http = HttpClient::new(service.port);
     let admin = Admin::new(service.admin_port);
-    let requests = request_set(&http).await;
-    let local = run_round(&http, &requests).await;
-    let before = totals(&admin.stats().await.unwrap());
-    admin.set_ratio(1.0).await.unwrap();
-    let offloaded = run_round(&http, &requests).await;
-    assert_same("deployed package", &local, &offloaded, &requests);
-    let after = totals(&admin.stats().await.unwrap());
-    assert_eq!(
-        after.1 - before.1,
-        requests.len() as u64,
-        "every invocation offloaded: {after:?} after {before:?}\n{}",
-        platform.log()
-    );
-    assert_eq!(after.3, 0, "no failures");
+    let (requests, local) =
+        assert_offloads_match_local("deployed package", &http, &admin, || platform.log()).await;
     let stats = platform.stats().await.unwrap();
     let version = &stats["functions"]["image:1"];
     assert!(

@@ -6,9 +6,10 @@
 
 use std::path::PathBuf;
 
-use semifaas_cli::harness::{
-    Admin, Dist, Exchange, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+use semifaas_cli::harness::image_service::{
+    assert_same, offload_everything, request_set, run_round,
 };
+use semifaas_cli::harness::{Admin, Dist, FaasLocalProcess, HttpClient, ServiceProcess};
 use serde_json::Value;
 
 const FUNCTION: &str = "semifaas";
@@ -21,73 +22,6 @@ fn log_dir(test: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("e2e-logs")
         .join(test)
-}
-
-/// Every handler offloaded from its first invocation at ratio 1, whatever the load.
-fn offload_everything(endpoint: &str) -> ServiceOptions {
-    let mut options = ServiceOptions::new("image-service", endpoint);
-    options.settings.extend(
-        [
-            ("min-cpu-ms", "0"),
-            ("profile.samples", "0"),
-            ("do-no-harm", "false"),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    );
-    options
-}
-
-/// Each handler, its error paths included; the first request makes the PNG the others take.
-async fn request_set(service: &HttpClient) -> Vec<Request> {
-    let png = service
-        .send(&Request::get("/images/generate/160/120?seed=5"))
-        .await
-        .unwrap()
-        .body;
-    vec![
-        Request::get("/images/generate/120/90?seed=3"),
-        Request::post(
-            "/images/resize?width=80&height=60",
-            "image/png",
-            png.clone(),
-        ),
-        Request::post("/images/blur/3", "image/png", png.clone()),
-        Request::get("/images/thumbnails/4?seed=11&size=32"),
-        Request::post("/images/histogram", "image/png", png.clone()),
-        Request::post("/images/histogram", "image/png", b"not an image".to_vec()),
-        Request::post(
-            "/images/resize?width=100000&height=100000",
-            "image/png",
-            png,
-        ),
-    ]
-}
-
-async fn run_round(service: &HttpClient, requests: &[Request]) -> Vec<Exchange> {
-    let mut out = vec![];
-    for request in requests {
-        out.push(
-            service
-                .send(request)
-                .await
-                .unwrap_or_else(|e| panic!("{} {}: {e:#}", request.method, request.path)),
-        );
-    }
-    out
-}
-
-fn assert_same(what: &str, expected: &[Exchange], actual: &[Exchange], requests: &[Request]) {
-    for ((want, got), request) in expected.iter().zip(actual).zip(requests) {
-        let name = format!("{what}: {} {}", request.method, request.path);
-        assert_eq!(want.status, got.status, "{name}: status");
-        assert_eq!(want.content_type, got.content_type, "{name}: content type");
-        assert!(
-            want.body == got.body,
-            "{name}: body differs ({} vs {} bytes)",
-            want.body.len(),
-            got.body.len()
-        );
-    }
 }
 
 fn count(stats: &Value, pointer: &str) -> u64 {

@@ -6,6 +6,7 @@ mod admin;
 mod browser;
 mod dist;
 mod http;
+pub mod image_service;
 mod process;
 mod session;
 
