@@ -126,6 +126,25 @@ fn a_package_with_a_file_too_new_for_amazon_linux_is_refused_by_name() {
         assert!(said.contains(call), "missing {call:?} in:\n{said}");
     }
     assert!(!said.contains("PutFunctionConcurrency"), "{said}");
+
+    // A platform nobody listens on: the call and the cause are named.
+    let output = deploy(
+        &dist,
+        &[
+            "--platform",
+            "local",
+            "--endpoint",
+            "http://127.0.0.1:9",
+            "--package",
+            good.to_str().unwrap(),
+        ],
+    );
+    let said = text(&output);
+    assert!(!output.status.success(), "{said}");
+    assert!(
+        said.contains("error: GetFunction failed: ") && said.contains("Connection refused"),
+        "{said}"
+    );
 }
 
 #[test]

@@ -11,7 +11,6 @@ use aws_sdk_lambda::types::{
     Runtime, State,
 };
 use aws_sdk_lambda::Client;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use semifaas_closure::{SmokeReply, SMOKE_PAYLOAD};
 
 /// Lambda's limit on a zip sent in the request; larger ones go through S3.
@@ -344,11 +343,26 @@ pub async fn smoke(lambda: &Client, target: &Target) -> Result<(SmokeReply, Dura
     Ok((reply, round_trip))
 }
 
-/// An SDK error as one line naming the call and everything the SDK knows of the cause.
+/// An SDK error as one line naming the call and each cause (the SDK's own `Display` says only
+/// "dispatch failure" or "service error").
 fn api_error<E, R>(call: &str, error: aws_sdk_lambda::error::SdkError<E, R>) -> anyhow::Error
 where
     E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + 'static,
 {
-    anyhow::anyhow!("{call} failed: {}", DisplayErrorContext(&error))
+    anyhow::anyhow!("{call} failed: {}", error_chain(&error))
+}
+
+/// `error: cause: cause…`, each distinct message once.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(error);
+    while let Some(e) = next {
+        let message = e.to_string();
+        if !parts.iter().any(|p| p.contains(&message)) {
+            parts.push(message);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }

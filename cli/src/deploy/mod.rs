@@ -193,7 +193,7 @@ pub async fn run(args: DeployArgs) -> Result<()> {
                 .map_err(|e| {
                     anyhow::anyhow!(
                         "S3 PutObject s3://{bucket}/{key} failed: {}",
-                        aws_smithy_types::error::display::DisplayErrorContext(&e)
+                        lambda::error_chain(&e)
                     )
                 })?;
             step(&format!("uploaded s3://{bucket}/{key}"));
