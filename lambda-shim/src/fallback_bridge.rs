@@ -254,6 +254,11 @@ impl FallbackBridge {
             .clone()
             .ok_or(FallbackBridgeError::NoInvocation)?;
         let left = context.deadline.saturating_duration_since(Instant::now());
+        // A timeout of zero still polls the request once and lets it finish if the timer is
+        // late: a deadline already passed must not even try.
+        if left.is_zero() {
+            return Err(FallbackBridgeError::DeadlinePassed(what));
+        }
         self.runtime.block_on(async {
             let attempts = async {
                 let mut attempt = 0;
