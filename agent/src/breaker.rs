@@ -16,9 +16,13 @@ pub const BACKOFF_FIRST: Duration = Duration::from_secs(5);
 /// The longest pause.
 pub const BACKOFF_MAX: Duration = Duration::from_secs(300);
 
-#[derive(Debug, Default)]
+/// What the operator can do about a permanent failure, in the platform's terms.
+pub type Remedies = fn(FailureReason) -> Option<&'static str>;
+
+#[derive(Debug)]
 pub struct Breaker {
     state: Mutex<State>,
+    remedies: Remedies,
 }
 
 #[derive(Debug, Default)]
@@ -80,8 +84,16 @@ pub enum Recorded {
 }
 
 impl Breaker {
-    pub fn new() -> Breaker {
-        Breaker::default()
+    pub fn new(remedies: Remedies) -> Breaker {
+        Breaker {
+            state: Mutex::default(),
+            remedies,
+        }
+    }
+
+    /// What to do about `reason` on this platform.
+    pub fn remedy(&self, reason: FailureReason) -> Option<&'static str> {
+        (self.remedies)(reason)
     }
 
     /// Whether an offload may go to the platform at `now`.
@@ -141,7 +153,7 @@ impl Breaker {
                 retry_in_ms: Some(open.until.saturating_duration_since(now).as_millis() as u64),
                 reason: Some(open.reason.as_str().into()),
                 message: Some(open.message.clone()),
-                remedy: open.reason.remedy().map(str::to_owned),
+                remedy: self.remedy(open.reason).map(str::to_owned),
                 trips: state.trips,
             },
         }
@@ -156,7 +168,7 @@ mod tests {
 
     #[test]
     fn transient_failures_never_pause_offloading() {
-        let breaker = Breaker::new();
+        let breaker = Breaker::new(crate::lambda_invoker::LambdaInvoker::remedy);
         let t0 = Instant::now();
         for reason in [
             FailureReason::Throttled,
@@ -172,7 +184,7 @@ mod tests {
 
     #[test]
     fn a_permanent_failure_pauses_then_one_probe_goes_and_backoff_doubles_to_its_cap() {
-        let breaker = Breaker::new();
+        let breaker = Breaker::new(crate::lambda_invoker::LambdaInvoker::remedy);
         let t0 = Instant::now();
         let paused = breaker.record_failure(FailureReason::FunctionNotFound, "no function", t0);
         assert_eq!(paused, Recorded::Paused(BACKOFF_FIRST));
@@ -212,7 +224,7 @@ mod tests {
 
     #[test]
     fn a_successful_probe_resumes_offloading_and_resets_the_backoff() {
-        let breaker = Breaker::new();
+        let breaker = Breaker::new(crate::lambda_invoker::LambdaInvoker::remedy);
         let t0 = Instant::now();
         breaker.record_failure(FailureReason::AccessDenied, "denied", t0);
         assert_eq!(breaker.admit(t0 + BACKOFF_FIRST), Admission::Probe);
@@ -230,7 +242,7 @@ mod tests {
 
     #[test]
     fn offloads_in_flight_when_it_paused_do_not_lengthen_the_pause() {
-        let breaker = Breaker::new();
+        let breaker = Breaker::new(crate::lambda_invoker::LambdaInvoker::remedy);
         let t0 = Instant::now();
         breaker.record_failure(FailureReason::FunctionNotFound, "gone", t0);
         for _ in 0..5 {
@@ -249,7 +261,7 @@ mod tests {
 
     #[test]
     fn a_probe_that_fails_transiently_lets_the_next_request_probe() {
-        let breaker = Breaker::new();
+        let breaker = Breaker::new(crate::lambda_invoker::LambdaInvoker::remedy);
         let t0 = Instant::now();
         breaker.record_failure(FailureReason::BadCredentials, "none", t0);
         let t1 = t0 + BACKOFF_FIRST;

@@ -14,6 +14,8 @@ use semifaas_closure::{limits::SHADOW_ROUNDS_MAX, FallbackEndpoint};
 use semifaas_fallback::FallbackServer;
 use tracing_subscriber::EnvFilter;
 
+use semifaas_openwhisk::{api_base, check_entity, ActionName, Auth, TargetSettings};
+
 use crate::admin_access::AdminToken;
 
 /// Who sets the global offload ratio.
@@ -42,6 +44,9 @@ pub enum Platform {
     /// AWS Lambda (or a Lambda-compatible service at `semifaas.lambda.endpoint`), with the
     /// standard AWS configuration chain for credentials and region.
     Aws,
+    /// Apache OpenWhisk's REST API (or `semifaas local --api openwhisk`), with `semifaas.openwhisk.*`
+    /// and the `wsk` CLI's properties.
+    OpenWhisk,
 }
 
 /// Where `semifaas local` listens unless told otherwise: the local platform's default endpoint.
@@ -59,8 +64,11 @@ pub struct AgentConfig {
     pub aws_profile: Option<String>,
     /// aws: the region (`None`: from the configuration chain).
     pub aws_region: Option<String>,
-    /// Function name (or ARN) invoked for every offload.
+    /// Function name (or ARN), or OpenWhisk action (`action` or `package/action`), invoked
+    /// for every offload.
     pub function: String,
+    /// openwhisk: what was set explicitly; the rest comes from the `wsk` properties at start.
+    pub openwhisk: TargetSettings,
     pub admin_host: IpAddr,
     /// 0 picks an ephemeral port.
     pub admin_port: u16,
@@ -125,6 +133,7 @@ impl Default for AgentConfig {
             aws_profile: None,
             aws_region: None,
             function: "semifaas".into(),
+            openwhisk: TargetSettings::default(),
             admin_host: IpAddr::V4(Ipv4Addr::LOCALHOST),
             admin_port: 7071,
             admin_token: None,
@@ -191,11 +200,15 @@ const KEYS: &[Key] = &[
     // Read by the Java side before anything else: `false` turns the whole agent off.
     Key { name: "semifaas.enabled", example: "true", expected: "true or false", apply: |_, v| parse_bool(v).map(|_| ()) },
     Key { name: "semifaas.ratio", example: "0.25", expected: "a number in [0, 1], e.g. 0.25", apply: |c, v| set(&mut c.ratio, parse_ratio(v)) },
-    Key { name: "semifaas.platform", example: "local", expected: "one of: local, aws (openwhisk is not supported yet)", apply: |c, v| set(&mut c.platform, parse_platform(v)) },
+    Key { name: "semifaas.platform", example: "local", expected: "one of: local, aws, openwhisk", apply: |c, v| set(&mut c.platform, parse_platform(v)) },
     Key { name: "semifaas.lambda.endpoint", example: "http://127.0.0.1:9000", expected: "an http:// or https:// URL, e.g. http://127.0.0.1:9000", apply: |c, v| set(&mut c.lambda_endpoint, parse_url(v).map(Some)) },
     Key { name: "semifaas.aws.profile", example: "default", expected: "a profile name of the AWS shared config files (letters, digits, '-', '_', '.', '@', '+', '=', ',')", apply: |c, v| set(&mut c.aws_profile, parse_aws_word(v, 128).map(Some)) },
     Key { name: "semifaas.aws.region", example: "eu-west-1", expected: "an AWS region, e.g. eu-west-1", apply: |c, v| set(&mut c.aws_region, parse_aws_region(v).map(Some)) },
-    Key { name: "semifaas.function", example: "semifaas", expected: "a Lambda function name or ARN (letters, digits, '-', '_', ':', at most 170 characters)", apply: |c, v| set(&mut c.function, parse_function(v)) },
+    Key { name: "semifaas.function", example: "semifaas", expected: "a Lambda function name or ARN (letters, digits, '-', '_', ':', at most 170 characters), or an OpenWhisk action or package/action", apply: |c, v| set(&mut c.function, parse_function(v)) },
+    Key { name: "semifaas.openwhisk.apihost", example: "https://openwhisk.example.com", expected: "host, host:port or an http(s) URL of the OpenWhisk API (no scheme: https); default: APIHOST of ~/.wskprops", apply: |c, v| set(&mut c.openwhisk.apihost, api_base(v).ok().map(|_| Some(v.trim().to_owned()))) },
+    Key { name: "semifaas.openwhisk.namespace", example: "_", expected: "an OpenWhisk namespace, or _ for the credentials' own; default: NAMESPACE of ~/.wskprops, else _", apply: |c, v| set(&mut c.openwhisk.namespace, parse_namespace(v).map(Some)) },
+    Key { name: "semifaas.openwhisk.auth", example: "23bc46b1-71f6-4ed5-8c54-816aa4f8c502:123zO3xZCLrMN6v2BKK1dXYFpXlPkccOFqm12CdAsMgRU4VrNZ9lyGVCGuMDGIwP", expected: "uuid:key, as `wsk property get --auth` prints it; default: AUTH of ~/.wskprops", apply: |c, v| set(&mut c.openwhisk.auth, Auth::parse(v).ok().map(Some)) },
+    Key { name: "semifaas.openwhisk.insecure", example: "false", expected: "true or false (true: accept a self-signed controller certificate, as wsk -i)", apply: |c, v| set(&mut c.openwhisk.insecure, parse_bool(v)) },
     Key { name: "semifaas.admin.port", example: "7071", expected: "a TCP port 0-65535 (0 = any free port)", apply: |c, v| set(&mut c.admin_port, v.trim().parse().ok()) },
     Key { name: "semifaas.admin.host", example: "127.0.0.1", expected: "an IP address to bind, e.g. 127.0.0.1", apply: |c, v| set(&mut c.admin_host, v.trim().parse().ok()) },
     Key { name: "semifaas.admin.token", example: "0123456789abcdef0123456789abcdef", expected: "a secret of 32 to 256 characters: letters, digits and - . _ ~ + / = (e.g. openssl rand -hex 32)", apply: |c, v| set(&mut c.admin_token, AdminToken::parse(v).map(Some)) },
@@ -294,6 +307,7 @@ fn parse_platform(v: &str) -> Option<Platform> {
     match v.trim() {
         "local" => Some(Platform::Local),
         "aws" => Some(Platform::Aws),
+        "openwhisk" => Some(Platform::OpenWhisk),
         _ => None,
     }
 }
@@ -333,13 +347,23 @@ fn parse_url(v: &str) -> Option<String> {
         .then(|| v.trim_end_matches('/').to_owned())
 }
 
+/// A Lambda function name or ARN, or an OpenWhisk action; [`AgentConfig::check`] checks that it
+/// is the platform's kind.
 fn parse_function(v: &str) -> Option<String> {
     let v = v.trim();
-    let ok = !v.is_empty()
+    (is_lambda_function(v) || ActionName::parse(v).is_ok()).then(|| v.to_owned())
+}
+
+fn is_lambda_function(v: &str) -> bool {
+    !v.is_empty()
         && v.len() <= 170
         && v.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'));
-    ok.then(|| v.to_owned())
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':'))
+}
+
+fn parse_namespace(v: &str) -> Option<String> {
+    let v = v.trim();
+    (v == semifaas_openwhisk::DEFAULT_NAMESPACE || check_entity(v).is_ok()).then(|| v.to_owned())
 }
 
 /// `host:port` with a port from 1; an IPv6 host in brackets.
@@ -424,6 +448,22 @@ impl AgentConfig {
                 .trim_end_matches(']')
                 .parse::<IpAddr>()
                 .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+        let action = ActionName::parse(&self.function);
+        match self.platform {
+            Platform::OpenWhisk => {
+                if let Err(e) = action {
+                    return Err(format!("semifaas.function: {e}"));
+                }
+            }
+            Platform::Local | Platform::Aws if !is_lambda_function(&self.function) => {
+                return Err(format!(
+                    "semifaas.function {:?} is an OpenWhisk action name, not a Lambda function's; \
+                     set semifaas.platform=openwhisk or name a Lambda function",
+                    self.function
+                ));
+            }
+            _ => {}
+        }
         if self.platform == Platform::Aws && self.lambda_endpoint.is_none() && loopback {
             return Err(format!(
                 "semifaas.platform=aws hands functions the fallback address {host}, which they \
@@ -638,7 +678,6 @@ mod tests {
                 && platform.contains("aws")
                 && platform.contains("openwhisk")
         );
-        bad("semifaas.platform", "openwhisk");
         for v in ["", "has space", "a/b", &"p".repeat(129)] {
             bad("semifaas.aws.profile", v);
         }
@@ -669,7 +708,7 @@ mod tests {
         for v in ["127.0.0.1:9000", "ftp://x", "http://", "http://a b"] {
             assert!(bad("semifaas.lambda.endpoint", v).contains("URL"));
         }
-        for v in ["", "has space", "slash/name", &"f".repeat(171)] {
+        for v in ["", "tools/", "a/b/c", "/name", "a%b", &"f".repeat(300)] {
             bad("semifaas.function", v);
         }
         for v in ["-1", "65536", "port", ""] {
@@ -870,5 +909,43 @@ mod tests {
                 key: "semifaas.ratio".into()
             }
         );
+    }
+
+    #[test]
+    fn openwhisk_takes_its_target_and_an_action_name() {
+        let config = parse(&[
+            ("semifaas.platform", "openwhisk"),
+            ("semifaas.function", "tools/semifaas"),
+            ("semifaas.openwhisk.apihost", "10.0.0.5:31001"),
+            ("semifaas.openwhisk.namespace", "team-a"),
+            ("semifaas.openwhisk.auth", "uuid:key"),
+            ("semifaas.openwhisk.insecure", "true"),
+        ])
+        .unwrap();
+        assert_eq!(config.platform, Platform::OpenWhisk);
+        assert_eq!(config.openwhisk.apihost.as_deref(), Some("10.0.0.5:31001"));
+        assert_eq!(config.openwhisk.namespace.as_deref(), Some("team-a"));
+        assert_eq!(
+            config.openwhisk.auth.as_ref().map(|a| a.uuid()),
+            Some("uuid")
+        );
+        assert!(config.openwhisk.insecure);
+        assert_eq!(config.check(), Ok(()));
+        assert!(bad("semifaas.openwhisk.apihost", "ftp://x").contains("http(s) URL"));
+        assert!(bad("semifaas.openwhisk.auth", "nokey").contains("uuid:key"));
+        assert!(bad("semifaas.openwhisk.namespace", "a/b").contains("namespace"));
+        bad("semifaas.openwhisk.insecure", "yes");
+        // An action name is not a Lambda function's, and the other way round.
+        let packaged = parse(&[("semifaas.function", "tools/semifaas")]).unwrap();
+        assert!(packaged
+            .check()
+            .unwrap_err()
+            .contains("semifaas.platform=openwhisk"));
+        let arn = parse(&[
+            ("semifaas.platform", "openwhisk"),
+            ("semifaas.function", "arn:aws:lambda:eu-west-1:1:function:f"),
+        ])
+        .unwrap();
+        assert!(arn.check().unwrap_err().contains("semifaas.function"));
     }
 }

@@ -1,22 +1,13 @@
-//! Sends offloaded invocations to the platform through the Lambda Invoke API and maps every way
-//! that can go wrong to a [`FailureReason`].
+//! Sends offloaded invocations to the platform (the Lambda Invoke API, [`LambdaInvoker`], or
+//! OpenWhisk's, [`OpenWhiskInvoker`]) and maps every way that can go wrong to a
+//! [`FailureReason`]. The envelope, the in-flight table, the limits and the deadline are the
+//! same for both.
 
 use std::{
     sync::Arc,
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
-use aws_config::{
-    retry::RetryConfig, stalled_stream_protection::StalledStreamProtectionConfig,
-    timeout::TimeoutConfig, BehaviorVersion, Region,
-};
-use aws_sdk_lambda::{
-    error::{ProvideErrorMetadata, SdkError},
-    operation::invoke::{InvokeError, InvokeOutput},
-    primitives::Blob,
-    types::ThrottleReason,
-    Client,
-};
 use semifaas_closure::{
     limits::{ARGS_MAX, LAMBDA_SYNC_PAYLOAD_MAX},
     ClosureId, FailureKind, FallbackEndpoint, Invocation, InvocationKind, InvocationOutcome,
@@ -27,13 +18,12 @@ use tracing::{debug, error, warn};
 use crate::{
     breaker::{Breaker, Recorded},
     closures::{Authorized, InFlight},
-    config::{AgentConfig, Platform, LOCAL_ENDPOINT},
+    config::{AgentConfig, Platform},
     fmt_num::Millis,
+    lambda_invoker::LambdaInvoker,
+    openwhisk_invoker::OpenWhiskInvoker,
     stats::{FailureReason, Stats},
 };
-
-/// Region the SDK signs for; the local platform ignores it.
-const LOCAL_REGION: &str = "us-east-1";
 /// Longest piece of a platform or function error message kept.
 const MESSAGE_MAX: usize = 300;
 /// Longest piece of it in the log line of a failed offload.
@@ -88,7 +78,7 @@ impl OffloadFailure {
 /// An error and its sources, `: `-separated, by `Display` only (the SDK's
 /// `DisplayErrorContext` appends the whole `Debug` form too). A source whose text the line
 /// already ends with is skipped.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut line = error.to_string();
     let mut source = error.source();
     while let Some(e) = source {
@@ -102,76 +92,48 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     line
 }
 
-/// A function error's body, readable: `errorType: errorMessage` when it is Lambda's JSON shape.
-fn function_error_message(payload: &[u8]) -> String {
-    let body = serde_json::from_slice::<serde_json::Value>(payload).ok();
-    let field = |name: &str| {
-        body.as_ref()
-            .and_then(|v| v[name].as_str())
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-    };
-    match (field("errorType"), field("errorMessage")) {
-        (Some(kind), Some(message)) => format!("{kind}: {message}"),
-        (Some(text), None) | (None, Some(text)) => text,
-        (None, None) => String::from_utf8_lossy(payload).into_owned(),
+/// The platform's invocation API.
+enum PlatformClient {
+    Lambda(LambdaInvoker),
+    OpenWhisk(Box<OpenWhiskInvoker>),
+}
+
+impl PlatformClient {
+    async fn new(config: &AgentConfig) -> Result<PlatformClient, String> {
+        Ok(match config.platform {
+            Platform::Local | Platform::Aws => {
+                PlatformClient::Lambda(LambdaInvoker::new(config).await)
+            }
+            Platform::OpenWhisk => {
+                PlatformClient::OpenWhisk(Box::new(OpenWhiskInvoker::new(config)?))
+            }
+        })
+    }
+
+    /// The function's reply payload, or why there is none.
+    async fn invoke(&self, payload: Vec<u8>) -> Result<Vec<u8>, OffloadFailure> {
+        match self {
+            PlatformClient::Lambda(lambda) => lambda.invoke(payload).await,
+            PlatformClient::OpenWhisk(openwhisk) => openwhisk.invoke(payload).await,
+        }
+    }
+
+    fn remedies(&self) -> crate::breaker::Remedies {
+        match self {
+            PlatformClient::Lambda(_) => LambdaInvoker::remedy,
+            PlatformClient::OpenWhisk(_) => OpenWhiskInvoker::remedy,
+        }
     }
 }
 
 /// The platform client. One per process: the SDK client keeps a connection pool.
 pub struct Dispatcher {
-    client: Client,
-    function: String,
+    client: PlatformClient,
     timeout: Duration,
     fallback: FallbackEndpoint,
     in_flight: Arc<InFlight>,
     stats: Arc<Stats>,
     breaker: Arc<Breaker>,
-}
-
-/// Builds the Lambda client for the configured platform. Retries are off: a throttled or failed
-/// offload is better served by running the handler locally at once.
-///
-/// `aws` takes credentials and region from the standard AWS configuration chain (environment,
-/// shared config and credentials files with `semifaas.aws.profile`, SSO, web identity, container
-/// and instance metadata), the region from `semifaas.aws.region` first. Connect and read
-/// timeouts are the offload timeout.
-async fn lambda_client(config: &AgentConfig) -> Client {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(config.timeout)
-        .read_timeout(config.timeout)
-        .build();
-    let mut loader = aws_config::defaults(BehaviorVersion::latest())
-        .retry_config(RetryConfig::disabled())
-        .timeout_config(timeouts)
-        .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-    match config.platform {
-        Platform::Local => {
-            loader = loader
-                .region(Region::new(LOCAL_REGION))
-                .endpoint_url(config.lambda_endpoint.as_deref().unwrap_or(LOCAL_ENDPOINT))
-                .test_credentials();
-        }
-        Platform::Aws => {
-            if let Some(profile) = &config.aws_profile {
-                loader = loader.profile_name(profile);
-            }
-            if let Some(region) = &config.aws_region {
-                loader = loader.region(Region::new(region.clone()));
-            }
-            if let Some(endpoint) = &config.lambda_endpoint {
-                loader = loader.endpoint_url(endpoint);
-            }
-        }
-    }
-    let sdk_config = loader.load().await;
-    if sdk_config.region().is_none() {
-        error!(
-            "no AWS region: set semifaas.aws.region, AWS_REGION, or a region in the profile of \
-             ~/.aws/config; every offload fails until then"
-        );
-    }
-    Client::new(&sdk_config)
 }
 
 fn unix_ms(t: SystemTime) -> u64 {
@@ -180,98 +142,8 @@ fn unix_ms(t: SystemTime) -> u64 {
         .unwrap_or(0)
 }
 
-/// Maps an Invoke API error to why the offload failed, as Lambda defines its errors: throttling
-/// (429), no such function, no permission, credentials it does not accept, a request over its
-/// limit (413), and service errors (5xx).
-fn classify_sdk_error(error: &SdkError<InvokeError>) -> FailureReason {
-    let status = error.raw_response().map(|r| r.status().as_u16());
-    if status == Some(429) {
-        return FailureReason::Throttled;
-    }
-    match error {
-        SdkError::ServiceError(e) => {
-            let code = e.err().code().unwrap_or_default();
-            match (code, status) {
-                (_, _) if e.err().is_too_many_requests_exception() => FailureReason::Throttled,
-                ("ResourceNotFoundException", _) | (_, Some(404)) => {
-                    FailureReason::FunctionNotFound
-                }
-                (
-                    "UnrecognizedClientException"
-                    | "InvalidSignatureException"
-                    | "ExpiredTokenException"
-                    | "IncompleteSignatureException"
-                    | "MissingAuthenticationTokenException",
-                    _,
-                ) => FailureReason::BadCredentials,
-                ("AccessDeniedException", _) | (_, Some(403)) => FailureReason::AccessDenied,
-                ("RequestTooLargeException", _) | (_, Some(413)) => FailureReason::PayloadTooLarge,
-                _ => FailureReason::PlatformError,
-            }
-        }
-        // No credentials could be loaded: the SDK fails before it sends anything.
-        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
-            if is_credentials_error(error) =>
-        {
-            FailureReason::BadCredentials
-        }
-        SdkError::TimeoutError(_) => FailureReason::Timeout,
-        SdkError::DispatchFailure(e) if e.is_timeout() => FailureReason::Timeout,
-        SdkError::DispatchFailure(_) => FailureReason::PlatformUnreachable,
-        _ => FailureReason::PlatformError,
-    }
-}
-
-/// Whether the SDK failed while loading credentials ("an error occurred while loading
-/// credentials: …", from its identity resolver).
-fn is_credentials_error(error: &SdkError<InvokeError>) -> bool {
-    error_chain(error)
-        .to_ascii_lowercase()
-        .contains("loading credentials")
-}
-
-/// Whether the platform throttled because its instances are still starting.
-fn is_scaling_throttle(error: &SdkError<InvokeError>) -> bool {
-    match error {
-        SdkError::ServiceError(e) => match e.err() {
-            InvokeError::TooManyRequestsException(t) => matches!(
-                t.reason(),
-                Some(ThrottleReason::FunctionInvocationRateLimitExceeded)
-            ),
-            _ => false,
-        },
-        _ => false,
-    }
-}
-
-/// Why a function error happened: a result over the platform's response limit
-/// (`Function.ResponseSizeTooLarge`, as Lambda reports it) is `PayloadTooLarge`, the platform's
-/// own timeout ("Task timed out after …") a `Timeout`, anything else a `FunctionError`.
-fn function_error_reason(payload: &[u8]) -> FailureReason {
-    let body = serde_json::from_slice::<serde_json::Value>(payload).ok();
-    let field = |name: &str| {
-        body.as_ref()
-            .and_then(|v| v[name].as_str().map(str::to_owned))
-            .unwrap_or_default()
-    };
-    if field("errorType") == "Function.ResponseSizeTooLarge" {
-        FailureReason::PayloadTooLarge
-    } else if field("errorMessage").contains("Task timed out after") {
-        FailureReason::Timeout
-    } else {
-        FailureReason::FunctionError
-    }
-}
-
-/// Maps a 2xx Invoke response to the handler's outcome or why there is none.
-fn outcome_of(output: &InvokeOutput) -> Result<InvocationReply, OffloadFailure> {
-    let payload = output.payload().map(|b| b.as_ref()).unwrap_or_default();
-    if let Some(kind) = output.function_error() {
-        return Err(OffloadFailure::new(
-            function_error_reason(payload),
-            format!("{kind}: {}", function_error_message(payload)),
-        ));
-    }
+/// Maps the function's reply payload to the handler's outcome or why there is none.
+fn outcome_of(payload: &[u8]) -> Result<InvocationReply, OffloadFailure> {
     let reply = InvocationReply::from_lambda_payload(payload)
         .map_err(|e| OffloadFailure::new(FailureReason::ResultUnusable, e.to_string()))?;
     if let InvocationOutcome::Failed(failure) = &reply.outcome {
@@ -298,16 +170,17 @@ impl Dispatcher {
         fallback: FallbackEndpoint,
         in_flight: Arc<InFlight>,
         stats: Arc<Stats>,
-    ) -> Dispatcher {
-        Dispatcher {
-            client: lambda_client(config).await,
-            function: config.function.clone(),
+    ) -> Result<Dispatcher, String> {
+        let client = PlatformClient::new(config).await?;
+        let breaker = Arc::new(Breaker::new(client.remedies()));
+        Ok(Dispatcher {
+            client,
             timeout: config.timeout,
             fallback,
             in_flight,
             stats,
-            breaker: Arc::new(Breaker::new()),
-        }
+            breaker,
+        })
     }
 
     /// Whether offloading is paused after a failure retrying will not fix.
@@ -330,7 +203,7 @@ impl Dispatcher {
                         pause_s = pause.as_secs(),
                         "offloading paused: {}; to fix: {}; after the pause one request probes the platform",
                         failure.message,
-                        failure.reason.remedy().unwrap_or("see the message"),
+                        self.breaker.remedy(failure.reason).unwrap_or("see the message"),
                     );
                 }
             }
@@ -440,33 +313,17 @@ impl Dispatcher {
             ));
         }
         let started = Instant::now();
-        let request = self
-            .client
-            .invoke()
-            .function_name(&self.function)
-            .payload(Blob::new(payload))
-            .send();
-        let output = tokio::time::timeout(timeout, request)
+        let reply = tokio::time::timeout(timeout, self.client.invoke(payload))
             .await
             .map_err(|_| {
                 OffloadFailure::new(
                     FailureReason::Timeout,
                     format!("no reply within {} ms", timeout.as_millis()),
                 )
-            })?
-            .map_err(|e| {
-                let reason = classify_sdk_error(&e);
-                OffloadFailure {
-                    scaling: is_scaling_throttle(&e),
-                    ..OffloadFailure::new(
-                        reason,
-                        format!("function {}: {}", self.function, error_chain(&e)),
-                    )
-                }
-            })?;
+            })??;
         let round_trip = started.elapsed();
         drop(in_flight);
-        Ok((outcome_of(&output)?, round_trip))
+        Ok((outcome_of(&reply)?, round_trip))
     }
 }
 
@@ -528,15 +385,5 @@ mod tests {
             error_chain(&error),
             "dispatch failure: io error: connection refused"
         );
-    }
-
-    #[test]
-    fn a_function_error_body_reads_as_type_and_message() {
-        let body = br#"{"errorMessage":"process exited","errorType":"Runtime.ExitError"}"#;
-        assert_eq!(
-            function_error_message(body),
-            "Runtime.ExitError: process exited"
-        );
-        assert_eq!(function_error_message(b"plain text"), "plain text");
     }
 }

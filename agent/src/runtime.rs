@@ -110,8 +110,9 @@ impl Agent {
                 Arc::new(service),
             )?;
             let endpoint = config.fallback_endpoint(&fallback);
-            let dispatcher =
-                Dispatcher::new(&config, endpoint, in_flight.clone(), stats.clone()).await;
+            let dispatcher = Dispatcher::new(&config, endpoint, in_flight.clone(), stats.clone())
+                .await
+                .map_err(AgentError::Config)?;
             let admin_state = AdminState {
                 policy: policy.clone(),
                 stats: stats.clone(),

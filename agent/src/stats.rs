@@ -102,22 +102,6 @@ impl FailureReason {
         )
     }
 
-    /// What the operator can do about a permanent failure.
-    pub fn remedy(self) -> Option<&'static str> {
-        match self {
-            FailureReason::FunctionNotFound => Some(
-                "deploy the function (semifaas deploy) or fix semifaas.function (a name, an ARN or name:qualifier)",
-            ),
-            FailureReason::AccessDenied => Some(
-                "allow lambda:InvokeFunction on the function (and its alias) to the agent's role or user",
-            ),
-            FailureReason::BadCredentials => Some(
-                "give the agent AWS credentials (environment, ~/.aws files with semifaas.aws.profile, SSO, web identity, container or instance role) that are valid for the function's account",
-            ),
-            _ => None,
-        }
-    }
-
     fn index(self) -> usize {
         Self::ALL
             .iter()

@@ -32,7 +32,9 @@ fn state_for(config: &AgentConfig) -> AdminState {
         candidates: Arc::new(Candidates::new(CandidateRules::from_config(config))),
         control: Arc::new(BurstControl::new(config, policy)),
         fallback_counters: Arc::default(),
-        breaker: Arc::default(),
+        breaker: Arc::new(semifaas_agent::breaker::Breaker::new(
+            semifaas_agent::lambda_invoker::LambdaInvoker::remedy,
+        )),
     }
 }
 

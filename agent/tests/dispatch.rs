@@ -37,7 +37,9 @@ async fn dispatcher(endpoint: String, function: &str, timeout: Duration) -> Setu
     };
     let in_flight = Arc::new(InFlight::new());
     let stats = Arc::new(Stats::new());
-    let dispatcher = Dispatcher::new(&config, fallback, in_flight.clone(), stats.clone()).await;
+    let dispatcher = Dispatcher::new(&config, fallback, in_flight.clone(), stats.clone())
+        .await
+        .unwrap();
     Setup {
         dispatcher,
         in_flight,
@@ -115,7 +117,8 @@ async fn the_capability_is_valid_while_the_function_runs_and_not_after() {
         setup_in_flight.clone(),
         Arc::new(Stats::new()),
     )
-    .await;
+    .await
+    .unwrap();
     dispatcher
         .offload(H, ClosureId([1; 32]), vec![], 0)
         .await
@@ -256,7 +259,8 @@ async fn aws_without_credentials_fails_as_bad_credentials_and_pauses_offloading(
         Arc::new(InFlight::new()),
         Arc::new(Stats::new()),
     )
-    .await;
+    .await
+    .unwrap();
     let failure = dispatcher
         .offload(H, ClosureId([5; 32]), b"args".to_vec(), 0)
         .await

@@ -126,8 +126,7 @@ async fn a_burst_is_offloaded_in_auto_mode_and_capacity_ready_hands_it_back() {
             .iter()
             .all(|counter| total(stats, counter) > 0)
     };
-    while !seen_all(&stats) && started.elapsed() < BURST_DEADLINE
-    {
+    while !seen_all(&stats) && started.elapsed() < BURST_DEADLINE {
         tokio::time::sleep(Duration::from_millis(200)).await;
         stats = admin.stats().await.unwrap();
     }

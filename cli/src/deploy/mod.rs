@@ -1,8 +1,9 @@
-//! `semifaas deploy`: builds the self-contained function package and puts it on AWS Lambda or
-//! the bundled platform, printing each step.
+//! `semifaas deploy`: builds the self-contained function package and puts it on AWS Lambda,
+//! Apache OpenWhisk (as a blackbox action) or the bundled platform, printing each step.
 
 mod elf_check;
 mod lambda;
+mod openwhisk;
 mod package;
 
 use std::io::Read;
@@ -22,6 +23,9 @@ pub enum DeployPlatform {
     Aws,
     /// The bundled platform (`semifaas local`) at --endpoint.
     Local,
+    /// Apache OpenWhisk (or `semifaas local --api openwhisk`) at --apihost, else the wsk
+    /// properties' APIHOST.
+    Openwhisk,
 }
 
 #[derive(Args, Debug)]
@@ -39,9 +43,10 @@ pub struct DeployArgs {
     /// Alias pointed at the published version.
     #[arg(long, default_value = "live")]
     alias: String,
-    /// Memory in MB (1769 MB is one vCPU on Lambda).
-    #[arg(long, default_value_t = 1769, value_parser = clap::value_parser!(u32).range(128..=10240))]
-    memory_mb: u32,
+    /// Memory in MB [default: 1769 on Lambda (one vCPU), 512 on OpenWhisk (its usual
+    /// maximum)].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(128..=10240))]
+    memory_mb: Option<u32>,
     /// Function timeout in seconds.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=900))]
     timeout_s: u32,
@@ -87,6 +92,30 @@ pub struct DeployArgs {
     /// The runtime jar to package [default: semifaas-runtime.jar next to this executable].
     #[arg(long, value_name = "FILE")]
     runtime_jar: Option<PathBuf>,
+    /// openwhisk: the API host (host, host:port or URL; no scheme: https) [default: APIHOST of
+    /// the wsk properties].
+    #[arg(long)]
+    apihost: Option<String>,
+    /// openwhisk: credentials, uuid:key [default: AUTH of the wsk properties].
+    #[arg(long, value_name = "UUID:KEY", value_parser = parse_auth)]
+    auth: Option<semifaas_openwhisk::Auth>,
+    /// openwhisk: the namespace [default: NAMESPACE of the wsk properties, else _].
+    #[arg(long)]
+    namespace: Option<String>,
+    /// openwhisk: accept a self-signed controller certificate (as wsk -i).
+    #[arg(long)]
+    insecure: bool,
+    /// openwhisk: the action's Docker image, which the printed commands build and push.
+    #[arg(long, default_value = "semifaas-function:latest")]
+    image: String,
+    /// openwhisk: where to write the Docker build context [default: semifaas-openwhisk-image/
+    /// beside the zip].
+    #[arg(long, value_name = "DIR")]
+    context: Option<PathBuf>,
+}
+
+fn parse_auth(text: &str) -> Result<semifaas_openwhisk::Auth, String> {
+    semifaas_openwhisk::Auth::parse(text).map_err(|e| e.to_string())
 }
 
 fn parse_env(text: &str) -> Result<(String, String), String> {
@@ -131,11 +160,14 @@ pub async fn run(args: DeployArgs) -> Result<()> {
         }
         None => build_package(&args, &mut step)?,
     };
+    if args.platform == DeployPlatform::Openwhisk {
+        return deploy_openwhisk(&args, &zip_path, &mut step).await;
+    }
     let zip_bytes = std::fs::metadata(&zip_path)?.len();
     let target = Target {
         function: args.function.clone(),
         alias: args.alias.clone(),
-        memory_mb: args.memory_mb,
+        memory_mb: args.memory_mb.unwrap_or(LAMBDA_MEMORY_MB),
         timeout_s: args.timeout_s,
         role: args.role.clone().or_else(|| {
             (args.platform == DeployPlatform::Local)
@@ -156,6 +188,7 @@ pub async fn run(args: DeployArgs) -> Result<()> {
                 DeployPlatform::Aws =>
                     "AWS Lambda, credentials and region from the AWS configuration chain",
                 DeployPlatform::Local => "the bundled platform",
+                DeployPlatform::Openwhisk => unreachable!("deployed above"),
             }
         );
         if let Some((bucket, key)) = &upload {
@@ -219,6 +252,69 @@ pub async fn run(args: DeployArgs) -> Result<()> {
     println!(
         "deployed {}:{} (version {version}); set semifaas.function={}:{} on the service",
         target.function, target.alias, target.function, target.alias
+    );
+    Ok(())
+}
+
+/// One vCPU on Lambda.
+const LAMBDA_MEMORY_MB: u32 = 1769;
+/// OpenWhisk's usual maximum (its default is 256 MB).
+const OPENWHISK_MEMORY_MB: u32 = 512;
+
+/// The OpenWhisk half of `deploy`: the image's build context, then the action and the smoke
+/// invocation (or, with --dry-run, the calls it would make).
+async fn deploy_openwhisk(args: &DeployArgs, zip: &Path, step: &mut dyn FnMut(&str)) -> Result<()> {
+    let settings = semifaas_openwhisk::TargetSettings {
+        apihost: args.apihost.clone(),
+        namespace: args.namespace.clone(),
+        auth: args.auth.clone(),
+        insecure: args.insecure,
+    };
+    let props = semifaas_openwhisk::WskProps::load().context("reading the wsk properties")?;
+    let target = semifaas_openwhisk::Target::resolve(&settings, &props, "--")?;
+    let action = openwhisk::Action {
+        name: semifaas_openwhisk::ActionName::parse(&args.function)?,
+        image: args.image.clone(),
+        memory_mb: args.memory_mb.unwrap_or(OPENWHISK_MEMORY_MB),
+        timeout_s: args.timeout_s,
+        concurrency: 1,
+        env: args.env.clone(),
+    };
+    let context = args
+        .context
+        .clone()
+        .unwrap_or_else(|| openwhisk::default_context_dir(zip));
+    let commands = openwhisk::write_build_context(&context, zip, &args.image)?;
+    step(&format!(
+        "Docker build context in {}; build and push the image with:",
+        context.display()
+    ));
+    for command in &commands {
+        println!("    {command}");
+    }
+    if args.dry_run {
+        println!(
+            "deploy would make these calls (OpenWhisk at {}, namespace {}):",
+            target.base, target.namespace
+        );
+        for call in action.plan(&target) {
+            println!("  {call}");
+        }
+        return Ok(());
+    }
+    openwhisk::put_action(&target, &action, step).await?;
+    let (smoke, round_trip) = openwhisk::smoke(&target, &action.name).await?;
+    step(&format!(
+        "smoke invocation of {}: JVM {} ({}) ready in {:.0} ms after the process started; round trip {:.0} ms",
+        action.name,
+        smoke.java_version,
+        smoke.java_home,
+        smoke.jvm_start_ms,
+        round_trip.as_secs_f64() * 1e3
+    ));
+    println!(
+        "deployed action {}/{}; set semifaas.platform=openwhisk and semifaas.function={} on the service",
+        target.namespace, action.name, action.name
     );
     Ok(())
 }
@@ -300,6 +396,7 @@ fn upload_route(args: &DeployArgs, zip_bytes: u64, key: &str) -> Result<Option<(
         return Ok(None);
     }
     match (&args.s3_bucket, args.platform) {
+        (_, DeployPlatform::Openwhisk) => Ok(None),
         (_, DeployPlatform::Local) => bail!(
             "the package is {}, over the {} a Lambda API takes directly, and the bundled platform has no S3: add fewer modules",
             lambda::megabytes(zip_bytes),
@@ -331,7 +428,7 @@ async fn sdk_config(args: &DeployArgs) -> aws_config::SdkConfig {
         DeployPlatform::Local => {
             loader = loader.region(Region::new("us-east-1")).test_credentials();
         }
-        DeployPlatform::Aws => {
+        DeployPlatform::Aws | DeployPlatform::Openwhisk => {
             if let Some(profile) = &args.profile {
                 loader = loader.profile_name(profile);
             }
