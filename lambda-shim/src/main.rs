@@ -20,7 +20,7 @@
 //! - `SEMIFAAS_LOG`: log filter (`tracing` env-filter syntax), default `info`; logs go to stderr,
 //!   timestamped and coloured only when it is a terminal.
 //! - The instance id in statistics: `AWS_LAMBDA_LOG_STREAM_NAME` (Lambda) or
-//!   `SEMIFAAS_INSTANCE_ID` (OpenWhisk), else `pid-<pid>`.
+//!   `SEMIFAAS_INSTANCE_ID` (OpenWhisk), else `pid-<pid>` (OpenWhisk: `pid-<pid>@<host name>`).
 
 mod fallback_bridge;
 mod installed;
@@ -92,6 +92,18 @@ impl Mode {
         match self {
             Mode::Lambda => "AWS_LAMBDA_LOG_STREAM_NAME",
             Mode::OpenWhisk => "SEMIFAAS_INSTANCE_ID",
+        }
+    }
+
+    /// The instance id when the platform gives none. Every OpenWhisk container's process is
+    /// pid 1, so there the host name (the container's id under Docker, the pod's name under
+    /// Kubernetes) tells the instances apart.
+    fn default_instance_id(self) -> String {
+        let pid = format!("pid-{}", std::process::id());
+        let hostname = std::fs::read_to_string("/proc/sys/kernel/hostname");
+        match (self, hostname.as_deref().map(str::trim)) {
+            (Mode::OpenWhisk, Ok(hostname)) if !hostname.is_empty() => format!("{pid}@{hostname}"),
+            _ => pid,
         }
     }
 }
@@ -206,7 +218,7 @@ fn start_instance(mode: Mode, process_start: Instant) -> anyhow::Result<(Instanc
     let instance_id = std::env::var(mode.instance_id_var())
         .ok()
         .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| format!("pid-{}", std::process::id()));
+        .unwrap_or_else(|| mode.default_instance_id());
     let jvm_start_ms = jvm_start_us as f64 / 1e3;
     info!(java_home = %config.java_home.display(), jvm_start_ms = %format_args!("{jvm_start_ms:.1}"), %instance_id, "JVM ready");
     let smoke = SmokeReply {
@@ -375,5 +387,13 @@ mod tests {
             let error = mode(bad).unwrap_err();
             assert!(error.contains(USAGE), "{error}");
         }
+    }
+
+    #[test]
+    fn an_openwhisk_instance_without_an_id_is_told_apart_by_its_host() {
+        let pid = format!("pid-{}", std::process::id());
+        assert_eq!(Mode::Lambda.default_instance_id(), pid);
+        let openwhisk = Mode::OpenWhisk.default_instance_id();
+        assert!(openwhisk.starts_with(&format!("{pid}@")), "{openwhisk}");
     }
 }
