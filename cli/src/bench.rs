@@ -13,8 +13,8 @@ use serde_json::{json, Value};
 use crate::check_costs::{self, Usage};
 use semifaas_cli::{
     harness::{
-        Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
-        PLACEMENT_HEADER,
+        Admin, Dist, FaasLocalProcess, HttpClient, PlatformApi, Request, ServiceOptions,
+        ServiceProcess, PLACEMENT_HEADER,
     },
     plot::{self, Series},
     timeline,
@@ -47,6 +47,9 @@ enum Bench {
         /// Cold starts to measure.
         #[arg(long, default_value_t = 5)]
         runs: usize,
+        /// The API the bundled platform speaks, and the agent with it.
+        #[arg(long, value_enum, default_value = "lambda", conflicts_with = "package")]
+        platform: PlatformApi,
         /// Measure this function package (`semifaas deploy --dry-run` writes one), deployed with
         /// `semifaas deploy --platform local` to a platform with no Java of its own, instead of
         /// `dist/bootstrap` on the machine's JDK.
@@ -59,7 +62,11 @@ pub async fn run(args: BenchArgs) -> Result<()> {
     std::fs::create_dir_all(&args.out)?;
     match args.which {
         Bench::Overhead { requests } => overhead(&args.out, requests).await,
-        Bench::Cold { runs, package } => cold(&args.out, runs, package.as_deref()).await,
+        Bench::Cold {
+            runs,
+            platform,
+            package,
+        } => cold(&args.out, runs, platform, package.as_deref()).await,
         Bench::Burst(burst) => crate::burst::run(&burst, &args.out).await.map(drop),
         Bench::Shadow(shadow) => crate::shadow_bench::run(&shadow, &args.out).await,
     }
@@ -73,10 +80,15 @@ struct Deployment {
     service: ServiceProcess,
 }
 
-async fn deploy(out: &std::path::Path, platform_args: &[&str]) -> Result<Deployment> {
+async fn deploy(
+    out: &std::path::Path,
+    api: PlatformApi,
+    platform_args: &[&str],
+) -> Result<Deployment> {
     let dist = Dist::locate()?;
     let logs = out.join("logs");
-    let platform = FaasLocalProcess::start(&dist, "semifaas", platform_args, &logs).await?;
+    let platform =
+        FaasLocalProcess::start_api(&dist, "semifaas", api, platform_args, None, &logs).await?;
     start_service(dist, platform, &logs, "semifaas").await
 }
 
@@ -117,7 +129,7 @@ async fn start_service(
     logs: &std::path::Path,
     function: &str,
 ) -> Result<Deployment> {
-    let mut options = ServiceOptions::new("image-service", &platform.endpoint());
+    let mut options = ServiceOptions::for_platform("image-service", &platform);
     options.settings.push(("function".into(), function.into()));
     // Every handler is offloadable at once, however little CPU it takes (the benchmarks measure
     // the offload path itself), and each response says where it ran, so a measurement can check
@@ -202,7 +214,7 @@ fn cdf(name: &str, sorted: &[f64]) -> Series {
 }
 
 async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
-    let d = deploy(out, &["--concurrency", "2"]).await?;
+    let d = deploy(out, PlatformApi::Lambda, &["--concurrency", "2"]).await?;
     let http = HttpClient::new(d.service.port);
     let admin = Admin::new(d.service.admin_port);
     let endpoints = [
@@ -277,7 +289,12 @@ const COLD_PHASES: [&str; 5] = [
     "other (platform, network)",
 ];
 
-async fn cold(out: &std::path::Path, runs: usize, package: Option<&std::path::Path>) -> Result<()> {
+async fn cold(
+    out: &std::path::Path,
+    runs: usize,
+    api: PlatformApi,
+    package: Option<&std::path::Path>,
+) -> Result<()> {
     // keep-alive 0: every instance exits after its invocation, so every request is a cold start.
     let platform_args = ["--concurrency", "1", "--keep-alive-secs", "0"];
     let (d, stats_key, package_sizes) = match package {
@@ -287,7 +304,7 @@ async fn cold(out: &std::path::Path, runs: usize, package: Option<&std::path::Pa
             Some(package_sizes(zip)?),
         ),
         None => (
-            deploy(out, &platform_args).await?,
+            deploy(out, api, &platform_args).await?,
             "semifaas".to_owned(),
             None,
         ),
@@ -333,6 +350,7 @@ async fn cold(out: &std::path::Path, runs: usize, package: Option<&std::path::Pa
             Some(zip) => format!("package {}", zip.display()),
             None => "dist/bootstrap on the machine's JDK".to_owned(),
         },
+        "platform_api": api.as_str(),
         "package": package_sizes,
         "request": request.path,
         "phases": COLD_PHASES,

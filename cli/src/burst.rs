@@ -26,8 +26,8 @@ use tracing::warn;
 use plotters::style::RGBColor;
 use semifaas_cli::{
     harness::{
-        Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
-        PLACEMENT_HEADER,
+        Admin, Dist, FaasLocalProcess, HttpClient, PlatformApi, Request, ServiceOptions,
+        ServiceProcess, PLACEMENT_HEADER,
     },
     loadgen::{run_closed_loop, run_open_loop, ClosedLoop, Profile},
     plot::{self, Comparison, Panel, Run, Series},
@@ -97,6 +97,9 @@ impl Scenario {
 pub struct BurstArgs {
     #[arg(long, value_enum, default_value = "all")]
     pub scenario: Scenario,
+    /// The API the bundled platform speaks, and the agent with it.
+    #[arg(long, value_enum, default_value = "lambda")]
+    pub platform: PlatformApi,
     /// Baseline request rate (requests/s); default: 0.3 × the measured local capacity.
     #[arg(long)]
     pub base_rps: Option<f64>,
@@ -825,10 +828,16 @@ async fn deploy(
     if scenario == Scenario::AutoWarm || for_capacity {
         platform_args.extend(["--provisioned", provisioned.as_str()]);
     }
-    let platform =
-        FaasLocalProcess::start_pinned(dist, FUNCTION, &platform_args, Some(PLATFORM_CPU), logs)
-            .await?;
-    let mut options = ServiceOptions::new("image-service", &platform.endpoint());
+    let platform = FaasLocalProcess::start_api(
+        dist,
+        FUNCTION,
+        args.platform,
+        &platform_args,
+        Some(PLATFORM_CPU),
+        logs,
+    )
+    .await?;
+    let mut options = ServiceOptions::for_platform("image-service", &platform);
     options.cpu_affinity = Some(SERVICE_CPU.into());
     // Each response says where its handler ran.
     options

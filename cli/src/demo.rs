@@ -18,6 +18,9 @@ pub struct DemoArgs {
     /// Run only this scenario (default: none, then auto-warm).
     #[arg(long, value_enum)]
     scenario: Option<Scenario>,
+    /// The API the bundled platform speaks, and the agent with it.
+    #[arg(long, value_enum, default_value = "lambda")]
+    platform: semifaas_cli::harness::PlatformApi,
     /// Seconds of baseline before the burst.
     #[arg(long, default_value_t = 3.0)]
     calm_s: f64,
@@ -51,6 +54,7 @@ pub async fn run(args: DemoArgs) -> Result<()> {
     };
     let burst = BurstArgs {
         scenario: scenarios[0],
+        platform: args.platform,
         base_rps: args.base_rps,
         burst_rps: args.burst_rps,
         burst_x: None,

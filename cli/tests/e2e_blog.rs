@@ -16,8 +16,8 @@ use std::{path::PathBuf, sync::LazyLock};
 use regex_lite::Regex;
 use reqwest::Method;
 use semifaas_cli::harness::{
-    form_encode, placement_mismatches, Admin, Dist, FaasLocalProcess, Reply, ServiceOptions,
-    ServiceProcess, Session, Step, PLACEMENT_HEADER,
+    form_encode, placement_mismatches, Admin, Dist, FaasLocalProcess, PlatformApi, Reply,
+    ServiceOptions, ServiceProcess, Session, Step, PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -272,8 +272,12 @@ async fn run_script(service: &ServiceProcess, offload: bool) -> Transcript {
 
 /// A fresh blog service (fresh in-memory H2) where every handler is a candidate from its first
 /// run, started at ratio 0. The agent's INFO lines (demotions) go to the service log.
-async fn start_blog(dist: &Dist, endpoint: &str, logs: &std::path::Path) -> ServiceProcess {
-    let mut options = ServiceOptions::new("blog", endpoint);
+async fn start_blog(
+    dist: &Dist,
+    platform: &FaasLocalProcess,
+    logs: &std::path::Path,
+) -> ServiceProcess {
+    let mut options = ServiceOptions::for_platform("blog", platform);
     options.settings.extend(
         [
             ("include", "io.semifaas.samples.blog"),
@@ -337,15 +341,26 @@ fn count(report: &Value, path: &[&str]) -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_blog_session_offloaded_equals_the_local_one() {
+    blog_session(PlatformApi::Lambda).await;
+}
+
+/// The same session through the bundled platform's OpenWhisk API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_openwhisk_a_blog_session_offloaded_equals_the_local_one() {
+    blog_session(PlatformApi::Openwhisk).await;
+}
+
+async fn blog_session(api: PlatformApi) {
     let dist = Dist::locate().unwrap();
-    let logs = log_dir("blog");
-    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "4"], &logs)
-        .await
-        .unwrap();
+    let logs = log_dir(&format!("blog-{}", api.as_str()));
+    let platform =
+        FaasLocalProcess::start_api(&dist, FUNCTION, api, &["--concurrency", "4"], None, &logs)
+            .await
+            .unwrap();
 
     // Reference: everything on the server.
     let local = {
-        let service = start_blog(&dist, &platform.endpoint(), &logs).await;
+        let service = start_blog(&dist, &platform, &logs).await;
         let transcript = run_script(&service, false).await;
         let stats = Admin::new(service.admin_port).stats().await.unwrap();
         assert_eq!(stats["totals"]["offloaded"], 0, "ratio 0 offloads nothing");
@@ -353,7 +368,7 @@ async fn a_blog_session_offloaded_equals_the_local_one() {
     };
 
     // Under test: a second fresh service, ratio 1 after the profiling searches.
-    let service = start_blog(&dist, &platform.endpoint(), &logs).await;
+    let service = start_blog(&dist, &platform, &logs).await;
     let admin = Admin::new(service.admin_port);
     let offloaded = run_script(&service, true).await;
     let stats = admin.stats().await.unwrap();

@@ -8,8 +8,8 @@ use semifaas_cli::harness::image_service::{
     assert_offloads_match_local, assert_same, offload_everything, request_set, run_round, totals,
 };
 use semifaas_cli::harness::{
-    free_port, Admin, Dist, EmulatorProcess, FaasLocalProcess, HttpClient, ServiceProcess,
-    PLACEMENT_HEADER,
+    free_port, Admin, Dist, EmulatorProcess, FaasLocalProcess, HttpClient, PlatformApi,
+    ServiceOptions, ServiceProcess, PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -36,7 +36,8 @@ async fn offloads_through_the_lambda_runtime_interface_emulator_are_byte_identic
     let dist = Dist::locate().unwrap();
     let logs = log_dir("image-service-emulator");
     let emulator = EmulatorProcess::start(&dist, &logs).await.unwrap();
-    let mut options = offload_everything(&emulator.endpoint());
+    let mut options =
+        offload_everything(ServiceOptions::new("image-service", &emulator.endpoint()));
     options.settings.extend(
         [
             ("platform", "aws"),
@@ -77,14 +78,25 @@ async fn offloads_through_the_lambda_runtime_interface_emulator_are_byte_identic
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn offloaded_responses_are_byte_identical_and_failures_fall_back_to_local() {
+    equivalence_and_fallback(PlatformApi::Lambda).await;
+}
+
+/// The same through the bundled platform's OpenWhisk API: `bootstrap --openwhisk` instances
+/// answering `/init` and `/run`, the agent on `semifaas.platform=openwhisk`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_openwhisk_offloaded_responses_are_byte_identical_and_failures_fall_back() {
+    equivalence_and_fallback(PlatformApi::Openwhisk).await;
+}
+
+async fn equivalence_and_fallback(api: PlatformApi) {
     let dist = Dist::locate().unwrap();
-    let logs = log_dir("image-service");
-    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "4"], &logs)
-        .await
-        .unwrap();
-    let service = ServiceProcess::start(&dist, &offload_everything(&platform.endpoint()), &logs)
-        .await
-        .unwrap();
+    let logs = log_dir(&format!("image-service-{}", api.as_str()));
+    let platform =
+        FaasLocalProcess::start_api(&dist, FUNCTION, api, &["--concurrency", "4"], None, &logs)
+            .await
+            .unwrap();
+    let options = offload_everything(ServiceOptions::for_platform("image-service", &platform));
+    let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
     let http = HttpClient::new(service.port);
     let admin = Admin::new(service.admin_port);
     let requests = request_set(&http).await;
@@ -185,7 +197,8 @@ async fn agent_works_on_the_newer_jdk() {
     let platform = FaasLocalProcess::start(&dist, FUNCTION, &[], &logs)
         .await
         .unwrap();
-    let mut options = offload_everything(&platform.endpoint());
+    let mut options =
+        offload_everything(ServiceOptions::new("image-service", &platform.endpoint()));
     options.java = jdk.join("bin/java");
     let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
     let http = HttpClient::new(service.port);
@@ -210,7 +223,8 @@ async fn on_spring_boot_2_offloaded_responses_are_byte_identical() {
     let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "2"], &logs)
         .await
         .unwrap();
-    let mut options = offload_everything(&platform.endpoint());
+    let mut options =
+        offload_everything(ServiceOptions::new("image-service", &platform.endpoint()));
     options.sample = "image-service-boot2".into();
     options
         .settings
@@ -312,7 +326,7 @@ async fn a_deployed_package_serves_the_image_service_with_no_jdk_in_sight() {
     );
     assert!(deployed.contains("image:live (version 1)"), "{deployed}");
 
-    let mut options = offload_everything(&endpoint);
+    let mut options = offload_everything(ServiceOptions::new("image-service", &endpoint));
     options
         .settings
         .push(("function".to_owned(), "image:live".to_owned()));

@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use semifaas_cli::harness::image_service::{
     assert_same, offload_everything, request_set, run_round,
 };
-use semifaas_cli::harness::{Admin, Dist, FaasLocalProcess, HttpClient, ServiceProcess};
+use semifaas_cli::harness::{
+    Admin, Dist, FaasLocalProcess, HttpClient, ServiceOptions, ServiceProcess,
+};
 use serde_json::Value;
 
 const FUNCTION: &str = "semifaas";
@@ -62,7 +64,7 @@ async fn two_servers_on_one_function_each_get_their_own_answers_and_call_backs()
     let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "6"], &logs)
         .await
         .unwrap();
-    let options = offload_everything(&platform.endpoint());
+    let options = offload_everything(ServiceOptions::new("image-service", &platform.endpoint()));
     let (a, b) = tokio::join!(
         ServiceProcess::start(&dist, &options, &logs),
         ServiceProcess::start(&dist, &options, &logs)

@@ -7,8 +7,7 @@ use super::{Admin, Exchange, HttpClient, Request, ServiceOptions};
 
 /// Every handler is a candidate from its first invocation, so ratio 1 offloads every request,
 /// whatever the load (the do-no-harm guard is off).
-pub fn offload_everything(endpoint: &str) -> ServiceOptions {
-    let mut options = ServiceOptions::new("image-service", endpoint);
+pub fn offload_everything(mut options: ServiceOptions) -> ServiceOptions {
     options.settings.extend(
         [
             ("min-cpu-ms", "0"),

@@ -14,5 +14,7 @@ pub use admin::Admin;
 pub use browser::{csrf_token, form_encode, Browser, Reply};
 pub use dist::Dist;
 pub use http::{Exchange, HttpClient, Request, PLACEMENT_HEADER};
-pub use process::{free_port, EmulatorProcess, FaasLocalProcess, ServiceOptions, ServiceProcess};
+pub use process::{
+    free_port, EmulatorProcess, FaasLocalProcess, PlatformApi, ServiceOptions, ServiceProcess,
+};
 pub use session::{placement_mismatches, Session, Step};

@@ -156,10 +156,34 @@ fn pin_all_threads(pid: u32, cpus: &str) -> Result<()> {
     Ok(())
 }
 
+/// The API the bundled platform speaks, and the agent with it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum PlatformApi {
+    /// Lambda's Invoke API (`semifaas.platform=local`).
+    #[default]
+    #[value(alias = "local")]
+    Lambda,
+    /// OpenWhisk's REST API (`semifaas.platform=openwhisk`).
+    Openwhisk,
+}
+
+impl PlatformApi {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlatformApi::Lambda => "lambda",
+            PlatformApi::Openwhisk => "openwhisk",
+        }
+    }
+}
+
+/// The credentials the harness gives `semifaas local --api openwhisk`.
+const OPENWHISK_TEST_AUTH: &str = "semifaas-harness:0b5e3c0d5a1f4e7b9c2d8e6f1a3b5c7d";
+
 /// `semifaas local`, running in the background.
 pub struct FaasLocalProcess {
     process: Supervised,
     pub port: u16,
+    pub api: PlatformApi,
 }
 
 impl FaasLocalProcess {
@@ -171,6 +195,25 @@ impl FaasLocalProcess {
         log_dir: &Path,
     ) -> Result<FaasLocalProcess> {
         Self::start_pinned(dist, function, extra_args, None, log_dir).await
+    }
+
+    /// Like `start`, speaking `api` (with OpenWhisk, the harness's credentials).
+    pub async fn start_api(
+        dist: &Dist,
+        function: &str,
+        api: PlatformApi,
+        extra_args: &[&str],
+        cpus: Option<&str>,
+        log_dir: &Path,
+    ) -> Result<FaasLocalProcess> {
+        let mut args = extra_args.to_vec();
+        if api == PlatformApi::Openwhisk {
+            args.extend(["--api", "openwhisk", "--auth", OPENWHISK_TEST_AUTH]);
+        }
+        let command = pinned_command(&dist.semifaas()?, cpus);
+        let mut platform = Self::start_command(command, dist, function, &args, log_dir).await?;
+        platform.api = api;
+        Ok(platform)
     }
 
     /// Like `start`, restricted to the CPUs `cpus` (a `taskset -c` list such as `1` or `0-1`);
@@ -230,11 +273,33 @@ impl FaasLocalProcess {
                 http.get_ok("/local/stats").await
             })
             .await?;
-        Ok(FaasLocalProcess { process, port })
+        Ok(FaasLocalProcess {
+            process,
+            port,
+            api: PlatformApi::Lambda,
+        })
     }
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The credentials of its OpenWhisk API (`uuid:key`).
+    pub fn openwhisk_auth(&self) -> &'static str {
+        OPENWHISK_TEST_AUTH
+    }
+
+    /// The agent's settings (without `semifaas.`) that point it at this platform.
+    pub fn agent_settings(&self) -> Vec<(String, String)> {
+        let pairs = match self.api {
+            PlatformApi::Lambda => vec![("lambda.endpoint", self.endpoint())],
+            PlatformApi::Openwhisk => vec![
+                ("platform", "openwhisk".to_owned()),
+                ("openwhisk.apihost", self.endpoint()),
+                ("openwhisk.auth", OPENWHISK_TEST_AUTH.to_owned()),
+            ],
+        };
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
 
     pub async fn stats(&self) -> Result<serde_json::Value> {
@@ -258,7 +323,9 @@ pub struct ServiceOptions {
     pub sample: String,
     /// The `java` to run; `SEMIFAAS_JAVA`, else `$JAVA_HOME/bin/java`, else `java`.
     pub java: PathBuf,
-    pub lambda_endpoint: String,
+    /// The settings that point the agent at its platform (see
+    /// [`FaasLocalProcess::agent_settings`]), without `semifaas.`.
+    pub platform: Vec<(String, String)>,
     pub ratio: f64,
     /// Further `-Dsemifaas.*` settings, without the prefix.
     pub settings: Vec<(String, String)>,
@@ -272,7 +339,25 @@ pub struct ServiceOptions {
 }
 
 impl ServiceOptions {
+    /// `sample` offloading to the Lambda Invoke API at `lambda_endpoint` (none when empty).
     pub fn new(sample: &str, lambda_endpoint: &str) -> ServiceOptions {
+        let platform = if lambda_endpoint.is_empty() {
+            vec![]
+        } else {
+            vec![("lambda.endpoint".to_owned(), lambda_endpoint.to_owned())]
+        };
+        ServiceOptions {
+            platform,
+            ..ServiceOptions::on(sample, vec![])
+        }
+    }
+
+    /// `sample` offloading to the bundled platform `platform`, whichever API it speaks.
+    pub fn for_platform(sample: &str, platform: &FaasLocalProcess) -> ServiceOptions {
+        ServiceOptions::on(sample, platform.agent_settings())
+    }
+
+    fn on(sample: &str, platform: Vec<(String, String)>) -> ServiceOptions {
         let java = std::env::var_os("SEMIFAAS_JAVA")
             .map(PathBuf::from)
             .or_else(|| std::env::var_os("JAVA_HOME").map(|h| PathBuf::from(h).join("bin/java")))
@@ -280,7 +365,7 @@ impl ServiceOptions {
         ServiceOptions {
             sample: sample.into(),
             java,
-            lambda_endpoint: lambda_endpoint.into(),
+            platform,
             ratio: 0.0,
             settings: vec![],
             jvm_options: vec![],
@@ -362,15 +447,12 @@ impl ServiceProcess {
         command
             .arg(format!("-javaagent:{}", dist.agent_jar()?.display()))
             .arg(format!("-Dsemifaas.ratio={}", options.ratio))
-            .arg(format!(
-                "-Dsemifaas.lambda.endpoint={}",
-                options.lambda_endpoint
-            ))
             .arg(format!("-Dsemifaas.admin.port={admin_port}"))
             .args(
                 options
-                    .settings
+                    .platform
                     .iter()
+                    .chain(&options.settings)
                     .map(|(k, v)| format!("-Dsemifaas.{k}={v}")),
             )
             .args(&options.jvm_options)
