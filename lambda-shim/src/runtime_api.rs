@@ -8,7 +8,6 @@
 
 use std::time::Duration;
 
-use semifaas_closure::limits::LAMBDA_SYNC_PAYLOAD_MAX;
 use ureq::Agent;
 
 const API_VERSION: &str = "2018-06-01";
@@ -20,8 +19,7 @@ const TRACE_ID_HEADER: &str = "Lambda-Runtime-Trace-Id";
 const ERROR_TYPE_HEADER: &str = "Lambda-Runtime-Function-Error-Type";
 /// The content type of Lambda's standard error body.
 const ERROR_CONTENT_TYPE: &str = "application/vnd.aws.lambda.error+json";
-/// Room for a full synchronous payload plus anything the platform adds around it.
-const BODY_LIMIT: u64 = LAMBDA_SYNC_PAYLOAD_MAX as u64 + 64 * 1024;
+const BODY_LIMIT: u64 = crate::PLATFORM_BODY_MAX as u64;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeApiError {
