@@ -1,4 +1,5 @@
-//! `semifaas local`: the bundled Lambda-compatible platform, until SIGINT or SIGTERM.
+//! `semifaas local`: the bundled platform, speaking the Lambda API or OpenWhisk's, until SIGINT
+//! or SIGTERM.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
@@ -6,14 +7,34 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Args;
-use faas_local::{CreatedFunctionLimits, FaasLocal, FaasLocalConfig, FunctionConfig};
+use clap::{Args, ValueEnum};
+use faas_local::{
+    CreatedFunctionLimits, FaasLocal, FaasLocalConfig, FunctionConfig, OpenWhiskConfig, PlatformApi,
+};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
 
+/// The API the platform speaks.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Api {
+    /// AWS Lambda's API; instances speak the Lambda Runtime API.
+    Lambda,
+    /// Apache OpenWhisk's REST API; instances are `bootstrap --openwhisk` (/init, /run).
+    Openwhisk,
+}
+
 #[derive(Args, Debug)]
 pub struct LocalArgs {
-    /// Port of the Lambda API (0 picks a free one).
+    /// The API to serve.
+    #[arg(long, value_enum, default_value_t = Api::Lambda)]
+    api: Api,
+    /// OpenWhisk credential UUID:KEY [default: a fresh random one, printed at start].
+    #[arg(long, value_name = "UUID:KEY")]
+    auth: Option<String>,
+    /// Seconds a blocking OpenWhisk invoke waits before answering 202 with the activation id.
+    #[arg(long, default_value_t = faas_local::DEFAULT_BLOCKING_WAIT.as_secs())]
+    blocking_wait_secs: u64,
+    /// Port of the API (0 picks a free one).
     #[arg(long, default_value_t = 9000)]
     port: u16,
     /// Address to listen on: a loopback address (the Lambda API has no authentication).
@@ -22,7 +43,8 @@ pub struct LocalArgs {
     /// Function to deploy (repeatable); each runs CODE_DIR/bootstrap.
     #[arg(long = "function", value_name = "NAME", default_values_t = [String::from("semifaas")])]
     functions: Vec<String>,
-    /// Directory holding `bootstrap` [default: the directory of this executable].
+    /// Directory holding `bootstrap` [default: the directory of this executable]; OpenWhisk
+    /// actions created through the API run it too.
     #[arg(long, value_name = "DIR")]
     code_dir: Option<PathBuf>,
     /// Instances each function may run at once (also functions created through the API).
@@ -95,6 +117,14 @@ fn platform_config(args: LocalArgs) -> anyhow::Result<FaasLocalConfig> {
             function
         })
         .collect();
+    if args.api == Api::Openwhisk {
+        let mut openwhisk = OpenWhiskConfig::new(code_dir);
+        openwhisk.auth = args.auth;
+        openwhisk.blocking_wait = Duration::from_secs(args.blocking_wait_secs);
+        config.api = PlatformApi::OpenWhisk(openwhisk);
+    } else if args.auth.is_some() {
+        anyhow::bail!("--auth is the OpenWhisk API's credential: use it with --api openwhisk");
+    }
     Ok(config)
 }
 
@@ -109,6 +139,15 @@ fn executable_dir() -> anyhow::Result<PathBuf> {
 async fn serve(config: FaasLocalConfig) -> anyhow::Result<()> {
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
     let platform = FaasLocal::start(config).await?;
+    if let Some(auth) = platform.openwhisk_auth() {
+        // On stdout, for the operator: the settings `wsk` (and the agent) need.
+        println!("OpenWhisk API host: {}", platform.endpoint_url());
+        println!("OpenWhisk auth:     {auth}");
+        println!(
+            "wsk property set --apihost {} --auth {auth}",
+            platform.endpoint_url()
+        );
+    }
     tokio::select! {
         _ = tokio::signal::ctrl_c() => info!("SIGINT received, stopping"),
         _ = terminate.recv() => info!("SIGTERM received, stopping"),

@@ -1,4 +1,5 @@
-//! `semifaas local` as a real process: serves the Lambda API, stops cleanly on SIGTERM.
+//! `semifaas local` as a real process: serves the Lambda API (or OpenWhisk's), stops cleanly on
+//! SIGTERM.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -184,4 +185,117 @@ fn provisioning_past_the_concurrency_limit_is_a_clear_startup_error() {
         stderr.contains("3 provisioned instances exceed the concurrency limit 2"),
         "{stderr}"
     );
+}
+
+/// `semifaas local --api openwhisk` with `extra` flags; returns it with the API host and
+/// credential it printed for `wsk`.
+fn start_openwhisk(extra: &[&str]) -> (Child, String, String) {
+    let mut child = semifaas()
+        .args([
+            "local",
+            "--api",
+            "openwhisk",
+            "--port",
+            "0",
+            "--function",
+            "echo",
+            "--code-dir",
+        ])
+        .arg(fixture_dir().with_file_name("openwhisk-action"))
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("semifaas starts");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = mpsc::channel();
+    thread::spawn(move || {
+        for line in stdout.lines().map_while(Result::ok) {
+            if let Some(settings) = line.strip_prefix("wsk property set --apihost ") {
+                let (host, auth) = settings.split_once(" --auth ").expect("--auth follows");
+                let _ = tx.send((host.to_owned(), auth.to_owned()));
+            }
+        }
+    });
+    let (host, auth) = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("semifaas local prints the wsk settings");
+    (child, host, auth)
+}
+
+/// A blocking invoke of `echo` with `result=true`: the status and the body.
+fn openwhisk_invoke(host: &str, auth: &str, params: &str) -> (u16, String) {
+    let (user, key) = auth.split_once(':').unwrap();
+    let url = format!("{host}/api/v1/namespaces/_/actions/echo?blocking=true&result=true");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let response = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(url)
+            .basic_auth(user, Some(key))
+            .body(params.to_owned())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    })
+}
+
+fn terminate(mut child: Child) {
+    let stopped = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(stopped.success());
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn serves_openwhisk_with_the_credential_it_prints() {
+    let (child, host, auth) = start_openwhisk(&["--blocking-wait-secs", "30"]);
+    assert!(host.starts_with("http://127.0.0.1:"), "{host}");
+    let (status, body) = openwhisk_invoke(&host, &auth, r#"{"hello":"wsk"}"#);
+    assert_eq!((status, body.as_str()), (200, r#"{"hello":"wsk"}"#));
+    let (status, _) = openwhisk_invoke(&host, &format!("{auth}x"), "{}");
+    assert_eq!(status, 401);
+    terminate(child);
+
+    let given = "0c5f2d1e-7b3a-4c8e-9f60-1a2b3c4d5e6f:given-key";
+    let (child, host, auth) = start_openwhisk(&["--auth", given]);
+    assert_eq!(auth, given);
+    let (status, _) = openwhisk_invoke(&host, given, "{}");
+    assert_eq!(status, 200);
+    terminate(child);
+}
+
+#[test]
+fn openwhisk_flags_are_checked() {
+    let output = semifaas()
+        .args(["local", "--port", "0", "--auth", "a:b", "--code-dir"])
+        .arg(fixture_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--api openwhisk"), "{stderr}");
+
+    let output = semifaas()
+        .args([
+            "local",
+            "--api",
+            "openwhisk",
+            "--port",
+            "0",
+            "--auth",
+            "no-colon",
+            "--code-dir",
+        ])
+        .arg(fixture_dir())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("UUID:KEY"), "{stderr}");
 }

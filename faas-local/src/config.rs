@@ -6,6 +6,8 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::openwhisk_names;
+
 /// Instances a function may run at once unless configured otherwise.
 pub const DEFAULT_CONCURRENCY_LIMIT: usize = 8;
 /// How long an idle instance is kept warm unless configured otherwise.
@@ -33,6 +35,8 @@ const RESERVED_ENV: &[&str] = &[
     "AWS_REGION",
     "LAMBDA_TASK_ROOT",
     "_HANDLER",
+    "SEMIFAAS_ACTION_ADDR",
+    "SEMIFAAS_INSTANCE_ID",
 ];
 
 /// The platform: where it listens and the functions it starts with.
@@ -46,8 +50,47 @@ pub struct FaasLocalConfig {
     pub init_timeout: Duration,
     /// Region used in ARNs and `AWS_REGION`.
     pub region: String,
-    /// Limits of functions created through CreateFunction (Lambda's API has no keep-alive).
+    /// Limits of functions created through CreateFunction or an OpenWhisk action PUT (neither
+    /// API has a keep-alive).
     pub created_functions: CreatedFunctionLimits,
+    /// The API the platform serves, which also decides how its instances are driven.
+    pub api: PlatformApi,
+}
+
+/// The API a platform serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlatformApi {
+    /// AWS Lambda's API; instances speak the Lambda Runtime API.
+    Lambda,
+    /// Apache OpenWhisk's REST API; instances speak the OpenWhisk action protocol.
+    OpenWhisk(OpenWhiskConfig),
+}
+
+/// The OpenWhisk REST API's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenWhiskConfig {
+    /// `UUID:KEY`, the Basic credentials every API call needs; `None` draws a fresh one from the
+    /// operating system's RNG (see `FaasLocal::openwhisk_auth`).
+    pub auth: Option<String>,
+    /// How long a blocking invoke waits before it answers 202 with the activation id (the
+    /// activation keeps running; its record appears under `activations/{id}`).
+    pub blocking_wait: Duration,
+    /// The directory whose `bootstrap` actions created through the API run: an action's image
+    /// cannot run here, so every action runs this code.
+    pub code_dir: PathBuf,
+}
+
+/// OpenWhisk's default for how long a blocking invoke waits.
+pub const DEFAULT_BLOCKING_WAIT: Duration = Duration::from_secs(60);
+
+impl OpenWhiskConfig {
+    pub fn new(code_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            auth: None,
+            blocking_wait: DEFAULT_BLOCKING_WAIT,
+            code_dir: code_dir.into(),
+        }
+    }
 }
 
 /// The limits a function created through the API starts with.
@@ -74,6 +117,7 @@ impl FaasLocalConfig {
             init_timeout: DEFAULT_INIT_TIMEOUT,
             region: "us-east-1".to_owned(),
             created_functions: CreatedFunctionLimits::default(),
+            api: PlatformApi::Lambda,
         }
     }
 }
@@ -82,6 +126,17 @@ impl Default for FaasLocalConfig {
     fn default() -> Self {
         Self::new(SocketAddr::from((Ipv4Addr::LOCALHOST, 9000)))
     }
+}
+
+/// How the platform drives a function's instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ActionProtocol {
+    /// `bootstrap` polls the instance's Lambda Runtime API for invocations.
+    #[default]
+    LambdaRuntime,
+    /// `bootstrap --openwhisk` serves OpenWhisk's action protocol (`/init`, `/run`) on
+    /// `SEMIFAAS_ACTION_ADDR`, and the platform posts each invocation to it.
+    OpenWhisk,
 }
 
 /// One function: a directory holding an executable `bootstrap`, and its limits.
@@ -111,6 +166,9 @@ pub struct FunctionConfig {
     /// Instances start from the platform's environment (a code directory on this host); when
     /// false (an uploaded package) they get only Lambda's variables and `PATH`.
     pub inherit_env: bool,
+    /// How instances are driven. `FaasLocal::start` sets it from the API it serves; it also
+    /// picks the naming rule (Lambda's, or OpenWhisk's `[package/]action`).
+    pub protocol: ActionProtocol,
 }
 
 impl FunctionConfig {
@@ -127,6 +185,7 @@ impl FunctionConfig {
             max_starting: 0,
             env: BTreeMap::new(),
             inherit_env: true,
+            protocol: ActionProtocol::LambdaRuntime,
         }
     }
 
@@ -137,7 +196,11 @@ impl FunctionConfig {
 
     /// Checks everything that would otherwise fail later, at the first invocation.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        validate_function_name(&self.name)?;
+        match self.protocol {
+            ActionProtocol::LambdaRuntime => validate_function_name(&self.name)?,
+            ActionProtocol::OpenWhisk => openwhisk_names::validate_action_path(&self.name)
+                .map_err(|_| ConfigError::ActionName(self.name.clone()))?,
+        }
         let function = || self.name.clone();
         if self.timeout.is_zero() || self.timeout > MAX_TIMEOUT {
             return Err(ConfigError::Timeout {
@@ -202,6 +265,10 @@ fn is_reserved_env(key: &str) -> bool {
 pub enum ConfigError {
     #[error("function name {0:?} is invalid: use 1 to 64 letters, digits, '-' or '_'")]
     Name(String),
+    #[error("action name {0:?} is invalid: use [package/]name, each part letters, digits, '_', '@', '.', '-' or spaces, starting with a letter, digit or '_', at most 256 characters")]
+    ActionName(String),
+    #[error("OpenWhisk auth is not UUID:KEY (two non-empty parts of printable characters without spaces, joined by one ':')")]
+    Auth,
     #[error("function {function}: timeout {timeout:?} is out of range; use more than 0 and at most 900 s")]
     Timeout { function: String, timeout: Duration },
     #[error(

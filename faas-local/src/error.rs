@@ -21,6 +21,8 @@ pub enum FaasLocalError {
         "cannot create a directory for uploaded function code in the temporary directory: {0}"
     )]
     CodeStore(std::io::Error),
+    #[error("cannot draw the OpenWhisk API's credential from the operating system: {0}")]
+    Auth(rand::rand_core::OsError),
     #[error("no function named {0:?} is deployed")]
     UnknownFunction(String),
 }

@@ -19,6 +19,11 @@ pub(crate) fn request_id() -> String {
     )
 }
 
+/// 32 lowercase hex digits: an OpenWhisk activation id, also the shape of its transaction ids.
+pub(crate) fn activation_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
 /// An X-Ray style trace header; nothing samples it locally.
 pub(crate) fn trace_id() -> String {
     let random: u128 = rand::random();

@@ -1,15 +1,17 @@
-//! One function instance: a `bootstrap` process in its own process group, its Runtime API
-//! listener, its output forwarded to tracing, and a supervisor that reaps it.
+//! One function instance: a `bootstrap` process in its own process group, its transport (a
+//! Runtime API listener, or a client of the action it serves), its output forwarded to
+//! tracing, and a supervisor that reaps it.
 //!
 //! Each line the instance writes (stdout or stderr) becomes one `info` event with target
 //! [`OUTPUT_TARGET`] in a span `instance{function=.. id=..}`, stripped of terminal escape
 //! codes. The line keeps no timestamp of its own: the semifaas `bootstrap` writes none when its
 //! stderr is not a terminal, so the forwarded line carries faas-local's only.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::Arc;
+use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::net::TcpListener;
@@ -18,6 +20,8 @@ use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::{info, info_span, warn};
 
+use crate::action_client::ActionClient;
+use crate::config::ActionProtocol;
 use crate::function::FunctionContext;
 use crate::ids;
 use crate::runtime_api::{self, Invocation, RuntimeState};
@@ -32,6 +36,8 @@ pub(crate) enum SpawnError {
     RuntimeApi(std::io::Error),
     #[error("cannot draw the instance's Runtime API key from the operating system: {0}")]
     RuntimeKey(rand::rand_core::OsError),
+    #[error("cannot find a free loopback port for the action to serve on: {0}")]
+    ActionPort(std::io::Error),
     #[error("cannot start {path}: {source}", path = path.display())]
     Process {
         path: PathBuf,
@@ -48,6 +54,55 @@ pub(crate) struct Instance {
     ready: watch::Receiver<bool>,
 }
 
+/// Ends an instance's cold start, once: when its runtime first asks for an invocation (Lambda)
+/// or its action has been initialised (OpenWhisk).
+pub(crate) struct Readiness {
+    function: Arc<FunctionContext>,
+    instance_id: String,
+    spawned_at: Instant,
+    ready: watch::Sender<bool>,
+}
+
+impl Readiness {
+    pub(crate) fn mark_ready(&self) {
+        let first = self
+            .ready
+            .send_if_modified(|ready| !std::mem::replace(ready, true));
+        if first {
+            let duration = self.spawned_at.elapsed();
+            self.function.counters.cold_start(duration);
+            info!(
+                function = self.function.name(),
+                instance = %self.instance_id,
+                cold_start_ms = duration.as_millis() as u64,
+                "cold start"
+            );
+        }
+    }
+}
+
+/// How the platform hands the instance its invocations.
+enum Transport {
+    /// The instance polls this Runtime API.
+    RuntimeApi {
+        listener: TcpListener,
+        state: Arc<RuntimeState>,
+    },
+    /// The platform posts to the action the instance serves.
+    Action(ActionClient),
+}
+
+impl Transport {
+    fn serve(self) -> JoinHandle<()> {
+        match self {
+            Transport::RuntimeApi { listener, state } => tokio::spawn(async move {
+                let _ = axum::serve(listener, runtime_api::router(state)).await;
+            }),
+            Transport::Action(client) => tokio::spawn(client.run()),
+        }
+    }
+}
+
 impl Instance {
     /// Starts the process; `on_exit` runs once it has exited and been reaped.
     pub(crate) async fn spawn(
@@ -55,24 +110,15 @@ impl Instance {
         id: String,
         on_exit: impl FnOnce() + Send + 'static,
     ) -> Result<Arc<Self>, SpawnError> {
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(SpawnError::RuntimeApi)?;
-        let api_addr = listener.local_addr().map_err(SpawnError::RuntimeApi)?;
-        let key = RuntimeKey::generate().map_err(SpawnError::RuntimeKey)?;
-        // The only place the key leaves the platform: the instance's own environment.
-        let api_env = format!("{api_addr}/{}", key.expose());
         let (queue_tx, queue_rx) = mpsc::channel(1);
         let (ready_tx, ready_rx) = watch::channel(false);
         let kill = Arc::new(Notify::new());
-        let state = Arc::new(RuntimeState::new(
-            function.clone(),
-            id.clone(),
-            key,
-            queue_rx,
-            ready_tx,
-            kill.clone(),
-        ));
+        let readiness = Readiness {
+            function: function.clone(),
+            instance_id: id.clone(),
+            spawned_at: Instant::now(),
+            ready: ready_tx,
+        };
 
         let config = &function.config;
         let path = config.bootstrap_path();
@@ -80,27 +126,49 @@ impl Instance {
         if !config.inherit_env {
             command.env_clear().envs(lambda_base_env());
         }
+        command.current_dir(&config.code_dir).envs(&config.env);
+        let (transport, addr) = match config.protocol {
+            ActionProtocol::LambdaRuntime => {
+                let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+                    .await
+                    .map_err(SpawnError::RuntimeApi)?;
+                let api_addr = listener.local_addr().map_err(SpawnError::RuntimeApi)?;
+                let key = RuntimeKey::generate().map_err(SpawnError::RuntimeKey)?;
+                // The only place the key leaves the platform: the instance's own environment.
+                set_lambda_env(
+                    &mut command,
+                    &function,
+                    &id,
+                    &format!("{api_addr}/{}", key.expose()),
+                );
+                let state = Arc::new(RuntimeState::new(
+                    function.clone(),
+                    id.clone(),
+                    key,
+                    queue_rx,
+                    readiness,
+                    kill.clone(),
+                ));
+                (Transport::RuntimeApi { listener, state }, api_addr)
+            }
+            ActionProtocol::OpenWhisk => {
+                let action_addr = free_loopback_port().await.map_err(SpawnError::ActionPort)?;
+                command
+                    .arg("--openwhisk")
+                    .env("SEMIFAAS_ACTION_ADDR", action_addr.to_string())
+                    .env("SEMIFAAS_INSTANCE_ID", &id);
+                let client = ActionClient::new(
+                    function.clone(),
+                    id.clone(),
+                    action_addr,
+                    queue_rx,
+                    readiness,
+                    kill.clone(),
+                );
+                (Transport::Action(client), action_addr)
+            }
+        };
         let mut child = command
-            .current_dir(&config.code_dir)
-            .envs(&config.env)
-            .env("AWS_LAMBDA_RUNTIME_API", api_env)
-            .env("LAMBDA_TASK_ROOT", &config.code_dir)
-            .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
-            .env("AWS_LAMBDA_FUNCTION_VERSION", &function.version)
-            .env(
-                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
-                config.memory_mb.to_string(),
-            )
-            .env(
-                "AWS_LAMBDA_LOG_STREAM_NAME",
-                ids::log_stream_name(&function.version, &id),
-            )
-            .env(
-                "AWS_LAMBDA_LOG_GROUP_NAME",
-                ids::log_group_name(&config.name),
-            )
-            .env("AWS_REGION", &function.region)
-            .env("_HANDLER", "bootstrap")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -110,10 +178,8 @@ impl Instance {
             .spawn()
             .map_err(|source| SpawnError::Process { path, source })?;
 
-        info!(function = %config.name, instance = %id, runtime_api = %api_addr, pid = child.id(), "instance starting");
-        let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, runtime_api::router(state)).await;
-        });
+        info!(function = %config.name, instance = %id, %addr, pid = child.id(), "instance starting");
+        let transport = transport.serve();
         forward_output(child.stdout.take(), "stdout", &config.name, &id);
         forward_output(child.stderr.take(), "stderr", &config.name, &id);
 
@@ -121,7 +187,7 @@ impl Instance {
         tokio::spawn(supervise(
             child,
             kill.clone(),
-            server,
+            transport,
             exit_tx,
             (config.name.clone(), id.clone()),
             on_exit,
@@ -158,7 +224,7 @@ impl Instance {
         self.exit.clone()
     }
 
-    /// Waits until the runtime asks for its first invocation; false if it exited first.
+    /// Waits until the instance is ready for its first invocation; false if it exited first.
     pub(crate) async fn ready(&self) -> bool {
         let mut ready = self.ready.clone();
         let mut exit = self.exit.clone();
@@ -173,6 +239,38 @@ impl Drop for Instance {
     fn drop(&mut self) {
         self.kill();
     }
+}
+
+/// Lambda's variables, with `runtime_api` the instance's `AWS_LAMBDA_RUNTIME_API`.
+fn set_lambda_env(command: &mut Command, function: &FunctionContext, id: &str, runtime_api: &str) {
+    let config = &function.config;
+    command
+        .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
+        .env("LAMBDA_TASK_ROOT", &config.code_dir)
+        .env("AWS_LAMBDA_FUNCTION_NAME", &config.name)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", &function.version)
+        .env(
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            config.memory_mb.to_string(),
+        )
+        .env(
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            ids::log_stream_name(&function.version, id),
+        )
+        .env(
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            ids::log_group_name(&config.name),
+        )
+        .env("AWS_REGION", &function.region)
+        .env("_HANDLER", "bootstrap");
+}
+
+/// A loopback port nothing listens on now, for the action to bind. Another process could take
+/// it before the action binds; the action then fails to start and the invocation reports it.
+async fn free_loopback_port() -> std::io::Result<SocketAddr> {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await?
+        .local_addr()
 }
 
 /// What a packaged function's instances start from instead of the platform's environment, as
@@ -197,7 +295,7 @@ pub(crate) async fn wait_exit(exit: &mut watch::Receiver<Option<String>>) -> Str
 async fn supervise(
     mut child: Child,
     kill: Arc<Notify>,
-    server: JoinHandle<()>,
+    transport: JoinHandle<()>,
     exit: watch::Sender<Option<String>>,
     (function, instance): (String, String),
     on_exit: impl FnOnce(),
@@ -217,9 +315,9 @@ async fn supervise(
         Err(e) => format!("could not wait for the process: {e}"),
     };
     info!(%function, %instance, status = %description, "instance stopped");
-    // Publish the status before the Runtime API goes (and drops the invocation channel).
+    // Publish the status before the transport goes (and drops the invocation channel).
     exit.send_replace(Some(description));
-    server.abort();
+    transport.abort();
     on_exit();
 }
 

@@ -1,5 +1,6 @@
-//! One synchronous invocation: get an instance, hand it the payload, wait for the runtime's
-//! answer within the limits, and turn every way it can end into what Lambda would return.
+//! One invocation: get an instance, hand it the payload, wait for the runtime's answer within
+//! the limits, and turn every way it can end into what Lambda would return (the OpenWhisk API
+//! translates that further).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 use tracing::warn;
 
-use crate::instance::wait_exit;
+use crate::instance::{wait_exit, SpawnError};
 use crate::pool::{AcquireError, FunctionPool, Lease};
 use crate::runtime_api::{Invocation, Progress, RuntimeOutcome};
 
@@ -36,18 +37,12 @@ pub(crate) enum Refused {
     Gone,
 }
 
-pub(crate) async fn invoke(
-    pool: Arc<FunctionPool>,
-    request_id: String,
-    payload: Bytes,
-) -> Result<InvokeOutcome, Refused> {
+/// Gets past the limits and takes an instance, or says why not; `run` then runs the invocation.
+/// Apart, so an API can answer a refusal before it lets the invocation run on its own.
+pub(crate) async fn admit(pool: Arc<FunctionPool>) -> Result<Admitted, Refused> {
     let counters = &pool.function.counters;
-    let mut taken = None;
-    let outcome = match pool.acquire().await {
-        Ok(lease) => {
-            let _running = counters.running();
-            run(lease, &pool, &request_id, payload, &mut taken).await
-        }
+    let lease = match pool.acquire().await {
+        Ok(lease) => Ok(lease),
         Err(AcquireError::Throttled { limit }) => {
             counters.throttle();
             return Err(Refused::Throttled { limit });
@@ -57,19 +52,50 @@ pub(crate) async fn invoke(
             return Err(Refused::StartsPaced { starting });
         }
         Err(AcquireError::Closed) => return Err(Refused::Gone),
-        Err(AcquireError::Spawn(e)) => {
-            warn!(function = pool.name(), error = %e, "cannot start an instance");
-            function_error(
-                "Runtime.InvalidEntrypoint",
-                format!("RequestId: {request_id} Error: {e}"),
-            )
-        }
+        // Admitted all the same: the failed start is the invocation's outcome.
+        Err(AcquireError::Spawn(e)) => Err(e),
     };
-    counters.invocation(
-        matches!(outcome, InvokeOutcome::FunctionError(_)),
-        taken.map(|at: Instant| at.elapsed()),
-    );
-    Ok(outcome)
+    Ok(Admitted { pool, lease })
+}
+
+/// An invocation within the limits, holding its instance (dropped unrun, it kills it).
+pub(crate) struct Admitted {
+    pool: Arc<FunctionPool>,
+    lease: Result<Lease, SpawnError>,
+}
+
+impl Admitted {
+    pub(crate) async fn run(self, request_id: String, payload: Bytes) -> InvokeOutcome {
+        let Admitted { pool, lease } = self;
+        let counters = &pool.function.counters;
+        let mut taken = None;
+        let outcome = match lease {
+            Ok(lease) => {
+                let _running = counters.running();
+                run(lease, &pool, &request_id, payload, &mut taken).await
+            }
+            Err(e) => {
+                warn!(function = pool.name(), error = %e, "cannot start an instance");
+                function_error(
+                    "Runtime.InvalidEntrypoint",
+                    format!("RequestId: {request_id} Error: {e}"),
+                )
+            }
+        };
+        counters.invocation(
+            matches!(outcome, InvokeOutcome::FunctionError(_)),
+            taken.map(|at: Instant| at.elapsed()),
+        );
+        outcome
+    }
+}
+
+pub(crate) async fn invoke(
+    pool: Arc<FunctionPool>,
+    request_id: String,
+    payload: Bytes,
+) -> Result<InvokeOutcome, Refused> {
+    Ok(admit(pool).await?.run(request_id, payload).await)
 }
 
 enum Event {
@@ -153,7 +179,7 @@ async fn run(
                 return function_error(
                     "Runtime.InitError",
                     format!(
-                        "RequestId: {request_id} Error: the runtime did not call /next within {} seconds of starting",
+                        "RequestId: {request_id} Error: the runtime did not take the invocation within {} seconds of starting",
                         format_seconds(init_timeout)
                     ),
                 );

@@ -7,8 +7,8 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Extension, Json, Router};
+use axum::routing::post;
+use axum::{Extension, Router};
 use bytes::Bytes;
 
 use crate::api_error::ApiError;
@@ -27,7 +27,7 @@ pub(crate) fn router(registry: Arc<Registry>) -> Router {
     Router::new()
         .route("/2015-03-31/functions/{name}/invocations", post(invoke))
         .merge(management_api::routes())
-        .route("/local/stats", get(stats))
+        .merge(crate::stats::routes(registry.clone()))
         .fallback(|request: Request| async move {
             ApiError::unknown_operation(request.method().as_str(), request.uri().path())
         })
@@ -176,8 +176,4 @@ fn with_version(mut response: Response, version: &str) -> Response {
             .insert("x-amz-executed-version", value);
     }
     response
-}
-
-async fn stats(State(registry): State<Arc<Registry>>) -> Json<crate::stats::PlatformStats> {
-    Json(registry.stats())
 }

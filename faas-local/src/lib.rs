@@ -1,15 +1,19 @@
-//! faas-local: a local FaaS platform that speaks the AWS Lambda API.
+//! faas-local: a local FaaS platform that speaks the AWS Lambda API, or Apache OpenWhisk's.
 //!
-//! It serves Lambda `Invoke` (so the real `aws-sdk-lambda` client works against it with an
-//! endpoint override), a subset of function management, and `GET /local/stats`. Each
-//! function instance is a real `{code_dir}/bootstrap` process with its own Lambda Runtime
-//! API on a loopback port, under a secret path only that instance is given; an instance runs one invocation at a time, idle instances are
-//! reused (most recently used first) and stopped after a keep-alive, and invocations past
-//! the concurrency limit are throttled with 429.
+//! With the Lambda API ([`PlatformApi::Lambda`]) it serves `Invoke` (so the real
+//! `aws-sdk-lambda` client works against it with an endpoint override) and a subset of
+//! function management; each function instance is a real `{code_dir}/bootstrap` process with
+//! its own Lambda Runtime API on a loopback port, under a secret path only that instance is
+//! given. With OpenWhisk's REST API ([`PlatformApi::OpenWhisk`]) it serves actions,
+//! invocations and activations behind Basic auth; each instance is `bootstrap --openwhisk`
+//! serving OpenWhisk's action protocol (`/init`, `/run`) on a loopback port. Either way an
+//! instance runs one invocation at a time, idle instances are reused (most recently used
+//! first) and stopped after a keep-alive, invocations past the concurrency limit are
+//! throttled with 429, and `GET /local/stats` reports the counters.
 //!
-//! It is not a sandbox (instances run as the current user, with its environment) and it
-//! runs synchronous invocations only. Its Lambda API has no authentication, so it listens on
-//! loopback only and refuses requests a web page could send.
+//! It is not a sandbox (instances run as the current user, with its environment); the Lambda
+//! API runs synchronous invocations only. The Lambda API has no authentication, so the
+//! platform listens on loopback only and refuses requests a web page could send.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), faas_local::FaasLocalError> {
@@ -22,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod action_client;
 mod api_error;
 mod code_store;
 mod config;
@@ -36,6 +41,12 @@ mod invocation;
 mod lambda_api;
 mod loopback_guard;
 mod management_api;
+mod openwhisk_actions;
+mod openwhisk_activations;
+mod openwhisk_api;
+mod openwhisk_auth;
+mod openwhisk_error;
+mod openwhisk_names;
 mod payload;
 mod pool;
 mod registry;
@@ -54,13 +65,15 @@ use tracing::{error, info, warn};
 
 pub use code_store::{UNZIPPED_LIMIT, ZIP_LIMIT};
 pub use config::{
-    ConfigError, CreatedFunctionLimits, FaasLocalConfig, FunctionConfig, DEFAULT_CONCURRENCY_LIMIT,
+    ActionProtocol, ConfigError, CreatedFunctionLimits, FaasLocalConfig, FunctionConfig,
+    OpenWhiskConfig, PlatformApi, DEFAULT_BLOCKING_WAIT, DEFAULT_CONCURRENCY_LIMIT,
     DEFAULT_INIT_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT,
 };
 pub use error::FaasLocalError;
 pub use payload::PAYLOAD_LIMIT;
 pub use stats::{FunctionStats, PlatformStats};
 
+use openwhisk_auth::AuthKey;
 use registry::{CreateError, Registry};
 
 /// How long `shutdown` waits for instances to exit and connections to finish.
@@ -70,17 +83,30 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub struct FaasLocal {
     addr: SocketAddr,
     registry: Arc<Registry>,
+    /// `UUID:KEY` of the OpenWhisk API; `None` when serving the Lambda API.
+    openwhisk_auth: Option<String>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<JoinHandle<()>>,
 }
 
 impl FaasLocal {
-    /// Validates the functions, binds the Lambda API and starts serving. Instances start
-    /// on demand, at the first invocation.
-    pub async fn start(config: FaasLocalConfig) -> Result<Self, FaasLocalError> {
+    /// Validates the functions, binds the API and starts serving. Instances start on demand,
+    /// at the first invocation.
+    pub async fn start(mut config: FaasLocalConfig) -> Result<Self, FaasLocalError> {
         if !config.bind.ip().is_loopback() {
             return Err(FaasLocalError::NotLoopback(config.bind));
         }
+        let auth = match &config.api {
+            PlatformApi::Lambda => None,
+            PlatformApi::OpenWhisk(openwhisk) => Some(match &openwhisk.auth {
+                Some(auth) => AuthKey::parse(auth)?,
+                None => AuthKey::generate().map_err(FaasLocalError::Auth)?,
+            }),
+        };
+        let protocol = match config.api {
+            PlatformApi::Lambda => ActionProtocol::LambdaRuntime,
+            PlatformApi::OpenWhisk(_) => ActionProtocol::OpenWhisk,
+        };
         let code_store = code_store::CodeStore::in_temp_dir().map_err(FaasLocalError::CodeStore)?;
         let registry = Arc::new(Registry::new(
             config.region,
@@ -88,12 +114,26 @@ impl FaasLocal {
             code_store,
             config.created_functions,
         ));
-        for function in config.functions {
+        for mut function in config.functions.drain(..) {
+            function.protocol = protocol;
             registry.create(function, None).map_err(|e| match e {
                 CreateError::Exists(name) => FaasLocalError::DuplicateFunction(name),
                 CreateError::Invalid(e) => FaasLocalError::Config(e),
             })?;
         }
+        let openwhisk_auth = auth.as_ref().map(|auth| auth.expose().to_owned());
+        let app = match (config.api, auth) {
+            (PlatformApi::OpenWhisk(openwhisk), Some(auth)) => {
+                openwhisk_api::router(Arc::new(openwhisk_api::OpenWhisk::new(
+                    registry.clone(),
+                    auth,
+                    openwhisk.blocking_wait,
+                    openwhisk.code_dir,
+                    config.created_functions,
+                )))
+            }
+            _ => lambda_api::router(registry.clone()),
+        };
         let bind_error = |source| FaasLocalError::Bind {
             addr: config.bind,
             source,
@@ -101,7 +141,6 @@ impl FaasLocal {
         let listener = TcpListener::bind(config.bind).await.map_err(bind_error)?;
         let addr = listener.local_addr().map_err(bind_error)?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let app = lambda_api::router(registry.clone());
         let server = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
                 let _ = stopped.await;
@@ -119,19 +158,26 @@ impl FaasLocal {
         Ok(Self {
             addr,
             registry,
+            openwhisk_auth,
             stop: Some(stop),
             server: Some(server),
         })
     }
 
-    /// The bound address of the Lambda API.
+    /// The bound address of the API.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
 
-    /// The URL to give an AWS SDK as its endpoint, e.g. `http://127.0.0.1:9000`.
+    /// The URL to give an AWS SDK as its endpoint, or `wsk` as its API host, e.g.
+    /// `http://127.0.0.1:9000`.
     pub fn endpoint_url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// The OpenWhisk API's `UUID:KEY` (given or generated); `None` for the Lambda API.
+    pub fn openwhisk_auth(&self) -> Option<&str> {
+        self.openwhisk_auth.as_deref()
     }
 
     /// The same document as `GET /local/stats`.

@@ -1,7 +1,8 @@
-//! Keeps web pages away from the Lambda API.
+//! Keeps web pages away from the platform's APIs.
 //!
-//! The API listens on loopback only (`FaasLocal::start`) and has no authentication, like the
-//! AWS SDKs' local endpoints. A browser on the same machine is the remaining way in: a page can
+//! The APIs listen on loopback only (`FaasLocal::start`); the Lambda API has no authentication,
+//! like the AWS SDKs' local endpoints, and the OpenWhisk API's credential is one a page could
+//! have learnt. A browser on the same machine is the remaining way in: a page can
 //! send simple cross-site POSTs (an Invoke, a CreateFunction whose body is JSON sent as
 //! text/plain), and through DNS rebinding it can read the answers. SDK clients send neither an
 //! `Origin` header nor a `Host` other than the address they were given, so refusing both costs
@@ -16,26 +17,32 @@ use axum::response::{IntoResponse, Response};
 
 use crate::api_error::ApiError;
 
-/// Refuses requests sent by a web page: any with an `Origin`, or with a `Host` that is not a
-/// loopback name (a rebound DNS name).
+/// Refuses requests sent by a web page (see [`browser_refusal`]), in the Lambda API's shape.
 pub(crate) async fn refuse_browsers(request: Request, next: Next) -> Response {
+    match browser_refusal(&request) {
+        Some(reason) => ApiError::access_denied(reason).into_response(),
+        None => next.run(request).await,
+    }
+}
+
+/// Why a request looks sent by a web page: it has an `Origin`, or a `Host` that is not a
+/// loopback name (a rebound DNS name). `None` for other clients.
+pub(crate) fn browser_refusal(request: &Request) -> Option<&'static str> {
     if request.headers().contains_key(ORIGIN) {
-        return ApiError::access_denied(
+        return Some(
             "faas-local does not serve web pages: requests with an Origin header are refused",
-        )
-        .into_response();
+        );
     }
     let host = request
         .headers()
         .get(HOST)
         .map(|h| h.to_str().unwrap_or(""));
     if host.is_some_and(|host| !is_loopback_host(host)) {
-        return ApiError::access_denied(
+        return Some(
             "the Host header must name a loopback address (localhost, 127.0.0.1, [::1]) as faas-local listens on loopback only",
-        )
-        .into_response();
+        );
     }
-    next.run(request).await
+    None
 }
 
 /// `localhost` or a loopback IP literal, with or without a port.

@@ -1,6 +1,6 @@
-//! Reading request bodies against Lambda's 6 MB payload limit.
+//! Reading request and response bodies against Lambda's 6 MB payload limit.
 
-use axum::body::Body;
+use axum::body::HttpBody;
 use bytes::{Bytes, BytesMut};
 use http_body_util::BodyExt;
 
@@ -18,13 +18,18 @@ pub(crate) enum PayloadError {
     Read(axum::Error),
 }
 
-/// Reads a body of at most `PAYLOAD_LIMIT` bytes. An oversized body is drained (up to a
-/// bound) so the client reliably receives the error response instead of a reset.
-pub(crate) async fn read_limited(mut body: Body) -> Result<Bytes, PayloadError> {
+/// Reads a body (a request's, or an action's answer) of at most `PAYLOAD_LIMIT` bytes. An
+/// oversized body is drained (up to a bound) so the client reliably receives the error
+/// response instead of a reset.
+pub(crate) async fn read_limited<B>(mut body: B) -> Result<Bytes, PayloadError>
+where
+    B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
     let mut buf = BytesMut::new();
     let mut seen = 0usize;
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(PayloadError::Read)?;
+        let frame = frame.map_err(|e| PayloadError::Read(axum::Error::new(e)))?;
         let Ok(data) = frame.into_data() else {
             continue; // trailers
         };

@@ -22,11 +22,12 @@ use bytes::Bytes;
 use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::{mpsc, watch, Notify};
-use tracing::{info, warn};
+use tokio::sync::{mpsc, Notify};
+use tracing::warn;
 
 use crate::function::FunctionContext;
 use crate::ids;
+use crate::instance::Readiness;
 use crate::payload::{read_limited, PayloadError};
 use crate::runtime_key::RuntimeKey;
 
@@ -70,15 +71,21 @@ impl InFlight {
     }
 }
 
+impl Invocation {
+    /// Reports how the invocation ended (if the invoke still waits for it).
+    pub(crate) fn finish(&self, outcome: RuntimeOutcome) {
+        let _ = self.progress.send(Progress::Finished(outcome));
+    }
+}
+
 /// State shared by one instance's Runtime API handlers.
 pub(crate) struct RuntimeState {
     function: Arc<FunctionContext>,
     instance_id: String,
     key: RuntimeKey,
-    spawned_at: Instant,
     queue: tokio::sync::Mutex<mpsc::Receiver<Invocation>>,
     current: Mutex<Option<InFlight>>,
-    ready: watch::Sender<bool>,
+    readiness: Readiness,
     kill: Arc<Notify>,
 }
 
@@ -88,35 +95,17 @@ impl RuntimeState {
         instance_id: String,
         key: RuntimeKey,
         queue: mpsc::Receiver<Invocation>,
-        ready: watch::Sender<bool>,
+        readiness: Readiness,
         kill: Arc<Notify>,
     ) -> Self {
         Self {
             function,
             instance_id,
             key,
-            spawned_at: Instant::now(),
             queue: tokio::sync::Mutex::new(queue),
             current: Mutex::new(None),
-            ready,
+            readiness,
             kill,
-        }
-    }
-
-    /// The first `/next` call ends the cold start.
-    fn mark_ready(&self) {
-        let first = self
-            .ready
-            .send_if_modified(|ready| !std::mem::replace(ready, true));
-        if first {
-            let duration = self.spawned_at.elapsed();
-            self.function.counters.cold_start(duration);
-            info!(
-                function = self.function.name(),
-                instance = %self.instance_id,
-                cold_start_ms = duration.as_millis() as u64,
-                "cold start"
-            );
         }
     }
 
@@ -208,7 +197,8 @@ async fn next(State(state): State<Arc<RuntimeState>>) -> Response {
                 .to_owned(),
         );
     };
-    state.mark_ready();
+    // The first `/next` call ends the cold start.
+    state.readiness.mark_ready();
     let invocation = queue.recv().await;
     drop(queue);
     let Some(invocation) = invocation else {

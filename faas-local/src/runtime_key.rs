@@ -33,17 +33,19 @@ impl RuntimeKey {
     /// Whether `candidate` is this key, in time that depends only on its length (which is
     /// public: every key has the same), so timing reveals no prefix of the key.
     pub(crate) fn matches(&self, candidate: &str) -> bool {
-        let (key, candidate) = (self.0.as_bytes(), candidate.as_bytes());
-        if key.len() != candidate.len() {
-            return false;
-        }
-        let difference = key
-            .iter()
-            .zip(candidate)
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b));
-        // Keeps the optimiser from turning the fold into an early-exit comparison.
-        std::hint::black_box(difference) == 0
+        constant_time_eq(self.0.as_bytes(), candidate.as_bytes())
     }
+}
+
+/// Whether `a == b`, in time that depends only on their lengths, so timing reveals no prefix of
+/// a secret. Lengths are taken as public.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let difference = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    // Keeps the optimiser from turning the fold into an early-exit comparison.
+    std::hint::black_box(difference) == 0
 }
 
 impl fmt::Debug for RuntimeKey {

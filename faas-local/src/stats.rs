@@ -3,8 +3,26 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
 use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
+
+use crate::registry::Registry;
+
+/// `GET /local/stats`, beside whichever API the platform serves.
+pub(crate) fn routes<S>(registry: Arc<Registry>) -> Router<S> {
+    Router::new()
+        .route("/local/stats", get(stats))
+        .with_state(registry)
+}
+
+async fn stats(State(registry): State<Arc<Registry>>) -> Json<PlatformStats> {
+    Json(registry.stats())
+}
 
 /// Cold-start durations kept per function (the most recent ones).
 const COLD_START_HISTORY: usize = 1000;
