@@ -55,11 +55,9 @@ impl AuthKey {
 
     /// A given `UUID:KEY`: two non-empty parts of visible ASCII, the first without `:`.
     pub(crate) fn parse(auth: &str) -> Result<Self, ConfigError> {
-        let visible = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_graphic());
-        match auth.split_once(':') {
-            Some((id, key)) if visible(id) && visible(key) => Ok(Self(auth.to_owned())),
-            _ => Err(ConfigError::Auth),
-        }
+        semifaas_openwhisk::Auth::parse(auth)
+            .map(|auth| Self(auth.expose()))
+            .map_err(|_| ConfigError::Auth)
     }
 
     /// `UUID:KEY`, for the operator to give to clients.
