@@ -85,7 +85,8 @@ record() {
 
 # --- Rust -------------------------------------------------------------------------------------
 RUST_TARGETS=()
-for target in $(cd "$FUZZ" && cargo +nightly fuzz list); do
+# The targets' sources, so that a Java-only run needs no cargo-fuzz.
+for target in $(cd "$FUZZ/fuzz_targets" && ls -- *.rs | sed 's/\.rs$//'); do
   selected "$target" && RUST_TARGETS+=("$target")
 done
 if [ ${#RUST_TARGETS[@]} -gt 0 ]; then
