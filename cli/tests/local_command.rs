@@ -136,7 +136,7 @@ fn local_stats(addr: SocketAddr) -> serde_json::Value {
 
 #[test]
 fn provisioned_instances_stay_warm_past_the_keep_alive() {
-    let (mut child, addr) = start_local(&["--provisioned", "2", "--keep-alive-secs", "0"]);
+    let (child, addr) = start_local(&["--provisioned", "2", "--keep-alive-secs", "0"]);
     let idle = || local_stats(addr)["functions"]["echo"]["idle"].as_u64();
     let mut waited = 0;
     while idle() != Some(2) {
@@ -155,12 +155,7 @@ fn provisioned_instances_stay_warm_past_the_keep_alive() {
     assert_eq!(stats["functions"]["echo"]["cold_starts"], 2, "{stats}");
     assert_eq!(stats["functions"]["echo"]["instances"], 2, "{stats}");
     // SIGTERM, so the platform stops its instances.
-    let stopped = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(stopped.success());
-    assert!(child.wait().unwrap().success());
+    terminate(child);
 }
 
 #[test]
