@@ -78,7 +78,6 @@ async fn a_late_activation_writes_nothing_and_refused_credentials_cost_one_round
         .map(|(k, v)| (k.to_owned(), v.to_owned())),
     );
     let mut bad_auth = offload_everything(ServiceOptions::for_platform("image-service", &platform));
-    bad_auth.ratio = 1.0;
     bad_auth.settings.push((
         "openwhisk.auth".into(),
         "semifaas-harness:not-the-key".into(),
@@ -95,7 +94,6 @@ async fn a_late_activation_writes_nothing_and_refused_credentials_cost_one_round
     )
     .unwrap();
     let mut no_action = offload_everything(ServiceOptions::new("image-service", ""));
-    no_action.ratio = 1.0;
     no_action.settings.extend(
         [("platform", "openwhisk"), ("function", "tools/nosuch")]
             .map(|(k, v)| (k.to_owned(), v.to_owned())),
@@ -181,13 +179,17 @@ async fn a_late_activation_writes_nothing_and_refused_credentials_cost_one_round
             "semifaas deploy --platform openwhisk",
         ),
     ] {
+        // Offloading starts now, so the five requests fall within the first pause (5 s): the
+        // first meets the refusal, the others run locally without a round trip.
+        let admin = Admin::new(service.admin_port);
+        admin.set_ratio(1.0).await.unwrap();
         let http = HttpClient::new(service.port);
         for seed in 0..5 {
             let request = Request::get(&format!("/images/thumbnails/2?seed={seed}&size=16"));
             let exchange = http.send(&request).await.unwrap();
             assert_eq!(exchange.status, 200, "{reason}: {}", service.log());
         }
-        let stats = Admin::new(service.admin_port).stats().await.unwrap();
+        let stats = admin.stats().await.unwrap();
         assert_eq!(
             count(&stats, &format!("/totals/failure_reasons/{reason}")),
             1,
@@ -235,7 +237,7 @@ async fn deploy_creates_the_action_and_writes_the_image_build_context() {
                 "--auth",
                 platform.openwhisk_auth(),
                 "--function",
-                "deployed",
+                "tools/deployed",
             ])
             .args(["--image", "registry.example.com/semifaas:1", "--package"])
             .arg(&zip)
@@ -258,7 +260,8 @@ async fn deploy_creates_the_action_and_writes_the_image_build_context() {
     assert!(
         out.contains("docker build -t registry.example.com/semifaas:1")
             && out.contains("docker push registry.example.com/semifaas:1")
-            && out.contains("/api/v1/namespaces/_/actions/deployed?overwrite=true")
+            && out.contains("/api/v1/namespaces/_/packages/tools")
+            && out.contains("/api/v1/namespaces/_/actions/tools/deployed?overwrite=true")
             && out.contains(r#""kind":"blackbox""#),
         "{out}"
     );
@@ -268,7 +271,7 @@ async fn deploy_creates_the_action_and_writes_the_image_build_context() {
         std::fs::read(&zip).unwrap()
     );
     assert!(
-        platform.stats().await.unwrap()["functions"]["deployed"].is_null(),
+        platform.stats().await.unwrap()["functions"]["tools/deployed"].is_null(),
         "a dry run creates nothing"
     );
 
@@ -279,14 +282,17 @@ async fn deploy_creates_the_action_and_writes_the_image_build_context() {
         "{out}{}",
         String::from_utf8_lossy(&real.stderr)
     );
-    assert!(out.contains("smoke invocation of deployed: JVM"), "{out}");
     assert!(
-        out.contains("set semifaas.platform=openwhisk and semifaas.function=deployed"),
+        out.contains("smoke invocation of tools/deployed: JVM"),
+        "{out}"
+    );
+    assert!(
+        out.contains("set semifaas.platform=openwhisk and semifaas.function=tools/deployed"),
         "{out}"
     );
     let stats = platform.stats().await.unwrap();
     assert_eq!(
-        stats["functions"]["deployed"]["cold_starts"], 1,
+        stats["functions"]["tools/deployed"]["cold_starts"], 1,
         "the smoke invocation started the action's first instance: {stats}"
     );
 

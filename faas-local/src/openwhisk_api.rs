@@ -5,7 +5,7 @@
 //! the same pools as Lambda's; a blocking invoke waits up to the configured blocking wait and
 //! then answers 202 with the activation id while the activation goes on, as OpenWhisk does.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -51,6 +51,10 @@ pub(crate) struct OpenWhisk {
     /// Each action's OpenWhisk side, by `[package/]name` (its function's name). Held while the
     /// registry changes, so both change together.
     actions: Mutex<BTreeMap<String, Action>>,
+    /// Packages created through the API. An action's package need not be one of them: they
+    /// exist so that a client that creates the package first (as `semifaas deploy` does for a
+    /// `package/action`) works here as on OpenWhisk.
+    packages: Mutex<BTreeSet<String>>,
     activations: Activations,
 }
 
@@ -80,6 +84,7 @@ impl OpenWhisk {
             code_dir,
             created_limits,
             actions: Mutex::new(actions),
+            packages: Mutex::default(),
             activations: Activations::default(),
         }
     }
@@ -110,6 +115,10 @@ pub(crate) fn router(openwhisk: Arc<OpenWhisk>) -> Router {
                 .put(put_action)
                 .delete(delete_action)
                 .post(invoke),
+        )
+        .route(
+            "/api/v1/namespaces/{namespace}/packages/{package}",
+            get(get_package).put(put_package),
         )
         .route(
             "/api/v1/namespaces/{namespace}/activations/{id}",
@@ -248,6 +257,66 @@ async fn put_action(
     let document = action.json(&path);
     actions.insert(path, action);
     Ok(Json(document))
+}
+
+/// A package's document: a plain package (no binding, not published, no parameters).
+fn package_json(name: &str) -> Value {
+    json!({
+        "namespace": NAMESPACE,
+        "name": name,
+        "version": "0.0.1",
+        "publish": false,
+        "binding": {},
+        "parameters": [],
+        "annotations": [],
+    })
+}
+
+/// The package name of a package request, in the caller's namespace.
+fn package_name(path: OwPath<(String, String)>) -> Result<String, OwError> {
+    let Path((namespace, package)) = path.map_err(|e| OwError::bad_request(e.body_text()))?;
+    own_namespace(&namespace)?;
+    if !openwhisk_names::is_entity_name(&package) {
+        return Err(OwError::bad_request(
+            "The name of the entity contains illegal characters.",
+        ));
+    }
+    Ok(package)
+}
+
+/// Creates a package (its body's bindings and parameters are not supported and not read
+/// beyond being JSON), or with `overwrite=true` keeps it.
+async fn put_package(
+    State(ow): State<Arc<OpenWhisk>>,
+    path: OwPath<(String, String)>,
+    query: Result<Query<PutQuery>, QueryRejection>,
+    body: Body,
+) -> Result<Json<Value>, OwError> {
+    let package = package_name(path)?;
+    let Query(query) = query.map_err(|e| OwError::bad_request(e.body_text()))?;
+    let overwrite = flag(query.overwrite.as_deref(), "overwrite")?;
+    let body = read_body(body).await?;
+    if !body.is_empty() {
+        serde_json::from_slice::<serde_json::Map<String, Value>>(&body)
+            .map_err(OwError::malformed)?;
+    }
+    if !ow.packages.lock().insert(package.clone()) && !overwrite {
+        return Err(OwError::conflict());
+    }
+    info!(%package, "package created");
+    Ok(Json(package_json(&package)))
+}
+
+async fn get_package(
+    State(ow): State<Arc<OpenWhisk>>,
+    path: OwPath<(String, String)>,
+) -> Result<Json<Value>, OwError> {
+    let package = package_name(path)?;
+    if ow.packages.lock().contains(&package) {
+        Ok(Json(package_json(&package)))
+    } else {
+        Err(OwError::not_found())
+    }
 }
 
 async fn delete_action(
