@@ -9,7 +9,7 @@
 //! refused and its result is never used (the same rule as any failed offload).
 
 use reqwest::Url;
-use reqwest::{header::CONTENT_TYPE, Method, StatusCode};
+use reqwest::{header::CONTENT_TYPE, StatusCode};
 use semifaas_closure::limits::LAMBDA_SYNC_PAYLOAD_MAX;
 use semifaas_openwhisk::{error_message, ActionName, Target, WskProps};
 use tracing::{info, warn};
@@ -29,8 +29,8 @@ const ERROR_TEXT_MAX: usize = 300;
 const REPLY_MAX: usize = LAMBDA_SYNC_PAYLOAD_MAX;
 
 pub struct OpenWhiskInvoker {
+    /// Sends the target's credentials with every request.
     client: reqwest::Client,
-    target: Target,
     /// The action's URL with `blocking=true&result=true`.
     url: Url,
     /// `namespace/action` for messages.
@@ -58,7 +58,6 @@ impl OpenWhiskInvoker {
         Ok(OpenWhiskInvoker {
             client,
             name: format!("{}/{action}", target.namespace),
-            target,
             url,
         })
     }
@@ -67,8 +66,8 @@ impl OpenWhiskInvoker {
     /// there is none.
     pub async fn invoke(&self, payload: Vec<u8>) -> Result<Vec<u8>, OffloadFailure> {
         let mut response = self
-            .target
-            .request(&self.client, Method::POST, self.url.clone())
+            .client
+            .post(self.url.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(payload)
             .send()

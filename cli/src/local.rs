@@ -7,21 +7,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use faas_local::{
     CreatedFunctionLimits, FaasLocal, FaasLocalConfig, FunctionConfig, OpenWhiskConfig, PlatformApi,
 };
+// The API the platform speaks: the one the harness and the benchmarks start it with.
+use semifaas_cli::harness::PlatformApi as Api;
 use tokio::signal::unix::{signal, SignalKind};
 use tracing::info;
-
-/// The API the platform speaks.
-#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Api {
-    /// AWS Lambda's API; instances speak the Lambda Runtime API.
-    Lambda,
-    /// Apache OpenWhisk's REST API; instances are `bootstrap --openwhisk` (/init, /run).
-    Openwhisk,
-}
 
 #[derive(Args, Debug)]
 pub struct LocalArgs {

@@ -169,11 +169,24 @@ fn own_namespace(namespace: &str) -> Result<(), OwError> {
 
 /// The `[package/]name` of an action request, in the caller's namespace.
 fn action_path(path: OwPath<(String, String)>) -> Result<String, OwError> {
-    let Path((namespace, action)) = path.map_err(|e| OwError::bad_request(e.body_text()))?;
+    entity_path(path, |action| {
+        openwhisk_names::validate_action_path(action).is_ok()
+    })
+}
+
+/// The entity a request names, in the caller's namespace, if `valid` takes its name.
+fn entity_path(
+    path: OwPath<(String, String)>,
+    valid: impl Fn(&str) -> bool,
+) -> Result<String, OwError> {
+    let Path((namespace, entity)) = path.map_err(|e| OwError::bad_request(e.body_text()))?;
     own_namespace(&namespace)?;
-    openwhisk_names::validate_action_path(&action)
-        .map_err(|_| OwError::bad_request("The name of the entity contains illegal characters."))?;
-    Ok(action)
+    if !valid(&entity) {
+        return Err(OwError::bad_request(
+            "The name of the entity contains illegal characters.",
+        ));
+    }
+    Ok(entity)
 }
 
 async fn read_body(body: Body) -> Result<Bytes, OwError> {
@@ -272,18 +285,6 @@ fn package_json(name: &str) -> Value {
     })
 }
 
-/// The package name of a package request, in the caller's namespace.
-fn package_name(path: OwPath<(String, String)>) -> Result<String, OwError> {
-    let Path((namespace, package)) = path.map_err(|e| OwError::bad_request(e.body_text()))?;
-    own_namespace(&namespace)?;
-    if !openwhisk_names::is_entity_name(&package) {
-        return Err(OwError::bad_request(
-            "The name of the entity contains illegal characters.",
-        ));
-    }
-    Ok(package)
-}
-
 /// Creates a package (its body's bindings and parameters are not supported and not read
 /// beyond being JSON), or with `overwrite=true` keeps it.
 async fn put_package(
@@ -292,7 +293,7 @@ async fn put_package(
     query: Result<Query<PutQuery>, QueryRejection>,
     body: Body,
 ) -> Result<Json<Value>, OwError> {
-    let package = package_name(path)?;
+    let package = entity_path(path, openwhisk_names::is_entity_name)?;
     let Query(query) = query.map_err(|e| OwError::bad_request(e.body_text()))?;
     let overwrite = flag(query.overwrite.as_deref(), "overwrite")?;
     let body = read_body(body).await?;
@@ -311,7 +312,7 @@ async fn get_package(
     State(ow): State<Arc<OpenWhisk>>,
     path: OwPath<(String, String)>,
 ) -> Result<Json<Value>, OwError> {
-    let package = package_name(path)?;
+    let package = entity_path(path, openwhisk_names::is_entity_name)?;
     if ow.packages.lock().contains(&package) {
         Ok(Json(package_json(&package)))
     } else {

@@ -97,28 +97,26 @@ impl Target {
         })
     }
 
-    /// An HTTP client for this target: a self-signed certificate is accepted only when the
-    /// target is `insecure`; `connect_timeout` bounds reaching the controller.
+    /// An HTTP client for this target: every request carries its credentials (encoded once
+    /// here, not per request, and marked sensitive so they stay out of debug output); a
+    /// self-signed certificate is accepted only when the target is `insecure`;
+    /// `connect_timeout` bounds reaching the controller.
     pub fn http_client(
         &self,
         connect_timeout: Duration,
     ) -> Result<reqwest::Client, reqwest::Error> {
+        let mut authorization = reqwest::header::HeaderValue::from_str(&self.auth.header_value())
+            .expect("base64 of printable credentials is a valid header value");
+        authorization.set_sensitive(true);
+        let headers = reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::AUTHORIZATION,
+            authorization,
+        )]);
         reqwest::Client::builder()
+            .default_headers(headers)
             .connect_timeout(connect_timeout)
             .danger_accept_invalid_certs(self.insecure)
             .build()
-    }
-
-    /// A request to `url` with this target's credentials.
-    pub fn request(
-        &self,
-        client: &reqwest::Client,
-        method: reqwest::Method,
-        url: Url,
-    ) -> reqwest::RequestBuilder {
-        client
-            .request(method, url)
-            .header(reqwest::header::AUTHORIZATION, self.auth.header_value())
     }
 
     /// `…/api/v1/namespaces/{namespace}/actions/[package/]action`.

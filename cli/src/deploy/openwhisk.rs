@@ -106,7 +106,7 @@ pub async fn put_action(
     let client = target.http_client(CALL_TIMEOUT)?;
     if let Some(package) = action.name.package() {
         let url = target.package_url(package);
-        let response = send(target, &client, Method::PUT, url, json!({}), CALL_TIMEOUT).await?;
+        let response = send(&client, Method::PUT, url, json!({}), CALL_TIMEOUT).await?;
         match response.0 {
             // 409: it exists already, which is what we want.
             status if status.is_success() || status == StatusCode::CONFLICT => {}
@@ -118,15 +118,7 @@ pub async fn put_action(
     }
     let mut url = target.action_url(&action.name);
     url.set_query(Some("overwrite=true"));
-    let (status, text) = send(
-        target,
-        &client,
-        Method::PUT,
-        url,
-        action.body(),
-        CALL_TIMEOUT,
-    )
-    .await?;
+    let (status, text) = send(&client, Method::PUT, url, action.body(), CALL_TIMEOUT).await?;
     if !status.is_success() {
         bail!(
             "creating action {} failed (HTTP {}): {text}{}",
@@ -155,7 +147,7 @@ pub async fn smoke(target: &Target, action: &ActionName) -> Result<(SmokeReply, 
     url.set_query(Some("blocking=true&result=true"));
     let started = Instant::now();
     let payload: Value = serde_json::from_str(SMOKE_PAYLOAD).expect("the smoke payload is JSON");
-    let (status, text) = send(target, &client, Method::POST, url, payload, SMOKE_TIMEOUT).await?;
+    let (status, text) = send(&client, Method::POST, url, payload, SMOKE_TIMEOUT).await?;
     let round_trip = started.elapsed();
     if status != StatusCode::OK {
         bail!(
@@ -172,7 +164,6 @@ pub async fn smoke(target: &Target, action: &ActionName) -> Result<(SmokeReply, 
 
 /// Sends one JSON request; returns the status and the body's text (an error body's message).
 async fn send(
-    target: &Target,
     client: &reqwest::Client,
     method: Method,
     url: reqwest::Url,
@@ -180,8 +171,8 @@ async fn send(
     timeout: Duration,
 ) -> Result<(StatusCode, String)> {
     let what = format!("{method} {url}");
-    let response = target
-        .request(client, method, url)
+    let response = client
+        .request(method, url)
         .timeout(timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .body(body.to_string())
