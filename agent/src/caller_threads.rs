@@ -21,6 +21,7 @@ use crate::fallback_service::{CodeSource, CodeSourceError, RemoteCall};
 /// A remote call handed to a waiting request thread, with where its outcome goes.
 pub struct HandedCall {
     scope_id: u64,
+    seq: u32,
     ref_id: u64,
     method: String,
     descriptor: String,
@@ -33,6 +34,7 @@ impl HandedCall {
     fn call(&self) -> RemoteCall<'_> {
         RemoteCall {
             scope_id: self.scope_id,
+            seq: self.seq,
             ref_id: self.ref_id,
             method: &self.method,
             descriptor: &self.descriptor,
@@ -162,6 +164,7 @@ impl<T: Send + 'static> CodeSource for CallerThreads<T> {
         let (reply, outcome) = mpsc::sync_channel(1);
         let handed = HandedCall {
             scope_id: call.scope_id,
+            seq: call.seq,
             ref_id: call.ref_id,
             method: call.method.to_owned(),
             descriptor: call.descriptor.to_owned(),
@@ -201,6 +204,7 @@ mod tests {
     fn call(scope_id: u64, method: &str) -> RemoteCall<'_> {
         RemoteCall {
             scope_id,
+            seq: 1,
             ref_id: 1,
             method,
             descriptor: "()V",

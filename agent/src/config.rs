@@ -244,6 +244,9 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.fallback.deny-resources", example: "secrets/*.json", expected: "comma-separated glob patterns of resource names", apply: |_, _| Some(()) },
     // Checked here, applied by the Java side (it re-runs handlers).
     Key { name: "semifaas.verify", example: "0.05", expected: "a share in [0, 1] of offloaded invocations to re-run locally and compare", apply: |_, v| parse_ratio(v).map(|_| ()) },
+    // The Java side keeps each offloaded invocation's log of remote calls (docs/internals.md, "Failed offloads").
+    Key { name: "semifaas.call-log.max-bytes", example: "4194304", expected: "a whole number of bytes, 0 or more: the most one invocation's call log holds", apply: |_, v| v.trim().parse::<u64>().ok().map(|_| ()) },
+    Key { name: "semifaas.call-log.total-max-bytes", example: "67108864", expected: "a whole number of bytes, 0 or more: the most all call logs hold together", apply: |_, v| v.trim().parse::<u64>().ok().map(|_| ()) },
 ];
 
 /// Every configuration key, in table order. The Java side asks for this list (through

@@ -36,6 +36,8 @@ pub enum CodeSourceError {
 pub struct RemoteCall<'a> {
     /// The Java invocation scope (0: none, only closure scopes answer).
     pub scope_id: u64,
+    /// The call's number in its invocation, from 1 (0: unnumbered, not logged).
+    pub seq: u32,
     pub ref_id: u64,
     pub method: &'a str,
     pub descriptor: &'a str,
@@ -213,6 +215,7 @@ impl AgentFallbackService {
                 )?))
             }
             FallbackRequest::InvokeRemote {
+                seq,
                 ref_id,
                 method,
                 descriptor,
@@ -222,6 +225,7 @@ impl AgentFallbackService {
                 check_name("method descriptor", &descriptor)?;
                 let call = RemoteCall {
                     scope_id: authorized.scope_id,
+                    seq,
                     ref_id,
                     method: &method,
                     descriptor: &descriptor,
@@ -351,6 +355,7 @@ mod tests {
 
     fn invoke(ref_id: u64, method: &str) -> FallbackRequest {
         FallbackRequest::InvokeRemote {
+            seq: 1,
             ref_id,
             method: method.into(),
             descriptor: "(Ljava/lang/Object;)Ljava/lang/Object;".into(),

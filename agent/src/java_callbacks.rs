@@ -75,7 +75,7 @@ fn served<'local>(env: &mut Env<'local>, value: JObject<'local>) -> jni::errors:
 
 impl JavaCodeSource {
     /// `static Object invokeRemote(long scopeId, long refId, String methodName, String
-    /// descriptor, byte[] args, boolean shadow)`: outcome bytes, or a `String` saying why the
+    /// descriptor, byte[] args, boolean shadow, int seq)`: outcome bytes, or a `String` saying why the
     /// call is refused (the closure's code does not make it); `null` is an error.
     fn invoke(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
         let failed = |what: String| {
@@ -95,7 +95,7 @@ impl JavaCodeSource {
                     .call_static_method(
                         &self.bridge,
                         jni_str!("invokeRemote"),
-                        jni_sig!("(JJLjava/lang/String;Ljava/lang/String;[BZ)Ljava/lang/Object;"),
+                        jni_sig!("(JJLjava/lang/String;Ljava/lang/String;[BZI)Ljava/lang/Object;"),
                         &[
                             JValue::Long(call.scope_id as i64),
                             JValue::Long(call.ref_id as i64),
@@ -103,6 +103,8 @@ impl JavaCodeSource {
                             JValue::from(&descriptor),
                             JValue::from(&args),
                             JValue::Bool(call.shadow),
+                            // Sequence numbers stay far below 2^31 (one per remote call).
+                            JValue::Int(call.seq as i32),
                         ],
                     )?
                     .l()?;

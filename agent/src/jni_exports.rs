@@ -16,7 +16,7 @@ use jni::{
     jni_sig, jni_str,
     objects::{JByteArray, JClass, JObjectArray, JString},
     strings::JNIString,
-    sys::{jboolean, jlong},
+    sys::{jboolean, jint, jlong},
     Env, EnvUnowned,
 };
 use semifaas_closure::{Closure, ClosureId, HandlerRef, NamedBytes};
@@ -440,6 +440,52 @@ reason_recorder!(
     /// `static native void recordAbandoned(String handlerKey, String reason)`.
     Java_io_semifaas_agent_NativeBridge_recordAbandoned => Agent::record_abandoned
 );
+reason_recorder!(
+    /// `static native void recordDiverged(String handlerKey, String reason)`.
+    Java_io_semifaas_agent_NativeBridge_recordDiverged => Agent::record_diverged
+);
+
+/// `static native void recordReexecuted(String handlerKey)`.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordReexecuted<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handler_key: JString<'local>,
+) {
+    unowned
+        .with_env(|env| -> Result<()> {
+            let key = string(env, &handler_key, "handlerKey")?;
+            agent()?.record_reexecuted(&key);
+            Ok(())
+        })
+        .resolve::<FailOpen>()
+}
+
+/// `static native void recordCallLog(int entries, long bytes, boolean overCap, long
+/// bytesInUse)`.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordCallLog<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    entries: jint,
+    bytes: jlong,
+    over_cap: jboolean,
+    bytes_in_use: jlong,
+) {
+    unowned
+        .with_env(|_env| -> Result<()> {
+            let count = |v: i64| u64::try_from(v).unwrap_or(0);
+            agent()?.record_call_log(
+                count(i64::from(entries)),
+                count(bytes),
+                over_cap,
+                count(bytes_in_use),
+            );
+            Ok(())
+        })
+        .resolve::<FailOpen>()
+}
+
 reason_recorder!(
     /// `static native void recordVerified(String handlerKey, String mismatch)`: an empty
     /// mismatch means the local run agreed.

@@ -372,6 +372,33 @@ impl Agent {
         self.control.gauge().leave();
     }
 
+    /// The offload failed after remote writes and its closure ran again on the server with the
+    /// invocation's call log: the request is answered.
+    pub fn record_reexecuted(&self, handler_key: &str) {
+        info!(
+            handler = handler_key,
+            "offload failed after remote writes; re-executed on the server with its call log"
+        );
+        self.stats.record_reexecuted(handler_key);
+        self.control.gauge().leave();
+    }
+
+    /// The re-execution did not make the calls the first run made: the request fails.
+    pub fn record_diverged(&self, handler_key: &str, reason: &str) {
+        warn!(
+            handler = handler_key,
+            reason, "re-execution diverged from its call log"
+        );
+        self.stats.record_diverged(handler_key, reason);
+        self.control.gauge().leave();
+    }
+
+    /// An invocation that logged remote calls ended.
+    pub fn record_call_log(&self, entries: u64, bytes: u64, over_cap: bool, bytes_in_use: u64) {
+        self.stats
+            .record_call_log(entries, bytes, over_cap, bytes_in_use);
+    }
+
     /// An offloaded invocation was re-run here to compare (`semifaas.verify`); a non-empty
     /// `mismatch` says what differed (Java demotes the handler).
     pub fn record_verified(&self, handler_key: &str, mismatch: &str) {

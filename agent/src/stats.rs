@@ -2,10 +2,11 @@
 //! (`GET /metrics`, rendered by the `prometheus-client` crate: counters and gauges from the
 //! report, latencies as histograms in seconds).
 //!
-//! Counting: `invocations = offloaded + local + abandoned`; `failures` are offloads that failed,
-//! and then ran locally (so they are also in `local`) or, when the function had already made
-//! remote calls that may write, were abandoned with an error (`abandoned`) so that no write is
-//! done twice.
+//! Counting: `invocations = offloaded + local + reexecuted + diverged + abandoned`; `failures` are
+//! offloads that failed, and then ran locally (so they are also in `local`) or, when the function
+//! had already made remote calls that may write, ran again on the server with the invocation's
+//! call log (`reexecuted`), left that log in doing so and failed (`diverged`), or could not be run
+//! again and failed (`abandoned`): no write is ever done twice.
 
 use std::{
     collections::{BTreeMap, HashMap},
@@ -139,6 +140,8 @@ struct HandlerStats {
     spilled: u64,
     platform_full: u64,
     abandoned: u64,
+    reexecuted: u64,
+    diverged: u64,
     verified: u64,
     verify_mismatch: u64,
     local_wall: Histogram<u64>,
@@ -193,6 +196,8 @@ impl Default for HandlerStats {
             spilled: 0,
             platform_full: 0,
             abandoned: 0,
+            reexecuted: 0,
+            diverged: 0,
             verified: 0,
             verify_mismatch: 0,
             local_wall: histogram(),
@@ -232,6 +237,14 @@ pub struct Counters {
     /// that may write: the request got an error instead of doing them twice.
     #[serde(default)]
     pub abandoned: u64,
+    /// Failed offloads that had made remote writes and ran again on the server with their call
+    /// log (the calls already made answered from the log): the request was answered.
+    #[serde(default)]
+    pub reexecuted: u64,
+    /// Such re-executions that did not make the calls the first run made: the request failed
+    /// rather than write differently.
+    #[serde(default)]
+    pub diverged: u64,
     /// Offloaded invocations re-run here to compare (`semifaas.verify`), and those whose local
     /// run's outcome differed (the handler is then demoted).
     #[serde(default)]
@@ -251,6 +264,8 @@ impl Counters {
         self.spilled += other.spilled;
         self.platform_full += other.platform_full;
         self.abandoned += other.abandoned;
+        self.reexecuted += other.reexecuted;
+        self.diverged += other.diverged;
         self.verified += other.verified;
         self.verify_mismatch += other.verify_mismatch;
         for (k, v) in &other.failure_reasons {
@@ -357,6 +372,9 @@ pub struct StatsReport {
     /// What the trust boundary refused (filled in by the admin endpoint).
     #[serde(default)]
     pub refused: RefusedReport,
+    /// The remote-call logs of offloaded invocations.
+    #[serde(default)]
+    pub call_log: CallLogReport,
     /// Whether offloading is paused after a failure retrying will not fix (filled in by the
     /// admin endpoint).
     #[serde(default)]
@@ -384,6 +402,8 @@ impl HandlerStats {
             spilled: self.spilled,
             platform_full: self.platform_full,
             abandoned: self.abandoned,
+            reexecuted: self.reexecuted,
+            diverged: self.diverged,
             verified: self.verified,
             verify_mismatch: self.verify_mismatch,
         };
@@ -414,6 +434,22 @@ impl HandlerStats {
 pub struct Stats {
     handlers: RwLock<HashMap<String, Arc<Mutex<HandlerStats>>>>,
     refusals: Refusals,
+    call_log: Mutex<CallLogReport>,
+}
+
+/// The logs of remote calls the Java side keeps per offloaded invocation (docs/internals.md,
+/// "Failed offloads"), as reported when each invocation that logged calls ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallLogReport {
+    /// Invocations that logged at least one call.
+    pub logs: u64,
+    /// The most calls and bytes (arguments and answers) one invocation's log held.
+    pub max_entries: u64,
+    pub max_bytes: u64,
+    /// Logs that went over `semifaas.call-log.max-bytes` or `total-max-bytes` and gave up.
+    pub over_cap: u64,
+    /// Bytes all open logs held when the last one ended.
+    pub bytes_in_use: u64,
 }
 
 /// Longest free-text reason kept in the statistics.
@@ -493,6 +529,29 @@ impl Stats {
             h.abandoned += 1;
             h.last_failure = Some(clip(&format!("abandoned: {reason}")));
         });
+    }
+
+    /// A failed offload ran again on the server with its call log and answered the request.
+    pub fn record_reexecuted(&self, handler_key: &str) {
+        self.with(handler_key, |h| h.reexecuted += 1);
+    }
+
+    /// A re-execution left its call log; the request failed (see [`Counters::diverged`]).
+    pub fn record_diverged(&self, handler_key: &str, reason: &str) {
+        self.with(handler_key, |h| {
+            h.diverged += 1;
+            h.last_failure = Some(clip(&format!("diverged: {reason}")));
+        });
+    }
+
+    /// An invocation that logged remote calls ended (see [`CallLogReport`]).
+    pub fn record_call_log(&self, entries: u64, bytes: u64, over_cap: bool, bytes_in_use: u64) {
+        let mut log = self.call_log.lock();
+        log.logs += 1;
+        log.max_entries = log.max_entries.max(entries);
+        log.max_bytes = log.max_bytes.max(bytes);
+        log.over_cap += u64::from(over_cap);
+        log.bytes_in_use = bytes_in_use;
     }
 
     /// An offloaded invocation was re-run here and compared (`semifaas.verify`); `mismatch`
@@ -579,6 +638,7 @@ impl Stats {
             totals: HandlerStats::default().report().counters,
             handlers: BTreeMap::new(),
             refused: RefusedReport::default(),
+            call_log: *self.call_log.lock(),
             platform: BreakerReport::default(),
         };
         for (key, handler) in handlers {
@@ -779,7 +839,7 @@ impl Collector for Exposition {
                 .iter()
                 .map(|(k, ratio)| (handler(k), ConstGauge::new(*ratio))),
         )?;
-        let counters: [CounterFamily; 11] = [
+        let counters: [CounterFamily; 13] = [
             (
                 "semifaas_invocations",
                 "Handler invocations seen by the policy.",
@@ -822,6 +882,16 @@ impl Collector for Exposition {
                 "semifaas_abandoned",
                 "Failed offloads not run again because the function had made remote writes.",
                 |h| h.counters.abandoned,
+            ),
+            (
+                "semifaas_reexecuted",
+                "Failed offloads after remote writes, run again on the server with their call log.",
+                |h| h.counters.reexecuted,
+            ),
+            (
+                "semifaas_diverged",
+                "Re-executions that left their call log: the request failed, nothing was written twice.",
+                |h| h.counters.diverged,
             ),
             (
                 "semifaas_verified",

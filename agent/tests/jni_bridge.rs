@@ -97,6 +97,15 @@ async fn the_jvm_drives_the_agent_through_its_natives() {
     assert_eq!(h["failure_reasons"]["result_unusable"], 1, "{stats}");
     assert_eq!(h["fallbacks"]["fetch_closure"], 1, "{stats}");
     assert_eq!(h["fallbacks"]["load_class"], 1, "{stats}");
+    assert_eq!(h["reexecuted"], 1, "{stats}");
+    assert_eq!(h["diverged"], 1, "{stats}");
+    assert!(h["last_failure"].as_str().unwrap().starts_with("diverged: call #2"), "{stats}");
+    let log = &stats["call_log"];
+    assert_eq!(
+        (&log["logs"], &log["max_entries"], &log["max_bytes"], &log["over_cap"]),
+        (&2.into(), &3.into(), &4096.into(), &1.into()),
+        "{stats}"
+    );
     let remote = &stats["handlers"]["com.example.ImageController#remote"];
     assert_eq!(remote["fallbacks"]["invoke"], 1, "{stats}");
     assert_eq!(remote["offloaded"], 1, "{stats}");

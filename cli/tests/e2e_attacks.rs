@@ -351,7 +351,15 @@ async fn the_fallback_port_gives_strangers_nothing_and_bounds_what_a_capability_
     let mut live = Vec::new();
     for ref_id in 1..=64 {
         let outcome = client
-            .invoke_remote(capability, ref_id, "notifyAll", "()V", EMPTY_ARGS.to_vec())
+            // Each call numbered on its own, as a function numbers its calls.
+            .invoke_remote(
+                capability,
+                ref_id as u32,
+                ref_id,
+                "notifyAll",
+                "()V",
+                EMPTY_ARGS.to_vec(),
+            )
             .await
             .unwrap();
         let text = String::from_utf8_lossy(&outcome[1..]).into_owned();
@@ -380,6 +388,7 @@ async fn the_fallback_port_gives_strangers_nothing_and_bounds_what_a_capability_
     let outcome = client
         .invoke_remote(
             capability,
+            65,
             live[0],
             "equals",
             "(Ljava/lang/Object;)Z",
@@ -399,6 +408,7 @@ async fn the_fallback_port_gives_strangers_nothing_and_bounds_what_a_capability_
     let outcome = client
         .invoke_remote(
             capability,
+            66,
             live[0],
             "equals",
             "(Ljava/lang/Object;)Z",

@@ -263,17 +263,19 @@ impl FallbackClient {
     }
 
     /// Calls `method` (JVM `descriptor`) on the server object exported as `ref_id` with `args`
-    /// (bytes of the Java codec). Returns outcome bytes: tag 0 returned, 1 threw, 2 refused or
+    /// (bytes of the Java codec), as the invocation's call number `seq`. Returns outcome bytes: tag 0 returned, 1 threw, 2 refused or
     /// failed on the server (e.g. a write during shadow execution).
     pub async fn invoke_remote(
         &self,
         capability: Capability,
+        seq: u32,
         ref_id: u64,
         method: &str,
         descriptor: &str,
         args: Vec<u8>,
     ) -> Result<Vec<u8>, FallbackClientError> {
         let request = FallbackRequest::InvokeRemote {
+            seq,
             ref_id,
             method: method.to_owned(),
             descriptor: descriptor.to_owned(),

@@ -216,6 +216,7 @@ async fn invoke_remote_returns_the_servers_outcome_bytes() {
         .invoke_remote(
             CAPABILITY,
             1,
+            1,
             "save",
             "(Ljava/lang/Object;)V",
             big_args.clone(),
@@ -226,13 +227,13 @@ async fn invoke_remote_returns_the_servers_outcome_bytes() {
     assert_eq!(&outcome[1..], &big_args[..], "arguments over 64 KiB cross");
 
     let refused = client
-        .invoke_remote(CAPABILITY, 9, "get", "()I", vec![])
+        .invoke_remote(CAPABILITY, 1, 9, "get", "()I", vec![])
         .await
         .unwrap();
     assert_eq!(refused, b"\x02no remote reference 9");
 
     let err = client
-        .invoke_remote(CAPABILITY, 1, "get", "not a descriptor", vec![])
+        .invoke_remote(CAPABILITY, 1, 1, "get", "not a descriptor", vec![])
         .await
         .unwrap_err();
     let FallbackClientError::Refused { error, .. } = &err else {
@@ -246,7 +247,7 @@ async fn invoke_remote_returns_the_servers_outcome_bytes() {
 
     // The connection stays usable after the refusal.
     let outcome = client
-        .invoke_remote(CAPABILITY, 1, "get", "()I", vec![5])
+        .invoke_remote(CAPABILITY, 1, 1, "get", "()I", vec![5])
         .await
         .unwrap();
     assert_eq!(outcome, [0, 5]);

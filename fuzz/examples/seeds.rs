@@ -180,6 +180,7 @@ fn main() {
         (
             "invoke",
             FallbackRequest::InvokeRemote {
+                seq: 1,
                 ref_id: 12,
                 method: "findById".into(),
                 descriptor: "(Ljava/lang/Long;)Ljava/util/Optional;".into(),

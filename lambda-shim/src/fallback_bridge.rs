@@ -217,27 +217,25 @@ impl FallbackBridge {
         descriptor: &str,
         args: Vec<u8>,
     ) -> Result<Vec<u8>, FallbackBridgeError> {
-        self.counters.invoke.fetch_add(1, Ordering::Relaxed);
-        let what = format!("call of {method}{descriptor} on ref {ref_id}");
-        let result = self.call(
-            what.clone(),
-            // A remote call may write: never send it twice.
-            Retry::Never,
-            |client, capability| {
-                let args = args.clone();
-                async move {
-                    client
-                        .invoke_remote(capability, ref_id, method, descriptor, args)
-                        .await
-                }
-            },
-        );
+        // The invocation's calls are numbered from 1: the server logs each answer under its
+        // number, so a call sent again is answered from the log instead of running twice.
+        let seq = self.counters.invoke.fetch_add(1, Ordering::Relaxed) + 1;
+        let what = format!("call #{seq} of {method}{descriptor} on ref {ref_id}");
+        let result = self.call(what.clone(), Retry::Once, |client, capability| {
+            let args = args.clone();
+            async move {
+                client
+                    .invoke_remote(capability, seq, ref_id, method, descriptor, args)
+                    .await
+            }
+        });
         self.record_failure(&what, false, result)
     }
 
     /// Runs one request to completion on the calling thread, bounded by the deadline. With
     /// [`Retry::Once`], a request that fails below the protocol (connection lost) is retried
-    /// once on a new connection: only for requests that read, so repeating one is harmless.
+    /// once on a new connection: only for requests that are harmless to repeat (reads, and remote
+    /// calls, which the server answers from its log when it already ran them).
     fn call<'a, T, F, Fut>(
         &self,
         what: String,

@@ -188,7 +188,7 @@ async fn invoke(
             // Handlers named `remote` also call `describe` on remote reference 5.
             let remote = if invocation.handler_key.ends_with("#remote") {
                 client
-                    .invoke_remote(invocation.capability, 5, "describe", "([B)[B", invocation.args.clone())
+                    .invoke_remote(invocation.capability, 1, 5, "describe", "([B)[B", invocation.args.clone())
                     .await
                     .map(Some)
             } else {
@@ -273,10 +273,19 @@ async fn prewarm(log: &PlatformLog, invocation: Invocation) -> Response {
             return failed(format!("fetching {id}: {e}"));
         }
     }
+    let mut seq = 0;
     for call in shadow_calls {
         for (method, expected_tag) in [("save", 2u8), ("findAll", 0u8)] {
+            seq += 1;
             let outcome = client
-                .invoke_remote(invocation.capability, 1, method, "()V", call.args.clone())
+                .invoke_remote(
+                    invocation.capability,
+                    seq,
+                    1,
+                    method,
+                    "()V",
+                    call.args.clone(),
+                )
                 .await;
             match outcome {
                 Ok(bytes) if bytes.first() == Some(&expected_tag) => {}

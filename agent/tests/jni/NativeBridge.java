@@ -24,6 +24,9 @@ public final class NativeBridge {
     static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
     static native void recordIneligible(String handlerKey, String reason);
     static native void recordOffloadFailure(String handlerKey, String reason);
+    static native void recordReexecuted(String handlerKey);
+    static native void recordDiverged(String handlerKey, String reason);
+    static native void recordCallLog(int entries, long bytes, boolean overCap, long bytesInUse);
 
     static final byte[] HELPER = {(byte) 0xCA, (byte) 0xFE, (byte) 0xBA, (byte) 0xBE, 7};
 
@@ -37,11 +40,14 @@ public final class NativeBridge {
         return null;
     }
 
-    /** Answers a "returned" outcome naming what arrived: remote:scope:ref:method:descriptor:shadow:args. */
+    /**
+     * Answers a "returned" outcome naming what arrived:
+     * remote:scope:ref:method:descriptor:shadow:seq:args.
+     */
     static Object invokeRemote(long scopeId, long refId, String methodName, String descriptor, byte[] args,
-            boolean shadow) {
+            boolean shadow, int seq) {
         String text = "remote:" + scopeId + ":" + refId + ":" + methodName + ":" + descriptor + ":" + shadow + ":"
-                + new String(args, StandardCharsets.UTF_8);
+                + seq + ":" + new String(args, StandardCharsets.UTF_8);
         byte[] body = text.getBytes(StandardCharsets.UTF_8);
         byte[] outcome = new byte[body.length + 1];
         System.arraycopy(body, 0, outcome, 1, body.length);
@@ -127,7 +133,7 @@ public final class NativeBridge {
         byte[] remoteOutcome = offload(remote, remoteId, "x".getBytes(StandardCharsets.UTF_8), -3);
         check(remoteOutcome != null && remoteOutcome[0] == 0, "remote outcome: " + Arrays.toString(remoteOutcome));
         String remoteText = new String(remoteOutcome, StandardCharsets.UTF_8);
-        check(remoteText.endsWith("remote:-3:5:describe:([B)[B:false:x"), "remote call: " + remoteText);
+        check(remoteText.endsWith("remote:-3:5:describe:([B)[B:false:1:x"), "remote call: " + remoteText);
 
         recordSample(H, id, "sample".getBytes(StandardCharsets.UTF_8));
         recordSample(H, "not hex", new byte[0]);
@@ -140,6 +146,10 @@ public final class NativeBridge {
         recordLocal(null, 1, 1);
         recordIneligible("com.example.Other#get", "returns a CompletableFuture");
         recordOffloadFailure(H, "could not decode the return value");
+        recordReexecuted(H);
+        recordDiverged(H, "call #2 called save with other arguments than the first time");
+        recordCallLog(3, 4096, false, 0);
+        recordCallLog(0, 0, true, 0);
 
         HttpResponse<String> stats = HttpClient.newHttpClient().send(
                 HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + adminPort + "/stats"))

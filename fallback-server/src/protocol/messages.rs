@@ -22,8 +22,11 @@ pub enum FallbackRequest {
     GetResource { name: String },
     /// A call on a remote reference: method `method` with JVM descriptor `descriptor` of the
     /// server object exported as `ref_id`, with `args` (bytes of the Java codec). Answered by
-    /// [`FallbackResponse::Invoked`].
+    /// [`FallbackResponse::Invoked`]. `seq` numbers the invocation's remote calls from 1 in the
+    /// order the function makes them: the server logs each call's answer under it, so a call sent
+    /// again (a retried stream, a re-execution) gets the logged answer instead of running twice.
     InvokeRemote {
+        seq: u32,
         ref_id: u64,
         method: String,
         descriptor: String,
@@ -89,11 +92,12 @@ impl fmt::Display for FallbackRequest {
             FallbackRequest::LoadClass { name } => write!(f, "load_class {name}"),
             FallbackRequest::GetResource { name } => write!(f, "get_resource {name}"),
             FallbackRequest::InvokeRemote {
+                seq,
                 ref_id,
                 method,
                 descriptor,
                 ..
-            } => write!(f, "invoke ref {ref_id} {method}{descriptor}"),
+            } => write!(f, "invoke #{seq} ref {ref_id} {method}{descriptor}"),
         }
     }
 }

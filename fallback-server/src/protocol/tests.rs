@@ -303,6 +303,7 @@ fn kinds_and_errors_display_for_statistics_and_logs() {
 
 fn invoke(method: &str, descriptor: &str) -> FallbackRequest {
     FallbackRequest::InvokeRemote {
+        seq: 1,
         ref_id: 12,
         method: method.into(),
         descriptor: descriptor.into(),

@@ -280,6 +280,7 @@ impl FallbackService for TestService {
                 method,
                 descriptor,
                 args,
+                ..
             } => {
                 self.remote_calls
                     .lock()

@@ -23,8 +23,16 @@ final class ClosureRegistry {
   /** Entries kept at most; beyond that (prototype-scoped controllers) the cache starts over. */
   static final int MAX_ENTRIES = 4096;
 
-  /** A registered closure id and its scope, or why there is none. */
-  record Entry(String closureId, String problem, RemoteScopes.Open scope, int learnedCount) {}
+  /**
+   * A registered closure id, its scope and what it is made of (to run it on the server when its
+   * offload fails after a remote write), or why there is none.
+   */
+  record Entry(
+      String closureId,
+      String problem,
+      RemoteScopes.Open scope,
+      int learnedCount,
+      ServerReexecution.Parts parts) {}
 
   private final Map<Key, Entry> entries = new ConcurrentHashMap<>();
   private final OffloadBackend backend;
@@ -101,33 +109,38 @@ final class ClosureRegistry {
       receiver = ObjectCodec.serialize(bean, scope);
     } catch (CodecException e) {
       RemoteScopes.close(previous);
-      return new Entry(null, "receiver cannot be serialized: " + e.getMessage(), null, learnedCount);
+      return new Entry(null, "receiver cannot be serialized: " + e.getMessage(), null, learnedCount, null);
     }
     CodeSection code = collector.collect(bean, method, learned.of(handlerKey));
     ClosureReferences references = ClosureReferences.of(code.classBytes());
     scope.allow(ClosureAllowList.of(method, code, references, Dispatcher.SERVED.names()));
+    ServerReexecution.Parts parts =
+        new ServerReexecution.Parts(
+            bean.getClass().getName(),
+            method.getName(),
+            MethodDescriptors.of(method),
+            receiver,
+            code.namesArray(),
+            code.bytesArray());
     try {
       String id =
           backend.registerClosure(
               handlerKey,
-              bean.getClass().getName(),
-              method.getName(),
-              MethodDescriptors.of(method),
+              parts.className(),
+              parts.methodName(),
+              parts.descriptor(),
               receiver,
-              code.namesArray(),
-              code.bytesArray());
+              parts.classNames(),
+              parts.classBytes());
       if (id == null) {
         RemoteScopes.close(previous);
-        return new Entry(null, "the native agent returned no closure id", null, learnedCount);
+        return new Entry(null, "the native agent returned no closure id", null, learnedCount, null);
       }
       return new Entry(
-          id,
-          null,
-          RemoteScopes.openClosureScope(scope, references),
-          learnedCount);
+          id, null, RemoteScopes.openClosureScope(scope, references), learnedCount, parts);
     } catch (IllegalArgumentException e) {
       RemoteScopes.close(previous);
-      return new Entry(null, "closure rejected: " + e.getMessage(), null, learnedCount);
+      return new Entry(null, "closure rejected: " + e.getMessage(), null, learnedCount, null);
     }
   }
 

@@ -78,11 +78,7 @@ public final class Dispatcher {
         HandlerDispatcher.Decision decision = dispatcher.enter(method, bean, args);
         if (decision instanceof HandlerDispatcher.Offloaded offloaded) {
           OffloadedCall call = offloaded.call();
-          PlacementHeader.mark(
-              bean,
-              call.thrown instanceof OffloadAbandonedException
-                  ? PlacementHeader.ABANDONED
-                  : PlacementHeader.OFFLOADED);
+          PlacementHeader.mark(bean, offloaded.placement());
           return call;
         }
         HandlerDispatcher.Local local = (HandlerDispatcher.Local) decision;

@@ -36,7 +36,15 @@ final class HandlerDispatcher {
   /** What {@link #enter} decided: the offloaded result, or a local run (possibly counted). */
   sealed interface Decision permits Offloaded, Local {}
 
-  record Offloaded(OffloadedCall call) implements Decision {}
+  /**
+   * The handler's outcome without running it here; {@code placement} is what the placement header
+   * says ({@link PlacementHeader}).
+   */
+  record Offloaded(OffloadedCall call, String placement) implements Decision {
+    Offloaded(OffloadedCall call) {
+      this(call, PlacementHeader.OFFLOADED);
+    }
+  }
 
   /**
    * A local run; {@code handlerKey} is null when the call was not counted by the policy. {@code
@@ -173,17 +181,87 @@ final class HandlerDispatcher {
       }
       int[] inOut = InOutArguments.positions(arguments, HandlerDispatcher::crossesByValue);
       byte[] outcome = backend.offload(key, closure.closureId(), argBytes, scope.id());
-      if (outcome == null) {
-        return runAgainOrAbandon(key, scope);
+      Decision decision =
+          outcome == null ? null : result(key, method, bean, arguments, inOut, outcome, scope);
+      if (decision == null) {
+        return recover(key, method, bean, arguments, inOut, closure, argBytes, open);
       }
-      Decision decision = result(key, method, bean, arguments, inOut, outcome, scope);
       if (decision instanceof Offloaded offloaded && verifies(scope)) {
         return verify(key, method, bean, arguments, inOut, argBytes, scope, offloaded.call());
       }
       return decision;
     } finally {
+      CallLog log = open.log();
+      int entries = log.size();
+      long bytes = log.bytes();
+      // Closing releases the log: the bytes in use reported are those of the other invocations.
       RemoteScopes.close(open);
+      if (entries > 0 || log.overCap()) {
+        backend.recordCallLog(entries, bytes, log.overCap(), CallLog.bytesInUse());
+      }
     }
+  }
+
+  /**
+   * An offload that gave no usable result. Without a remote call that may write, the handler runs
+   * here as usual. After one, running the handler again would repeat the write: the closure runs
+   * again on the server instead, on this thread, with the invocation's call log, so the calls its
+   * first run made get their logged answers and only new ones run ({@link ServerReexecution}). A
+   * re-execution that leaves the log fails the request ({@link OffloadDivergedException}) rather
+   * than write differently; without a complete log the request fails as abandoned. Sealing the
+   * scope first stops any call of the failed run still on its way.
+   */
+  private Decision recover(
+      String key,
+      Method method,
+      Object bean,
+      Object[] arguments,
+      int[] inOut,
+      ClosureRegistry.Entry closure,
+      byte[] argBytes,
+      RemoteScopes.Open open) {
+    ExportScope scope = open.exports();
+    int writes = scope.seal();
+    if (writes == 0) {
+      return new Local(key);
+    }
+    CallLog log = open.log();
+    if (!log.complete() || closure.parts() == null) {
+      return abandon(
+          key,
+          writes,
+          log.overCap()
+              ? "its call log went over semifaas.call-log.max-bytes or total-max-bytes"
+              : "not all of its remote calls were logged");
+    }
+    scope.reopen();
+    log.beginAttempt();
+    byte[] again = ServerReexecution.run(closure.closureId(), closure.parts(), argBytes, scope.id());
+    String divergence = log.divergence();
+    if (divergence != null) {
+      scope.seal();
+      String reason =
+          "the offload failed after the function had started "
+              + writes(writes)
+              + ", and its re-execution on the server diverged from the first run: "
+              + divergence
+              + "; the request fails rather than write differently";
+      backend.recordDiverged(key, reason);
+      return new Offloaded(
+          OffloadedCall.threw(new OffloadDivergedException(key, reason)),
+          PlacementHeader.DIVERGED);
+    }
+    Decision decision = result(key, method, bean, arguments, inOut, again, scope);
+    if (!(decision instanceof Offloaded answered)) {
+      scope.seal();
+      return abandon(key, writes, "its re-execution on the server failed too");
+    }
+    backend.recordReexecuted(key);
+    return new Offloaded(answered.call(), PlacementHeader.REEXECUTED);
+  }
+
+  private static String writes(int writes) {
+    return writes + (writes == 1 ? " remote call" : " remote calls") + " that may write";
   }
 
   private Decision result(
@@ -274,7 +352,7 @@ final class HandlerDispatcher {
     return new Offloaded(OffloadedCall.returned(verdict.value()));
   }
 
-  /** An unusable result: counted as a failure, then handled as {@link #runAgainOrAbandon}. */
+  /** An unusable result: counted as a failure; null, so the caller {@link #recover}s. */
   private Decision failed(String key, String reason, ExportScope scope) {
     backend.recordOffloadFailure(key, reason);
     int changed = reason.indexOf(Outcome.RECEIVER_CHANGED);
@@ -283,27 +361,23 @@ final class HandlerDispatcher {
       receiverProblems.putIfAbsent(key, reason.substring(changed));
       closures.invalidate(key);
     }
-    return runAgainOrAbandon(key, scope);
+    return null;
   }
 
   /**
-   * An offload that gave no usable result runs the handler here, unless the function had already
-   * started remote calls that may write: running it again would do them twice, so the request
-   * fails with {@link OffloadAbandonedException} instead. Sealing the scope first stops any call
-   * still on its way.
+   * The request fails with {@link OffloadAbandonedException}: the handler is not run again, so
+   * none of the {@code writes} is done twice.
    */
-  private Decision runAgainOrAbandon(String key, ExportScope scope) {
-    int writes = scope.seal();
-    if (writes == 0) {
-      return new Local(key);
-    }
+  private Decision abandon(String key, int writes, String why) {
     String reason =
         "the offload failed after the function had started "
-            + writes
-            + (writes == 1 ? " remote call" : " remote calls")
-            + " that may write; the handler is not run again here, so none is done twice";
+            + writes(writes)
+            + " and "
+            + why
+            + "; the handler is not run again here, so none is done twice";
     backend.recordAbandoned(key, reason);
-    return new Offloaded(OffloadedCall.threw(new OffloadAbandonedException(key, reason)));
+    return new Offloaded(
+        OffloadedCall.threw(new OffloadAbandonedException(key, reason)), PlacementHeader.ABANDONED);
   }
 
   /**

@@ -42,6 +42,10 @@ record JavaSettings(int shadowSamples, double verifyShare) {
         throw new ConfigException(VERIFY + " must be a share in [0, 1], not " + verify);
       }
     }
+    CallLog.configure(
+        new CallLog.Limits(
+            bytes(config, CallLog.MAX_BYTES, CallLog.Limits.DEFAULTS.perInvocation()),
+            bytes(config, CallLog.TOTAL_MAX_BYTES, CallLog.Limits.DEFAULTS.total())));
     RemoteClasses.configure(config.get(REMOTE_CLASSES), config.get(COPY_CLASSES));
     CodecAllowList.configure(config.get(CodecAllowList.KEY));
     ReadOnlyMethods.configure(config.get(READ_ONLY_METHODS));
@@ -49,5 +53,24 @@ record JavaSettings(int shadowSamples, double verifyShare) {
     DeniedResources.configure(config.get(DeniedResources.KEY));
     PlacementHeader.configure(config.get(PlacementHeader.KEY));
     return new JavaSettings(shadowSamples, verifyShare);
+  }
+
+  /** A byte count: a whole number, 0 or more (validated natively too). */
+  private static long bytes(Map<String, String> config, String key, long fallback)
+      throws ConfigException {
+    String value = config.get(key);
+    if (value == null) {
+      return fallback;
+    }
+    try {
+      long parsed = Long.parseLong(value.strip());
+      if (parsed >= 0) {
+        return parsed;
+      }
+    } catch (NumberFormatException e) {
+      // Named below.
+    }
+    throw new ConfigException(key + " must be a whole number of bytes, 0 or more, not '" + value
+        + "'", null);
   }
 }

@@ -45,6 +45,12 @@ public final class NativeBridge {
 
   static native void recordAbandoned(String handlerKey, String reason);
 
+  static native void recordReexecuted(String handlerKey);
+
+  static native void recordDiverged(String handlerKey, String reason);
+
+  static native void recordCallLog(int entries, long bytes, boolean overCap, long bytesInUse);
+
   static native void recordVerified(String handlerKey, String mismatch);
 
   /**
@@ -83,7 +89,8 @@ public final class NativeBridge {
   /**
    * Called by the native side for a function's {@code InvokeRemote} fallback: outcome bytes (0
    * returned, 1 threw, 2 failed), or a {@code String} saying why the call is refused (a method the
-   * closure's code does not call). Never throws.
+   * closure's code does not call). Never throws. {@code seq} numbers the invocation's calls from 1
+   * (0: unnumbered): see {@link CallLog}.
    */
   static Object invokeRemote(
       long scopeId,
@@ -91,9 +98,10 @@ public final class NativeBridge {
       String methodName,
       String descriptor,
       byte[] args,
-      boolean shadow) {
+      boolean shadow,
+      int seq) {
     try {
-      return RemoteCalls.invoke(scopeId, refId, methodName, descriptor, args, shadow);
+      return RemoteCalls.invoke(scopeId, refId, methodName, descriptor, args, shadow, seq);
     } catch (Throwable t) {
       return io.semifaas.common.Outcome.failed("the server failed the remote call: " + t);
     }

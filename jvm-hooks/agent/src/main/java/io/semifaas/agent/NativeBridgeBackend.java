@@ -51,6 +51,21 @@ final class NativeBridgeBackend implements OffloadBackend {
   }
 
   @Override
+  public void recordReexecuted(String handlerKey) {
+    NativeBridge.recordReexecuted(handlerKey);
+  }
+
+  @Override
+  public void recordDiverged(String handlerKey, String reason) {
+    NativeBridge.recordDiverged(handlerKey, reason);
+  }
+
+  @Override
+  public void recordCallLog(int entries, long bytes, boolean overCap, long bytesInUse) {
+    NativeBridge.recordCallLog(entries, bytes, overCap, bytesInUse);
+  }
+
+  @Override
   public void recordVerified(String handlerKey, String mismatch) {
     NativeBridge.recordVerified(handlerKey, mismatch);
   }

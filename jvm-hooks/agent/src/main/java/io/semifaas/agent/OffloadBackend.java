@@ -29,6 +29,18 @@ public interface OffloadBackend {
   /** A failed offload is not run again here: its function had started remote writes. */
   void recordAbandoned(String handlerKey, String reason);
 
+  /** A failed offload that had started remote writes runs again here, with its call log. */
+  void recordReexecuted(String handlerKey);
+
+  /** A re-execution left its call log: the request fails, nothing is written twice. */
+  void recordDiverged(String handlerKey, String reason);
+
+  /**
+   * An invocation that logged remote calls ended: its log's size, whether it went over a cap, and
+   * the bytes all open logs hold now.
+   */
+  void recordCallLog(int entries, long bytes, boolean overCap, long bytesInUse);
+
   /** An offloaded invocation was re-run here and compared; {@code mismatch} is empty if equal. */
   void recordVerified(String handlerKey, String mismatch);
 }

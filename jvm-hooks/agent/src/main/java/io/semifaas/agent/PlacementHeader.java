@@ -9,8 +9,10 @@ import java.util.regex.Pattern;
 
 /**
  * Opt-in ({@code semifaas.placement-header=NAME}): the response carries a header saying where the
- * request's handler ran, {@code offloaded}, {@code local} or {@code abandoned} (see {@link
- * OffloadAbandonedException}), so a load generator can attribute each
+ * request's handler ran, {@code offloaded}, {@code local}, {@code reexecuted} (its offload failed
+ * after a remote write and it ran again on the server with its call log), {@code diverged} (see
+ * {@link OffloadDivergedException}) or {@code abandoned} (see {@link OffloadAbandonedException}),
+ * so a load generator can attribute each
  * request (the burst experiment does). Off by default: responses stay as the application makes
  * them. The first handler of a request decides (an error page rendered afterwards does not
  * overwrite it). Spring's current response is reached by reflection through the application's
@@ -21,6 +23,8 @@ final class PlacementHeader {
   static final String OFFLOADED = "offloaded";
   static final String LOCAL = "local";
   static final String ABANDONED = "abandoned";
+  static final String REEXECUTED = "reexecuted";
+  static final String DIVERGED = "diverged";
 
   private static final Pattern TOKEN = Pattern.compile("[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}");
   private static final String HOLDER =

@@ -22,6 +22,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * references back into the real objects), calls the real object (so Spring's proxies, transactions
  * and caches apply) and encodes the result in the same scope. Returns outcome bytes, or the
  * refusal's text for a method the closure's code does not call (the native side counts those).
+ *
+ * <p>A numbered call ({@code seq} > 0) of an invocation goes through the invocation's {@link
+ * CallLog}: one already answered gets the logged answer and does not run again; a new one runs and
+ * its answer is logged before it is sent.
  */
 final class RemoteCalls {
   private static final System.Logger LOG = System.getLogger("io.semifaas.agent");
@@ -34,7 +38,8 @@ final class RemoteCalls {
       String methodName,
       String descriptor,
       byte[] args,
-      boolean shadow) {
+      boolean shadow,
+      int seq) {
     RemoteScopes.Open open =
         scopeId == 0 ? RemoteScopes.closureScopeOf(refId) : RemoteScopes.get(scopeId);
     ExportScope scope = open == null ? null : open.exports();
@@ -50,14 +55,55 @@ final class RemoteCalls {
       logRefusal(presented, methodName, refusal);
       return refusal;
     }
-    int sequence = scope.nextCallSequence();
     LOG.log(
         System.Logger.Level.DEBUG,
         "semifaas: remote call {0}#{1} (scope {2}, call {3})",
         presented,
         methodName,
         scopeId,
-        sequence);
+        seq);
+    CallLog log = shadow ? null : open.log();
+    if (log != null && seq <= 0) {
+      log.unnumberedCall();
+      log = null;
+    }
+    if (log == null) {
+      return run(target, presented, methodName, descriptor, args, shadow, scope);
+    }
+    ClassLoader loader = loaderOf(target);
+    CallLog.Lookup found =
+        log.lookup(
+            seq,
+            refId,
+            methodName,
+            descriptor,
+            args,
+            logged -> EquivalentArguments.same(logged, args, loader, scope));
+    if (found instanceof CallLog.Logged logged) {
+      return logged.outcome();
+    }
+    if (found instanceof CallLog.Diverged diverged) {
+      return Outcome.failed("the re-execution diverged from the first run: " + diverged.reason());
+    }
+    Object outcome = run(target, presented, methodName, descriptor, args, false, scope);
+    if (outcome instanceof byte[] answer) {
+      boolean write =
+          !LazyData.MATERIALIZE.equals(methodName)
+              && !ReadOnlyMethods.isReadOnly(presented, methodName);
+      log.record(seq, refId, methodName, descriptor, args, write, answer);
+    }
+    return outcome;
+  }
+
+  /** Runs one remote call on {@code target}: outcome bytes, or a refusal's text. */
+  private static Object run(
+      Object target,
+      String presented,
+      String methodName,
+      String descriptor,
+      byte[] args,
+      boolean shadow,
+      ExportScope scope) {
     if (LazyData.MATERIALIZE.equals(methodName)) {
       // Lazy data, loaded here in the request's persistence context: a read.
       return materialize(target, scope);

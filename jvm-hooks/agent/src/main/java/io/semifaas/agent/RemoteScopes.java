@@ -11,8 +11,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * Each scope carries what its closure's code refers to: the remote calls it may answer.
  */
 final class RemoteScopes {
-  /** An export scope open to remote calls, and the references of the closure it serves. */
-  record Open(ExportScope exports, ClosureReferences code) {
+  /**
+   * An export scope open to remote calls, the references of the closure it serves and, for an
+   * invocation scope, the log of its remote calls (null for closure scopes).
+   */
+  record Open(ExportScope exports, ClosureReferences code, CallLog log) {
     long id() {
       return exports.id();
     }
@@ -29,7 +32,7 @@ final class RemoteScopes {
    * its larger references: invocations already in flight keep the references they started with.
    */
   static Open openClosureScope(ExportScope exports, ClosureReferences code) {
-    Open scope = new Open(exports, code);
+    Open scope = new Open(exports, code, null);
     OPEN.put(scope.id(), scope);
     CLOSURE_SCOPES.put(scope.id(), scope);
     return scope;
@@ -37,7 +40,8 @@ final class RemoteScopes {
 
   /** A new invocation scope under {@code closureScope}, open until {@link #close}. */
   static Open openInvocationScope(Open closureScope) {
-    Open scope = new Open(new ExportScope(closureScope.exports()), closureScope.code());
+    Open scope =
+        new Open(new ExportScope(closureScope.exports()), closureScope.code(), new CallLog());
     OPEN.put(scope.id(), scope);
     return scope;
   }
@@ -50,6 +54,9 @@ final class RemoteScopes {
     if (scope != null) {
       OPEN.remove(scope.id(), scope);
       CLOSURE_SCOPES.remove(scope.id(), scope);
+      if (scope.log() != null) {
+        scope.log().release();
+      }
     }
   }
 

@@ -28,6 +28,9 @@ final class RecordingBackend implements OffloadBackend {
   final List<String> ineligible = new CopyOnWriteArrayList<>();
   final List<String> failures = new CopyOnWriteArrayList<>();
   final List<String> abandoned = new CopyOnWriteArrayList<>();
+  final List<String> reexecuted = new CopyOnWriteArrayList<>();
+  final List<String> diverged = new CopyOnWriteArrayList<>();
+  final List<long[]> callLogs = new CopyOnWriteArrayList<>();
   final List<String> verified = new CopyOnWriteArrayList<>();
   final List<long[]> localTimes = new CopyOnWriteArrayList<>();
   final List<Long> scopeIds = new CopyOnWriteArrayList<>();
@@ -104,6 +107,21 @@ final class RecordingBackend implements OffloadBackend {
   @Override
   public void recordAbandoned(String handlerKey, String reason) {
     abandoned.add(handlerKey + ": " + reason);
+  }
+
+  @Override
+  public void recordReexecuted(String handlerKey) {
+    reexecuted.add(handlerKey);
+  }
+
+  @Override
+  public void recordDiverged(String handlerKey, String reason) {
+    diverged.add(handlerKey + ": " + reason);
+  }
+
+  @Override
+  public void recordCallLog(int entries, long bytes, boolean overCap, long bytesInUse) {
+    callLogs.add(new long[] {entries, bytes, overCap ? 1 : 0, bytesInUse});
   }
 
   @Override

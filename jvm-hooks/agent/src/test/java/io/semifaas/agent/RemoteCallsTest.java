@@ -94,7 +94,7 @@ class RemoteCallsTest {
         name,
         descriptor(name),
         ObjectCodec.serialize(args, scope),
-        shadow);
+        shadow, 0);
   }
 
   private byte[] call(ExportScope scope, long refId, String name, boolean shadow, Object... args)
@@ -126,7 +126,7 @@ class RemoteCallsTest {
             outcome(
                 NativeBridge.invokeRemote(
                     invocation.id(), ref.id(), "hashCode", "()I",
-                    ObjectCodec.serialize(new Object[0]), false)),
+                    ObjectCodec.serialize(new Object[0]), false, 0)),
             LOADER));
   }
 
@@ -247,7 +247,7 @@ class RemoteCallsTest {
         outcome(
             NativeBridge.invokeRemote(
                 invocation.id(), ref.id(), "increment", descriptor("increment"), new byte[] {9},
-                false));
+                false, 0));
     assertEquals(Outcome.FAILED, Outcome.tag(garbage));
     assertTrue(
         ((String) Outcome.body(garbage, LOADER)).startsWith("decoding the arguments of increment"));
@@ -255,7 +255,7 @@ class RemoteCallsTest {
         refusal(
             NativeBridge.invokeRemote(
                 invocation.id(), ref.id(), "explode", "()V", ObjectCodec.serialize(new Object[0]),
-                false));
+                false, 0));
     assertEquals(
         "remote call refused: com.example.blog.Counter#explode()V is not called by the closure's"
             + " code; to allow it, add com.example.blog.Counter#explode to semifaas.remote.allow",
@@ -267,12 +267,12 @@ class RemoteCallsTest {
             outcome(
                 NativeBridge.invokeRemote(
                     invocation.id(), ref.id(), "explode", "()V",
-                    ObjectCodec.serialize(new Object[0]), false)),
+                    ObjectCodec.serialize(new Object[0]), false, 0)),
             LOADER));
     Object hidden =
         NativeBridge.invokeRemote(
             invocation.id(), ref.id(), "secret", "()I", ObjectCodec.serialize(new Object[0]),
-            false);
+            false, 0);
     refusal(hidden); // a private method is no one else's to call, nor does the closure call it
     assertEquals(0, counter.getCount());
     assertNotNull(invocation.resolve(ref.id()), "the export survives bad calls");
@@ -317,7 +317,7 @@ class RemoteCallsTest {
   private byte[] callAsFunction(String name, Object... args) throws CodecException {
     return outcome(
         NativeBridge.invokeRemote(
-            invocation.id(), ref.id(), name, descriptor(name), ObjectCodec.serialize(args), false));
+            invocation.id(), ref.id(), name, descriptor(name), ObjectCodec.serialize(args), false, 0));
   }
 
   @Test

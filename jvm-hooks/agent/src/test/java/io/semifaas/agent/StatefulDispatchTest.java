@@ -182,7 +182,7 @@ class StatefulDispatchTest {
                 RemoteCallsTest.outcome(
                     NativeBridge.invokeRemote(
                         scopeId, tally.id(), method, descriptor, ObjectCodec.serialize(args),
-                        false));
+                        false, 0));
             assertEquals(Outcome.RETURNED, Outcome.tag(outcome), new String(outcome));
           } catch (Exception e) {
             throw new AssertionError(e);

@@ -4,7 +4,6 @@ import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -30,7 +29,6 @@ public final class ExportScope implements CodecHooks {
   private final ExportScope parent;
   private final Map<Object, RemoteRef> refs = new IdentityHashMap<>();
   private final Map<Long, Object> objects = new ConcurrentHashMap<>();
-  private final AtomicInteger calls = new AtomicInteger();
   private final Set<Class<?>> written = ConcurrentHashMap.newKeySet();
   private volatile CodecAllowList allowList;
 
@@ -72,11 +70,6 @@ public final class ExportScope implements CodecHooks {
     return written.contains(type) || (parent != null && parent.wrote(type));
   }
 
-  /** The next remote call's sequence number in this scope, from 1 (for logs). */
-  public int nextCallSequence() {
-    return calls.incrementAndGet();
-  }
-
   /**
    * A remote call that may write is about to run in this scope: counts it and returns true, or
    * returns false once the scope is {@link #seal sealed} (the call must not run).
@@ -96,6 +89,14 @@ public final class ExportScope implements CodecHooks {
   public synchronized int seal() {
     sealed = true;
     return writes;
+  }
+
+  /**
+   * Lets calls that may write run again after {@link #seal}: a re-execution of the invocation,
+   * whose calls are checked against the invocation's call log so that none runs twice.
+   */
+  public synchronized void reopen() {
+    sealed = false;
   }
 
   /** Remote calls that may write started in this scope so far. */
