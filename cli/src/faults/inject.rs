@@ -13,8 +13,9 @@ use super::{procs, stack::Stack, Fault};
 const THROTTLED_CONCURRENCY: usize = 1;
 /// How long an injection looks for a busy instance before it gives up this round.
 const BUSY_WAIT: Duration = Duration::from_secs(2);
-/// The CPU sampling window that tells a busy instance.
-const BUSY_WINDOW: Duration = Duration::from_millis(50);
+/// The CPU sampling window that tells an instance running an invocation (a warm write runs for
+/// a few milliseconds).
+const BUSY_WINDOW: Duration = Duration::from_millis(2);
 /// How much longer than the agent's timeout a stalled instance stays stopped.
 const STALL_PAST_TIMEOUT: Duration = Duration::from_millis(500);
 
@@ -144,12 +145,12 @@ impl Injector {
     }
 }
 
-/// The instance (its process group) using CPU now, if one does within [`BUSY_WAIT`].
+/// The instance (its process group) running now, if one does within [`BUSY_WAIT`].
 async fn busy_instance(stack: &Stack) -> Option<u32> {
-    let pid = stack.platform()?.pid();
+    let instances = procs::children(stack.platform()?.pid());
     let deadline = Instant::now() + BUSY_WAIT;
     while Instant::now() < deadline {
-        if let Some(instance) = procs::busiest_child(pid, BUSY_WINDOW).await {
+        if let Some(instance) = procs::running(&instances, BUSY_WINDOW).await {
             return Some(instance);
         }
     }

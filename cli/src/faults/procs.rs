@@ -36,17 +36,20 @@ fn cpu_ns(pid: u32) -> Option<u64> {
     )
 }
 
-/// The child of `pid` that used the most CPU over `window`, when one used any: a busy instance.
-pub async fn busiest_child(pid: u32, window: Duration) -> Option<u32> {
-    let before: Vec<(u32, u64)> = children(pid)
-        .into_iter()
+/// Of `processes`, the one that ran for more than half of `window`, if one did: an instance in
+/// the middle of an invocation (an idle JVM's own threads use a few microseconds).
+pub async fn running(processes: &[u32], window: Duration) -> Option<u32> {
+    let before: Vec<(u32, u64)> = processes
+        .iter()
+        .copied()
         .filter_map(|c| Some((c, cpu_ns(c)?)))
         .collect();
     tokio::time::sleep(window).await;
+    let half = u64::try_from(window.as_nanos() / 2).unwrap_or(u64::MAX);
     before
         .into_iter()
         .filter_map(|(c, then)| Some((c, cpu_ns(c)?.saturating_sub(then))))
-        .filter(|&(_, used)| used > 0)
+        .filter(|&(_, used)| used > half)
         .max_by_key(|&(_, used)| used)
         .map(|(c, _)| c)
 }
