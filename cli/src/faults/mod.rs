@@ -33,8 +33,10 @@ use reconcile::{reconcile, Outcome};
 use report::Row;
 use stack::Stack;
 
-/// A request without a response after this is a transport error.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request without a response after this is a transport error. Longer than the agent's
+/// default offload timeout (30 s), so a failure is the service's answer, not the client giving
+/// up on a request the server then completes (a fallback drop holds one for seconds).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(40);
 /// After the load, before the database is read: offloads the clients stopped waiting for end.
 const SETTLE: Duration = Duration::from_secs(2);
 
