@@ -24,9 +24,10 @@ use semifaas_cli::{
 pub struct BenchArgs {
     #[command(subcommand)]
     which: Bench,
-    /// Where the JSON report and the PNG plot go.
-    #[arg(long, global = true, default_value = "bench-out")]
-    out: PathBuf,
+    /// Where the JSON report and the PNG plot go [default: bench-out; bench faults:
+    /// bench-out/faults].
+    #[arg(long, global = true)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,6 +43,10 @@ enum Bench {
     Burst(Box<crate::burst::BurstArgs>),
     /// First offloaded request on a new instance: cold, prewarmed, prewarmed with shadow replay.
     Shadow(crate::shadow_bench::ShadowBenchArgs),
+    /// Write requests under injected faults (instance kills, fallback drops, throttling,
+    /// timeouts, platform restarts and crashes), reconciled with the database; fails on lost or
+    /// duplicated writes.
+    Faults(crate::faults::FaultsArgs),
     /// A cold instance: time from invoke to response, split into its phases.
     Cold {
         /// Cold starts to measure.
@@ -59,16 +64,21 @@ enum Bench {
 }
 
 pub async fn run(args: BenchArgs) -> Result<()> {
-    std::fs::create_dir_all(&args.out)?;
+    let out = args.out.unwrap_or_else(|| match args.which {
+        Bench::Faults(_) => PathBuf::from("bench-out/faults"),
+        _ => PathBuf::from("bench-out"),
+    });
+    std::fs::create_dir_all(&out)?;
     match args.which {
-        Bench::Overhead { requests } => overhead(&args.out, requests).await,
+        Bench::Overhead { requests } => overhead(&out, requests).await,
         Bench::Cold {
             runs,
             platform,
             package,
-        } => cold(&args.out, runs, platform, package.as_deref()).await,
-        Bench::Burst(burst) => crate::burst::run(&burst, &args.out).await.map(drop),
-        Bench::Shadow(shadow) => crate::shadow_bench::run(&shadow, &args.out).await,
+        } => cold(&out, runs, platform, package.as_deref()).await,
+        Bench::Burst(burst) => crate::burst::run(&burst, &out).await.map(drop),
+        Bench::Shadow(shadow) => crate::shadow_bench::run(&shadow, &out).await,
+        Bench::Faults(faults) => crate::faults::run(&faults, &out).await,
     }
 }
 

@@ -10,6 +10,7 @@ mod cost;
 mod demo;
 mod deploy;
 mod fallback_bench;
+mod faults;
 mod local;
 mod logging;
 mod output;

@@ -47,6 +47,11 @@ impl Browser {
         }
     }
 
+    /// The `JSESSIONID=…` cookie of the session, once the service has set one.
+    pub fn session_cookie(&self) -> Option<&str> {
+        self.session_cookie.as_deref()
+    }
+
     pub async fn send(
         &mut self,
         method: Method,

@@ -63,6 +63,20 @@ impl HttpClient {
         }
     }
 
+    /// Like `new`, sending `cookie` (`name=value`) with every request: a logged-in session's
+    /// (see [`super::Browser::session_cookie`]).
+    pub fn with_cookie(port: u16, cookie: &str) -> Result<HttpClient> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::COOKIE, cookie.parse()?);
+        Ok(HttpClient {
+            client: reqwest::Client::builder()
+                .no_proxy()
+                .default_headers(headers)
+                .build()?,
+            base: format!("http://127.0.0.1:{port}"),
+        })
+    }
+
     pub async fn send(&self, request: &Request) -> Result<Exchange> {
         let mut builder = self.client.request(
             request.method.clone(),

@@ -9,6 +9,7 @@ mod http;
 pub mod image_service;
 mod process;
 mod session;
+mod udp_relay;
 
 pub use admin::Admin;
 pub use browser::{csrf_token, form_encode, Browser, Reply};
@@ -18,3 +19,4 @@ pub use process::{
     free_port, EmulatorProcess, FaasLocalProcess, PlatformApi, ServiceOptions, ServiceProcess,
 };
 pub use session::{placement_mismatches, Session, Step};
+pub use udp_relay::UdpRelay;

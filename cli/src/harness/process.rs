@@ -265,14 +265,42 @@ impl FaasLocalProcess {
         Self::start_command(command, dist, function, extra_args, log_dir).await
     }
 
+    /// Like `start`, on `port` (a restart on the port a stopped platform served), logging to
+    /// `faas-local-{port}-{generation}.log`.
+    pub async fn start_on_port(
+        dist: &Dist,
+        function: &str,
+        port: u16,
+        generation: usize,
+        extra_args: &[&str],
+        log_dir: &Path,
+    ) -> Result<FaasLocalProcess> {
+        let command = Command::new(dist.semifaas()?);
+        let name = format!("faas-local-{port}-{generation}");
+        Self::start_named(command, dist, function, port, &name, extra_args, log_dir).await
+    }
+
     async fn start_command(
-        mut command: Command,
+        command: Command,
         dist: &Dist,
         function: &str,
         extra_args: &[&str],
         log_dir: &Path,
     ) -> Result<FaasLocalProcess> {
         let port = free_port();
+        let name = format!("faas-local-{port}");
+        Self::start_named(command, dist, function, port, &name, extra_args, log_dir).await
+    }
+
+    async fn start_named(
+        mut command: Command,
+        dist: &Dist,
+        function: &str,
+        port: u16,
+        name: &str,
+        extra_args: &[&str],
+        log_dir: &Path,
+    ) -> Result<FaasLocalProcess> {
         command
             .args([
                 "local",
@@ -284,7 +312,7 @@ impl FaasLocalProcess {
             ])
             .arg(dist.root())
             .args(extra_args);
-        let mut process = Supervised::spawn(&format!("faas-local-{port}"), command, log_dir)?;
+        let mut process = Supervised::spawn(name, command, log_dir)?;
         let http = HttpClient::new(port);
         process
             .wait_ready(Duration::from_secs(30), || async {
@@ -337,6 +365,17 @@ impl FaasLocalProcess {
     /// Stops the platform (and so every instance it started).
     pub fn stop(mut self) {
         self.process.stop();
+    }
+
+    /// The platform's process id (its instances are its children).
+    pub fn pid(&self) -> u32 {
+        self.process.child.id()
+    }
+
+    /// `SIGKILL`s the platform alone, as a crash would: instances it started are left running.
+    pub fn kill(mut self) {
+        let _ = self.process.child.kill();
+        let _ = self.process.child.wait();
     }
 }
 
