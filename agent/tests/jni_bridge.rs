@@ -99,10 +99,21 @@ async fn the_jvm_drives_the_agent_through_its_natives() {
     assert_eq!(h["fallbacks"]["load_class"], 1, "{stats}");
     assert_eq!(h["reexecuted"], 1, "{stats}");
     assert_eq!(h["diverged"], 1, "{stats}");
-    assert!(h["last_failure"].as_str().unwrap().starts_with("diverged: call #2"), "{stats}");
+    assert!(
+        h["last_failure"]
+            .as_str()
+            .unwrap()
+            .starts_with("diverged: call #2"),
+        "{stats}"
+    );
     let log = &stats["call_log"];
     assert_eq!(
-        (&log["logs"], &log["max_entries"], &log["max_bytes"], &log["over_cap"]),
+        (
+            &log["logs"],
+            &log["max_entries"],
+            &log["max_bytes"],
+            &log["over_cap"]
+        ),
         (&2.into(), &3.into(), &4096.into(), &1.into()),
         "{stats}"
     );

@@ -13,8 +13,8 @@ use std::{
 
 use reqwest::Method;
 use semifaas_cli::harness::{
-    Admin, Browser, Dist, FaasLocalProcess, HttpClient, Reply, ServiceOptions, ServiceProcess,
-    PLACEMENT_HEADER,
+    procs, Admin, Browser, Dist, FaasLocalProcess, HttpClient, Reply, ServiceOptions,
+    ServiceProcess, PLACEMENT_HEADER,
 };
 use serde_json::Value;
 
@@ -182,7 +182,7 @@ fn signal_instances(platform: &FaasLocalProcess, signal: i32) {
     let pids = platform.instance_pids();
     assert!(!pids.is_empty(), "no instance to signal");
     for pid in pids {
-        unsafe { libc::kill(pid, signal) };
+        procs::signal_group(pid, signal);
     }
 }
 

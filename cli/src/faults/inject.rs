@@ -7,7 +7,8 @@ use anyhow::Result;
 use tokio::time::{sleep, Instant};
 use tracing::warn;
 
-use super::{procs, stack::Stack, Fault};
+use super::{stack::Stack, Fault};
+use semifaas_cli::harness::procs;
 
 /// The platform's concurrency while `throttle` holds it down.
 const THROTTLED_CONCURRENCY: usize = 1;

@@ -9,7 +9,6 @@
 
 mod agent_counts;
 mod inject;
-mod procs;
 mod reconcile;
 mod report;
 mod stack;

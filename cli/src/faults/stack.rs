@@ -124,10 +124,10 @@ impl Stack {
             .take()
             .context("the platform is not running")?;
         if kill {
-            let instances = super::procs::children(old.pid());
+            let instances = semifaas_cli::harness::procs::children(old.pid());
             old.kill();
             for instance in instances {
-                super::procs::signal_group(instance, libc::SIGKILL);
+                semifaas_cli::harness::procs::signal_group(instance, libc::SIGKILL);
             }
         } else {
             tokio::task::spawn_blocking(move || old.stop()).await?;

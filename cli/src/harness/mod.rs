@@ -8,6 +8,7 @@ mod dist;
 mod http;
 pub mod image_service;
 mod process;
+pub mod procs;
 mod session;
 mod udp_relay;
 

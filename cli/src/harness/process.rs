@@ -115,24 +115,6 @@ impl Drop for Supervised {
     }
 }
 
-/// The processes whose parent is `pid`, from `/proc/*/stat`.
-pub fn children_of(pid: i32) -> Vec<i32> {
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return vec![];
-    };
-    entries
-        .flatten()
-        .filter_map(|entry| entry.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|child| {
-            let stat = std::fs::read_to_string(format!("/proc/{child}/stat")).unwrap_or_default();
-            // `pid (comm) state ppid ...`: the command may hold spaces and parentheses.
-            stat.rsplit_once(')')
-                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<i32>().ok())
-                == Some(pid)
-        })
-        .collect()
-}
-
 /// `program`, under `taskset -c cpus` when `cpus` is given.
 fn pinned_command(program: &Path, cpus: Option<&str>) -> Command {
     match cpus {
@@ -358,8 +340,8 @@ impl FaasLocalProcess {
     }
 
     /// The process ids of the platform's function instances (its `bootstrap` children).
-    pub fn instance_pids(&self) -> Vec<i32> {
-        children_of(self.process.child.id() as i32)
+    pub fn instance_pids(&self) -> Vec<u32> {
+        super::procs::children(self.pid())
     }
 
     /// Stops the platform (and so every instance it started).

@@ -1,5 +1,6 @@
-//! The platform's instance processes, from `/proc`: faas-local starts each instance as its own
-//! child in its own process group, so killing the group kills the instance with what it started.
+//! Processes from `/proc`: the platform's instances (faas-local starts each as its own child in
+//! its own process group, so signalling the group reaches the instance and what it started),
+//! which of them is running, and signals to them.
 
 use std::time::Duration;
 
