@@ -1007,6 +1007,12 @@ mod tests {
         stats.record_invocation(H);
         stats.record_failure(H, FailureReason::Timeout, "no answer in 30000 ms");
         stats.record_abandoned(H, "the function had made 1 remote call that may write");
+        stats.record_invocation(H);
+        stats.record_failure(H, FailureReason::FunctionError, "the instance exited");
+        stats.record_reexecuted(H);
+        stats.record_invocation(H);
+        stats.record_failure(H, FailureReason::Timeout, "no answer in 30000 ms");
+        stats.record_diverged(H, "call #2 called save with other arguments");
         stats.record_invocation("com.example.D#n");
         stats.record_ineligible("com.example.D#n", "returns a CompletableFuture");
         stats.record_local(
@@ -1027,21 +1033,27 @@ mod tests {
         assert_eq!(json["ratio"], 0.25);
         assert_eq!(json["ratio_overrides"][H], 1.0);
         let totals = &json["totals"];
-        assert_eq!(totals["invocations"], 6);
+        assert_eq!(totals["invocations"], 8);
         assert_eq!(totals["offloaded"], 1);
         assert_eq!(totals["local"], 4);
         assert_eq!(
-            totals["abandoned"], 1,
-            "invocations = offloaded + local + abandoned"
+            (
+                &totals["reexecuted"],
+                &totals["diverged"],
+                &totals["abandoned"]
+            ),
+            (&1.into(), &1.into(), &1.into()),
+            "invocations = offloaded + local + reexecuted + diverged + abandoned"
         );
-        assert_eq!(totals["failures"], 2);
+        assert_eq!(totals["failures"], 4);
         assert_eq!(totals["fallbacks"]["load_class"], 2);
         assert_eq!(totals["fallbacks"]["fetch_closure"], 1);
         assert_eq!(totals["fallbacks"]["get_resource"], 0);
         let h = &json["handlers"][H];
-        assert_eq!(h["invocations"], 5);
+        assert_eq!(h["invocations"], 7);
         assert_eq!(h["failure_reasons"]["throttled"], 1);
-        assert_eq!(h["failure_reasons"]["timeout"], 1);
+        assert_eq!(h["failure_reasons"]["timeout"], 2);
+        assert_eq!((&h["reexecuted"], &h["diverged"]), (&1.into(), &1.into()));
         assert_eq!(h["cold_starts"], 1);
         assert_eq!(
             (h["spilled"].as_u64(), h["platform_full"].as_u64()),
@@ -1062,12 +1074,12 @@ mod tests {
         assert!(h["last_failure"]
             .as_str()
             .unwrap()
-            .starts_with("abandoned: the function had made 1 remote call"));
+            .starts_with("diverged: call #2 called save"));
         let d = &json["handlers"]["com.example.D#n"];
         assert_eq!(d["ineligible"], 1);
         assert_eq!(d["ineligible_reason"], "returns a CompletableFuture");
         let back: StatsReport = serde_json::from_value(json).unwrap();
-        assert_eq!(back.totals.invocations, 6);
+        assert_eq!(back.totals.invocations, 8);
     }
 
     #[test]
@@ -1111,8 +1123,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("# TYPE semifaas_invocations_total counter"));
-        assert!(text.contains("semifaas_invocations_total{handler=\"com.example.C#m\"} 5"));
+        assert!(text.contains("semifaas_invocations_total{handler=\"com.example.C#m\"} 7"));
         assert!(text.contains("semifaas_abandoned_total{handler=\"com.example.C#m\"} 1"));
+        assert!(text.contains("semifaas_reexecuted_total{handler=\"com.example.C#m\"} 1"));
+        assert!(text.contains("semifaas_diverged_total{handler=\"com.example.C#m\"} 1"));
         assert!(text.contains(
             "semifaas_failure_reasons_total{handler=\"com.example.C#m\",reason=\"throttled\"} 1"
         ));

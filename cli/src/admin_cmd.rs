@@ -196,6 +196,8 @@ pub fn stats_table(stats: &Value) -> String {
             "offloaded",
             "local",
             "failures",
+            "re-executed",
+            "diverged",
             "abandoned",
             "fallbacks",
             "p50 local ms",
@@ -204,6 +206,8 @@ pub fn stats_table(stats: &Value) -> String {
         ],
         &[
             Align::Left,
+            right,
+            right,
             right,
             right,
             right,
@@ -221,6 +225,8 @@ pub fn stats_table(stats: &Value) -> String {
             output::cell(&v["offloaded"]),
             output::cell(&v["local"]),
             output::cell(&v["failures"]),
+            v["reexecuted"].as_u64().unwrap_or(0).to_string(),
+            v["diverged"].as_u64().unwrap_or(0).to_string(),
             v["abandoned"].as_u64().unwrap_or(0).to_string(),
             sum(&v["fallbacks"]).to_string(),
         ]
@@ -318,11 +324,11 @@ phase      manual
 in flight  0
 ratio      0.016
 
-handler                   invocations  offloaded  local  failures  abandoned  fallbacks  p50 local ms  p50 offload ms  status
-com.example.Async#get               1          0      1         0          0          0           0.5               -  ineligible: returns a CompletableFuture
-com.example.Image#fresh             1          0      1         0          0          0           3.0               -  profiling 1/3
-com.example.Image#resize           10          3      7         1          0          6          41.2           120.1  candidate
-total                              12          3      9         1          0          6
+handler                   invocations  offloaded  local  failures  re-executed  diverged  abandoned  fallbacks  p50 local ms  p50 offload ms  status
+com.example.Async#get               1          0      1         0            0         0          0          0           0.5               -  ineligible: returns a CompletableFuture
+com.example.Image#fresh             1          0      1         0            0         0          0          0           3.0               -  profiling 1/3
+com.example.Image#resize           10          3      7         1            0         0          0          6          41.2           120.1  candidate
+total                              12          3      9         1            0         0          0          6
 ";
         assert_eq!(text, expected, "\n{text}");
 

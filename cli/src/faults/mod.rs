@@ -4,8 +4,10 @@
 //! candidate), a logged-in user's open-loop `POST /api/posts` load, each request with a title of
 //! its own, while the fault is injected again and again. Afterwards every response is compared
 //! with the posts the database holds: a success must have written its post once, a failure is
-//! counted as written-but-failed when its post exists anyway. Lost or duplicated writes are
-//! correctness bugs: the command then fails, so it doubles as a check.
+//! counted as written-but-failed when its post exists anyway. Lost, duplicated and
+//! written-but-failed writes are correctness bugs (a failure after a write is re-executed with
+//! the call log, docs/internals.md "Failed offloads"): the command then fails, so it doubles as a
+//! check.
 
 mod agent_counts;
 mod inject;
@@ -237,6 +239,13 @@ fn problems(rows: &[Row]) -> Vec<String> {
             problems.push(format!(
                 "{fault}: {} requests wrote their post more than once",
                 r.duplicated
+            ));
+        }
+        if r.written_but_failed > 0 {
+            problems.push(format!(
+                "{fault}: {} requests failed although their post was written (the client may retry \
+                 and write twice)",
+                r.written_but_failed
             ));
         }
     }
