@@ -791,6 +791,20 @@ impl Collector for Exposition {
                 .by_kind()
                 .map(|(what, n)| ([("what", what)], ConstCounter::new(n))),
         )?;
+        family(
+            e,
+            "semifaas_call_log_bytes_in_use",
+            "Bytes the remote-call logs of offloaded invocations held when the last one ended.",
+            MetricType::Gauge,
+            [(none, ConstGauge::new(r.call_log.bytes_in_use as i64))],
+        )?;
+        family(
+            e,
+            "semifaas_call_log_over_cap",
+            "Remote-call logs that went over semifaas.call-log.max-bytes or total-max-bytes and gave up.",
+            MetricType::Counter,
+            [(none, ConstCounter::new(r.call_log.over_cap))],
+        )?;
         if !r.platform.state.is_empty() {
             one_hot(
                 e,
@@ -1127,6 +1141,11 @@ mod tests {
         assert!(text.contains("semifaas_abandoned_total{handler=\"com.example.C#m\"} 1"));
         assert!(text.contains("semifaas_reexecuted_total{handler=\"com.example.C#m\"} 1"));
         assert!(text.contains("semifaas_diverged_total{handler=\"com.example.C#m\"} 1"));
+        assert!(text.contains("semifaas_call_log_bytes_in_use 0"), "{text}");
+        assert!(
+            text.contains("semifaas_call_log_over_cap_total 0"),
+            "{text}"
+        );
         assert!(text.contains(
             "semifaas_failure_reasons_total{handler=\"com.example.C#m\",reason=\"throttled\"} 1"
         ));

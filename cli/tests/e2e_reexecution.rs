@@ -65,6 +65,40 @@ async fn start_blog(
     ServiceProcess::start(dist, &options, logs).await.unwrap()
 }
 
+/// The platform and the blog of one test, with the clients the test uses.
+struct Stack {
+    platform: FaasLocalProcess,
+    service: ServiceProcess,
+    admin: Admin,
+    http: HttpClient,
+}
+
+impl Stack {
+    async fn start(test: &str, settings: &[(&str, &str)]) -> Stack {
+        let dist = Dist::locate().unwrap();
+        let logs = log_dir(test);
+        let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "2"], &logs)
+            .await
+            .unwrap();
+        let service = start_blog(&dist, &platform, &logs, settings).await;
+        Stack {
+            admin: Admin::new(service.admin_port),
+            http: HttpClient::new(service.port),
+            platform,
+            service,
+        }
+    }
+
+    /// Both logs, for a failed assertion.
+    fn logs(&self) -> String {
+        format!(
+            "service log:\n{}\nplatform log:\n{}",
+            self.service.log(),
+            self.platform.log()
+        )
+    }
+}
+
 async fn logged_in(service: &ServiceProcess) -> Browser {
     let mut browser = Browser::new(service.port);
     let login = browser
@@ -132,10 +166,7 @@ async fn assert_answers_the_stored_post(reply: &Reply, browser: &mut Browser, id
     for field in ["createdAt", "updatedAt"] {
         let (a, r) = (answered[field].take(), read[field].take());
         let (a, r) = (a.as_str().unwrap(), r.as_str().unwrap());
-        assert!(
-            a.starts_with(r.trim_end_matches('Z').trim_end_matches('0')),
-            "{field}: answered {a}, stored {r}"
-        );
+        assert!(same_microsecond(a, r), "{field}: answered {a}, stored {r}");
     }
     if answered != read {
         let differing: Vec<&String> = answered
@@ -146,6 +177,19 @@ async fn assert_answers_the_stored_post(reply: &Reply, browser: &mut Browser, id
             .collect();
         panic!("the re-executed answer differs from the stored post in {differing:?}");
     }
+}
+
+/// Whether two ISO-8601 instants (`...T14:36:30.291882568Z`) round to the same microsecond.
+fn same_microsecond(a: &str, b: &str) -> bool {
+    let split = |t: &str| {
+        let (seconds, fraction) = t.trim_end_matches('Z').split_once('.').unwrap_or((t, "0"));
+        (
+            seconds.to_owned(),
+            format!("0.{fraction}").parse::<f64>().unwrap(),
+        )
+    };
+    let ((sa, fa), (sb, fb)) = (split(a), split(b));
+    sa == sb && (fa - fb).abs() <= 1e-6
 }
 
 /// The remote calls `key`'s functions have made so far (fallbacks of kind `invoke`).
@@ -206,38 +250,27 @@ fn send(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_instance_killed_after_its_write_is_re_executed_and_the_write_happens_once() {
-    let dist = Dist::locate().unwrap();
-    let logs = log_dir("reexecution-kill");
-    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "2"], &logs)
-        .await
-        .unwrap();
-    let service = start_blog(&dist, &platform, &logs, &[]).await;
-    let admin = Admin::new(service.admin_port);
-    let http = HttpClient::new(service.port);
-    let context = || {
-        format!(
-            "service log:\n{}\nplatform log:\n{}",
-            service.log(),
-            platform.log()
-        )
-    };
-    let browser = logged_in(&service).await;
+    let stack = Stack::start("reexecution-kill", &[]).await;
+    let (platform, service, admin, http) =
+        (&stack.platform, &stack.service, &stack.admin, &stack.http);
+    let context = || stack.logs();
+    let browser = logged_in(service).await;
 
     // The function's calls: the session's user, then the insert (`createPost`), then it
     // renders the body. SIGKILL as soon as the insert has reached the server.
     let title = "killed after its write";
-    let before = remote_calls(&admin, CREATE).await;
+    let before = remote_calls(admin, CREATE).await;
     let request = send(
         browser,
         "/api/posts".into(),
         post_json(title, &slow_body(1)),
     );
-    signal_after_call(&admin, &platform, CREATE, before, 2, libc::SIGKILL).await;
+    signal_after_call(admin, platform, CREATE, before, 2, libc::SIGKILL).await;
     let (reply, mut browser) = request.await.unwrap();
 
     assert_eq!(reply.status, 201, "{}\n{}", reply.body, context());
     assert_eq!(reply.ran.as_deref(), Some("reexecuted"), "{}", context());
-    let posts = posts_titled(&http, title).await;
+    let posts = posts_titled(http, title).await;
     assert_eq!(posts.len(), 1, "written once: {posts:?}");
     let id = posts[0]["id"].as_u64().unwrap();
     assert_eq!(
@@ -270,22 +303,11 @@ async fn an_instance_killed_after_its_write_is_re_executed_and_the_write_happens
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_stalled_instance_times_out_after_its_write_and_a_different_path_diverges() {
-    let dist = Dist::locate().unwrap();
-    let logs = log_dir("reexecution-timeout");
-    let platform = FaasLocalProcess::start(&dist, FUNCTION, &["--concurrency", "2"], &logs)
-        .await
-        .unwrap();
-    let service = start_blog(&dist, &platform, &logs, &[("timeout-ms", "5000")]).await;
-    let admin = Admin::new(service.admin_port);
-    let http = HttpClient::new(service.port);
-    let context = || {
-        format!(
-            "service log:\n{}\nplatform log:\n{}",
-            service.log(),
-            platform.log()
-        )
-    };
-    let browser = logged_in(&service).await;
+    let stack = Stack::start("reexecution-timeout", &[("timeout-ms", "5000")]).await;
+    let (platform, service, admin, http) =
+        (&stack.platform, &stack.service, &stack.admin, &stack.http);
+    let context = || stack.logs();
+    let browser = logged_in(service).await;
     let refused = |stats: &Value| stats["refused"]["not_in_flight"].as_u64().unwrap_or(0);
     let refused_before = refused(&admin.stats().await.unwrap());
 
@@ -293,15 +315,15 @@ async fn a_stalled_instance_times_out_after_its_write_and_a_different_path_diver
     // invocation times out; the server runs the closure again with the log: the insert is
     // answered from it, the rest runs here.
     let title = "stalled after its write";
-    let before = remote_calls(&admin, CREATE).await;
+    let before = remote_calls(admin, CREATE).await;
     let request = send(
         browser,
         "/api/posts".into(),
         post_json(title, &slow_body(2)),
     );
-    signal_after_call(&admin, &platform, CREATE, before, 2, libc::SIGSTOP).await;
+    signal_after_call(admin, platform, CREATE, before, 2, libc::SIGSTOP).await;
     let (reply, mut browser) = request.await.unwrap();
-    signal_instances(&platform, libc::SIGCONT);
+    signal_instances(platform, libc::SIGCONT);
     assert_eq!(reply.status, 201, "{}\n{}", reply.body, context());
     assert_eq!(reply.ran.as_deref(), Some("reexecuted"), "{}", context());
     let id = reply.json()["id"].as_u64().unwrap();
@@ -319,7 +341,7 @@ async fn a_stalled_instance_times_out_after_its_write_and_a_different_path_diver
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(posts_titled(&http, title).await.len(), 1, "written once");
+    assert_eq!(posts_titled(http, title).await.len(), 1, "written once");
     assert_eq!(
         refused(&admin.stats().await.unwrap()),
         refused_before,
@@ -343,12 +365,12 @@ async fn a_stalled_instance_times_out_after_its_write_and_a_different_path_diver
     // after the save, the invocation times out; the re-execution draws another token, so its
     // save is another call than the logged one. It diverges: the request fails, and the first
     // token is the only one written.
-    let before = remote_calls(&admin, SHARE).await;
+    let before = remote_calls(admin, SHARE).await;
     let request = send(browser, format!("/api/posts/{id}/share"), String::new());
     // The session's user, the post, then the save.
-    signal_after_call(&admin, &platform, SHARE, before, 3, libc::SIGSTOP).await;
+    signal_after_call(admin, platform, SHARE, before, 3, libc::SIGSTOP).await;
     let (shared, _browser) = request.await.unwrap();
-    signal_instances(&platform, libc::SIGCONT);
+    signal_instances(platform, libc::SIGCONT);
     assert_eq!(shared.status, 500, "{}\n{}", shared.body, context());
     assert_eq!(shared.ran.as_deref(), Some("diverged"), "{}", context());
     let tokens = http

@@ -241,8 +241,7 @@ final class HandlerDispatcher {
     if (divergence != null) {
       scope.seal();
       String reason =
-          "the offload failed after the function had started "
-              + writes(writes)
+          failedAfter(writes)
               + ", and its re-execution on the server diverged from the first run: "
               + divergence
               + "; the request fails rather than write differently";
@@ -260,8 +259,11 @@ final class HandlerDispatcher {
     return new Offloaded(answered.call(), PlacementHeader.REEXECUTED);
   }
 
-  private static String writes(int writes) {
-    return writes + (writes == 1 ? " remote call" : " remote calls") + " that may write";
+  private static String failedAfter(int writes) {
+    return "the offload failed after the function had started "
+        + writes
+        + (writes == 1 ? " remote call" : " remote calls")
+        + " that may write";
   }
 
   private Decision result(
@@ -370,8 +372,7 @@ final class HandlerDispatcher {
    */
   private Decision abandon(String key, int writes, String why) {
     String reason =
-        "the offload failed after the function had started "
-            + writes(writes)
+        failedAfter(writes)
             + " and "
             + why
             + "; the handler is not run again here, so none is done twice";
