@@ -287,7 +287,7 @@ fn kinds_and_errors_display_for_statistics_and_logs() {
     );
     assert_eq!(
         invoke("save", "(Ljava/lang/Object;)V").to_string(),
-        "invoke ref 12 save(Ljava/lang/Object;)V"
+        "invoke #1 ref 12 save(Ljava/lang/Object;)V"
     );
     assert_eq!(load_class("a.B").request.kind(), FallbackKind::LoadClass);
     assert_eq!(load_class("a.B").request.to_string(), "load_class a.B");
