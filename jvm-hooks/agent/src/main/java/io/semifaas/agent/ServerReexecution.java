@@ -18,8 +18,11 @@ import java.util.concurrent.ConcurrentHashMap;
  * (docs/internals.md, "Failed offloads").
  */
 final class ServerReexecution {
-  /** Installed closures kept at most; beyond that the oldest are forgotten. */
-  static final int MAX_INSTALLED = 256;
+  /**
+   * Installed closures kept at most; beyond that all are forgotten and installed again on use.
+   * Each holds its own copies of the classes its handler needs (tens of MB of metaspace at most).
+   */
+  static final int MAX_INSTALLED = 16;
 
   /** What a closure is made of, as the native side stores it. */
   record Parts(
