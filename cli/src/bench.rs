@@ -43,9 +43,10 @@ enum Bench {
     Burst(Box<crate::burst::BurstArgs>),
     /// First offloaded request on a new instance: cold, prewarmed, prewarmed with shadow replay.
     Shadow(crate::shadow_bench::ShadowBenchArgs),
-    /// Write requests under injected faults (instance kills, fallback drops, throttling,
-    /// timeouts, platform restarts and crashes), reconciled with the database; fails on lost or
-    /// duplicated writes.
+    /// Write requests (blog posts, or library books with `--sample library`) under injected
+    /// faults (instance kills, fallback drops, throttling, timeouts, platform restarts and
+    /// crashes), reconciled with the database; fails on lost, duplicated, misdirected or
+    /// written-but-failed writes.
     Faults(crate::faults::FaultsArgs),
     /// A cold instance: time from invoke to response, split into its phases.
     Cold {

@@ -170,6 +170,8 @@ pub struct RequestRecord {
     /// Where the handler ran, from the response's placement header (`offloaded`, `local`,
     /// `abandoned`); `None` when the response carried none.
     pub ran: Option<String>,
+    /// The response's `Location` header (what a redirect the client did not follow names).
+    pub location: Option<String>,
 }
 
 impl RequestRecord {
@@ -208,9 +210,9 @@ where
         tasks.push(tokio::spawn(async move {
             let sent = start.elapsed();
             let response = tokio::time::timeout(timeout, client.send(&request)).await;
-            let (status, ran) = match response {
-                Ok(Ok(exchange)) => (Some(exchange.status), exchange.placement),
-                _ => (None, None),
+            let (status, ran, location) = match response {
+                Ok(Ok(exchange)) => (Some(exchange.status), exchange.placement, exchange.location),
+                _ => (None, None, None),
             };
             RequestRecord {
                 scheduled,
@@ -218,6 +220,7 @@ where
                 done: start.elapsed(),
                 status,
                 ran,
+                location,
             }
         }));
     }

@@ -365,6 +365,7 @@ mod tests {
             done: Duration::from_millis(scheduled_ms + latency_ms),
             status,
             ran: None,
+            location: None,
         }
     }
 

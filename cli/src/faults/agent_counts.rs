@@ -4,12 +4,9 @@
 use serde::Serialize;
 use serde_json::Value;
 
-/// The handler every load request runs.
-pub const CREATE_HANDLER: &str = "io.semifaas.samples.blog.web.PostApiController#create";
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct AgentCounts {
-    /// Invocations of the write handler that ran in a function.
+    /// Invocations of the write handler (the sample's `create_handler`) that ran in a function.
     pub create_offloaded: u64,
     pub offloaded: u64,
     pub failures: u64,
@@ -25,7 +22,8 @@ pub struct AgentCounts {
 }
 
 impl AgentCounts {
-    pub fn from_stats(stats: &Value) -> AgentCounts {
+    /// `create_handler`: the agent's key of the handler every write runs.
+    pub fn from_stats(stats: &Value, create_handler: &str) -> AgentCounts {
         let handlers: Vec<&Value> = stats["handlers"]
             .as_object()
             .map(|h| h.values().collect())
@@ -37,7 +35,7 @@ impl AgentCounts {
                 .sum()
         };
         AgentCounts {
-            create_offloaded: stats["handlers"][CREATE_HANDLER]["offloaded"]
+            create_offloaded: stats["handlers"][create_handler]["offloaded"]
                 .as_u64()
                 .unwrap_or(0),
             offloaded: sum(&["offloaded"]),
@@ -56,6 +54,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    const CREATE_HANDLER: &str = "io.semifaas.samples.blog.web.PostApiController#create";
+
     #[test]
     fn sums_the_handlers_and_reads_missing_fields_as_zero() {
         let stats = json!({
@@ -66,7 +66,7 @@ mod tests {
             },
             "call_log": { "open": 0 },
         });
-        let counts = AgentCounts::from_stats(&stats);
+        let counts = AgentCounts::from_stats(&stats, CREATE_HANDLER);
         assert_eq!(counts.create_offloaded, 5);
         assert_eq!(counts.offloaded, 8);
         assert_eq!(
@@ -80,7 +80,10 @@ mod tests {
         );
         assert_eq!(counts.timeouts, 2);
         assert_eq!(counts.call_log["open"], 0);
-        let today = AgentCounts::from_stats(&json!({ "handlers": { "a#b": { "offloaded": 1 } } }));
+        let today = AgentCounts::from_stats(
+            &json!({ "handlers": { "a#b": { "offloaded": 1 } } }),
+            CREATE_HANDLER,
+        );
         assert_eq!((today.reexecuted, today.diverged), (0, 0));
         assert!(today.call_log.is_null());
     }

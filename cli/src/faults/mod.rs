@@ -1,18 +1,21 @@
 //! `semifaas bench faults`: write requests under injected faults, reconciled with the database.
 //!
-//! Per fault a fresh stack (faas-local, the blog with the agent at ratio 1, every handler a
-//! candidate), a logged-in user's open-loop `POST /api/posts` load, each request with a title of
+//! Per fault a fresh stack (faas-local, the sample with the agent at ratio 1, every handler a
+//! candidate), a logged-in user's open-loop load of the sample's write (the blog's
+//! `POST /api/posts`, the library's add-book form `POST /books`), each request with a title of
 //! its own, while the fault is injected again and again. Afterwards every response is compared
-//! with the posts the database holds: a success must have written its post once, a failure is
-//! counted as written-but-failed when its post exists anyway. Lost, duplicated and
-//! written-but-failed writes are correctness bugs (a failure after a write is re-executed with
-//! the call log, docs/internals.md "Failed offloads"): the command then fails, so it doubles as a
-//! check.
+//! with the rows the database holds: a success must have written its row once (and, for the
+//! library, redirected to it), a failure is counted as written-but-failed when its row exists
+//! anyway. Lost, duplicated, misdirected and written-but-failed writes are correctness bugs (a
+//! failure after a write is re-executed with the call log, docs/internals.md "Failed offloads"):
+//! the command then fails, so it doubles as a check. What differs between the samples is in
+//! [`sample`].
 
 mod agent_counts;
 mod inject;
 mod reconcile;
 mod report;
+mod sample;
 mod stack;
 
 use std::{
@@ -25,13 +28,14 @@ use clap::{Args, ValueEnum};
 use serde_json::json;
 
 use semifaas_cli::{
-    harness::{Dist, HttpClient, Request},
+    harness::{Dist, HttpClient},
     loadgen::{run_open_loop, Phase, Profile},
     timeline,
 };
 
 use reconcile::{reconcile, Outcome};
 use report::Row;
+use sample::Sample;
 use stack::Stack;
 
 /// A request without a response after this is a transport error. Longer than the agent's
@@ -100,23 +104,10 @@ impl Fault {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Sample {
-    /// The blog: `POST /api/posts` as the seeded user alice.
-    Blog,
-}
-
-impl Sample {
-    fn jar(self) -> &'static str {
-        match self {
-            Sample::Blog => "blog",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Args)]
 pub struct FaultsArgs {
-    /// The sample service under load.
+    /// The sample service under load: its write, the user it logs in as, and how its answers
+    /// are reconciled with its database.
     #[arg(long, value_enum, default_value = "blog")]
     pub sample: Sample,
     /// Write requests per fault.
@@ -165,7 +156,7 @@ pub async fn run(args: &FaultsArgs, out: &Path) -> Result<()> {
         "{} write requests per fault at {} requests/s on the {} sample; faults: {}",
         args.requests_per_fault,
         args.rate,
-        args.sample.jar(),
+        args.sample.name(),
         args.faults
             .iter()
             .map(|f| f.name())
@@ -186,7 +177,7 @@ pub async fn run(args: &FaultsArgs, out: &Path) -> Result<()> {
         println!("{}", report::line(row));
     }
     let config = json!({
-        "sample": args.sample.jar(),
+        "sample": args.sample.name(),
         "requests_per_fault": args.requests_per_fault,
         "rate": args.rate,
         "timeout_ms": args.timeout_ms,
@@ -198,7 +189,7 @@ pub async fn run(args: &FaultsArgs, out: &Path) -> Result<()> {
         "wrote {0}/faults.json and {0}/faults.png; logs in {0}/logs",
         out.display()
     );
-    let problems = problems(&rows);
+    let problems = problems(&rows, args.sample);
     if !problems.is_empty() {
         bail!("{}", problems.join("; "));
     }
@@ -206,7 +197,8 @@ pub async fn run(args: &FaultsArgs, out: &Path) -> Result<()> {
 }
 
 /// What makes the run fail: a measurement that is not what it says, or incorrect writes.
-fn problems(rows: &[Row]) -> Vec<String> {
+fn problems(rows: &[Row], sample: Sample) -> Vec<String> {
+    let noun = sample.row();
     let mut problems = vec![];
     for row in rows {
         let fault = row.fault;
@@ -231,20 +223,26 @@ fn problems(rows: &[Row]) -> Vec<String> {
         }
         if r.lost > 0 {
             problems.push(format!(
-                "{fault}: {} requests answered 2xx wrote no post",
+                "{fault}: {} requests answered 2xx or 3xx wrote no {noun}",
                 r.lost
             ));
         }
         if r.duplicated > 0 {
             problems.push(format!(
-                "{fault}: {} requests wrote their post more than once",
+                "{fault}: {} requests wrote their {noun} more than once",
                 r.duplicated
+            ));
+        }
+        if r.misdirected > 0 {
+            problems.push(format!(
+                "{fault}: {} answers named another {noun} than the one their request wrote, or none",
+                r.misdirected
             ));
         }
         if r.written_but_failed > 0 {
             problems.push(format!(
-                "{fault}: {} requests failed although their post was written (the client may retry \
-                 and write twice)",
+                "{fault}: {} requests failed although their {noun} was written (the client may \
+                 retry and write twice)",
                 r.written_but_failed
             ));
         }
@@ -252,24 +250,15 @@ fn problems(rows: &[Row]) -> Vec<String> {
     problems
 }
 
-fn post(title: &str) -> Request {
-    let body = json!({ "title": title, "body": "A write under an injected fault." });
-    Request::post(
-        "/api/posts",
-        "application/json",
-        body.to_string().into_bytes(),
-    )
-}
-
 async fn run_fault(dist: &Dist, args: &FaultsArgs, fault: Fault, out: &Path) -> Result<Row> {
     let logs = out.join("logs").join(fault.name());
-    let mut stack = Stack::start(dist, fault, args.sample.jar(), args.timeout_ms, &logs).await?;
+    let sample = args.sample;
+    let mut stack = Stack::start(dist, fault, sample, args.timeout_ms, &logs).await?;
     stack.admin.set_ratio(1.0).await?;
-    let client = HttpClient::with_cookie(stack.service.port, &stack.cookie)?;
+    let client = HttpClient::with_cookie(stack.service.port, &stack.session.cookie)?;
     for i in 0..args.warmup {
-        let _ = client
-            .send(&post(&format!("faults-{}-warmup-{i}", fault.name())))
-            .await;
+        let title = format!("faults-{}-warmup-{i}", fault.name());
+        let _ = client.send(&sample.write(&stack.session, i, &title)).await;
     }
 
     let schedule = Profile::new(vec![Phase {
@@ -281,10 +270,11 @@ async fn run_fault(dist: &Dist, args: &FaultsArgs, fault: Fault, out: &Path) -> 
         .map(|i| format!("faults-{}-{i}", fault.name()))
         .collect();
     let load = tokio::spawn({
-        let (client, titles) = (client.clone(), titles.clone());
+        let (client, titles, session) = (client.clone(), titles.clone(), stack.session.clone());
+        let first = args.warmup;
         async move {
             run_open_loop(&client, &schedule, Instant::now(), REQUEST_TIMEOUT, |i| {
-                post(&titles[i])
+                sample.write(&session, first + i, &titles[i])
             })
             .await
         }
@@ -304,24 +294,22 @@ async fn run_fault(dist: &Dist, args: &FaultsArgs, fault: Fault, out: &Path) -> 
     tokio::time::sleep(SETTLE).await;
     // The database is read on the server, whatever the platform is doing.
     stack.admin.set_ratio(0.0).await?;
-    let agent = agent_counts::AgentCounts::from_stats(&stack.admin.stats().await?);
+    let agent =
+        agent_counts::AgentCounts::from_stats(&stack.admin.stats().await?, sample.create_handler());
     let dump = HttpClient::new(stack.service.port)
         .get_json("/api/admin/dump")
         .await?;
-    let posts = dump["posts"]
-        .as_array()
-        .context("the dump has no posts")?
-        .iter()
-        .filter_map(|p| p["title"].as_str());
+    let written = sample.written(&dump)?;
     let outcomes: Vec<Outcome> = titles
         .into_iter()
         .zip(&records)
         .map(|(title, record)| Outcome {
             title,
             status: record.status,
+            location: record.location.clone(),
         })
         .collect();
-    let reconciled = reconcile(&outcomes, posts);
+    let reconciled = reconcile(&outcomes, &written);
 
     let mut latencies: Vec<f64> = records
         .iter()

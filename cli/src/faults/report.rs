@@ -28,12 +28,12 @@ pub struct Row {
     pub platform_throttles: u64,
 }
 
-pub const HEADER: &str = "fault             requests    2xx failed written-but-failed lost dup re-executed diverged abandoned offloaded injections  p50 ms   p99 ms";
+pub const HEADER: &str = "fault             requests answered failed written-but-failed lost dup re-executed diverged abandoned offloaded injections  p50 ms   p99 ms";
 
 pub fn line(row: &Row) -> String {
     let r = &row.reconciled;
     format!(
-        "{:<17} {:>8} {:>6} {:>6} {:>18} {:>4} {:>3} {:>11} {:>8} {:>9} {:>9} {:>10} {:>7.1} {:>8.1}",
+        "{:<17} {:>8} {:>8} {:>6} {:>18} {:>4} {:>3} {:>11} {:>8} {:>9} {:>9} {:>10} {:>7.1} {:>8.1}",
         row.fault,
         r.requests,
         r.answered,

@@ -1,6 +1,6 @@
 //! One fault's fresh deployment: faas-local on a port of its own (so a restart comes back on the
-//! same one), the blog with the agent offloading every handler, and for `fallback-drop` the UDP
-//! relay the functions reach the fallback server through.
+//! same one), the sample with the agent offloading every handler and its user logged in, and for
+//! `fallback-drop` the UDP relay the functions reach the fallback server through.
 
 use std::{
     net::{Ipv4Addr, SocketAddr, UdpSocket},
@@ -14,13 +14,14 @@ use semifaas_cli::harness::{
     PLACEMENT_HEADER,
 };
 
-use super::Fault;
+use super::{
+    sample::{Sample, Session},
+    Fault,
+};
 
 pub const FUNCTION: &str = "semifaas";
 /// Instances faas-local runs at once (what `throttle` restores).
 pub const CONCURRENCY: usize = 4;
-/// The blog's seeded user the load writes as.
-const USER: (&str, &str) = ("alice", "alice");
 
 pub struct Stack {
     dist: Dist,
@@ -32,15 +33,15 @@ pub struct Stack {
     pub service: ServiceProcess,
     pub admin: Admin,
     pub relay: Option<UdpRelay>,
-    /// The logged-in session's cookie.
-    pub cookie: String,
+    /// The logged-in session the load writes in.
+    pub session: Session,
 }
 
 impl Stack {
     pub async fn start(
         dist: &Dist,
         fault: Fault,
-        sample: &str,
+        sample: Sample,
         timeout_ms: u64,
         logs: &Path,
     ) -> Result<Stack> {
@@ -55,7 +56,7 @@ impl Stack {
             logs,
         )
         .await?;
-        let mut options = ServiceOptions::for_platform(sample, &platform);
+        let mut options = ServiceOptions::for_platform(sample.name(), &platform);
         options.settings.extend(
             [
                 ("include", "io.semifaas.samples"),
@@ -90,15 +91,7 @@ impl Stack {
         let service = ServiceProcess::start(dist, &options, logs).await?;
         let admin = Admin::new(service.admin_port);
         // Logged in while everything runs on the server, so no fault can stop the session.
-        let mut browser = Browser::new(service.port);
-        let login = browser
-            .form("/login", &[("username", USER.0), ("password", USER.1)])
-            .await;
-        anyhow::ensure!(login.status == 200, "logging in: {login:?}");
-        let cookie = browser
-            .session_cookie()
-            .context("the login set no session cookie")?
-            .to_owned();
+        let session = sample.log_in(&mut Browser::new(service.port)).await?;
         Ok(Stack {
             dist: dist.clone(),
             logs: logs.to_owned(),
@@ -108,7 +101,7 @@ impl Stack {
             service,
             admin,
             relay,
-            cookie,
+            session,
         })
     }
 

@@ -43,6 +43,8 @@ pub struct Exchange {
     pub body: Vec<u8>,
     /// [`PLACEMENT_HEADER`]: `offloaded`, `local` or `abandoned`; `None` when not sent.
     pub placement: Option<String>,
+    /// The `Location` header as sent (a redirect's target when redirects are not followed).
+    pub location: Option<String>,
 }
 
 /// A keep-alive HTTP client bound to one loopback port.
@@ -64,13 +66,15 @@ impl HttpClient {
     }
 
     /// Like `new`, sending `cookie` (`name=value`) with every request: a logged-in session's
-    /// (see [`super::Browser::session_cookie`]).
+    /// (see [`super::Browser::session_cookie`]). Like a [`super::Browser`] it never follows a
+    /// redirect: a form's redirect is its answer (and [`Exchange::location`] its target).
     pub fn with_cookie(port: u16, cookie: &str) -> Result<HttpClient> {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(reqwest::header::COOKIE, cookie.parse()?);
         Ok(HttpClient {
             client: reqwest::Client::builder()
                 .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
                 .default_headers(headers)
                 .build()?,
             base: format!("http://127.0.0.1:{port}"),
@@ -100,12 +104,14 @@ impl HttpClient {
         };
         let content_type = header(reqwest::header::CONTENT_TYPE.as_str());
         let placement = header(PLACEMENT_HEADER);
+        let location = header(reqwest::header::LOCATION.as_str());
         let body = response.bytes().await?.to_vec();
         Ok(Exchange {
             status,
             content_type,
             body,
             placement,
+            location,
         })
     }
 
