@@ -168,7 +168,7 @@ pub struct RequestRecord {
     /// HTTP status; `None` when there was no response (connection error or timeout).
     pub status: Option<u16>,
     /// Where the handler ran, from the response's placement header (`offloaded`, `local`,
-    /// `abandoned`); `None` when the response carried none.
+    /// `reexecuted`, `diverged`, `abandoned`); `None` when the response carried none.
     pub ran: Option<String>,
     /// The response's `Location` header (what a redirect the client did not follow names).
     pub location: Option<String>,

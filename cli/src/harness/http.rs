@@ -41,7 +41,8 @@ pub struct Exchange {
     pub status: u16,
     pub content_type: Option<String>,
     pub body: Vec<u8>,
-    /// [`PLACEMENT_HEADER`]: `offloaded`, `local` or `abandoned`; `None` when not sent.
+    /// [`PLACEMENT_HEADER`]: `offloaded`, `local`, `reexecuted`, `diverged` or `abandoned`;
+    /// `None` when not sent.
     pub placement: Option<String>,
     /// The `Location` header as sent (a redirect's target when redirects are not followed).
     pub location: Option<String>,
