@@ -226,7 +226,7 @@ final class HandlerDispatcher {
       return new Local(key);
     }
     CallLog log = open.log();
-    if (!log.complete() || closure.parts() == null) {
+    if (!log.complete()) {
       return abandon(
           key,
           writes,
