@@ -30,6 +30,8 @@ pub struct Instance {
     instance_id: String,
     /// Why this JVM must not serve again (a class failed to load through a fallback), once set.
     retire: Option<String>,
+    /// What runs once the first answer is out (it must not delay that answer).
+    after_first_answer: Option<Box<dyn FnOnce()>>,
 }
 
 impl Instance {
@@ -48,6 +50,19 @@ impl Instance {
             jvm_start_us,
             instance_id,
             retire: None,
+            after_first_answer: None,
+        }
+    }
+
+    /// Runs `work` once the first invocation has been answered.
+    pub fn after_first_answer(&mut self, work: impl FnOnce() + 'static) {
+        self.after_first_answer = Some(Box::new(work));
+    }
+
+    /// Called after each answer is posted.
+    pub fn answered(&mut self) {
+        if let Some(work) = self.after_first_answer.take() {
+            work();
         }
     }
 

@@ -19,6 +19,8 @@ use jni::{
 use semifaas_closure::{Closure, NamedBytes};
 use tracing::{debug, warn};
 
+use crate::class_archive::{self, ClassSharing};
+
 const RUNTIME_JAR: &str = "semifaas-runtime.jar";
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,8 @@ pub struct JvmConfig {
     pub runtime_jar: PathBuf,
     /// Options beyond the defaults, from `SEMIFAAS_JVM_OPTS`.
     pub extra_options: Vec<String>,
+    /// The class-data-sharing archive this instance maps or records.
+    pub class_sharing: ClassSharing,
 }
 
 impl JvmConfig {
@@ -69,13 +73,21 @@ impl JvmConfig {
         if !runtime_jar.is_file() {
             return Err(JvmError::NoRuntimeJar(runtime_jar));
         }
-        let extra_options = env::var("SEMIFAAS_JVM_OPTS")
+        let extra_options: Vec<String> = env::var("SEMIFAAS_JVM_OPTS")
             .map(|opts| opts.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
+        let java_home = find_java_home(task_root.as_deref())?;
+        let class_sharing = ClassSharing::choose(
+            &libjvm_path(&java_home).map_err(JvmError::NotFound)?,
+            &runtime_jar,
+            &extra_options,
+            env::var(class_archive::CACHE_DIR_ENV).ok().as_deref(),
+        );
         Ok(JvmConfig {
-            java_home: find_java_home(task_root.as_deref())?,
+            java_home,
             runtime_jar,
             extra_options,
+            class_sharing,
         })
     }
 
@@ -107,6 +119,7 @@ impl JvmConfig {
         for package in java_base_opens() {
             options.push(format!("--add-opens=java.base/{package}=ALL-UNNAMED"));
         }
+        options.extend(self.class_sharing.options());
         options.extend(self.extra_options.iter().cloned());
         options
     }
@@ -260,12 +273,39 @@ impl Jvm {
                 Ok((env.new_global_ref(&class)?, install, invoke))
             },
         )?;
-        Ok(Jvm {
+        let jvm = Jvm {
             vm,
             runtime,
             install,
             invoke,
+        };
+        config
+            .class_sharing
+            .check_started(&jvm.system_property("java.vm.info").unwrap_or_default());
+        Ok(jvm)
+    }
+
+    /// A system property of the JVM; `None` when unset or unreadable.
+    fn system_property(&self, name: &str) -> Option<String> {
+        attach(&self.vm, "reading a system property", |env| {
+            let key = env.new_string(name)?;
+            let system = env.find_class(jni_str!("java/lang/System"))?;
+            let value = env
+                .call_static_method(
+                    &system,
+                    jni_str!("getProperty"),
+                    jni_sig!("(Ljava/lang/String;)Ljava/lang/String;"),
+                    &[JValue::from(&key)],
+                )?
+                .l()?;
+            if value.is_null() {
+                return Ok(None);
+            }
+            let value = env.cast_local::<JString>(value)?;
+            Ok(Some(value.try_to_string(env)?))
         })
+        .ok()
+        .flatten()
     }
 
     /// Registers native methods of `class` (a binary name with slashes).

@@ -22,6 +22,7 @@
 //! - The instance id in statistics: `AWS_LAMBDA_LOG_STREAM_NAME` (Lambda) or
 //!   `SEMIFAAS_INSTANCE_ID` (OpenWhisk), else `pid-<pid>` (OpenWhisk: `pid-<pid>@<host name>`).
 
+mod class_archive;
 mod fallback_bridge;
 mod installed;
 mod invoke;
@@ -109,7 +110,14 @@ impl Mode {
 }
 
 fn main() -> ExitCode {
-    let mode = match Mode::from_args(std::env::args_os().skip(1)) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args
+        .first()
+        .is_some_and(|arg| arg == class_archive::DUMP_ARG)
+    {
+        return class_archive::dump_main(&args[1..]);
+    }
+    let mode = match Mode::from_args(args.into_iter()) {
         Ok(mode) => mode,
         Err(e) => {
             eprintln!("bootstrap: {e}");
@@ -206,7 +214,10 @@ fn run_openwhisk(process_start: Instant) -> ExitCode {
 
 fn start_instance(mode: Mode, process_start: Instant) -> anyhow::Result<(Instance, SmokeReply)> {
     let bridge = FallbackBridge::start()?;
-    let config = JvmConfig::from_env()?;
+    let mut config = JvmConfig::from_env()?;
+    config
+        .class_sharing
+        .start_builder(&config.java_home, &config.runtime_jar);
     let jvm = Jvm::start(&config)?;
     jvm.register_natives(NATIVE_CLASS, &fallback_bridge::native_methods())
         .context("the runtime jar does not match this bootstrap")?;
@@ -227,7 +238,9 @@ fn start_instance(mode: Mode, process_start: Instant) -> anyhow::Result<(Instanc
         java_version: jvm::java_version(&config.java_home).unwrap_or_default(),
         instance_id: instance_id.clone(),
     };
-    Ok((Instance::new(jvm, bridge, jvm_start_us, instance_id), smoke))
+    let mut instance = Instance::new(jvm, bridge, jvm_start_us, instance_id);
+    instance.after_first_answer(move || config.class_sharing.answered());
+    Ok((instance, smoke))
 }
 
 /// One invocation as the platform hands it over, whichever protocol it speaks.
@@ -310,6 +323,7 @@ fn serve_lambda(api: &RuntimeApi, instance: &mut Instance, smoke: &SmokeReply) -
         if let Err(e) = posted {
             error!("{e}");
         }
+        instance.answered();
         if must_retire(instance) {
             return ExitCode::SUCCESS;
         }
@@ -339,6 +353,7 @@ fn serve_openwhisk(server: ActionServer, instance: &mut Instance, smoke: &SmokeR
         let answered = HttpAnswer::for_run(answer(instance, smoke, &delivery));
         let retiring = must_retire(instance);
         activation.finish(answered, retiring);
+        instance.answered();
         if retiring {
             server.stop();
             return ExitCode::SUCCESS;
