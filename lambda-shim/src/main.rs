@@ -17,6 +17,8 @@
 //! - `SEMIFAAS_RUNTIME_JAR`: the runtime jar, instead of `$LAMBDA_TASK_ROOT/semifaas-runtime.jar`.
 //! - `SEMIFAAS_JAVA_HOME`, then `$LAMBDA_TASK_ROOT/jre`, `JAVA_HOME`, `java` on `PATH`: the JVM.
 //! - `SEMIFAAS_JVM_OPTS`: extra JVM options, space separated.
+//! - `SEMIFAAS_CDS_DIR`: where the class-data-sharing archive is cached (default
+//!   `$TMPDIR/semifaas-cds`; `off`: none). See `class_archive`.
 //! - `SEMIFAAS_LOG`: log filter (`tracing` env-filter syntax), default `info`; logs go to stderr,
 //!   timestamped and coloured only when it is a terminal.
 //! - The instance id in statistics: `AWS_LAMBDA_LOG_STREAM_NAME` (Lambda) or
