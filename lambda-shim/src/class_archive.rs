@@ -39,6 +39,9 @@ const OPERATOR_OPTIONS: &[&str] = &[
 
 /// A lock older than this belongs to a dump that died: another instance may take over.
 const STALE_LOCK: Duration = Duration::from_secs(120);
+/// Archives the cache keeps: each runtime jar or JVM build has its own, and the older ones would
+/// only fill the disk.
+const KEEP_ARCHIVES: usize = 4;
 /// How long the builder waits for the recording instance's first answer before it dumps what
 /// the instance has loaded so far.
 const RECORDING_WAIT: Duration = Duration::from_secs(60);
@@ -270,11 +273,34 @@ pub fn dump_main(args: &[std::ffi::OsString]) -> std::process::ExitCode {
     match built {
         Ok(()) => {
             println!("built {}", archive.display());
+            if let Some(dir) = archive.parent() {
+                prune(dir, KEEP_ARCHIVES);
+            }
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
             println!("{}: {e}", archive.display());
             std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Removes all but the `keep` newest archives of `dir` (and their logs).
+fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let mut archives: Vec<(SystemTime, PathBuf)> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsa"))
+        .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    archives.sort_by(|a, b| b.0.cmp(&a.0));
+    for (_, old) in archives.into_iter().skip(keep) {
+        let _ = fs::remove_file(old.with_extension("log"));
+        if fs::remove_file(&old).is_ok() {
+            println!("removed the old archive {}", old.display());
         }
     }
 }
@@ -363,6 +389,37 @@ mod tests {
         assert_eq!(off, ClassSharing::Off(format!("{CACHE_DIR_ENV}=off")));
         let missing = ClassSharing::choose(&dir.join("none.so"), &jar, &[], Some("/tmp"));
         assert!(matches!(missing, ClassSharing::Off(reason) if reason.contains("no archive key")));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn only_the_newest_archives_are_kept() {
+        let dir = env::temp_dir().join(format!("class-archive-prune-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let now = SystemTime::now();
+        for (i, name) in ["a", "b", "c"].iter().enumerate() {
+            let archive = dir.join(format!("{name}.jsa"));
+            fs::write(&archive, b"x").unwrap();
+            fs::write(dir.join(format!("{name}.log")), b"x").unwrap();
+            let age = Duration::from_secs(60 * (i as u64 + 1));
+            fs::File::options()
+                .write(true)
+                .open(&archive)
+                .unwrap()
+                .set_modified(now - age)
+                .unwrap();
+        }
+        fs::write(dir.join("other.classlist.1"), b"x").unwrap();
+        prune(&dir, 2);
+        let mut left: Vec<String> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            ["a.jsa", "a.log", "b.jsa", "b.log", "other.classlist.1"]
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
