@@ -84,12 +84,14 @@ impl ClassSharing {
             Ok(key) => key,
             Err(e) => return ClassSharing::Off(format!("no archive key: {e}")),
         };
+        // The JVM trusts an archive's classes as verified: only a directory no one else can
+        // write to may hold one.
+        if let Err(e) = private_dir(&dir) {
+            return ClassSharing::Off(format!("{CACHE_DIR_ENV} {}: {e}", dir.display()));
+        }
         let archive = dir.join(format!("{key}.jsa"));
         if archive.is_file() {
             return ClassSharing::Use { archive };
-        }
-        if let Err(e) = fs::create_dir_all(&dir) {
-            return ClassSharing::Off(format!("{CACHE_DIR_ENV} {}: {e}", dir.display()));
         }
         if !take_lock(&archive.with_extension("lock")) {
             return ClassSharing::Off(format!(
@@ -191,6 +193,38 @@ impl ClassSharing {
 /// The file whose existence says the recording instance has answered.
 fn done_marker(class_list: &Path) -> PathBuf {
     class_list.with_extension("done")
+}
+
+/// Creates `dir` (mode 0700) if need be; an error unless it is a directory of this user that no
+/// one else can write to.
+fn private_dir(dir: &Path) -> Result<(), String> {
+    use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+    if !dir.exists() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| e.to_string())?;
+    }
+    let meta = fs::symlink_metadata(dir).map_err(|e| e.to_string())?;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_dir() {
+        return Err("not a directory".into());
+    }
+    if meta.uid() != me {
+        return Err(format!(
+            "owned by uid {}, not this user ({me}): not used",
+            meta.uid()
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(format!(
+            "writable by others (mode {:o}): not used",
+            meta.mode() & 0o777
+        ));
+    }
+    Ok(())
 }
 
 /// Names the archive after what it must match: the JVM build and the runtime jar (path, size,
@@ -389,6 +423,35 @@ mod tests {
         assert_eq!(off, ClassSharing::Off(format!("{CACHE_DIR_ENV}=off")));
         let missing = ClassSharing::choose(&dir.join("none.so"), &jar, &[], Some("/tmp"));
         assert!(matches!(missing, ClassSharing::Off(reason) if reason.contains("no archive key")));
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_cache_others_can_write_to_is_not_used() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = env::temp_dir().join(format!("class-archive-shared-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let (libjvm, jar) = files(&dir);
+        let cache = dir.join("cache");
+        let cache_arg = Some(cache.to_str().unwrap());
+        assert!(matches!(
+            ClassSharing::choose(&libjvm, &jar, &[], cache_arg),
+            ClassSharing::Record { .. }
+        ));
+        let mode = fs::metadata(&cache).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "the cache is created private");
+        fs::set_permissions(&cache, fs::Permissions::from_mode(0o777)).unwrap();
+        let shared = ClassSharing::choose(&libjvm, &jar, &[], cache_arg);
+        assert!(
+            matches!(&shared, ClassSharing::Off(reason) if reason.contains("writable by others (mode 777)")),
+            "{shared:?}"
+        );
+        let file = dir.join("runtime.jar");
+        let not_dir = ClassSharing::choose(&libjvm, &jar, &[], file.to_str());
+        assert!(
+            matches!(&not_dir, ClassSharing::Off(reason) if reason.contains("not a directory")),
+            "{not_dir:?}"
+        );
         fs::remove_dir_all(&dir).unwrap();
     }
 
