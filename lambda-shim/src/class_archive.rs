@@ -330,7 +330,7 @@ fn prune(dir: &Path, keep: usize) {
         .filter(|p| p.extension().is_some_and(|e| e == "jsa"))
         .filter_map(|p| Some((fs::metadata(&p).ok()?.modified().ok()?, p)))
         .collect();
-    archives.sort_by(|a, b| b.0.cmp(&a.0));
+    archives.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
     for (_, old) in archives.into_iter().skip(keep) {
         let _ = fs::remove_file(old.with_extension("log"));
         if fs::remove_file(&old).is_ok() {
