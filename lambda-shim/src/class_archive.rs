@@ -192,7 +192,9 @@ impl ClassSharing {
 
 /// The file whose existence says the recording instance has answered.
 fn done_marker(class_list: &Path) -> PathBuf {
-    class_list.with_extension("done")
+    let mut marker = class_list.as_os_str().to_owned();
+    marker.push(".done");
+    PathBuf::from(marker)
 }
 
 /// Creates `dir` (mode 0700) if need be; an error unless it is a directory of this user that no

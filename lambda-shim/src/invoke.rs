@@ -54,13 +54,17 @@ impl Instance {
         }
     }
 
-    /// Runs `work` once the first invocation has been answered.
+    /// Runs `work` once the first invocation (not a smoke one) has been answered.
     pub fn after_first_answer(&mut self, work: impl FnOnce() + 'static) {
         self.after_first_answer = Some(Box::new(work));
     }
 
-    /// Called after each answer is posted.
+    /// Called after each answer is posted. A smoke invocation (`deploy`'s check) runs no
+    /// handler, so the deferred work waits for one that did.
     pub fn answered(&mut self) {
+        if self.served == 0 {
+            return;
+        }
         if let Some(work) = self.after_first_answer.take() {
             work();
         }

@@ -600,6 +600,21 @@ async fn the_first_instance_has_the_class_archive_built_and_later_ones_map_it() 
 
     let closure = calc_closure(ADD.0, ADD.1);
     let mut first = Instance::start_with_env(vec![closure.clone()], &env).await;
+    // `deploy`'s smoke invocation runs nothing: the classes recorded so far are not the ones
+    // an invocation needs, so the builder still waits.
+    match first
+        .send(semifaas_closure::SMOKE_PAYLOAD.as_bytes().to_vec())
+        .await
+    {
+        (_, Posted::Response { .. }) => {}
+        (_, other) => panic!("expected the smoke reply, got {other:?}"),
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        cache_files(&cache, ".done").is_empty() && cache_files(&cache, ".jsa").is_empty(),
+        "the archive is not built from a smoke invocation: {:?}",
+        cache_files(&cache, "")
+    );
     answers(
         first
             .invoke(closure.id(), "demo.Calc#add", &java.args_add)
