@@ -4,9 +4,9 @@
 //!
 //! The first instance that finds no archive in the cache (and takes its lock) records the classes
 //! it loads (`-XX:DumpLoadedClassList`) and, before its JVM starts, a detached
-//! `bootstrap --dump-class-archive` that waits until the instance has answered its first
-//! invocation (or has exited: the platform may stop it right after its answer), then runs
-//! `java -Xshare:dump` at a low priority and moves the archive into place. Later instances start
+//! `bootstrap --dump-class-archive` that waits until the instance has run its first invocation,
+//! then runs `java -Xshare:dump` at a low priority and moves the archive into place (an instance
+//! that exits before that leaves the recording to a later one). Later instances start
 //! with `-XX:SharedArchiveFile`. The JVM keeps `-Xshare:auto`: an archive it cannot map still
 //! lets it start, and the instance logs so and drops the archive to be rebuilt.
 
@@ -38,13 +38,13 @@ const OPERATOR_OPTIONS: &[&str] = &[
 ];
 
 /// A lock older than this belongs to a dump that died: another instance may take over.
-const STALE_LOCK: Duration = Duration::from_secs(120);
+const STALE_LOCK: Duration = Duration::from_secs(180);
 /// Archives the cache keeps: each runtime jar or JVM build has its own, and the older ones would
 /// only fill the disk.
 const KEEP_ARCHIVES: usize = 4;
-/// How long the builder waits for the recording instance's first answer before it dumps what
-/// the instance has loaded so far.
-const RECORDING_WAIT: Duration = Duration::from_secs(60);
+/// How long the builder waits for the recording instance's first invocation; a warm instance
+/// that has served none by then leaves the recording to a later one.
+const RECORDING_WAIT: Duration = Duration::from_secs(90);
 
 /// What this instance does about the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,8 +137,8 @@ impl ClassSharing {
         }
     }
 
-    /// When recording: starts the detached builder, which waits for [`Self::answered`]. If it
-    /// cannot start, this instance records nothing.
+    /// When recording: starts the detached builder, which waits for
+    /// [`Self::first_invocation_done`]. If it cannot start, this instance records nothing.
     pub fn start_builder(&mut self, java_home: &Path, class_path: &Path) {
         let ClassSharing::Record {
             class_list,
@@ -171,7 +171,7 @@ impl ClassSharing {
         });
         match started {
             Ok(child) => {
-                info!(pid = child.id(), archive = %archive.display(), "building the class-data-sharing archive once this instance has answered")
+                info!(pid = child.id(), archive = %archive.display(), "building the class-data-sharing archive once this instance has run an invocation")
             }
             Err(e) => {
                 let _ = fs::remove_file(archive.with_extension("lock"));
@@ -180,8 +180,9 @@ impl ClassSharing {
         }
     }
 
-    /// After the first answer: the recorded classes are complete, the builder may dump them.
-    pub fn answered(&self) {
+    /// After the first invocation ran: the recorded classes are complete, the builder may dump
+    /// them. Written before the reply is posted, which may be the instance's last act.
+    pub fn first_invocation_done(&self) {
         if let ClassSharing::Record { class_list, .. } = self {
             if let Err(e) = fs::write(done_marker(class_list), b"") {
                 warn!("cannot tell the class-data-sharing archive's builder to start: {e}");
@@ -190,7 +191,7 @@ impl ClassSharing {
     }
 }
 
-/// The file whose existence says the recording instance has answered.
+/// The file whose existence says the recording instance has run its first invocation.
 fn done_marker(class_list: &Path) -> PathBuf {
     let mut marker = class_list.as_os_str().to_owned();
     marker.push(".done");
@@ -260,8 +261,10 @@ fn take_lock(lock: &Path) -> bool {
 }
 
 /// `bootstrap --dump-class-archive JAVA_HOME CLASS_PATH CLASS_LIST ARCHIVE INSTANCE_PID`: once the
-/// recording instance has answered or exited, dumps the archive next to `ARCHIVE`, moves it into
-/// place, and removes the class list, the marker and the lock.
+/// recording instance has run its first invocation, dumps the archive next to `ARCHIVE` and moves
+/// it into place; then removes the class list, the marker and the lock. If the instance exits (or
+/// serves nothing for [`RECORDING_WAIT`]) first, it builds nothing: a class list without an
+/// invocation's classes would make an archive that saves little, for good.
 pub fn dump_main(args: &[std::ffi::OsString]) -> std::process::ExitCode {
     let [java_home, class_path, class_list, archive, pid] = args else {
         eprintln!(
@@ -282,6 +285,14 @@ pub fn dump_main(args: &[std::ffi::OsString]) -> std::process::ExitCode {
     {
         thread::sleep(Duration::from_millis(50));
     }
+    if !done_marker(class_list).exists() {
+        println!(
+            "{}: the recording instance (pid {pid}) ran no invocation; nothing built",
+            archive.display()
+        );
+        remove_recording(class_list, archive);
+        return std::process::ExitCode::SUCCESS;
+    }
     let partial = archive.with_extension(format!("jsa.{}", std::process::id()));
     let status = Command::new(Path::new(java_home).join("bin/java"))
         .arg("-Xshare:dump")
@@ -298,14 +309,8 @@ pub fn dump_main(args: &[std::ffi::OsString]) -> std::process::ExitCode {
         Ok(status) => Err(format!("java -Xshare:dump exited with {status}")),
         Err(e) => Err(format!("cannot run java -Xshare:dump: {e}")),
     };
-    for leftover in [
-        partial,
-        class_list.to_owned(),
-        done_marker(class_list),
-        archive.with_extension("lock"),
-    ] {
-        let _ = fs::remove_file(leftover);
-    }
+    let _ = fs::remove_file(partial);
+    remove_recording(class_list, archive);
     match built {
         Ok(()) => {
             println!("built {}", archive.display());
@@ -319,6 +324,13 @@ pub fn dump_main(args: &[std::ffi::OsString]) -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Removes the class list, its marker and the lock (the last, so no one records meanwhile).
+fn remove_recording(class_list: &Path, archive: &Path) {
+    let _ = fs::remove_file(class_list);
+    let _ = fs::remove_file(done_marker(class_list));
+    let _ = fs::remove_file(archive.with_extension("lock"));
 }
 
 /// Removes all but the `keep` newest archives of `dir` (and their logs).
@@ -381,7 +393,7 @@ mod tests {
             matches!(&meanwhile, ClassSharing::Off(reason) if reason.contains("another instance is building")),
             "{meanwhile:?}"
         );
-        recording.answered();
+        recording.first_invocation_done();
         assert!(
             done_marker(&class_list).exists(),
             "the builder is told to start"

@@ -241,7 +241,7 @@ fn start_instance(mode: Mode, process_start: Instant) -> anyhow::Result<(Instanc
         instance_id: instance_id.clone(),
     };
     let mut instance = Instance::new(jvm, bridge, jvm_start_us, instance_id);
-    instance.after_first_answer(move || config.class_sharing.answered());
+    instance.after_first_invocation(move || config.class_sharing.first_invocation_done());
     Ok((instance, smoke))
 }
 
@@ -325,7 +325,6 @@ fn serve_lambda(api: &RuntimeApi, instance: &mut Instance, smoke: &SmokeReply) -
         if let Err(e) = posted {
             error!("{e}");
         }
-        instance.answered();
         if must_retire(instance) {
             return ExitCode::SUCCESS;
         }
@@ -355,7 +354,6 @@ fn serve_openwhisk(server: ActionServer, instance: &mut Instance, smoke: &SmokeR
         let answered = HttpAnswer::for_run(answer(instance, smoke, &delivery));
         let retiring = must_retire(instance);
         activation.finish(answered, retiring);
-        instance.answered();
         if retiring {
             server.stop();
             return ExitCode::SUCCESS;
