@@ -9,6 +9,9 @@
 //! Either starts the JVM first, then takes invocations one at a time, and exits after answering
 //! one that left the JVM unfit to serve again (the platform starts another instance).
 //!
+//! `bootstrap --dump-class-archive …` is not a function: an instance starts it to build the
+//! class-data-sharing archive (`class_archive`).
+//!
 //! Environment:
 //! - `AWS_LAMBDA_RUNTIME_API` (Lambda, required): `host:port` of the platform's Runtime API, or
 //!   `host:port/<key>` when the platform serves it under a secret path (faas-local).
