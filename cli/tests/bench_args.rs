@@ -152,3 +152,37 @@ fn the_help_lists_every_fault() {
         assert!(help.contains(fault), "{fault} missing from:\n{help}");
     }
 }
+
+#[test]
+fn bad_cold_variants_are_refused_naming_the_flag() {
+    for (args, why) in [
+        (
+            &["--variant", "c1"][..],
+            "expected `default` or NAME=JVM_OPTIONS",
+        ),
+        (
+            &["--variant", "=-Xshare:off"],
+            "expected `default` or NAME=JVM_OPTIONS",
+        ),
+        (
+            &["--variant", "a=-Xss1m", "--variant", "a=-Xss2m"],
+            "the name \"a\" is given twice",
+        ),
+        (
+            &[
+                "--variant",
+                "c1=-XX:TieredStopAtLevel=1",
+                "--platform",
+                "openwhisk",
+            ],
+            "needs --platform lambda",
+        ),
+    ] {
+        let (ok, stderr) = bench("cold", args);
+        assert!(!ok, "{args:?} was accepted");
+        assert!(
+            stderr.contains("--variant") && stderr.contains(why),
+            "{args:?}: {stderr}"
+        );
+    }
+}
