@@ -65,7 +65,7 @@ fn at_least_one(text: &str) -> Result<usize, String> {
 enum CapacitySample {
     /// image-service: `/health` and two thumbnail grids.
     Image,
-    /// The blog, logged in as alice: a post as JSON, its rendered page and the post list.
+    /// The blog, logged in as alice: a post as JSON, its page and the corpus statistics.
     Blog,
 }
 
@@ -93,11 +93,12 @@ impl CapacitySample {
                 ("thumbnails 4x32", "/images/thumbnails/4?seed=1&size=32"),
                 ("thumbnails 6x64", "/images/thumbnails/6?seed=1&size=64"),
             ],
-            // Seeded posts at start; the post's markdown is rendered on every request.
+            // The blog seeds its posts at start: a post (its markdown rendering is cached), its
+            // page, and the corpus statistics, which render every post afresh (its CPU-heavy read).
             CapacitySample::Blog => &[
                 ("post JSON", "/api/posts/1"),
                 ("post page", "/posts/1"),
-                ("post list JSON", "/api/posts"),
+                ("corpus stats", "/api/stats"),
             ],
         }
     }
@@ -557,4 +558,108 @@ fn own_cpus() -> Result<String> {
         .map(|cpu| cpu.to_string())
         .collect();
     Ok(cpus.join(","))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(status: Option<u16>, ran: Option<&str>) -> RequestRecord {
+        RequestRecord {
+            scheduled: Duration::ZERO,
+            sent: Duration::ZERO,
+            done: Duration::from_millis(2),
+            status,
+            ran: ran.map(str::to_owned),
+            location: None,
+        }
+    }
+
+    fn endpoint(mode: Mode) -> Endpoint<'static> {
+        Endpoint {
+            label: "thumbnails 6x64",
+            request: Request::get("/images/thumbnails/6?seed=1&size=64"),
+            mode,
+            logs: Path::new("bench-out/logs/capacity"),
+        }
+    }
+
+    fn check(mode: Mode, records: &[RequestRecord]) -> Result<()> {
+        endpoint(mode).check(records, "measurement", mode.placement())
+    }
+
+    #[test]
+    fn responses_that_ran_where_their_mode_says_pass() {
+        let offloaded = vec![record(Some(200), Some("offloaded")); 3];
+        check(Mode::Ratio1, &offloaded).unwrap();
+        check(Mode::Ratio0, &[record(Some(200), Some("local"))]).unwrap();
+        check(Mode::NoAgent, &[record(Some(200), None)]).unwrap();
+    }
+
+    #[test]
+    fn a_response_that_ran_elsewhere_fails_naming_it() {
+        let records = [
+            record(Some(200), Some("offloaded")),
+            record(Some(200), Some("local")),
+        ];
+        let err = check(Mode::Ratio1, &records).unwrap_err().to_string();
+        assert!(
+            err.contains("ratio-1 thumbnails 6x64 (/images/thumbnails/6?seed=1&size=64)"),
+            "{err}"
+        );
+        assert!(err.contains("request 1 ran local, not offloaded"), "{err}");
+
+        let err = check(Mode::Ratio0, &[record(Some(200), None)])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ran (no placement header), not local"),
+            "{err}"
+        );
+
+        let err = check(Mode::NoAgent, &[record(Some(200), Some("local"))])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("ran local, not without a placement header"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_failed_or_unanswered_request_fails_the_bench() {
+        let err = check(Mode::Ratio0, &[record(Some(500), Some("local"))])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("request 0 answered HTTP 500, not 200"),
+            "{err}"
+        );
+        let err = check(Mode::Ratio0, &[record(None, None)])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("request 0 got no answer within 30s"), "{err}");
+    }
+
+    #[test]
+    fn comparisons_are_taken_between_the_modes() {
+        let measured = |requests_per_s, cpu_ms_per_request| Measured {
+            requests_per_s,
+            cpu_ms_per_request,
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+            offloads: None,
+        };
+        // One endpoint: no agent, ratio 0, ratio 1.
+        let results = vec![
+            vec![measured(100.0, 20.0)],
+            vec![measured(97.0, 22.0)],
+            vec![measured(200.0, 4.0)],
+        ];
+        let c = compare(&results, 0);
+        assert!((c.local_over_offloaded - 5.5).abs() < 1e-9, "{c:?}");
+        assert!((c.agent_cost_ms - 2.0).abs() < 1e-9, "{c:?}");
+        assert!((c.agent_cost_pct - 10.0).abs() < 1e-9, "{c:?}");
+        assert!((c.agent_throughput_change_pct + 3.0).abs() < 1e-9, "{c:?}");
+    }
 }
