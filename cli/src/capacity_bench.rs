@@ -154,6 +154,10 @@ struct Measured {
     p99_ms: f64,
     /// Offloads the agent's `/stats` counted over warm-up and measurement (none without agent).
     offloads: Option<u64>,
+    /// Share of the server's CPU that other processes of the machine used while it was measured
+    /// (the pinning keeps the server on its CPU, not others off it): throughput and latency
+    /// are only comparable between runs where this is low.
+    others_on_server_cpu_pct: f64,
 }
 
 pub async fn run(args: &CapacityArgs, out: &Path) -> Result<()> {
@@ -239,12 +243,13 @@ async fn measure_mode(
         {
             Ok(m) => {
                 println!(
-                    "{:<9} {label:<16} {:>8.1} req/s  CPU {:>6.2} ms/request  p50 {:>6.2} ms  p99 {:>6.2} ms",
+                    "{:<9} {label:<16} {:>8.1} req/s  CPU {:>6.2} ms/request  p50 {:>6.2} ms  p99 {:>6.2} ms  (CPU {SERVER_CPUS} {:.0} % used by other processes)",
                     mode.name(),
                     m.requests_per_s,
                     m.cpu_ms_per_request,
                     m.p50_ms,
-                    m.p99_ms
+                    m.p99_ms,
+                    m.others_on_server_cpu_pct
                 );
                 measured.push(m);
             }
@@ -285,9 +290,10 @@ impl Endpoint<'_> {
         };
         let (warm, _) = self.load(http, args.connections, args.warmup).await;
         self.check(&warm, "warm-up", self.mode.placement())?;
-        let cpu_before = service.cpu_seconds()?;
+        let (cpu_before, busy_before) = (service.cpu_seconds()?, cpu_busy_seconds(SERVER_CPUS)?);
         let (records, seconds) = self.load(http, args.connections, args.requests).await;
         let cpu_seconds = service.cpu_seconds()? - cpu_before;
+        let others_seconds = (cpu_busy_seconds(SERVER_CPUS)? - busy_before - cpu_seconds).max(0.0);
         self.check(&records, "measurement", self.mode.placement())?;
         let offloads = match (admin, before) {
             (Some(admin), Some(before)) => {
@@ -319,6 +325,7 @@ impl Endpoint<'_> {
         Ok(Measured {
             requests_per_s: records.len() as f64 / seconds.max(1e-9),
             cpu_ms_per_request: cpu_seconds * 1000.0 / records.len() as f64,
+            others_on_server_cpu_pct: others_seconds / seconds.max(1e-9) * 100.0,
             p50_ms: percentile(0.5),
             p99_ms: percentile(0.99),
             offloads,
@@ -454,7 +461,13 @@ fn print_tables(args: &CapacityArgs, results: &[Vec<Measured>]) {
         &right,
     );
     let mut rate = Table::new(
-        &["request", "req/s, no agent", "ratio 0", "ratio 1"],
+        &[
+            "request",
+            "req/s, no agent",
+            "ratio 0",
+            "ratio 1",
+            "CPU 0 used by other processes",
+        ],
         &right,
     );
     let mut latency = Table::new(
@@ -484,6 +497,12 @@ fn print_tables(args: &CapacityArgs, results: &[Vec<Measured>]) {
                 signed_pct(c.agent_throughput_change_pct)
             ),
             format!("{:.1}", offloaded.requests_per_s),
+            format!(
+                "{:.0} / {:.0} / {:.0} %",
+                none.others_on_server_cpu_pct,
+                local.others_on_server_cpu_pct,
+                offloaded.others_on_server_cpu_pct
+            ),
         ]);
         latency.row(
             std::iter::once(label.to_string())
@@ -539,6 +558,29 @@ fn plot(args: &CapacityArgs, out: &Path, results: &[Vec<Measured>]) -> Result<()
         &groups,
         &series(|m| m.requests_per_s),
     )
+}
+
+/// Seconds CPU `cpu` has been busy so far, whoever ran on it (`/proc/stat`: all but idle and
+/// iowait of user, nice, system, idle, iowait, irq, softirq, steal).
+fn cpu_busy_seconds(cpu: &str) -> Result<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    let name = format!("cpu{cpu}");
+    let line = stat
+        .lines()
+        .find(|line| line.split_whitespace().next() == Some(name.as_str()))
+        .with_context(|| format!("/proc/stat has no {name} line"))?;
+    let ticks = line
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(str::parse::<u64>)
+        .collect::<Result<Vec<_>, _>>()
+        .with_context(|| format!("/proc/stat: {line:?}"))?;
+    anyhow::ensure!(ticks.len() == 8, "/proc/stat: {line:?} is too short");
+    let busy = ticks.iter().sum::<u64>() - ticks[3] - ticks[4];
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    Ok(busy as f64 / per_second.max(1.0))
 }
 
 /// The CPUs this process may run on, as a `taskset -c` list (`0,1`).
@@ -642,6 +684,13 @@ mod tests {
     }
 
     #[test]
+    fn a_cpus_busy_time_is_read_and_a_missing_cpu_is_named() {
+        assert!(cpu_busy_seconds("0").unwrap() > 0.0);
+        let err = cpu_busy_seconds("4096").unwrap_err().to_string();
+        assert!(err.contains("no cpu4096 line"), "{err}");
+    }
+
+    #[test]
     fn comparisons_are_taken_between_the_modes() {
         let measured = |requests_per_s, cpu_ms_per_request| Measured {
             requests_per_s,
@@ -649,6 +698,7 @@ mod tests {
             p50_ms: 1.0,
             p99_ms: 2.0,
             offloads: None,
+            others_on_server_cpu_pct: 0.0,
         };
         // One endpoint: no agent, ratio 0, ratio 1.
         let results = vec![
