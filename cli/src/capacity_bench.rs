@@ -228,8 +228,20 @@ async fn measure_mode(
     let admin = (mode != Mode::NoAgent).then(|| Admin::new(service.admin_port));
     // The load generator shares the platform's CPU, so the server's CPU is the server's alone.
     pin_all_threads(std::process::id(), PLATFORM_CPUS)?;
+    let measured = measure_endpoints(args, mode, &http, admin.as_ref(), &service, logs).await;
+    pin_all_threads(std::process::id(), own_cpus)?;
+    measured
+}
+
+async fn measure_endpoints(
+    args: &CapacityArgs,
+    mode: Mode,
+    http: &HttpClient,
+    admin: Option<&Admin>,
+    service: &ServiceProcess,
+    logs: &Path,
+) -> Result<Vec<Measured>> {
     let mut measured = vec![];
-    let mut outcome = Ok(());
     for &(label, path) in args.sample.endpoints() {
         let endpoint = Endpoint {
             label,
@@ -237,30 +249,19 @@ async fn measure_mode(
             mode,
             logs,
         };
-        match endpoint
-            .measure(args, &http, admin.as_ref(), &service)
-            .await
-        {
-            Ok(m) => {
-                println!(
-                    "{:<9} {label:<16} {:>8.1} req/s  CPU {:>6.2} ms/request  p50 {:>6.2} ms  p99 {:>6.2} ms  (CPU {SERVER_CPUS} {:.0} % used by other processes)",
-                    mode.name(),
-                    m.requests_per_s,
-                    m.cpu_ms_per_request,
-                    m.p50_ms,
-                    m.p99_ms,
-                    m.others_on_server_cpu_pct
-                );
-                measured.push(m);
-            }
-            Err(e) => {
-                outcome = Err(e);
-                break;
-            }
-        }
+        let m = endpoint.measure(args, http, admin, service).await?;
+        println!(
+            "{:<9} {label:<16} {:>8.1} req/s  CPU {:>6.2} ms/request  p50 {:>6.2} ms  p99 {:>6.2} ms  (CPU {SERVER_CPUS} {:.0} % used by other processes)",
+            mode.name(),
+            m.requests_per_s,
+            m.cpu_ms_per_request,
+            m.p50_ms,
+            m.p99_ms,
+            m.others_on_server_cpu_pct
+        );
+        measured.push(m);
     }
-    pin_all_threads(std::process::id(), own_cpus)?;
-    outcome.map(|()| measured)
+    Ok(measured)
 }
 
 struct Endpoint<'a> {
