@@ -154,6 +154,9 @@ struct Measured {
     p99_ms: f64,
     /// Offloads the agent's `/stats` counted over warm-up and measurement (none without agent).
     offloads: Option<u64>,
+    /// Calls back to the server (`invoke` and `lazy_data` fallbacks) per offload, over warm-up
+    /// and measurement (none when nothing was offloaded).
+    remote_calls_per_offload: Option<f64>,
     /// Share of the server's CPU that other processes of the machine used while it was measured
     /// (the pinning keeps the server on its CPU, not others off it): throughput and latency
     /// are only comparable between runs where this is low.
@@ -259,6 +262,12 @@ async fn measure_endpoints(
             m.p99_ms,
             m.others_on_server_cpu_pct
         );
+        if let Some(calls) = m.remote_calls_per_offload {
+            println!(
+                "{:<9} {label:<16} {calls:.1} calls back to the server per offload",
+                ""
+            );
+        }
         measured.push(m);
     }
     Ok(measured)
@@ -296,9 +305,10 @@ impl Endpoint<'_> {
         let cpu_seconds = service.cpu_seconds()? - cpu_before;
         let others_seconds = (cpu_busy_seconds(SERVER_CPUS)? - busy_before - cpu_seconds).max(0.0);
         self.check(&records, "measurement", self.mode.placement())?;
-        let offloads = match (admin, before) {
+        let usage = match (admin, before) {
             (Some(admin), Some(before)) => {
-                let offloads = Usage::between(&before, &admin.stats().await?).offloads;
+                let usage = Usage::between(&before, &admin.stats().await?);
+                let offloads = usage.offloads;
                 let expected = match self.mode {
                     Mode::Ratio1 => (args.warmup + args.requests) as u64,
                     _ => 0,
@@ -313,7 +323,7 @@ impl Endpoint<'_> {
                         self.logs.display()
                     );
                 }
-                Some(offloads)
+                Some(usage)
             }
             _ => None,
         };
@@ -329,7 +339,10 @@ impl Endpoint<'_> {
             others_on_server_cpu_pct: others_seconds / seconds.max(1e-9) * 100.0,
             p50_ms: percentile(0.5),
             p99_ms: percentile(0.99),
-            offloads,
+            offloads: usage.as_ref().map(|u| u.offloads),
+            remote_calls_per_offload: usage
+                .filter(|u| u.offloads > 0)
+                .map(|u| u.remote_calls as f64 / u.offloads as f64),
         })
     }
 
@@ -444,8 +457,10 @@ fn signed_pct(value: f64) -> String {
 }
 
 fn print_tables(args: &CapacityArgs, results: &[Vec<Measured>]) {
+    // The request's name left, numbers right (a table ignores alignments beyond its columns).
     let right = [
         Align::Left,
+        Align::Right,
         Align::Right,
         Align::Right,
         Align::Right,
@@ -458,6 +473,7 @@ fn print_tables(args: &CapacityArgs, results: &[Vec<Measured>]) {
             "agent, ratio 0",
             "agent, ratio 1 (all offloaded)",
             "local ÷ offloaded",
+            "calls back per offload",
         ],
         &right,
     );
@@ -488,6 +504,9 @@ fn print_tables(args: &CapacityArgs, results: &[Vec<Measured>]) {
             ),
             format!("{:.2} ms", offloaded.cpu_ms_per_request),
             format!("{:.1}×", c.local_over_offloaded),
+            offloaded
+                .remote_calls_per_offload
+                .map_or("-".into(), |calls| format!("{calls:.1}")),
         ]);
         rate.row(vec![
             label.to_string(),
@@ -699,6 +718,7 @@ mod tests {
             p50_ms: 1.0,
             p99_ms: 2.0,
             offloads: None,
+            remote_calls_per_offload: None,
             others_on_server_cpu_pct: 0.0,
         };
         // One endpoint: no agent, ratio 0, ratio 1.
