@@ -48,6 +48,10 @@ enum Bench {
     /// crashes), reconciled with the database; fails on lost, duplicated, misdirected or
     /// written-but-failed writes.
     Faults(crate::faults::FaultsArgs),
+    /// Server capacity: throughput, server CPU per request and p50/p99 under a closed loop of
+    /// keep-alive connections, without the agent, at ratio 0 and at ratio 1 (the server pinned to
+    /// CPU 0, the platform to CPU 1); per endpoint the local ÷ offloaded CPU and the agent's cost.
+    Capacity(crate::capacity_bench::CapacityArgs),
     /// A cold instance: time from invoke to response, split into its phases.
     Cold {
         /// Cold starts to measure.
@@ -93,6 +97,7 @@ pub async fn run(args: BenchArgs) -> Result<()> {
         Bench::Burst(burst) => crate::burst::run(&burst, &out).await.map(drop),
         Bench::Shadow(shadow) => crate::shadow_bench::run(&shadow, &out).await,
         Bench::Faults(faults) => crate::faults::run(&faults, &out).await,
+        Bench::Capacity(capacity) => crate::capacity_bench::run(&capacity, &out).await,
     }
 }
 
