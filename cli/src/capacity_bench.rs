@@ -45,12 +45,32 @@ pub struct CapacityArgs {
     /// answer arrived.
     #[arg(long, default_value_t = 2, value_parser = at_least_one)]
     connections: usize,
-    /// Requests per endpoint and mode sent before measuring (not counted).
+    /// Requests per endpoint and mode sent before measuring (not counted), at least; the warm-up
+    /// then goes on in rounds until the server's CPU per request is steady (`--steady-pct`).
     #[arg(long, default_value_t = 200)]
     warmup: usize,
-    /// Measured requests per endpoint and mode.
+    /// Measured requests per endpoint and mode, at least: more are sent until the measurement has
+    /// lasted `--min-seconds` (CPU time is read in 10 ms clock ticks).
     #[arg(long, default_value_t = 300, value_parser = at_least_one)]
     requests: usize,
+    /// The shortest measurement, and the length of each warm-up round, in seconds.
+    #[arg(long, default_value_t = 3.0, value_parser = positive_seconds)]
+    min_seconds: f64,
+    /// The warm-up ends when two consecutive rounds' server CPU per request differ by less than
+    /// this percentage (the JIT has compiled what the requests run); 0 warms up `--warmup` only.
+    #[arg(long, default_value_t = 5.0)]
+    steady_pct: f64,
+    /// The longest warm-up in seconds; a warm-up that ends here is reported as not steady.
+    #[arg(long, default_value_t = 90.0, value_parser = positive_seconds)]
+    max_warmup_seconds: f64,
+}
+
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Ok(s),
+        Ok(_) => Err("must be a positive number of seconds".into()),
+        Err(_) => Err(format!("{text:?} is not a number")),
+    }
 }
 
 fn at_least_one(text: &str) -> Result<usize, String> {
@@ -157,6 +177,12 @@ struct Measured {
     /// Calls back to the server (`invoke` and `lazy_data` fallbacks) per offload, over warm-up
     /// and measurement (none when nothing was offloaded).
     remote_calls_per_offload: Option<f64>,
+    /// Requests sent to warm up (at least `--warmup`), and whether the CPU per request was steady
+    /// (`--steady-pct`) when the warm-up ended.
+    warmup_requests: usize,
+    steady: bool,
+    /// Requests measured (at least `--requests`).
+    measured_requests: usize,
     /// Share of the server's CPU that other processes of the machine used while it was measured
     /// (the pinning keeps the server on its CPU, not others off it): throughput and latency
     /// are only comparable between runs where this is low.
@@ -298,19 +324,21 @@ impl Endpoint<'_> {
             Some(admin) => Some(admin.stats().await?),
             None => None,
         };
-        let (warm, _) = self.load(http, args.connections, args.warmup).await;
-        self.check(&warm, "warm-up", self.mode.placement())?;
+        let (warmup_requests, steady) = self.warm_up(args, http, service).await?;
         let (cpu_before, busy_before) = (service.cpu_seconds()?, cpu_busy_seconds(SERVER_CPUS)?);
-        let (records, seconds) = self.load(http, args.connections, args.requests).await;
+        let (records, seconds) = self
+            .load_for(http, args.connections, args.requests, args.min_seconds)
+            .await;
         let cpu_seconds = service.cpu_seconds()? - cpu_before;
         let others_seconds = (cpu_busy_seconds(SERVER_CPUS)? - busy_before - cpu_seconds).max(0.0);
         self.check(&records, "measurement", self.mode.placement())?;
+        let sent = warmup_requests + records.len();
         let usage = match (admin, before) {
             (Some(admin), Some(before)) => {
                 let usage = Usage::between(&before, &admin.stats().await?);
                 let offloads = usage.offloads;
                 let expected = match self.mode {
-                    Mode::Ratio1 => (args.warmup + args.requests) as u64,
+                    Mode::Ratio1 => sent as u64,
                     _ => 0,
                 };
                 // Each response said where it ran; the agent's own count must agree.
@@ -319,7 +347,7 @@ impl Endpoint<'_> {
                         "{} {}: {} requests answered, but the agent's /stats counted {offloads} offloads, not {expected} (logs in {})",
                         self.mode.name(),
                         self.label,
-                        args.warmup + args.requests,
+                        sent,
                         self.logs.display()
                     );
                 }
@@ -337,6 +365,9 @@ impl Endpoint<'_> {
             requests_per_s: records.len() as f64 / seconds.max(1e-9),
             cpu_ms_per_request: cpu_seconds * 1000.0 / records.len() as f64,
             others_on_server_cpu_pct: others_seconds / seconds.max(1e-9) * 100.0,
+            warmup_requests,
+            steady,
+            measured_requests: records.len(),
             p50_ms: percentile(0.5),
             p99_ms: percentile(0.99),
             offloads: usage.as_ref().map(|u| u.offloads),
@@ -344,6 +375,67 @@ impl Endpoint<'_> {
                 .filter(|u| u.offloads > 0)
                 .map(|u| u.remote_calls as f64 / u.offloads as f64),
         })
+    }
+
+    /// Sends `--warmup` requests, then rounds of at least `--min-seconds` until two consecutive
+    /// rounds' CPU per request are within `--steady-pct` of each other, or `--max-warmup-seconds`
+    /// passed. Short runs leave the JIT compiling: the first table, measured after 200
+    /// requests, put an offload's server CPU at twice its steady value. Returns the requests sent
+    /// and whether the CPU per request was steady.
+    async fn warm_up(
+        &self,
+        args: &CapacityArgs,
+        http: &HttpClient,
+        service: &ServiceProcess,
+    ) -> Result<(usize, bool)> {
+        let start = std::time::Instant::now();
+        let (warm, _) = self.load(http, args.connections, args.warmup).await;
+        self.check(&warm, "warm-up", self.mode.placement())?;
+        let mut sent = warm.len();
+        if args.steady_pct <= 0.0 {
+            return Ok((sent, false));
+        }
+        let mut previous: Option<f64> = None;
+        while start.elapsed().as_secs_f64() < args.max_warmup_seconds {
+            let cpu_before = service.cpu_seconds()?;
+            let (round, _) = self
+                .load_for(http, args.connections, args.requests, args.min_seconds)
+                .await;
+            self.check(&round, "warm-up", self.mode.placement())?;
+            sent += round.len();
+            let cpu = (service.cpu_seconds()? - cpu_before) / round.len() as f64;
+            if let Some(before) = previous {
+                if (cpu - before).abs() <= before * args.steady_pct / 100.0 {
+                    return Ok((sent, true));
+                }
+            }
+            previous = Some(cpu);
+        }
+        println!(
+            "{} {}: the server's CPU per request was not steady within {} % after {:.0} s of warm-up; measuring anyway",
+            self.mode.name(),
+            self.label,
+            args.steady_pct,
+            args.max_warmup_seconds
+        );
+        Ok((sent, false))
+    }
+
+    /// Batches of `count` requests until at least `min_seconds` have passed.
+    async fn load_for(
+        &self,
+        http: &HttpClient,
+        connections: usize,
+        count: usize,
+        min_seconds: f64,
+    ) -> (Vec<RequestRecord>, f64) {
+        let (mut records, mut seconds) = self.load(http, connections, count).await;
+        while seconds < min_seconds {
+            let (more, more_seconds) = self.load(http, connections, count).await;
+            records.extend(more);
+            seconds += more_seconds;
+        }
+        (records, seconds)
     }
 
     async fn load(
@@ -446,8 +538,10 @@ fn report(args: &CapacityArgs, results: &[Vec<Measured>]) -> serde_json::Value {
         "server_cpus": SERVER_CPUS,
         "platform_cpus": PLATFORM_CPUS,
         "connections": args.connections,
-        "warmup_requests": args.warmup,
-        "measured_requests": args.requests,
+        "warmup_requests_min": args.warmup,
+        "measured_requests_min": args.requests,
+        "min_seconds": args.min_seconds,
+        "steady_pct": args.steady_pct,
         "endpoints": endpoints,
     })
 }
@@ -533,11 +627,12 @@ fn print_tables(args: &CapacityArgs, results: &[Vec<Measured>]) {
         );
     }
     println!(
-        "\n{}: server on CPU {SERVER_CPUS}, platform on CPU {PLATFORM_CPUS}, {} keep-alive connection(s), {} measured requests after {} warm-up\n",
+        "\n{}: server on CPU {SERVER_CPUS}, platform on CPU {PLATFORM_CPUS}, {} keep-alive connection(s); per endpoint and mode at least {} measured requests over at least {} s, after a warm-up until the CPU per request was steady within {} % (warm-up requests, measured requests, steady: in the JSON)\n",
         args.sample.jar(),
         args.connections,
         args.requests,
-        args.warmup
+        args.min_seconds,
+        args.steady_pct
     );
     print!("{}\n{}\n{}", cpu.render(), rate.render(), latency.render());
 }
@@ -720,6 +815,9 @@ mod tests {
             offloads: None,
             remote_calls_per_offload: None,
             others_on_server_cpu_pct: 0.0,
+            warmup_requests: 200,
+            steady: true,
+            measured_requests: 300,
         };
         // One endpoint: no agent, ratio 0, ratio 1.
         let results = vec![

@@ -194,6 +194,8 @@ fn bad_capacity_flags_are_refused_naming_the_flag() {
         ("--requests", "0", "must be at least 1"),
         ("--requests", "many", "\"many\" is not a whole number"),
         ("--warmup", "some", "invalid value 'some'"),
+        ("--min-seconds", "0", "must be a positive number of seconds"),
+        ("--max-warmup-seconds", "soon", "\"soon\" is not a number"),
     ] {
         let (ok, stderr) = bench("capacity", &[flag, value]);
         assert!(!ok, "{flag} {value}");
