@@ -60,6 +60,11 @@ pub struct CapacityArgs {
     /// this percentage (the JIT has compiled what the requests run); 0 warms up `--warmup` only.
     #[arg(long, default_value_t = 5.0)]
     steady_pct: f64,
+    /// Rounds: every mode measured this many times, each on a fresh JVM, the modes taking turns. A
+    /// JVM's steady state differs from one start to the next (by up to a quarter on the blog), so
+    /// the tables show the means and the JSON each round.
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+    repeat: usize,
     /// The longest warm-up in seconds; a warm-up that ends here is reported as not steady.
     #[arg(long, default_value_t = 90.0, value_parser = positive_seconds)]
     max_warmup_seconds: f64,
@@ -210,12 +215,21 @@ pub async fn run(args: &CapacityArgs, out: &Path) -> Result<()> {
         &logs,
     )
     .await?;
-    let mut results = vec![];
-    for mode in MODES {
-        let measured = measure_mode(args, mode, &dist, &platform, &logs, &own_cpus).await?;
-        results.push(measured);
+    let mut rounds = vec![];
+    for round in 1..=args.repeat {
+        if args.repeat > 1 {
+            println!("round {round} of {}", args.repeat);
+        }
+        let mut results = vec![];
+        for mode in MODES {
+            let measured = measure_mode(args, mode, &dist, &platform, &logs, &own_cpus).await?;
+            results.push(measured);
+        }
+        rounds.push(results);
     }
-    let report = report(args, &results);
+    let results = mean_of(&rounds);
+    let mut report = report(args, &results);
+    report["rounds"] = json!(rounds);
     print_tables(args, &results);
     let stem = args.sample.stem();
     let json_path = out.join(format!("{stem}.json"));
@@ -480,6 +494,39 @@ impl Endpoint<'_> {
     }
 }
 
+/// The mean of each figure over the rounds (`rounds[round][mode][endpoint]`); request counts
+/// are summed, and a cell is steady when it was in every round.
+fn mean_of(rounds: &[Vec<Vec<Measured>>]) -> Vec<Vec<Measured>> {
+    let n = rounds.len() as f64;
+    let first = &rounds[0];
+    (0..first.len())
+        .map(|m| {
+            (0..first[m].len())
+                .map(|e| {
+                    let cells: Vec<&Measured> = rounds.iter().map(|r| &r[m][e]).collect();
+                    let mean =
+                        |f: fn(&Measured) -> f64| cells.iter().map(|c| f(c)).sum::<f64>() / n;
+                    let sum = |f: fn(&Measured) -> usize| cells.iter().map(|c| f(c)).sum::<usize>();
+                    let offloads: Option<u64> = cells.iter().map(|c| c.offloads).sum();
+                    let calls: Option<f64> = cells.iter().map(|c| c.remote_calls_per_offload).sum();
+                    Measured {
+                        requests_per_s: mean(|c| c.requests_per_s),
+                        cpu_ms_per_request: mean(|c| c.cpu_ms_per_request),
+                        p50_ms: mean(|c| c.p50_ms),
+                        p99_ms: mean(|c| c.p99_ms),
+                        offloads,
+                        remote_calls_per_offload: calls.map(|c| c / n),
+                        others_on_server_cpu_pct: mean(|c| c.others_on_server_cpu_pct),
+                        warmup_requests: sum(|c| c.warmup_requests),
+                        steady: cells.iter().all(|c| c.steady),
+                        measured_requests: sum(|c| c.measured_requests),
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// `results[mode][endpoint]` for endpoint `e`.
 fn of(results: &[Vec<Measured>], mode: Mode, e: usize) -> Measured {
     let index = MODES.iter().position(|&m| m == mode).unwrap_or(0);
@@ -542,6 +589,7 @@ fn report(args: &CapacityArgs, results: &[Vec<Measured>]) -> serde_json::Value {
         "measured_requests_min": args.requests,
         "min_seconds": args.min_seconds,
         "steady_pct": args.steady_pct,
+        "repeat": args.repeat,
         "endpoints": endpoints,
     })
 }
@@ -627,9 +675,10 @@ fn print_tables(args: &CapacityArgs, results: &[Vec<Measured>]) {
         );
     }
     println!(
-        "\n{}: server on CPU {SERVER_CPUS}, platform on CPU {PLATFORM_CPUS}, {} keep-alive connection(s); per endpoint and mode at least {} measured requests over at least {} s, after a warm-up until the CPU per request was steady within {} % (warm-up requests, measured requests, steady: in the JSON)\n",
+        "\n{}: server on CPU {SERVER_CPUS}, platform on CPU {PLATFORM_CPUS}, {} keep-alive connection(s); means of {} round(s), each mode on a fresh JVM; per endpoint and mode at least {} measured requests over at least {} s, after a warm-up until the CPU per request was steady within {} % (warm-up requests, measured requests, steady: in the JSON)\n",
         args.sample.jar(),
         args.connections,
+        args.repeat,
         args.requests,
         args.min_seconds,
         args.steady_pct
@@ -803,6 +852,33 @@ mod tests {
         assert!(cpu_busy_seconds("0").unwrap() > 0.0);
         let err = cpu_busy_seconds("4096").unwrap_err().to_string();
         assert!(err.contains("no cpu4096 line"), "{err}");
+    }
+
+    #[test]
+    fn rounds_are_averaged_and_their_requests_summed() {
+        let cell = |cpu: f64, steady: bool| Measured {
+            requests_per_s: 100.0 * cpu,
+            cpu_ms_per_request: cpu,
+            p50_ms: 1.0,
+            p99_ms: 2.0,
+            offloads: Some(10),
+            remote_calls_per_offload: Some(cpu),
+            others_on_server_cpu_pct: 0.0,
+            warmup_requests: 200,
+            steady,
+            measured_requests: 300,
+        };
+        let rounds = vec![vec![vec![cell(1.0, true)]], vec![vec![cell(3.0, false)]]];
+        let mean = &mean_of(&rounds)[0][0];
+        assert_eq!(mean.cpu_ms_per_request, 2.0);
+        assert_eq!(mean.requests_per_s, 200.0);
+        assert_eq!(mean.remote_calls_per_offload, Some(2.0));
+        assert_eq!(mean.offloads, Some(20));
+        assert_eq!((mean.warmup_requests, mean.measured_requests), (400, 600));
+        assert!(
+            !mean.steady,
+            "a cell steady in one round only is not steady"
+        );
     }
 
     #[test]
