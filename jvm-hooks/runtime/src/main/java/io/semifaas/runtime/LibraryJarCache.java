@@ -65,8 +65,15 @@ final class LibraryJarCache {
     return BY_SERVER.computeIfAbsent(source, LibraryJarCache::new);
   }
 
-  /** The directory jars are cached in: {@code $TMPDIR/semifaas-libs}. */
+  /** Where the cache directory is, when not under {@code $TMPDIR}. */
+  static final String DIRECTORY_KEY = "semifaas.library-jars.dir";
+
+  /** The directory jars are cached in: {@code $TMPDIR/semifaas-libs}, or {@value #DIRECTORY_KEY}. */
   static Path directory() {
+    String configured = System.getProperty(DIRECTORY_KEY);
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured);
+    }
     String tmp = System.getenv("TMPDIR");
     if (tmp == null || tmp.isBlank()) {
       tmp = System.getProperty("java.io.tmpdir");
