@@ -488,13 +488,13 @@ fn full_report(state: &AdminState) -> StatsReport {
         let candidacy = state.candidates.candidacy(key);
         let (runs, needed) = state.candidates.profiled_runs(key);
         handler.candidate = candidacy.candidate;
-        handler.profiled_runs = runs as u64;
+        handler.profiled_runs = runs;
         handler.profile_samples = u64::from(needed);
         handler.status = if handler.ineligible_reason.is_some() {
             "ineligible"
         } else if candidacy.candidate {
             "candidate"
-        } else if runs < needed as usize && !candidacy.reason.starts_with("excluded") {
+        } else if runs < u64::from(needed) && !candidacy.reason.starts_with("excluded") {
             "profiling"
         } else {
             "not_candidate"

@@ -59,61 +59,101 @@ fn ms(d: Duration) -> String {
     format!("{:.3} ms", d.as_secs_f64() * 1000.0)
 }
 
-/// Decides a handler's candidacy from its recent local CPU times (any order).
-pub fn judge(rules: &CandidateRules, handler_key: &str, cpu_samples: &[Duration]) -> Candidacy {
-    let verdict = |candidate: bool, reason: String| Candidacy { candidate, reason };
-    if let Some(p) = rules.exclude.iter().find(|p| matches(p, handler_key)) {
-        return verdict(false, format!("excluded by semifaas.exclude ({p})"));
+/// What the rule decided, without its words: judging on the request path builds no string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// By the `semifaas.exclude` pattern at this index.
+    Excluded(usize),
+    /// By the `semifaas.include` pattern at this index.
+    Included(usize),
+    /// Fewer timed local runs than `semifaas.profile.samples`.
+    Profiling { runs: u64 },
+    /// `semifaas.profile.samples=0`.
+    ProfilingOff,
+    /// The median of the recent timed runs against `semifaas.min-cpu-ms`.
+    Measured { median: Duration },
+}
+
+impl Verdict {
+    /// `runs` timed local runs so far, of which `recent` are kept (any order).
+    fn of(rules: &CandidateRules, handler_key: &str, runs: u64, recent: &[Duration]) -> Verdict {
+        if let Some(i) = rules.exclude.iter().position(|p| matches(p, handler_key)) {
+            return Verdict::Excluded(i);
+        }
+        if let Some(i) = rules.include.iter().position(|p| matches(p, handler_key)) {
+            return Verdict::Included(i);
+        }
+        if runs < u64::from(rules.profile_samples) {
+            return Verdict::Profiling { runs };
+        }
+        match median(recent) {
+            Some(median) => Verdict::Measured { median },
+            None => Verdict::ProfilingOff,
+        }
     }
-    if let Some(p) = rules.include.iter().find(|p| matches(p, handler_key)) {
-        return verdict(true, format!("included by semifaas.include ({p})"));
+
+    fn candidate(self, rules: &CandidateRules) -> bool {
+        match self {
+            Verdict::Excluded(_) | Verdict::Profiling { .. } => false,
+            Verdict::Included(_) | Verdict::ProfilingOff => true,
+            Verdict::Measured { median } => median >= rules.min_cpu,
+        }
     }
-    let needed = rules.profile_samples as usize;
-    if cpu_samples.len() < needed {
-        return verdict(
-            false,
-            format!(
-                "profiling: {} of {needed} local runs (semifaas.profile.samples)",
-                cpu_samples.len()
+
+    fn reason(self, rules: &CandidateRules) -> String {
+        match self {
+            Verdict::Excluded(i) => format!("excluded by semifaas.exclude ({})", rules.exclude[i]),
+            Verdict::Included(i) => format!("included by semifaas.include ({})", rules.include[i]),
+            Verdict::Profiling { runs } => format!(
+                "profiling: {runs} of {} local runs (semifaas.profile.samples)",
+                rules.profile_samples
             ),
-        );
-    }
-    let Some(median) = median(cpu_samples) else {
-        return verdict(true, "profiling is off (semifaas.profile.samples=0)".into());
-    };
-    if median >= rules.min_cpu {
-        verdict(
-            true,
-            format!(
+            Verdict::ProfilingOff => "profiling is off (semifaas.profile.samples=0)".into(),
+            Verdict::Measured { median } if median >= rules.min_cpu => format!(
                 "median local CPU {} >= semifaas.min-cpu-ms {}",
                 ms(median),
                 ms(rules.min_cpu)
             ),
-        )
-    } else {
-        verdict(
-            false,
-            format!(
+            Verdict::Measured { median } => format!(
                 "median local CPU {} < semifaas.min-cpu-ms {}: cheaper to run here",
                 ms(median),
                 ms(rules.min_cpu)
             ),
-        )
+        }
+    }
+
+    fn candidacy(self, rules: &CandidateRules) -> Candidacy {
+        Candidacy {
+            candidate: self.candidate(rules),
+            reason: self.reason(rules),
+        }
     }
 }
 
-/// The lower median, `None` for no samples.
+/// Decides a handler's candidacy from its timed local runs, all kept (any order).
+pub fn judge(rules: &CandidateRules, handler_key: &str, cpu_samples: &[Duration]) -> Candidacy {
+    Verdict::of(rules, handler_key, cpu_samples.len() as u64, cpu_samples).candidacy(rules)
+}
+
+/// The lower median, `None` for no samples; at most [`KEPT_SAMPLES`] are looked at, copied to
+/// the stack (no allocation on the request path).
 fn median(samples: &[Duration]) -> Option<Duration> {
-    let mut sorted = samples.to_vec();
-    sorted.sort_unstable();
-    sorted.get(sorted.len().saturating_sub(1) / 2).copied()
+    let samples = &samples[samples.len().saturating_sub(KEPT_SAMPLES)..];
+    let mut buf = [Duration::ZERO; KEPT_SAMPLES];
+    let buf = &mut buf[..samples.len()];
+    buf.copy_from_slice(samples);
+    let middle = buf.len().checked_sub(1)? / 2;
+    Some(*buf.select_nth_unstable(middle).1)
 }
 
 #[derive(Default)]
 struct Profile {
+    /// The most recent timed runs' CPU times.
     cpu: VecDeque<Duration>,
-    /// `None` until judged; re-judged after every sample.
-    candidacy: Option<Candidacy>,
+    /// Timed runs seen (more than are kept).
+    runs: u64,
+    /// `None` until judged; re-judged after every timed run.
+    verdict: Option<Verdict>,
 }
 
 /// The per-handler profiles and their current candidacy.
@@ -141,7 +181,7 @@ impl Candidates {
             .clone()
     }
 
-    /// One local run of the handler took `cpu` of CPU time.
+    /// One timed local run of the handler took `cpu` of CPU time.
     pub fn record_local(&self, handler_key: &str, cpu: Duration) {
         let profile = self.profile(handler_key);
         let mut p = profile.lock();
@@ -149,35 +189,37 @@ impl Candidates {
             p.cpu.pop_front();
         }
         p.cpu.push_back(cpu);
-        let samples: Vec<Duration> = p.cpu.iter().copied().collect();
-        p.candidacy = Some(judge(&self.rules, handler_key, &samples));
+        p.runs += 1;
+        let runs = p.runs;
+        let verdict = Verdict::of(&self.rules, handler_key, runs, p.cpu.make_contiguous());
+        p.verdict = Some(verdict);
+    }
+
+    fn verdict(&self, handler_key: &str) -> Verdict {
+        let profile = self.profile(handler_key);
+        let mut p = profile.lock();
+        *p.verdict
+            .get_or_insert_with(|| Verdict::of(&self.rules, handler_key, 0, &[]))
     }
 
     /// The handler's candidacy now (judged on the spot for a handler not seen yet).
     pub fn candidacy(&self, handler_key: &str) -> Candidacy {
-        let profile = self.profile(handler_key);
-        let mut p = profile.lock();
-        p.candidacy
-            .get_or_insert_with(|| judge(&self.rules, handler_key, &[]))
-            .clone()
+        self.verdict(handler_key).candidacy(&self.rules)
     }
 
-    /// Whether the handler is a candidate now (the hot path: no reason string is cloned).
+    /// Whether the handler is a candidate now (the hot path: no reason string is made).
     pub fn is_candidate(&self, handler_key: &str) -> bool {
-        let profile = self.profile(handler_key);
-        let mut p = profile.lock();
-        p.candidacy
-            .get_or_insert_with(|| judge(&self.rules, handler_key, &[]))
-            .candidate
+        self.verdict(handler_key).candidate(&self.rules)
     }
 
-    /// How far the profiling of a handler is: local runs kept and `semifaas.profile.samples`.
-    pub fn profiled_runs(&self, handler_key: &str) -> (usize, u32) {
+    /// How far the profiling of a handler is: timed local runs so far and
+    /// `semifaas.profile.samples`.
+    pub fn profiled_runs(&self, handler_key: &str) -> (u64, u32) {
         let runs = self
             .profiles
             .read()
             .get(handler_key)
-            .map_or(0, |p| p.lock().cpu.len());
+            .map_or(0, |p| p.lock().runs);
         (runs, self.rules.profile_samples)
     }
 
@@ -289,5 +331,27 @@ mod tests {
         let c = candidates.candidacy(H);
         assert!(!c.candidate, "{}", c.reason);
         assert_eq!(candidates.all().len(), 1);
+    }
+
+    #[test]
+    fn a_profile_longer_than_the_kept_samples_completes() {
+        let samples = 3 * KEPT_SAMPLES as u32;
+        let candidates = Candidates::new(CandidateRules {
+            profile_samples: samples,
+            ..rules()
+        });
+        for _ in 1..samples {
+            candidates.record_local(H, Duration::from_millis(20));
+        }
+        let c = candidates.candidacy(H);
+        assert!(!c.candidate);
+        assert!(
+            c.reason.contains(&format!("{} of {samples}", samples - 1)),
+            "{}",
+            c.reason
+        );
+        candidates.record_local(H, Duration::from_millis(20));
+        assert!(candidates.is_candidate(H));
+        assert_eq!(candidates.profiled_runs(H), (u64::from(samples), samples));
     }
 }

@@ -94,7 +94,7 @@ pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
 
 /// The platform's invocation API.
 enum PlatformClient {
-    Lambda(LambdaInvoker),
+    Lambda(Box<LambdaInvoker>),
     OpenWhisk(Box<OpenWhiskInvoker>),
 }
 
@@ -102,7 +102,7 @@ impl PlatformClient {
     async fn new(config: &AgentConfig) -> Result<PlatformClient, String> {
         Ok(match config.platform {
             Platform::Local | Platform::Aws => {
-                PlatformClient::Lambda(LambdaInvoker::new(config).await)
+                PlatformClient::Lambda(Box::new(LambdaInvoker::new(config).await))
             }
             Platform::OpenWhisk => {
                 PlatformClient::OpenWhisk(Box::new(OpenWhiskInvoker::new(config)?))

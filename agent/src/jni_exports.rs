@@ -389,7 +389,8 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordSample<'local>(
         .resolve::<FailOpen>()
 }
 
-/// `static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos)`.
+/// `static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos)`; a negative
+/// `cpuNanos` is a run whose CPU time was not measured (the Java side samples it).
 #[no_mangle]
 pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordLocal<'local>(
     mut unowned: EnvUnowned<'local>,
@@ -401,11 +402,8 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordLocal<'local>(
     unowned
         .with_env(|env| -> Result<()> {
             let key = string(env, &handler_key, "handlerKey")?;
-            agent()?.record_local(
-                &key,
-                duration_from_nanos(wall_nanos),
-                duration_from_nanos(cpu_nanos),
-            );
+            let cpu = u64::try_from(cpu_nanos).ok().map(Duration::from_nanos);
+            agent()?.record_local(&key, duration_from_nanos(wall_nanos), cpu);
             Ok(())
         })
         .resolve::<FailOpen>()

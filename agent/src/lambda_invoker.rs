@@ -1,76 +1,91 @@
 //! The Lambda Invoke API (AWS Lambda, or `semifaas local`): sends one payload, maps every way
 //! that can go wrong, as Lambda defines its errors, to a [`FailureReason`].
+//!
+//! The request is one signed `POST`, sent by a kept HTTP client. The AWS SDK's client ran its
+//! whole request pipeline (configuration layers, interceptors, endpoint rules) on every offload,
+//! which cost the server more CPU than the rest of an offload together (docs/benchmarks.md,
+//! "Where an offload's server CPU goes"). The SDK's own parts still do what they are for, once:
+//! its configuration chain finds the region and credentials, its endpoint rules the URL, and
+//! `aws-sigv4` signs (see [`crate::sigv4_signer`]).
 
-use aws_config::{
-    retry::RetryConfig, stalled_stream_protection::StalledStreamProtectionConfig,
-    timeout::TimeoutConfig, BehaviorVersion, Region,
-};
-use aws_sdk_lambda::{
-    error::{ProvideErrorMetadata, SdkError},
-    operation::invoke::InvokeError,
-    primitives::Blob,
-    types::ThrottleReason,
-    Client,
-};
+#[cfg(test)]
+use std::time::Duration;
+use std::time::SystemTime;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_lambda::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
+use reqwest::{header::CONTENT_TYPE, StatusCode, Url};
+use semifaas_closure::limits::LAMBDA_SYNC_PAYLOAD_MAX;
 use tracing::error;
 
 use crate::{
     config::{AgentConfig, Platform, LOCAL_ENDPOINT},
     dispatch::{error_chain, OffloadFailure},
+    sigv4_signer::{Signer, SigningFailure},
     stats::FailureReason,
 };
 
-/// Region the SDK signs for; the local platform ignores it.
+/// Region the requests are signed for; the local platform ignores it.
 const LOCAL_REGION: &str = "us-east-1";
+/// A reply larger than this is not read: Lambda's own limit, so only a broken or hostile
+/// platform sends more.
+const REPLY_MAX: usize = LAMBDA_SYNC_PAYLOAD_MAX;
+/// Longest piece of an error body kept in a message.
+const ERROR_TEXT_MAX: usize = 300;
+/// The payload's content type, as the AWS SDK sends it.
+const PAYLOAD_TYPE: &str = "application/octet-stream";
 
-/// One per process: the SDK client keeps a connection pool.
+/// One per process: the HTTP client keeps a connection pool.
 pub struct LambdaInvoker {
-    client: Client,
+    http: reqwest::Client,
+    /// `…/2015-03-31/functions/{function}/invocations`, or why there is none.
+    url: Result<Url, String>,
+    /// `None` when there is no region to sign for (every offload then fails, saying so).
+    signer: Option<Signer>,
     function: String,
 }
 
 impl LambdaInvoker {
-    /// Builds the Lambda client for the configured platform. Retries are off: a throttled or
-    /// failed offload is better served by running the handler locally at once.
+    /// Builds the Lambda client for the configured platform. There are no retries: a throttled
+    /// or failed offload is better served by running the handler locally at once.
     ///
     /// `aws` takes credentials and region from the standard AWS configuration chain
     /// (environment, shared config and credentials files with `semifaas.aws.profile`, SSO, web
     /// identity, container and instance metadata), the region from `semifaas.aws.region` first.
-    /// Connect and read timeouts are the offload timeout.
+    /// Connecting and the whole invocation are bounded by the offload timeout.
     pub async fn new(config: &AgentConfig) -> LambdaInvoker {
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(config.timeout)
-            .read_timeout(config.timeout)
-            .build();
-        let mut loader = aws_config::defaults(BehaviorVersion::latest())
-            .retry_config(RetryConfig::disabled())
-            .timeout_config(timeouts)
-            .stalled_stream_protection(StalledStreamProtectionConfig::disabled());
-        if config.platform == Platform::Local {
-            loader = loader
-                .region(Region::new(LOCAL_REGION))
-                .endpoint_url(config.lambda_endpoint.as_deref().unwrap_or(LOCAL_ENDPOINT))
-                .test_credentials();
-        } else {
-            if let Some(profile) = &config.aws_profile {
-                loader = loader.profile_name(profile);
-            }
-            if let Some(region) = &config.aws_region {
-                loader = loader.region(Region::new(region.clone()));
-            }
-            if let Some(endpoint) = &config.lambda_endpoint {
-                loader = loader.endpoint_url(endpoint);
-            }
-        }
-        let sdk_config = loader.load().await;
-        if sdk_config.region().is_none() {
+        let sdk_config = sdk_config(config).await;
+        let region = sdk_config.region().map(|r| r.to_string());
+        if region.is_none() {
             error!(
                 "no AWS region: set semifaas.aws.region, AWS_REGION, or a region in the profile of \
                  ~/.aws/config; every offload fails until then"
             );
         }
+        let url = endpoint(&sdk_config)
+            .await
+            .and_then(|base| invocations_url(&base, &config.function));
+        if let Err(e) = &url {
+            error!("no Lambda endpoint: {e}; every offload fails until then");
+        }
+        let signer = region
+            .zip(sdk_config.credentials_provider())
+            .map(|(region, provider)| Signer::new(region, provider));
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.timeout)
+            .timeout(config.timeout)
+            .build()
+            .unwrap_or_else(|e| {
+                error!(
+                    "cannot build the HTTP client with its timeouts ({}); using the defaults",
+                    error_chain(&e)
+                );
+                reqwest::Client::new()
+            });
         LambdaInvoker {
-            client: Client::new(&sdk_config),
+            http,
+            url,
+            signer,
             function: config.function.clone(),
         }
     }
@@ -78,28 +93,91 @@ impl LambdaInvoker {
     /// Invokes the function once with `payload`; returns the function's own reply payload, or
     /// why there is none (a function error included).
     pub async fn invoke(&self, payload: Vec<u8>) -> Result<Vec<u8>, OffloadFailure> {
-        let output = self
-            .client
-            .invoke()
-            .function_name(&self.function)
-            .payload(Blob::new(payload))
-            .send()
+        let fail = |reason, message: &str| {
+            OffloadFailure::new(reason, format!("function {}: {message}", self.function))
+        };
+        let url = self
+            .url
+            .as_ref()
+            .map_err(|e| fail(FailureReason::PlatformError, e))?;
+        let signer = self.signer.as_ref().ok_or_else(|| {
+            fail(
+                FailureReason::PlatformError,
+                "no AWS region to sign the request for (semifaas.aws.region)",
+            )
+        })?;
+        let length = payload.len().to_string();
+        let signed = [
+            ("content-type", PAYLOAD_TYPE),
+            ("content-length", length.as_str()),
+        ];
+        let signature = signer
+            .headers(url.as_str(), &signed, &payload, SystemTime::now())
             .await
-            .map_err(|e| OffloadFailure {
-                scaling: is_scaling_throttle(&e),
-                ..OffloadFailure::new(
-                    classify_sdk_error(&e),
-                    format!("function {}: {}", self.function, error_chain(&e)),
-                )
+            .map_err(|e| match e {
+                SigningFailure::Credentials(_) => {
+                    fail(FailureReason::BadCredentials, &e.to_string())
+                }
+                SigningFailure::Sign(_) => fail(FailureReason::PlatformError, &e.to_string()),
             })?;
-        let payload = output.payload.map(Blob::into_inner).unwrap_or_default();
-        if let Some(kind) = output.function_error {
-            return Err(OffloadFailure::new(
-                function_error_reason(&payload),
-                format!("{kind}: {}", function_error_message(&payload)),
+        let mut request = self
+            .http
+            .post(url.clone())
+            .header(CONTENT_TYPE, PAYLOAD_TYPE);
+        for (name, value) in &signature {
+            request = request.header(name, value);
+        }
+        let transport = |e: reqwest::Error| {
+            let reason = if e.is_timeout() {
+                FailureReason::Timeout
+            } else {
+                FailureReason::PlatformUnreachable
+            };
+            fail(reason, &error_chain(&e))
+        };
+        let mut response = request.body(payload).send().await.map_err(transport)?;
+        let status = response.status();
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        };
+        let function_error = header("x-amz-function-error");
+        let error_type = header("x-amzn-errortype");
+        if response
+            .content_length()
+            .is_some_and(|n| n > REPLY_MAX as u64)
+        {
+            return Err(fail(
+                FailureReason::PlatformError,
+                &format!("the reply is over {REPLY_MAX} bytes"),
             ));
         }
-        Ok(payload)
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > REPLY_MAX {
+                return Err(fail(
+                    FailureReason::PlatformError,
+                    &format!("the reply is over {REPLY_MAX} bytes"),
+                ));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        if !status.is_success() {
+            let error = ApiError::of(status, error_type.as_deref(), &body);
+            return Err(OffloadFailure {
+                scaling: error.is_scaling_throttle(),
+                ..fail(error.reason(), &error.to_string())
+            });
+        }
+        if let Some(kind) = function_error {
+            return Err(OffloadFailure::new(
+                function_error_reason(&body),
+                format!("{kind}: {}", function_error_message(&body)),
+            ));
+        }
+        Ok(body)
     }
 
     /// What to do about a failure that pauses offloading.
@@ -119,67 +197,147 @@ impl LambdaInvoker {
     }
 }
 
-/// Maps an Invoke API error to why the offload failed, as Lambda defines its errors: throttling
-/// (429), no such function, no permission, credentials it does not accept, a request over its
-/// limit (413), and service errors (5xx).
-fn classify_sdk_error(error: &SdkError<InvokeError>) -> FailureReason {
-    let status = error.raw_response().map(|r| r.status().as_u16());
-    if status == Some(429) {
-        return FailureReason::Throttled;
+/// The AWS configuration chain, pointed at the bundled platform for `semifaas.platform=local`.
+async fn sdk_config(config: &AgentConfig) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if config.platform == Platform::Local {
+        loader = loader
+            .region(Region::new(LOCAL_REGION))
+            .endpoint_url(config.lambda_endpoint.as_deref().unwrap_or(LOCAL_ENDPOINT))
+            .test_credentials();
+    } else {
+        if let Some(profile) = &config.aws_profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(region) = &config.aws_region {
+            loader = loader.region(Region::new(region.clone()));
+        }
+        if let Some(endpoint) = &config.lambda_endpoint {
+            loader = loader.endpoint_url(endpoint);
+        }
     }
-    match error {
-        SdkError::ServiceError(e) => {
-            let code = e.err().code().unwrap_or_default();
-            match (code, status) {
-                (_, _) if e.err().is_too_many_requests_exception() => FailureReason::Throttled,
-                ("ResourceNotFoundException", _) | (_, Some(404)) => {
-                    FailureReason::FunctionNotFound
-                }
-                (
-                    "UnrecognizedClientException"
-                    | "InvalidSignatureException"
-                    | "ExpiredTokenException"
-                    | "IncompleteSignatureException"
-                    | "MissingAuthenticationTokenException",
-                    _,
-                ) => FailureReason::BadCredentials,
-                ("AccessDeniedException", _) | (_, Some(403)) => FailureReason::AccessDenied,
-                ("RequestTooLargeException", _) | (_, Some(413)) => FailureReason::PayloadTooLarge,
-                _ => FailureReason::PlatformError,
-            }
+    loader.load().await
+}
+
+/// The Lambda endpoint: the configured URL, else the one the SDK's endpoint rules give for the
+/// region (with FIPS and dual-stack as configured).
+async fn endpoint(sdk_config: &SdkConfig) -> Result<String, String> {
+    if let Some(url) = sdk_config.endpoint_url() {
+        return Ok(url.to_owned());
+    }
+    let params = Params::builder()
+        .set_region(sdk_config.region().map(|r| r.to_string()))
+        .use_fips(sdk_config.use_fips().unwrap_or(false))
+        .use_dual_stack(sdk_config.use_dual_stack().unwrap_or(false))
+        .build()
+        .map_err(|e| e.to_string())?;
+    DefaultResolver::new()
+        .resolve_endpoint(&params)
+        .await
+        .map(|endpoint| endpoint.url().to_owned())
+        .map_err(|e| error_chain(&*e))
+}
+
+/// Characters a path label keeps as they are (RFC 3986 unreserved), as the SDK encodes them.
+const LABEL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The Invoke URL of `function` (a name, `name:qualifier` or an ARN) under `base`.
+fn invocations_url(base: &str, function: &str) -> Result<Url, String> {
+    let name = percent_encoding::utf8_percent_encode(function, LABEL);
+    let url = format!(
+        "{}/2015-03-31/functions/{name}/invocations",
+        base.trim_end_matches('/')
+    );
+    Url::parse(&url).map_err(|e| format!("{url} is not a URL: {e}"))
+}
+
+/// An error answer of the Invoke API: its status, its type (`x-amzn-errortype`, else the body's
+/// `__type` or `code`) and message, as Lambda defines them.
+struct ApiError {
+    status: StatusCode,
+    code: String,
+    message: String,
+    /// Why a 429 was sent (`Reason` in the body).
+    throttle_reason: Option<String>,
+}
+
+impl ApiError {
+    fn of(status: StatusCode, error_type: Option<&str>, body: &[u8]) -> ApiError {
+        let json = serde_json::from_slice::<serde_json::Value>(body).ok();
+        let field = |names: &[&str]| {
+            json.as_ref().and_then(|v| {
+                names
+                    .iter()
+                    .find_map(|n| v[*n].as_str().filter(|s| !s.is_empty()).map(str::to_owned))
+            })
+        };
+        // `TooManyRequestsException:http://internal.amazon.com/…` or `aws.lambda#Type`.
+        let code = error_type
+            .map(str::to_owned)
+            .or_else(|| field(&["__type", "code"]))
+            .map(|t| {
+                let t = t.split(':').next().unwrap_or_default();
+                t.rsplit('#').next().unwrap_or_default().to_owned()
+            })
+            .unwrap_or_default();
+        let message = field(&["message", "Message", "errorMessage"]).unwrap_or_else(|| {
+            String::from_utf8_lossy(body)
+                .chars()
+                .take(ERROR_TEXT_MAX)
+                .collect()
+        });
+        ApiError {
+            status,
+            code,
+            message,
+            throttle_reason: field(&["Reason"]),
         }
-        // No credentials could be loaded: the SDK fails before it sends anything.
-        SdkError::DispatchFailure(_) | SdkError::ConstructionFailure(_)
-            if is_credentials_error(error) =>
-        {
-            FailureReason::BadCredentials
+    }
+
+    fn reason(&self) -> FailureReason {
+        let status = self.status.as_u16();
+        match self.code.as_str() {
+            "TooManyRequestsException" => FailureReason::Throttled,
+            _ if status == 429 => FailureReason::Throttled,
+            "ResourceNotFoundException" => FailureReason::FunctionNotFound,
+            _ if status == 404 => FailureReason::FunctionNotFound,
+            "UnrecognizedClientException"
+            | "InvalidSignatureException"
+            | "ExpiredTokenException"
+            | "IncompleteSignatureException"
+            | "MissingAuthenticationTokenException" => FailureReason::BadCredentials,
+            "AccessDeniedException" => FailureReason::AccessDenied,
+            _ if status == 403 => FailureReason::AccessDenied,
+            "RequestTooLargeException" => FailureReason::PayloadTooLarge,
+            _ if status == 413 => FailureReason::PayloadTooLarge,
+            _ => FailureReason::PlatformError,
         }
-        SdkError::TimeoutError(_) => FailureReason::Timeout,
-        SdkError::DispatchFailure(e) if e.is_timeout() => FailureReason::Timeout,
-        SdkError::DispatchFailure(_) => FailureReason::PlatformUnreachable,
-        _ => FailureReason::PlatformError,
+    }
+
+    /// A throttle because instances are still starting.
+    fn is_scaling_throttle(&self) -> bool {
+        self.reason() == FailureReason::Throttled
+            && self.throttle_reason.as_deref() == Some("FunctionInvocationRateLimitExceeded")
     }
 }
 
-/// Whether the SDK failed while loading credentials ("an error occurred while loading
-/// credentials: …", from its identity resolver).
-fn is_credentials_error(error: &SdkError<InvokeError>) -> bool {
-    error_chain(error)
-        .to_ascii_lowercase()
-        .contains("loading credentials")
-}
-
-/// Whether the platform throttled because its instances are still starting.
-fn is_scaling_throttle(error: &SdkError<InvokeError>) -> bool {
-    match error {
-        SdkError::ServiceError(e) => match e.err() {
-            InvokeError::TooManyRequestsException(t) => matches!(
-                t.reason(),
-                Some(ThrottleReason::FunctionInvocationRateLimitExceeded)
-            ),
-            _ => false,
-        },
-        _ => false,
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let code = if self.code.is_empty() {
+            "error"
+        } else {
+            &self.code
+        };
+        write!(
+            f,
+            "{code} (HTTP {}): {}",
+            self.status.as_u16(),
+            self.message
+        )
     }
 }
 
@@ -221,6 +379,143 @@ fn function_error_message(payload: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_credential_types::{provider::SharedCredentialsProvider, Credentials};
+    use aws_smithy_async::time::{SharedTimeSource, StaticTimeSource};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The request line and headers (lower-case names) of one request sent to a listener that
+    /// answers 200 with an empty body.
+    async fn capture_one(listener: tokio::net::TcpListener) -> (String, Vec<(String, String)>) {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        let head_end = loop {
+            let n = socket.read(&mut chunk).await.unwrap();
+            assert!(n > 0, "the client closed before its request ended");
+            buf.extend_from_slice(&chunk[..n]);
+            if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i;
+            }
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap().to_owned();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .map_or(0, |(_, v)| v.parse().unwrap());
+        while buf.len() < head_end + 4 + length {
+            let n = socket.read(&mut chunk).await.unwrap();
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        socket
+            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        (request_line, headers)
+    }
+
+    /// The AWS SDK is the reference: for the same function, payload, credentials and time, the
+    /// request goes to the same path and its signature is the same.
+    #[tokio::test]
+    async fn requests_are_addressed_and_signed_as_the_aws_sdk_does() {
+        let time = SystemTime::UNIX_EPOCH + Duration::from_secs(1_790_000_000);
+        let credentials = Credentials::new(
+            "AKIDEXAMPLE",
+            "secret/key+example",
+            Some("session-token".into()),
+            None,
+            "test",
+        );
+        let payload = br#"{"semifaas":1,"invocation":"AAEC/+8="}"#.to_vec();
+        for function in [
+            "thumbs",
+            "thumbs:live",
+            "arn:aws:lambda:eu-west-1:123456789012:function:thumbs",
+        ] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let base = format!("http://{}", listener.local_addr().unwrap());
+            let sdk_config = aws_sdk_lambda::Config::builder()
+                .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+                .region(Region::new("eu-west-1"))
+                .endpoint_url(&base)
+                .credentials_provider(credentials.clone())
+                .time_source(SharedTimeSource::new(StaticTimeSource::new(time)))
+                .build();
+            let client = aws_sdk_lambda::Client::from_conf(sdk_config);
+            let sent = client
+                .invoke()
+                .function_name(function)
+                .payload(aws_sdk_lambda::primitives::Blob::new(payload.clone()))
+                .send();
+            let ((request_line, headers), result) = tokio::join!(capture_one(listener), sent);
+            result.unwrap();
+
+            let url = invocations_url(&base, function).unwrap();
+            assert_eq!(
+                request_line,
+                format!("POST {} HTTP/1.1", url.path()),
+                "{function}"
+            );
+            // Sign what the SDK signed, with our signer: the signatures must agree.
+            let header = |name: &str| {
+                headers
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .map(|(_, v)| v.clone())
+                    .unwrap_or_else(|| panic!("the SDK sent no {name}"))
+            };
+            let authorization = header("authorization");
+            let signed_names: Vec<String> = authorization
+                .split("SignedHeaders=")
+                .nth(1)
+                .and_then(|rest| rest.split(',').next())
+                .unwrap()
+                .split(';')
+                .map(str::to_owned)
+                .collect();
+            let signed: Vec<(String, String)> = signed_names
+                .iter()
+                .filter(|n| !matches!(n.as_str(), "host" | "x-amz-date" | "x-amz-security-token"))
+                .map(|n| (n.clone(), header(n)))
+                .collect();
+            let signed_refs: Vec<(&str, &str)> = signed
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let signer = Signer::new(
+                "eu-west-1".into(),
+                SharedCredentialsProvider::new(credentials.clone()),
+            );
+            let ours = signer
+                .headers(url.as_str(), &signed_refs, &payload, time)
+                .await
+                .unwrap();
+            let ours_authorization = ours
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case("authorization"))
+                .map(|(_, v)| v.clone())
+                .unwrap();
+            assert_eq!(ours_authorization, authorization, "{function}");
+            // What the invoker itself signs is a subset of what it sends.
+            assert!(
+                signed_names.iter().all(|n| matches!(
+                    n.as_str(),
+                    "host"
+                        | "x-amz-date"
+                        | "x-amz-security-token"
+                        | "content-type"
+                        | "content-length"
+                        | "x-amz-user-agent"
+                )),
+                "the SDK signs headers the invoker does not send: {signed_names:?}"
+            );
+        }
+    }
 
     #[test]
     fn a_function_error_body_reads_as_type_and_message() {

@@ -51,4 +51,5 @@ pub mod prewarm;
 pub mod refusals;
 pub mod runtime;
 pub mod samples;
+pub mod sigv4_signer;
 pub mod stats;

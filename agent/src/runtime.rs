@@ -349,9 +349,12 @@ impl Agent {
         &self.prewarmer
     }
 
-    pub fn record_local(&self, handler_key: &str, wall: Duration, cpu: Duration) {
+    /// One local run; `cpu` is `None` when its CPU time was not measured (only a sample is).
+    pub fn record_local(&self, handler_key: &str, wall: Duration, cpu: Option<Duration>) {
         self.stats.record_local(handler_key, wall, cpu);
-        self.candidates.record_local(handler_key, cpu);
+        if let Some(cpu) = cpu {
+            self.candidates.record_local(handler_key, cpu);
+        }
         self.control.record_local(handler_key, wall);
         self.control.gauge().leave();
     }

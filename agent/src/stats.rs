@@ -336,7 +336,8 @@ pub struct HandlerReport {
     /// (see `reason`). Filled in by the admin endpoint.
     #[serde(default)]
     pub status: String,
-    /// Local runs profiled so far (the most recent ones, at most 64) and how many are needed.
+    /// Local runs profiled so far (timed: the Java side times every run of a handler until it has
+    /// 64, then one in 16) and how many are needed.
     #[serde(default)]
     pub profiled_runs: u64,
     #[serde(default)]
@@ -567,13 +568,15 @@ impl Stats {
     }
 
     /// A local run finished (including runs after a failed offload).
-    pub fn record_local(&self, handler_key: &str, wall: Duration, cpu: Duration) {
+    pub fn record_local(&self, handler_key: &str, wall: Duration, cpu: Option<Duration>) {
         self.with(handler_key, |h| {
             h.local += 1;
             h.local_wall.saturating_record(micros(wall));
-            h.local_cpu.saturating_record(micros(cpu));
             h.exported.local_wall.observe(wall.as_secs_f64());
-            h.exported.local_cpu.observe(cpu.as_secs_f64());
+            if let Some(cpu) = cpu {
+                h.local_cpu.saturating_record(micros(cpu));
+                h.exported.local_cpu.observe(cpu.as_secs_f64());
+            }
         });
     }
 
@@ -1008,10 +1011,14 @@ mod tests {
             ..Default::default()
         };
         stats.record_offloaded(H, Duration::from_millis(450), &cold);
-        stats.record_local(H, Duration::from_millis(10), Duration::from_millis(8));
+        stats.record_local(H, Duration::from_millis(10), Some(Duration::from_millis(8)));
         stats.record_failure(H, FailureReason::Throttled, "429 from the platform");
-        stats.record_local(H, Duration::from_millis(12), Duration::from_millis(9));
-        stats.record_local(H, Duration::from_millis(30), Duration::from_millis(20));
+        stats.record_local(H, Duration::from_millis(12), Some(Duration::from_millis(9)));
+        stats.record_local(
+            H,
+            Duration::from_millis(30),
+            Some(Duration::from_millis(20)),
+        );
         stats.record_fallback(H, FallbackKind::LoadClass);
         stats.record_fallback(H, FallbackKind::LoadClass);
         stats.record_fallback(H, FallbackKind::FetchClosure);
@@ -1029,11 +1036,8 @@ mod tests {
         stats.record_diverged(H, "call #2 called save with other arguments");
         stats.record_invocation("com.example.D#n");
         stats.record_ineligible("com.example.D#n", "returns a CompletableFuture");
-        stats.record_local(
-            "com.example.D#n",
-            Duration::from_millis(1),
-            Duration::from_millis(1),
-        );
+        // An untimed run (the Java side times a sample of runs): counted, no CPU time.
+        stats.record_local("com.example.D#n", Duration::from_millis(1), None);
         stats
     }
 
@@ -1092,6 +1096,11 @@ mod tests {
         let d = &json["handlers"]["com.example.D#n"];
         assert_eq!(d["ineligible"], 1);
         assert_eq!(d["ineligible_reason"], "returns a CompletableFuture");
+        assert_eq!(d["local"], 1);
+        assert_eq!(
+            d["local_cpu_ms"]["count"], 0,
+            "an untimed run has no CPU time: {d}"
+        );
         let back: StatsReport = serde_json::from_value(json).unwrap();
         assert_eq!(back.totals.invocations, 8);
     }
@@ -1102,7 +1111,7 @@ mod tests {
         stats.record_invocation(H);
         stats.record_offloaded(H, Duration::from_millis(5), &FunctionStats::default());
         stats.record_result_unusable(H, "could not decode the return value");
-        stats.record_local(H, Duration::from_millis(5), Duration::from_millis(5));
+        stats.record_local(H, Duration::from_millis(5), Some(Duration::from_millis(5)));
         let t = stats.report(&Ratios::default()).totals;
         assert_eq!(
             (t.invocations, t.offloaded, t.local, t.failures),

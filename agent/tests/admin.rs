@@ -133,7 +133,7 @@ async fn stats_and_metrics_are_served() {
     stats.record_local(
         "com.example.C#m",
         Duration::from_millis(3),
-        Duration::from_millis(2),
+        Some(Duration::from_millis(2)),
     );
 
     let (status, body) = http(&server, "GET", "/stats", "").await;
@@ -253,7 +253,7 @@ async fn metrics_have_latency_histograms_and_mode_and_phase_gauges() {
     for ms in [3, 7, 40] {
         state.stats.record_invocation(key);
         let d = Duration::from_millis(ms);
-        state.stats.record_local(key, d, d);
+        state.stats.record_local(key, d, Some(d));
     }
     in_flight(&state.control, 8);
     state.control.tick();
@@ -441,7 +441,7 @@ async fn stats_list_each_handlers_candidate_status_and_reason() {
         for _ in 0..runs {
             state.stats.record_invocation(key);
             let cpu = Duration::from_millis(cpu_ms);
-            state.stats.record_local(key, cpu, cpu);
+            state.stats.record_local(key, cpu, Some(cpu));
             state.candidates.record_local(key, cpu);
         }
     };

@@ -88,7 +88,7 @@ fn an_offloaded_invocation_fetches_its_closure_and_classes_through_the_fallback_
         agent.offload(H, ClosureId([9; 32]), b"args".to_vec(), 0),
         None
     );
-    agent.record_local(H, Duration::from_millis(4), Duration::from_millis(3));
+    agent.record_local(H, Duration::from_millis(4), Some(Duration::from_millis(3)));
 
     let (status, body) =
         platform_runtime.block_on(common::http(agent.admin(), "GET", "/stats", ""));
@@ -161,7 +161,11 @@ fn handlers_are_profiled_before_they_are_offloaded_and_requests_are_counted_in_f
     for _ in 0..3 {
         assert!(!agent.should_offload(H));
         assert_eq!(gauge.current(), 1);
-        agent.record_local(H, Duration::from_millis(30), Duration::from_millis(20));
+        agent.record_local(
+            H,
+            Duration::from_millis(30),
+            Some(Duration::from_millis(20)),
+        );
         assert_eq!(gauge.current(), 0);
     }
     assert!(agent.should_offload(H), "20 ms of CPU makes it a candidate");
@@ -178,7 +182,7 @@ fn handlers_are_profiled_before_they_are_offloaded_and_requests_are_counted_in_f
         agent.record_local(
             "com.example.Health#check",
             Duration::from_millis(50),
-            Duration::from_millis(50),
+            Some(Duration::from_millis(50)),
         );
     }
     assert_eq!(gauge.current(), 0);
@@ -216,11 +220,11 @@ fn a_missing_function_pauses_offloading_without_a_round_trip_per_request() {
 
     assert!(agent.should_offload(H));
     assert_eq!(agent.offload(H, id, b"args".to_vec(), 0), None);
-    agent.record_local(H, Duration::from_millis(4), Duration::from_millis(3));
+    agent.record_local(H, Duration::from_millis(4), Some(Duration::from_millis(3)));
     // Paused: the next requests run locally at once, and the platform sees none of them.
     for _ in 0..20 {
         assert!(!agent.should_offload(H));
-        agent.record_local(H, Duration::from_millis(4), Duration::from_millis(3));
+        agent.record_local(H, Duration::from_millis(4), Some(Duration::from_millis(3)));
     }
     assert_eq!(log.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
 

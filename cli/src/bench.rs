@@ -48,6 +48,10 @@ enum Bench {
     /// crashes), reconciled with the database; fails on lost, duplicated, misdirected or
     /// written-but-failed writes.
     Faults(crate::faults::FaultsArgs),
+    /// Server capacity: throughput, server CPU per request and p50/p99 under a closed loop of
+    /// keep-alive connections, without the agent, at ratio 0 and at ratio 1 (the server pinned to
+    /// CPU 0, the platform to CPU 1); per endpoint the local ÷ offloaded CPU and the agent's cost.
+    Capacity(crate::capacity_bench::CapacityArgs),
     /// A cold instance: time from invoke to response, split into its phases.
     Cold {
         /// Cold starts to measure.
@@ -61,6 +65,15 @@ enum Bench {
         /// `dist/bootstrap` on the machine's JDK.
         #[arg(long, value_name = "ZIP")]
         package: Option<std::path::PathBuf>,
+        /// JVM options of the instances, measured one after another (repeatable): `default`
+        /// (bootstrap's own), or `NAME=OPTIONS`, OPTIONS going to `SEMIFAAS_JVM_OPTS` (e.g.
+        /// `--variant 'no-cds=-Xshare:auto -XX:SharedArchiveFile=none'`). [default: default]
+        #[arg(
+            long = "variant",
+            value_name = "NAME=OPTIONS",
+            conflicts_with = "package"
+        )]
+        variants: Vec<String>,
     },
 }
 
@@ -76,10 +89,15 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             runs,
             platform,
             package,
-        } => cold(&out, runs, platform, package.as_deref()).await,
+            variants,
+        } => {
+            let variants = cold_variants(&variants)?;
+            cold(&out, runs, platform, package.as_deref(), &variants).await
+        }
         Bench::Burst(burst) => crate::burst::run(&burst, &out).await.map(drop),
         Bench::Shadow(shadow) => crate::shadow_bench::run(&shadow, &out).await,
         Bench::Faults(faults) => crate::faults::run(&faults, &out).await,
+        Bench::Capacity(capacity) => crate::capacity_bench::run(&capacity, &out).await,
     }
 }
 
@@ -89,6 +107,8 @@ struct Deployment {
     java: std::path::PathBuf,
     platform: FaasLocalProcess,
     service: ServiceProcess,
+    /// The whole application's start: the service's process spawned to its `/health` answering.
+    service_start_ms: f64,
 }
 
 async fn deploy(
@@ -150,12 +170,15 @@ async fn start_service(
         ("profile.samples".into(), "0".into()),
         ("placement-header".into(), PLACEMENT_HEADER.into()),
     ]);
+    let started = Instant::now();
     let service = ServiceProcess::start(&dist, &options, logs).await?;
+    let service_start_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(Deployment {
         java: options.java,
         dist,
         platform,
         service,
+        service_start_ms,
     })
 }
 
@@ -308,12 +331,90 @@ const COLD_PHASES: [&str; 5] = [
     "other (platform, network)",
 ];
 
+/// One set of instance JVM options `bench cold` measures.
+#[derive(Debug, Clone, PartialEq)]
+struct ColdVariant {
+    name: String,
+    /// `SEMIFAAS_JVM_OPTS` of the instances; empty: bootstrap's defaults alone.
+    jvm_opts: String,
+}
+
+/// The variants of `--variant` values (`default` or `NAME=OPTIONS`); none given: `default`.
+fn cold_variants(values: &[String]) -> Result<Vec<ColdVariant>> {
+    let mut variants: Vec<ColdVariant> = vec![];
+    for value in values {
+        let variant = match value.split_once('=') {
+            None if value == "default" => ColdVariant {
+                name: value.clone(),
+                jvm_opts: String::new(),
+            },
+            Some((name, opts)) if !name.trim().is_empty() && !opts.trim().is_empty() => {
+                ColdVariant {
+                    name: name.trim().to_owned(),
+                    jvm_opts: opts.trim().to_owned(),
+                }
+            }
+            _ => bail!(
+                "--variant {value:?}: expected `default` or NAME=JVM_OPTIONS (both non-empty)"
+            ),
+        };
+        if variants.iter().any(|v| v.name == variant.name) {
+            bail!(
+                "--variant {value:?}: the name {:?} is given twice",
+                variant.name
+            );
+        }
+        variants.push(variant);
+    }
+    if variants.is_empty() {
+        variants.push(ColdVariant {
+            name: "default".into(),
+            jvm_opts: String::new(),
+        });
+    }
+    Ok(variants)
+}
+
+/// Sets the function's instance environment to `SEMIFAAS_JVM_OPTS=opts` (Lambda's
+/// UpdateFunctionConfiguration on the bundled platform): the instances started from now on get it.
+async fn set_instance_jvm_opts(
+    platform: &FaasLocalProcess,
+    function: &str,
+    opts: &str,
+) -> Result<()> {
+    let body = json!({ "Environment": { "Variables": { "SEMIFAAS_JVM_OPTS": opts } } });
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()?
+        .put(format!(
+            "{}/2015-03-31/functions/{function}/configuration",
+            platform.endpoint()
+        ))
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_string())
+        .send()
+        .await?;
+    if !response.status().is_success() {
+        bail!(
+            "setting SEMIFAAS_JVM_OPTS of {function}: HTTP {}: {}",
+            response.status(),
+            response.text().await.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
 async fn cold(
     out: &std::path::Path,
     runs: usize,
     api: PlatformApi,
     package: Option<&std::path::Path>,
+    variants: &[ColdVariant],
 ) -> Result<()> {
+    let customised = variants.iter().any(|v| !v.jvm_opts.is_empty());
+    if customised && api != PlatformApi::Lambda {
+        bail!("--variant with JVM options needs --platform lambda (the options are set through Lambda's UpdateFunctionConfiguration)");
+    }
     // keep-alive 0: every instance exits after its invocation, so every request is a cold start.
     let platform_args = ["--concurrency", "1", "--keep-alive-secs", "0"];
     let (d, stats_key, package_sizes) = match package {
@@ -328,41 +429,53 @@ async fn cold(
             None,
         ),
     };
+    println!(
+        "the whole application (image service with the agent) started in {:.0} ms",
+        d.service_start_ms
+    );
     let http = HttpClient::new(d.service.port);
     let admin = Admin::new(d.service.admin_port);
     let request = Request::get("/images/thumbnails/4?seed=1&size=32");
     latencies(&http, &request, 20, Some("local")).await?; // the closure is built on the server's side first
     admin.set_ratio(1.0).await?;
-    let mut rows = vec![];
-    for run in 0..runs {
-        let before = d.platform.stats().await?["functions"][&stats_key]["cold_starts"]
-            .as_u64()
-            .unwrap_or(0);
-        let before_stats = admin.stats().await?;
-        let start = Instant::now();
-        let exchange = http.send(&request).await?;
-        let total_ms = start.elapsed().as_secs_f64() * 1000.0;
-        if exchange.status != 200 {
-            bail!("cold run {run}: HTTP {}", exchange.status);
+    // One unmeasured cold start per variant first: on a machine that never ran an instance of
+    // this JVM and runtime jar it records the classes for the class-data-sharing archive, built
+    // in the background while the pause lasts.
+    for variant in variants {
+        if customised {
+            set_instance_jvm_opts(&d.platform, &stats_key, &variant.jvm_opts).await?;
         }
-        let after_stats = admin.stats().await?;
-        let after = d.platform.stats().await?["functions"][&stats_key]["cold_starts"]
-            .as_u64()
-            .unwrap_or(0);
-        if after != before + 1 || after_stats["totals"]["failures"].as_u64() != Some(0) {
-            bail!("run {run} was not one successful cold start (cold starts {before} → {after}): {after_stats}");
-        }
-        let phases = phase_delta(&before_stats, &after_stats)?;
-        let other = (total_ms - phases.iter().sum::<f64>()).max(0.0);
-        println!(
-            "cold run {run}: {total_ms:>7.1} ms = process+JVM {:.1} + closure fetch {:.1} + class definition {:.1} + handler {:.1} + other {:.1}",
-            phases[0], phases[1], phases[2], phases[3], other
-        );
-        rows.push(vec![phases[0], phases[1], phases[2], phases[3], other]);
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        cold_run(&d, &http, &admin, &request, &stats_key)
+            .await
+            .with_context(|| format!("variant {}, the unmeasured cold start", variant.name))?;
     }
-    let mut totals: Vec<f64> = rows.iter().map(|r| r.iter().sum()).collect();
-    totals.sort_by(f64::total_cmp);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Round robin over the variants, so a slower spell of a shared machine falls on all alike.
+    let mut rows: Vec<Vec<Vec<f64>>> = vec![vec![]; variants.len()];
+    for run in 0..runs {
+        for (variant, variant_rows) in variants.iter().zip(&mut rows) {
+            if customised {
+                set_instance_jvm_opts(&d.platform, &stats_key, &variant.jvm_opts).await?;
+            }
+            let row = cold_run(&d, &http, &admin, &request, &stats_key)
+                .await
+                .with_context(|| format!("variant {}, cold run {run}", variant.name))?;
+            println!(
+                "{} run {run}: {:>7.1} ms = process+JVM {:.1} + closure fetch {:.1} + class definition {:.1} + handler {:.1} + other {:.1}",
+                variant.name,
+                row.iter().sum::<f64>(),
+                row[0], row[1], row[2], row[3], row[4]
+            );
+            variant_rows.push(row);
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    }
+    let reports: Vec<Value> = variants
+        .iter()
+        .zip(&rows)
+        .map(|(variant, rows)| variant_report(variant, rows, d.service_start_ms))
+        .collect();
+    println!("{}", cold_table(&reports));
     let result = json!({
         "bench": "cold",
         "function": match package {
@@ -372,23 +485,104 @@ async fn cold(
         "platform_api": api.as_str(),
         "package": package_sizes,
         "request": request.path,
+        "application_start_ms": d.service_start_ms,
         "phases": COLD_PHASES,
-        "runs_ms": rows,
-        "total_ms": summary(&totals),
+        "variants": reports,
     });
     write_outputs(out, "cold", &result)?;
+    let names: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
     plot::stacked_bars(
         &out.join("cold.png"),
-        "Cold start: invoke to response, by phase",
+        &format!(
+            "Cold start: invoke to response, by phase (variants by turns: {})",
+            names.join(", ")
+        ),
         &COLD_PHASES,
-        &rows,
+        &rows.concat(),
     )?;
-    println!(
-        "median cold start {:.1} ms; wrote {1}/cold.json and {1}/cold.png",
-        percentile(&totals, 0.5),
-        out.display()
-    );
+    println!("wrote {0}/cold.json and {0}/cold.png", out.display());
     Ok(())
+}
+
+/// One cold start of `request`: its phases (ms, in [`COLD_PHASES`] order).
+async fn cold_run(
+    d: &Deployment,
+    http: &HttpClient,
+    admin: &Admin,
+    request: &Request,
+    stats_key: &str,
+) -> Result<Vec<f64>> {
+    let cold_starts = |stats: Value| {
+        stats["functions"][stats_key]["cold_starts"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    let before = cold_starts(d.platform.stats().await?);
+    let before_stats = admin.stats().await?;
+    let start = Instant::now();
+    let exchange = http.send(request).await?;
+    let total_ms = start.elapsed().as_secs_f64() * 1000.0;
+    if exchange.status != 200 {
+        bail!("HTTP {}", exchange.status);
+    }
+    let after_stats = admin.stats().await?;
+    let after = cold_starts(d.platform.stats().await?);
+    if after != before + 1 || after_stats["totals"]["failures"].as_u64() != Some(0) {
+        bail!("not one successful cold start (cold starts {before} → {after}): {after_stats}");
+    }
+    let phases = phase_delta(&before_stats, &after_stats)?;
+    let other = (total_ms - phases.iter().sum::<f64>()).max(0.0);
+    Ok(vec![phases[0], phases[1], phases[2], phases[3], other])
+}
+
+/// A variant's runs: per-phase and total medians, and how many times faster than the whole
+/// application's start its median first response is.
+fn variant_report(variant: &ColdVariant, rows: &[Vec<f64>], application_start_ms: f64) -> Value {
+    let mut totals: Vec<f64> = rows.iter().map(|r| r.iter().sum()).collect();
+    totals.sort_by(f64::total_cmp);
+    let phase_medians: serde_json::Map<String, Value> = COLD_PHASES
+        .iter()
+        .enumerate()
+        .map(|(p, phase)| {
+            let mut values: Vec<f64> = rows.iter().map(|r| r[p]).collect();
+            values.sort_by(f64::total_cmp);
+            (phase.to_string(), json!(percentile(&values, 0.5)))
+        })
+        .collect();
+    let median = percentile(&totals, 0.5);
+    json!({
+        "name": variant.name,
+        "jvm_opts": variant.jvm_opts,
+        "runs_ms": rows,
+        "phase_medians_ms": phase_medians,
+        "total_ms": summary(&totals),
+        "application_start_over_cold_start": application_start_ms / median,
+    })
+}
+
+/// The variants' medians side by side, with the ratio to the application's start.
+fn cold_table(reports: &[Value]) -> String {
+    let mut table = format!(
+        "{:<14} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}\n",
+        "variant (p50)", "JVM", "fetch", "classes", "handler", "other", "total", "app ÷"
+    );
+    for report in reports {
+        let phase = |p: &str| report["phase_medians_ms"][p].as_f64().unwrap_or(f64::NAN);
+        table.push_str(&format!(
+            "{:<14} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>9.1} {:>6.1}×\n",
+            report["name"].as_str().unwrap_or("?"),
+            phase(COLD_PHASES[0]),
+            phase(COLD_PHASES[1]),
+            phase(COLD_PHASES[2]),
+            phase(COLD_PHASES[3]),
+            phase(COLD_PHASES[4]),
+            report["total_ms"]["p50_ms"].as_f64().unwrap_or(f64::NAN),
+            report["application_start_over_cold_start"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+        ));
+    }
+    table
 }
 
 /// A zip's size and its unpacked size, in bytes.
@@ -434,4 +628,31 @@ fn write_outputs(out: &std::path::Path, name: &str, value: &Value) -> Result<()>
     let path = out.join(format!("{name}.json"));
     std::fs::write(&path, serde_json::to_vec_pretty(value)?)
         .with_context(|| format!("writing {}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(values: &[&str]) -> Result<Vec<ColdVariant>> {
+        cold_variants(&values.iter().map(|v| v.to_string()).collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn cold_variants_are_default_or_named_options() {
+        let variants = parse(&[]).unwrap();
+        assert_eq!(variants.len(), 1);
+        assert_eq!(
+            (variants[0].name.as_str(), variants[0].jvm_opts.as_str()),
+            ("default", "")
+        );
+        let variants = parse(&["default", "c1=-XX:TieredStopAtLevel=1 -Xss1m"]).unwrap();
+        assert_eq!(variants[1].name, "c1");
+        assert_eq!(variants[1].jvm_opts, "-XX:TieredStopAtLevel=1 -Xss1m");
+        for bad in ["c1", "=-Xshare:off", "c1=", "default=x;default=y"] {
+            let values: Vec<&str> = bad.split(';').collect();
+            let error = parse(&values).unwrap_err().to_string();
+            assert!(error.contains("--variant"), "{bad}: {error}");
+        }
+    }
 }

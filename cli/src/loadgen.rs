@@ -319,6 +319,54 @@ where
     result
 }
 
+/// `clients` clients, each sending `request` again as soon as its previous response arrived,
+/// until `count` requests were sent in all: every request's record (sent = scheduled, so its
+/// latency is the response time) and the seconds from the first send to the last answer. A
+/// request without a response within `timeout` is recorded with no status.
+pub async fn run_closed_loop_count(
+    client: &HttpClient,
+    clients: usize,
+    count: usize,
+    timeout: Duration,
+    request: &Request,
+) -> (Vec<RequestRecord>, f64) {
+    let request = Arc::new(request.clone());
+    let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let start = Instant::now();
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, request, next) = (client.clone(), request.clone(), next.clone());
+            tokio::spawn(async move {
+                let mut records = vec![];
+                while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < count {
+                    let sent = start.elapsed();
+                    let response = tokio::time::timeout(timeout, client.send(&request)).await;
+                    let (status, ran, location) = match response {
+                        Ok(Ok(e)) => (Some(e.status), e.placement, e.location),
+                        _ => (None, None, None),
+                    };
+                    records.push(RequestRecord {
+                        scheduled: sent,
+                        sent,
+                        done: start.elapsed(),
+                        status,
+                        ran,
+                        location,
+                    });
+                }
+                records
+            })
+        })
+        .collect();
+    let mut records = Vec::with_capacity(count);
+    for task in tasks {
+        if let Ok(mine) = task.await {
+            records.extend(mine);
+        }
+    }
+    (records, start.elapsed().as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,6 +4,7 @@
 mod admin_cmd;
 mod bench;
 mod burst;
+mod capacity_bench;
 mod check_costs;
 mod control_cmd;
 mod cost;

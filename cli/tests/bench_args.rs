@@ -152,3 +152,85 @@ fn the_help_lists_every_fault() {
         assert!(help.contains(fault), "{fault} missing from:\n{help}");
     }
 }
+
+#[test]
+fn bad_cold_variants_are_refused_naming_the_flag() {
+    for (args, why) in [
+        (
+            &["--variant", "c1"][..],
+            "expected `default` or NAME=JVM_OPTIONS",
+        ),
+        (
+            &["--variant", "=-Xshare:off"],
+            "expected `default` or NAME=JVM_OPTIONS",
+        ),
+        (
+            &["--variant", "a=-Xss1m", "--variant", "a=-Xss2m"],
+            "the name \"a\" is given twice",
+        ),
+        (
+            &[
+                "--variant",
+                "c1=-XX:TieredStopAtLevel=1",
+                "--platform",
+                "openwhisk",
+            ],
+            "needs --platform lambda",
+        ),
+    ] {
+        let (ok, stderr) = bench("cold", args);
+        assert!(!ok, "{args:?} was accepted");
+        assert!(
+            stderr.contains("--variant") && stderr.contains(why),
+            "{args:?}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_capacity_flags_are_refused_naming_the_flag() {
+    for (flag, value, why) in [
+        ("--connections", "0", "must be at least 1"),
+        ("--requests", "0", "must be at least 1"),
+        ("--requests", "many", "\"many\" is not a whole number"),
+        ("--warmup", "some", "invalid value 'some'"),
+    ] {
+        let (ok, stderr) = bench("capacity", &[flag, value]);
+        assert!(!ok, "{flag} {value}");
+        assert!(
+            stderr.contains(&format!("for '{flag}")),
+            "{flag} {value}: {stderr}"
+        );
+        assert!(stderr.contains(why), "{flag} {value}: {stderr}");
+    }
+
+    let (ok, stderr) = bench("capacity", &["--sample", "shop"]);
+    assert!(!ok);
+    assert!(stderr.contains("invalid value 'shop'"), "{stderr}");
+    assert!(
+        stderr.contains("image") && stderr.contains("blog"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn capacity_help_states_the_defaults() {
+    let output = Command::new(env!("CARGO_BIN_EXE_semifaas"))
+        .args(["bench", "capacity", "--help"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    for expected in [
+        "--sample <SAMPLE>",
+        "[default: image]",
+        "--connections <CONNECTIONS>",
+        "[default: 2]",
+        "--warmup <WARMUP>",
+        "[default: 200]",
+        "--requests <REQUESTS>",
+        "[default: 300]",
+    ] {
+        assert!(help.contains(expected), "no {expected:?} in {help}");
+    }
+}

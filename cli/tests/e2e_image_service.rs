@@ -369,3 +369,57 @@ async fn a_deployed_package_serves_the_image_service_with_no_jdk_in_sight() {
     );
     assert_eq!(totals(&admin.stats().await.unwrap()).3, 0, "no failures");
 }
+
+/// `semifaas bench capacity`, short: every endpoint measured without the agent, at ratio 0 and at
+/// ratio 1, each response checked to have run where its mode says and the offloads counted by
+/// the agent; the 6 × 64 thumbnail grid costs the server less CPU offloaded than local.
+#[test]
+fn bench_capacity_measures_every_endpoint_in_every_mode() {
+    let out = log_dir("bench-capacity");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_semifaas"))
+        .args(["bench", "--out"])
+        .arg(&out)
+        .args(["capacity", "--requests", "20", "--warmup", "20"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("local ÷ offloaded"), "{stdout}");
+    let report: Value =
+        serde_json::from_slice(&std::fs::read(out.join("capacity.json")).unwrap()).unwrap();
+    let endpoints = report["endpoints"].as_array().unwrap();
+    let paths: Vec<&str> = endpoints
+        .iter()
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "/health",
+            "/images/thumbnails/4?seed=1&size=32",
+            "/images/thumbnails/6?seed=1&size=64"
+        ]
+    );
+    for endpoint in endpoints {
+        let modes = &endpoint["modes"];
+        assert_eq!(modes["no-agent"]["offloads"], Value::Null, "{endpoint}");
+        assert_eq!(modes["ratio-0"]["offloads"], 0, "{endpoint}");
+        assert_eq!(modes["ratio-1"]["offloads"], 40, "{endpoint}");
+        for mode in ["no-agent", "ratio-0", "ratio-1"] {
+            assert!(
+                modes[mode]["requests_per_s"].as_f64().unwrap() > 0.0,
+                "{endpoint}"
+            );
+            assert!(modes[mode]["p50_ms"].as_f64().unwrap() > 0.0, "{endpoint}");
+        }
+    }
+    let grid = &endpoints[2]["comparison"]["local_over_offloaded"];
+    assert!(grid.as_f64().unwrap() > 1.0, "{}", endpoints[2]);
+    for plot in ["capacity.png", "capacity-throughput.png"] {
+        assert!(out.join(plot).is_file(), "no {plot}");
+    }
+}

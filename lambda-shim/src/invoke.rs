@@ -30,6 +30,8 @@ pub struct Instance {
     instance_id: String,
     /// Why this JVM must not serve again (a class failed to load through a fallback), once set.
     retire: Option<String>,
+    /// What runs once the first invocation has run (see `after_first_invocation`).
+    after_first_invocation: Option<Box<dyn FnOnce()>>,
 }
 
 impl Instance {
@@ -48,7 +50,14 @@ impl Instance {
             jvm_start_us,
             instance_id,
             retire: None,
+            after_first_invocation: None,
         }
+    }
+
+    /// Runs `work` once, when the first invocation (not a smoke one, which runs nothing) has run
+    /// and before its reply is posted: a platform may stop the instance as soon as it has it.
+    pub fn after_first_invocation(&mut self, work: impl FnOnce() + 'static) {
+        self.after_first_invocation = Some(Box::new(work));
     }
 
     /// Why this instance must exit after answering, if it must: a class that failed to load
@@ -115,6 +124,9 @@ impl Instance {
                 fallbacks = stats.fallbacks.total(),
                 "invocation done"
             ),
+        }
+        if let Some(work) = self.after_first_invocation.take() {
+            work();
         }
         InvocationReply { outcome, stats }
     }

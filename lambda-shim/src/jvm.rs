@@ -19,6 +19,8 @@ use jni::{
 use semifaas_closure::{Closure, NamedBytes};
 use tracing::{debug, warn};
 
+use crate::class_archive::{self, ClassSharing};
+
 const RUNTIME_JAR: &str = "semifaas-runtime.jar";
 
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +55,8 @@ pub struct JvmConfig {
     pub runtime_jar: PathBuf,
     /// Options beyond the defaults, from `SEMIFAAS_JVM_OPTS`.
     pub extra_options: Vec<String>,
+    /// The class-data-sharing archive this instance maps or records.
+    pub class_sharing: ClassSharing,
 }
 
 impl JvmConfig {
@@ -69,13 +73,21 @@ impl JvmConfig {
         if !runtime_jar.is_file() {
             return Err(JvmError::NoRuntimeJar(runtime_jar));
         }
-        let extra_options = env::var("SEMIFAAS_JVM_OPTS")
+        let extra_options: Vec<String> = env::var("SEMIFAAS_JVM_OPTS")
             .map(|opts| opts.split_whitespace().map(str::to_owned).collect())
             .unwrap_or_default();
+        let java_home = find_java_home(task_root.as_deref())?;
+        let class_sharing = ClassSharing::choose(
+            &libjvm_path(&java_home).map_err(JvmError::NotFound)?,
+            &runtime_jar,
+            &extra_options,
+            env::var(class_archive::CACHE_DIR_ENV).ok().as_deref(),
+        );
         Ok(JvmConfig {
-            java_home: find_java_home(task_root.as_deref())?,
+            java_home,
             runtime_jar,
             extra_options,
+            class_sharing,
         })
     }
 
@@ -86,6 +98,9 @@ impl JvmConfig {
             "-Djava.awt.headless=true".to_owned(),
             "-Xshare:auto".to_owned(),
             "-XX:+UseSerialGC".to_owned(),
+            // No hsperfdata file to create and map (jstat, jps): 10-17 ms of every cold start
+            // (`bench cold`, 2026-11-30).
+            "-XX:-UsePerfData".to_owned(),
             // Workaround: with `RemoteProxies.onRead` JIT-compiled, decoding the arguments of a
             // library session crashed the instance once per session (SIGSEGV in
             // `Class.forName0` on a corrupt class-name reference taken from a `RemoteRef`,
@@ -107,6 +122,7 @@ impl JvmConfig {
         for package in java_base_opens() {
             options.push(format!("--add-opens=java.base/{package}=ALL-UNNAMED"));
         }
+        options.extend(self.class_sharing.options());
         options.extend(self.extra_options.iter().cloned());
         options
     }
@@ -260,12 +276,39 @@ impl Jvm {
                 Ok((env.new_global_ref(&class)?, install, invoke))
             },
         )?;
-        Ok(Jvm {
+        let jvm = Jvm {
             vm,
             runtime,
             install,
             invoke,
+        };
+        config
+            .class_sharing
+            .check_started(&jvm.system_property("java.vm.info").unwrap_or_default());
+        Ok(jvm)
+    }
+
+    /// A system property of the JVM; `None` when unset or unreadable.
+    fn system_property(&self, name: &str) -> Option<String> {
+        attach(&self.vm, "reading a system property", |env| {
+            let key = env.new_string(name)?;
+            let system = env.find_class(jni_str!("java/lang/System"))?;
+            let value = env
+                .call_static_method(
+                    &system,
+                    jni_str!("getProperty"),
+                    jni_sig!("(Ljava/lang/String;)Ljava/lang/String;"),
+                    &[JValue::from(&key)],
+                )?
+                .l()?;
+            if value.is_null() {
+                return Ok(None);
+            }
+            let value = env.cast_local::<JString>(value)?;
+            Ok(Some(value.try_to_string(env)?))
         })
+        .ok()
+        .flatten()
     }
 
     /// Registers native methods of `class` (a binary name with slashes).
@@ -431,6 +474,51 @@ fn attach<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn config(extra: &[&str], class_sharing: ClassSharing) -> JvmConfig {
+        JvmConfig {
+            java_home: PathBuf::from("/jdk"),
+            runtime_jar: PathBuf::from("/task/semifaas-runtime.jar"),
+            extra_options: extra.iter().map(|o| o.to_string()).collect(),
+            class_sharing,
+        }
+    }
+
+    #[test]
+    fn the_options_are_the_defaults_then_the_archive_then_the_operators() {
+        let archive = PathBuf::from("/tmp/semifaas-cds/k.jsa");
+        let options = config(
+            &["-XX:TieredStopAtLevel=1", "-XX:+UsePerfData"],
+            ClassSharing::Use {
+                archive: archive.clone(),
+            },
+        )
+        .options();
+        assert_eq!(options[0], "-Djava.class.path=/task/semifaas-runtime.jar");
+        let at = |option: &str| {
+            options
+                .iter()
+                .position(|o| o == option)
+                .unwrap_or_else(|| panic!("{option} missing from {options:?}"))
+        };
+        at("-Xshare:auto");
+        at("-XX:+UseSerialGC");
+        let archive_option = at(&format!("-XX:SharedArchiveFile={}", archive.display()));
+        // The operator's options come last, so they override a default (the JVM takes the last).
+        assert!(at("-XX:-UsePerfData") < archive_option);
+        assert_eq!(options.len() - 2, at("-XX:TieredStopAtLevel=1"));
+        assert_eq!(options.len() - 1, at("-XX:+UsePerfData"));
+        assert!(
+            !options
+                .iter()
+                .any(|o| o.contains("Verify") || o == "-Xverify:none"),
+            "bytecode verification stays on: {options:?}"
+        );
+        let off = config(&[], ClassSharing::Off("test".into())).options();
+        assert!(!off
+            .iter()
+            .any(|o| o.contains("SharedArchiveFile") || o.contains("DumpLoaded")));
+    }
 
     #[test]
     fn the_function_opens_the_packages_of_the_shared_list_and_java_lang_invoke() {

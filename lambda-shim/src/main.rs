@@ -9,6 +9,9 @@
 //! Either starts the JVM first, then takes invocations one at a time, and exits after answering
 //! one that left the JVM unfit to serve again (the platform starts another instance).
 //!
+//! `bootstrap --dump-class-archive …` is not a function: an instance starts it to build the
+//! class-data-sharing archive (`class_archive`).
+//!
 //! Environment:
 //! - `AWS_LAMBDA_RUNTIME_API` (Lambda, required): `host:port` of the platform's Runtime API, or
 //!   `host:port/<key>` when the platform serves it under a secret path (faas-local).
@@ -17,11 +20,14 @@
 //! - `SEMIFAAS_RUNTIME_JAR`: the runtime jar, instead of `$LAMBDA_TASK_ROOT/semifaas-runtime.jar`.
 //! - `SEMIFAAS_JAVA_HOME`, then `$LAMBDA_TASK_ROOT/jre`, `JAVA_HOME`, `java` on `PATH`: the JVM.
 //! - `SEMIFAAS_JVM_OPTS`: extra JVM options, space separated.
+//! - `SEMIFAAS_CDS_DIR`: where the class-data-sharing archive is cached (default
+//!   `$TMPDIR/semifaas-cds`; `off`: none). See `class_archive`.
 //! - `SEMIFAAS_LOG`: log filter (`tracing` env-filter syntax), default `info`; logs go to stderr,
 //!   timestamped and coloured only when it is a terminal.
 //! - The instance id in statistics: `AWS_LAMBDA_LOG_STREAM_NAME` (Lambda) or
 //!   `SEMIFAAS_INSTANCE_ID` (OpenWhisk), else `pid-<pid>` (OpenWhisk: `pid-<pid>@<host name>`).
 
+mod class_archive;
 mod fallback_bridge;
 mod installed;
 mod invoke;
@@ -109,7 +115,14 @@ impl Mode {
 }
 
 fn main() -> ExitCode {
-    let mode = match Mode::from_args(std::env::args_os().skip(1)) {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    if args
+        .first()
+        .is_some_and(|arg| arg == class_archive::DUMP_ARG)
+    {
+        return class_archive::dump_main(&args[1..]);
+    }
+    let mode = match Mode::from_args(args.into_iter()) {
         Ok(mode) => mode,
         Err(e) => {
             eprintln!("bootstrap: {e}");
@@ -206,7 +219,10 @@ fn run_openwhisk(process_start: Instant) -> ExitCode {
 
 fn start_instance(mode: Mode, process_start: Instant) -> anyhow::Result<(Instance, SmokeReply)> {
     let bridge = FallbackBridge::start()?;
-    let config = JvmConfig::from_env()?;
+    let mut config = JvmConfig::from_env()?;
+    config
+        .class_sharing
+        .start_builder(&config.java_home, &config.runtime_jar);
     let jvm = Jvm::start(&config)?;
     jvm.register_natives(NATIVE_CLASS, &fallback_bridge::native_methods())
         .context("the runtime jar does not match this bootstrap")?;
@@ -227,7 +243,9 @@ fn start_instance(mode: Mode, process_start: Instant) -> anyhow::Result<(Instanc
         java_version: jvm::java_version(&config.java_home).unwrap_or_default(),
         instance_id: instance_id.clone(),
     };
-    Ok((Instance::new(jvm, bridge, jvm_start_us, instance_id), smoke))
+    let mut instance = Instance::new(jvm, bridge, jvm_start_us, instance_id);
+    instance.after_first_invocation(move || config.class_sharing.first_invocation_done());
+    Ok((instance, smoke))
 }
 
 /// One invocation as the platform hands it over, whichever protocol it speaks.

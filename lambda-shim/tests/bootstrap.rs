@@ -568,3 +568,101 @@ async fn a_handler_calls_a_remote_reference_through_the_fallback_connection() {
         )]
     );
 }
+
+/// The files of the class-data-sharing cache `dir` whose names end with `suffix`.
+fn cache_files(dir: &std::path::Path, suffix: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.to_string_lossy().ends_with(suffix))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The first instance records the classes it loads and has the archive built once it has
+/// answered; the next maps it (an archive the JVM cannot map is removed, so it is still there);
+/// a damaged archive still lets an instance start and answer, and is removed to be rebuilt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_first_instance_has_the_class_archive_built_and_later_ones_map_it() {
+    let java = java_fixtures();
+    let cache = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("class-archive-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&cache);
+    let env = [("SEMIFAAS_CDS_DIR", cache.to_str().unwrap())];
+    let answers = |reply: semifaas_closure::InvocationReply| {
+        assert_eq!(
+            reply.outcome,
+            InvocationOutcome::Returned(java.value_42.clone())
+        );
+    };
+
+    let closure = calc_closure(ADD.0, ADD.1);
+    let mut first = Instance::start_with_env(vec![closure.clone()], &env).await;
+    // `deploy`'s smoke invocation runs nothing: the classes recorded so far are not the ones
+    // an invocation needs, so the builder still waits.
+    match first
+        .send(semifaas_closure::SMOKE_PAYLOAD.as_bytes().to_vec())
+        .await
+    {
+        (_, Posted::Response { .. }) => {}
+        (_, other) => panic!("expected the smoke reply, got {other:?}"),
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        cache_files(&cache, ".done").is_empty() && cache_files(&cache, ".jsa").is_empty(),
+        "the archive is not built from a smoke invocation: {:?}",
+        cache_files(&cache, "")
+    );
+    answers(
+        first
+            .invoke(closure.id(), "demo.Calc#add", &java.args_add)
+            .await,
+    );
+    drop(first);
+    let mut waited = 0;
+    while cache_files(&cache, ".jsa").is_empty() || !cache_files(&cache, ".lock").is_empty() {
+        assert!(
+            waited < 1200,
+            "no archive after 60 s; the builder's log: {:?}",
+            cache_files(&cache, ".log")
+                .first()
+                .map(std::fs::read_to_string)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let archive = cache_files(&cache, ".jsa").remove(0);
+    assert!(
+        cache_files(&cache, "")
+            .iter()
+            .all(|f| f == &archive || f.extension() == Some("log".as_ref())),
+        "the builder leaves the archive and its log only: {:?}",
+        cache_files(&cache, "")
+    );
+
+    let mut second = Instance::start_with_env(vec![closure.clone()], &env).await;
+    answers(
+        second
+            .invoke(closure.id(), "demo.Calc#add", &java.args_add)
+            .await,
+    );
+    drop(second);
+    assert!(archive.is_file(), "the JVM mapped the archive, so it stays");
+
+    std::fs::remove_file(&archive).unwrap();
+    std::fs::write(&archive, b"not an archive").unwrap();
+    let mut third = Instance::start_with_env(vec![closure.clone()], &env).await;
+    answers(
+        third
+            .invoke(closure.id(), "demo.Calc#add", &java.args_add)
+            .await,
+    );
+    drop(third);
+    assert!(
+        !archive.exists(),
+        "an archive the JVM cannot map is removed"
+    );
+    let _ = std::fs::remove_dir_all(&cache);
+}

@@ -15,7 +15,7 @@ mod agent_counts;
 mod inject;
 mod reconcile;
 mod report;
-mod sample;
+pub(crate) mod sample;
 mod stack;
 
 use std::{

@@ -146,7 +146,7 @@ fn cpu_count(cpus: &str) -> Result<usize> {
 }
 
 /// Restricts every thread of `pid` (threads it starts later inherit it) to `cpus`.
-fn pin_all_threads(pid: u32, cpus: &str) -> Result<()> {
+pub fn pin_all_threads(pid: u32, cpus: &str) -> Result<()> {
     let status = Command::new("taskset")
         .args(["-a", "-p", "-c", cpus, &pid.to_string()])
         .stdout(Stdio::null())
@@ -380,6 +380,9 @@ pub struct ServiceOptions {
     /// unrestricted. It starts on every CPU, sized for these (`-XX:ActiveProcessorCount`, so its
     /// GC and compiler threads are the pinned JVM's): Spring Boot starts in half the time.
     pub cpu_affinity: Option<String>,
+    /// Whether `-javaagent` is attached (default). Without it the service runs as it would
+    /// without semifaas: no `-Dsemifaas.*` settings, no admin endpoint, no placement header.
+    pub agent: bool,
 }
 
 impl ServiceOptions {
@@ -415,6 +418,7 @@ impl ServiceOptions {
             jvm_options: vec![],
             env: vec![],
             cpu_affinity: None,
+            agent: true,
         }
     }
 }
@@ -469,10 +473,12 @@ impl EmulatorProcess {
     }
 }
 
-/// A sample Spring Boot service with `-javaagent:semifaas-agent.jar`.
+/// A sample Spring Boot service with `-javaagent:semifaas-agent.jar` (unless
+/// [`ServiceOptions::agent`] is off).
 pub struct ServiceProcess {
     process: Supervised,
     pub port: u16,
+    /// The agent's admin port (nothing listens on it without the agent).
     pub admin_port: u16,
 }
 
@@ -488,17 +494,20 @@ impl ServiceProcess {
         if let Some(cpus) = &options.cpu_affinity {
             command.arg(format!("-XX:ActiveProcessorCount={}", cpu_count(cpus)?));
         }
+        if options.agent {
+            command
+                .arg(format!("-javaagent:{}", dist.agent_jar()?.display()))
+                .arg(format!("-Dsemifaas.ratio={}", options.ratio))
+                .arg(format!("-Dsemifaas.admin.port={admin_port}"))
+                .args(
+                    options
+                        .platform
+                        .iter()
+                        .chain(&options.settings)
+                        .map(|(k, v)| format!("-Dsemifaas.{k}={v}")),
+                );
+        }
         command
-            .arg(format!("-javaagent:{}", dist.agent_jar()?.display()))
-            .arg(format!("-Dsemifaas.ratio={}", options.ratio))
-            .arg(format!("-Dsemifaas.admin.port={admin_port}"))
-            .args(
-                options
-                    .platform
-                    .iter()
-                    .chain(&options.settings)
-                    .map(|(k, v)| format!("-Dsemifaas.{k}={v}")),
-            )
             .args(&options.jvm_options)
             .envs(options.env.iter().map(|(k, v)| (k, v)))
             .arg("-jar")

@@ -88,7 +88,7 @@ public final class Dispatcher {
               new LocalRun(
                   local.handlerKey(),
                   System.nanoTime(),
-                  cpuTime(),
+                  local.timed() ? cpuTime() : UNTIMED,
                   local.bean(),
                   local.fingerprint());
         }
@@ -103,7 +103,10 @@ public final class Dispatcher {
     return null;
   }
 
-  /** Called on exit of {@code doInvoke}; records the time of a counted local run. */
+  /**
+   * Called on exit of {@code doInvoke}; records the time of a counted local run (its CPU time
+   * {@link #UNTIMED} when not measured).
+   */
   public static void onExit(OffloadedCall call) {
     if (call != null) {
       return;
@@ -112,7 +115,7 @@ public final class Dispatcher {
       LocalRun run = LOCAL_RUNS.get().poll();
       HandlerDispatcher dispatcher = current;
       if (run != null && run.handlerKey != null && dispatcher != null) {
-        long cpu = run.cpuStart < 0 ? 0 : Math.max(0, cpuTime() - run.cpuStart);
+        long cpu = run.cpuStart < 0 ? UNTIMED : Math.max(0, cpuTime() - run.cpuStart);
         dispatcher.exitLocal(
             run.handlerKey, System.nanoTime() - run.wallStart, cpu, run.bean, run.fingerprint);
       }
@@ -121,11 +124,14 @@ public final class Dispatcher {
     }
   }
 
+  /** The CPU time of a run that was not measured ({@link CpuSampling}), or could not be. */
+  static final long UNTIMED = -1;
+
   private static long cpuTime() {
     try {
-      return THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : -1;
+      return THREADS.isCurrentThreadCpuTimeSupported() ? THREADS.getCurrentThreadCpuTime() : UNTIMED;
     } catch (UnsupportedOperationException e) {
-      return -1;
+      return UNTIMED;
     }
   }
 

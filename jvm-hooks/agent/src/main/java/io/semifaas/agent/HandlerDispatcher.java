@@ -48,20 +48,26 @@ final class HandlerDispatcher {
 
   /**
    * A local run; {@code handlerKey} is null when the call was not counted by the policy. {@code
-   * fingerprint} is the receiver's state before the run when it is watched for mutations.
+   * fingerprint} is the receiver's state before the run when it is watched for mutations; {@code
+   * timed} whether its CPU time is measured ({@link CpuSampling}).
    */
-  record Local(String handlerKey, Object bean, Map<Field, MutationWatch.FieldState> fingerprint)
+  record Local(
+      String handlerKey,
+      Object bean,
+      Map<Field, MutationWatch.FieldState> fingerprint,
+      boolean timed)
       implements Decision {
-    static final Local UNCOUNTED = new Local(null, null, null);
+    static final Local UNCOUNTED = new Local(null, null, null, false);
 
     /**
      * A method Spring calls around the request's handler ({@code @ModelAttribute}, {@code
      * @InitBinder}, {@code @ExceptionHandler}): it says nothing about where the handler ran.
      */
-    static final Local NOT_A_HANDLER = new Local(null, null, null);
+    static final Local NOT_A_HANDLER = new Local(null, null, null, false);
 
+    /** A counted run whose CPU time is not measured. */
     Local(String handlerKey) {
-      this(handlerKey, null, null);
+      this(handlerKey, null, null, false);
     }
   }
 
@@ -124,17 +130,18 @@ final class HandlerDispatcher {
   /** A counted local run; the first ones record a sample and watch the receiver. */
   private Local localRun(String key, Method method, Object bean, Object[] args) {
     int run = localRuns.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+    boolean timed = CpuSampling.timed(run);
     try {
       if (run <= settings.shadowSamples()) {
         recordSample(key, method, bean, args);
       }
       if (run <= MUTATION_SAMPLES) {
-        return new Local(key, bean, MutationWatch.fingerprint(bean));
+        return new Local(key, bean, MutationWatch.fingerprint(bean), timed);
       }
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.DEBUG, "semifaas: sampling {0} failed: {1}", key, e);
     }
-    return new Local(key);
+    return new Local(key, null, null, timed);
   }
 
   /** Hands the native side the arguments of this run when they hold no remote reference. */

@@ -39,6 +39,7 @@ public final class NativeBridge {
   /** The arguments of a real local run (no remote references), kept for shadow execution. */
   static native void recordSample(String handlerKey, String closureId, byte[] args);
 
+  /** One counted local run; {@code cpuNanos} is negative when its CPU time was not measured. */
   static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
 
   static native void recordIneligible(String handlerKey, String reason);

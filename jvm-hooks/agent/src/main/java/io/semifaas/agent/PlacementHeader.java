@@ -67,18 +67,14 @@ final class PlacementHeader {
       if (current == null) {
         return;
       }
-      Object response = current.getClass().getMethod("getResponse").invoke(current);
+      Method getResponse = GET_RESPONSE.get(current.getClass());
+      Object response = getResponse == null ? null : getResponse.invoke(current);
       if (response == null) {
         return;
       }
-      // Through the servlet interface: during an error dispatch the response is a filter's
-      // wrapper, often of a class that is not public.
-      Class<?> type = Interfaces.named(response.getClass(), RESPONSE_INTERFACES);
-      if (type == null) {
-        return;
-      }
-      if (!(Boolean) type.getMethod("containsHeader", String.class).invoke(response, header)) {
-        type.getMethod("setHeader", String.class, String.class).invoke(response, header, where);
+      Method[] headers = HEADER_METHODS.get(response.getClass());
+      if (headers.length == 2 && !(Boolean) headers[0].invoke(response, header)) {
+        headers[1].invoke(response, header, where);
       }
     } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
       // Not a servlet request, or no Spring web on this loader: nothing to mark.
@@ -87,6 +83,43 @@ final class PlacementHeader {
 
   private static final List<String> RESPONSE_INTERFACES =
       List.of("jakarta.servlet.http.HttpServletResponse", "javax.servlet.http.HttpServletResponse");
+
+  /** The request attributes' {@code getResponse()} per class; null when it has none. */
+  private static final ClassValue<Method> GET_RESPONSE =
+      new ClassValue<>() {
+        @Override
+        protected Method computeValue(Class<?> type) {
+          try {
+            return type.getMethod("getResponse");
+          } catch (NoSuchMethodException e) {
+            return null;
+          }
+        }
+      };
+
+  /**
+   * {@code containsHeader} and {@code setHeader} per response class, through the servlet interface:
+   * during an error dispatch the response is a filter's wrapper, often of a class that is not
+   * public. Empty when the class is no servlet response. Looked up once per class, not per request.
+   */
+  private static final ClassValue<Method[]> HEADER_METHODS =
+      new ClassValue<>() {
+        @Override
+        protected Method[] computeValue(Class<?> type) {
+          Class<?> servlet = Interfaces.named(type, RESPONSE_INTERFACES);
+          if (servlet == null) {
+            return new Method[0];
+          }
+          try {
+            return new Method[] {
+              servlet.getMethod("containsHeader", String.class),
+              servlet.getMethod("setHeader", String.class, String.class)
+            };
+          } catch (NoSuchMethodException e) {
+            return new Method[0];
+          }
+        }
+      };
 
   private static Method attributesMethod(ClassLoader loader) {
     try {

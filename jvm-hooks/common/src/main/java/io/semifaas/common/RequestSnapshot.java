@@ -11,6 +11,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The by-value stand-in for an {@code HttpServletRequest} (jakarta or javax): what a handler reads
@@ -84,8 +86,26 @@ public final class RequestSnapshot {
 
   /** The servlet request interface {@code value} implements, or null. */
   static Class<?> requestInterface(Class<?> type) {
-    return Interfaces.named(type, REQUEST_INTERFACES);
+    return REQUEST_INTERFACE.get(type).orElse(null);
   }
+
+  /** {@link #requestInterface} per class: asked on every offload, it changes with no class. */
+  private static final ClassValue<Optional<Class<?>>> REQUEST_INTERFACE =
+      new ClassValue<>() {
+        @Override
+        protected Optional<Class<?>> computeValue(Class<?> type) {
+          return Optional.ofNullable(Interfaces.named(type, REQUEST_INTERFACES));
+        }
+      };
+
+  /** The servlet interface's methods by name (and parameter type), looked up once per interface. */
+  private static final ClassValue<Map<String, Method>> METHODS =
+      new ClassValue<>() {
+        @Override
+        protected Map<String, Method> computeValue(Class<?> type) {
+          return new ConcurrentHashMap<>();
+        }
+      };
 
   /** Reads the snapshot of {@code request} through {@code api}, its servlet interface. */
   static RequestSnapshot of(Object request, Class<?> api) {
@@ -161,7 +181,14 @@ public final class RequestSnapshot {
 
     private Object call(String name, Class<?>[] types, Object[] args) {
       try {
-        return api.getMethod(name, types).invoke(request, args);
+        String key = types.length == 0 ? name : name + "(" + types[0].getName() + ")";
+        Map<String, Method> methods = METHODS.get(api);
+        Method method = methods.get(key);
+        if (method == null) {
+          method = api.getMethod(name, types);
+          methods.put(key, method);
+        }
+        return method.invoke(request, args);
       } catch (InvocationTargetException e) {
         throw new IllegalStateException(
             "cannot snapshot the request: " + name + " threw " + e.getCause(), e.getCause());
