@@ -50,6 +50,16 @@ final class LibraryJars {
 
   private static final LibraryJars SHARED = new LibraryJars();
 
+  /** {@code false} ships no jar whole: every class comes by {@code load_class}. */
+  static final String KEY = "semifaas.library-jars";
+
+  private static volatile boolean enabled = true;
+
+  /** Reads {@value #KEY} (null: on). */
+  static void configure(String value) {
+    enabled = value == null || !value.strip().equalsIgnoreCase("false");
+  }
+
   /** Opens a jar's bytes: a file on the class path, or an entry of the fat jar. */
   @FunctionalInterface
   interface JarBytes {
@@ -93,7 +103,7 @@ final class LibraryJars {
       CompletableFuture<Index> future = new CompletableFuture<>();
       Thread thread = new Thread(() -> {
         try {
-          future.complete(build(classPath()));
+          future.complete(enabled ? build(classPath()) : new Index(List.of(), Map.of()));
         } catch (Throwable t) {
           future.completeExceptionally(t);
         }
