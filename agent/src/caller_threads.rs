@@ -16,6 +16,8 @@ use std::{
 
 use parking_lot::Mutex;
 
+use semifaas_fallback::{JarHash, LibraryJarEntry};
+
 use crate::fallback_service::{CodeSource, CodeSourceError, RemoteCall};
 
 /// A remote call handed to a waiting request thread, with where its outcome goes.
@@ -150,6 +152,23 @@ impl<T: Send + 'static> CodeSource for CallerThreads<T> {
 
     fn learned(&self, handler_key: &str, binary_name: &str) {
         self.code.learned(handler_key, binary_name)
+    }
+
+    fn library_manifest(&self) -> Result<Vec<LibraryJarEntry>, CodeSourceError> {
+        self.code.library_manifest()
+    }
+
+    fn library_jar_chunk(
+        &self,
+        sha256: JarHash,
+        offset: u64,
+        max: usize,
+    ) -> Result<Option<Vec<u8>>, CodeSourceError> {
+        self.code.library_jar_chunk(sha256, offset, max)
+    }
+
+    fn library_classes_defined(&self, names: &[String]) -> Result<u32, CodeSourceError> {
+        self.code.library_classes_defined(names)
     }
 
     /// Hands a scope's call to its request thread and waits for the outcome (this runs on a

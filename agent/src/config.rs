@@ -239,6 +239,7 @@ const KEYS: &[Key] = &[
     Key { name: "semifaas.copy-classes", example: "com.example.Dto", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.codec.allow", example: "com.example.Report", expected: "comma-separated class names or package prefixes", apply: |_, _| Some(()) },
     Key { name: "semifaas.read-only-methods", example: "fetch", expected: "comma-separated method names or Class#method", apply: |_, _| Some(()) },
+    Key { name: "semifaas.library-jars", example: "false", expected: "true or false (false: functions load library classes one by one)", apply: |_, v| parse_bool(v).map(|_| ()) },
     Key { name: "semifaas.placement-header", example: "X-Semifaas-Ran", expected: "an HTTP header name, e.g. X-Semifaas-Ran", apply: |_, _| Some(()) },
     Key { name: "semifaas.remote.allow", example: "com.example.Repo#deleteById", expected: "comma-separated Class#method or Class#method(descriptor)", apply: |_, _| Some(()) },
     Key { name: "semifaas.fallback.deny-resources", example: "secrets/*.json", expected: "comma-separated glob patterns of resource names", apply: |_, _| Some(()) },

@@ -7,12 +7,15 @@ use std::sync::{
     Arc,
 };
 
+use parking_lot::Mutex;
 use semifaas_closure::{
-    limits::{CLASS_MAX, NAME_MAX},
+    limits::{CLASS_MAX, LIBRARY_JAR_CHUNK, NAME_MAX},
     outcome_tag, Capability,
 };
-use semifaas_fallback::{FallbackErrorKind, FallbackRequest, FallbackResponse, FallbackService};
-use tracing::{debug, warn};
+use semifaas_fallback::{
+    FallbackErrorKind, FallbackRequest, FallbackResponse, FallbackService, JarHash, LibraryJarEntry,
+};
+use tracing::{debug, info, warn};
 
 use crate::{
     closures::{ClosureStore, InFlight},
@@ -60,6 +63,26 @@ pub trait CodeSource: Send + Sync + 'static {
     /// An instance running `handler_key` had to fetch `binary_name`: the handler's next closure
     /// should carry it (closures learned from use).
     fn learned(&self, _handler_key: &str, _binary_name: &str) {}
+    /// The library jars a function may fetch whole (`NativeBridge.libraryManifest`); none by
+    /// default.
+    fn library_manifest(&self) -> Result<Vec<LibraryJarEntry>, CodeSourceError> {
+        Ok(Vec::new())
+    }
+    /// Up to `max` bytes of manifest jar `sha256` from `offset`; `None` for a jar not in the
+    /// manifest.
+    fn library_jar_chunk(
+        &self,
+        _sha256: JarHash,
+        _offset: u64,
+        _max: usize,
+    ) -> Result<Option<Vec<u8>>, CodeSourceError> {
+        Ok(None)
+    }
+    /// A function defined `names` from library jars: the server records them as served code.
+    /// Returns how many it recorded (names outside the manifest's packages are not).
+    fn library_classes_defined(&self, _names: &[String]) -> Result<u32, CodeSourceError> {
+        Ok(0)
+    }
     /// Runs a remote call; returns outcome bytes (tag 0 returned, 1 threw, 2 refused/failed).
     fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
         Err(CodeSourceError::Failed(format!(
@@ -82,6 +105,8 @@ pub struct AgentFallbackService {
     stats: Arc<Stats>,
     code: Arc<dyn CodeSource>,
     remote_calls: Arc<RemoteCallCounts>,
+    /// The library manifest, asked of the JVM once (its jars do not change while it runs).
+    manifest: Mutex<Option<Arc<Vec<LibraryJarEntry>>>>,
 }
 
 /// Why a request is refused; becomes a [`FallbackResponse::Error`].
@@ -135,7 +160,22 @@ impl AgentFallbackService {
             stats,
             code,
             remote_calls: Arc::default(),
+            manifest: Mutex::new(None),
         }
+    }
+
+    fn library_manifest(&self) -> Result<Arc<Vec<LibraryJarEntry>>, CodeSourceError> {
+        if let Some(manifest) = self.manifest.lock().clone() {
+            return Ok(manifest);
+        }
+        // Not under the lock: the first call may wait for the JVM to index its jars.
+        let manifest = Arc::new(self.code.library_manifest().inspect_err(|e| {
+            warn!("no library manifest: functions load library classes one by one: {e}")
+        })?);
+        let packages: usize = manifest.iter().map(|jar| jar.packages.len()).sum();
+        let bytes: u64 = manifest.iter().map(|jar| jar.size).sum();
+        info!(jars = manifest.len(), packages, bytes, "library manifest");
+        Ok(self.manifest.lock().get_or_insert(manifest).clone())
     }
 
     /// The remote-call counters, shared with whoever reports them.
@@ -269,6 +309,56 @@ impl AgentFallbackService {
                     }
                 }
                 Ok(FallbackResponse::Invoked(outcome))
+            }
+            FallbackRequest::LibraryManifest => {
+                let manifest = self.library_manifest().map_err(refusal(Refused::Class))?;
+                Ok(FallbackResponse::LibraryManifest((*manifest).clone()))
+            }
+            FallbackRequest::LibraryJar { sha256, offset } => {
+                let manifest = self.library_manifest().map_err(refusal(Refused::Class))?;
+                let not_served = || {
+                    Refusal::new(
+                        FallbackErrorKind::NotFound,
+                        format!("library jar {sha256} is not in this server's library manifest"),
+                    )
+                };
+                let total = manifest
+                    .iter()
+                    .find(|jar| jar.sha256 == sha256)
+                    .ok_or_else(not_served)?
+                    .size;
+                if offset > total {
+                    return Err(Refusal::new(
+                        FallbackErrorKind::Malformed,
+                        format!("library jar {sha256} has {total} bytes: offset {offset} is past its end"),
+                    ));
+                }
+                let max = LIBRARY_JAR_CHUNK.min((total - offset) as usize);
+                let bytes = self
+                    .code
+                    .library_jar_chunk(sha256, offset, max)
+                    .map_err(refusal(Refused::Class))?
+                    .ok_or_else(not_served)?;
+                if bytes.len() != max {
+                    return Err(Refusal::new(
+                        FallbackErrorKind::Internal,
+                        format!(
+                            "library jar {sha256}: read {} bytes from byte {offset}, expected {max}",
+                            bytes.len()
+                        ),
+                    ));
+                }
+                Ok(FallbackResponse::LibraryJarChunk { total, bytes })
+            }
+            FallbackRequest::LibraryClassesDefined { names } => {
+                for name in &names {
+                    check_name("class name", name)?;
+                }
+                let recorded = self
+                    .code
+                    .library_classes_defined(&names)
+                    .map_err(refusal(Refused::Class))?;
+                Ok(FallbackResponse::LibraryClassesRecorded(recorded))
             }
         }
     }

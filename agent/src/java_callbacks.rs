@@ -8,6 +8,8 @@ use jni::{
     Env, JavaVM,
 };
 
+use semifaas_fallback::{manifest_from_text, JarHash, LibraryJarEntry};
+
 use crate::fallback_service::{CodeSource, CodeSourceError, RemoteCall};
 
 pub struct JavaCodeSource {
@@ -119,7 +121,119 @@ impl JavaCodeSource {
     }
 }
 
+impl JavaCodeSource {
+    /// `static Object libraryManifest()`: the manifest's text form (a `byte[]`), or a `String`
+    /// saying why there is none.
+    fn manifest(&self) -> Result<Vec<LibraryJarEntry>, CodeSourceError> {
+        let served = self
+            .vm
+            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Served> {
+                let value = env
+                    .call_static_method(
+                        &self.bridge,
+                        jni_str!("libraryManifest"),
+                        jni_sig!("()Ljava/lang/Object;"),
+                        &[],
+                    )?
+                    .l()?;
+                served(env, value)
+            })
+            .map_err(|e| {
+                CodeSourceError::Failed(format!("NativeBridge.libraryManifest failed: {e}"))
+            })?;
+        let text = match served {
+            Served::Found(bytes) => String::from_utf8(bytes)
+                .map_err(|_| CodeSourceError::Failed("the library manifest is not UTF-8".into()))?,
+            Served::Missing => return Ok(Vec::new()),
+            Served::Withheld(reason) => return Err(CodeSourceError::Failed(reason)),
+        };
+        manifest_from_text(&text).map_err(CodeSourceError::Failed)
+    }
+
+    /// `static byte[] libraryJarChunk(String sha256Hex, long offset, int max)`: `null` for a jar
+    /// the index does not hold.
+    fn jar_chunk(
+        &self,
+        sha256: JarHash,
+        offset: u64,
+        max: usize,
+    ) -> Result<Option<Vec<u8>>, CodeSourceError> {
+        self.vm
+            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Served> {
+                let hex = env.new_string(sha256.to_string())?;
+                let value = env
+                    .call_static_method(
+                        &self.bridge,
+                        jni_str!("libraryJarChunk"),
+                        jni_sig!("(Ljava/lang/String;JI)Ljava/lang/Object;"),
+                        // Offsets and chunks are bounded by LIBRARY_JAR_MAX and LIBRARY_JAR_CHUNK.
+                        &[
+                            JValue::from(&hex),
+                            JValue::Long(offset as i64),
+                            JValue::Int(max as i32),
+                        ],
+                    )?
+                    .l()?;
+                served(env, value)
+            })
+            .map_err(|e| {
+                CodeSourceError::Failed(format!(
+                    "NativeBridge.libraryJarChunk({sha256}) failed: {e}"
+                ))
+            })
+            .and_then(|served| match served {
+                Served::Found(bytes) => Ok(Some(bytes)),
+                Served::Missing => Ok(None),
+                Served::Withheld(reason) => Err(CodeSourceError::Failed(reason)),
+            })
+    }
+
+    /// `static int libraryClassesDefined(String[] names)`.
+    fn classes_defined(&self, names: &[String]) -> Result<u32, CodeSourceError> {
+        self.vm
+            .attach_current_thread_for_scope(|env| -> jni::errors::Result<i32> {
+                let array = env.new_object_array(
+                    names.len() as i32,
+                    jni_str!("java/lang/String"),
+                    JObject::null(),
+                )?;
+                for (i, name) in names.iter().enumerate() {
+                    let name = env.new_string(name)?;
+                    array.set_element(env, i, &name)?;
+                }
+                env.call_static_method(
+                    &self.bridge,
+                    jni_str!("libraryClassesDefined"),
+                    jni_sig!("([Ljava/lang/String;)I"),
+                    &[JValue::from(&array)],
+                )?
+                .i()
+            })
+            .map(|count| count.max(0) as u32)
+            .map_err(|e| {
+                CodeSourceError::Failed(format!("NativeBridge.libraryClassesDefined failed: {e}"))
+            })
+    }
+}
+
 impl CodeSource for JavaCodeSource {
+    fn library_manifest(&self) -> Result<Vec<LibraryJarEntry>, CodeSourceError> {
+        self.manifest()
+    }
+
+    fn library_jar_chunk(
+        &self,
+        sha256: JarHash,
+        offset: u64,
+        max: usize,
+    ) -> Result<Option<Vec<u8>>, CodeSourceError> {
+        self.jar_chunk(sha256, offset, max)
+    }
+
+    fn library_classes_defined(&self, names: &[String]) -> Result<u32, CodeSourceError> {
+        self.classes_defined(names)
+    }
+
     fn class_bytes(&self, binary_name: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
         self.call(jni_str!("classBytes"), binary_name)
     }

@@ -26,12 +26,13 @@ use semifaas_cli::{
 };
 
 const FUNCTION: &str = "semifaas";
-const KINDS: [&str; 5] = [
+const KINDS: [&str; 6] = [
     "fetch_closure",
     "load_class",
     "get_resource",
     "invoke",
     "lazy_data",
+    "library_jar",
 ];
 /// Idle seconds before faas-local stops an instance, so each handler's first request is cold.
 const KEEP_ALIVE_SECS: &str = "1";
@@ -599,13 +600,13 @@ fn ms(v: Option<f64>) -> String {
 
 fn print_table(results: &[HandlerResult]) {
     println!(
-        "| handler | ratio 0: first ms | warm ms | cold: offloaded/requests | ms | fetch_closure | load_class | get_resource | invoke | lazy_data | warm: offloaded/requests | ms | load_class | get_resource | invoke | lazy_data |"
+        "| handler | ratio 0: first ms | warm ms | cold: offloaded/requests | ms | fetch_closure | load_class | get_resource | invoke | lazy_data | library_jar | warm: offloaded/requests | ms | load_class | get_resource | invoke | lazy_data |"
     );
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in results {
         let (c, w) = (&r.cold, &r.warm);
         println!(
-            "| `{}` | {} | {} | {}/{} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {}/{} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| `{}` | {} | {} | {}/{} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {}/{} | {} | {:.1} | {:.1} | {:.1} | {:.1} |",
             r.handler,
             ms(r.local.first_ms),
             ms(p50(&r.local.warm_ms)),
@@ -617,6 +618,7 @@ fn print_table(results: &[HandlerResult]) {
             c.per_request("get_resource"),
             c.per_request("invoke"),
             c.per_request("lazy_data"),
+            c.per_request("library_jar"),
             w.offloaded,
             w.requests,
             ms(w.p50_ms()),
@@ -640,7 +642,13 @@ fn plot(path: &Path, sample: Sample, results: &[HandlerResult]) -> Result<()> {
     let mut series = vec![];
     for cold in [true, false] {
         let state = if cold { "cold" } else { "warm" };
-        for kind in ["load_class", "get_resource", "invoke", "lazy_data"] {
+        for kind in [
+            "load_class",
+            "get_resource",
+            "invoke",
+            "lazy_data",
+            "library_jar",
+        ] {
             let tally = |r: &HandlerResult| {
                 if cold {
                     r.cold.per_request(kind)

@@ -40,7 +40,7 @@ use semifaas_closure::{
 };
 use semifaas_fallback::{
     protocol::{encode_hello, CLOSE_UNAUTHENTICATED, HELLO_ACCEPTED, REQUEST_FRAME_MAX},
-    tls, FallbackClient, FallbackClientError,
+    tls, FallbackClient, FallbackClientError, JarHash,
 };
 use tokio::sync::{mpsc, Notify};
 
@@ -423,6 +423,44 @@ async fn the_fallback_port_gives_strangers_nothing_and_bounds_what_a_capability_
         )),
         "{text}"
     );
+
+    // Library jars: the manifest lists the application's libraries, never the agent's code;
+    // a jar comes by its hash only, and an unknown hash or a read past the end is refused.
+    let manifest = client.library_manifest(capability).await.unwrap();
+    assert!(manifest.len() >= 10, "{} library jars", manifest.len());
+    let packages: Vec<&String> = manifest.iter().flat_map(|jar| &jar.packages).collect();
+    assert!(packages
+        .iter()
+        .any(|p| p.as_str() == "org.springframework.web.bind.annotation"));
+    assert!(
+        packages.iter().all(|p| !p.starts_with("io.semifaas.")),
+        "the agent's or the application's own packages are never in a library jar"
+    );
+    let jar = &manifest[0];
+    let (total, chunk) = client
+        .library_jar_chunk(capability, jar.sha256, 0)
+        .await
+        .unwrap();
+    assert_eq!(total, jar.size);
+    assert_eq!(&chunk[..4], b"PK\x03\x04", "a jar is a zip file");
+    let unknown = JarHash([0xee; 32]);
+    let refusal = client
+        .library_jar_chunk(capability, unknown, 0)
+        .await
+        .map_err(refused)
+        .expect_err("an unknown hash is refused");
+    assert!(
+        refusal.contains(&format!(
+            "library jar {unknown} is not in this server's library manifest"
+        )),
+        "{refusal}"
+    );
+    let past_end = client
+        .library_jar_chunk(capability, jar.sha256, jar.size + 1)
+        .await
+        .map_err(refused)
+        .expect_err("an offset past the end is refused");
+    assert!(past_end.contains("is past its end"), "{past_end}");
 
     // 3. Strangers: 200 connections that say nothing or junk, and one that asks for 300
     // streams, at once. The first stream is all an unauthenticated connection gets.

@@ -344,7 +344,21 @@ async fn session_offloaded_equals_the_local_one(sample: &str) {
         "the placement header disagrees with /stats:\n{}",
         mismatched_placement.join("\n")
     );
+    // Library code came in jars: the session's instances fetched the manifest and jars, and
+    // loaded only a few classes one by one (1,732 for this session on one instance before).
+    let fallbacks = |k: &str| totals["fallbacks"][k].as_u64().unwrap_or(0);
+    let (jars, classes) = (fallbacks("library_jar"), fallbacks("load_class"));
+    assert!(
+        jars >= 2 && classes <= LOAD_CLASS_MAX,
+        "{jars} library_jar and {classes} load_class fallbacks (at most {LOAD_CLASS_MAX}): {}",
+        totals["fallbacks"]
+    );
 }
+
+/// Class fallbacks the offloaded session may make at most, on up to 4 instances (measured: 89,
+/// and 141 on Spring Boot 4): the application's own classes that closures do not carry, and
+/// library classes of packages no single jar serves.
+const LOAD_CLASS_MAX: u64 = 250;
 
 /// The differences between two transcripts' replies, one line each with both bodies.
 fn differences(local: &Transcript, other: &Transcript) -> Vec<String> {

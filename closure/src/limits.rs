@@ -24,3 +24,18 @@ pub const SHADOW_CALLS_MAX: usize = 4096;
 
 /// Most times one prewarm invocation replays its shadow calls.
 pub const SHADOW_ROUNDS_MAX: u32 = 1000;
+
+/// Most library jars in a server's library manifest.
+pub const LIBRARY_JARS_MAX: usize = 4096;
+
+/// Most packages a library manifest names, over all its jars.
+pub const LIBRARY_PACKAGES_MAX: usize = 65_536;
+
+/// Largest library jar a server ships (in [`LIBRARY_JAR_CHUNK`] pieces).
+pub const LIBRARY_JAR_MAX: u64 = 512 * 1024 * 1024;
+
+/// Bytes of a library jar one request fetches at most.
+pub const LIBRARY_JAR_CHUNK: usize = 4 * 1024 * 1024;
+
+/// Most class names one report of classes defined from library jars carries.
+pub const LIBRARY_REPORT_NAMES_MAX: usize = 1024;

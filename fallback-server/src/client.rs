@@ -10,7 +10,8 @@ use crate::{
     frame_io::{read_response, ReadFrameError},
     protocol::{
         decode_response, encode_hello, encode_request, FallbackError, FallbackRequest,
-        FallbackResponse, FrameError, RequestFrame, CLOSE_UNAUTHENTICATED, HELLO_ACCEPTED,
+        FallbackResponse, FrameError, JarHash, LibraryJarEntry, RequestFrame,
+        CLOSE_UNAUTHENTICATED, HELLO_ACCEPTED,
     },
     tls::{self, TlsSetupError},
 };
@@ -284,6 +285,48 @@ impl FallbackClient {
         let label = request.to_string();
         match self.request(capability, request).await? {
             FallbackResponse::Invoked(outcome) => Ok(outcome),
+            other => Err(self.unexpected(label, other)),
+        }
+    }
+
+    /// The server's library manifest: the jars a function may fetch whole.
+    pub async fn library_manifest(
+        &self,
+        capability: Capability,
+    ) -> Result<Vec<LibraryJarEntry>, FallbackClientError> {
+        let request = FallbackRequest::LibraryManifest;
+        let label = request.to_string();
+        match self.request(capability, request).await? {
+            FallbackResponse::LibraryManifest(entries) => Ok(entries),
+            other => Err(self.unexpected(label, other)),
+        }
+    }
+
+    /// Bytes of library jar `sha256` from `offset`, and the jar's size.
+    pub async fn library_jar_chunk(
+        &self,
+        capability: Capability,
+        sha256: JarHash,
+        offset: u64,
+    ) -> Result<(u64, Vec<u8>), FallbackClientError> {
+        let request = FallbackRequest::LibraryJar { sha256, offset };
+        let label = request.to_string();
+        match self.request(capability, request).await? {
+            FallbackResponse::LibraryJarChunk { total, bytes } => Ok((total, bytes)),
+            other => Err(self.unexpected(label, other)),
+        }
+    }
+
+    /// Reports classes defined from library jars; returns how many the server recorded.
+    pub async fn library_classes_defined(
+        &self,
+        capability: Capability,
+        names: Vec<String>,
+    ) -> Result<u32, FallbackClientError> {
+        let request = FallbackRequest::LibraryClassesDefined { names };
+        let label = request.to_string();
+        match self.request(capability, request).await? {
+            FallbackResponse::LibraryClassesRecorded(count) => Ok(count),
             other => Err(self.unexpected(label, other)),
         }
     }

@@ -80,8 +80,9 @@ pub mod tls;
 
 pub use client::{FallbackClient, FallbackClientError, RequestFailure};
 pub use protocol::{
-    FallbackError, FallbackErrorKind, FallbackKind, FallbackRequest, FallbackResponse, FrameError,
-    RequestFrame, LAZY_DATA_METHOD,
+    manifest_from_text, manifest_to_text, FallbackError, FallbackErrorKind, FallbackKind,
+    FallbackRequest, FallbackResponse, FrameError, JarHash, LibraryJarEntry, RequestFrame,
+    LAZY_DATA_METHOD,
 };
 pub use server::{FallbackServer, FallbackServerError, FallbackService, ServerCounters};
 pub use tls::{TlsSetupError, ALPN};

@@ -10,7 +10,9 @@ use std::{
     },
 };
 
-use semifaas_closure::{Capability, Closure, ClosureId, HandlerRef, NamedBytes};
+use semifaas_closure::{
+    limits::LIBRARY_JAR_CHUNK, Capability, Closure, ClosureId, HandlerRef, NamedBytes,
+};
 use semifaas_fallback::{
     protocol::{
         decode_response, encode_hello, encode_request, split_frame, Direction,
@@ -19,7 +21,7 @@ use semifaas_fallback::{
     },
     server::ServerLimits,
     tls, FallbackClient, FallbackClientError, FallbackErrorKind, FallbackRequest, FallbackResponse,
-    FallbackServer, FallbackServerError, FallbackService, RequestFrame,
+    FallbackServer, FallbackServerError, FallbackService, JarHash, LibraryJarEntry, RequestFrame,
 };
 
 const CAPABILITY: Capability = Capability {
@@ -83,8 +85,88 @@ impl FallbackService for TestService {
                 ]
                 .concat(),
             ),
+            FallbackRequest::LibraryManifest => {
+                FallbackResponse::LibraryManifest(vec![LibraryJarEntry {
+                    sha256: LIBRARY_JAR_HASH,
+                    size: library_jar().len() as u64,
+                    packages: vec!["org.example.lib".into()],
+                }])
+            }
+            FallbackRequest::LibraryJar { sha256, offset } if sha256 == LIBRARY_JAR_HASH => {
+                let jar = library_jar();
+                let start = offset as usize;
+                let end = (start + LIBRARY_JAR_CHUNK).min(jar.len());
+                FallbackResponse::LibraryJarChunk {
+                    total: jar.len() as u64,
+                    bytes: jar[start..end].to_vec(),
+                }
+            }
+            FallbackRequest::LibraryJar { sha256, .. } => FallbackResponse::error(
+                FallbackErrorKind::NotFound,
+                format!("library jar {sha256} is not in this server's library manifest"),
+            ),
+            FallbackRequest::LibraryClassesDefined { names } => {
+                FallbackResponse::LibraryClassesRecorded(names.len() as u32)
+            }
         }
     }
+}
+
+const LIBRARY_JAR_HASH: JarHash = JarHash([0x5a; 32]);
+
+/// A "jar" of two and a half chunks: its bytes say where they are.
+fn library_jar() -> Vec<u8> {
+    (0..LIBRARY_JAR_CHUNK * 5 / 2)
+        .map(|i| (i / 4096) as u8)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn library_jars_come_in_bounded_chunks_and_unknown_hashes_are_refused() {
+    let fixture = start_server();
+    let client = connect(&fixture).await;
+    let manifest = client.library_manifest(CAPABILITY).await.unwrap();
+    assert_eq!(manifest.len(), 1);
+    let mut fetched = Vec::new();
+    let mut requests = 0;
+    while (fetched.len() as u64) < manifest[0].size {
+        let (total, chunk) = client
+            .library_jar_chunk(CAPABILITY, manifest[0].sha256, fetched.len() as u64)
+            .await
+            .unwrap();
+        assert_eq!(total, manifest[0].size);
+        assert!(chunk.len() <= LIBRARY_JAR_CHUNK);
+        fetched.extend_from_slice(&chunk);
+        requests += 1;
+    }
+    assert_eq!(fetched, library_jar());
+    assert_eq!(requests, 3, "two full chunks and a half one");
+
+    let unknown = JarHash([1; 32]);
+    match client.library_jar_chunk(CAPABILITY, unknown, 0).await {
+        Err(FallbackClientError::Refused { error, .. }) => {
+            assert_eq!(error.kind, FallbackErrorKind::NotFound);
+            assert!(error.message.contains(&unknown.to_string()), "{error}");
+        }
+        other => panic!("expected NotFound, got {other:?}"),
+    }
+    let names = vec!["org.example.lib.A".to_string(), "org.example.lib.B".into()];
+    assert_eq!(
+        client
+            .library_classes_defined(CAPABILITY, names)
+            .await
+            .unwrap(),
+        2
+    );
+    // An empty report is malformed: the client sends it, the server's decoder refuses it.
+    match client.library_classes_defined(CAPABILITY, vec![]).await {
+        Err(FallbackClientError::Refused { error, .. }) => {
+            assert_eq!(error.kind, FallbackErrorKind::Malformed);
+            assert!(error.message.contains("names 0 classes"), "{error}");
+        }
+        other => panic!("expected Malformed, got {other:?}"),
+    }
+    fixture.server.shutdown().await;
 }
 
 fn class_bytes(name: &str) -> Vec<u8> {

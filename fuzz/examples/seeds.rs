@@ -12,7 +12,9 @@ use semifaas_closure::{
     NamedBytes, ShadowCall, PREWARM_HANDLER_KEY,
 };
 use semifaas_fallback::protocol::{encode_hello, encode_request, encode_response};
-use semifaas_fallback::{FallbackErrorKind, FallbackRequest, FallbackResponse, RequestFrame};
+use semifaas_fallback::{
+    FallbackErrorKind, FallbackRequest, FallbackResponse, JarHash, LibraryJarEntry, RequestFrame,
+};
 
 fn write(target: &str, name: &str, bytes: &[u8]) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -187,6 +189,20 @@ fn main() {
                 args: vec![1, 2, 3],
             },
         ),
+        ("library-manifest", FallbackRequest::LibraryManifest),
+        (
+            "library-jar",
+            FallbackRequest::LibraryJar {
+                sha256: JarHash([6; 32]),
+                offset: 4 * 1024 * 1024,
+            },
+        ),
+        (
+            "library-classes",
+            FallbackRequest::LibraryClassesDefined {
+                names: vec!["org.springframework.util.Assert".into(), "a.B$C".into()],
+            },
+        ),
     ];
     for (name, request) in requests {
         let frame = RequestFrame {
@@ -214,6 +230,22 @@ fn main() {
             "invoked",
             FallbackResponse::Invoked(InvocationOutcome::Returned(vec![1]).to_tagged()),
         ),
+        (
+            "library-manifest",
+            FallbackResponse::LibraryManifest(vec![LibraryJarEntry {
+                sha256: JarHash([6; 32]),
+                size: 1_969_697,
+                packages: vec!["org.springframework.core".into(), "org.springframework.util".into()],
+            }]),
+        ),
+        (
+            "library-jar-chunk",
+            FallbackResponse::LibraryJarChunk {
+                total: 8,
+                bytes: b"PK\x03\x04".to_vec(),
+            },
+        ),
+        ("library-recorded", FallbackResponse::LibraryClassesRecorded(2)),
     ];
     for (name, response) in responses {
         write(

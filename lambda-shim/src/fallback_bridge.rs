@@ -18,15 +18,20 @@ use std::{
 use jni::{
     errors::{Error as JniError, ThrowRuntimeExAndDefault},
     jni_sig, jni_str,
-    objects::{JByteArray, JClass, JString, JThrowable, JValue},
+    objects::{JByteArray, JClass, JObjectArray, JString, JThrowable, JValue},
     sys::jlong,
     Env, EnvUnowned, NativeMethod,
 };
 use parking_lot::Mutex;
+use semifaas_closure::limits::LIBRARY_REPORT_NAMES_MAX;
 use semifaas_closure::{
     Capability, Closure, ClosureId, FallbackCounts, FallbackEndpoint, Invocation,
 };
-use semifaas_fallback::{FallbackClient, FallbackClientError};
+use semifaas_fallback::{
+    manifest_to_text,
+    protocol::{LIBRARY_REPORT_MAX, NAMED_REQUEST_MAX},
+    FallbackClient, FallbackClientError, JarHash,
+};
 use tracing::{debug, warn};
 
 /// Binary name (with slashes) of the class whose natives [`native_methods`] implements.
@@ -42,6 +47,8 @@ pub enum FallbackBridgeError {
     DeadlinePassed(String),
     #[error(transparent)]
     Client(#[from] FallbackClientError),
+    #[error("{0}")]
+    BadArgument(String),
 }
 
 /// What fallbacks of the current invocation carry and until when they may wait.
@@ -232,6 +239,50 @@ impl FallbackBridge {
         self.record_failure(&what, false, result)
     }
 
+    /// The library manifest of the current invocation's server (the text form of
+    /// `semifaas_fallback::manifest_to_text`). Not recorded as the invocation's failure: without
+    /// it, classes come one by one.
+    pub fn library_manifest(&self) -> Result<String, FallbackBridgeError> {
+        self.call(
+            "the library manifest".to_owned(),
+            Retry::Once,
+            |client, capability| async move {
+                Ok(manifest_to_text(
+                    &client.library_manifest(capability).await?,
+                ))
+            },
+        )
+    }
+
+    /// A chunk of library jar `sha256` from `offset`, and the jar's size.
+    pub fn library_jar_chunk(
+        &self,
+        sha256: JarHash,
+        offset: u64,
+    ) -> Result<(u64, Vec<u8>), FallbackBridgeError> {
+        self.call(
+            format!("library jar {sha256}"),
+            Retry::Once,
+            |client, capability| async move {
+                client.library_jar_chunk(capability, sha256, offset).await
+            },
+        )
+    }
+
+    /// Reports classes defined from library jars, in batches the protocol bounds. A failed
+    /// report is the invocation's failure: the server would refuse what those classes build.
+    pub fn library_classes_defined(&self, names: &[String]) -> Result<(), FallbackBridgeError> {
+        for batch in report_batches(names) {
+            let what = format!("report of {} library classes", batch.len());
+            let result = self.call(what.clone(), Retry::Once, |client, capability| {
+                let batch = batch.to_vec();
+                async move { client.library_classes_defined(capability, batch).await }
+            });
+            self.record_failure(&what, false, result)?;
+        }
+        Ok(())
+    }
+
     /// Runs one request to completion on the calling thread, bounded by the deadline. With
     /// [`Retry::Once`], a request that fails below the protocol (connection lost) is retried
     /// once on a new connection: only for requests that are harmless to repeat (reads, and remote
@@ -311,6 +362,27 @@ impl FallbackBridge {
     }
 }
 
+/// `names` cut into reports within the request's limits (count and bytes).
+fn report_batches(names: &[String]) -> Vec<&[String]> {
+    let mut batches = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, name) in names.iter().enumerate() {
+        let full = i - start == LIBRARY_REPORT_NAMES_MAX
+            || bytes + name.len() + 8 > LIBRARY_REPORT_MAX - NAMED_REQUEST_MAX;
+        if full && i > start {
+            batches.push(&names[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += name.len() + 8;
+    }
+    if start < names.len() {
+        batches.push(&names[start..]);
+    }
+    batches
+}
+
 /// Server endpoints an instance keeps a connection to at once.
 const CONNECTIONS_MAX: usize = 16;
 
@@ -322,7 +394,7 @@ enum Retry {
 }
 
 /// The natives of `io.semifaas.runtime.FallbackNative`, for `RegisterNatives`.
-pub fn native_methods() -> [NativeMethod<'static>; 3] {
+pub fn native_methods() -> [NativeMethod<'static>; 6] {
     // SAFETY: the first two take (JNIEnv, jclass, jstring) and return a jbyteArray, matching the
     // static native methods `byte[] loadClass(String)` and `byte[] getResource(String)`; the
     // third matches `byte[] invokeRemote(long, String, String, byte[])`.
@@ -342,6 +414,23 @@ pub fn native_methods() -> [NativeMethod<'static>; 3] {
                 jni_str!("invokeRemote"),
                 jni_str!("(JLjava/lang/String;Ljava/lang/String;[B)[B"),
                 native_invoke_remote as *mut c_void,
+            ),
+            // `byte[] libraryManifest()`, `byte[] libraryJarChunk(String, long)`, `void
+            // libraryClassesDefined(String[])`.
+            NativeMethod::from_raw_parts(
+                jni_str!("libraryManifest"),
+                jni_str!("()[B"),
+                native_library_manifest as *mut c_void,
+            ),
+            NativeMethod::from_raw_parts(
+                jni_str!("libraryJarChunk"),
+                jni_str!("(Ljava/lang/String;J)[B"),
+                native_library_jar_chunk as *mut c_void,
+            ),
+            NativeMethod::from_raw_parts(
+                jni_str!("libraryClassesDefined"),
+                jni_str!("([Ljava/lang/String;)V"),
+                native_library_classes_defined as *mut c_void,
             ),
         ]
     }
@@ -392,6 +481,57 @@ extern "system" fn native_invoke_remote<'local>(
             .and_then(|b| b.invoke_remote(ref_id as u64, &method, &descriptor, args))
             .map(Some);
         answer(env, result)
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+extern "system" fn native_library_manifest<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+) -> JByteArray<'local> {
+    env.with_env(|env| {
+        let text = bridge().and_then(|b| b.library_manifest());
+        answer(env, text.map(|t| Some(t.into_bytes())))
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+/// The chunk's bytes; the jar's size is the manifest's (the runtime checks the whole jar's hash).
+extern "system" fn native_library_jar_chunk<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    sha256: JString<'local>,
+    offset: jlong,
+) -> JByteArray<'local> {
+    env.with_env(|env| {
+        let hex = sha256.try_to_string(env)?;
+        let result = JarHash::from_hex(&hex)
+            .map_err(FallbackBridgeError::BadArgument)
+            .and_then(|hash| bridge().and_then(|b| b.library_jar_chunk(hash, offset as u64)))
+            .map(|(_, bytes)| Some(bytes));
+        answer(env, result)
+    })
+    .resolve::<ThrowRuntimeExAndDefault>()
+}
+
+extern "system" fn native_library_classes_defined<'local>(
+    mut env: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    names: JObjectArray<'local>,
+) {
+    env.with_env(|env| -> Result<(), JniError> {
+        let len = names.len(env)?;
+        let mut list = Vec::with_capacity(len);
+        for i in 0..len {
+            let element = names.get_element(env, i)?;
+            let name = env.cast_local::<JString>(element)?;
+            list.push(name.try_to_string(env)?);
+        }
+        if let Err(e) = bridge().and_then(|b| b.library_classes_defined(&list)) {
+            throw_unchecked_io(env, &e.to_string())?;
+            return Err(JniError::JavaException);
+        }
+        Ok(())
     })
     .resolve::<ThrowRuntimeExAndDefault>()
 }

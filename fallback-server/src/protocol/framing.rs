@@ -8,7 +8,7 @@ use std::fmt;
 
 use semifaas_closure::{
     codec,
-    limits::{ARGS_MAX, CLOSURE_MAX, NAME_MAX},
+    limits::{ARGS_MAX, CLOSURE_MAX, LIBRARY_REPORT_NAMES_MAX, NAME_MAX},
     CodecError,
 };
 
@@ -34,14 +34,21 @@ pub fn request_tag(request: &FallbackRequest) -> u8 {
         FallbackRequest::LoadClass { .. } => 1,
         FallbackRequest::GetResource { .. } => 2,
         FallbackRequest::InvokeRemote { .. } => 3,
+        FallbackRequest::LibraryManifest => 4,
+        FallbackRequest::LibraryJar { .. } => 5,
+        FallbackRequest::LibraryClassesDefined { .. } => 6,
     }
 }
+
+/// Largest body of a report of classes defined from library jars: its names, each bounded.
+pub const LIBRARY_REPORT_MAX: usize = LIBRARY_REPORT_NAMES_MAX * 256 + NAMED_REQUEST_MAX;
 
 /// The largest body a request of kind `tag` may have; `None` for an unknown kind.
 pub fn request_limit(tag: u8) -> Option<usize> {
     match tag {
-        0..=2 => Some(NAMED_REQUEST_MAX),
+        0..=2 | 4 | 5 => Some(NAMED_REQUEST_MAX),
         3 => Some(REQUEST_FRAME_MAX),
+        6 => Some(LIBRARY_REPORT_MAX),
         _ => None,
     }
 }
@@ -293,5 +300,9 @@ pub fn decode_response(body: &[u8]) -> Result<FallbackResponse, FrameError> {
             reason: format!("closure: {e}"),
         })?;
     }
+    response.validate().map_err(|reason| FrameError::Invalid {
+        direction: Direction::Response,
+        reason,
+    })?;
     Ok(response)
 }

@@ -14,7 +14,7 @@ use super::{
 /// A request frame as the server reads it from a stream.
 pub fn request_frame(data: &[u8]) {
     let whole = split_request(data).map(|(header, body)| (header.tag, body));
-    let bare = (0..=4).map(|tag| (tag, data));
+    let bare = (0..=7).map(|tag| (tag, data));
     for (tag, body) in whole.into_iter().chain(bare) {
         if let Ok(frame) = decode_request(tag, body) {
             let bytes = encode_request(&frame).unwrap();

@@ -8,8 +8,13 @@
 
 use std::fmt;
 
-use semifaas_closure::{limits::NAME_MAX, Capability, Closure, ClosureId};
+use semifaas_closure::{
+    limits::{LIBRARY_JAR_CHUNK, LIBRARY_REPORT_NAMES_MAX, NAME_MAX},
+    Capability, Closure, ClosureId,
+};
 use serde::{Deserialize, Serialize};
+
+use super::library::{validate_manifest, JarHash, LibraryJarEntry};
 
 /// What a function asks the server for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,6 +38,16 @@ pub enum FallbackRequest {
         #[serde(with = "serde_bytes")]
         args: Vec<u8>,
     },
+    /// The application's library jars a function may fetch whole (answered by
+    /// [`FallbackResponse::LibraryManifest`]).
+    LibraryManifest,
+    /// Bytes of library jar `sha256` from `offset`, at most [`LIBRARY_JAR_CHUNK`] of them
+    /// (answered by [`FallbackResponse::LibraryJarChunk`]). Only jars of the manifest are served.
+    LibraryJar { sha256: JarHash, offset: u64 },
+    /// Classes the function defined from library jars since its last report: the server records
+    /// them as served code, as it does a class it served by [`FallbackRequest::LoadClass`], so
+    /// it decodes what they build and runs the remote calls they make.
+    LibraryClassesDefined { names: Vec<String> },
 }
 
 impl FallbackRequest {
@@ -46,6 +61,9 @@ impl FallbackRequest {
                 FallbackKind::LazyData
             }
             FallbackRequest::InvokeRemote { .. } => FallbackKind::Invoke,
+            FallbackRequest::LibraryManifest
+            | FallbackRequest::LibraryJar { .. }
+            | FallbackRequest::LibraryClassesDefined { .. } => FallbackKind::LibraryJar,
         }
     }
 
@@ -69,6 +87,19 @@ impl FallbackRequest {
                     ));
                 }
                 Ok(())
+            }
+            FallbackRequest::LibraryManifest | FallbackRequest::LibraryJar { .. } => Ok(()),
+            FallbackRequest::LibraryClassesDefined { names } => {
+                if names.is_empty() || names.len() > LIBRARY_REPORT_NAMES_MAX {
+                    return Err(format!(
+                        "a report of classes defined from library jars names {} classes, not \
+                         1 to {LIBRARY_REPORT_NAMES_MAX}",
+                        names.len()
+                    ));
+                }
+                names
+                    .iter()
+                    .try_for_each(|name| check_name(self.kind(), "class name", name))
             }
         }
     }
@@ -98,6 +129,13 @@ impl fmt::Display for FallbackRequest {
                 descriptor,
                 ..
             } => write!(f, "invoke #{seq} ref {ref_id} {method}{descriptor}"),
+            FallbackRequest::LibraryManifest => f.write_str("library_manifest"),
+            FallbackRequest::LibraryJar { sha256, offset } => {
+                write!(f, "library_jar {sha256} from byte {offset}")
+            }
+            FallbackRequest::LibraryClassesDefined { names } => {
+                write!(f, "library_classes_defined ({} classes)", names.len())
+            }
         }
     }
 }
@@ -116,20 +154,23 @@ pub enum FallbackKind {
     Invoke,
     /// A remote call that initializes lazy data (Hibernate collections and proxies).
     LazyData,
+    /// Library jars: the manifest, a chunk of a jar, or a report of classes defined from them.
+    LibraryJar,
 }
 
 impl FallbackKind {
     /// Every kind, in a stable order (for statistics tables).
-    pub const ALL: [FallbackKind; 5] = [
+    pub const ALL: [FallbackKind; 6] = [
         FallbackKind::FetchClosure,
         FallbackKind::LoadClass,
         FallbackKind::GetResource,
         FallbackKind::Invoke,
         FallbackKind::LazyData,
+        FallbackKind::LibraryJar,
     ];
 
     /// The snake-case name used in statistics: `fetch_closure`, `load_class`, `get_resource`,
-    /// `invoke`, `lazy_data`.
+    /// `invoke`, `lazy_data`, `library_jar`.
     pub fn as_str(self) -> &'static str {
         match self {
             FallbackKind::FetchClosure => "fetch_closure",
@@ -137,6 +178,7 @@ impl FallbackKind {
             FallbackKind::GetResource => "get_resource",
             FallbackKind::Invoke => "invoke",
             FallbackKind::LazyData => "lazy_data",
+            FallbackKind::LibraryJar => "library_jar",
         }
     }
 }
@@ -170,6 +212,17 @@ pub enum FallbackResponse {
     /// Answers [`FallbackRequest::InvokeRemote`]: outcome bytes (tag 0 returned, 1 threw,
     /// 2 refused or failed with a UTF-8 message), as `InvocationOutcome::to_tagged` encodes them.
     Invoked(#[serde(with = "serde_bytes")] Vec<u8>),
+    /// Answers [`FallbackRequest::LibraryManifest`] (empty: no jar is shipped whole).
+    LibraryManifest(Vec<LibraryJarEntry>),
+    /// Answers [`FallbackRequest::LibraryJar`]: the jar's size and the bytes asked for.
+    LibraryJarChunk {
+        total: u64,
+        #[serde(with = "serde_bytes")]
+        bytes: Vec<u8>,
+    },
+    /// Answers [`FallbackRequest::LibraryClassesDefined`]: how many of the classes the server
+    /// recorded as served.
+    LibraryClassesRecorded(u32),
 }
 
 impl FallbackResponse {
@@ -186,6 +239,24 @@ impl FallbackResponse {
             FallbackResponse::Resource(_) => "resource",
             FallbackResponse::Error(_) => "error",
             FallbackResponse::Invoked(_) => "invoked",
+            FallbackResponse::LibraryManifest(_) => "library manifest",
+            FallbackResponse::LibraryJarChunk { .. } => "library jar chunk",
+            FallbackResponse::LibraryClassesRecorded(_) => "library classes recorded",
+        }
+    }
+
+    /// Checks what decoding cannot: a manifest within its limits, a chunk no larger than
+    /// [`LIBRARY_JAR_CHUNK`].
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            FallbackResponse::LibraryManifest(entries) => validate_manifest(entries),
+            FallbackResponse::LibraryJarChunk { bytes, .. } if bytes.len() > LIBRARY_JAR_CHUNK => {
+                Err(format!(
+                    "library jar chunk of {} bytes is over the limit of {LIBRARY_JAR_CHUNK}",
+                    bytes.len()
+                ))
+            }
+            _ => Ok(()),
         }
     }
 }

@@ -6,10 +6,12 @@ mod framing;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod hello;
+mod library;
 mod messages;
 
 pub use framing::*;
 pub use hello::*;
+pub use library::*;
 pub use messages::*;
 
 #[cfg(test)]

@@ -1,4 +1,8 @@
-use semifaas_closure::{codec, Capability, Closure, ClosureId, HandlerRef, NamedBytes};
+use semifaas_closure::{
+    codec,
+    limits::{LIBRARY_JAR_CHUNK, LIBRARY_REPORT_NAMES_MAX},
+    Capability, Closure, ClosureId, HandlerRef, NamedBytes,
+};
 
 use super::*;
 
@@ -126,7 +130,13 @@ fn length_over_the_kinds_limit_is_rejected_from_the_header_alone() {
             "{err}"
         );
     }
-    let err = request_header(header(10, 4)).unwrap_err();
+    for tag in [4, 5] {
+        let err = request_header(header(NAMED_REQUEST_MAX + 1, tag)).unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { .. }), "{err}");
+    }
+    let err = request_header(header(LIBRARY_REPORT_MAX + 1, 6)).unwrap_err();
+    assert!(matches!(err, FrameError::TooLarge { .. }), "{err}");
+    let err = request_header(header(10, 7)).unwrap_err();
     assert_eq!(err.kind(), FallbackErrorKind::Malformed);
 
     // A response's limit is larger...
@@ -262,6 +272,77 @@ fn variant_indexes_are_stable_on_the_wire() {
     assert_eq!(codec::encode(&FallbackResponse::Resource(None))[0], 2);
     assert_eq!(codec::encode(&FallbackResponse::Invoked(vec![]))[0], 4);
     assert_eq!(codec::encode(&FallbackErrorKind::Internal)[0], 4);
+    // Library jars came later: their variants follow.
+    assert_eq!(tag(FallbackRequest::LibraryManifest), 4);
+    assert_eq!(
+        tag(FallbackRequest::LibraryJar {
+            sha256: JarHash([0; 32]),
+            offset: 0
+        }),
+        5
+    );
+    assert_eq!(
+        tag(FallbackRequest::LibraryClassesDefined {
+            names: vec!["a.B".into()]
+        }),
+        6
+    );
+    assert_eq!(
+        codec::encode(&FallbackResponse::LibraryManifest(vec![]))[0],
+        5
+    );
+    assert_eq!(
+        codec::encode(&FallbackResponse::LibraryClassesRecorded(0))[0],
+        7
+    );
+}
+
+#[test]
+fn library_requests_round_trip_and_bad_ones_are_refused() {
+    let frame = |request| RequestFrame {
+        capability: capability(),
+        request,
+    };
+    let report = frame(FallbackRequest::LibraryClassesDefined {
+        names: vec!["org.example.A".into(), "org.example.B".into()],
+    });
+    let jar = frame(FallbackRequest::LibraryJar {
+        sha256: JarHash([9; 32]),
+        offset: 4096,
+    });
+    for good in [report, jar, frame(FallbackRequest::LibraryManifest)] {
+        let bytes = encode_request(&good).unwrap();
+        let (header, body) = split_request(&bytes).unwrap();
+        assert_eq!(decode_request(header.tag, body).unwrap(), good);
+    }
+    let bad_reports = [
+        (vec![], "names 0 classes"),
+        (vec!["a\0b".to_string()], "contains NUL"),
+        (
+            vec!["a.B".to_string(); LIBRARY_REPORT_NAMES_MAX + 1],
+            "names 1025 classes",
+        ),
+    ];
+    for (names, expected) in bad_reports {
+        let body = codec::encode(&frame(FallbackRequest::LibraryClassesDefined { names }));
+        let err = decode_request(6, &body).unwrap_err();
+        assert_eq!(err.kind(), FallbackErrorKind::Malformed);
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+    // A chunk over the limit, from a peer that does not keep it, is refused when decoded.
+    let big = FallbackResponse::LibraryJarChunk {
+        total: 1 << 30,
+        bytes: vec![0; LIBRARY_JAR_CHUNK + 1],
+    };
+    let err = decode_response(&codec::encode(&big)).unwrap_err();
+    assert!(err.to_string().contains("over the limit"), "{err}");
+    let manifest = FallbackResponse::LibraryManifest(vec![LibraryJarEntry {
+        sha256: JarHash([1; 32]),
+        size: 0,
+        packages: vec![],
+    }]);
+    let err = decode_response(&codec::encode(&manifest)).unwrap_err();
+    assert!(err.to_string().contains("empty or over the limit"), "{err}");
 }
 
 #[test]
@@ -274,8 +355,17 @@ fn kinds_and_errors_display_for_statistics_and_logs() {
             "load_class",
             "get_resource",
             "invoke",
-            "lazy_data"
+            "lazy_data",
+            "library_jar"
         ]
+    );
+    assert_eq!(
+        FallbackRequest::LibraryJar {
+            sha256: JarHash([0; 32]),
+            offset: 0
+        }
+        .kind(),
+        FallbackKind::LibraryJar
     );
     assert_eq!(
         invoke(LAZY_DATA_METHOD, "()Ljava/lang/Object;").kind(),

@@ -291,6 +291,9 @@ impl FallbackService for TestService {
                     _ => FallbackResponse::Invoked(b"\x02no such reference".to_vec()),
                 }
             }
+            // No library jars: classes come one by one.
+            FallbackRequest::LibraryManifest => FallbackResponse::LibraryManifest(vec![]),
+            other => FallbackResponse::error(FallbackErrorKind::NotFound, format!("no {other}")),
         }
     }
 }

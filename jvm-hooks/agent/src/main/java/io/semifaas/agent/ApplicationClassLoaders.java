@@ -132,6 +132,20 @@ final class ApplicationClassLoaders {
     return null;
   }
 
+  /**
+   * Where the first loader that has {@code name} in application code finds it (as {@link
+   * #served} reads it), or null.
+   */
+  URL locate(String name) {
+    for (ClassLoader loader : snapshot()) {
+      URL url = loader.getResource(name);
+      if (url != null && CodeSources.isApplicationCode(url)) {
+        return url;
+      }
+    }
+    return null;
+  }
+
   private static byte[] read(URL url) {
     try (InputStream in = url.openStream()) {
       byte[] bytes = in.readNBytes(CLASS_MAX + 1);

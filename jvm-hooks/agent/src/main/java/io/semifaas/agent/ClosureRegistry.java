@@ -111,6 +111,8 @@ final class ClosureRegistry {
       RemoteScopes.close(previous);
       return new Entry(null, "receiver cannot be serialized: " + e.getMessage(), null, learnedCount, null);
     }
+    // Functions fetch library jars by the manifest: index them before the first one asks.
+    LibraryJars.shared().start();
     CodeSection code = collector.collect(bean, method, learned.of(handlerKey));
     ClosureReferences references = ClosureReferences.of(code.classBytes());
     scope.allow(ClosureAllowList.of(method, code, references, Dispatcher.SERVED.names()));

@@ -52,6 +52,7 @@ record JavaSettings(int shadowSamples, double verifyShare) {
     RemoteCallAllowList.configure(config.get(RemoteCallAllowList.KEY));
     DeniedResources.configure(config.get(DeniedResources.KEY));
     PlacementHeader.configure(config.get(PlacementHeader.KEY));
+    LibraryJars.configure(config.get(LibraryJars.KEY));
     return new JavaSettings(shadowSamples, verifyShare);
   }
 

@@ -1,5 +1,7 @@
 package io.semifaas.agent;
 
+import java.nio.charset.StandardCharsets;
+
 /**
  * The JNI boundary with {@code libsemifaas_agent.so} (docs/internals.md, "JNI: agent"). The natives
  * are implemented in {@code agent/src/jni_exports.rs}; the two static callbacks serve the
@@ -121,5 +123,53 @@ public final class NativeBridge {
     } catch (Throwable t) {
       return null;
     }
+  }
+
+  /**
+   * Called by the native side for a function's {@code LibraryManifest} fallback: the manifest's
+   * text (a {@code byte[]}, see {@link LibraryJars.Index#manifestText}), or a {@code String} saying
+   * why there is none. Never throws.
+   */
+  static Object libraryManifest() {
+    try {
+      return LibraryJars.shared().index().manifestText().getBytes(StandardCharsets.UTF_8);
+    } catch (Throwable t) {
+      return "the library jars could not be indexed: " + t;
+    }
+  }
+
+  /**
+   * Called by the native side: up to {@code max} bytes of manifest jar {@code sha256} from {@code
+   * offset}, null for a jar the manifest does not list, or a {@code String} saying what failed.
+   */
+  static Object libraryJarChunk(String sha256, long offset, int max) {
+    try {
+      return LibraryJars.shared().chunk(sha256, offset, max);
+    } catch (Throwable t) {
+      return "reading library jar " + sha256 + " failed: " + t;
+    }
+  }
+
+  /**
+   * Called by the native side after a function defined {@code names} from library jars: each
+   * class of a manifest package is recorded as served, as {@link #classBytes} records it. Returns
+   * how many were. Never throws.
+   */
+  static int libraryClassesDefined(String[] names) {
+    int recorded = 0;
+    for (String name : names) {
+      try {
+        if (LibraryJars.shared().servesClass(name)) {
+          byte[] classFile = ApplicationClassLoaders.shared().classBytes(name);
+          if (classFile != null) {
+            Dispatcher.SERVED.add(name, classFile);
+            recorded++;
+          }
+        }
+      } catch (Throwable t) {
+        // Not recorded: what the class builds or calls is refused, as for any unserved class.
+      }
+    }
+    return recorded;
   }
 }

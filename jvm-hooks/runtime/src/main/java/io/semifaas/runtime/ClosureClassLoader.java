@@ -16,7 +16,8 @@ import java.util.concurrent.ConcurrentHashMap;
 /**
  * Defines the classes of one closure. Its parent is the platform class loader, so the handler sees
  * the JDK and the closure but never the runtime's own classes (nor their shaded libraries).
- * Classes and resources come from the closure's code section first, then from the server.
+ * Classes and resources come from the closure's code section first, then (classes of the
+ * server's library packages) from its library jars ({@link LibraryJarCache}), then from the server.
  *
  * <p>A loader outlives its closure when the server ships a grown version of it (the same handler
  * and receiver, plus classes it learned): {@link #adopt} takes the new bytes, so the instance
@@ -46,6 +47,8 @@ public final class ClosureClassLoader extends ClassLoader {
   private final Map<String, byte[]> fetchedResources = new ConcurrentHashMap<>();
   private static final byte[] ABSENT = new byte[0];
   private final FallbackSource fallback;
+  /** The server's library jars: classes of their packages come from them, not by load_class. */
+  private final LibraryJarCache libraries;
 
   public ClosureClassLoader(
       String closureId,
@@ -57,6 +60,7 @@ public final class ClosureClassLoader extends ClassLoader {
     this.classes = new ConcurrentHashMap<>(classes);
     this.resources = new ConcurrentHashMap<>(resources);
     this.fallback = fallback;
+    this.libraries = LibraryJarCache.of(fallback);
   }
 
   /** The id's first 12 characters; for an installation ({@code closure@server}), of both. */
@@ -90,6 +94,11 @@ public final class ClosureClassLoader extends ClassLoader {
   protected Class<?> findClass(String name) throws ClassNotFoundException {
     // Closure bytes are needed once: drop them when the class is defined.
     byte[] bytes = classes.remove(name);
+    boolean fromLibrary = false;
+    if (bytes == null) {
+      bytes = libraries.classBytes(name);
+      fromLibrary = bytes != null;
+    }
     if (bytes == null) {
       try {
         bytes = fallback.loadClass(name);
@@ -104,6 +113,9 @@ public final class ClosureClassLoader extends ClassLoader {
     }
     Class<?> defined = defineClass(name, bytes, 0, bytes.length);
     definedDigests.put(name, sha256(bytes));
+    if (fromLibrary) {
+      libraries.defined(name);
+    }
     return defined;
   }
 

@@ -28,9 +28,26 @@ public final class FallbackNative {
       return FallbackNative.getResource(path);
     }
 
+    /** Reports library classes defined so far first: the call may hand the server their objects. */
     @Override
     public byte[] invokeRemote(long refId, String method, String descriptor, byte[] args) {
+      LibraryJarCache.of(this).reportDefined();
       return FallbackNative.invokeRemote(refId, method, descriptor, args);
+    }
+
+    @Override
+    public byte[] libraryManifest() {
+      return FallbackNative.libraryManifest();
+    }
+
+    @Override
+    public byte[] libraryJarChunk(String sha256, long offset) {
+      return FallbackNative.libraryJarChunk(sha256, offset);
+    }
+
+    @Override
+    public void libraryClassesDefined(String[] names) {
+      FallbackNative.libraryClassesDefined(names);
     }
   }
 
@@ -39,6 +56,12 @@ public final class FallbackNative {
   public static native byte[] loadClass(String binaryName);
 
   public static native byte[] getResource(String path);
+
+  public static native byte[] libraryManifest();
+
+  public static native byte[] libraryJarChunk(String sha256, long offset);
+
+  public static native void libraryClassesDefined(String[] names);
 
   /** A call on server object {@code refId}: outcome bytes (returned, threw, or refused/failed). */
   public static native byte[] invokeRemote(

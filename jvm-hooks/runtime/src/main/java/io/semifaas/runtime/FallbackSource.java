@@ -17,4 +17,20 @@ public interface FallbackSource {
    * codec bytes of an {@code Object[]}. Returns outcome bytes.
    */
   byte[] invokeRemote(long refId, String method, String descriptor, byte[] args);
+
+  /**
+   * The server's library manifest as text ({@code <sha256> <size> <package>,…} a line), or null
+   * when it has none (the default: classes then come by {@link #loadClass}).
+   */
+  default byte[] libraryManifest() {
+    return null;
+  }
+
+  /** Bytes of library jar {@code sha256} (hex) from {@code offset}: one bounded chunk. */
+  default byte[] libraryJarChunk(String sha256, long offset) {
+    throw new UnsupportedOperationException("this source serves no library jars");
+  }
+
+  /** Tells the server the function defined {@code names} from its library jars. */
+  default void libraryClassesDefined(String[] names) {}
 }

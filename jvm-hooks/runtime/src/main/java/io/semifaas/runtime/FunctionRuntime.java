@@ -164,7 +164,10 @@ public final class FunctionRuntime {
       if (machinery != null) {
         return Outcome.failed(machinery);
       }
-      return encode("encoding the exception", () -> Outcome.threw(e.getCause()));
+      String unreported = reportLibraryClasses(closure);
+      return unreported != null
+          ? Outcome.failed(unreported)
+          : encode("encoding the exception", () -> Outcome.threw(e.getCause()));
     } catch (Exception | LinkageError e) {
       return Outcome.failed("calling " + closure.handler() + ": " + e);
     } finally {
@@ -176,8 +179,25 @@ public final class FunctionRuntime {
       return Outcome.failed(
           Outcome.RECEIVER_CHANGED + closure.handler().getDeclaringClass().getName());
     }
+    String unreported = reportLibraryClasses(closure);
+    if (unreported != null) {
+      return Outcome.failed(unreported);
+    }
     Object value = inOut.length == 0 ? result : InOutArguments.wrap(result, arguments, inOut);
     return encode("encoding the return value", () -> Outcome.returned(value, proxies));
+  }
+
+  /**
+   * Tells the server which classes the invocation defined from library jars, before it decodes
+   * what they built; null when told, else why not.
+   */
+  private static String reportLibraryClasses(InstalledClosure closure) {
+    try {
+      LibraryJarCache.of(closure.fallback()).reportDefined();
+      return null;
+    } catch (RuntimeException e) {
+      return "reporting the classes defined from library jars: " + e.getMessage();
+    }
   }
 
   /** Forgets an installed closure (its classes go when nothing else holds them). */

@@ -1,0 +1,260 @@
+package io.semifaas.runtime;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.jar.JarEntry;
+import java.util.jar.JarFile;
+
+/**
+ * The application's library jars on this instance (docs/internals.md, "Library jars"): a class
+ * whose package the server's manifest lists is read from that jar, fetched once by its SHA-256
+ * into {@code $TMPDIR/semifaas-libs/<sha256>.jar} and checked against the hash, instead of class
+ * by class. One per server (its manifest); the jar files are shared, since their names are their
+ * content. Classes defined from jars are reported to the server before it sees what they built.
+ */
+final class LibraryJarCache {
+  private static final System.Logger LOG = System.getLogger("io.semifaas.runtime");
+
+  /** Servers whose manifests an instance keeps at once (as the native side keeps connections). */
+  private static final int SERVERS_MAX = 16;
+
+  private static final Map<FallbackSource, LibraryJarCache> BY_SERVER = new ConcurrentHashMap<>();
+
+  /** Open jars by SHA-256, for every server. */
+  private static final Map<String, JarFile> OPEN = new ConcurrentHashMap<>();
+
+  /** Jars that could not be fetched or verified: their classes come one by one. */
+  private static final Set<String> FAILED = ConcurrentHashMap.newKeySet();
+
+  private static final Map<String, Object> LOCKS = new ConcurrentHashMap<>();
+
+  private record JarRef(String sha256, long size) {}
+
+  private final FallbackSource source;
+  /** Package (with dots) → its jar; null until the manifest is fetched. */
+  private volatile Map<String, JarRef> byPackage;
+  private final Set<String> defined = ConcurrentHashMap.newKeySet();
+
+  private LibraryJarCache(FallbackSource source) {
+    this.source = source;
+  }
+
+  static LibraryJarCache of(FallbackSource source) {
+    LibraryJarCache cache = BY_SERVER.get(source);
+    if (cache != null) {
+      return cache;
+    }
+    if (BY_SERVER.size() >= SERVERS_MAX) {
+      BY_SERVER.clear();
+    }
+    return BY_SERVER.computeIfAbsent(source, LibraryJarCache::new);
+  }
+
+  /** Where the cache directory is, when not under {@code $TMPDIR}. */
+  static final String DIRECTORY_KEY = "semifaas.library-jars.dir";
+
+  /** The directory jars are cached in: {@code $TMPDIR/semifaas-libs}, or {@value #DIRECTORY_KEY}. */
+  static Path directory() {
+    String configured = System.getProperty(DIRECTORY_KEY);
+    if (configured != null && !configured.isBlank()) {
+      return Path.of(configured);
+    }
+    String tmp = System.getenv("TMPDIR");
+    if (tmp == null || tmp.isBlank()) {
+      tmp = System.getProperty("java.io.tmpdir");
+    }
+    return Path.of(tmp, "semifaas-libs");
+  }
+
+  /**
+   * The class file of {@code binaryName} from its library jar, or null when no manifest jar
+   * serves its package (or the jar could not be had): the caller then asks by {@code load_class}.
+   */
+  byte[] classBytes(String binaryName) {
+    int dot = binaryName.lastIndexOf('.');
+    if (dot <= 0) {
+      return null;
+    }
+    JarRef ref = manifest().get(binaryName.substring(0, dot));
+    if (ref == null) {
+      return null;
+    }
+    JarFile jar = open(ref);
+    if (jar == null) {
+      return null;
+    }
+    JarEntry entry = jar.getJarEntry(binaryName.replace('.', '/') + ".class");
+    if (entry == null) {
+      return null;
+    }
+    try (InputStream in = jar.getInputStream(entry)) {
+      return in.readAllBytes();
+    } catch (IOException e) {
+      return null;
+    }
+  }
+
+  /** {@code binaryName}, read by {@link #classBytes}, is now defined. */
+  void defined(String binaryName) {
+    defined.add(binaryName);
+  }
+
+  /**
+   * Reports the classes defined from jars since the last report. Throws {@link
+   * UncheckedIOException} when the server cannot be told (it would refuse what they built).
+   */
+  void reportDefined() {
+    if (defined.isEmpty()) {
+      return;
+    }
+    List<String> names = new ArrayList<>(defined);
+    source.libraryClassesDefined(names.toArray(String[]::new));
+    names.forEach(defined::remove);
+  }
+
+  private Map<String, JarRef> manifest() {
+    Map<String, JarRef> known = byPackage;
+    if (known != null) {
+      return known;
+    }
+    synchronized (this) {
+      if (byPackage == null) {
+        byPackage = fetchManifest();
+      }
+      return byPackage;
+    }
+  }
+
+  /** The manifest by package; empty when the server has none or cannot send it. */
+  private Map<String, JarRef> fetchManifest() {
+    byte[] text;
+    try {
+      text = source.libraryManifest();
+    } catch (RuntimeException e) {
+      LOG.log(System.Logger.Level.WARNING,
+          "semifaas: no library manifest, classes come one by one: " + e.getMessage());
+      return Map.of();
+    }
+    if (text == null) {
+      return Map.of();
+    }
+    Map<String, JarRef> packages = new HashMap<>();
+    for (String line : new String(text, StandardCharsets.UTF_8).split("\n")) {
+      String[] fields = line.split(" ", -1);
+      if (fields.length != 3) {
+        continue;
+      }
+      JarRef ref;
+      try {
+        ref = new JarRef(fields[0], Long.parseLong(fields[1]));
+      } catch (NumberFormatException e) {
+        continue;
+      }
+      for (String pkg : fields[2].split(",")) {
+        if (!pkg.isEmpty()) {
+          packages.put(pkg, ref);
+        }
+      }
+    }
+    return Map.copyOf(packages);
+  }
+
+  /** The jar, from the cache directory or fetched into it; null when it cannot be had. */
+  private JarFile open(JarRef ref) {
+    JarFile jar = OPEN.get(ref.sha256);
+    if (jar != null || FAILED.contains(ref.sha256)) {
+      return jar;
+    }
+    synchronized (LOCKS.computeIfAbsent(ref.sha256, k -> new Object())) {
+      jar = OPEN.get(ref.sha256);
+      if (jar != null || FAILED.contains(ref.sha256)) {
+        return jar;
+      }
+      try {
+        Path file = cached(ref);
+        if (file == null) {
+          file = fetch(ref);
+        }
+        jar = new JarFile(file.toFile());
+        OPEN.put(ref.sha256, jar);
+        return jar;
+      } catch (IOException | RuntimeException e) {
+        LOG.log(System.Logger.Level.WARNING, "semifaas: library jar " + ref.sha256
+            + " not used, its classes come one by one: " + e.getMessage());
+        FAILED.add(ref.sha256);
+        return null;
+      }
+    }
+  }
+
+  /** The cached file when it is there and its content matches its name; null otherwise. */
+  private static Path cached(JarRef ref) throws IOException {
+    Path file = directory().resolve(ref.sha256 + ".jar");
+    if (!Files.isRegularFile(file) || Files.size(file) != ref.size) {
+      return null;
+    }
+    MessageDigest digest = sha256();
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buffer = new byte[1 << 16];
+      for (int n; (n = in.read(buffer)) > 0; ) {
+        digest.update(buffer, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(digest.digest()).equals(ref.sha256) ? file : null;
+  }
+
+  /** Fetches the jar chunk by chunk, checks its hash, and moves it into place atomically. */
+  private Path fetch(JarRef ref) throws IOException {
+    Path dir = Files.createDirectories(directory());
+    Path part = Files.createTempFile(dir, ref.sha256, ".part");
+    try {
+      MessageDigest digest = sha256();
+      try (OutputStream out = Files.newOutputStream(part)) {
+        long offset = 0;
+        while (offset < ref.size) {
+          byte[] chunk = source.libraryJarChunk(ref.sha256, offset);
+          if (chunk == null || chunk.length == 0 || offset + chunk.length > ref.size) {
+            throw new IOException("the server sent "
+                + (chunk == null ? "nothing" : chunk.length + " bytes") + " at byte " + offset
+                + " of " + ref.size);
+          }
+          digest.update(chunk);
+          out.write(chunk);
+          offset += chunk.length;
+        }
+      }
+      String actual = HexFormat.of().formatHex(digest.digest());
+      if (!actual.equals(ref.sha256)) {
+        throw new IOException("the fetched jar's SHA-256 is " + actual);
+      }
+      Path file = dir.resolve(ref.sha256 + ".jar");
+      Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      return file;
+    } finally {
+      Files.deleteIfExists(part);
+    }
+  }
+
+  private static MessageDigest sha256() {
+    try {
+      return MessageDigest.getInstance("SHA-256");
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
+  }
+}
