@@ -369,11 +369,7 @@ impl Endpoint<'_> {
             }
             _ => None,
         };
-        let mut latencies: Vec<f64> = records
-            .iter()
-            .map(|r| r.latency().as_secs_f64() * 1000.0)
-            .collect();
-        latencies.sort_by(f64::total_cmp);
+        let latencies = timeline::sorted_latencies_ms(records.iter());
         let percentile = |q| timeline::percentile(&latencies, q).unwrap_or(f64::NAN);
         Ok(Measured {
             requests_per_s: records.len() as f64 / seconds.max(1e-9),

@@ -50,8 +50,12 @@ pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
 }
 
 fn latencies_ms<'a>(records: impl Iterator<Item = &'a RequestRecord>) -> Vec<f64> {
+    sorted_latencies_ms(records.filter(|r| r.ok()))
+}
+
+/// The records' latencies in ms, sorted (for [`percentile`]).
+pub fn sorted_latencies_ms<'a>(records: impl Iterator<Item = &'a RequestRecord>) -> Vec<f64> {
     let mut out: Vec<f64> = records
-        .filter(|r| r.ok())
         .map(|r| r.latency().as_secs_f64() * 1000.0)
         .collect();
     out.sort_by(f64::total_cmp);

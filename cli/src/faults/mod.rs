@@ -311,11 +311,7 @@ async fn run_fault(dist: &Dist, args: &FaultsArgs, fault: Fault, out: &Path) -> 
         .collect();
     let reconciled = reconcile(&outcomes, &written);
 
-    let mut latencies: Vec<f64> = records
-        .iter()
-        .map(|r| r.latency().as_secs_f64() * 1000.0)
-        .collect();
-    latencies.sort_by(f64::total_cmp);
+    let latencies = timeline::sorted_latencies_ms(records.iter());
     let percentile = |q| timeline::percentile(&latencies, q).unwrap_or(f64::NAN);
     let platform_throttles = match stack.platform() {
         Some(platform) => platform.stats().await?["functions"][stack::FUNCTION]["throttles"]
