@@ -15,21 +15,18 @@ use std::time::SystemTime;
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_lambda::config::endpoint::{DefaultResolver, Params, ResolveEndpoint};
 use reqwest::{header::CONTENT_TYPE, StatusCode, Url};
-use semifaas_closure::limits::LAMBDA_SYNC_PAYLOAD_MAX;
 use tracing::error;
 
 use crate::{
     config::{AgentConfig, Platform, LOCAL_ENDPOINT},
     dispatch::{error_chain, OffloadFailure},
+    platform_http::{self, Answer},
     sigv4_signer::{Signer, SigningFailure},
     stats::FailureReason,
 };
 
 /// Region the requests are signed for; the local platform ignores it.
 const LOCAL_REGION: &str = "us-east-1";
-/// A reply larger than this is not read: Lambda's own limit, so only a broken or hostile
-/// platform sends more.
-const REPLY_MAX: usize = LAMBDA_SYNC_PAYLOAD_MAX;
 /// Longest piece of an error body kept in a message.
 const ERROR_TEXT_MAX: usize = 300;
 /// The payload's content type, as the AWS SDK sends it.
@@ -127,43 +124,22 @@ impl LambdaInvoker {
         for (name, value) in &signature {
             request = request.header(name, value);
         }
-        let transport = |e: reqwest::Error| {
-            let reason = if e.is_timeout() {
-                FailureReason::Timeout
-            } else {
-                FailureReason::PlatformUnreachable
-            };
-            fail(reason, &error_chain(&e))
-        };
-        let mut response = request.body(payload).send().await.map_err(transport)?;
-        let status = response.status();
+        let Answer {
+            status,
+            headers,
+            body,
+        } = platform_http::exchange(
+            request.body(payload),
+            &format!("function {}", self.function),
+        )
+        .await?;
         let header = |name: &str| {
-            response
-                .headers()
+            headers
                 .get(name)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
         let function_error = header("x-amz-function-error");
         let error_type = header("x-amzn-errortype");
-        if response
-            .content_length()
-            .is_some_and(|n| n > REPLY_MAX as u64)
-        {
-            return Err(fail(
-                FailureReason::PlatformError,
-                &format!("the reply is over {REPLY_MAX} bytes"),
-            ));
-        }
-        let mut body = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > REPLY_MAX {
-                return Err(fail(
-                    FailureReason::PlatformError,
-                    &format!("the reply is over {REPLY_MAX} bytes"),
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
         if !status.is_success() {
             let error = ApiError::of(status, error_type.as_deref(), &body);
             return Err(OffloadFailure {

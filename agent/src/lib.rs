@@ -46,6 +46,7 @@ pub mod jni_exports;
 pub mod lambda_invoker;
 pub mod offload_slots;
 pub mod openwhisk_invoker;
+mod platform_http;
 pub mod policy;
 pub mod prewarm;
 pub mod refusals;

@@ -10,13 +10,13 @@
 
 use reqwest::Url;
 use reqwest::{header::CONTENT_TYPE, StatusCode};
-use semifaas_closure::limits::LAMBDA_SYNC_PAYLOAD_MAX;
 use semifaas_openwhisk::{error_message, ActionName, Target, WskProps};
 use tracing::{info, warn};
 
 use crate::{
     config::AgentConfig,
     dispatch::{error_chain, OffloadFailure},
+    platform_http::{self, Answer},
     stats::FailureReason,
 };
 
@@ -24,9 +24,6 @@ use crate::{
 const KEY_PREFIX: &str = "semifaas.openwhisk.";
 /// Longest piece of an error body kept.
 const ERROR_TEXT_MAX: usize = 300;
-/// A reply larger than this is not read: the function keeps its replies within the Lambda
-/// limit, so only a broken or hostile platform sends more.
-const REPLY_MAX: usize = LAMBDA_SYNC_PAYLOAD_MAX;
 
 pub struct OpenWhiskInvoker {
     /// Sends the target's credentials with every request.
@@ -65,52 +62,13 @@ impl OpenWhiskInvoker {
     /// Invokes the action once with `payload` as its parameters; returns its result, or why
     /// there is none.
     pub async fn invoke(&self, payload: Vec<u8>) -> Result<Vec<u8>, OffloadFailure> {
-        let mut response = self
+        let request = self
             .client
             .post(self.url.clone())
             .header(CONTENT_TYPE, "application/json")
-            .body(payload)
-            .send()
-            .await
-            .map_err(|e| {
-                let reason = if e.is_timeout() {
-                    FailureReason::Timeout
-                } else if e.is_connect() {
-                    FailureReason::PlatformUnreachable
-                } else {
-                    FailureReason::PlatformError
-                };
-                OffloadFailure::new(reason, format!("action {}: {}", self.name, error_chain(&e)))
-            })?;
-        let status = response.status();
-        let mut body = Vec::new();
-        loop {
-            match response.chunk().await {
-                Ok(Some(chunk)) if body.len() + chunk.len() <= REPLY_MAX => {
-                    body.extend_from_slice(&chunk)
-                }
-                Ok(Some(_)) => {
-                    return Err(OffloadFailure::new(
-                        FailureReason::ResultUnusable,
-                        format!(
-                            "action {}: the answer (HTTP {status}) is over {REPLY_MAX} bytes",
-                            self.name
-                        ),
-                    ))
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    return Err(OffloadFailure::new(
-                        FailureReason::PlatformError,
-                        format!(
-                            "action {}: reading the answer: {}",
-                            self.name,
-                            error_chain(&e)
-                        ),
-                    ))
-                }
-            }
-        }
+            .body(payload);
+        let Answer { status, body, .. } =
+            platform_http::exchange(request, &format!("action {}", self.name)).await?;
         if status == StatusCode::OK {
             return Ok(body);
         }
