@@ -159,7 +159,17 @@ struct Profile {
 /// The per-handler profiles and their current candidacy.
 pub struct Candidates {
     rules: CandidateRules,
-    profiles: RwLock<HashMap<String, Arc<Mutex<Profile>>>>,
+    profiles: RwLock<HashMap<String, ProfileEntry>>,
+}
+
+/// One handler's profile, held by the request path so it needs no lookup ([`crate::handler_ids`]).
+#[derive(Clone, Default)]
+pub struct ProfileEntry(Arc<Mutex<Profile>>);
+
+impl std::fmt::Debug for ProfileEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProfileEntry")
+    }
 }
 
 impl Candidates {
@@ -170,7 +180,8 @@ impl Candidates {
         }
     }
 
-    fn profile(&self, handler_key: &str) -> Arc<Mutex<Profile>> {
+    /// The handler's profile entry, made on first use.
+    pub fn profile(&self, handler_key: &str) -> ProfileEntry {
         if let Some(p) = self.profiles.read().get(handler_key) {
             return p.clone();
         }
@@ -183,8 +194,12 @@ impl Candidates {
 
     /// One timed local run of the handler took `cpu` of CPU time.
     pub fn record_local(&self, handler_key: &str, cpu: Duration) {
-        let profile = self.profile(handler_key);
-        let mut p = profile.lock();
+        self.record_local_in(&self.profile(handler_key), handler_key, cpu);
+    }
+
+    /// [`Self::record_local`] on the handler's entry.
+    pub fn record_local_in(&self, entry: &ProfileEntry, handler_key: &str, cpu: Duration) {
+        let mut p = entry.0.lock();
         if p.cpu.len() == KEPT_SAMPLES {
             p.cpu.pop_front();
         }
@@ -195,21 +210,21 @@ impl Candidates {
         p.verdict = Some(verdict);
     }
 
-    fn verdict(&self, handler_key: &str) -> Verdict {
-        let profile = self.profile(handler_key);
-        let mut p = profile.lock();
+    fn verdict(&self, entry: &ProfileEntry, handler_key: &str) -> Verdict {
+        let mut p = entry.0.lock();
         *p.verdict
             .get_or_insert_with(|| Verdict::of(&self.rules, handler_key, 0, &[]))
     }
 
     /// The handler's candidacy now (judged on the spot for a handler not seen yet).
     pub fn candidacy(&self, handler_key: &str) -> Candidacy {
-        self.verdict(handler_key).candidacy(&self.rules)
+        self.verdict(&self.profile(handler_key), handler_key)
+            .candidacy(&self.rules)
     }
 
     /// Whether the handler is a candidate now (the hot path: no reason string is made).
-    pub fn is_candidate(&self, handler_key: &str) -> bool {
-        self.verdict(handler_key).candidate(&self.rules)
+    pub fn is_candidate(&self, entry: &ProfileEntry, handler_key: &str) -> bool {
+        self.verdict(entry, handler_key).candidate(&self.rules)
     }
 
     /// How far the profiling of a handler is: timed local runs so far and
@@ -219,7 +234,7 @@ impl Candidates {
             .profiles
             .read()
             .get(handler_key)
-            .map_or(0, |p| p.lock().runs);
+            .map_or(0, |p| p.0.lock().runs);
         (runs, self.rules.profile_samples)
     }
 
@@ -351,7 +366,7 @@ mod tests {
             c.reason
         );
         candidates.record_local(H, Duration::from_millis(20));
-        assert!(candidates.is_candidate(H));
+        assert!(candidates.is_candidate(&candidates.profile(H), H));
         assert_eq!(candidates.profiled_runs(H), (u64::from(samples), samples));
     }
 }

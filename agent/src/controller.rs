@@ -462,10 +462,34 @@ impl LoadGauge {
     }
 }
 
+/// One handler's local wall times (µs) in the current tick. The request path holds it
+/// ([`crate::handler_ids`]), so recording a run takes only this handler's lock, not the
+/// controller's.
+#[derive(Clone, Default)]
+pub struct LatencyWindow(Arc<Mutex<Vec<u64>>>);
+
+impl std::fmt::Debug for LatencyWindow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LatencyWindow")
+    }
+}
+
+impl LatencyWindow {
+    /// A local run finished: its latency feeds the queueing signal.
+    pub fn record(&self, wall: Duration) {
+        let us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX);
+        self.0.lock().push(us);
+    }
+
+    fn take(&self) -> Vec<u64> {
+        std::mem::take(&mut *self.0.lock())
+    }
+}
+
 /// Local latencies per handler over the current tick, and each handler's calm baseline p50.
 #[derive(Default)]
 struct LatencyWindows {
-    window: HashMap<String, Vec<u64>>,
+    window: HashMap<String, LatencyWindow>,
     baseline: HashMap<String, f64>,
     /// Calm local wall time of a request over all handlers (µs).
     service_us: Option<f64>,
@@ -483,31 +507,32 @@ struct WindowSummary {
 }
 
 impl LatencyWindows {
-    fn record(&mut self, handler_key: &str, wall: Duration) {
-        let us = u64::try_from(wall.as_micros()).unwrap_or(u64::MAX);
-        match self.window.get_mut(handler_key) {
-            Some(samples) => samples.push(us),
-            None => {
-                self.window.insert(handler_key.to_owned(), vec![us]);
-            }
-        }
+    fn window(&mut self, handler_key: &str) -> LatencyWindow {
+        self.window
+            .entry(handler_key.to_owned())
+            .or_default()
+            .clone()
     }
 
     /// Ends the window.
     fn take(&mut self) -> WindowSummary {
-        let (sum, runs) = self
+        let samples: Vec<(&String, Vec<u64>)> = self
             .window
-            .values()
-            .flatten()
+            .iter()
+            .map(|(k, w)| (k, w.take()))
+            .filter(|(_, s)| !s.is_empty())
+            .collect();
+        let (sum, runs) = samples
+            .iter()
+            .flat_map(|(_, s)| s)
             .fold((0.0, 0usize), |(sum, n), us| (sum + *us as f64, n + 1));
         let mean_us = (runs > 0).then(|| sum / runs as f64);
-        let p50s = self
-            .window
-            .drain()
+        let p50s = samples
+            .into_iter()
             .filter(|(_, s)| s.len() >= MIN_WINDOW_SAMPLES)
             .map(|(k, mut s)| {
                 s.sort_unstable();
-                (k, s[(s.len() - 1) / 2] as f64)
+                (k.clone(), s[(s.len() - 1) / 2] as f64)
             })
             .collect();
         WindowSummary {
@@ -655,9 +680,9 @@ impl BurstControl {
         others_local >= SPILL_FACTOR * self.capacity && self.slots.has_room()
     }
 
-    /// A local run finished: its latency feeds the queueing signal.
-    pub fn record_local(&self, handler_key: &str, wall: Duration) {
-        self.state.lock().latencies.record(handler_key, wall);
+    /// The handler's latency window, for the request path to record into without this lock.
+    pub fn latency_window(&self, handler_key: &str) -> LatencyWindow {
+        self.state.lock().latencies.window(handler_key)
     }
 
     /// One controller tick: the do-no-harm guard, then in auto mode the controller; in manual
@@ -1106,7 +1131,7 @@ mod tests {
         let mut w = LatencyWindows::default();
         let h = "a.B#c";
         for ms in [10, 10, 12] {
-            w.record(h, Duration::from_millis(ms));
+            w.window(h).record(Duration::from_millis(ms));
         }
         let calm = w.take();
         assert_eq!(w.queueing(&calm.p50s), None, "no baseline yet");
@@ -1115,7 +1140,7 @@ mod tests {
         let service = w.service_ms().unwrap();
         assert!((service - 32.0 / 3.0).abs() < 1e-9, "{service}");
         for ms in [30, 31, 29, 30] {
-            w.record(h, Duration::from_millis(ms));
+            w.window(h).record(Duration::from_millis(ms));
         }
         let busy = w.take();
         assert_eq!(w.queueing(&busy.p50s), Some(3.0));
@@ -1124,7 +1149,7 @@ mod tests {
             Some(service),
             "a busy window is no baseline"
         );
-        w.record(h, Duration::from_millis(30));
+        w.window(h).record(Duration::from_millis(30));
         let single = w.take();
         assert!(single.p50s.is_empty(), "one run is not enough to compare");
         assert_eq!(
@@ -1185,7 +1210,9 @@ mod tests {
         let control = BurstControl::new(&config, policy.clone());
         control.set_mode(Mode::Auto);
         // A slow calm spell (a prewarm loading the server) sets a 60 ms service time ...
-        control.record_local("C#m", Duration::from_millis(60));
+        control
+            .latency_window("C#m")
+            .record(Duration::from_millis(60));
         control.tick();
         assert_eq!(control.state().service_ms, Some(60.0));
         // ... and with the ratio above 0, calm 20 ms windows still bring it down.
@@ -1193,7 +1220,9 @@ mod tests {
         control.set_mode(Mode::Manual);
         control.set_mode(Mode::Auto);
         for _ in 1..CALM_TICKS {
-            control.record_local("C#m", Duration::from_millis(20));
+            control
+                .latency_window("C#m")
+                .record(Duration::from_millis(20));
             control.tick();
         }
         let state = control.state();

@@ -24,6 +24,7 @@ use tracing::{error, warn};
 
 use crate::{
     config::{self, AgentConfig},
+    handler_ids::HandlerId,
     java_callbacks::JavaCodeSource,
     runtime::{self, Agent},
 };
@@ -238,18 +239,37 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_configKeys<'local>(
         .resolve::<FailOpen>()
 }
 
-/// `static native boolean shouldOffload(String handlerKey)`.
+/// `static native long handlerId(String handlerKey)`: positive, or 0 when no id can be given.
+#[no_mangle]
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_handlerId<'local>(
+    mut unowned: EnvUnowned<'local>,
+    _class: JClass<'local>,
+    handler_key: JString<'local>,
+) -> jlong {
+    unowned
+        .with_env(|env| -> Result<jlong> {
+            let key = string(env, &handler_key, "handlerKey")?;
+            Ok(agent()?.handler_id(&key).map_or(0, HandlerId::to_java))
+        })
+        .resolve::<FailOpen>()
+}
+
+/// The handler an id from `handlerId` names; a value no handler has is an error (logged, the
+/// handler runs locally).
+fn handler(id: jlong) -> Result<HandlerId> {
+    HandlerId::from_java(id)
+        .ok_or_else(|| ExportError::Invalid(format!("no handler has the id {id}")))
+}
+
+/// `static native boolean shouldOffload(long handlerId)`.
 #[no_mangle]
 pub extern "system" fn Java_io_semifaas_agent_NativeBridge_shouldOffload<'local>(
     mut unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
-    handler_key: JString<'local>,
+    handler_id: jlong,
 ) -> jboolean {
     unowned
-        .with_env(|env| -> Result<jboolean> {
-            let key = string(env, &handler_key, "handlerKey")?;
-            Ok(agent()?.should_offload(&key))
-        })
+        .with_env(|_| -> Result<jboolean> { Ok(agent()?.should_offload(handler(handler_id)?)) })
         .resolve::<FailOpen>()
 }
 
@@ -389,21 +409,20 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordSample<'local>(
         .resolve::<FailOpen>()
 }
 
-/// `static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos)`; a negative
+/// `static native void recordLocal(long handlerId, long wallNanos, long cpuNanos)`; a negative
 /// `cpuNanos` is a run whose CPU time was not measured (the Java side samples it).
 #[no_mangle]
 pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordLocal<'local>(
     mut unowned: EnvUnowned<'local>,
     _class: JClass<'local>,
-    handler_key: JString<'local>,
+    handler_id: jlong,
     wall_nanos: jlong,
     cpu_nanos: jlong,
 ) {
     unowned
-        .with_env(|env| -> Result<()> {
-            let key = string(env, &handler_key, "handlerKey")?;
+        .with_env(|_| -> Result<()> {
             let cpu = u64::try_from(cpu_nanos).ok().map(Duration::from_nanos);
-            agent()?.record_local(&key, duration_from_nanos(wall_nanos), cpu);
+            agent()?.record_local(handler(handler_id)?, duration_from_nanos(wall_nanos), cpu);
             Ok(())
         })
         .resolve::<FailOpen>()

@@ -40,6 +40,7 @@ pub mod controller;
 pub mod dispatch;
 pub mod fallback_service;
 pub mod fmt_num;
+pub mod handler_ids;
 pub mod harm_guard;
 pub mod java_callbacks;
 pub mod jni_exports;

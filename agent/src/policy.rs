@@ -124,6 +124,11 @@ impl Policy {
 
     /// Decides one invocation of `handler_key` and counts it against the handler's credits.
     pub fn decide(&self, handler_key: &str) -> OffloadDecision {
+        self.decide_with(handler_key, &self.credits_of(handler_key))
+    }
+
+    /// [`Self::decide`] with the handler's credits ([`Self::credits_of`]) at hand.
+    pub fn decide_with(&self, handler_key: &str, credits: &AtomicU64) -> OffloadDecision {
         let ratio = self.ratios.read().for_handler(handler_key);
         if ratio <= 0.0 {
             return OffloadDecision::Local {
@@ -131,7 +136,6 @@ impl Policy {
             };
         }
         let step = (ratio * CREDIT_ONE as f64).round() as u64;
-        let credits = self.credits_of(handler_key);
         let mut offload = false;
         // Lock-free: concurrent invocations of one handler each see a distinct credit value.
         let _ = credits.fetch_update(Ordering::AcqRel, Ordering::Acquire, |c| {
@@ -148,7 +152,8 @@ impl Policy {
         }
     }
 
-    fn credits_of(&self, handler_key: &str) -> Arc<AtomicU64> {
+    /// The handler's credit counter, made on first use.
+    pub fn credits_of(&self, handler_key: &str) -> Arc<AtomicU64> {
         if let Some(c) = self.credits.read().get(handler_key) {
             return c.clone();
         }

@@ -23,6 +23,7 @@ use crate::{
     controller::BurstControl,
     dispatch::{Answered, Dispatcher, OffloadFailure},
     fallback_service::{AgentFallbackService, CodeSource},
+    handler_ids::{self, HandlerId, HandlerIds, HandlerPath},
     policy::{LocalReason, OffloadDecision, Policy, PolicyError},
     prewarm::{PrewarmReport, Prewarmer},
     samples::SampleStore,
@@ -59,6 +60,7 @@ pub enum AgentError {
 
 pub struct Agent {
     config: AgentConfig,
+    handler_ids: HandlerIds,
     policy: Arc<Policy>,
     stats: Arc<Stats>,
     candidates: Arc<Candidates>,
@@ -159,6 +161,7 @@ impl Agent {
             config.shadow_rounds,
         );
         Ok(Agent {
+            handler_ids: HandlerIds::new(),
             config,
             policy,
             stats,
@@ -211,18 +214,44 @@ impl Agent {
     /// Counts one invocation of the handler, marks the request in flight and decides where it
     /// runs: handlers that are not candidates run locally; for candidates the ratio decides,
     /// within the platform's room, and in auto mode a request that would queue spills.
-    pub fn should_offload(&self, handler_key: &str) -> bool {
-        self.stats.record_invocation(handler_key);
+    /// The handler key's id, for [`Self::should_offload`] and [`Self::record_local`]: asked once
+    /// per handler. `None` past [`handler_ids::MAX_HANDLERS`] keys.
+    pub fn handler_id(&self, handler_key: &str) -> Option<HandlerId> {
+        let id = self.handler_ids.intern(handler_key, || HandlerPath {
+            key: handler_key.to_owned(),
+            stats: self.stats.entry(handler_key),
+            profile: self.candidates.profile(handler_key),
+            credits: self.policy.credits_of(handler_key),
+            latencies: self.control.latency_window(handler_key),
+        });
+        if id.is_none() {
+            warn!(
+                handler = handler_key,
+                max = handler_ids::MAX_HANDLERS,
+                "too many handlers: this one runs locally, uncounted"
+            );
+        }
+        id
+    }
+
+    /// Counts one invocation of the handler and decides where it runs. An id no handler has runs
+    /// locally, uncounted.
+    pub fn should_offload(&self, id: HandlerId) -> bool {
+        let Some(handler) = self.handler_ids.get(id) else {
+            return false;
+        };
+        let key = handler.key.as_str();
+        handler.stats.record_invocation();
         self.control.gauge().enter();
-        let decision = if self.candidates.is_candidate(handler_key) {
-            self.place(handler_key, self.policy.decide(handler_key))
+        let decision = if self.candidates.is_candidate(&handler.profile, key) {
+            self.place(key, self.policy.decide_with(key, &handler.credits))
         } else {
             OffloadDecision::Local {
                 reason: LocalReason::NotCandidate,
             }
         };
         if let OffloadDecision::Local { reason } = decision {
-            tracing::trace!(handler = handler_key, ?reason, "running locally");
+            tracing::trace!(handler = key, ?reason, "running locally");
         }
         decision.is_offload()
     }
@@ -350,12 +379,16 @@ impl Agent {
     }
 
     /// One local run; `cpu` is `None` when its CPU time was not measured (only a sample is).
-    pub fn record_local(&self, handler_key: &str, wall: Duration, cpu: Option<Duration>) {
-        self.stats.record_local(handler_key, wall, cpu);
+    pub fn record_local(&self, id: HandlerId, wall: Duration, cpu: Option<Duration>) {
+        let Some(handler) = self.handler_ids.get(id) else {
+            return;
+        };
+        handler.stats.record_local(wall, cpu);
         if let Some(cpu) = cpu {
-            self.candidates.record_local(handler_key, cpu);
+            self.candidates
+                .record_local_in(&handler.profile, &handler.key, cpu);
         }
-        self.control.record_local(handler_key, wall);
+        handler.latencies.record(wall);
         self.control.gauge().leave();
     }
 

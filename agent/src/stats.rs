@@ -433,7 +433,7 @@ impl HandlerStats {
 /// Process-wide statistics. Each handler has its own lock, so handlers never contend.
 #[derive(Default)]
 pub struct Stats {
-    handlers: RwLock<HashMap<String, Arc<Mutex<HandlerStats>>>>,
+    handlers: RwLock<HashMap<String, HandlerEntry>>,
     refusals: Refusals,
     call_log: Mutex<CallLogReport>,
 }
@@ -460,6 +460,37 @@ fn clip(text: &str) -> String {
     text.chars().take(REASON_MAX).collect()
 }
 
+/// One handler's statistics, held by the request path so it needs no lookup
+/// ([`crate::handler_ids`]).
+#[derive(Clone, Default)]
+pub struct HandlerEntry(Arc<Mutex<HandlerStats>>);
+
+impl std::fmt::Debug for HandlerEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HandlerEntry")
+    }
+}
+
+impl HandlerEntry {
+    /// One invocation reached the policy.
+    pub fn record_invocation(&self) {
+        self.0.lock().invocations += 1;
+    }
+
+    /// A local run finished (including runs after a failed offload); `cpu` is `None` when its
+    /// CPU time was not measured.
+    pub fn record_local(&self, wall: Duration, cpu: Option<Duration>) {
+        let mut h = self.0.lock();
+        h.local += 1;
+        h.local_wall.saturating_record(micros(wall));
+        h.exported.local_wall.observe(wall.as_secs_f64());
+        if let Some(cpu) = cpu {
+            h.local_cpu.saturating_record(micros(cpu));
+            h.exported.local_cpu.observe(cpu.as_secs_f64());
+        }
+    }
+}
+
 impl Stats {
     pub fn new() -> Stats {
         Stats::default()
@@ -470,22 +501,25 @@ impl Stats {
         &self.refusals
     }
 
+    /// The handler's entry, made on first use.
+    pub fn entry(&self, handler_key: &str) -> HandlerEntry {
+        if let Some(entry) = self.handlers.read().get(handler_key) {
+            return entry.clone();
+        }
+        self.handlers
+            .write()
+            .entry(handler_key.to_owned())
+            .or_default()
+            .clone()
+    }
+
     fn with<R>(&self, handler_key: &str, f: impl FnOnce(&mut HandlerStats) -> R) -> R {
-        let existing = self.handlers.read().get(handler_key).cloned();
-        let handler = existing.unwrap_or_else(|| {
-            self.handlers
-                .write()
-                .entry(handler_key.to_owned())
-                .or_default()
-                .clone()
-        });
-        let mut guard = handler.lock();
-        f(&mut guard)
+        f(&mut self.entry(handler_key).0.lock())
     }
 
     /// One invocation reached the policy.
     pub fn record_invocation(&self, handler_key: &str) {
-        self.with(handler_key, |h| h.invocations += 1);
+        self.entry(handler_key).record_invocation();
     }
 
     /// An offload returned a usable outcome (returned or threw).
@@ -569,15 +603,7 @@ impl Stats {
 
     /// A local run finished (including runs after a failed offload).
     pub fn record_local(&self, handler_key: &str, wall: Duration, cpu: Option<Duration>) {
-        self.with(handler_key, |h| {
-            h.local += 1;
-            h.local_wall.saturating_record(micros(wall));
-            h.exported.local_wall.observe(wall.as_secs_f64());
-            if let Some(cpu) = cpu {
-                h.local_cpu.saturating_record(micros(cpu));
-                h.exported.local_cpu.observe(cpu.as_secs_f64());
-            }
-        });
+        self.entry(handler_key).record_local(wall, cpu);
     }
 
     /// An offload failed before producing a result; the handler runs locally.
@@ -623,7 +649,7 @@ impl Stats {
     }
 
     pub fn report(&self, ratios: &Ratios) -> StatsReport {
-        let handlers: Vec<(String, Arc<Mutex<HandlerStats>>)> = self
+        let handlers: Vec<(String, HandlerEntry)> = self
             .handlers
             .read()
             .iter()
@@ -645,7 +671,7 @@ impl Stats {
             platform: BreakerReport::default(),
         };
         for (key, handler) in handlers {
-            let handler_report = handler.lock().report();
+            let handler_report = handler.0.lock().report();
             report.totals.add(&handler_report.counters);
             report.handlers.insert(key, handler_report);
         }
@@ -666,7 +692,7 @@ impl Stats {
             .handlers
             .read()
             .iter()
-            .map(|(k, h)| (k.clone(), h.lock().exported.clone()))
+            .map(|(k, h)| (k.clone(), h.0.lock().exported.clone()))
             .collect::<BTreeMap<_, _>>();
         let mut registry = Registry::default();
         registry.register_collector(Box::new(Exposition {

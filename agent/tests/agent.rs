@@ -9,6 +9,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use semifaas_agent::{
     config::AgentConfig,
     fallback_service::{CodeSource, CodeSourceError},
+    handler_ids::HandlerId,
     runtime::{self, Agent, AgentError},
 };
 use semifaas_closure::{outcome_tag, Closure, ClosureId, HandlerRef, NamedBytes};
@@ -60,6 +61,11 @@ fn config(platform: std::net::SocketAddr) -> AgentConfig {
     }
 }
 
+/// The handler's id, as the Java side asks for it once.
+fn handler(agent: &Agent, key: &str) -> HandlerId {
+    agent.handler_id(key).expect("an id for the handler")
+}
+
 fn app_classes() -> Arc<AppClasses> {
     Arc::new(AppClasses(HashMap::from([(
         "com.example.Helper".to_owned(),
@@ -73,7 +79,7 @@ fn an_offloaded_invocation_fetches_its_closure_and_classes_through_the_fallback_
     let (platform, _log) = platform_runtime.block_on(common::start_platform(None));
     let agent = Agent::start(config(platform), app_classes()).unwrap();
 
-    assert!(agent.should_offload(H));
+    assert!(agent.should_offload(handler(&agent, H)));
     let id = agent.register_closure(closure()).unwrap();
     assert_eq!(id, closure().id());
     let outcome = agent
@@ -83,12 +89,16 @@ fn an_offloaded_invocation_fetches_its_closure_and_classes_through_the_fallback_
     assert_eq!(&outcome[1..], [b"receiver|".as_slice(), HELPER].concat());
 
     // A closure the agent does not have: the function cannot fetch it and reports Failed.
-    assert!(agent.should_offload(H));
+    assert!(agent.should_offload(handler(&agent, H)));
     assert_eq!(
         agent.offload(H, ClosureId([9; 32]), b"args".to_vec(), 0),
         None
     );
-    agent.record_local(H, Duration::from_millis(4), Some(Duration::from_millis(3)));
+    agent.record_local(
+        handler(&agent, H),
+        Duration::from_millis(4),
+        Some(Duration::from_millis(3)),
+    );
 
     let (status, body) =
         platform_runtime.block_on(common::http(agent.admin(), "GET", "/stats", ""));
@@ -159,16 +169,19 @@ fn handlers_are_profiled_before_they_are_offloaded_and_requests_are_counted_in_f
     let gauge = agent.control().gauge();
     // Ratio 1, but the first three runs are profiled locally.
     for _ in 0..3 {
-        assert!(!agent.should_offload(H));
+        assert!(!agent.should_offload(handler(&agent, H)));
         assert_eq!(gauge.current(), 1);
         agent.record_local(
-            H,
+            handler(&agent, H),
             Duration::from_millis(30),
             Some(Duration::from_millis(20)),
         );
         assert_eq!(gauge.current(), 0);
     }
-    assert!(agent.should_offload(H), "20 ms of CPU makes it a candidate");
+    assert!(
+        agent.should_offload(handler(&agent, H)),
+        "20 ms of CPU makes it a candidate"
+    );
     let id = agent.register_closure(closure()).unwrap();
     assert!(agent.offload(H, id, b"args".to_vec(), 0).is_some());
     assert_eq!(
@@ -178,9 +191,9 @@ fn handlers_are_profiled_before_they_are_offloaded_and_requests_are_counted_in_f
     );
     // An excluded handler always runs here, however expensive.
     for _ in 0..5 {
-        assert!(!agent.should_offload("com.example.Health#check"));
+        assert!(!agent.should_offload(handler(&agent, "com.example.Health#check")));
         agent.record_local(
-            "com.example.Health#check",
+            handler(&agent, "com.example.Health#check"),
             Duration::from_millis(50),
             Some(Duration::from_millis(50)),
         );
@@ -218,13 +231,21 @@ fn a_missing_function_pauses_offloading_without_a_round_trip_per_request() {
     .unwrap();
     let id = agent.register_closure(closure()).unwrap();
 
-    assert!(agent.should_offload(H));
+    assert!(agent.should_offload(handler(&agent, H)));
     assert_eq!(agent.offload(H, id, b"args".to_vec(), 0), None);
-    agent.record_local(H, Duration::from_millis(4), Some(Duration::from_millis(3)));
+    agent.record_local(
+        handler(&agent, H),
+        Duration::from_millis(4),
+        Some(Duration::from_millis(3)),
+    );
     // Paused: the next requests run locally at once, and the platform sees none of them.
     for _ in 0..20 {
-        assert!(!agent.should_offload(H));
-        agent.record_local(H, Duration::from_millis(4), Some(Duration::from_millis(3)));
+        assert!(!agent.should_offload(handler(&agent, H)));
+        agent.record_local(
+            handler(&agent, H),
+            Duration::from_millis(4),
+            Some(Duration::from_millis(3)),
+        );
     }
     assert_eq!(log.requests.load(std::sync::atomic::Ordering::SeqCst), 1);
 

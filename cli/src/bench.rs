@@ -260,10 +260,7 @@ async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
     ];
     let mut report = serde_json::Map::new();
     let mut series = vec![];
-    let mut usage = Usage {
-        offloads: 0,
-        remote_calls: 0,
-    };
+    let mut usage = Usage::default();
     for (name, request) in &endpoints {
         admin.set_ratio(0.0).await?;
         latencies(&http, request, n / 2, None).await?; // JIT warm-up on the server

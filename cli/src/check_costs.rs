@@ -19,8 +19,11 @@ use semifaas_cli::{
 pub const BUDGET_US: f64 = 200.0;
 
 /// How often the measured offloads used each check.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
     pub offloads: u64,
+    /// Handler runs the agent counted as local.
+    pub local_runs: u64,
     /// Remote calls (`invoke` and `lazy_data` fallbacks) the offloads made.
     pub remote_calls: u64,
 }
@@ -37,6 +40,7 @@ impl Usage {
         let delta = |path: &[&str]| count(after, path).saturating_sub(count(before, path));
         Usage {
             offloads: delta(&["totals", "offloaded"]),
+            local_runs: delta(&["totals", "local"]),
             remote_calls: delta(&["totals", "fallbacks", "invoke"])
                 + delta(&["totals", "fallbacks", "lazy_data"]),
         }

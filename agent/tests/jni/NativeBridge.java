@@ -16,12 +16,13 @@ public final class NativeBridge {
     private static final String ADMIN_TOKEN = "jni-bridge-test-token-0123456789abcdef";
     static native String[] configKeys();
     static native String init(String[] keys, String[] values);
-    static native boolean shouldOffload(String handlerKey);
+    static native long handlerId(String handlerKey);
+    static native boolean shouldOffload(long handlerId);
     static native String registerClosure(String handlerKey, String className, String methodName,
             String descriptor, byte[] receiver, String[] classNames, byte[][] classBytes);
     static native byte[] offload(String handlerKey, String closureId, byte[] args, long scopeId);
     static native void recordSample(String handlerKey, String closureId, byte[] args);
-    static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
+    static native void recordLocal(long handlerId, long wallNanos, long cpuNanos);
     static native void recordIneligible(String handlerKey, String reason);
     static native void recordOffloadFailure(String handlerKey, String reason);
     static native void recordReexecuted(String handlerKey);
@@ -84,10 +85,11 @@ public final class NativeBridge {
         String adminPort = args[1];
 
         // Before init everything fails open.
-        check(!shouldOffload(H), "shouldOffload before init");
+        check(handlerId(H) == 0, "handlerId before init");
+        check(!shouldOffload(0), "shouldOffload before init");
         check(offload(H, "00", new byte[0], 0) == null, "offload before init");
         recordSample(H, "00", new byte[0]);
-        recordLocal(H, 1, 1);
+        recordLocal(0, 1, 1);
 
         String[] known = configKeys();
         check(known != null && Arrays.asList(known).containsAll(Arrays.asList("semifaas.ratio",
@@ -110,7 +112,11 @@ public final class NativeBridge {
         String again = init(keys, values);
         check(again != null && again.contains("already initialized"), "second init: " + again);
 
-        check(shouldOffload(H), "ratio 1 offloads");
+        long h = handlerId(H);
+        check(h > 0 && handlerId(H) == h, "one id per handler: " + h);
+        check(handlerId(null) == 0, "no id for a null key");
+        check(shouldOffload(h), "ratio 1 offloads");
+        check(!shouldOffload(h + 1000) && !shouldOffload(0) && !shouldOffload(-1), "an id no handler has runs locally");
         expectIllegalArgument(() -> register("com.example.ImageController", "not a class".getBytes()), "bad class bytes");
         expectIllegalArgument(() -> register(null, CLASS), "null class name");
         expectIllegalArgument(() -> registerClosure(H, "com.example.ImageController", "resize", "([B)[B", new byte[0],
@@ -139,11 +145,12 @@ public final class NativeBridge {
         recordSample(H, "not hex", new byte[0]);
         recordSample(null, id, null);
 
-        check(shouldOffload(H), "second offload");
+        check(shouldOffload(h), "second offload");
         check(offload(H, "not hex", new byte[0], 0) == null, "bad closure id fails open");
         check(offload(null, id, null, 0) == null, "null arguments fail open");
-        recordLocal(H, 2_000_000, 1_500_000);
-        recordLocal(null, 1, 1);
+        recordLocal(h, 2_000_000, 1_500_000);
+        recordLocal(h + 1000, 1, 1);
+        recordLocal(0, 1, 1);
         recordIneligible("com.example.Other#get", "returns a CompletableFuture");
         recordOffloadFailure(H, "could not decode the return value");
         recordReexecuted(H);

@@ -87,6 +87,7 @@ public final class Dispatcher {
           run =
               new LocalRun(
                   local.handlerKey(),
+                  local.handlerId(),
                   System.nanoTime(),
                   local.timed() ? cpuTime() : UNTIMED,
                   local.bean(),
@@ -117,7 +118,12 @@ public final class Dispatcher {
       if (run != null && run.handlerKey != null && dispatcher != null) {
         long cpu = run.cpuStart < 0 ? UNTIMED : Math.max(0, cpuTime() - run.cpuStart);
         dispatcher.exitLocal(
-            run.handlerKey, System.nanoTime() - run.wallStart, cpu, run.bean, run.fingerprint);
+            run.handlerKey,
+            run.handlerId,
+            System.nanoTime() - run.wallStart,
+            cpu,
+            run.bean,
+            run.fingerprint);
       }
     } catch (Throwable t) {
       // Statistics must never break the application's call.
@@ -137,10 +143,11 @@ public final class Dispatcher {
 
   private record LocalRun(
       String handlerKey,
+      long handlerId,
       long wallStart,
       long cpuStart,
       Object bean,
       Map<Field, MutationWatch.FieldState> fingerprint) {
-    static final LocalRun UNCOUNTED = new LocalRun(null, 0, -1, null, null);
+    static final LocalRun UNCOUNTED = new LocalRun(null, 0, 0, -1, null, null);
   }
 }

@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -47,28 +48,25 @@ final class HandlerDispatcher {
   }
 
   /**
-   * A local run; {@code handlerKey} is null when the call was not counted by the policy. {@code
+   * A local run; {@code handlerKey} is null when the call was not counted by the policy, {@code
+   * handlerId} is the native side's id of the handler ({@link OffloadBackend#handlerId}). {@code
    * fingerprint} is the receiver's state before the run when it is watched for mutations; {@code
    * timed} whether its CPU time is measured ({@link CpuSampling}).
    */
   record Local(
       String handlerKey,
+      long handlerId,
       Object bean,
       Map<Field, MutationWatch.FieldState> fingerprint,
       boolean timed)
       implements Decision {
-    static final Local UNCOUNTED = new Local(null, null, null, false);
+    static final Local UNCOUNTED = new Local(null, 0, null, null, false);
 
     /**
      * A method Spring calls around the request's handler ({@code @ModelAttribute}, {@code
      * @InitBinder}, {@code @ExceptionHandler}): it says nothing about where the handler ran.
      */
-    static final Local NOT_A_HANDLER = new Local(null, null, null, false);
-
-    /** A counted run whose CPU time is not measured. */
-    Local(String handlerKey) {
-      this(handlerKey, null, null, false);
-    }
+    static final Local NOT_A_HANDLER = new Local(null, 0, null, null, false);
   }
 
   private final OffloadBackend backend;
@@ -77,13 +75,30 @@ final class HandlerDispatcher {
   private final LearnedClasses learned;
   private final JavaSettings settings;
   private final Map<Method, Map<Class<?>, Handler>> handlers = new ConcurrentHashMap<>();
-  private final Map<String, AtomicInteger> localRuns = new ConcurrentHashMap<>();
   /** Handlers found to change their receiver in a way no closure can carry, with the reason. */
   private final Map<String, String> receiverProblems = new ConcurrentHashMap<>();
   private final Set<String> reported = ConcurrentHashMap.newKeySet();
 
-  /** The per-handler facts that do not change between calls. */
-  private record Handler(String key, String problem) {}
+  /**
+   * The per-handler facts that do not change between calls, kept so a request looks nothing up by
+   * name: the native id, the local-run counter and the {@link Local} of an untimed run.
+   */
+  private static final class Handler {
+    final String key;
+    final String problem;
+    final long id;
+    final AtomicInteger localRuns = new AtomicInteger();
+    final Local untimedRun;
+    /** Whether {@link #problem} went to the native stats (once per handler). */
+    final AtomicBoolean problemReported = new AtomicBoolean();
+
+    Handler(String key, String problem, long id) {
+      this.key = key;
+      this.problem = problem;
+      this.id = id;
+      this.untimedRun = new Local(key, id, null, null, false);
+    }
+  }
 
   HandlerDispatcher(
       OffloadBackend backend,
@@ -108,40 +123,49 @@ final class HandlerDispatcher {
         handlers
             .computeIfAbsent(method, m -> new ConcurrentHashMap<>())
             .computeIfAbsent(beanClass, c -> describe(method, c));
-    String problem = handler.problem != null ? handler.problem : receiverProblems.get(handler.key);
-    if (problem != null) {
-      reportIneligible(handler.key, problem);
-      return problem.equals(Eligibility.NOT_A_REQUEST_HANDLER)
+    if (handler.problem != null) {
+      if (!handler.problemReported.getAndSet(true)) {
+        reportIneligible(handler.key, handler.problem);
+      }
+      return handler.problem.equals(Eligibility.NOT_A_REQUEST_HANDLER)
           ? Local.NOT_A_HANDLER
           : Local.UNCOUNTED;
     }
-    if (!backend.shouldOffload(handler.key)) {
-      return localRun(handler.key, method, bean, args);
+    String problem = receiverProblems.get(handler.key);
+    if (problem != null) {
+      reportIneligible(handler.key, problem);
+      return Local.UNCOUNTED;
+    }
+    if (!backend.shouldOffload(handler.id)) {
+      return localRun(handler, method, bean, args);
     }
     try {
-      return offload(handler.key, method, bean, args);
+      return offload(handler, method, bean, args);
     } catch (Throwable t) {
       // Fail open, and keep the count: the policy already counted this invocation.
       reportFailure(handler.key, "agent error: " + t);
-      return new Local(handler.key);
+      return handler.untimedRun;
     }
   }
 
   /** A counted local run; the first ones record a sample and watch the receiver. */
-  private Local localRun(String key, Method method, Object bean, Object[] args) {
-    int run = localRuns.computeIfAbsent(key, k -> new AtomicInteger()).incrementAndGet();
+  private Local localRun(Handler handler, Method method, Object bean, Object[] args) {
+    int run = handler.localRuns.incrementAndGet();
     boolean timed = CpuSampling.timed(run);
+    if (run > MUTATION_SAMPLES && run > settings.shadowSamples()) {
+      return timed ? new Local(handler.key, handler.id, null, null, true) : handler.untimedRun;
+    }
     try {
       if (run <= settings.shadowSamples()) {
-        recordSample(key, method, bean, args);
+        recordSample(handler.key, method, bean, args);
       }
       if (run <= MUTATION_SAMPLES) {
-        return new Local(key, bean, MutationWatch.fingerprint(bean), timed);
+        return new Local(handler.key, handler.id, bean, MutationWatch.fingerprint(bean), timed);
       }
     } catch (RuntimeException e) {
-      LOG.log(System.Logger.Level.DEBUG, "semifaas: sampling {0} failed: {1}", key, e);
+      LOG.log(System.Logger.Level.DEBUG, "semifaas: sampling {0} failed: {1}", handler.key, e);
     }
-    return new Local(key, null, null, timed);
+    return new Local(handler.key, handler.id, null, null, timed);
   }
 
   /** Hands the native side the arguments of this run when they hold no remote reference. */
@@ -165,11 +189,12 @@ final class HandlerDispatcher {
     }
   }
 
-  private Decision offload(String key, Method method, Object bean, Object[] args) {
+  private Decision offload(Handler handler, Method method, Object bean, Object[] args) {
+    String key = handler.key;
     ClosureRegistry.Entry closure = closures.obtain(key, method, bean);
     if (closure.problem() != null) {
       reportIneligible(key, closure.problem());
-      return new Local(key);
+      return handler.untimedRun;
     }
     Object[] arguments = args == null ? new Object[0] : args;
     RemoteScopes.Open open = RemoteScopes.openInvocationScope(closure.scope());
@@ -184,14 +209,14 @@ final class HandlerDispatcher {
         argBytes = ObjectCodec.serialize(sent, scope);
       } catch (CodecException e) {
         reportIneligible(key, "argument cannot be serialized: " + e.getMessage());
-        return new Local(key);
+        return handler.untimedRun;
       }
       int[] inOut = InOutArguments.positions(arguments, HandlerDispatcher::crossesByValue);
       byte[] outcome = backend.offload(key, closure.closureId(), argBytes, scope.id());
       Decision decision =
           outcome == null ? null : result(key, method, bean, arguments, inOut, outcome, scope);
       if (decision == null) {
-        return recover(key, method, bean, arguments, inOut, closure, argBytes, open);
+        return recover(handler, method, bean, arguments, inOut, closure, argBytes, open);
       }
       if (decision instanceof Offloaded offloaded && verifies(scope)) {
         return verify(key, method, bean, arguments, inOut, argBytes, scope, offloaded.call());
@@ -219,7 +244,7 @@ final class HandlerDispatcher {
    * scope first stops any call of the failed run still on its way.
    */
   private Decision recover(
-      String key,
+      Handler handler,
       Method method,
       Object bean,
       Object[] arguments,
@@ -227,10 +252,11 @@ final class HandlerDispatcher {
       ClosureRegistry.Entry closure,
       byte[] argBytes,
       RemoteScopes.Open open) {
+    String key = handler.key;
     ExportScope scope = open.exports();
     int writes = scope.seal();
     if (writes == 0) {
-      return new Local(key);
+      return handler.untimedRun;
     }
     CallLog log = open.log();
     if (!log.complete()) {
@@ -407,11 +433,12 @@ final class HandlerDispatcher {
   /** Records a finished local run that the policy counted; checks a watched receiver. */
   void exitLocal(
       String handlerKey,
+      long handlerId,
       long wallNanos,
       long cpuNanos,
       Object bean,
       Map<Field, MutationWatch.FieldState> before) {
-    backend.recordLocal(handlerKey, wallNanos, cpuNanos);
+    backend.recordLocal(handlerId, wallNanos, cpuNanos);
     if (before != null && bean != null) {
       List<MutationWatch.Mutation> mutations =
           MutationWatch.compare(before, MutationWatch.fingerprint(bean));
@@ -455,9 +482,10 @@ final class HandlerDispatcher {
     closures.invalidate(key);
   }
 
-  private static Handler describe(Method method, Class<?> beanClass) {
-    return new Handler(
-        HandlerKeys.of(beanClass, method), Eligibility.handlerProblem(method, beanClass));
+  private Handler describe(Method method, Class<?> beanClass) {
+    String key = HandlerKeys.of(beanClass, method);
+    String problem = Eligibility.handlerProblem(method, beanClass);
+    return new Handler(key, problem, problem == null ? backend.handlerId(key) : 0);
   }
 
   /** True when {@code value} can be what {@code method} returned through Method.invoke. */

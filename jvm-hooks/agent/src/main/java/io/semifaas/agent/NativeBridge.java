@@ -17,8 +17,11 @@ public final class NativeBridge {
   /** Validates the merged configuration and starts the native agent; null, or an error message. */
   static native String init(String[] keys, String[] values);
 
+  /** The handler key's id for the two calls below; 0 when none could be given. */
+  static native long handlerId(String handlerKey);
+
   /** Counts one invocation of the handler and applies the offload ratio. */
-  static native boolean shouldOffload(String handlerKey);
+  static native boolean shouldOffload(long handlerId);
 
   /** Stores a closure and returns its id; throws IllegalArgumentException when it is invalid. */
   static native String registerClosure(
@@ -40,7 +43,7 @@ public final class NativeBridge {
   static native void recordSample(String handlerKey, String closureId, byte[] args);
 
   /** One counted local run; {@code cpuNanos} is negative when its CPU time was not measured. */
-  static native void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
+  static native void recordLocal(long handlerId, long wallNanos, long cpuNanos);
 
   static native void recordIneligible(String handlerKey, String reason);
 

@@ -3,8 +3,13 @@ package io.semifaas.agent;
 /** The production {@link OffloadBackend}: forwards to the JNI natives. */
 final class NativeBridgeBackend implements OffloadBackend {
   @Override
-  public boolean shouldOffload(String handlerKey) {
-    return NativeBridge.shouldOffload(handlerKey);
+  public long handlerId(String handlerKey) {
+    return NativeBridge.handlerId(handlerKey);
+  }
+
+  @Override
+  public boolean shouldOffload(long handlerId) {
+    return NativeBridge.shouldOffload(handlerId);
   }
 
   @Override
@@ -31,8 +36,8 @@ final class NativeBridgeBackend implements OffloadBackend {
   }
 
   @Override
-  public void recordLocal(String handlerKey, long wallNanos, long cpuNanos) {
-    NativeBridge.recordLocal(handlerKey, wallNanos, cpuNanos);
+  public void recordLocal(long handlerId, long wallNanos, long cpuNanos) {
+    NativeBridge.recordLocal(handlerId, wallNanos, cpuNanos);
   }
 
   @Override

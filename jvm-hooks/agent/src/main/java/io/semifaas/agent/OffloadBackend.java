@@ -5,7 +5,15 @@ package io.semifaas.agent;
  * their own so the decisions can be checked without the native library.
  */
 public interface OffloadBackend {
-  boolean shouldOffload(String handlerKey);
+  /**
+   * The native side's id of a handler key, asked once per handler: the two calls every request
+   * makes ({@link #shouldOffload}, {@link #recordLocal}) carry it instead of the key. Not positive
+   * when no id could be given; those calls then run the handler locally and count nothing.
+   */
+  long handlerId(String handlerKey);
+
+  /** Counts one invocation of the handler and applies the offload ratio. */
+  boolean shouldOffload(long handlerId);
 
   String registerClosure(
       String handlerKey,
@@ -20,7 +28,7 @@ public interface OffloadBackend {
 
   void recordSample(String handlerKey, String closureId, byte[] args);
 
-  void recordLocal(String handlerKey, long wallNanos, long cpuNanos);
+  void recordLocal(long handlerId, long wallNanos, long cpuNanos);
 
   void recordIneligible(String handlerKey, String reason);
 

@@ -45,9 +45,18 @@ final class RecordingBackend implements OffloadBackend {
     sampleArgs.add(args);
   }
 
+  /** Handler keys by id ({@link #handlerId}). */
+  private final List<String> handlerKeys = new CopyOnWriteArrayList<>();
+
   @Override
-  public boolean shouldOffload(String handlerKey) {
-    shouldOffloadCalls.add(handlerKey);
+  public synchronized long handlerId(String handlerKey) {
+    handlerKeys.add(handlerKey);
+    return handlerKeys.size();
+  }
+
+  @Override
+  public boolean shouldOffload(long handlerId) {
+    shouldOffloadCalls.add(handlerKeys.get((int) handlerId - 1));
     return offload;
   }
 
@@ -89,8 +98,8 @@ final class RecordingBackend implements OffloadBackend {
   }
 
   @Override
-  public void recordLocal(String handlerKey, long wallNanos, long cpuNanos) {
-    local.add(handlerKey);
+  public void recordLocal(long handlerId, long wallNanos, long cpuNanos) {
+    local.add(handlerKeys.get((int) handlerId - 1));
     localTimes.add(new long[] {wallNanos, cpuNanos});
   }
 
