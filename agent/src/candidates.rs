@@ -14,7 +14,7 @@ use std::{
 
 use parking_lot::{Mutex, RwLock};
 
-use crate::config::AgentConfig;
+use crate::{config::AgentConfig, keyed_entries};
 
 /// Local CPU samples kept per handler: the median of the most recent ones follows the handler's
 /// current behaviour and bounds the memory.
@@ -166,12 +166,6 @@ pub struct Candidates {
 #[derive(Clone, Default)]
 pub struct ProfileEntry(Arc<Mutex<Profile>>);
 
-impl std::fmt::Debug for ProfileEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ProfileEntry")
-    }
-}
-
 impl Candidates {
     pub fn new(rules: CandidateRules) -> Candidates {
         Candidates {
@@ -182,14 +176,7 @@ impl Candidates {
 
     /// The handler's profile entry, made on first use.
     pub fn profile(&self, handler_key: &str) -> ProfileEntry {
-        if let Some(p) = self.profiles.read().get(handler_key) {
-            return p.clone();
-        }
-        self.profiles
-            .write()
-            .entry(handler_key.to_owned())
-            .or_default()
-            .clone()
+        keyed_entries::entry(&self.profiles, handler_key)
     }
 
     /// One timed local run of the handler took `cpu` of CPU time.

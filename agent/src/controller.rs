@@ -468,12 +468,6 @@ impl LoadGauge {
 #[derive(Clone, Default)]
 pub struct LatencyWindow(Arc<Mutex<Vec<u64>>>);
 
-impl std::fmt::Debug for LatencyWindow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("LatencyWindow")
-    }
-}
-
 impl LatencyWindow {
     /// A local run finished: its latency feeds the queueing signal.
     pub fn record(&self, wall: Duration) {

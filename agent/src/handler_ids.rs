@@ -33,7 +33,6 @@ impl HandlerId {
 }
 
 /// What the request path of one handler touches, each entry shared with the map it belongs to.
-#[derive(Debug)]
 pub struct HandlerPath {
     pub key: String,
     pub stats: HandlerEntry,

@@ -44,6 +44,7 @@ pub mod handler_ids;
 pub mod harm_guard;
 pub mod java_callbacks;
 pub mod jni_exports;
+mod keyed_entries;
 pub mod lambda_invoker;
 pub mod offload_slots;
 pub mod openwhisk_invoker;

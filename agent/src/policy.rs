@@ -25,6 +25,8 @@ use std::{
 
 use parking_lot::RwLock;
 
+use crate::keyed_entries;
+
 /// Credits are fixed-point so that decimal ratios add up exactly (0.1 ten times is 1).
 const CREDIT_ONE: u64 = 1_000_000_000;
 
@@ -154,14 +156,7 @@ impl Policy {
 
     /// The handler's credit counter, made on first use.
     pub fn credits_of(&self, handler_key: &str) -> Arc<AtomicU64> {
-        if let Some(c) = self.credits.read().get(handler_key) {
-            return c.clone();
-        }
-        self.credits
-            .write()
-            .entry(handler_key.to_owned())
-            .or_default()
-            .clone()
+        keyed_entries::entry(&self.credits, handler_key)
     }
 
     pub fn ratios(&self) -> Ratios {

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     breaker::BreakerReport,
+    keyed_entries,
     policy::Ratios,
     refusals::{Refusals, RefusedReport},
 };
@@ -465,12 +466,6 @@ fn clip(text: &str) -> String {
 #[derive(Clone, Default)]
 pub struct HandlerEntry(Arc<Mutex<HandlerStats>>);
 
-impl std::fmt::Debug for HandlerEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("HandlerEntry")
-    }
-}
-
 impl HandlerEntry {
     /// One invocation reached the policy.
     pub fn record_invocation(&self) {
@@ -503,14 +498,7 @@ impl Stats {
 
     /// The handler's entry, made on first use.
     pub fn entry(&self, handler_key: &str) -> HandlerEntry {
-        if let Some(entry) = self.handlers.read().get(handler_key) {
-            return entry.clone();
-        }
-        self.handlers
-            .write()
-            .entry(handler_key.to_owned())
-            .or_default()
-            .clone()
+        keyed_entries::entry(&self.handlers, handler_key)
     }
 
     fn with<R>(&self, handler_key: &str, f: impl FnOnce(&mut HandlerStats) -> R) -> R {
