@@ -131,7 +131,8 @@ final class HandlerDispatcher {
           ? Local.NOT_A_HANDLER
           : Local.UNCOUNTED;
     }
-    String problem = receiverProblems.get(handler.key);
+    // Usually empty: a request then skips hashing its key.
+    String problem = receiverProblems.isEmpty() ? null : receiverProblems.get(handler.key);
     if (problem != null) {
       reportIneligible(handler.key, problem);
       return Local.UNCOUNTED;
