@@ -313,7 +313,7 @@ public final class InvocationContext {
       return null;
     }
     try {
-      return holder.getMethod(method).invoke(null);
+      return method(holder, method, 0).invoke(null);
     } catch (ReflectiveOperationException | RuntimeException | LinkageError e) {
       return null;
     }
@@ -338,8 +338,34 @@ public final class InvocationContext {
     }
   }
 
+  private record MethodKey(String name, int arity) {}
+
+  /**
+   * The public methods found by {@link #method}, per class: every request captures its context,
+   * and {@code getMethods()} copies all of a class's methods on each call.
+   */
+  private static final ClassValue<Map<MethodKey, Method>> METHODS =
+      new ClassValue<>() {
+        @Override
+        protected Map<MethodKey, Method> computeValue(Class<?> type) {
+          return new ConcurrentHashMap<>();
+        }
+      };
+
   /** The public method {@code name} with {@code arity} parameters, through a public type. */
   private static Method method(Class<?> type, String name, int arity)
+      throws NoSuchMethodException {
+    Map<MethodKey, Method> known = METHODS.get(type);
+    MethodKey key = new MethodKey(name, arity);
+    Method found = known.get(key);
+    if (found == null) {
+      found = lookUp(type, name, arity);
+      known.put(key, found);
+    }
+    return found;
+  }
+
+  private static Method lookUp(Class<?> type, String name, int arity)
       throws NoSuchMethodException {
     for (Method m : type.getMethods()) {
       if (m.getName().equals(name) && m.getParameterCount() == arity) {

@@ -34,6 +34,9 @@ public final class ObjectCodec {
   private static final int POOL_MAX = 64;
   private static final int OUTPUT_INITIAL = 256;
 
+  /** The largest output buffer a pooled instance keeps for its next serialization. */
+  private static final int OUTPUT_KEPT = 64 * 1024;
+
   private static final Map<ClassLoader, Pool<Kryo>> POOLS = new ConcurrentHashMap<>();
 
   private ObjectCodec() {}
@@ -52,10 +55,15 @@ public final class ObjectCodec {
     HookedKryo kryo = (HookedKryo) pool.obtain();
     kryo.hooks = hooks;
     kryo.rootPending = true;
-    try (Output output = new Output(OUTPUT_INITIAL, INPUT_MAX)) {
+    Output output = kryo.output;
+    output.reset();
+    try {
       kryo.writeClassAndObject(output, value);
       byte[] bytes = output.toBytes();
       kryo.hooks = null;
+      if (output.getBuffer().length > OUTPUT_KEPT) {
+        kryo.output = new Output(OUTPUT_INITIAL, INPUT_MAX);
+      }
       pool.free(kryo);
       return bytes;
     } catch (RuntimeException e) {
@@ -196,6 +204,12 @@ public final class ObjectCodec {
    */
   private static final class HookedKryo extends Kryo {
     CodecHooks hooks;
+
+    /**
+     * The buffer its serializations write into (a pooled instance serves one thread at a time):
+     * grown once rather than on each request. Only the finished bytes are copied out.
+     */
+    Output output = new Output(OUTPUT_INITIAL, INPUT_MAX);
 
     /** How classes without a more specific serializer are copied: field by field. */
     final FieldSerializer.FieldSerializerConfig fields = new FieldSerializer.FieldSerializerConfig();

@@ -169,10 +169,16 @@ public final class RequestSnapshot {
     return e == null ? List.of() : Collections.list(e);
   }
 
-  /** Calls public methods of the servlet interface on the server's request. */
+  private static final Class<?>[] NO_PARAMETERS = {};
+  private static final Object[] NO_ARGUMENTS = {};
+
+  /**
+   * Calls public methods of the servlet interface on the server's request. Methods are kept by
+   * name alone: this reader calls each name with one signature.
+   */
   private record Reader(Object request, Class<?> api) {
     Object call(String name) {
-      return call(name, new Class<?>[0], new Object[0]);
+      return call(name, NO_PARAMETERS, NO_ARGUMENTS);
     }
 
     Object call(String name, Class<?> type, Object arg) {
@@ -181,12 +187,11 @@ public final class RequestSnapshot {
 
     private Object call(String name, Class<?>[] types, Object[] args) {
       try {
-        String key = types.length == 0 ? name : name + "(" + types[0].getName() + ")";
         Map<String, Method> methods = METHODS.get(api);
-        Method method = methods.get(key);
+        Method method = methods.get(name);
         if (method == null) {
           method = api.getMethod(name, types);
-          methods.put(key, method);
+          methods.put(name, method);
         }
         return method.invoke(request, args);
       } catch (InvocationTargetException e) {
