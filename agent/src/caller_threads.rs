@@ -16,9 +16,7 @@ use std::{
 
 use parking_lot::Mutex;
 
-use semifaas_fallback::{JarHash, LibraryJarEntry};
-
-use crate::fallback_service::{CodeSource, CodeSourceError, RemoteCall};
+use crate::fallback_service::{CodeSource, CodeSourceError, RemoteCall, RemoteCallRunner};
 
 /// A remote call handed to a waiting request thread, with where its outcome goes.
 pub struct HandedCall {
@@ -141,41 +139,12 @@ fn ended(scope_id: u64) -> CodeSourceError {
     ))
 }
 
-impl<T: Send + 'static> CodeSource for CallerThreads<T> {
-    fn class_bytes(&self, binary_name: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
-        self.code.class_bytes(binary_name)
-    }
-
-    fn resource_bytes(&self, path: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
-        self.code.resource_bytes(path)
-    }
-
-    fn learned(&self, handler_key: &str, binary_name: &str) {
-        self.code.learned(handler_key, binary_name)
-    }
-
-    fn library_manifest(&self) -> Result<Vec<LibraryJarEntry>, CodeSourceError> {
-        self.code.library_manifest()
-    }
-
-    fn library_jar_chunk(
-        &self,
-        sha256: JarHash,
-        offset: u64,
-        max: usize,
-    ) -> Result<Option<Vec<u8>>, CodeSourceError> {
-        self.code.library_jar_chunk(sha256, offset, max)
-    }
-
-    fn library_classes_defined(&self, names: &[String]) -> Result<u32, CodeSourceError> {
-        self.code.library_classes_defined(names)
-    }
-
+impl<T: Send + 'static> RemoteCallRunner for CallerThreads<T> {
     /// Hands a scope's call to its request thread and waits for the outcome (this runs on a
     /// blocking thread of the fallback server).
     fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
         if call.scope_id == 0 {
-            return self.code.invoke_remote(call);
+            return CodeSource::invoke_remote(&*self.code, call);
         }
         let Some(thread) = self.waiting.lock().get(&call.scope_id).cloned() else {
             return Err(ended(call.scope_id));

@@ -92,6 +92,19 @@ pub trait CodeSource: Send + Sync + 'static {
     }
 }
 
+/// Where a remote call runs: the code source itself, or the request thread waiting for the
+/// invocation ([`crate::caller_threads::CallerThreads`]). Kept apart from [`CodeSource`] so a
+/// wrapper that only routes calls does not have to forward, or silently inherit, the rest.
+pub trait RemoteCallRunner: Send + Sync + 'static {
+    fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError>;
+}
+
+impl<C: CodeSource> RemoteCallRunner for C {
+    fn invoke_remote(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
+        CodeSource::invoke_remote(self, call)
+    }
+}
+
 /// Remote calls served and refused (outcome tag 2), over the life of the process.
 #[derive(Debug, Default)]
 pub struct RemoteCallCounts {
@@ -104,6 +117,7 @@ pub struct AgentFallbackService {
     in_flight: Arc<InFlight>,
     stats: Arc<Stats>,
     code: Arc<dyn CodeSource>,
+    remote: Arc<dyn RemoteCallRunner>,
     remote_calls: Arc<RemoteCallCounts>,
     /// The library manifest, asked of the JVM once (its jars do not change while it runs).
     manifest: Mutex<Option<Arc<Vec<LibraryJarEntry>>>>,
@@ -153,12 +167,14 @@ impl AgentFallbackService {
         in_flight: Arc<InFlight>,
         stats: Arc<Stats>,
         code: Arc<dyn CodeSource>,
+        remote: Arc<dyn RemoteCallRunner>,
     ) -> AgentFallbackService {
         AgentFallbackService {
             store,
             in_flight,
             stats,
             code,
+            remote,
             remote_calls: Arc::default(),
             manifest: Mutex::new(None),
         }
@@ -272,7 +288,7 @@ impl AgentFallbackService {
                     args: &args,
                     shadow: authorized.shadow,
                 };
-                let outcome = match self.code.invoke_remote(&call) {
+                let outcome = match self.remote.invoke_remote(&call) {
                     Ok(outcome) => outcome,
                     // A method the closure's code does not call: counted, and answered as any
                     // failed call, so the function fails the offload with the reason.
@@ -430,15 +446,17 @@ mod tests {
     }
 
     fn service_with_code() -> (AgentFallbackService, Arc<InFlight>, Arc<Stats>) {
+        let code = Arc::new(InMemoryCode {
+            classes: HashMap::new(),
+        });
         let in_flight = Arc::new(InFlight::new());
         let stats = Arc::new(Stats::new());
         let service = AgentFallbackService::new(
             Arc::new(ClosureStore::new()),
             in_flight.clone(),
             stats.clone(),
-            Arc::new(InMemoryCode {
-                classes: HashMap::new(),
-            }),
+            code.clone(),
+            code,
         );
         (service, in_flight, stats)
     }
@@ -482,6 +500,7 @@ mod tests {
             Arc::new(ClosureStore::new()),
             in_flight.clone(),
             Arc::new(Stats::new()),
+            code.clone(),
             code.clone(),
         );
         let call = in_flight.register_with(Authorized::call(
@@ -581,14 +600,15 @@ mod tests {
         let store = Arc::new(ClosureStore::new());
         let in_flight = Arc::new(InFlight::new());
         let stats = Arc::new(Stats::new());
-        let code = InMemoryCode {
+        let code = Arc::new(InMemoryCode {
             classes: HashMap::from([("com.example.Util".to_owned(), vec![0xCA, 0xFE, 0xBA, 0xBE])]),
-        };
+        });
         let service = AgentFallbackService::new(
             store.clone(),
             in_flight.clone(),
             stats.clone(),
-            Arc::new(code),
+            code.clone(),
+            code,
         );
 
         let mine = store.insert(closure("resize", b"mine")).unwrap();

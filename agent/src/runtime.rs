@@ -97,11 +97,12 @@ impl Agent {
         // `code` holds JNI global references: if the start fails, the last one is released here,
         // on the calling (attached) thread, not on a runtime worker during its shutdown.
         let code_until_started = code.clone();
-        let callers = Arc::new(CallerThreads::new(code));
+        let callers = Arc::new(CallerThreads::new(code.clone()));
         let service = AgentFallbackService::new(
             store.clone(),
             in_flight.clone(),
             stats.clone(),
+            code,
             callers.clone(),
         );
         let remote_calls = service.remote_calls();
