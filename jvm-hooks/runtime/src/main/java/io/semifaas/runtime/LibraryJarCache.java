@@ -210,10 +210,10 @@ final class LibraryJarCache {
           jar = new JarFile(fetch(dir, ref).toFile());
         }
         OPEN.put(ref.sha256, jar);
+        long micros = (System.nanoTime() - started) / 1000;
+        String how = fetched ? "fetched" : HASHED.get() > hashedBefore ? "hashed" : "reused";
         LOG.log(System.Logger.Level.DEBUG, () -> "semifaas: library jar " + ref.sha256 + " ("
-            + ref.size + " bytes) "
-            + (fetched ? "fetched" : HASHED.get() > hashedBefore ? "hashed" : "reused") + " in "
-            + (System.nanoTime() - started) / 1000 + " µs");
+            + ref.size + " bytes) " + how + " and opened in " + micros + " µs");
       } catch (IOException | RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "semifaas: library jar " + ref.sha256
             + " not used, its classes come one by one: " + e.getMessage());
