@@ -211,9 +211,11 @@ final class LibraryJarCache {
         }
         OPEN.put(ref.sha256, jar);
         long micros = (System.nanoTime() - started) / 1000;
-        String how = fetched ? "fetched" : HASHED.get() > hashedBefore ? "hashed" : "reused";
-        LOG.log(System.Logger.Level.DEBUG, () -> "semifaas: library jar " + ref.sha256 + " ("
-            + ref.size + " bytes) " + how + " and opened in " + micros + " µs");
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+          String how = fetched ? "fetched" : HASHED.get() > hashedBefore ? "hashed" : "reused";
+          LOG.log(System.Logger.Level.DEBUG, "semifaas: library jar " + ref.sha256 + " ("
+              + ref.size + " bytes) " + how + " and opened in " + micros + " µs");
+        }
       } catch (IOException | RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "semifaas: library jar " + ref.sha256
             + " not used, its classes come one by one: " + e.getMessage());
@@ -309,6 +311,7 @@ final class LibraryJarCache {
       dir.forgetVerified(ref.sha256);
       Path file = dir.jar(ref.sha256);
       Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      dir.added(file);
       dir.recordVerified(ref.sha256, ref.size);
       return file;
     } finally {

@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Pattern;
 
 /**
  * The directory an instance caches library jars in (docs/internals.md, "Library jars"), and what
@@ -36,8 +35,8 @@ import java.util.regex.Pattern;
  * longer matches and is hashed again. Anyone else can neither write the directory nor a sidecar.
  *
  * <p>A directory that is not private is not used at all: the instance fetches its jars into a
- * fresh private directory of its own, since a jar hashed in a directory others can write to could
- * be swapped between the hash and the opening.
+ * fresh private directory of its own (emptied when the JVM exits normally), since a jar hashed in
+ * a directory others can write to could be swapped between the hash and the opening.
  *
  * <p>The directory is bounded by {@value #CACHE_MAX_BYTES_KEY}: after a fetch, the least recently
  * used jars not open in this process are removed until the jars fit, as are partial downloads
@@ -57,16 +56,20 @@ final class LibraryJarDirectory {
   /** A sidecar is one short line; anything longer is not ours. */
   private static final int SIDECAR_MAX = 256;
 
-  private static final Pattern JAR_NAME = Pattern.compile("[0-9a-f]{64}\\.jar");
-  private static final Pattern SIDECAR_NAME = Pattern.compile("[0-9a-f]{64}\\.ok");
 
   private static final String ATTRIBUTES =
       "unix:size,lastModifiedTime,ctime,dev,ino,uid,mode,isRegularFile";
 
   final Path path;
+  /** This process's own directory: what it holds goes when the JVM exits normally. */
+  private final boolean temporary;
+  /** This process's effective uid. */
+  private final int uid;
 
-  private LibraryJarDirectory(Path path) {
+  private LibraryJarDirectory(Path path, boolean temporary, int uid) {
     this.path = path;
+    this.temporary = temporary;
+    this.uid = uid;
   }
 
   /**
@@ -74,25 +77,26 @@ final class LibraryJarDirectory {
    * new private directory of this process (logged).
    */
   static LibraryJarDirectory open(Path configured) throws IOException {
+    int uid = myUid();
     String refused;
     try {
-      refused = privateDirectory(configured);
+      refused = privateDirectory(configured, uid);
     } catch (IOException | RuntimeException e) {
       refused = e.toString();
     }
     if (refused == null) {
-      return new LibraryJarDirectory(configured);
+      return new LibraryJarDirectory(configured, false, uid);
     }
     // createTempDirectory makes it 0700 on POSIX file systems.
     Path own = Files.createTempDirectory("semifaas-libs-");
     own.toFile().deleteOnExit();
     LOG.log(System.Logger.Level.WARNING, "semifaas: library jar cache " + configured + " "
         + refused + "; this instance fetches its jars into " + own);
-    return new LibraryJarDirectory(own);
+    return new LibraryJarDirectory(own, true, uid);
   }
 
   /** Null when {@code dir} is (now) a directory of this user that no one else can write to. */
-  private static String privateDirectory(Path dir) throws IOException {
+  private static String privateDirectory(Path dir, int uid) throws IOException {
     if (!Files.exists(dir, LinkOption.NOFOLLOW_LINKS)) {
       Files.createDirectories(dir.toAbsolutePath().getParent());
       try {
@@ -108,8 +112,8 @@ final class LibraryJarDirectory {
       return "is not a directory (or is a symbolic link): not used";
     }
     int owner = (Integer) attributes.get("uid");
-    if (owner != myUid()) {
-      return "is owned by uid " + owner + ", not this user (" + myUid() + "): not used";
+    if (owner != uid) {
+      return "is owned by uid " + owner + ", not this user (" + uid + "): not used";
     }
     int mode = (Integer) attributes.get("mode") & 0777;
     if ((mode & 0022) != 0) {
@@ -141,12 +145,19 @@ final class LibraryJarDirectory {
         + " must be a whole number of bytes, 0 or more, not '" + value + "'");
   }
 
+  /** {@code file} was just put in the directory (removed at exit when the directory is ours). */
+  void added(Path file) {
+    if (temporary) {
+      file.toFile().deleteOnExit();
+    }
+  }
+
   Path jar(String sha256) {
-    return path.resolve(sha256 + ".jar");
+    return path.resolve(sha256.concat(".jar"));
   }
 
   private Path sidecar(String sha256) {
-    return path.resolve(sha256 + ".ok");
+    return path.resolve(sha256.concat(".ok"));
   }
 
   /**
@@ -155,8 +166,8 @@ final class LibraryJarDirectory {
    */
   boolean verifiedBefore(String sha256, long size) {
     try {
-      String stamp = stamp(jar(sha256), size);
-      if (stamp == null || !(sha256 + " " + stamp).equals(readSidecar(sidecar(sha256)))) {
+      String stamp = stamp(sha256, size);
+      if (stamp == null || !stamp.equals(readSidecar(sidecar(sha256)))) {
         return false;
       }
       // The sidecar's own modification time is the jar's last use (eviction's order).
@@ -169,15 +180,16 @@ final class LibraryJarDirectory {
 
   /** Records that the jar of {@code sha256}, as it is now, has been hashed and matched. */
   void recordVerified(String sha256, long size) throws IOException {
-    String stamp = stamp(jar(sha256), size);
+    String stamp = stamp(sha256, size);
     if (stamp == null) {
       throw new IOException("the jar " + jar(sha256) + " is not ours or not " + size + " bytes");
     }
     Path part = Files.createTempFile(path, sha256, ".part");
     try {
-      Files.writeString(part, sha256 + " " + stamp + "\n", StandardCharsets.US_ASCII);
+      Files.writeString(part, stamp.concat("\n"), StandardCharsets.US_ASCII);
       Files.move(part, sidecar(sha256), StandardCopyOption.ATOMIC_MOVE,
           StandardCopyOption.REPLACE_EXISTING);
+      added(sidecar(sha256));
     } finally {
       Files.deleteIfExists(part);
     }
@@ -189,18 +201,21 @@ final class LibraryJarDirectory {
   }
 
   /**
-   * What identifies the jar's current content to a sidecar: size, modification and change times,
-   * device and inode; null unless it is a regular file of this user, {@code size} bytes, that no
-   * one else can write.
+   * The sidecar line of the jar of {@code sha256} as it is now: its hash, size, modification and
+   * change times, device and inode; null unless it is a regular file of this user, {@code size}
+   * bytes, that no one else can write.
    */
-  private static String stamp(Path jar, long size) throws IOException {
-    Map<String, Object> a = Files.readAttributes(jar, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+  private String stamp(String sha256, long size) throws IOException {
+    Map<String, Object> a =
+        Files.readAttributes(jar(sha256), ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
     if (!(Boolean) a.get("isRegularFile") || (Long) a.get("size") != size
-        || (Integer) a.get("uid") != myUid() || ((Integer) a.get("mode") & 0022) != 0) {
+        || (Integer) a.get("uid") != uid || ((Integer) a.get("mode") & 0022) != 0) {
       return null;
     }
-    return size + " " + nanos(a.get("lastModifiedTime")) + " " + nanos(a.get("ctime")) + " "
-        + a.get("dev") + " " + a.get("ino");
+    // A StringBuilder, not `+`: a cold JVM spends milliseconds linking each new concatenation.
+    return new StringBuilder(160).append(sha256).append(' ').append(size).append(' ')
+        .append(nanos(a.get("lastModifiedTime"))).append(' ').append(nanos(a.get("ctime")))
+        .append(' ').append(a.get("dev")).append(' ').append(a.get("ino")).toString();
   }
 
   private static long nanos(Object time) {
@@ -244,7 +259,7 @@ final class LibraryJarDirectory {
             if (modified(entry) < staleBefore) {
               Files.deleteIfExists(entry);
             }
-          } else if (JAR_NAME.matcher(name).matches()) {
+          } else if (hashNamed(name, ".jar")) {
             String sha256 = name.substring(0, 64);
             long lastUsed = modified(entry);
             Path sidecar = sidecar(sha256);
@@ -254,7 +269,7 @@ final class LibraryJarDirectory {
             long size = Files.size(entry);
             jars.add(new Cached(sha256, size, lastUsed));
             total += size;
-          } else if (SIDECAR_NAME.matcher(name).matches()) {
+          } else if (hashNamed(name, ".ok")) {
             sidecars.add(name.substring(0, 64));
           }
         } catch (java.nio.file.NoSuchFileException e) {
@@ -283,6 +298,20 @@ final class LibraryJarDirectory {
           + " removed from the cache (" + CACHE_MAX_BYTES_KEY + "=" + maxBytes + ")");
     }
     return total;
+  }
+
+  /** Whether {@code name} is a SHA-256 in lower-case hex followed by {@code suffix}. */
+  static boolean hashNamed(String name, String suffix) {
+    if (name.length() != 64 + suffix.length() || !name.endsWith(suffix)) {
+      return false;
+    }
+    for (int i = 0; i < 64; i++) {
+      char c = name.charAt(i);
+      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static long modified(Path file) throws IOException {
