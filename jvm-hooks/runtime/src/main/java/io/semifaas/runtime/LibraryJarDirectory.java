@@ -122,7 +122,10 @@ final class LibraryJarDirectory {
     return null;
   }
 
-  /** This process's effective uid: the owner of its {@code /proc} directory. */
+  /**
+   * This process's effective uid: the owner of its {@code /proc} directory (root's when the
+   * process is not dumpable: then no directory is trusted and the instance fetches its own jars).
+   */
   private static int myUid() throws IOException {
     return (Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid");
   }
