@@ -175,6 +175,9 @@ final class LibraryJarCache {
       } catch (NumberFormatException e) {
         continue;
       }
+      if (!LibraryJarDirectory.isSha256(ref.sha256) || ref.size <= 0) {
+        continue; // Its hash names a file: nothing else may.
+      }
       for (String pkg : fields[2].split(",")) {
         if (!pkg.isEmpty()) {
           packages.put(pkg, ref);

@@ -305,11 +305,21 @@ final class LibraryJarDirectory {
 
   /** Whether {@code name} is a SHA-256 in lower-case hex followed by {@code suffix}. */
   static boolean hashNamed(String name, String suffix) {
-    if (name.length() != 64 + suffix.length() || !name.endsWith(suffix)) {
-      return false;
-    }
-    for (int i = 0; i < 64; i++) {
-      char c = name.charAt(i);
+    return name.length() == 64 + suffix.length() && name.endsWith(suffix) && hexDigits(name, 64);
+  }
+
+  /**
+   * Whether {@code hash} is a SHA-256 in lower-case hex: the only names the directory's files get
+   * (a manifest's hash becomes a file name).
+   */
+  static boolean isSha256(String hash) {
+    return hash.length() == 64 && hexDigits(hash, 64);
+  }
+
+  /** Whether the first {@code count} characters of {@code text} are lower-case hex digits. */
+  private static boolean hexDigits(String text, int count) {
+    for (int i = 0; i < count; i++) {
+      char c = text.charAt(i);
       if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'f')) {
         return false;
       }

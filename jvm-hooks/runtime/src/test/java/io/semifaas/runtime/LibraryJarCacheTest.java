@@ -138,6 +138,18 @@ class LibraryJarCacheTest {
     }
   }
 
+  @Test
+  void aManifestHashThatIsNoSha256IsIgnored() throws Exception {
+    byte[] jar = jarWith(HELPER);
+    // Upper case: the jar would be fetched, then not match; a path would name a file elsewhere.
+    JarServer server = new JarServer(jar, sha256(jar).toUpperCase(java.util.Locale.ROOT));
+    server.classes.put(HELPER, FunctionRuntimeTest.classFile(HELPER));
+
+    new ClosureClassLoader("c12", Map.of(), Map.of(), server).loadClass(HELPER);
+    assertEquals(List.of("class " + HELPER), server.asked, "no jar asked for, by load_class");
+    assertEquals(List.of(), names(cache));
+  }
+
   private static List<String> names(Path dir) throws IOException {
     try (var files = Files.list(dir)) {
       return files.map(f -> f.getFileName().toString()).sorted().toList();
