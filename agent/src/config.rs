@@ -248,6 +248,9 @@ const KEYS: &[Key] = &[
     // The Java side keeps each offloaded invocation's log of remote calls (docs/internals.md, "Failed offloads").
     Key { name: "semifaas.call-log.max-bytes", example: "4194304", expected: "a whole number of bytes, 0 or more: the most one invocation's call log holds", apply: |_, v| v.trim().parse::<u64>().ok().map(|_| ()) },
     Key { name: "semifaas.call-log.total-max-bytes", example: "67108864", expected: "a whole number of bytes, 0 or more: the most all call logs hold together", apply: |_, v| v.trim().parse::<u64>().ok().map(|_| ()) },
+    // Read by each function instance's runtime (a `-D` of its `SEMIFAAS_JVM_OPTS`); listed so that
+    // it is known, and checked here when set on the server too.
+    Key { name: "semifaas.library-jars.cache-max-bytes", example: "536870912", expected: "a whole number of bytes, 0 or more: the most an instance's library-jar cache holds (jars in use stay)", apply: |_, v| v.trim().parse::<u64>().ok().map(|_| ()) },
 ];
 
 /// Every configuration key, in table order. The Java side asks for this list (through

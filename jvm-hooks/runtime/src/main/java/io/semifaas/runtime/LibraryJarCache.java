@@ -6,8 +6,11 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -17,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.jar.JarEntry;
 import java.util.jar.JarFile;
 
@@ -25,7 +29,8 @@ import java.util.jar.JarFile;
  * whose package the server's manifest lists is read from that jar, fetched once by its SHA-256
  * into {@code $TMPDIR/semifaas-libs/<sha256>.jar} and checked against the hash, instead of class
  * by class. One per server (its manifest); the jar files are shared, since their names are their
- * content. Classes defined from jars are reported to the server before it sees what they built.
+ * content. A jar an earlier instance hashed is reused without hashing it again, and the directory
+ * is bounded ({@link LibraryJarDirectory}). Classes defined from jars are reported to the server before it sees what they built.
  */
 final class LibraryJarCache {
   private static final System.Logger LOG = System.getLogger("io.semifaas.runtime");
@@ -42,6 +47,11 @@ final class LibraryJarCache {
   private static final Set<String> FAILED = ConcurrentHashMap.newKeySet();
 
   private static final Map<String, Object> LOCKS = new ConcurrentHashMap<>();
+
+  /** The checked cache directory, by the path it was configured as (one entry). */
+  private static final Map<Path, LibraryJarDirectory> DIRECTORY = new HashMap<>();
+
+  private static final AtomicInteger HASHED = new AtomicInteger();
 
   private record JarRef(String sha256, long size) {}
 
@@ -165,6 +175,9 @@ final class LibraryJarCache {
       } catch (NumberFormatException e) {
         continue;
       }
+      if (!LibraryJarDirectory.isSha256(ref.sha256) || ref.size <= 0) {
+        continue; // Its hash names a file: nothing else may.
+      }
       for (String pkg : fields[2].split(",")) {
         if (!pkg.isEmpty()) {
           packages.put(pkg, ref);
@@ -185,43 +198,98 @@ final class LibraryJarCache {
       if (jar != null || FAILED.contains(ref.sha256)) {
         return jar;
       }
+      LibraryJarDirectory dir;
+      long maxBytes;
+      boolean fetched;
+      long started = System.nanoTime();
+      int hashedBefore = HASHED.get();
       try {
-        Path file = cached(ref);
-        if (file == null) {
-          file = fetch(ref);
+        // A bad cap is named in the warning below and no jar is used: the operator sees it.
+        maxBytes = LibraryJarDirectory.cacheMaxBytes();
+        dir = cacheDirectory();
+        jar = cached(dir, ref);
+        fetched = jar == null;
+        if (fetched) {
+          jar = new JarFile(fetch(dir, ref).toFile());
         }
-        jar = new JarFile(file.toFile());
         OPEN.put(ref.sha256, jar);
-        return jar;
+        long micros = (System.nanoTime() - started) / 1000;
+        if (LOG.isLoggable(System.Logger.Level.DEBUG)) {
+          String how = fetched ? "fetched" : HASHED.get() > hashedBefore ? "hashed" : "reused";
+          LOG.log(System.Logger.Level.DEBUG, "semifaas: library jar " + ref.sha256 + " ("
+              + ref.size + " bytes) " + how + " and opened in " + micros + " µs");
+        }
       } catch (IOException | RuntimeException e) {
         LOG.log(System.Logger.Level.WARNING, "semifaas: library jar " + ref.sha256
             + " not used, its classes come one by one: " + e.getMessage());
         FAILED.add(ref.sha256);
         return null;
       }
+      if (fetched) {
+        try {
+          dir.evict(maxBytes, OPEN.keySet());
+        } catch (IOException | RuntimeException e) {
+          LOG.log(System.Logger.Level.WARNING,
+              "semifaas: library jar cache " + dir.path + " not trimmed: " + e);
+        }
+      }
+      return jar;
     }
   }
 
-  /** The cached file when it is there and its content matches its name; null otherwise. */
-  private static Path cached(JarRef ref) throws IOException {
-    Path file = directory().resolve(ref.sha256 + ".jar");
-    if (!Files.isRegularFile(file) || Files.size(file) != ref.size) {
-      return null;
+  /** The cache directory of {@link #directory()}, checked once per configured path. */
+  private static LibraryJarDirectory cacheDirectory() throws IOException {
+    Path configured = directory();
+    synchronized (DIRECTORY) {
+      LibraryJarDirectory dir = DIRECTORY.get(configured);
+      if (dir == null) {
+        dir = LibraryJarDirectory.open(configured);
+        DIRECTORY.clear();
+        DIRECTORY.put(configured, dir);
+      }
+      return dir;
     }
+  }
+
+  /**
+   * The cached jar, opened, when it is there and its content matches its name: known from its
+   * sidecar ({@link LibraryJarDirectory}), or hashed (then recorded for the next instance); null
+   * otherwise.
+   */
+  private static JarFile cached(LibraryJarDirectory dir, JarRef ref) throws IOException {
+    Path file = dir.jar(ref.sha256);
+    if (!dir.verifiedBefore(ref.sha256, ref.size)) {
+      if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || Files.size(file) != ref.size
+          || !hashOf(file).equals(ref.sha256)) {
+        return null;
+      }
+      dir.recordVerified(ref.sha256, ref.size);
+    }
+    try {
+      return new JarFile(file.toFile());
+    } catch (NoSuchFileException e) {
+      return null; // Another instance's eviction removed it meanwhile: fetched again.
+    }
+  }
+
+  private static String hashOf(Path file) throws IOException {
+    HASHED.incrementAndGet();
     MessageDigest digest = sha256();
-    try (InputStream in = Files.newInputStream(file)) {
+    try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
       byte[] buffer = new byte[1 << 16];
       for (int n; (n = in.read(buffer)) > 0; ) {
         digest.update(buffer, 0, n);
       }
     }
-    return HexFormat.of().formatHex(digest.digest()).equals(ref.sha256) ? file : null;
+    return HexFormat.of().formatHex(digest.digest());
   }
 
-  /** Fetches the jar chunk by chunk, checks its hash, and moves it into place atomically. */
-  private Path fetch(JarRef ref) throws IOException {
-    Path dir = Files.createDirectories(directory());
-    Path part = Files.createTempFile(dir, ref.sha256, ".part");
+  /**
+   * Fetches the jar chunk by chunk, checks its hash, makes it read-only and moves it into place
+   * atomically, then records it verified.
+   */
+  private Path fetch(LibraryJarDirectory dir, JarRef ref) throws IOException {
+    Path part = Files.createTempFile(dir.path, ref.sha256, ".part");
     try {
       MessageDigest digest = sha256();
       try (OutputStream out = Files.newOutputStream(part)) {
@@ -242,11 +310,33 @@ final class LibraryJarCache {
       if (!actual.equals(ref.sha256)) {
         throw new IOException("the fetched jar's SHA-256 is " + actual);
       }
-      Path file = dir.resolve(ref.sha256 + ".jar");
+      Files.setPosixFilePermissions(part, PosixFilePermissions.fromString("r--------"));
+      dir.forgetVerified(ref.sha256);
+      Path file = dir.jar(ref.sha256);
       Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+      dir.added(file);
+      dir.recordVerified(ref.sha256, ref.size);
       return file;
     } finally {
       Files.deleteIfExists(part);
+    }
+  }
+
+  /** Jar files hashed on this instance (in the cache, not as fetched): a cost of its cold start. */
+  static int hashedJars() {
+    return HASHED.get();
+  }
+
+  /** Closes and forgets every jar and manifest, as a new instance starts without them. */
+  static void forgetAll() throws IOException {
+    for (JarFile jar : OPEN.values()) {
+      jar.close();
+    }
+    OPEN.clear();
+    FAILED.clear();
+    BY_SERVER.clear();
+    synchronized (DIRECTORY) {
+      DIRECTORY.clear();
     }
   }
 
