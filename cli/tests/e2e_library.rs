@@ -344,6 +344,24 @@ async fn session_offloaded_equals_the_local_one(sample: &str) {
         "the placement header disagrees with /stats:\n{}",
         mismatched_placement.join("\n")
     );
+    // The edit form's handler validates through a helper class that calls the repository: both
+    // submissions run in a function (the second on a warm instance), none fails.
+    let update = &stats["handlers"]["io.semifaas.samples.library.web.BookController#update"];
+    let edits: Vec<&Step> = offloaded
+        .steps
+        .iter()
+        .filter(|s| s.label.starts_with("POST edit"))
+        .collect();
+    assert!(
+        edits.len() == 2
+            && edits
+                .iter()
+                .all(|s| s.reply.ran.as_deref() == Some("offloaded"))
+            && update["failures"] == 0,
+        "the edit form ran {:?}: {update}\nagent log tail:\n{}",
+        edits.iter().map(|s| &s.reply.ran).collect::<Vec<_>>(),
+        tail(&log, 40)
+    );
     // Library code came in jars: the session's instances fetched the manifest and jars, and
     // loaded only a few classes one by one (1,732 for this session on one instance before).
     let fallbacks = |k: &str| totals["fallbacks"][k].as_u64().unwrap_or(0);

@@ -1,5 +1,6 @@
 package io.semifaas.agent;
 
+import io.semifaas.common.RemoteClasses;
 import java.lang.reflect.Array;
 import java.lang.reflect.Field;
 import java.lang.reflect.Method;
@@ -22,8 +23,15 @@ import java.util.Set;
  * superclasses, the handler's parameter and return types, the runtime classes of objects reachable
  * from the receiver's fields (as far as they come from an application class loader), and the
  * classes those class files refer to that come from the same place as the receiver's class (the
- * application's own code, not its libraries). The walks are bounded; whatever they miss the
- * function fetches through the class-loading fallback.
+ * application's own code, not its libraries), then the classes the handler learned. The walks are
+ * bounded; whatever they miss the function fetches through the class-loading fallback.
+ *
+ * <p>The walk does not enter server-bound objects (repositories, proxied services): they cross as
+ * remote references, so only the types they present matter, and their insides (a Spring proxy's
+ * advisors, the bean factory behind them) would fill the section with library classes. The
+ * section's method references are the remote calls the server answers ({@link ClosureReferences}),
+ * so the application's own code must not be crowded out, and learned classes come after it: a
+ * closure grown by them still ships, and allows, everything its predecessor did.
  */
 final class CodeSectionCollector {
   /** Objects visited at most while walking the receiver's graph. */
@@ -99,6 +107,9 @@ final class CodeSectionCollector {
             enqueue(pending, Array.get(current, i));
           }
         }
+      } else if (current != root && RemoteClasses.isServerBound(type)) {
+        // A remote reference: the types it presents were added above; its insides never cross.
+        continue;
       } else if (isApplicationClass(type)) {
         enqueueFields(pending, current, type);
       } else if (current instanceof Collection<?> collection) {
@@ -191,19 +202,6 @@ final class CodeSectionCollector {
       shipped.put(type.getName(), classFile);
       references.addAll(ClassFileReferences.of(classFile));
     }
-    // Learned classes have a budget of their own: the walks above may fill maxClasses, and what
-    // instances really fetched matters more than what a walk guessed.
-    int learnedBudget = shipped.size() + LearnedClasses.MAX_PER_HANDLER;
-    for (String name : learned) {
-      if (shipped.size() >= learnedBudget || shipped.containsKey(name)) {
-        continue;
-      }
-      byte[] classFile = ApplicationClassLoaders.read(loader, resourceName(name));
-      if (classFile != null && total + classFile.length <= MAX_TOTAL_BYTES) {
-        total += classFile.length;
-        shipped.put(name, classFile);
-      }
-    }
     while (!references.isEmpty() && shipped.size() < maxClasses && home != null) {
       String name = references.poll();
       if (shipped.containsKey(name)
@@ -221,6 +219,20 @@ final class CodeSectionCollector {
       total += classFile.length;
       shipped.put(name, classFile);
       references.addAll(ClassFileReferences.of(classFile));
+    }
+    // Learned classes come after the application's own code, so that learning never pushes it out
+    // (nor its calls out of the allow-list), and have a budget of their own: the walks above may
+    // fill maxClasses, and what instances really fetched matters more than what a walk guessed.
+    int learnedBudget = shipped.size() + LearnedClasses.MAX_PER_HANDLER;
+    for (String name : learned) {
+      if (shipped.size() >= learnedBudget || shipped.containsKey(name)) {
+        continue;
+      }
+      byte[] classFile = ApplicationClassLoaders.read(loader, resourceName(name));
+      if (classFile != null && total + classFile.length <= MAX_TOTAL_BYTES) {
+        total += classFile.length;
+        shipped.put(name, classFile);
+      }
     }
     return new CodeSection(
         List.copyOf(shipped.keySet()),

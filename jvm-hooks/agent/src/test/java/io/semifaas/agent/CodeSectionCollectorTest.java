@@ -5,9 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.example.library.Catalogue;
+import com.example.library.EditController;
+import com.example.library.Lending$$SpringCGLIB$$0;
+import com.example.library.ProxyWiring;
 import com.example.shop.ShopController;
 import java.io.InputStream;
 import java.lang.reflect.Method;
+import java.lang.reflect.Proxy;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class CodeSectionCollectorTest {
@@ -56,5 +64,54 @@ class CodeSectionCollectorTest {
     assertFalse(CodeSectionCollector.isApplicationClass(Dispatcher.class));
     assertFalse(CodeSectionCollector.isApplicationClass(int[].class));
     assertTrue(CodeSectionCollector.isApplicationClass(ShopController.class));
+  }
+
+  private static Method update() throws Exception {
+    return EditController.class.getMethod("update", String.class);
+  }
+
+  /** As Spring wires it: a JDK proxy for the repository, a CGLIB subclass for the service. */
+  private static final Catalogue CATALOGUE =
+      (Catalogue)
+          Proxy.newProxyInstance(
+              Catalogue.class.getClassLoader(),
+              new Class<?>[] {Catalogue.class},
+              (proxy, method, args) -> Optional.empty());
+
+  private static EditController editController() {
+    return new EditController(CATALOGUE, new Lending$$SpringCGLIB$$0(new ProxyWiring()));
+  }
+
+  @Test
+  void proxiedBeansCrossAsReferencesSoTheirInsidesAreNotShipped() throws Exception {
+    EditController controller = editController();
+    List<String> names = new CodeSectionCollector().collect(controller, update()).classNames();
+    assertTrue(names.contains("com.example.library.Catalogue"), "presented by a reference");
+    assertTrue(names.contains("com.example.library.Lending"), "presented by a reference");
+    assertTrue(names.contains("com.example.library.FormChecks"), "the handler's own code");
+    assertFalse(names.contains("com.example.library.ProxyWiring"), names.toString());
+    assertFalse(names.contains("com.example.library.ProxyAdvisor"), names.toString());
+  }
+
+  /**
+   * Learned classes join a full section after the handler's own code, so the helper stays, and so
+   * does its call on the repository among the remote calls the server answers.
+   */
+  @Test
+  void learnedClassesDoNotCrowdOutTheHandlersOwnCode() throws Exception {
+    EditController controller = editController();
+    List<String> own = new CodeSectionCollector().collect(controller, update()).classNames();
+    List<String> learned = List.of("com.example.shop.Gift", "com.example.shop.Item");
+    CodeSection grown =
+        new CodeSectionCollector(CodeSectionCollector.MAX_OBJECTS, own.size())
+            .collect(controller, update(), learned);
+    List<String> expected = new ArrayList<>(own);
+    expected.addAll(learned);
+    assertEquals(expected, grown.classNames());
+    ClosureReferences references = ClosureReferences.of(grown.classBytes());
+    assertTrue(
+        references.calls(
+            CATALOGUE.getClass(), "findByIsbn", "(Ljava/lang/String;)Ljava/util/Optional;"),
+        "the helper's repository call is allowed");
   }
 }
