@@ -161,8 +161,8 @@ impl Mode {
     }
 
     /// The placement header every response must carry. Only ratio 1 turns it on: ratio 0 is
-    /// measured as operators run the agent (the header is opt-in and costs about a microsecond of
-    /// reflection per request), its runs checked by the agent's `/stats` instead.
+    /// measured as operators run the agent (the header is opt-in, and its reflection per request was
+    /// half the agent's cost on a trivial request), its runs checked by the agent's `/stats` instead.
     fn placement(self) -> Option<&'static str> {
         match self {
             Mode::NoAgent | Mode::Ratio0 => None,
