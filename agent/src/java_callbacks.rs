@@ -26,13 +26,26 @@ impl JavaCodeSource {
         })
     }
 
-    /// Calls `static Object method(String)` on the bridge: a `byte[]` is what was asked for, `null`
-    /// is `None` (the application has none), a `String` says why it is withheld.
-    fn call(&self, method: &JNIStr, arg: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
+    /// Runs `f` with this thread attached to the JVM for the call only; a failure names the
+    /// bridge method `what` returns.
+    fn on_jvm<T>(
+        &self,
+        what: impl FnOnce() -> String,
+        f: impl FnOnce(&mut Env) -> jni::errors::Result<T>,
+    ) -> Result<T, CodeSourceError> {
         // Scoped: a thread left attached counts as a non-daemon Java thread, and the JVM's exit
         // would wait for the runtime's idle blocking threads to time out.
         self.vm
-            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Served> {
+            .attach_current_thread_for_scope(f)
+            .map_err(|e| CodeSourceError::Failed(format!("NativeBridge.{} failed: {e}", what())))
+    }
+
+    /// Calls `static Object method(String)` on the bridge: a `byte[]` is what was asked for, `null`
+    /// is `None` (the application has none), a `String` says why it is withheld.
+    fn call(&self, method: &JNIStr, arg: &str) -> Result<Option<Vec<u8>>, CodeSourceError> {
+        self.on_jvm(
+            || format!("{method}({arg:?})"),
+            |env| {
                 let name = env.new_string(arg)?;
                 let value = env
                     .call_static_method(
@@ -43,15 +56,9 @@ impl JavaCodeSource {
                     )?
                     .l()?;
                 served(env, value)
-            })
-            .map_err(|e| {
-                CodeSourceError::Failed(format!("NativeBridge.{method}({arg:?}) failed: {e}"))
-            })
-            .and_then(|served| match served {
-                Served::Found(bytes) => Ok(Some(bytes)),
-                Served::Missing => Ok(None),
-                Served::Withheld(reason) => Err(CodeSourceError::Withheld(reason)),
-            })
+            },
+        )?
+        .found_or_none(CodeSourceError::Withheld)
     }
 }
 
@@ -60,6 +67,20 @@ enum Served {
     Found(Vec<u8>),
     Missing,
     Withheld(String),
+}
+
+impl Served {
+    /// The bytes, or `None`; a withheld answer is the error `withheld` makes of its reason.
+    fn found_or_none(
+        self,
+        withheld: impl FnOnce(String) -> CodeSourceError,
+    ) -> Result<Option<Vec<u8>>, CodeSourceError> {
+        match self {
+            Served::Found(bytes) => Ok(Some(bytes)),
+            Served::Missing => Ok(None),
+            Served::Withheld(reason) => Err(withheld(reason)),
+        }
+    }
 }
 
 /// Reads the bridge's answer: a `byte[]`, `null` or a `String` reason.
@@ -80,44 +101,41 @@ impl JavaCodeSource {
     /// descriptor, byte[] args, boolean shadow, int seq)`: outcome bytes, or a `String` saying why the
     /// call is refused (the closure's code does not make it); `null` is an error.
     fn invoke(&self, call: &RemoteCall<'_>) -> Result<Vec<u8>, CodeSourceError> {
-        let failed = |what: String| {
-            CodeSourceError::Failed(format!(
-                "NativeBridge.invokeRemote(ref {}, {}{}) {what}",
+        let what = || {
+            format!(
+                "invokeRemote(ref {}, {}{})",
                 call.ref_id, call.method, call.descriptor
-            ))
+            )
         };
-        let served = self
-            .vm
-            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Served> {
-                let method = env.new_string(call.method)?;
-                let descriptor = env.new_string(call.descriptor)?;
-                let args = env.byte_array_from_slice(call.args)?;
-                // Java longs are signed: ids travel as their two's-complement bit pattern.
-                let value = env
-                    .call_static_method(
-                        &self.bridge,
-                        jni_str!("invokeRemote"),
-                        jni_sig!("(JJLjava/lang/String;Ljava/lang/String;[BZI)Ljava/lang/Object;"),
-                        &[
-                            JValue::Long(call.scope_id as i64),
-                            JValue::Long(call.ref_id as i64),
-                            JValue::from(&method),
-                            JValue::from(&descriptor),
-                            JValue::from(&args),
-                            JValue::Bool(call.shadow),
-                            // Sequence numbers stay far below 2^31 (one per remote call).
-                            JValue::Int(call.seq as i32),
-                        ],
-                    )?
-                    .l()?;
-                served(env, value)
+        let served = self.on_jvm(what, |env| {
+            let method = env.new_string(call.method)?;
+            let descriptor = env.new_string(call.descriptor)?;
+            let args = env.byte_array_from_slice(call.args)?;
+            // Java longs are signed: ids travel as their two's-complement bit pattern.
+            let value = env
+                .call_static_method(
+                    &self.bridge,
+                    jni_str!("invokeRemote"),
+                    jni_sig!("(JJLjava/lang/String;Ljava/lang/String;[BZI)Ljava/lang/Object;"),
+                    &[
+                        JValue::Long(call.scope_id as i64),
+                        JValue::Long(call.ref_id as i64),
+                        JValue::from(&method),
+                        JValue::from(&descriptor),
+                        JValue::from(&args),
+                        JValue::Bool(call.shadow),
+                        // Sequence numbers stay far below 2^31 (one per remote call).
+                        JValue::Int(call.seq as i32),
+                    ],
+                )?
+                .l()?;
+            served(env, value)
+        })?;
+        served
+            .found_or_none(CodeSourceError::Withheld)?
+            .ok_or_else(|| {
+                CodeSourceError::Failed(format!("NativeBridge.{} returned null", what()))
             })
-            .map_err(|e| failed(format!("failed: {e}")))?;
-        match served {
-            Served::Found(outcome) => Ok(outcome),
-            Served::Missing => Err(failed("returned null".into())),
-            Served::Withheld(reason) => Err(CodeSourceError::Withheld(reason)),
-        }
     }
 }
 
@@ -125,9 +143,9 @@ impl JavaCodeSource {
     /// `static Object libraryManifest()`: the manifest's text form (a `byte[]`), or a `String`
     /// saying why there is none.
     fn manifest(&self) -> Result<Vec<LibraryJarEntry>, CodeSourceError> {
-        let served = self
-            .vm
-            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Served> {
+        let served = self.on_jvm(
+            || "libraryManifest".into(),
+            |env| {
                 let value = env
                     .call_static_method(
                         &self.bridge,
@@ -137,16 +155,13 @@ impl JavaCodeSource {
                     )?
                     .l()?;
                 served(env, value)
-            })
-            .map_err(|e| {
-                CodeSourceError::Failed(format!("NativeBridge.libraryManifest failed: {e}"))
-            })?;
-        let text = match served {
-            Served::Found(bytes) => String::from_utf8(bytes)
-                .map_err(|_| CodeSourceError::Failed("the library manifest is not UTF-8".into()))?,
-            Served::Missing => return Ok(Vec::new()),
-            Served::Withheld(reason) => return Err(CodeSourceError::Failed(reason)),
+            },
+        )?;
+        let Some(bytes) = served.found_or_none(CodeSourceError::Failed)? else {
+            return Ok(Vec::new());
         };
+        let text = String::from_utf8(bytes)
+            .map_err(|_| CodeSourceError::Failed("the library manifest is not UTF-8".into()))?;
         manifest_from_text(&text).map_err(CodeSourceError::Failed)
     }
 
@@ -158,8 +173,9 @@ impl JavaCodeSource {
         offset: u64,
         max: usize,
     ) -> Result<Option<Vec<u8>>, CodeSourceError> {
-        self.vm
-            .attach_current_thread_for_scope(|env| -> jni::errors::Result<Served> {
+        self.on_jvm(
+            || format!("libraryJarChunk({sha256})"),
+            |env| {
                 let hex = env.new_string(sha256.to_string())?;
                 let value = env
                     .call_static_method(
@@ -175,23 +191,16 @@ impl JavaCodeSource {
                     )?
                     .l()?;
                 served(env, value)
-            })
-            .map_err(|e| {
-                CodeSourceError::Failed(format!(
-                    "NativeBridge.libraryJarChunk({sha256}) failed: {e}"
-                ))
-            })
-            .and_then(|served| match served {
-                Served::Found(bytes) => Ok(Some(bytes)),
-                Served::Missing => Ok(None),
-                Served::Withheld(reason) => Err(CodeSourceError::Failed(reason)),
-            })
+            },
+        )?
+        .found_or_none(CodeSourceError::Failed)
     }
 
     /// `static int libraryClassesDefined(String[] names)`.
     fn classes_defined(&self, names: &[String]) -> Result<u32, CodeSourceError> {
-        self.vm
-            .attach_current_thread_for_scope(|env| -> jni::errors::Result<i32> {
+        let count = self.on_jvm(
+            || "libraryClassesDefined".into(),
+            |env| {
                 let array = env.new_object_array(
                     names.len() as i32,
                     jni_str!("java/lang/String"),
@@ -208,11 +217,9 @@ impl JavaCodeSource {
                     &[JValue::from(&array)],
                 )?
                 .i()
-            })
-            .map(|count| count.max(0) as u32)
-            .map_err(|e| {
-                CodeSourceError::Failed(format!("NativeBridge.libraryClassesDefined failed: {e}"))
-            })
+            },
+        )?;
+        Ok(count.max(0) as u32)
     }
 }
 
@@ -249,9 +256,9 @@ impl CodeSource for JavaCodeSource {
     /// `static void learnClass(String handlerKey, String binaryName)`. Best effort: a closure
     /// that does not learn still works, it only fetches the class again.
     fn learned(&self, handler_key: &str, binary_name: &str) {
-        let result = self
-            .vm
-            .attach_current_thread_for_scope(|env| -> jni::errors::Result<()> {
+        let result = self.on_jvm(
+            || "learnClass".into(),
+            |env| {
                 let key = env.new_string(handler_key)?;
                 let name = env.new_string(binary_name)?;
                 env.call_static_method(
@@ -261,13 +268,10 @@ impl CodeSource for JavaCodeSource {
                     &[JValue::from(&key), JValue::from(&name)],
                 )?;
                 Ok(())
-            });
+            },
+        );
         if let Err(e) = result {
-            tracing::debug!(
-                handler = handler_key,
-                class = binary_name,
-                "NativeBridge.learnClass failed: {e}"
-            );
+            tracing::debug!(handler = handler_key, class = binary_name, "{e}");
         }
     }
 }

@@ -270,14 +270,9 @@ async fn overhead(out: &std::path::Path, n: usize) -> Result<()> {
         let before = admin.stats().await?;
         let offloaded = latencies(&http, request, n, Some("offloaded")).await?;
         let used = Usage::between(&before, &admin.stats().await?);
-        // Each response said "offloaded"; the agent's own count must agree, or the figures
-        // would not be what they say.
-        if used.offloads != n as u64 {
-            bail!(
-                "{name}: {n} requests answered as offloaded, but the agent's /stats counted {} offloads",
-                used.offloads
-            );
-        }
+        // Each response said "offloaded"; the agent's own count must agree.
+        used.all_offloaded(n as u64)
+            .map_err(|mismatch| anyhow::anyhow!("{name}: {mismatch}"))?;
         usage.offloads += used.offloads;
         usage.remote_calls += used.remote_calls;
         let entry = json!({

@@ -45,6 +45,30 @@ impl Usage {
                 + delta(&["totals", "fallbacks", "lazy_data"]),
         }
     }
+
+    /// Fails unless the agent counted each of `sent` requests as offloaded: a benchmark's
+    /// "offloaded" figures are only what they say if `/stats` agrees.
+    pub fn all_offloaded(&self, sent: u64) -> Result<(), String> {
+        if self.offloads == sent {
+            return Ok(());
+        }
+        Err(format!(
+            "{sent} requests answered, but the agent's /stats counted {} offloads",
+            self.offloads
+        ))
+    }
+
+    /// Fails unless the agent offloaded none of `sent` requests and ran them here, counted (a
+    /// request may run more than one handler).
+    pub fn all_local(&self, sent: u64) -> Result<(), String> {
+        if self.offloads == 0 && self.local_runs >= sent {
+            return Ok(());
+        }
+        Err(format!(
+            "{sent} requests answered, but the agent's /stats counted {} offloads and {} local runs, not 0 and at least {sent}",
+            self.offloads, self.local_runs
+        ))
+    }
 }
 
 /// Times the checks on this machine's JVM and prices `usage` with them; prints a line and writes
