@@ -1,7 +1,9 @@
 //! Small integer ids for handler keys. Every request crosses JNI twice (`shouldOffload`,
 //! `recordLocal`); with an id instead of the key, neither call decodes a Java string nor hashes it
 //! into the statistics', the candidates', the policy's and the controller's maps: the id indexes
-//! the handler's entries in each, looked up once when the Java side first asks for its id.
+//! the handler's entries in each, looked up once when the Java side first asks for its id. The
+//! table is append-only and lock-free to read (`boxcar`): a request takes no lock and no reference
+//! count to find its handler.
 
 use std::{
     collections::HashMap,
@@ -43,7 +45,8 @@ pub struct HandlerPath {
 
 #[derive(Default)]
 pub struct HandlerIds {
-    paths: RwLock<Vec<Arc<HandlerPath>>>,
+    paths: boxcar::Vec<HandlerPath>,
+    /// Also serializes the pushes, so that a path's index is the id given with it.
     by_key: RwLock<HashMap<String, HandlerId>>,
 }
 
@@ -61,18 +64,16 @@ impl HandlerIds {
         if let Some(id) = by_key.get(key) {
             return Some(*id);
         }
-        let mut paths = self.paths.write();
-        if paths.len() >= MAX_HANDLERS {
+        if self.paths.count() >= MAX_HANDLERS {
             return None;
         }
-        let id = HandlerId(u32::try_from(paths.len()).ok()?);
-        paths.push(Arc::new(path()));
+        let id = HandlerId(u32::try_from(self.paths.push(path())).ok()?);
         by_key.insert(key.to_owned(), id);
         Some(id)
     }
 
-    pub fn get(&self, id: HandlerId) -> Option<Arc<HandlerPath>> {
-        self.paths.read().get(id.0 as usize).cloned()
+    pub fn get(&self, id: HandlerId) -> Option<&HandlerPath> {
+        self.paths.get(id.0 as usize)
     }
 }
 

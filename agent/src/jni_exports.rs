@@ -70,6 +70,26 @@ impl<T: Default, E: std::fmt::Display> ErrorPolicy<T, E> for FailOpen {
     }
 }
 
+/// [`FailOpen`] for the two natives every request calls (`shouldOffload`, `recordLocal`), which
+/// take and return primitives only: they make no `Env`, the `jni` crate's per-call attach
+/// bookkeeping, and as they touch no Java object no exception can be pending.
+fn primitive_fail_open<T: Default>(native: impl FnOnce() -> Result<T>) -> T {
+    match catch_unwind(AssertUnwindSafe(native)) {
+        Ok(Ok(value)) => value,
+        Ok(Err(err)) => {
+            error!(error = %err, "semifaas native call failed; the handler runs locally");
+            T::default()
+        }
+        Err(payload) => {
+            error!(
+                panic = panic_message(&*payload),
+                "semifaas native call panicked; the handler runs locally"
+            );
+            T::default()
+        }
+    }
+}
+
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
     payload
         .downcast_ref::<&str>()
@@ -263,14 +283,12 @@ fn handler(id: jlong) -> Result<HandlerId> {
 
 /// `static native boolean shouldOffload(long handlerId)`.
 #[no_mangle]
-pub extern "system" fn Java_io_semifaas_agent_NativeBridge_shouldOffload<'local>(
-    mut unowned: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_shouldOffload(
+    _env: *mut jni::sys::JNIEnv,
+    _class: jni::sys::jclass,
     handler_id: jlong,
 ) -> jboolean {
-    unowned
-        .with_env(|_| -> Result<jboolean> { Ok(agent()?.should_offload(handler(handler_id)?)) })
-        .resolve::<FailOpen>()
+    primitive_fail_open(|| Ok(agent()?.should_offload(handler(handler_id)?)))
 }
 
 /// `static native String registerClosure(String handlerKey, String className, String
@@ -412,20 +430,18 @@ pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordSample<'local>(
 /// `static native void recordLocal(long handlerId, long wallNanos, long cpuNanos)`; a negative
 /// `cpuNanos` is a run whose CPU time was not measured (the Java side samples it).
 #[no_mangle]
-pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordLocal<'local>(
-    mut unowned: EnvUnowned<'local>,
-    _class: JClass<'local>,
+pub extern "system" fn Java_io_semifaas_agent_NativeBridge_recordLocal(
+    _env: *mut jni::sys::JNIEnv,
+    _class: jni::sys::jclass,
     handler_id: jlong,
     wall_nanos: jlong,
     cpu_nanos: jlong,
 ) {
-    unowned
-        .with_env(|_| -> Result<()> {
-            let cpu = u64::try_from(cpu_nanos).ok().map(Duration::from_nanos);
-            agent()?.record_local(handler(handler_id)?, duration_from_nanos(wall_nanos), cpu);
-            Ok(())
-        })
-        .resolve::<FailOpen>()
+    primitive_fail_open(|| {
+        let cpu = u64::try_from(cpu_nanos).ok().map(Duration::from_nanos);
+        agent()?.record_local(handler(handler_id)?, duration_from_nanos(wall_nanos), cpu);
+        Ok(())
+    })
 }
 
 /// Exports a `static native void NAME(String handlerKey, String reason)` recorder: JNI needs one

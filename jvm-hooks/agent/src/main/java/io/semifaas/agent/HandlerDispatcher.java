@@ -119,10 +119,13 @@ final class HandlerDispatcher {
     }
     Class<?> beanClass = bean.getClass();
     classLoaders.remember(beanClass.getClassLoader());
-    Handler handler =
-        handlers
-            .computeIfAbsent(method, m -> new ConcurrentHashMap<>())
-            .computeIfAbsent(beanClass, c -> describe(method, c));
+    Handler handler = knownHandler(method, beanClass);
+    if (handler == null) {
+      handler =
+          handlers
+              .computeIfAbsent(method, m -> new ConcurrentHashMap<>())
+              .computeIfAbsent(beanClass, c -> describe(method, c));
+    }
     if (handler.problem != null) {
       if (!handler.problemReported.getAndSet(true)) {
         reportIneligible(handler.key, handler.problem);
@@ -147,6 +150,12 @@ final class HandlerDispatcher {
       reportFailure(handler.key, "agent error: " + t);
       return handler.untimedRun;
     }
+  }
+
+  /** The handler already described, or null: plain reads, no lambda made on every request. */
+  private Handler knownHandler(Method method, Class<?> beanClass) {
+    Map<Class<?>, Handler> byBean = handlers.get(method);
+    return byBean == null ? null : byBean.get(beanClass);
   }
 
   /** A counted local run; the first ones record a sample and watch the receiver. */
