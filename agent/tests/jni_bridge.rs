@@ -3,70 +3,25 @@
 
 mod common;
 
-use std::{path::PathBuf, process::Command};
+use std::path::PathBuf;
 
+use common::jvm;
 use serde_json::Value;
-
-/// `target/<profile>`, where cargo puts the cdylib next to the test's `deps/` directory.
-fn library_dir() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .expect("test binary is in target/<profile>/deps")
-        .to_owned()
-}
-
-fn java_tool(name: &str) -> PathBuf {
-    match std::env::var_os("JAVA_HOME") {
-        Some(home) => PathBuf::from(home).join("bin").join(name),
-        None => PathBuf::from(name),
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jvm_drives_the_agent_through_its_natives() {
-    let library = library_dir();
-    assert!(
-        library.join("libsemifaas_agent.so").exists(),
-        "{} has no libsemifaas_agent.so",
-        library.display()
-    );
     let (platform, _log) = common::start_platform(None).await;
     let admin_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-
-    let classes = std::env::temp_dir().join(format!("semifaas-agent-jni-{}", std::process::id()));
     let source = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/jni/NativeBridge.java");
-    let output = tokio::task::spawn_blocking(move || {
-        let javac = Command::new(java_tool("javac"))
-            .arg("-d")
-            .arg(&classes)
-            .arg(&source)
-            .output()
-            .expect("run javac");
-        assert!(
-            javac.status.success(),
-            "javac failed: {}",
-            String::from_utf8_lossy(&javac.stderr)
-        );
-        let output = Command::new(java_tool("java"))
-            .arg(format!("-Djava.library.path={}", library.display()))
-            .arg("-Xcheck:jni")
-            .arg("-cp")
-            .arg(&classes)
-            .arg("io.semifaas.agent.NativeBridge")
-            .arg(format!("http://{platform}"))
-            .arg(admin_port.to_string())
-            .output()
-            .expect("run java");
-        let _ = std::fs::remove_dir_all(&classes);
-        output
-    })
-    .await
-    .unwrap();
+    let args = vec![format!("http://{platform}"), admin_port.to_string()];
+    let output =
+        tokio::task::spawn_blocking(move || jvm::run_bridge(&source, &["-Xcheck:jni"], &args))
+            .await
+            .unwrap();
 
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);

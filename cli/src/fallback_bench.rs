@@ -585,6 +585,38 @@ async fn run_sample(sample: Sample, args: &FallbackBenchArgs) -> Result<()> {
     let png = args.out.join(format!("{}.png", sample.report_stem()));
     plot(&png, sample, &report.handlers)?;
     println!("wrote {} and {}", json.display(), png.display());
+    all_offloaded(&report.handlers)
+}
+
+/// Fails the run (its report already written) when a request sent at ratio 1 was not offloaded:
+/// the fallback counts per offloaded request would then describe fewer requests than the table says.
+fn all_offloaded(results: &[HandlerResult]) -> Result<()> {
+    let missed: Vec<String> = results
+        .iter()
+        .filter_map(|r| {
+            let requests = r.cold.requests + r.warm.requests;
+            let offloaded = r.cold.offloaded + r.warm.offloaded;
+            (offloaded < requests).then(|| {
+                format!(
+                    "{}: {offloaded} of {requests} offloaded (cold {}/{}, warm {}/{}){}",
+                    r.handler,
+                    r.cold.offloaded,
+                    r.cold.requests,
+                    r.warm.offloaded,
+                    r.warm.requests,
+                    r.last_failure
+                        .as_deref()
+                        .map(|f| format!("; last failure: {f}"))
+                        .unwrap_or_default()
+                )
+            })
+        })
+        .collect();
+    ensure!(
+        missed.is_empty(),
+        "not every request at ratio 1 was offloaded:\n{}",
+        missed.join("\n")
+    );
     Ok(())
 }
 
@@ -687,6 +719,32 @@ mod tests {
             <a href="/loans/40/renew">y</a>"#;
         assert_eq!(loan_id(page), Some(12));
         assert_eq!(loan_id("no loans"), None);
+    }
+
+    #[test]
+    fn a_request_not_offloaded_at_ratio_1_fails_the_run() {
+        let tally = |requests, offloaded| Tally {
+            requests,
+            offloaded,
+            ..Tally::default()
+        };
+        let result = |handler: &str, warm: Tally| HandlerResult {
+            handler: handler.into(),
+            request: String::new(),
+            local: Local::default(),
+            cold: tally(1, 1),
+            warm,
+            last_failure: Some("timed out".into()),
+        };
+        assert!(all_offloaded(&[result("A#a", tally(3, 3))]).is_ok());
+        let err = all_offloaded(&[result("A#a", tally(3, 3)), result("B#b", tally(3, 2))])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("B#b: 3 of 4 offloaded (cold 1/1, warm 2/3); last failure: timed out"),
+            "{err}"
+        );
+        assert!(!err.contains("A#a"), "{err}");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! speaks the Lambda Invoke API.
 #![allow(dead_code)]
 
+pub mod jvm;
+
 use std::{
     net::SocketAddr,
     sync::{
