@@ -134,6 +134,11 @@ final class HandlerDispatcher {
           ? Local.NOT_A_HANDLER
           : Local.UNCOUNTED;
     }
+    if (handler.id <= 0) {
+      // The native side gave no id (past its handler limit, or its call failed): no native
+      // call could count this handler's requests, and each would log that the id is unknown.
+      return Local.UNCOUNTED;
+    }
     // Usually empty: a request then skips hashing its key.
     String problem = receiverProblems.isEmpty() ? null : receiverProblems.get(handler.key);
     if (problem != null) {

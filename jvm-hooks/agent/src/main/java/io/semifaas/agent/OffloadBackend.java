@@ -8,7 +8,7 @@ public interface OffloadBackend {
   /**
    * The native side's id of a handler key, asked once per handler: the two calls every request
    * makes ({@link #shouldOffload}, {@link #recordLocal}) carry it instead of the key. Not positive
-   * when no id could be given; those calls then run the handler locally and count nothing.
+   * when no id could be given: the handler then runs locally, uncounted, without those calls.
    */
   long handlerId(String handlerKey);
 

@@ -72,6 +72,15 @@ class DispatcherTest {
   }
 
   @Test
+  void aHandlerWithoutAnIdRunsLocallyWithoutNativeCalls() {
+    backend.noIds = true;
+    assertNull(call(new ShopController(), "buy", new Order("apple", 3)), "runs locally");
+    assertEquals(List.of(), backend.shouldOffloadCalls);
+    assertEquals(List.of(), backend.local);
+    assertEquals(0, backend.offloads);
+  }
+
+  @Test
   void theCodeSectionCarriesWhatTheReceiverAndSignatureNeed() {
     call(new ShopController(), "buy", new Order("apple", 1));
     List<String> shipped = List.of(backend.registeredNames.get(0));

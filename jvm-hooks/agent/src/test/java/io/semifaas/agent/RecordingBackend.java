@@ -48,8 +48,14 @@ final class RecordingBackend implements OffloadBackend {
   /** Handler keys by id ({@link #handlerId}). */
   private final List<String> handlerKeys = new CopyOnWriteArrayList<>();
 
+  /** Whether {@link #handlerId} answers 0, as the native side does past its handler limit. */
+  volatile boolean noIds;
+
   @Override
   public synchronized long handlerId(String handlerKey) {
+    if (noIds) {
+      return 0;
+    }
     handlerKeys.add(handlerKey);
     return handlerKeys.size();
   }

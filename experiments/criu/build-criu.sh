@@ -1,0 +1,30 @@
+#!/bin/bash
+# Builds CRIU 4.1.1 (Debian trixie's upstream tarball) with sockopts.patch into target/criu/.
+# Debian 12's CRIU 3.17.1 fails `criu check` on this kernel ("vdso: Unexpected rt vDSO area
+# bounds"); 4.1.1 passes it but cannot dump a TCP socket on Linux 6.18, which refuses
+# SO_PASSCRED and SO_PASSSEC on sockets other than unix and netlink ones: the patch skips those
+# two options when the kernel says EOPNOTSUPP. Run as root (apt).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=$here/../../target/criu
+mkdir -p "$out"
+cd "$out"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q libbsd-dev libcap-dev libgnutls28-dev \
+  libnet1-dev libnftables-dev libnl-3-dev libprotobuf-c-dev libprotobuf-dev pkgconf \
+  protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
+if [ ! -f criu_4.1.1.orig.tar.xz ]; then
+  list=/etc/apt/sources.list.d/semifaas-trixie-src.sources
+  printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > "$list"
+  apt-get update -q -o Dir::Etc::sourcelist="$list" -o Dir::Etc::sourceparts=- -o APT::Get::List-Cleanup=0
+  # Only the upstream tarball is needed; Debian's packaging part may have moved on.
+  apt-get source --download-only criu=4.1.1-1 || true
+  rm "$list"
+  apt-get update -q
+  test -f criu_4.1.1.orig.tar.xz
+fi
+rm -rf criu-4.1.1
+tar xf criu_4.1.1.orig.tar.xz
+patch -d criu-4.1.1 -p1 < "$here/sockopts.patch"
+make -C criu-4.1.1 -j"$(nproc)" criu
+criu-4.1.1/criu/criu check
+echo "built $out/criu-4.1.1/criu/criu"
