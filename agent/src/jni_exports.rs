@@ -50,7 +50,7 @@ impl<T: Default, E: std::fmt::Display> ErrorPolicy<T, E> for FailOpen {
         _: &mut (),
         err: E,
     ) -> jni::errors::Result<T> {
-        error!(error = %err, "semifaas native call failed; the handler runs locally");
+        log_failure(&err);
         // A pending exception would surface in the application's request: fail open instead.
         env.exception_clear();
         Ok(T::default())
@@ -61,10 +61,7 @@ impl<T: Default, E: std::fmt::Display> ErrorPolicy<T, E> for FailOpen {
         _: &mut (),
         payload: Box<dyn std::any::Any + Send + 'static>,
     ) -> jni::errors::Result<T> {
-        error!(
-            panic = panic_message(&*payload),
-            "semifaas native call panicked; the handler runs locally"
-        );
+        log_panic(&*payload);
         env.exception_clear();
         Ok(T::default())
     }
@@ -77,17 +74,25 @@ fn primitive_fail_open<T: Default>(native: impl FnOnce() -> Result<T>) -> T {
     match catch_unwind(AssertUnwindSafe(native)) {
         Ok(Ok(value)) => value,
         Ok(Err(err)) => {
-            error!(error = %err, "semifaas native call failed; the handler runs locally");
+            log_failure(&err);
             T::default()
         }
         Err(payload) => {
-            error!(
-                panic = panic_message(&*payload),
-                "semifaas native call panicked; the handler runs locally"
-            );
+            log_panic(&*payload);
             T::default()
         }
     }
+}
+
+fn log_failure(err: &dyn std::fmt::Display) {
+    error!(error = %err, "semifaas native call failed; the handler runs locally");
+}
+
+fn log_panic(payload: &(dyn std::any::Any + Send)) {
+    error!(
+        panic = panic_message(payload),
+        "semifaas native call panicked; the handler runs locally"
+    );
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {

@@ -212,9 +212,6 @@ impl Agent {
         &self.control
     }
 
-    /// Counts one invocation of the handler, marks the request in flight and decides where it
-    /// runs: handlers that are not candidates run locally; for candidates the ratio decides,
-    /// within the platform's room, and in auto mode a request that would queue spills.
     /// The handler key's id, for [`Self::should_offload`] and [`Self::record_local`]: asked once
     /// per handler. `None` past [`handler_ids::MAX_HANDLERS`] keys.
     pub fn handler_id(&self, handler_key: &str) -> Option<HandlerId> {
@@ -235,8 +232,10 @@ impl Agent {
         id
     }
 
-    /// Counts one invocation of the handler and decides where it runs. An id no handler has runs
-    /// locally, uncounted.
+    /// Counts one invocation of the handler, marks the request in flight and decides where it
+    /// runs: handlers that are not candidates run locally; for candidates the ratio decides,
+    /// within the platform's room, and in auto mode a request that would queue spills. An id no
+    /// handler has runs locally, uncounted.
     pub fn should_offload(&self, id: HandlerId) -> bool {
         let Some(handler) = self.handler_ids.get(id) else {
             return false;

@@ -1,5 +1,6 @@
 package io.semifaas.agent;
 
+import io.semifaas.common.ByteCountSetting;
 import io.semifaas.common.CodecAllowList;
 import io.semifaas.common.RemoteClasses;
 import java.util.Map;
@@ -59,19 +60,10 @@ record JavaSettings(int shadowSamples, double verifyShare) {
   /** A byte count: a whole number, 0 or more (validated natively too). */
   private static long bytes(Map<String, String> config, String key, long fallback)
       throws ConfigException {
-    String value = config.get(key);
-    if (value == null) {
-      return fallback;
-    }
     try {
-      long parsed = Long.parseLong(value.strip());
-      if (parsed >= 0) {
-        return parsed;
-      }
-    } catch (NumberFormatException e) {
-      // Named below.
+      return ByteCountSetting.parse(key, config.get(key), fallback);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(e.getMessage(), null);
     }
-    throw new ConfigException(key + " must be a whole number of bytes, 0 or more, not '" + value
-        + "'", null);
   }
 }

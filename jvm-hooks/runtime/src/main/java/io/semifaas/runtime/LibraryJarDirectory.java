@@ -1,5 +1,6 @@
 package io.semifaas.runtime;
 
+import io.semifaas.common.ByteCountSetting;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
@@ -132,20 +133,8 @@ final class LibraryJarDirectory {
 
   /** The cap from {@value #CACHE_MAX_BYTES_KEY}; a bad value is an error naming the key. */
   static long cacheMaxBytes() {
-    String value = System.getProperty(CACHE_MAX_BYTES_KEY);
-    if (value == null || value.isBlank()) {
-      return CACHE_MAX_BYTES_DEFAULT;
-    }
-    try {
-      long parsed = Long.parseLong(value.strip());
-      if (parsed >= 0) {
-        return parsed;
-      }
-    } catch (NumberFormatException e) {
-      // Named below.
-    }
-    throw new IllegalArgumentException(CACHE_MAX_BYTES_KEY
-        + " must be a whole number of bytes, 0 or more, not '" + value + "'");
+    return ByteCountSetting.parse(
+        CACHE_MAX_BYTES_KEY, System.getProperty(CACHE_MAX_BYTES_KEY), CACHE_MAX_BYTES_DEFAULT);
   }
 
   /** {@code file} was just put in the directory (removed at exit when the directory is ours). */
