@@ -4,13 +4,17 @@ MVN   ?= mvn -B -q
 DIST  := dist
 NATIVE_DIR := $(CURDIR)/target/release
 
-.PHONY: build rust java samples dist demo test test-rust test-java lint clean rie
+.PHONY: build rust java samples dist demo test test-rust test-java lint clean rie criu
 
 # The AWS Lambda Runtime Interface Emulator, for the conformance test of `bootstrap`
 # (lambda-shim/tests/emulator.rs). Pinned; built from source by the Go toolchain.
 RIE_MODULE  := github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 RIE         := target/tools/aws-lambda-rie
+
+# CRIU for snapshot starts (`semifaas local --snapshots`): 4.1.1, patched for this kernel
+# (deploy/criu/build-criu.sh; needs root and apt). `make criu` also puts it in dist/.
+CRIU := target/criu/criu-4.1.1/criu/criu
 
 build: dist
 
@@ -55,10 +59,17 @@ test-java:
 	$(MVN) -f samples/library/pom.xml test
 	$(MVN) -f samples/library/pom.xml -Pboot4 test
 
-test-rust: rie
-	$(CARGO) test --release --workspace
+test-rust: rie criu
+	SEMIFAAS_CRIU=$(CURDIR)/$(CRIU) $(CARGO) test --release --workspace
 
 rie: $(RIE)
+
+criu: $(CRIU)
+	mkdir -p $(DIST)
+	cp --remove-destination $(CRIU) $(DIST)/criu
+
+$(CRIU):
+	deploy/criu/build-criu.sh
 
 $(RIE):
 	GOBIN=$(CURDIR)/target/tools go install $(RIE_MODULE)@$(RIE_VERSION)

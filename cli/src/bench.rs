@@ -74,6 +74,11 @@ enum Bench {
             conflicts_with = "package"
         )]
         variants: Vec<String>,
+        /// Measure snapshot starts: the platform runs with `--snapshots` (root, CRIU: see
+        /// `semifaas local --snapshots`); an instance is warmed and checkpointed first, and every
+        /// measured cold start restores a copy of it.
+        #[arg(long, conflicts_with_all = ["package", "variants"])]
+        snapshots: bool,
     },
 }
 
@@ -90,9 +95,24 @@ pub async fn run(args: BenchArgs) -> Result<()> {
             platform,
             package,
             variants,
+            snapshots,
         } => {
-            let variants = cold_variants(&variants)?;
-            cold(&out, runs, platform, package.as_deref(), &variants).await
+            let variants = match snapshots {
+                true => vec![ColdVariant {
+                    name: "snapshot".into(),
+                    jvm_opts: String::new(),
+                }],
+                false => cold_variants(&variants)?,
+            };
+            cold(
+                &out,
+                runs,
+                platform,
+                package.as_deref(),
+                &variants,
+                snapshots,
+            )
+            .await
         }
         Bench::Burst(burst) => crate::burst::run(&burst, &out).await.map(drop),
         Bench::Shadow(shadow) => crate::shadow_bench::run(&shadow, &out).await,
@@ -402,13 +422,32 @@ async fn cold(
     api: PlatformApi,
     package: Option<&std::path::Path>,
     variants: &[ColdVariant],
+    snapshots: bool,
 ) -> Result<()> {
     let customised = variants.iter().any(|v| !v.jvm_opts.is_empty());
     if customised && api != PlatformApi::Lambda {
         bail!("--variant with JVM options needs --platform lambda (the options are set through Lambda's UpdateFunctionConfiguration)");
     }
-    // keep-alive 0: every instance exits after its invocation, so every request is a cold start.
-    let platform_args = ["--concurrency", "1", "--keep-alive-secs", "0"];
+    if snapshots && api != PlatformApi::Lambda {
+        bail!("--snapshots needs --platform lambda (the platform restores instances through the Lambda Runtime API)");
+    }
+    let snapshot_after = SNAPSHOT_AFTER.to_string();
+    let platform_args: Vec<&str> = if snapshots {
+        // The checkpointed instance must live through its warm-up: a keep-alive of 1 s, and a
+        // pause past it before each measured request.
+        vec![
+            "--concurrency",
+            "1",
+            "--keep-alive-secs",
+            "1",
+            "--snapshots",
+            "--snapshot-after",
+            &snapshot_after,
+        ]
+    } else {
+        // keep-alive 0: every instance exits after its invocation, so every request is a cold start.
+        vec!["--concurrency", "1", "--keep-alive-secs", "0"]
+    };
     let (d, stats_key, package_sizes) = match package {
         Some(zip) => (
             deploy_package(out, &platform_args, zip).await?,
@@ -437,9 +476,12 @@ async fn cold(
         if customised {
             set_instance_jvm_opts(&d.platform, &stats_key, &variant.jvm_opts).await?;
         }
-        cold_run(&d, &http, &admin, &request, &stats_key)
+        cold_run(&d, &http, &admin, &request, &stats_key, false)
             .await
             .with_context(|| format!("variant {}, the unmeasured cold start", variant.name))?;
+    }
+    if snapshots {
+        take_snapshot(&d, &http, &request, &stats_key).await?;
     }
     tokio::time::sleep(Duration::from_secs(5)).await;
     // Round robin over the variants, so a slower spell of a shared machine falls on all alike.
@@ -449,7 +491,7 @@ async fn cold(
             if customised {
                 set_instance_jvm_opts(&d.platform, &stats_key, &variant.jvm_opts).await?;
             }
-            let row = cold_run(&d, &http, &admin, &request, &stats_key)
+            let row = cold_run(&d, &http, &admin, &request, &stats_key, snapshots)
                 .await
                 .with_context(|| format!("variant {}, cold run {run}", variant.name))?;
             println!(
@@ -475,6 +517,7 @@ async fn cold(
             None => "dist/bootstrap on the machine's JDK".to_owned(),
         },
         "platform_api": api.as_str(),
+        "snapshots": snapshots,
         "package": package_sizes,
         "request": request.path,
         "application_start_ms": d.service_start_ms,
@@ -496,20 +539,74 @@ async fn cold(
     Ok(())
 }
 
-/// One cold start of `request`: its phases (ms, in [`COLD_PHASES`] order).
+/// Invocations the checkpointed instance serves first with `--snapshots`.
+const SNAPSHOT_AFTER: u64 = 30;
+
+/// Warms one instance with `request` until the platform has checkpointed it.
+async fn take_snapshot(
+    d: &Deployment,
+    http: &HttpClient,
+    request: &Request,
+    stats_key: &str,
+) -> Result<()> {
+    for _ in 0..SNAPSHOT_AFTER + 2 {
+        let exchange = http.send(request).await?;
+        if exchange.status != 200 {
+            bail!(
+                "warming the instance to checkpoint: HTTP {}",
+                exchange.status
+            );
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stats = d.platform.stats().await?;
+        let status = stats["functions"][stats_key]["snapshot"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        if status.starts_with("ready") {
+            println!("snapshot {status}, taken after {SNAPSHOT_AFTER} invocations");
+            return Ok(());
+        }
+        if status.starts_with("given up") || Instant::now() > deadline {
+            bail!("no snapshot of {stats_key}: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the platform runs no instance of the function: the next request is a cold start.
+async fn no_instances(d: &Deployment, stats_key: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while d.platform.stats().await?["functions"][stats_key]["instances"].as_u64() != Some(0) {
+        if Instant::now() > deadline {
+            bail!("the platform still runs an instance of {stats_key} after 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+/// One cold start of `request`: its phases (ms, in [`COLD_PHASES`] order). `restored`: the
+/// instance must be a snapshot's copy.
 async fn cold_run(
     d: &Deployment,
     http: &HttpClient,
     admin: &Admin,
     request: &Request,
     stats_key: &str,
+    restored: bool,
 ) -> Result<Vec<f64>> {
-    let cold_starts = |stats: Value| {
-        stats["functions"][stats_key]["cold_starts"]
-            .as_u64()
-            .unwrap_or(0)
+    let counts = |stats: Value| {
+        let function = &stats["functions"][stats_key];
+        (
+            function["cold_starts"].as_u64().unwrap_or(0),
+            function["snapshot_restores"].as_u64().unwrap_or(0),
+        )
     };
-    let before = cold_starts(d.platform.stats().await?);
+    no_instances(d, stats_key).await?;
+    let (before, restores_before) = counts(d.platform.stats().await?);
     let before_stats = admin.stats().await?;
     let start = Instant::now();
     let exchange = http.send(request).await?;
@@ -518,9 +615,12 @@ async fn cold_run(
         bail!("HTTP {}", exchange.status);
     }
     let after_stats = admin.stats().await?;
-    let after = cold_starts(d.platform.stats().await?);
+    let (after, restores_after) = counts(d.platform.stats().await?);
     if after != before + 1 || after_stats["totals"]["failures"].as_u64() != Some(0) {
         bail!("not one successful cold start (cold starts {before} → {after}): {after_stats}");
+    }
+    if restored && restores_after != restores_before + 1 {
+        bail!("the cold start did not restore the snapshot (restores {restores_before} → {restores_after})");
     }
     let phases = phase_delta(&before_stats, &after_stats)?;
     let other = (total_ms - phases.iter().sum::<f64>()).max(0.0);

@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use faas_local::{
-    CreatedFunctionLimits, FaasLocal, FaasLocalConfig, FunctionConfig, OpenWhiskConfig, PlatformApi,
+    CreatedFunctionLimits, FaasLocal, FaasLocalConfig, FunctionConfig, OpenWhiskConfig,
+    PlatformApi, SnapshotConfig,
 };
 // The API the platform speaks: the one the harness and the benchmarks start it with.
 use semifaas_cli::harness::PlatformApi as Api;
@@ -63,6 +64,17 @@ pub struct LocalArgs {
     /// Environment variable for the instances (repeatable).
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_env)]
     env: Vec<(String, String)>,
+    /// Snapshot starts (Lambda API; root): once an instance has served --snapshot-after
+    /// invocations it is checkpointed with CRIU, and later cold starts restore copies of it.
+    #[arg(long)]
+    snapshots: bool,
+    /// The CRIU executable for --snapshots [default: $SEMIFAAS_CRIU, else `criu` beside this
+    /// executable (`make criu` puts one in dist/), else `criu` on PATH].
+    #[arg(long, value_name = "PATH", requires = "snapshots")]
+    criu: Option<PathBuf>,
+    /// Invocations an instance serves before it is checkpointed, with --snapshots.
+    #[arg(long, value_name = "N", default_value_t = faas_local::DEFAULT_SNAPSHOT_AFTER)]
+    snapshot_after: u64,
 }
 
 /// The CPUs this process may use (its affinity mask, e.g. under `taskset`).
@@ -117,6 +129,22 @@ fn platform_config(args: LocalArgs) -> anyhow::Result<FaasLocalConfig> {
         config.api = PlatformApi::OpenWhisk(openwhisk);
     } else if args.auth.is_some() {
         anyhow::bail!("--auth is the OpenWhisk API's credential: use it with --api openwhisk");
+    }
+    if args.snapshots {
+        if args.snapshot_after == 0 {
+            anyhow::bail!("--snapshot-after 0: an instance must serve at least one invocation before its checkpoint");
+        }
+        config.snapshots = Some(SnapshotConfig {
+            criu: args
+                .criu
+                .or_else(|| std::env::var_os("SEMIFAAS_CRIU").map(PathBuf::from))
+                .or_else(|| {
+                    let beside = executable_dir().ok()?.join("criu");
+                    beside.is_file().then_some(beside)
+                })
+                .unwrap_or_else(|| PathBuf::from("criu")),
+            after_invocations: args.snapshot_after,
+        });
     }
     Ok(config)
 }

@@ -3,11 +3,11 @@
 # service (no agent) pinned to CPU 0, times its start to the first thumbnail response, warms it
 # with 300 requests, checkpoints it (which ends it), restores it and times the restore to its
 # first thumbnail response. `--lazy` restores with lazy pages (userfaultfd): memory pages are
-# loaded as the process touches them. Needs root, `make build` and experiments/criu/build-criu.sh.
+# loaded as the process touches them. Needs root, `make build` and `make criu`.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/../..
-criu=$root/target/criu/criu-4.1.1/criu/criu
+criu=$root/target/criu/criu-4.1.1/criu/criu   # make criu
 lazy=${1:-}
 port=9185
 url="http://127.0.0.1:$port/images/thumbnails/4?seed=1&size=32"

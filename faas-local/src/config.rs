@@ -55,7 +55,25 @@ pub struct FaasLocalConfig {
     pub created_functions: CreatedFunctionLimits,
     /// The API the platform serves, which also decides how its instances are driven.
     pub api: PlatformApi,
+    /// Start instances from checkpoints of warm ones (Lambda API only); `None`: never.
+    pub snapshots: Option<SnapshotConfig>,
 }
+
+/// Snapshot starts, as Lambda's SnapStart does them: once an instance of a function version
+/// has served `after_invocations` invocations, the platform checkpoints it with CRIU (it keeps
+/// serving), and the version's later cold starts restore a copy of it instead of starting a
+/// process and a JVM. Needs root (CRIU, and a PID namespace per instance) and `unshare`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotConfig {
+    /// The `criu` executable.
+    pub criu: PathBuf,
+    /// Invocations an instance serves before it is checkpointed: enough for the JIT to have
+    /// compiled what its handlers run.
+    pub after_invocations: u64,
+}
+
+/// Invocations before a checkpoint unless configured otherwise.
+pub const DEFAULT_SNAPSHOT_AFTER: u64 = 20;
 
 /// The API a platform serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -118,6 +136,7 @@ impl FaasLocalConfig {
             region: "us-east-1".to_owned(),
             created_functions: CreatedFunctionLimits::default(),
             api: PlatformApi::Lambda,
+            snapshots: None,
         }
     }
 }

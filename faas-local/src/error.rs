@@ -23,6 +23,10 @@ pub enum FaasLocalError {
     CodeStore(std::io::Error),
     #[error("cannot draw the OpenWhisk API's credential from the operating system: {0}")]
     Auth(rand::rand_core::OsError),
+    #[error("snapshot starts restore instances through the Lambda Runtime API: use them with the Lambda API")]
+    SnapshotsNeedLambda,
+    #[error("snapshot starts: {0}")]
+    Snapshots(String),
     #[error("no function named {0:?} is deployed")]
     UnknownFunction(String),
 }

@@ -1,11 +1,13 @@
 //! What every part of a deployed function version shares: its configuration, names and
 //! counters.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::code_store::CodeInfo;
 use crate::config::FunctionConfig;
 use crate::ids;
+use crate::snapshot::FunctionSnapshots;
 use crate::stats::Counters;
 
 /// The version every function has: its current code and configuration.
@@ -22,6 +24,8 @@ pub(crate) struct FunctionContext {
     /// The uploaded zip's digest and size; `None` for a code directory.
     pub(crate) code: Option<CodeInfo>,
     pub(crate) counters: Counters,
+    /// The version's snapshot, when the platform starts instances from snapshots.
+    pub(crate) snapshots: Option<Arc<FunctionSnapshots>>,
 }
 
 impl FunctionContext {
@@ -31,6 +35,7 @@ impl FunctionContext {
         init_timeout: Duration,
         version: &str,
         code: Option<CodeInfo>,
+        snapshots: Option<Arc<FunctionSnapshots>>,
     ) -> Self {
         let arn = ids::function_arn(region, &config.name);
         Self {
@@ -43,6 +48,7 @@ impl FunctionContext {
             init_timeout,
             code,
             counters: Counters::default(),
+            snapshots,
             config,
         }
     }

@@ -7,6 +7,7 @@
 //! codes. The line keeps no timestamp of its own: the semifaas `bootstrap` writes none when its
 //! stderr is not a terminal, so the forwarded line carries faas-local's only.
 
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -14,8 +15,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+use tokio::net::unix::pipe;
 use tokio::net::TcpListener;
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio::sync::{mpsc, watch, Notify};
 use tokio::task::JoinHandle;
 use tracing::{info, info_span, warn};
@@ -24,8 +26,10 @@ use crate::action_client::ActionClient;
 use crate::config::ActionProtocol;
 use crate::function::FunctionContext;
 use crate::ids;
+use crate::instance_process::InstanceProcess;
 use crate::runtime_api::{self, Invocation, RuntimeState};
 use crate::runtime_key::RuntimeKey;
+use crate::snapshot::{self, Identity, Marker, Snapshot, SnapshotError};
 
 /// The tracing target of forwarded instance output (`faas_local::instance_output=off` hides it).
 pub(crate) const OUTPUT_TARGET: &str = "faas_local::instance_output";
@@ -43,6 +47,10 @@ pub(crate) enum SpawnError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot restore the function's snapshot: {0}")]
+    Restore(#[from] SnapshotError),
+    #[error("cannot hand the restored instance its identity: {0}")]
+    Identity(std::io::Error),
 }
 
 pub(crate) struct Instance {
@@ -60,6 +68,8 @@ pub(crate) struct Readiness {
     function: Arc<FunctionContext>,
     instance_id: String,
     spawned_at: Instant,
+    /// Restored from a snapshot rather than started.
+    restored: bool,
     ready: watch::Sender<bool>,
 }
 
@@ -70,11 +80,12 @@ impl Readiness {
             .send_if_modified(|ready| !std::mem::replace(ready, true));
         if first {
             let duration = self.spawned_at.elapsed();
-            self.function.counters.cold_start(duration);
+            self.function.counters.cold_start(duration, self.restored);
             info!(
                 function = self.function.name(),
                 instance = %self.instance_id,
                 cold_start_ms = duration.as_millis() as u64,
+                restored = self.restored,
                 "cold start"
             );
         }
@@ -103,6 +114,59 @@ impl Transport {
     }
 }
 
+/// What every new instance gets, spawned or restored: its invocation queue, readiness and kill
+/// switch.
+struct Plumbing {
+    queue: (mpsc::Sender<Invocation>, mpsc::Receiver<Invocation>),
+    ready: (watch::Sender<bool>, watch::Receiver<bool>),
+    kill: Arc<Notify>,
+    started_at: Instant,
+}
+
+impl Plumbing {
+    fn new() -> Self {
+        Self {
+            queue: mpsc::channel(1),
+            ready: watch::channel(false),
+            kill: Arc::new(Notify::new()),
+            started_at: Instant::now(),
+        }
+    }
+}
+
+/// A Runtime API of its own for a new instance: its transport, and the value of the instance's
+/// `AWS_LAMBDA_RUNTIME_API`.
+async fn runtime_api_transport(
+    function: &Arc<FunctionContext>,
+    id: &str,
+    queue: mpsc::Receiver<Invocation>,
+    readiness: Readiness,
+    kill: Arc<Notify>,
+    checkpointable: bool,
+) -> Result<(Transport, SocketAddr, String), SpawnError> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .map_err(SpawnError::RuntimeApi)?;
+    let api_addr = listener.local_addr().map_err(SpawnError::RuntimeApi)?;
+    let key = RuntimeKey::generate().map_err(SpawnError::RuntimeKey)?;
+    // The only place the key leaves the platform: the instance's environment (or its stdin).
+    let runtime_api = format!("{api_addr}/{}", key.expose());
+    let state = Arc::new(RuntimeState::new(
+        function.clone(),
+        id.to_owned(),
+        key,
+        queue,
+        readiness,
+        kill,
+        checkpointable,
+    ));
+    Ok((
+        Transport::RuntimeApi { listener, state },
+        api_addr,
+        runtime_api,
+    ))
+}
+
 impl Instance {
     /// Starts the process; `on_exit` runs once it has exited and been reaped.
     pub(crate) async fn spawn(
@@ -110,46 +174,58 @@ impl Instance {
         id: String,
         on_exit: impl FnOnce() + Send + 'static,
     ) -> Result<Arc<Self>, SpawnError> {
-        let (queue_tx, queue_rx) = mpsc::channel(1);
-        let (ready_tx, ready_rx) = watch::channel(false);
-        let kill = Arc::new(Notify::new());
+        let Plumbing {
+            queue: (queue_tx, queue_rx),
+            ready: (ready_tx, ready_rx),
+            kill,
+            started_at,
+        } = Plumbing::new();
         let readiness = Readiness {
             function: function.clone(),
             instance_id: id.clone(),
-            spawned_at: Instant::now(),
+            spawned_at: started_at,
+            restored: false,
             ready: ready_tx,
         };
 
         let config = &function.config;
         let path = config.bootstrap_path();
-        let mut command = Command::new(&path);
+        // For snapshots: the first process of a PID namespace of its own (a restored copy keeps
+        // the process ids it had) and a session leader in it (CRIU dumps whole sessions).
+        let snapshots = function.snapshots.clone();
+        let mut command = match snapshots {
+            Some(_) => {
+                let mut command = Command::new(snapshot::UNSHARE);
+                command
+                    .args(["--pid", "--fork", "--kill-child", "setsid"])
+                    .arg(&path);
+                command
+            }
+            None => Command::new(&path),
+        };
         if !config.inherit_env {
             command.env_clear().envs(lambda_base_env());
         }
         command.current_dir(&config.code_dir).envs(&config.env);
-        let (transport, addr) = match config.protocol {
+        let (transport, addr, identity) = match config.protocol {
             ActionProtocol::LambdaRuntime => {
-                let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-                    .await
-                    .map_err(SpawnError::RuntimeApi)?;
-                let api_addr = listener.local_addr().map_err(SpawnError::RuntimeApi)?;
-                let key = RuntimeKey::generate().map_err(SpawnError::RuntimeKey)?;
-                // The only place the key leaves the platform: the instance's own environment.
-                set_lambda_env(
-                    &mut command,
+                let (transport, addr, runtime_api) = runtime_api_transport(
                     &function,
                     &id,
-                    &format!("{api_addr}/{}", key.expose()),
-                );
-                let state = Arc::new(RuntimeState::new(
-                    function.clone(),
-                    id.clone(),
-                    key,
                     queue_rx,
                     readiness,
                     kill.clone(),
-                ));
-                (Transport::RuntimeApi { listener, state }, api_addr)
+                    snapshots.is_some(),
+                )
+                .await?;
+                set_lambda_env(&mut command, &function, &id, &runtime_api);
+                let identity = Identity {
+                    runtime_api: &runtime_api,
+                    instance_id: &ids::log_stream_name(&function.version, &id),
+                    restore_ms: None,
+                }
+                .line();
+                (transport, addr, Some(identity))
             }
             ActionProtocol::OpenWhisk => {
                 let action_addr = free_loopback_port().await.map_err(SpawnError::ActionPort)?;
@@ -165,11 +241,15 @@ impl Instance {
                     readiness,
                     kill.clone(),
                 );
-                (Transport::Action(client), action_addr)
+                (Transport::Action(client), action_addr, None)
             }
         };
         let mut child = command
-            .stdin(Stdio::null())
+            .stdin(if snapshots.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Its own group, so stopping the instance also stops whatever it started.
@@ -180,25 +260,132 @@ impl Instance {
 
         info!(function = %config.name, instance = %id, %addr, pid = child.id(), "instance starting");
         let transport = transport.serve();
-        forward_output(child.stdout.take(), "stdout", &config.name, &id);
-        forward_output(child.stderr.take(), "stderr", &config.name, &id);
+        let markers = match (&snapshots, child.stdin.take(), identity) {
+            (Some(snapshots), Some(stdin), Some(identity)) => {
+                let stdin = stdin
+                    .into_owned_fd()
+                    .and_then(pipe::Sender::from_owned_fd)
+                    .map_err(SpawnError::Identity)?;
+                let (markers, markers_rx) = mpsc::unbounded_channel();
+                let unshare = child.id();
+                tokio::spawn(snapshot::answer_checkpoints(
+                    snapshots.clone(),
+                    config.name.clone(),
+                    markers_rx,
+                    stdin,
+                    move || unshare.and_then(snapshot::namespace_init),
+                    identity,
+                ));
+                Some(markers)
+            }
+            _ => None,
+        };
+        forward_output(child.stdout.take(), "stdout", &config.name, &id, markers);
+        forward_output(child.stderr.take(), "stderr", &config.name, &id, None);
 
+        let process = InstanceProcess::Spawned {
+            child,
+            namespace: snapshots.is_some(),
+        };
+        Ok(Self::supervised(
+            &function, id, process, transport, queue_tx, kill, ready_rx, on_exit,
+        ))
+    }
+
+    /// Restores a copy of the function's `snapshot` as a new instance; `on_exit` as for
+    /// [`Instance::spawn`].
+    pub(crate) async fn restore(
+        function: Arc<FunctionContext>,
+        id: String,
+        snapshot: &Snapshot,
+        on_exit: impl FnOnce() + Send + 'static,
+    ) -> Result<Arc<Self>, SpawnError> {
+        let Plumbing {
+            queue: (queue_tx, queue_rx),
+            ready: (ready_tx, ready_rx),
+            kill,
+            started_at,
+        } = Plumbing::new();
+        let readiness = Readiness {
+            function: function.clone(),
+            instance_id: id.clone(),
+            spawned_at: started_at,
+            restored: true,
+            ready: ready_tx,
+        };
+        let Some(snapshots) = &function.snapshots else {
+            unreachable!("only a function with snapshots has one to restore")
+        };
+        // A copy is not checkpointed again: its version has a snapshot already.
+        let (transport, addr, runtime_api) =
+            runtime_api_transport(&function, &id, queue_rx, readiness, kill.clone(), false).await?;
+        let restored = snapshots.snapshotter().restore(snapshot, &id).await?;
+        let process = InstanceProcess::restored(restored.pidfd).map_err(|e| {
+            SpawnError::Restore(SnapshotError::Process {
+                what: "pidfd",
+                source: e,
+            })
+        })?;
+        let identity = Identity {
+            runtime_api: &runtime_api,
+            instance_id: &ids::log_stream_name(&function.version, &id),
+            restore_ms: Some(restored.took.as_secs_f64() * 1000.0),
+        }
+        .line();
+        // An empty pipe takes a line this short at once.
+        std::fs::File::from(restored.stdin)
+            .write_all(&identity)
+            .map_err(SpawnError::Identity)?;
+        let config = &function.config;
+        info!(function = %config.name, instance = %id, %addr, pid = restored.pid, restore_ms = restored.took.as_millis() as u64, "instance restored from a snapshot");
+        let transport = transport.serve();
+        let receiver = |fd| pipe::Receiver::from_owned_fd(fd).map_err(SpawnError::Identity);
+        forward_output(
+            Some(receiver(restored.stdout)?),
+            "stdout",
+            &config.name,
+            &id,
+            None,
+        );
+        forward_output(
+            Some(receiver(restored.stderr)?),
+            "stderr",
+            &config.name,
+            &id,
+            None,
+        );
+        Ok(Self::supervised(
+            &function, id, process, transport, queue_tx, kill, ready_rx, on_exit,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn supervised(
+        function: &Arc<FunctionContext>,
+        id: String,
+        process: InstanceProcess,
+        transport: JoinHandle<()>,
+        queue: mpsc::Sender<Invocation>,
+        kill: Arc<Notify>,
+        ready: watch::Receiver<bool>,
+        on_exit: impl FnOnce() + Send + 'static,
+    ) -> Arc<Self> {
         let (exit_tx, exit_rx) = watch::channel(None);
         tokio::spawn(supervise(
-            child,
+            process,
             kill.clone(),
             transport,
             exit_tx,
-            (config.name.clone(), id.clone()),
+            (function.config.name.clone(), id.clone()),
             on_exit,
         ));
-        Ok(Arc::new(Self {
+        Arc::new(Self {
             id,
-            queue: queue_tx,
+            queue,
             kill,
             exit: exit_rx,
-            ready: ready_rx,
-        }))
+            ready,
+        })
     }
 
     /// Hands an invocation to the instance; false if it cannot take one.
@@ -293,26 +480,19 @@ pub(crate) async fn wait_exit(exit: &mut watch::Receiver<Option<String>>) -> Str
 }
 
 async fn supervise(
-    mut child: Child,
+    mut process: InstanceProcess,
     kill: Arc<Notify>,
     transport: JoinHandle<()>,
     exit: watch::Sender<Option<String>>,
     (function, instance): (String, String),
     on_exit: impl FnOnce(),
 ) {
-    let pid = child.id();
-    let status = tokio::select! {
-        status = child.wait() => status,
+    let description = tokio::select! {
+        status = process.wait() => status,
         _ = kill.notified() => {
-            signal_group(pid);
-            child.wait().await
+            process.kill();
+            process.wait().await
         }
-    };
-    // Children the runtime left behind in its group.
-    signal_group(pid);
-    let description = match status {
-        Ok(status) => status.to_string(),
-        Err(e) => format!("could not wait for the process: {e}"),
     };
     info!(%function, %instance, status = %description, "instance stopped");
     // Publish the status before the transport goes (and drops the invocation channel).
@@ -321,18 +501,15 @@ async fn supervise(
     on_exit();
 }
 
-fn signal_group(pid: Option<u32>) {
-    let Some(pgid) = pid.and_then(|p| libc::pid_t::try_from(p).ok()) else {
-        return;
-    };
-    // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the group.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
-    }
-}
-
-fn forward_output<R>(reader: Option<R>, stream: &'static str, function: &str, instance: &str)
-where
+/// Logs each line of `reader`; stdout's checkpoint markers go to `markers` instead, when the
+/// instance may be checkpointed.
+fn forward_output<R>(
+    reader: Option<R>,
+    stream: &'static str,
+    function: &str,
+    instance: &str,
+    markers: Option<mpsc::UnboundedSender<Marker>>,
+) where
     R: AsyncRead + Unpin + Send + 'static,
 {
     let Some(reader) = reader else { return };
@@ -346,6 +523,13 @@ where
                 Ok(0) => break,
                 Ok(_) => {
                     let text = plain_text(&line);
+                    if let Some(marker) = markers
+                        .as_ref()
+                        .and_then(|m| Some((m, Marker::parse(&text)?)))
+                    {
+                        let _ = marker.0.send(marker.1);
+                        continue;
+                    }
                     if !text.is_empty() {
                         info!(target: OUTPUT_TARGET, parent: &span, "{text}");
                     }

@@ -37,6 +37,7 @@ mod function;
 pub mod fuzzing;
 mod ids;
 mod instance;
+mod instance_process;
 mod invocation;
 mod lambda_api;
 mod loopback_guard;
@@ -52,6 +53,7 @@ mod pool;
 mod registry;
 mod runtime_api;
 mod runtime_key;
+mod snapshot;
 mod stats;
 
 use std::net::SocketAddr;
@@ -66,8 +68,9 @@ use tracing::{error, info, warn};
 pub use code_store::{UNZIPPED_LIMIT, ZIP_LIMIT};
 pub use config::{
     ActionProtocol, ConfigError, CreatedFunctionLimits, FaasLocalConfig, FunctionConfig,
-    OpenWhiskConfig, PlatformApi, DEFAULT_BLOCKING_WAIT, DEFAULT_CONCURRENCY_LIMIT,
-    DEFAULT_INIT_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT,
+    OpenWhiskConfig, PlatformApi, SnapshotConfig, DEFAULT_BLOCKING_WAIT, DEFAULT_CONCURRENCY_LIMIT,
+    DEFAULT_INIT_TIMEOUT, DEFAULT_KEEP_ALIVE, DEFAULT_MEMORY_MB, DEFAULT_SNAPSHOT_AFTER,
+    DEFAULT_TIMEOUT,
 };
 pub use error::FaasLocalError;
 pub use payload::PAYLOAD_LIMIT;
@@ -108,11 +111,21 @@ impl FaasLocal {
             PlatformApi::OpenWhisk(_) => ActionProtocol::OpenWhisk,
         };
         let code_store = code_store::CodeStore::in_temp_dir().map_err(FaasLocalError::CodeStore)?;
+        let snapshotter = match config.snapshots.take() {
+            Some(_) if protocol != ActionProtocol::LambdaRuntime => {
+                return Err(FaasLocalError::SnapshotsNeedLambda)
+            }
+            Some(snapshots) => Some(Arc::new(
+                snapshot::Snapshotter::new(snapshots).map_err(FaasLocalError::Snapshots)?,
+            )),
+            None => None,
+        };
         let registry = Arc::new(Registry::new(
             config.region,
             config.init_timeout,
             code_store,
             config.created_functions,
+            snapshotter,
         ));
         for mut function in config.functions.drain(..) {
             function.protocol = protocol;

@@ -7,7 +7,7 @@ use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::function::FunctionContext;
 use crate::instance::{Instance, SpawnError};
@@ -132,14 +132,7 @@ impl FunctionPool {
             state.next_seq
         };
         let id = self.function.instance_id(seq);
-        let weak = Arc::downgrade(self);
-        let exited_id = id.clone();
-        let spawned = Instance::spawn(self.function.clone(), id, move || {
-            if let Some(pool) = weak.upgrade() {
-                pool.forget(&exited_id);
-            }
-        })
-        .await;
+        let spawned = self.new_instance(id).await;
         let mut state = self.state.lock();
         match spawned {
             Ok(instance) if !state.closed => {
@@ -158,6 +151,32 @@ impl FunctionPool {
                 Err(e.into())
             }
         }
+    }
+
+    /// Restores the version's snapshot if it has one (else, or if that fails, starts a process).
+    async fn new_instance(self: &Arc<Self>, id: String) -> Result<Arc<Instance>, SpawnError> {
+        let on_exit = || {
+            let weak = Arc::downgrade(self);
+            let id = id.clone();
+            move || {
+                if let Some(pool) = weak.upgrade() {
+                    pool.forget(&id);
+                }
+            }
+        };
+        let snapshots = self.function.snapshots.as_ref();
+        if let Some((snapshots, snapshot)) = snapshots.and_then(|s| Some((s, s.ready()?))) {
+            match Instance::restore(self.function.clone(), id.clone(), &snapshot, on_exit()).await {
+                Ok(instance) => return Ok(instance),
+                Err(e) => {
+                    warn!(function = self.name(), instance = %id, error = %e, "starting a process instead");
+                    if let SpawnError::Restore(e) = &e {
+                        snapshots.restore_failed(&snapshot, e);
+                    }
+                }
+            }
+        }
+        Instance::spawn(self.function.clone(), id.clone(), on_exit()).await
     }
 
     fn lease(self: &Arc<Self>, instance: Arc<Instance>, starting: bool) -> Lease {
@@ -250,6 +269,10 @@ impl FunctionPool {
             state.idle.len(),
             state.busy,
             self.function.config.memory_mb,
+            self.function
+                .snapshots
+                .as_ref()
+                .map_or_else(|| "off".to_owned(), |s| s.status()),
         )
     }
 

@@ -10,10 +10,11 @@ use std::time::Duration;
 use parking_lot::RwLock;
 
 use crate::code_store::{CodeInfo, CodeStore};
-use crate::config::{ConfigError, CreatedFunctionLimits, FunctionConfig};
+use crate::config::{ActionProtocol, ConfigError, CreatedFunctionLimits, FunctionConfig};
 use crate::function::{FunctionContext, LATEST};
 use crate::instance::Instance;
 use crate::pool::FunctionPool;
+use crate::snapshot::{FunctionSnapshots, Snapshotter};
 use crate::stats::PlatformStats;
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +92,8 @@ pub(crate) struct Registry {
     /// Where uploaded packages are unpacked.
     pub(crate) code_store: CodeStore,
     pub(crate) created_limits: CreatedFunctionLimits,
+    /// Set when instances start from snapshots.
+    snapshotter: Option<Arc<Snapshotter>>,
 }
 
 impl Registry {
@@ -99,6 +102,7 @@ impl Registry {
         init_timeout: Duration,
         code_store: CodeStore,
         created_limits: CreatedFunctionLimits,
+        snapshotter: Option<Arc<Snapshotter>>,
     ) -> Self {
         Self {
             functions: RwLock::new(BTreeMap::new()),
@@ -106,6 +110,7 @@ impl Registry {
             init_timeout,
             code_store,
             created_limits,
+            snapshotter,
         }
     }
 
@@ -115,12 +120,20 @@ impl Registry {
         version: &str,
         code: Option<CodeInfo>,
     ) -> Arc<FunctionPool> {
+        // Each version (and each configuration of it) gets a snapshot of its own instances.
+        let snapshots = match (&self.snapshotter, config.protocol) {
+            (Some(snapshotter), ActionProtocol::LambdaRuntime) => {
+                Some(Arc::new(FunctionSnapshots::new(snapshotter.clone())))
+            }
+            _ => None,
+        };
         FunctionPool::new(FunctionContext::new(
             config,
             &self.region,
             self.init_timeout,
             version,
             code,
+            snapshots,
         ))
     }
 

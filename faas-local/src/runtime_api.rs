@@ -8,6 +8,7 @@
 //! (`/<key>/2018-06-01/...`, see `runtime_key`) and a request without it is refused at once;
 //! one `/next` may wait at a time; answers are taken only for the invocation handed out.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
@@ -23,13 +24,14 @@ use parking_lot::Mutex;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, Notify};
-use tracing::warn;
+use tracing::{info, warn};
 
 use crate::function::FunctionContext;
 use crate::ids;
 use crate::instance::Readiness;
 use crate::payload::{read_limited, PayloadError};
 use crate::runtime_key::RuntimeKey;
+use crate::snapshot::CHECKPOINT_HEADER;
 
 const ERROR_TYPE_HEADER: &str = "lambda-runtime-function-error-type";
 
@@ -87,6 +89,10 @@ pub(crate) struct RuntimeState {
     current: Mutex<Option<InFlight>>,
     readiness: Readiness,
     kill: Arc<Notify>,
+    /// The instance can be checkpointed (it was started for snapshots).
+    checkpointable: bool,
+    /// Invocations handed out.
+    served: AtomicU64,
 }
 
 impl RuntimeState {
@@ -97,6 +103,7 @@ impl RuntimeState {
         queue: mpsc::Receiver<Invocation>,
         readiness: Readiness,
         kill: Arc<Notify>,
+        checkpointable: bool,
     ) -> Self {
         Self {
             function,
@@ -106,7 +113,17 @@ impl RuntimeState {
             current: Mutex::new(None),
             readiness,
             kill,
+            checkpointable,
+            served: AtomicU64::new(0),
         }
+    }
+
+    /// Whether this instance should be checkpointed before its next invocation (it then is).
+    fn claims_checkpoint(&self) -> bool {
+        self.checkpointable
+            && self.function.snapshots.as_ref().is_some_and(|snapshots| {
+                snapshots.claim_checkpoint(self.served.load(Ordering::Relaxed))
+            })
     }
 
     fn take_current(&self, request_id: &str) -> Option<InFlight> {
@@ -199,6 +216,21 @@ async fn next(State(state): State<Arc<RuntimeState>>) -> Response {
     };
     // The first `/next` call ends the cold start.
     state.readiness.mark_ready();
+    if state.claims_checkpoint() {
+        info!(
+            function = state.function.name(),
+            instance = %state.instance_id,
+            "asking the instance to prepare for a checkpoint"
+        );
+        let mut response = Response::new(Body::empty());
+        let headers = response.headers_mut();
+        headers.insert(CHECKPOINT_HEADER, HeaderValue::from_static("prepare"));
+        headers.insert(
+            "lambda-runtime-aws-request-id",
+            HeaderValue::from_static("checkpoint"),
+        );
+        return response;
+    }
     let invocation = queue.recv().await;
     drop(queue);
     let Some(invocation) = invocation else {
@@ -208,6 +240,7 @@ async fn next(State(state): State<Arc<RuntimeState>>) -> Response {
             "this instance is being stopped".to_owned(),
         );
     };
+    state.served.fetch_add(1, Ordering::Relaxed);
     let timeout = state.function.config.timeout;
     let deadline_ms = ids::epoch_millis(SystemTime::now() + timeout);
     let previous = state.current.lock().replace(InFlight {

@@ -64,6 +64,12 @@ pub struct FunctionStats {
     /// platform's clock and the one before: polled at least once a second, the largest value
     /// seen is the peak concurrency over the polled span.
     pub recent_peak_concurrency: usize,
+    /// Cold starts that restored a snapshot (counted in `cold_starts` too).
+    #[serde(default)]
+    pub snapshot_restores: u64,
+    /// The version's snapshot: `off`, `none`, `taking`, `ready (N MB)`, or why there is none.
+    #[serde(default)]
+    pub snapshot: String,
 }
 
 /// Counters shared by a function's pool, its instances and its invocations.
@@ -97,6 +103,7 @@ impl Drop for Running<'_> {
 #[derive(Debug, Default)]
 struct CounterValues {
     cold_starts: u64,
+    snapshot_restores: u64,
     cold_start_ms: VecDeque<u64>,
     invocations: u64,
     throttles: u64,
@@ -166,9 +173,11 @@ impl Counters {
         Running(self)
     }
 
-    pub(crate) fn cold_start(&self, duration: Duration) {
+    /// An instance is ready; `restored` from a snapshot.
+    pub(crate) fn cold_start(&self, duration: Duration, restored: bool) {
         let mut c = self.inner.lock();
         c.cold_starts += 1;
+        c.snapshot_restores += u64::from(restored);
         c.init_ms = c.init_ms.saturating_add(billed_ms(duration));
         if c.cold_start_ms.len() == COLD_START_HISTORY {
             c.cold_start_ms.pop_front();
@@ -190,7 +199,13 @@ impl Counters {
     }
 
     /// The counters, with the instance numbers and memory filled in by the pool.
-    pub(crate) fn snapshot(&self, idle: usize, busy: usize, memory_mb: u32) -> FunctionStats {
+    pub(crate) fn snapshot(
+        &self,
+        idle: usize,
+        busy: usize,
+        memory_mb: u32,
+        snapshot: String,
+    ) -> FunctionStats {
         let second = self.second();
         let mut c = self.inner.lock();
         FunctionStats {
@@ -199,6 +214,8 @@ impl Counters {
             idle,
             busy,
             cold_starts: c.cold_starts,
+            snapshot_restores: c.snapshot_restores,
+            snapshot,
             cold_start_ms: c.cold_start_ms.iter().copied().collect(),
             invocations: c.invocations,
             throttles: c.throttles,
@@ -249,13 +266,13 @@ mod tests {
     #[test]
     fn invocations_and_cold_starts_add_up_their_billed_time() {
         let counters = Counters::default();
-        counters.cold_start(Duration::from_micros(800_400));
+        counters.cold_start(Duration::from_micros(800_400), true);
         counters.invocation(false, Some(Duration::from_micros(12_300)));
         counters.invocation(true, Some(Duration::from_millis(3)));
         // Never taken by a runtime: counted, not billed.
         counters.invocation(true, None);
         counters.throttle();
-        let stats = counters.snapshot(1, 0, 512);
+        let stats = counters.snapshot(1, 0, 512, "off".into());
         assert_eq!(stats.invocations, 3);
         assert_eq!(stats.errors, 2);
         assert_eq!(stats.throttles, 1);
@@ -263,5 +280,6 @@ mod tests {
         assert_eq!(stats.init_ms, 801);
         assert_eq!(stats.cold_start_ms, vec![800]);
         assert_eq!(stats.memory_mb, 512);
+        assert_eq!((stats.cold_starts, stats.snapshot_restores), (1, 1));
     }
 }

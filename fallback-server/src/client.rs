@@ -1,6 +1,6 @@
 //! The function side: one connection to the server's fallback endpoint, one stream per request.
 
-use std::{io, net::SocketAddr, sync::Arc};
+use std::{io, net::SocketAddr, sync::Arc, time::Duration};
 
 use quinn::VarInt;
 use semifaas_closure::{Capability, Closure, ClosureId, FallbackEndpoint};
@@ -109,7 +109,7 @@ pub struct FallbackClient {
 
 struct Inner {
     // Kept so the endpoint's socket outlives every request.
-    _endpoint: quinn::Endpoint,
+    quic: quinn::Endpoint,
     connection: quinn::Connection,
     fallback: FallbackEndpoint,
 }
@@ -163,7 +163,7 @@ impl FallbackClient {
         info!(addr = %endpoint.addr, %remote, "fallback connection established");
         Ok(FallbackClient {
             inner: Arc::new(Inner {
-                _endpoint: quic,
+                quic,
                 connection,
                 fallback: endpoint.clone(),
             }),
@@ -345,6 +345,23 @@ impl FallbackClient {
                 got: other.variant_name(),
             },
         }
+    }
+
+    /// Closes the connection and its endpoint, then waits (at most `within`) until the endpoint
+    /// has no connection left. The endpoint's UDP socket closes once its last handle is gone:
+    /// this one, when no other clone of this client remains, and the endpoint's driver task,
+    /// which ends soon after on the runtime. True when the endpoint went idle in time and this
+    /// was the last clone; otherwise the socket may stay open.
+    ///
+    /// For a process that must hold no socket (a checkpoint): dropping the last clone closes the
+    /// socket too, but only once the connection has drained, with nothing to wait on.
+    pub async fn shut_down(self, within: Duration) -> bool {
+        self.inner.connection.close(CLOSE_DONE, b"client done");
+        self.inner.quic.close(CLOSE_DONE, b"client done");
+        let idle = tokio::time::timeout(within, self.inner.quic.wait_idle())
+            .await
+            .is_ok();
+        idle && Arc::strong_count(&self.inner) == 1
     }
 
     pub fn endpoint(&self) -> &FallbackEndpoint {

@@ -22,7 +22,7 @@ use jni::{
     sys::jlong,
     Env, EnvUnowned, NativeMethod,
 };
-use parking_lot::Mutex;
+use parking_lot::{Mutex, RwLock};
 use semifaas_closure::limits::LIBRARY_REPORT_NAMES_MAX;
 use semifaas_closure::{
     Capability, Closure, ClosureId, FallbackCounts, FallbackEndpoint, Invocation,
@@ -41,6 +41,8 @@ pub const NATIVE_CLASS: &str = "io/semifaas/runtime/FallbackNative";
 pub enum FallbackBridgeError {
     #[error("could not start the fallback runtime: {0}")]
     Runtime(#[source] std::io::Error),
+    #[error("the task making the fallback connection failed: {0}")]
+    ConnectTask(#[source] tokio::task::JoinError),
     #[error("no invocation is in flight: fallbacks are only answered during one")]
     NoInvocation,
     #[error("the invocation deadline passed before the fallback server answered {0}")]
@@ -88,7 +90,9 @@ pub struct FallbackSummary {
 
 /// The instance's fallback state. One per process (the natives reach it through a static).
 pub struct FallbackBridge {
-    runtime: tokio::runtime::Runtime,
+    /// Started on first use; stopped at a checkpoint (`disconnect_all`), so that no thread of it
+    /// sits in the kernel while CRIU dumps the process: a restored copy starts a fresh one.
+    runtime: RwLock<Option<tokio::runtime::Runtime>>,
     current: Mutex<Option<CallContext>>,
     /// One connection per server endpoint: invocations of several servers alternate on an
     /// instance, and each must call back to its own.
@@ -105,14 +109,9 @@ impl FallbackBridge {
         if let Some(bridge) = BRIDGE.get() {
             return Ok(bridge);
         }
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(1)
-            .thread_name("semifaas-fallback")
-            .enable_all()
-            .build()
-            .map_err(FallbackBridgeError::Runtime)?;
+        let runtime = new_runtime().map_err(FallbackBridgeError::Runtime)?;
         Ok(BRIDGE.get_or_init(|| FallbackBridge {
-            runtime,
+            runtime: RwLock::new(Some(runtime)),
             current: Mutex::new(None),
             clients: tokio::sync::Mutex::new(HashMap::new()),
             counters: Counters::default(),
@@ -308,7 +307,7 @@ impl FallbackBridge {
         if left.is_zero() {
             return Err(FallbackBridgeError::DeadlinePassed(what));
         }
-        self.runtime.block_on(async {
+        self.block_on(async {
             let attempts = async {
                 let mut attempt = 0;
                 loop {
@@ -345,7 +344,18 @@ impl FallbackBridge {
             return Ok(client.clone());
         }
         debug!(addr = %endpoint.addr, "connecting to the fallback server");
-        let client = FallbackClient::connect(endpoint, capability).await?;
+        // On a runtime thread, not the caller's: QUIC draws connection ids from the thread's
+        // random generator, and a JVM thread's generator is the same in every copy restored from
+        // one checkpoint (its first connection would take the ids of the checkpointed instance's
+        // and be lost on the server). The runtime's threads never outlive a checkpoint
+        // (`disconnect_all`), so theirs are seeded anew in each copy.
+        let connecting = {
+            let endpoint = endpoint.clone();
+            tokio::spawn(async move { FallbackClient::connect(&endpoint, capability).await })
+        };
+        let client = connecting
+            .await
+            .map_err(FallbackBridgeError::ConnectTask)??;
         clients.retain(|_, c| !c.is_closed());
         if clients.len() >= CONNECTIONS_MAX {
             // Servers come and go (restarts make new certificates): drop an arbitrary one.
@@ -359,6 +369,49 @@ impl FallbackBridge {
 
     async fn forget(&self, failed: &FallbackClient) {
         self.clients.lock().await.remove(failed.endpoint());
+    }
+
+    /// Closes every fallback connection and its endpoint, so that no UDP socket stays open (a
+    /// checkpoint, see `checkpoint`); the next fallback connects again. Waits at most
+    /// [`DISCONNECT_WAIT`]; returns how many endpoints did not close in that time. Called
+    /// between invocations: none holds a connection then.
+    pub fn disconnect_all(&self) -> usize {
+        let lingering = self
+            .block_on(async {
+                let mut closing = tokio::task::JoinSet::new();
+                for (endpoint, client) in self.clients.lock().await.drain() {
+                    debug!(addr = %endpoint.addr, "closing the fallback connection");
+                    closing.spawn(client.shut_down(DISCONNECT_WAIT));
+                }
+                Ok(closing
+                    .join_all()
+                    .await
+                    .into_iter()
+                    .filter(|closed| !closed)
+                    .count())
+            })
+            .unwrap_or(0);
+        // Its threads end with it; the next fallback starts another runtime.
+        if let Some(runtime) = self.runtime.write().take() {
+            runtime.shutdown_timeout(DISCONNECT_WAIT);
+        }
+        lingering
+    }
+
+    /// Runs `work` on the bridge's runtime, starting one if a checkpoint stopped it.
+    fn block_on<T>(
+        &self,
+        work: impl std::future::Future<Output = Result<T, FallbackBridgeError>>,
+    ) -> Result<T, FallbackBridgeError> {
+        loop {
+            if let Some(runtime) = self.runtime.read().as_ref() {
+                return runtime.block_on(work);
+            }
+            let mut slot = self.runtime.write();
+            if slot.is_none() {
+                *slot = Some(new_runtime().map_err(FallbackBridgeError::Runtime)?);
+            }
+        }
     }
 }
 
@@ -383,8 +436,21 @@ fn report_batches(names: &[String]) -> Vec<&[String]> {
     batches
 }
 
+fn new_runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("semifaas-fallback")
+        .enable_all()
+        .build()
+}
+
 /// Server endpoints an instance keeps a connection to at once.
 const CONNECTIONS_MAX: usize = 16;
+
+/// How long [`FallbackBridge::disconnect_all`] waits for the endpoints to close. A closed
+/// connection drains for three probe timeouts (a few round trips), whether or not the server
+/// still answers.
+const DISCONNECT_WAIT: Duration = Duration::from_secs(2);
 
 /// Whether a request that lost its connection is sent again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

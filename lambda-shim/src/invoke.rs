@@ -25,8 +25,9 @@ pub struct Instance {
     bridge: &'static FallbackBridge,
     /// Closures installed, per server: one server's never run another's invocations.
     installations: Installations,
-    served: u64,
-    jvm_start_us: u64,
+    /// The start-up time the next invocation reports as this instance's cold start, until one
+    /// has: process start to JVM ready, or a restored copy's restore.
+    cold_start_us: Option<u64>,
     instance_id: String,
     /// Why this JVM must not serve again (a class failed to load through a fallback), once set.
     retire: Option<String>,
@@ -46,8 +47,7 @@ impl Instance {
             jvm,
             bridge,
             installations: Installations::default(),
-            served: 0,
-            jvm_start_us,
+            cold_start_us: Some(jvm_start_us),
             instance_id,
             retire: None,
             after_first_invocation: None,
@@ -58,6 +58,22 @@ impl Instance {
     /// and before its reply is posted: a platform may stop the instance as soon as it has it.
     pub fn after_first_invocation(&mut self, work: impl FnOnce() + 'static) {
         self.after_first_invocation = Some(Box::new(work));
+    }
+
+    /// Takes the identity the platform gives after a checkpoint: statistics name `instance_id`
+    /// from now on. A restored copy (`restore_us`: how long its restore took) reports its next
+    /// invocation as its cold start, with the restore as its start-up time; its closures stay
+    /// installed, so it runs warm, and what ran after the first invocation does not run again.
+    pub fn take_identity(&mut self, instance_id: String, restore_us: Option<u64>) {
+        self.instance_id = instance_id;
+        if restore_us.is_some() {
+            self.cold_start_us = restore_us;
+        }
+    }
+
+    /// The fallback connections, which a checkpoint closes.
+    pub fn fallback_bridge(&self) -> &'static FallbackBridge {
+        self.bridge
     }
 
     /// Why this instance must exit after answering, if it must: a class that failed to load
@@ -81,12 +97,12 @@ impl Instance {
 
     /// Runs `invocation`. Every outcome, including failures to run the handler here, is a reply.
     pub fn handle(&mut self, invocation: &Invocation) -> InvocationReply {
-        let cold = self.served == 0;
-        self.served += 1;
+        let cold_start_us = self.cold_start_us.take();
+        let cold = cold_start_us.is_some();
         let mut stats = FunctionStats {
             instance_id: self.instance_id.clone(),
             cold,
-            jvm_start_us: if cold { self.jvm_start_us } else { 0 },
+            jvm_start_us: cold_start_us.unwrap_or(0),
             ..FunctionStats::default()
         };
         self.bridge.begin(invocation);

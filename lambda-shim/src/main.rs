@@ -9,12 +9,19 @@
 //! Either starts the JVM first, then takes invocations one at a time, and exits after answering
 //! one that left the JVM unfit to serve again (the platform starts another instance).
 //!
+//! Under `semifaas local --snapshots`, the Runtime API may answer `/next` with a request to
+//! prepare for a checkpoint instead (`checkpoint`): the instance closes its sockets, writes
+//! `SEMIFAAS-CHECKPOINT-READY` (or `…-REFUSED <reason>`) to stdout, reads the identity it goes on
+//! with from stdin (a JSON line: Runtime API address, instance id, and in a restored copy how
+//! long the restore took) and polls `/next` again; at the end of stdin it exits quietly.
+//!
 //! `bootstrap --dump-class-archive …` is not a function: an instance starts it to build the
 //! class-data-sharing archive (`class_archive`).
 //!
 //! Environment:
 //! - `AWS_LAMBDA_RUNTIME_API` (Lambda, required): `host:port` of the platform's Runtime API, or
-//!   `host:port/<key>` when the platform serves it under a secret path (faas-local).
+//!   `host:port/<key>` when the platform serves it under a secret path (faas-local). After a
+//!   checkpoint, the identity line's `runtime_api` replaces it.
 //! - `SEMIFAAS_ACTION_ADDR` (OpenWhisk): the address to serve on, default `0.0.0.0:8080`.
 //! - `LAMBDA_TASK_ROOT`: where `semifaas-runtime.jar` (and optionally a `jre/`) are.
 //! - `SEMIFAAS_RUNTIME_JAR`: the runtime jar, instead of `$LAMBDA_TASK_ROOT/semifaas-runtime.jar`.
@@ -25,8 +32,10 @@
 //! - `SEMIFAAS_LOG`: log filter (`tracing` env-filter syntax), default `info`; logs go to stderr,
 //!   timestamped and coloured only when it is a terminal.
 //! - The instance id in statistics: `AWS_LAMBDA_LOG_STREAM_NAME` (Lambda) or
-//!   `SEMIFAAS_INSTANCE_ID` (OpenWhisk), else `pid-<pid>` (OpenWhisk: `pid-<pid>@<host name>`).
+//!   `SEMIFAAS_INSTANCE_ID` (OpenWhisk), else `pid-<pid>` (OpenWhisk: `pid-<pid>@<host name>`);
+//!   after a checkpoint, the identity line's `instance_id`.
 
+mod checkpoint;
 mod class_archive;
 mod fallback_bridge;
 mod installed;
@@ -36,7 +45,7 @@ mod openwhisk_action;
 mod openwhisk_server;
 mod runtime_api;
 
-use std::{net::TcpListener, process::ExitCode, time::Instant};
+use std::{net::TcpListener, process::ExitCode, sync::mpsc, time::Instant};
 
 use anyhow::Context;
 use semifaas_closure::{
@@ -48,12 +57,13 @@ use tracing::{error, info, info_span, warn};
 use tracing_subscriber::EnvFilter;
 
 use crate::{
+    checkpoint::Resumed,
     fallback_bridge::{FallbackBridge, NATIVE_CLASS},
     invoke::Instance,
     jvm::{Jvm, JvmConfig},
     openwhisk_action::HttpAnswer,
     openwhisk_server::ActionServer,
-    runtime_api::RuntimeApi,
+    runtime_api::{Next, RuntimeApi},
 };
 
 // Error types in Lambda's `Runtime.<Reason>` form: platforms replace any other name with
@@ -133,12 +143,27 @@ fn main() -> ExitCode {
     // the JVM cannot place its stack guard pages there, so a deep recursion would kill the
     // instance instead of raising StackOverflowError.
     let process_start = Instant::now();
+    // The platform's parent-death signal (faas-local's `unshare --kill-child`) is this thread's
+    // alone: the kernel keeps it per thread and new threads start without one. It moves to the
+    // thread that serves, which is the one that must clear it before a checkpoint.
+    let parent_death = checkpoint::parent_death_signal().unwrap_or(0);
+    let (moved, moved_rx) = mpsc::channel();
     match std::thread::Builder::new()
         .name("main".into())
         .stack_size(JVM_THREAD_STACK)
-        .spawn(move || run(mode, process_start))
-        .map(|thread| thread.join())
-    {
+        .spawn(move || {
+            let _ = moved.send(
+                parent_death != 0 && checkpoint::set_parent_death_signal(parent_death).is_ok(),
+            );
+            run(mode, process_start)
+        })
+        .map(|thread| {
+            // Cleared here only once set there, so the process is never without it.
+            if moved_rx.recv() == Ok(true) {
+                let _ = checkpoint::set_parent_death_signal(0);
+            }
+            thread.join()
+        }) {
         Ok(Ok(code)) => code,
         Ok(Err(_)) => ExitCode::FAILURE,
         Err(e) => {
@@ -183,7 +208,7 @@ fn run_lambda(process_start: Instant) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    serve_lambda(&api, &mut instance, &smoke)
+    serve_lambda(api, &mut instance, smoke)
 }
 
 fn run_openwhisk(process_start: Instant) -> ExitCode {
@@ -302,12 +327,23 @@ fn must_retire(instance: &Instance) -> bool {
     reason.is_some()
 }
 
-/// The Runtime API loop; returns when the instance retires or the platform can no longer be
-/// reached.
-fn serve_lambda(api: &RuntimeApi, instance: &mut Instance, smoke: &SmokeReply) -> ExitCode {
+/// The Runtime API loop; returns when the instance retires, the platform can no longer be
+/// reached, or it drops the instance at a checkpoint.
+fn serve_lambda(mut api: RuntimeApi, instance: &mut Instance, mut smoke: SmokeReply) -> ExitCode {
     loop {
         let next = match api.next() {
-            Ok(next) => next,
+            Ok(Next::Invocation(next)) => next,
+            Ok(Next::Checkpoint) => match checkpoint::checkpoint(api, instance.fallback_bridge()) {
+                Ok(Some(resumed)) => {
+                    api = resume(resumed, instance, &mut smoke);
+                    continue;
+                }
+                Ok(None) => return ExitCode::SUCCESS,
+                Err(e) => {
+                    error!("{e}");
+                    return ExitCode::FAILURE;
+                }
+            },
             Err(e) => {
                 error!("{e}");
                 return ExitCode::FAILURE;
@@ -319,7 +355,7 @@ fn serve_lambda(api: &RuntimeApi, instance: &mut Instance, smoke: &SmokeReply) -
             deadline_unix_ms: next.deadline_unix_ms,
             trace_id: next.trace_id.as_deref(),
         };
-        let posted = match answer(instance, smoke, &delivery) {
+        let posted = match answer(instance, &smoke, &delivery) {
             Answer::Reply(payload) => api.respond(&next.request_id, &payload),
             Answer::BadInvocation(message) => {
                 api.invocation_error(&next.request_id, BAD_INVOCATION, &message)
@@ -332,6 +368,27 @@ fn serve_lambda(api: &RuntimeApi, instance: &mut Instance, smoke: &SmokeReply) -
             return ExitCode::SUCCESS;
         }
     }
+}
+
+/// Goes on after a checkpoint as the platform says: the process that was checkpointed, or a
+/// restored copy of it, whose start-up time is its restore. Returns its Runtime API.
+fn resume(resumed: Resumed, instance: &mut Instance, smoke: &mut SmokeReply) -> RuntimeApi {
+    let restore_us = resumed.restore_us();
+    let Resumed {
+        api,
+        instance_id,
+        restore_ms,
+    } = resumed;
+    match restore_ms {
+        Some(restore_ms) => info!(%instance_id, restore_ms, "restored from a checkpoint"),
+        None => info!(%instance_id, "resumed after a checkpoint"),
+    }
+    smoke.instance_id.clone_from(&instance_id);
+    if let Some(restore_ms) = restore_ms {
+        smoke.jvm_start_ms = restore_ms;
+    }
+    instance.take_identity(instance_id, restore_us);
+    api
 }
 
 /// Runs the activations the action server hands over, on this (the JVM's) thread; returns when

@@ -5,6 +5,9 @@
 //! `host:port/<key>` under faas-local, whose Runtime API serves only requests under the
 //! instance's secret key; an `http://` in front is accepted. The key never appears in an error
 //! message.
+//!
+//! faas-local also answers `/next` with a request to prepare for a checkpoint ([`Next::Checkpoint`],
+//! see `checkpoint`).
 
 use std::time::Duration;
 
@@ -14,6 +17,10 @@ const API_VERSION: &str = "2018-06-01";
 const REQUEST_ID_HEADER: &str = "Lambda-Runtime-Aws-Request-Id";
 const DEADLINE_HEADER: &str = "Lambda-Runtime-Deadline-Ms";
 const TRACE_ID_HEADER: &str = "Lambda-Runtime-Trace-Id";
+/// faas-local's request to prepare for a checkpoint: this header with [`CHECKPOINT_PREPARE`] on
+/// a 200 answer to `/next`, whose body is empty. No other platform sends it.
+const CHECKPOINT_HEADER: &str = "Semifaas-Checkpoint";
+const CHECKPOINT_PREPARE: &str = "prepare";
 /// The error's type, which Lambda reports when it cannot read the body (and some platforms
 /// report only from here).
 const ERROR_TYPE_HEADER: &str = "Lambda-Runtime-Function-Error-Type";
@@ -42,6 +49,17 @@ pub enum RuntimeApiError {
     },
     #[error("the next invocation at {url} has no {REQUEST_ID_HEADER} header")]
     NoRequestId { url: String },
+    /// A newer platform asks for a checkpoint step this bootstrap does not know.
+    #[error("the platform at {url} asked for checkpoint step {value:?}; this bootstrap knows only {CHECKPOINT_PREPARE:?}")]
+    UnknownCheckpointStep { url: String, value: String },
+}
+
+/// What `/next` hands out.
+#[derive(Debug)]
+pub enum Next {
+    Invocation(NextInvocation),
+    /// Prepare for a checkpoint of this process (faas-local with snapshots; see `checkpoint`).
+    Checkpoint,
 }
 
 /// One invocation handed out by `/next`.
@@ -67,11 +85,15 @@ impl RuntimeApi {
     /// The API named by `AWS_LAMBDA_RUNTIME_API` (`host:port` or `host:port/path`).
     pub fn from_env() -> Result<RuntimeApi, RuntimeApiError> {
         match std::env::var("AWS_LAMBDA_RUNTIME_API") {
-            Ok(value) if !value.trim().is_empty() => {
-                Ok(RuntimeApi::new(ApiAddress::parse(value.trim())?))
-            }
+            Ok(value) if !value.trim().is_empty() => RuntimeApi::at(&value),
             _ => Err(RuntimeApiError::NotConfigured),
         }
+    }
+
+    /// The API at `address`, written as `AWS_LAMBDA_RUNTIME_API` is (a restored copy of a
+    /// checkpoint gets its own from the platform).
+    pub fn at(address: &str) -> Result<RuntimeApi, RuntimeApiError> {
+        Ok(RuntimeApi::new(ApiAddress::parse(address.trim())?))
     }
 
     fn new(address: ApiAddress) -> RuntimeApi {
@@ -107,8 +129,8 @@ impl RuntimeApi {
         }
     }
 
-    /// Blocks until the platform hands out the next invocation.
-    pub fn next(&self) -> Result<NextInvocation, RuntimeApiError> {
+    /// Blocks until the platform hands out the next invocation, or asks for a checkpoint.
+    pub fn next(&self) -> Result<Next, RuntimeApiError> {
         const WHAT: &str = "waiting for the next invocation";
         let (url, shown) = self.url("/invocation/next");
         let mut response = self
@@ -126,6 +148,15 @@ impl RuntimeApi {
                 .filter(|v| !v.is_empty())
                 .map(str::to_owned)
         };
+        match header(CHECKPOINT_HEADER) {
+            Some(value) if value.eq_ignore_ascii_case(CHECKPOINT_PREPARE) => {
+                return Ok(Next::Checkpoint)
+            }
+            Some(value) => {
+                return Err(RuntimeApiError::UnknownCheckpointStep { url: shown, value })
+            }
+            None => {}
+        }
         let request_id = header(REQUEST_ID_HEADER)
             .ok_or_else(|| RuntimeApiError::NoRequestId { url: shown.clone() })?;
         let deadline_unix_ms = header(DEADLINE_HEADER).and_then(|v| v.parse().ok());
@@ -136,12 +167,12 @@ impl RuntimeApi {
             .limit(BODY_LIMIT)
             .read_to_vec()
             .map_err(|source| self.http_error("reading the invocation payload", &shown, source))?;
-        Ok(NextInvocation {
+        Ok(Next::Invocation(NextInvocation {
             request_id,
             payload,
             deadline_unix_ms,
             trace_id,
-        })
+        }))
     }
 
     /// Posts the result of invocation `request_id`.
@@ -286,6 +317,11 @@ fn error_body(error_type: &str, message: &str) -> Vec<u8> {
 
 #[cfg(test)]
 mod tests {
+    use std::{
+        io::{BufRead, BufReader, Write},
+        net::TcpListener,
+    };
+
     use super::*;
 
     const KEY: &str = "3f9a0c5e7b1d2468ace013579bdf2468ace013579bdf2468ace013579bdf2468";
@@ -356,6 +392,73 @@ mod tests {
             error.contains("http://127.0.0.1:9/<key>/2018-06-01/runtime/init/error"),
             "{error}"
         );
+        assert!(!error.contains(KEY), "{error}");
+    }
+
+    /// Answers one request on a loopback port with `headers` (one `Name: value` a line) and
+    /// `body`; returns the address to give [`RuntimeApi::at`] and the request line it got.
+    fn answer_once(
+        headers: &'static str,
+        body: &'static str,
+    ) -> (String, std::thread::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = format!("{}/{KEY}", listener.local_addr().unwrap());
+        let server = std::thread::spawn(move || {
+            let (stream, _) = listener.accept().unwrap();
+            let mut request = BufReader::new(&stream);
+            let mut request_line = String::new();
+            request.read_line(&mut request_line).unwrap();
+            let mut line = String::new();
+            while request.read_line(&mut line).unwrap() > 2 {
+                line.clear();
+            }
+            let mut head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n", body.len());
+            for header in headers.lines() {
+                head += &format!("{header}\r\n");
+            }
+            (&stream)
+                .write_all(format!("{head}\r\n{body}").as_bytes())
+                .unwrap();
+            request_line
+        });
+        (address, server)
+    }
+
+    #[test]
+    fn next_tells_a_checkpoint_request_from_an_invocation() {
+        let (address, server) = answer_once("Semifaas-Checkpoint: prepare", "");
+        let next = RuntimeApi::at(&address).unwrap().next().unwrap();
+        assert!(matches!(next, Next::Checkpoint), "{next:?}");
+        assert_eq!(
+            server.join().unwrap(),
+            format!("GET /{KEY}/2018-06-01/runtime/invocation/next HTTP/1.1\r\n")
+        );
+
+        let (address, server) = answer_once(
+            "Lambda-Runtime-Aws-Request-Id: r-1\nLambda-Runtime-Deadline-Ms: 1700000000000",
+            "{}",
+        );
+        match RuntimeApi::at(&address).unwrap().next().unwrap() {
+            Next::Invocation(invocation) => {
+                assert_eq!(invocation.request_id, "r-1");
+                assert_eq!(invocation.payload, b"{}");
+                assert_eq!(invocation.deadline_unix_ms, Some(1_700_000_000_000));
+            }
+            other => panic!("{other:?}"),
+        }
+        server.join().unwrap();
+    }
+
+    #[test]
+    fn an_unknown_checkpoint_step_is_an_error_not_an_invocation() {
+        let (address, server) = answer_once(
+            "Semifaas-Checkpoint: freeze\nLambda-Runtime-Aws-Request-Id: checkpoint",
+            "",
+        );
+        let error = RuntimeApi::at(&address).unwrap().next().unwrap_err();
+        server.join().unwrap();
+        let error = error.to_string();
+        assert!(error.contains("checkpoint step \"freeze\""), "{error}");
         assert!(!error.contains(KEY), "{error}");
     }
 }

@@ -5,9 +5,10 @@
 
 use std::{
     collections::HashMap,
+    io::{BufRead, BufReader, Write},
     net::SocketAddr,
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Child, ChildStdin, Command, ExitStatus, Stdio},
     sync::{
         atomic::{AtomicU32, AtomicU64, Ordering},
         Arc, OnceLock,
@@ -441,6 +442,28 @@ pub struct Instance {
     posted: mpsc::UnboundedReceiver<Posted>,
     child: Child,
     next_request: AtomicU64,
+    /// The Runtime API's routes (without a key) and the task serving them.
+    api: Router,
+    api_server: tokio::task::JoinHandle<()>,
+    /// With [`Instance::start_with_pipes`]: the instance's stdin, and its stdout's lines.
+    stdin: Option<ChildStdin>,
+    stdout: Option<mpsc::UnboundedReceiver<String>>,
+}
+
+/// The Runtime API `api` served on a new loopback port (under `/{key}` if given); the
+/// `AWS_LAMBDA_RUNTIME_API` value that names it, and the task serving it.
+async fn serve_api(api: Router, key: Option<&str>) -> (String, tokio::task::JoinHandle<()>) {
+    let app = match key {
+        Some(key) => Router::new().nest(&format!("/{key}"), api),
+        None => api,
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr: SocketAddr = listener.local_addr().unwrap();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    match key {
+        Some(key) => (format!("{addr}/{key}"), server),
+        None => (addr.to_string(), server),
+    }
 }
 
 impl Instance {
@@ -450,19 +473,30 @@ impl Instance {
     }
 
     pub async fn start_with_env(closures: Vec<Closure>, env: &[(&str, &str)]) -> Instance {
-        Instance::start_with(closures, env, None).await
+        Instance::start_with(closures, env, None, false).await
     }
 
     /// Serves the Runtime API only under `/{key}` and gives the instance
     /// `AWS_LAMBDA_RUNTIME_API=host:port/{key}`, as faas-local does.
     pub async fn start_with_api_key(closures: Vec<Closure>, key: &str) -> Instance {
-        Instance::start_with(closures, &[], Some(key)).await
+        Instance::start_with(closures, &[], Some(key), false).await
+    }
+
+    /// [`Instance::start_with_env`] with stdin and stdout as pipes, as faas-local starts an
+    /// instance it may checkpoint, and the Runtime API under `/{key}`.
+    pub async fn start_with_pipes(
+        closures: Vec<Closure>,
+        env: &[(&str, &str)],
+        key: &str,
+    ) -> Instance {
+        Instance::start_with(closures, env, Some(key), true).await
     }
 
     async fn start_with(
         closures: Vec<Closure>,
         env: &[(&str, &str)],
         api_key: Option<&str>,
+        pipes: bool,
     ) -> Instance {
         let java = java_fixtures();
         let (service, server, endpoint) = start_server(closures);
@@ -473,7 +507,7 @@ impl Instance {
             pending: Arc::new(Mutex::new(pending_rx)),
             posted: posted_tx,
         };
-        let app = Router::new()
+        let api = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
             .route(
                 "/2018-06-01/runtime/invocation/{id}/response",
@@ -482,17 +516,7 @@ impl Instance {
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
             .route("/2018-06-01/runtime/init/error", post(init_error))
             .with_state(state);
-        let app = match api_key {
-            Some(key) => Router::new().nest(&format!("/{key}"), app),
-            None => app,
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let api_addr: SocketAddr = listener.local_addr().unwrap();
-        let api_env = match api_key {
-            Some(key) => format!("{api_addr}/{key}"),
-            None => api_addr.to_string(),
-        };
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        let (api_env, api_server) = serve_api(api.clone(), api_key).await;
 
         let mut command = Command::new(env!("CARGO_BIN_EXE_bootstrap"));
         command
@@ -502,19 +526,79 @@ impl Instance {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "test-instance")
             .env("SEMIFAAS_LOG", "info")
             .stdin(Stdio::null());
+        if pipes {
+            command.stdin(Stdio::piped()).stdout(Stdio::piped());
+        }
         for (key, value) in env {
             command.env(key, value);
         }
-        let child = command.spawn().expect("bootstrap starts");
+        let mut child = command.spawn().expect("bootstrap starts");
+        let stdout = child.stdout.take().map(|stdout| {
+            let (lines, lines_rx) = mpsc::unbounded_channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stdout).lines() {
+                    let Ok(line) = line else { break };
+                    if lines.send(line).is_err() {
+                        break;
+                    }
+                }
+            });
+            lines_rx
+        });
         Instance {
             service,
             endpoint,
             server: Some(server),
             pending: pending_tx,
             posted: posted_rx,
-            child,
             next_request: AtomicU64::new(1),
+            api,
+            api_server,
+            stdin: child.stdin.take(),
+            stdout,
+            child,
         }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Answers the next `/next` as faas-local does to ask for a checkpoint.
+    pub fn request_checkpoint(&self) {
+        let prepare = vec![("Semifaas-Checkpoint", "prepare".to_owned())];
+        self.pending
+            .send(("checkpoint".to_owned(), Vec::new(), prepare))
+            .unwrap();
+    }
+
+    /// The next line the instance wrote to stdout ([`Instance::start_with_pipes`] only).
+    pub async fn stdout_line(&mut self) -> String {
+        let lines = self.stdout.as_mut().expect("stdout is a pipe");
+        tokio::time::timeout(PATIENCE, lines.recv())
+            .await
+            .expect("the instance wrote no line to stdout")
+            .expect("the instance closed stdout")
+    }
+
+    /// Writes `line` and a newline to the instance's stdin ([`Instance::start_with_pipes`] only).
+    pub fn write_stdin(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin is a pipe");
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+
+    /// Closes the instance's stdin, as faas-local does when it drops an instance.
+    pub fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// Serves the Runtime API on a new port under `/{key}` and stops serving the old one; returns
+    /// the new address, as an identity line names it.
+    pub async fn move_api(&mut self, key: &str) -> String {
+        let (address, server) = serve_api(self.api.clone(), Some(key)).await;
+        std::mem::replace(&mut self.api_server, server).abort();
+        address
     }
 
     /// Hands `payload` to the instance as the next invocation and returns what it posted.
