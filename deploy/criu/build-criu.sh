@@ -1,5 +1,9 @@
 #!/bin/bash
-# Builds CRIU 4.1.1 (Debian trixie's upstream tarball) with sockopts.patch into target/criu/.
+# Builds CRIU 4.1.1 (Debian trixie's upstream tarball) with this directory's patches into
+# target/criu/ (`make criu`). kdat-cache.patch: CRIU probes the kernel (about 20 ms, a network
+# namespace and a veth pair among others) on every run unless it can cache what it found in
+# /run/criu.kdat, which it does only on a tmpfs; the patch lets CRIU_KDAT_DIR name a directory
+# that lasts no longer than the boot (faas-local passes its own temporary one).
 # Debian 12's CRIU 3.17.1 fails `criu check` on this kernel ("vdso: Unexpected rt vDSO area
 # bounds"); 4.1.1 passes it but cannot dump a TCP socket on Linux 6.18, which refuses
 # SO_PASSCRED and SO_PASSSEC on sockets other than unix and netlink ones: the patch skips those
@@ -24,7 +28,7 @@ if [ ! -f criu_4.1.1.orig.tar.xz ]; then
 fi
 rm -rf criu-4.1.1
 tar xf criu_4.1.1.orig.tar.xz
-patch -d criu-4.1.1 -p1 < "$here/sockopts.patch"
+for p in "$here"/*.patch; do patch -d criu-4.1.1 -p1 < "$p"; done
 make -C criu-4.1.1 -j"$(nproc)" criu
 criu-4.1.1/criu/criu check
 echo "built $out/criu-4.1.1/criu/criu"

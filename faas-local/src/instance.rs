@@ -207,6 +207,10 @@ impl Instance {
             command.env_clear().envs(lambda_base_env());
         }
         command.current_dir(&config.code_dir).envs(&config.env);
+        if snapshots.is_some() {
+            // bootstrap then starts its JVM so that its checkpoint image stays small.
+            command.env("SEMIFAAS_CHECKPOINTABLE", "1");
+        }
         let (transport, addr, identity) = match config.protocol {
             ActionProtocol::LambdaRuntime => {
                 let (transport, addr, runtime_api) = runtime_api_transport(

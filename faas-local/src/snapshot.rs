@@ -143,6 +143,9 @@ impl Snapshotter {
             .args(args)
             .arg("-o")
             .arg(&log)
+            // CRIU's probe of the kernel, cached for the platform's life (deploy/criu's
+            // kdat-cache.patch; a CRIU without it caches in /run when that is a tmpfs).
+            .env("CRIU_KDAT_DIR", &self.root)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());

@@ -98,6 +98,12 @@ pub fn checkpoint(
         );
     }
     drop(api);
+    // What the fallback runtime and the collection freed goes back to the system rather than
+    // into the image.
+    // SAFETY: malloc_trim only returns free heap pages to the system.
+    unsafe {
+        libc::malloc_trim(0);
+    }
     let marker = match prepare() {
         Ok(()) => {
             info!("ready for the checkpoint");

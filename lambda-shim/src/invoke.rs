@@ -72,6 +72,14 @@ impl Instance {
     }
 
     /// The fallback connections, which a checkpoint closes.
+    /// Before a checkpoint: a full collection, so the image (read back on every restore) holds
+    /// live objects only.
+    pub fn collect_garbage(&self) {
+        if let Err(e) = self.jvm.collect_garbage() {
+            warn!("{e}");
+        }
+    }
+
     pub fn fallback_bridge(&self) -> &'static FallbackBridge {
         self.bridge
     }

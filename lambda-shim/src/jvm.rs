@@ -57,7 +57,13 @@ pub struct JvmConfig {
     pub extra_options: Vec<String>,
     /// The class-data-sharing archive this instance maps or records.
     pub class_sharing: ClassSharing,
+    /// The platform may checkpoint this instance (`SEMIFAAS_CHECKPOINTABLE=1`, set by faas-local
+    /// with `--snapshots`).
+    pub checkpointable: bool,
 }
+
+/// Set by the platform for an instance it may checkpoint and restore copies of.
+pub const CHECKPOINTABLE_ENV: &str = "SEMIFAAS_CHECKPOINTABLE";
 
 impl JvmConfig {
     /// Discovers the JVM and the runtime jar from the environment (see [`find_java_home`]).
@@ -88,6 +94,7 @@ impl JvmConfig {
             runtime_jar,
             extra_options,
             class_sharing,
+            checkpointable: env::var(CHECKPOINTABLE_ENV).is_ok_and(|v| v == "1"),
         })
     }
 
@@ -123,6 +130,23 @@ impl JvmConfig {
             options.push(format!("--add-opens=java.base/{package}=ALL-UNNAMED"));
         }
         options.extend(self.class_sharing.options());
+        if self.checkpointable {
+            // Every restore reads the whole image back: keep out of it what the instance does
+            // not need. A small initial heap lets the full collection before the checkpoint
+            // give the young generation's pages back (otherwise 18 MB of emptied eden); the
+            // archive mapped where it was dumped is not relocated, so its read-only part stays
+            // clean (otherwise 12 MB of rewritten pointers). Copies of one checkpoint share its
+            // memory layout anyway. Measured: image 57 → 36 MB, restore 43 → 32 ms (`bench cold
+            // --snapshots`, 2026-12-01).
+            options.extend(
+                [
+                    "-Xms16m",
+                    "-XX:+UnlockDiagnosticVMOptions",
+                    "-XX:ArchiveRelocationMode=0",
+                ]
+                .map(str::to_owned),
+            );
+        }
         options.extend(self.extra_options.iter().cloned());
         options
     }
@@ -403,6 +427,15 @@ impl Jvm {
         })
     }
 
+    /// `System.gc()`: a full collection (before a checkpoint, so the image holds live objects).
+    pub fn collect_garbage(&self) -> Result<(), JvmError> {
+        attach(&self.vm, "collecting garbage", |env| {
+            let system = env.find_class(jni_str!("java/lang/System"))?;
+            env.call_static_method(&system, jni_str!("gc"), jni_sig!("()V"), &[])?;
+            Ok(())
+        })
+    }
+
     /// `FunctionRuntime.invoke`: runs the installed closure on `args`, returns outcome bytes.
     pub fn invoke(&self, closure_id: &str, args: &[u8]) -> Result<Vec<u8>, JvmError> {
         attach(&self.vm, "invoking the handler", |env| {
@@ -481,7 +514,25 @@ mod tests {
             runtime_jar: PathBuf::from("/task/semifaas-runtime.jar"),
             extra_options: extra.iter().map(|o| o.to_string()).collect(),
             class_sharing,
+            checkpointable: false,
         }
+    }
+
+    #[test]
+    fn a_checkpointable_instance_keeps_its_image_small_unless_the_operator_says_otherwise() {
+        let plain = config(&[], ClassSharing::Off("test".into())).options();
+        assert!(!plain
+            .iter()
+            .any(|o| o.starts_with("-Xms") || o.contains("ArchiveRelocationMode")));
+        let mut checkpointable = config(&["-Xms64m"], ClassSharing::Off("test".into()));
+        checkpointable.checkpointable = true;
+        let options = checkpointable.options();
+        let at = |option: &str| options.iter().position(|o| o == option).unwrap();
+        assert!(
+            at("-Xms16m") < at("-Xms64m"),
+            "the operator's options win: {options:?}"
+        );
+        assert!(at("-XX:+UnlockDiagnosticVMOptions") < at("-XX:ArchiveRelocationMode=0"));
     }
 
     #[test]

@@ -333,17 +333,20 @@ fn serve_lambda(mut api: RuntimeApi, instance: &mut Instance, mut smoke: SmokeRe
     loop {
         let next = match api.next() {
             Ok(Next::Invocation(next)) => next,
-            Ok(Next::Checkpoint) => match checkpoint::checkpoint(api, instance.fallback_bridge()) {
-                Ok(Some(resumed)) => {
-                    api = resume(resumed, instance, &mut smoke);
-                    continue;
+            Ok(Next::Checkpoint) => {
+                instance.collect_garbage();
+                match checkpoint::checkpoint(api, instance.fallback_bridge()) {
+                    Ok(Some(resumed)) => {
+                        api = resume(resumed, instance, &mut smoke);
+                        continue;
+                    }
+                    Ok(None) => return ExitCode::SUCCESS,
+                    Err(e) => {
+                        error!("{e}");
+                        return ExitCode::FAILURE;
+                    }
                 }
-                Ok(None) => return ExitCode::SUCCESS,
-                Err(e) => {
-                    error!("{e}");
-                    return ExitCode::FAILURE;
-                }
-            },
+            }
             Err(e) => {
                 error!("{e}");
                 return ExitCode::FAILURE;
