@@ -140,6 +140,16 @@ pub struct BurstArgs {
     /// Lambda's reserved concurrency).
     #[arg(long, default_value_t = 3)]
     pub concurrency: usize,
+    /// faas-local starts instances from a snapshot of a warm one (`semifaas local --snapshots`;
+    /// root and CRIU): new instances are restored copies once the first has served
+    /// `--snapshot-after` invocations.
+    #[arg(long)]
+    pub snapshots: bool,
+    /// With --snapshots: invocations before an instance is checkpointed. The sequential
+    /// warm-up offloads some before the burst; `snapshot_before_load` in burst.json says whether
+    /// the snapshot was ready when the load began.
+    #[arg(long, default_value_t = 10, requires = "snapshots")]
+    pub snapshot_after: u64,
     /// auto-warm: instances provisioned on faas-local and prewarmed by the agent.
     #[arg(long, default_value_t = 3)]
     pub warm_instances: usize,
@@ -392,6 +402,7 @@ pub async fn run_scenarios(
         },
         "profile": profile,
         "request": args.path,
+        "snapshots": args.snapshots,
         "window_ms": WINDOW.as_millis() as u64,
         "slo": format!(
             "{}× the p99 latency of the requests before the burst in the first scenario ({}), for every scenario",
@@ -828,6 +839,10 @@ async fn deploy(
     if scenario == Scenario::AutoWarm || for_capacity {
         platform_args.extend(["--provisioned", provisioned.as_str()]);
     }
+    let snapshot_after = args.snapshot_after.to_string();
+    if args.snapshots {
+        platform_args.extend(["--snapshots", "--snapshot-after", &snapshot_after]);
+    }
     let platform = FaasLocalProcess::start_api(
         dist,
         FUNCTION,
@@ -1138,6 +1153,9 @@ async fn run_burst(
         "burst_start_s": burst_start.as_secs_f64(),
         "burst_end_s": burst_end.as_secs_f64(),
         "cold_starts_in_run": cold_starts,
+        "snapshot_before_load": platform_before
+            .as_ref()
+            .map(|before| before["functions"][FUNCTION]["snapshot"].clone()),
         "cost": cost,
         "agent_totals": agent_stats["totals"],
         "platform": platform_stats["functions"][FUNCTION],

@@ -66,6 +66,8 @@ pub async fn run(args: DemoArgs) -> Result<()> {
         profile: None,
         path: "/images/thumbnails/6?seed={i}&size=64".into(),
         concurrency: 3,
+        snapshots: false,
+        snapshot_after: 10,
         warm_instances: 3,
         slo_factor: 4.0,
         // Past profiling (3 runs) and the shadow samples; the capacity loop warms the JIT further.

@@ -236,3 +236,23 @@ fn capacity_help_states_the_defaults() {
         assert!(help.contains(expected), "no {expected:?} in {help}");
     }
 }
+
+#[test]
+fn snapshot_cold_starts_refuse_what_they_cannot_measure() {
+    let (ok, stderr) = bench(
+        "cold",
+        &["--snapshots", "--variant", "c1=-XX:TieredStopAtLevel=1"],
+    );
+    assert!(!ok);
+    assert!(
+        stderr.contains("--snapshots") && stderr.contains("--variant"),
+        "{stderr}"
+    );
+
+    let (ok, stderr) = bench("cold", &["--snapshots", "--platform", "openwhisk"]);
+    assert!(!ok);
+    assert!(
+        stderr.contains("--snapshots needs --platform lambda"),
+        "{stderr}"
+    );
+}

@@ -209,14 +209,24 @@ async fn a_platform_without_criu_refuses_snapshots_at_start() {
         stderr.contains("/nonexistent/criu") && stderr.contains("CRIU"),
         "the error names the missing CRIU: {stderr}"
     );
-    let out = std::process::Command::new(dist.semifaas().unwrap())
-        .args(["local", "--port", "0", "--snapshots", "--api", "openwhisk"])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("Lambda"),
-        "snapshots need the Lambda API: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    for (args, why) in [
+        (&["--snapshots", "--api", "openwhisk"][..], "Lambda API"),
+        (
+            &["--snapshots", "--snapshot-after", "0"][..],
+            "--snapshot-after 0",
+        ),
+        (&["--criu", "/usr/sbin/criu"][..], "--snapshots"),
+    ] {
+        let out = std::process::Command::new(dist.semifaas().unwrap())
+            .args(["local", "--port", "0"])
+            .args(args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was accepted");
+        assert!(
+            stderr.contains(why),
+            "{args:?}: the error names {why:?}: {stderr}"
+        );
+    }
 }
