@@ -13,9 +13,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=$here/../../target/criu
 mkdir -p "$out"
 cd "$out"
-DEBIAN_FRONTEND=noninteractive apt-get install -y -q libbsd-dev libcap-dev libgnutls28-dev \
-  libnet1-dev libnftables-dev libnl-3-dev libprotobuf-c-dev libprotobuf-dev pkgconf \
-  protobuf-c-compiler protobuf-compiler uuid-dev python3-protobuf
+deps=(libbsd-dev libcap-dev libgnutls28-dev libnet1-dev libnftables-dev libnl-3-dev
+  libprotobuf-c-dev libprotobuf-dev pkgconf protobuf-c-compiler protobuf-compiler uuid-dev
+  python3-protobuf)
+# A fresh machine's package lists may be empty or stale: update them once if the install fails.
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${deps[@]}" ||
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${deps[@]}"; }
 if [ ! -f criu_4.1.1.orig.tar.xz ]; then
   list=/etc/apt/sources.list.d/semifaas-trixie-src.sources
   printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > "$list"

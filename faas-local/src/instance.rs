@@ -117,19 +117,30 @@ impl Transport {
 /// What every new instance gets, spawned or restored: its invocation queue, readiness and kill
 /// switch.
 struct Plumbing {
-    queue: (mpsc::Sender<Invocation>, mpsc::Receiver<Invocation>),
-    ready: (watch::Sender<bool>, watch::Receiver<bool>),
+    queue_tx: mpsc::Sender<Invocation>,
+    queue_rx: mpsc::Receiver<Invocation>,
+    ready_rx: watch::Receiver<bool>,
     kill: Arc<Notify>,
-    started_at: Instant,
+    readiness: Readiness,
 }
 
 impl Plumbing {
-    fn new() -> Self {
+    /// Its cold start counts from now; `restored`: from a snapshot.
+    fn new(function: &Arc<FunctionContext>, id: &str, restored: bool) -> Self {
+        let (queue_tx, queue_rx) = mpsc::channel(1);
+        let (ready_tx, ready_rx) = watch::channel(false);
         Self {
-            queue: mpsc::channel(1),
-            ready: watch::channel(false),
+            queue_tx,
+            queue_rx,
+            ready_rx,
             kill: Arc::new(Notify::new()),
-            started_at: Instant::now(),
+            readiness: Readiness {
+                function: function.clone(),
+                instance_id: id.to_owned(),
+                spawned_at: Instant::now(),
+                restored,
+                ready: ready_tx,
+            },
         }
     }
 }
@@ -175,18 +186,12 @@ impl Instance {
         on_exit: impl FnOnce() + Send + 'static,
     ) -> Result<Arc<Self>, SpawnError> {
         let Plumbing {
-            queue: (queue_tx, queue_rx),
-            ready: (ready_tx, ready_rx),
+            queue_tx,
+            queue_rx,
+            ready_rx,
             kill,
-            started_at,
-        } = Plumbing::new();
-        let readiness = Readiness {
-            function: function.clone(),
-            instance_id: id.clone(),
-            spawned_at: started_at,
-            restored: false,
-            ready: ready_tx,
-        };
+            readiness,
+        } = Plumbing::new(&function, &id, false);
 
         let config = &function.config;
         let path = config.bootstrap_path();
@@ -274,7 +279,7 @@ impl Instance {
                 let unshare = child.id();
                 tokio::spawn(snapshot::answer_checkpoints(
                     snapshots.clone(),
-                    config.name.clone(),
+                    (config.name.clone(), id.clone()),
                     markers_rx,
                     stdin,
                     move || unshare.and_then(snapshot::namespace_init),
@@ -305,18 +310,12 @@ impl Instance {
         on_exit: impl FnOnce() + Send + 'static,
     ) -> Result<Arc<Self>, SpawnError> {
         let Plumbing {
-            queue: (queue_tx, queue_rx),
-            ready: (ready_tx, ready_rx),
+            queue_tx,
+            queue_rx,
+            ready_rx,
             kill,
-            started_at,
-        } = Plumbing::new();
-        let readiness = Readiness {
-            function: function.clone(),
-            instance_id: id.clone(),
-            spawned_at: started_at,
-            restored: true,
-            ready: ready_tx,
-        };
+            readiness,
+        } = Plumbing::new(&function, &id, true);
         let Some(snapshots) = &function.snapshots else {
             unreachable!("only a function with snapshots has one to restore")
         };

@@ -122,7 +122,7 @@ impl RuntimeState {
     fn claims_checkpoint(&self) -> bool {
         self.checkpointable
             && self.function.snapshots.as_ref().is_some_and(|snapshots| {
-                snapshots.claim_checkpoint(self.served.load(Ordering::Relaxed))
+                snapshots.claim_checkpoint(self.served.load(Ordering::Relaxed), &self.instance_id)
             })
     }
 

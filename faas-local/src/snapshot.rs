@@ -194,15 +194,14 @@ impl Snapshotter {
             dir.clone().into(),
             "--leave-running".into(),
         ];
-        let dumped = self
-            .run_criu("dump", args, dir.join("dump.log"), None)
-            .await;
+        // On failure the directory stays, for its log, until the platform stops.
+        self.run_criu("dump", args, dir.join("dump.log"), None)
+            .await?;
         let snapshot = Snapshot {
             bytes: dir_bytes(&dir),
             dir,
             stdio,
         };
-        dumped?;
         info!(
             function,
             dir = %snapshot.dir.display(),
@@ -339,6 +338,8 @@ enum SlotState {
     },
     Taking {
         failures: u32,
+        /// The instance being checkpointed.
+        by: String,
     },
     Ready(Arc<Snapshot>),
     GaveUp(String),
@@ -359,9 +360,9 @@ impl FunctionSnapshots {
         &self.snapshotter
     }
 
-    /// Whether an instance that has served `served` invocations should be checkpointed now; if
-    /// so, the version's snapshot is being taken from it.
-    pub(crate) fn claim_checkpoint(&self, served: u64) -> bool {
+    /// Whether `instance`, which has served `served` invocations, should be checkpointed now;
+    /// if so, the version's snapshot is being taken from it.
+    pub(crate) fn claim_checkpoint(&self, served: u64, instance: &str) -> bool {
         if served < self.snapshotter.config.after_invocations {
             return false;
         }
@@ -369,8 +370,24 @@ impl FunctionSnapshots {
         let SlotState::Empty { failures, .. } = *state else {
             return false;
         };
-        *state = SlotState::Taking { failures };
+        *state = SlotState::Taking {
+            failures,
+            by: instance.to_owned(),
+        };
         true
+    }
+
+    fn is_taken_from(&self, instance: &str) -> bool {
+        matches!(&*self.state.lock(), SlotState::Taking { by, .. } if by == instance)
+    }
+
+    /// `instance` ended: if its checkpoint was under way, it failed.
+    fn instance_ended(&self, instance: &str) {
+        if self.is_taken_from(instance) {
+            self.finished(Err(SnapshotError::Refused(
+                "the instance ended before its checkpoint".into(),
+            )));
+        }
     }
 
     /// The snapshot to restore a new instance from, if there is one.
@@ -384,7 +401,7 @@ impl FunctionSnapshots {
     fn finished(&self, result: Result<Snapshot, SnapshotError>) {
         let mut state = self.state.lock();
         let failures = match *state {
-            SlotState::Taking { failures } => failures,
+            SlotState::Taking { failures, .. } => failures,
             _ => 0,
         };
         *state = match result {
@@ -451,16 +468,22 @@ impl Marker {
 
 /// Serves one instance's checkpoints: on each marker, dumps it (when ready), records the
 /// version's snapshot, and hands the instance its identity again. `pid`: the first process of
-/// the instance's PID namespace, once it is known.
+/// the instance's PID namespace, once it is known. Ends with the instance's output.
 pub(crate) async fn answer_checkpoints(
     snapshots: Arc<FunctionSnapshots>,
-    function: String,
+    (function, instance): (String, String),
     mut markers: mpsc::UnboundedReceiver<Marker>,
     mut stdin: pipe::Sender,
     pid: impl Fn() -> Option<u32> + Send + 'static,
     identity: Vec<u8>,
 ) {
     while let Some(marker) = markers.recv().await {
+        // Only `bootstrap` asked for a checkpoint prints a marker; a handler printing one is
+        // not asked anything.
+        if !snapshots.is_taken_from(&instance) {
+            warn!(%function, %instance, ?marker, "ignored a checkpoint marker nobody asked for");
+            continue;
+        }
         let result = match (marker, pid()) {
             (Marker::Ready, Some(pid)) => snapshots.snapshotter.checkpoint(&function, pid).await,
             (Marker::Ready, None) => Err(SnapshotError::Process {
@@ -471,10 +494,11 @@ pub(crate) async fn answer_checkpoints(
         };
         snapshots.finished(result);
         if let Err(e) = stdin.write_all(&identity).await {
-            warn!(%function, error = %e, "cannot hand the checkpointed instance its identity");
-            return;
+            warn!(%function, %instance, error = %e, "cannot hand the checkpointed instance its identity");
+            break;
         }
     }
+    snapshots.instance_ended(&instance);
 }
 
 /// The `pipe:[inode]` names of `pid`'s stdin, stdout and stderr.
@@ -584,7 +608,7 @@ mod tests {
     }
 
     #[test]
-    fn a_version_stops_trying_after_three_failed_checkpoints() {
+    fn a_version_tries_three_checkpoints_counting_an_instance_that_ended_first() {
         let snapshotter = Arc::new(
             Snapshotter::in_temp_dir(SnapshotConfig {
                 criu: "criu".into(),
@@ -593,14 +617,27 @@ mod tests {
             .unwrap(),
         );
         let slot = FunctionSnapshots::new(snapshotter);
-        assert!(!slot.claim_checkpoint(1), "too few invocations yet");
-        for attempt in 1..=3 {
-            assert!(slot.claim_checkpoint(2), "attempt {attempt}");
-            assert!(!slot.claim_checkpoint(5), "one checkpoint at a time");
+        assert!(!slot.claim_checkpoint(1, "a"), "too few invocations yet");
+        assert!(slot.claim_checkpoint(2, "a"));
+        slot.instance_ended("b");
+        assert_eq!(
+            slot.status(),
+            "taking",
+            "another instance's end changes nothing"
+        );
+        slot.instance_ended("a");
+        assert!(
+            slot.status().contains("ended before its checkpoint"),
+            "{}",
+            slot.status()
+        );
+        for attempt in 2..=3 {
+            assert!(slot.claim_checkpoint(2, "a"), "attempt {attempt}");
+            assert!(!slot.claim_checkpoint(5, "b"), "one checkpoint at a time");
             assert_eq!(slot.status(), "taking");
             slot.finished(Err(SnapshotError::Refused("no".into())));
         }
-        assert!(!slot.claim_checkpoint(9));
+        assert!(!slot.claim_checkpoint(9, "c"));
         assert!(
             slot.status().starts_with("given up: the instance refused"),
             "{}",
