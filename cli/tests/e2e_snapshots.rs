@@ -230,3 +230,81 @@ async fn a_platform_without_criu_refuses_snapshots_at_start() {
         );
     }
 }
+
+/// A restore that fails costs a process start, not a request: the platform starts the instance
+/// as a process, logs why (naming CRIU's log), drops the snapshot and takes a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_restore_starts_a_process_instead() {
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("snapshots-failed-restore");
+    std::fs::create_dir_all(&logs).unwrap();
+    // CRIU that dumps, but refuses every restore.
+    let wrapper = logs.join("criu-without-restore.sh");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n[ \"$1\" = restore ] && {{ echo 'restores refused by the test' >&2; exit 1; }}\nexec {} \"$@\"\n",
+            criu()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &wrapper,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let platform = FaasLocalProcess::start(
+        &dist,
+        FUNCTION,
+        &[
+            "--keep-alive-secs",
+            "1",
+            "--snapshots",
+            "--criu",
+            wrapper.to_str().unwrap(),
+            "--snapshot-after",
+            "2",
+        ],
+        &logs,
+    )
+    .await
+    .unwrap();
+    let options = offload_everything(ServiceOptions::for_platform("image-service", &platform));
+    let service = ServiceProcess::start(&dist, &options, &logs).await.unwrap();
+    let http = HttpClient::new(service.port);
+    let admin = Admin::new(service.admin_port);
+    let requests = request_set(&http).await;
+    let local = run_round(&http, &requests).await;
+    admin.set_ratio(1.0).await.unwrap();
+    let first = run_round(&http, &requests).await;
+    assert_same("before the checkpoint", &local, &first, &requests);
+    wait_for(&platform, "the checkpoint", |s| {
+        function(s)["snapshot"]
+            .as_str()
+            .is_some_and(|s| s.starts_with("ready"))
+    })
+    .await;
+    wait_for(&platform, "the instance's end", |s| {
+        function(s)["instances"] == 0
+    })
+    .await;
+
+    let before = totals(&admin.stats().await.unwrap());
+    let after_failure = run_round(&http, &requests).await;
+    assert_same("after a failed restore", &local, &after_failure, &requests);
+    let after = totals(&admin.stats().await.unwrap());
+    assert_eq!(
+        after.1 - before.1,
+        requests.len() as u64,
+        "every request offloaded"
+    );
+    assert_eq!(after.3, before.3, "no failures");
+    let stats = platform.stats().await.unwrap();
+    assert_eq!(count(&stats, "snapshot_restores"), 0, "{stats}");
+    assert_eq!(count(&stats, "cold_starts"), 2, "{stats}");
+    let log = platform.log();
+    assert!(
+        log.contains("starting a process instead") && log.contains("restore.log"),
+        "the platform says why it started a process, naming CRIU's log:\n{log}"
+    );
+}
