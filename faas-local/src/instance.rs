@@ -268,7 +268,6 @@ impl Instance {
             .map_err(|source| SpawnError::Process { path, source })?;
 
         info!(function = %config.name, instance = %id, %addr, pid = child.id(), "instance starting");
-        let transport = transport.serve();
         let markers = match (&snapshots, child.stdin.take(), identity) {
             (Some(snapshots), Some(stdin), Some(identity)) => {
                 let stdin = stdin
@@ -289,6 +288,7 @@ impl Instance {
             }
             _ => None,
         };
+        let transport = transport.serve();
         forward_output(child.stdout.take(), "stdout", &config.name, &id, markers);
         forward_output(child.stderr.take(), "stderr", &config.name, &id, None);
 
@@ -323,7 +323,13 @@ impl Instance {
         let (transport, addr, runtime_api) =
             runtime_api_transport(&function, &id, queue_rx, readiness, kill.clone(), false).await?;
         let restored = snapshots.snapshotter().restore(snapshot, &id).await?;
+        let pid = restored.pid;
         let process = InstanceProcess::restored(restored.pidfd).map_err(|e| {
+            // Nothing would stop the copy otherwise.
+            // SAFETY: kill(2) has no memory-safety preconditions; the copy is our unreaped child.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
             SpawnError::Restore(SnapshotError::Process {
                 what: "pidfd",
                 source: e,
@@ -340,7 +346,7 @@ impl Instance {
             .write_all(&identity)
             .map_err(SpawnError::Identity)?;
         let config = &function.config;
-        info!(function = %config.name, instance = %id, %addr, pid = restored.pid, restore_ms = restored.took.as_millis() as u64, "instance restored from a snapshot");
+        info!(function = %config.name, instance = %id, %addr, pid, restore_ms = restored.took.as_millis() as u64, "instance restored from a snapshot");
         let transport = transport.serve();
         let receiver = |fd| pipe::Receiver::from_owned_fd(fd).map_err(SpawnError::Identity);
         forward_output(
