@@ -482,3 +482,91 @@ fn tail(text: &str, lines: usize) -> String {
     let all: Vec<&str> = text.lines().collect();
     all[all.len().saturating_sub(lines)..].join("\n")
 }
+
+/// Snapshot starts on a conventional application: a copy restored from an instance that served
+/// one server's library session serves another server's whole session (JPA with lazy
+/// associations, forms, flash attributes, error pages) as the server does, reply for reply and
+/// row for row. Needs root and CRIU (`make criu`; `make test` sets `SEMIFAAS_CRIU`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_library_session_on_restored_copies_equals_the_local_one() {
+    let criu = std::env::var("SEMIFAAS_CRIU")
+        .expect("SEMIFAAS_CRIU names the CRIU to test with: run `make criu`, or the tests through `make test`");
+    let dist = Dist::locate().unwrap();
+    let logs = log_dir("library-snapshots");
+    let platform = FaasLocalProcess::start(
+        &dist,
+        FUNCTION,
+        &[
+            "--concurrency",
+            "4",
+            "--keep-alive-secs",
+            "1",
+            "--snapshots",
+            "--criu",
+            &criu,
+            "--snapshot-after",
+            "10",
+        ],
+        &logs,
+    )
+    .await
+    .unwrap();
+    let function = |stats: &Value, key: &str| stats["functions"][FUNCTION][key].clone();
+    // The first server's session leaves the function a snapshot.
+    {
+        let first = start_library(&dist, &platform.endpoint(), 1.0, None, &logs).await;
+        run_script(&first).await;
+    }
+    let stats = platform.stats().await.unwrap();
+    assert!(
+        function(&stats, "snapshot")
+            .as_str()
+            .is_some_and(|s| s.starts_with("ready")),
+        "{stats}\n{}",
+        tail(&platform.log(), 40)
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while function(&platform.stats().await.unwrap(), "instances") != 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "instances outlived their keep-alive"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let restores_before = function(&platform.stats().await.unwrap(), "snapshot_restores");
+
+    let local = {
+        let service = start_library(&dist, &platform.endpoint(), 0.0, None, &logs).await;
+        run_script(&service).await
+    };
+    let service = start_library(&dist, &platform.endpoint(), 1.0, None, &logs).await;
+    let offloaded = run_script(&service).await;
+    let differences = differences(&local, &offloaded);
+    assert!(
+        differences.is_empty(),
+        "{} of {} replies differ:\n{}\nplatform log tail:\n{}",
+        differences.len(),
+        local.steps.len(),
+        differences.join("\n\n"),
+        tail(&platform.log(), 40)
+    );
+    assert_eq!(
+        local.dump, offloaded.dump,
+        "the database or the counter differ"
+    );
+    let stats = platform.stats().await.unwrap();
+    let restores =
+        function(&stats, "snapshot_restores").as_u64().unwrap() - restores_before.as_u64().unwrap();
+    assert!(restores >= 1, "the session ran on restored copies: {stats}");
+    let totals = Admin::new(service.admin_port).stats().await.unwrap()["totals"].clone();
+    assert!(
+        totals["offloaded"].as_u64().unwrap() * 10 >= totals["invocations"].as_u64().unwrap() * 6,
+        "most of the session offloaded: {totals}"
+    );
+    assert_eq!(
+        totals["failures"],
+        0,
+        "{totals}\n{}",
+        tail(&service.log(), 40)
+    );
+}
