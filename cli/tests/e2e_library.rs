@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use regex_lite::Regex;
 use semifaas_cli::harness::{
-    placement_mismatches, Admin, Browser, Dist, FaasLocalProcess, Reply, ServiceOptions,
+    placement_mismatches, test_criu, Admin, Browser, Dist, FaasLocalProcess, Reply, ServiceOptions,
     ServiceProcess, Session, Step, PLACEMENT_HEADER,
 };
 use serde_json::Value;
@@ -489,24 +489,14 @@ fn tail(text: &str, lines: usize) -> String {
 /// row for row. Needs root and CRIU (`make criu`; `make test` sets `SEMIFAAS_CRIU`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_library_session_on_restored_copies_equals_the_local_one() {
-    let criu = std::env::var("SEMIFAAS_CRIU")
-        .expect("SEMIFAAS_CRIU names the CRIU to test with: run `make criu`, or the tests through `make test`");
     let dist = Dist::locate().unwrap();
     let logs = log_dir("library-snapshots");
-    let platform = FaasLocalProcess::start(
+    let platform = FaasLocalProcess::start_with_snapshots(
         &dist,
         FUNCTION,
-        &[
-            "--concurrency",
-            "4",
-            "--keep-alive-secs",
-            "1",
-            "--snapshots",
-            "--criu",
-            &criu,
-            "--snapshot-after",
-            "10",
-        ],
+        &test_criu(),
+        10,
+        &["--concurrency", "4"],
         &logs,
     )
     .await

@@ -10,7 +10,7 @@ use semifaas_cli::harness::image_service::{
     assert_same, offload_everything, request_set, run_round, totals,
 };
 use semifaas_cli::harness::{
-    Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
+    test_criu, Admin, Dist, FaasLocalProcess, HttpClient, Request, ServiceOptions, ServiceProcess,
 };
 use serde_json::Value;
 
@@ -20,11 +20,6 @@ fn log_dir(test: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
         .join("e2e-logs")
         .join(test)
-}
-
-fn criu() -> String {
-    std::env::var("SEMIFAAS_CRIU")
-        .expect("SEMIFAAS_CRIU names the CRIU to test with: run `make criu`, or the tests through `make test`")
 }
 
 fn function(stats: &Value) -> &Value {
@@ -67,21 +62,12 @@ fn alive(pid: u32) -> bool {
 async fn cold_starts_restore_a_checkpointed_warm_instance() {
     let dist = Dist::locate().unwrap();
     let logs = log_dir("snapshots");
-    let criu = criu();
-    let platform = FaasLocalProcess::start(
+    let platform = FaasLocalProcess::start_with_snapshots(
         &dist,
         FUNCTION,
-        &[
-            "--concurrency",
-            "2",
-            "--keep-alive-secs",
-            "1",
-            "--snapshots",
-            "--criu",
-            &criu,
-            "--snapshot-after",
-            "10",
-        ],
+        &test_criu(),
+        10,
+        &["--concurrency", "2"],
         &logs,
     )
     .await
@@ -244,7 +230,7 @@ async fn a_failed_restore_starts_a_process_instead() {
         &wrapper,
         format!(
             "#!/bin/sh\n[ \"$1\" = restore ] && {{ echo 'restores refused by the test' >&2; exit 1; }}\nexec {} \"$@\"\n",
-            criu()
+            test_criu()
         ),
     )
     .unwrap();
@@ -253,18 +239,12 @@ async fn a_failed_restore_starts_a_process_instead() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
-    let platform = FaasLocalProcess::start(
+    let platform = FaasLocalProcess::start_with_snapshots(
         &dist,
         FUNCTION,
-        &[
-            "--keep-alive-secs",
-            "1",
-            "--snapshots",
-            "--criu",
-            wrapper.to_str().unwrap(),
-            "--snapshot-after",
-            "2",
-        ],
+        wrapper.to_str().unwrap(),
+        2,
+        &[],
         &logs,
     )
     .await

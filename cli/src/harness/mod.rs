@@ -17,8 +17,8 @@ pub use browser::{csrf_token, form_encode, Browser, Reply};
 pub use dist::Dist;
 pub use http::{Exchange, HttpClient, Request, PLACEMENT_HEADER};
 pub use process::{
-    free_port, pin_all_threads, EmulatorProcess, FaasLocalProcess, PlatformApi, ServiceOptions,
-    ServiceProcess,
+    free_port, pin_all_threads, test_criu, EmulatorProcess, FaasLocalProcess, PlatformApi,
+    ServiceOptions, ServiceProcess,
 };
 pub use session::{placement_mismatches, Session, Step};
 pub use udp_relay::UdpRelay;

@@ -216,6 +216,30 @@ impl FaasLocalProcess {
         Ok(platform)
     }
 
+    /// Like `start`, with snapshot starts: `criu`, a checkpoint after `snapshot_after`
+    /// invocations, idle instances kept 1 s (so that later requests meet restored copies).
+    pub async fn start_with_snapshots(
+        dist: &Dist,
+        function: &str,
+        criu: &str,
+        snapshot_after: u64,
+        extra_args: &[&str],
+        log_dir: &Path,
+    ) -> Result<FaasLocalProcess> {
+        let after = snapshot_after.to_string();
+        let mut args = vec![
+            "--keep-alive-secs",
+            "1",
+            "--snapshots",
+            "--criu",
+            criu,
+            "--snapshot-after",
+            &after,
+        ];
+        args.extend_from_slice(extra_args);
+        Self::start(dist, function, &args, log_dir).await
+    }
+
     /// Like `start`, restricted to the CPUs `cpus` (a `taskset -c` list such as `1` or `0-1`);
     /// its instances inherit the affinity.
     pub async fn start_pinned(
@@ -359,6 +383,13 @@ impl FaasLocalProcess {
         let _ = self.process.child.kill();
         let _ = self.process.child.wait();
     }
+}
+
+/// The CRIU the snapshot tests run: `SEMIFAAS_CRIU`, which `make test` sets after `make criu`.
+pub fn test_criu() -> String {
+    std::env::var("SEMIFAAS_CRIU").expect(
+        "SEMIFAAS_CRIU names the CRIU to test with: run `make criu`, or the tests through `make test`",
+    )
 }
 
 /// How to start a sample service with the agent attached.
