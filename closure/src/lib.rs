@@ -11,6 +11,7 @@
 //! Object payloads (the handler's receiver, its arguments, its return value or exception) are
 //! opaque bytes here: they are produced and read by the Java codec in `jvm-hooks/common`.
 
+pub mod checkpoint;
 pub mod codec;
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;

@@ -36,7 +36,7 @@ const RESERVED_ENV: &[&str] = &[
     "LAMBDA_TASK_ROOT",
     "_HANDLER",
     "SEMIFAAS_ACTION_ADDR",
-    "SEMIFAAS_CHECKPOINTABLE",
+    semifaas_closure::checkpoint::CHECKPOINTABLE_ENV,
     "SEMIFAAS_INSTANCE_ID",
 ];
 

@@ -214,7 +214,7 @@ impl Instance {
         command.current_dir(&config.code_dir).envs(&config.env);
         if snapshots.is_some() {
             // bootstrap then starts its JVM so that its checkpoint image stays small.
-            command.env("SEMIFAAS_CHECKPOINTABLE", "1");
+            command.env(snapshot::CHECKPOINTABLE_ENV, "1");
         }
         let (transport, addr, identity) = match config.protocol {
             ActionProtocol::LambdaRuntime => {

@@ -34,12 +34,9 @@ use tracing::{info, warn};
 
 use crate::config::SnapshotConfig;
 
-/// The `/next` answer header that asks an instance to prepare for a checkpoint.
-pub(crate) const CHECKPOINT_HEADER: &str = "semifaas-checkpoint";
-/// The instance's stdout line: no socket left, ready to be dumped.
-pub(crate) const READY_MARKER: &str = "SEMIFAAS-CHECKPOINT-READY";
-/// The instance's stdout line when it could not prepare; the reason follows.
-pub(crate) const REFUSED_MARKER: &str = "SEMIFAAS-CHECKPOINT-REFUSED";
+pub(crate) use semifaas_closure::checkpoint::{
+    CHECKPOINTABLE_ENV, HEADER as CHECKPOINT_HEADER, READY_MARKER, REFUSED_MARKER,
+};
 /// Failed checkpoints of one version before the platform stops trying.
 const CHECKPOINT_ATTEMPTS: u32 = 3;
 /// Starts each instance as the first process of a PID namespace of its own.

@@ -25,10 +25,7 @@ use crate::{
     runtime_api::{RuntimeApi, RuntimeApiError},
 };
 
-/// The line on stdout that says the process may be checkpointed now.
-pub const READY_MARKER: &str = "SEMIFAAS-CHECKPOINT-READY";
-/// The line on stdout (followed by a space and the reason) that says it may not.
-pub const REFUSED_MARKER: &str = "SEMIFAAS-CHECKPOINT-REFUSED";
+pub use semifaas_closure::checkpoint::{READY_MARKER, REFUSED_MARKER};
 
 /// How long the children (the class-data-sharing archive's builder) may take to finish.
 const CHILDREN_WAIT: Duration = Duration::from_secs(60);

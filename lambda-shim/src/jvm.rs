@@ -63,7 +63,7 @@ pub struct JvmConfig {
 }
 
 /// Set by the platform for an instance it may checkpoint and restore copies of.
-pub const CHECKPOINTABLE_ENV: &str = "SEMIFAAS_CHECKPOINTABLE";
+pub use semifaas_closure::checkpoint::CHECKPOINTABLE_ENV;
 
 impl JvmConfig {
     /// Discovers the JVM and the runtime jar from the environment (see [`find_java_home`]).

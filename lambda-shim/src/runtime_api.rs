@@ -19,7 +19,7 @@ const DEADLINE_HEADER: &str = "Lambda-Runtime-Deadline-Ms";
 const TRACE_ID_HEADER: &str = "Lambda-Runtime-Trace-Id";
 /// faas-local's request to prepare for a checkpoint: this header with [`CHECKPOINT_PREPARE`] on
 /// a 200 answer to `/next`, whose body is empty. No other platform sends it.
-const CHECKPOINT_HEADER: &str = "Semifaas-Checkpoint";
+use semifaas_closure::checkpoint::HEADER as CHECKPOINT_HEADER;
 const CHECKPOINT_PREPARE: &str = "prepare";
 /// The error's type, which Lambda reports when it cannot read the body (and some platforms
 /// report only from here).
